@@ -1,0 +1,69 @@
+import type { IterationRecord } from './events.ts';
+import type { ModelIdentity } from './runner.ts';
+import type { MetricStats } from './stats.ts';
+import type { AxisValue, Suite } from './suite-types.ts';
+
+/** Bumped whenever a reader of an older result would misread a newer one. */
+export const RESULT_SCHEMA_VERSION = 1;
+
+export interface SubgraphStats {
+  /** Latency of one invocation, ms. */
+  perInvocation: MetricStats;
+  /** Sum of this graph's invocations within one request, ms. */
+  perRequest: MetricStats;
+  /** Invocations per request (median over iterations). */
+  invocationsPerRequest: number;
+  phase: string;
+}
+
+export interface CellResult {
+  id: string;
+  index: number;
+  params: Record<string, AxisValue>;
+  status: 'ok' | 'failed';
+  error?: string;
+  startedAt: string;
+  finishedAt: string;
+  loadMs: number | null;
+  model: ModelIdentity | null;
+  settings: Record<string, string | number | boolean>;
+  /** Measured and warm-up iterations with their raw events. */
+  iterations: IterationRecord[];
+  /** Metric name (DESIGN.md vocabulary) -> statistics over measured iterations. */
+  metrics: Record<string, MetricStats>;
+  subgraphs: Record<string, SubgraphStats>;
+  /** Peak resident set size of the process while the cell ran, bytes. */
+  peakRssBytes: number | null;
+}
+
+export interface Environment {
+  host: { hostname: string; cpu: string; cores: number; physicalCores: number; memoryBytes: number; arch: string };
+  os: { platform: string; distro: string; release: string; kernel: string };
+  versions: Record<string, string>;
+  git: { revision: string | null; dirty: boolean | null };
+  /** Board facts (power mode, clocks, BSP) when a probe knows them. */
+  board?: Record<string, string>;
+}
+
+export interface RunResult {
+  schemaVersion: number;
+  runId: string;
+  suite: { name: string; source: string; hash: string; definition: Suite };
+  target: string;
+  status: 'running' | 'complete' | 'interrupted';
+  startedAt: string;
+  finishedAt: string | null;
+  options: {
+    iterations: number;
+    warmup: number;
+    outputTokens: number;
+    threads: number;
+    filters: string[];
+  };
+  environment: Environment;
+  /** Cells in matrix order; a cell is present once it has finished (ok or failed). */
+  cells: CellResult[];
+  /** Cells selected for this run, so a reader can tell which are still missing. */
+  plannedCells: string[];
+  warnings: string[];
+}

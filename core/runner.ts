@@ -1,0 +1,45 @@
+import type { Clock } from './clock.ts';
+import type { IterationRecord } from './events.ts';
+import type { Cell, Suite } from './suite-types.ts';
+
+/** What a result says about the model that was measured. */
+export interface ModelIdentity {
+  /** Architecture / zoo id, e.g. "internvl2_5-1b". */
+  architecture: string;
+  precision: string;
+  layout: string;
+  /** True when weights are random values synthesised by this suite. */
+  synthetic: boolean;
+  seed?: number;
+  scale?: string;
+  /** File name -> sha256 (real models) or the build hash (synthetic). */
+  hashes?: Record<string, string>;
+  /** File name -> bytes. */
+  sizes?: Record<string, number>;
+  builderVersion?: string;
+}
+
+export interface RunnerContext {
+  clock: Clock;
+  /** Intra-op threads for in-process work. */
+  threads: number;
+  /** Called by runners that do long preparation (model synthesis) to show progress. */
+  log: (message: string) => void;
+}
+
+/** A cell ready to run: models loaded, sessions created. */
+export interface PreparedCell {
+  /** Time to create sessions / load models, ms. */
+  loadMs: number;
+  model: ModelIdentity;
+  /** Extra facts worth recording with the cell (thread count, EP, chunk size, ...). */
+  settings: Record<string, string | number | boolean>;
+  /** Run one request. Must not throw for a failed request: return it with `error` set. */
+  runIteration(index: number, warmup: boolean): Promise<IterationRecord>;
+  close(): Promise<void>;
+}
+
+export interface Runner {
+  readonly name: string;
+  prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell>;
+}

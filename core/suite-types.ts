@@ -1,0 +1,75 @@
+/**
+ * The suite format. Suites are YAML/JSON files under suites/ (or anywhere, by path) validated
+ * against schema/suite.schema.json; these are the types the validated document has.
+ */
+
+export type AxisValue = string | number | boolean;
+
+export interface SuiteDefaults {
+  warmup: number;
+  iterations: number;
+  /** Tokens to generate per request (decode steps + the first token). */
+  outputTokens: number;
+  /** Intra-op threads for in-process runners; absent = number of physical cores. */
+  threads?: number;
+  /** Prefill chunk size in tokens; absent or 0 = the whole prompt in one call. */
+  chunkSize?: number;
+}
+
+export interface SyntheticModelRef {
+  /** A model-zoo id, e.g. "internvl2_5-1b". */
+  zoo: string;
+  scale: 'full' | 'tiny';
+  /** Graph layout to synthesise: onnx-community files or the Axera per-layer split. */
+  layout?: 'onnx-community' | 'axera';
+  seed?: number;
+}
+
+export interface PathModelRef {
+  /** A folder of ONNX files in the onnx-community layout (real exports). */
+  path: string;
+}
+
+export type ModelRef = SyntheticModelRef | PathModelRef;
+
+/** Figures published elsewhere for this workload, shown beside ours and never mixed with them. */
+export interface PublishedReference {
+  source: string;
+  rows: Array<{ params: Record<string, AxisValue>; figures: Record<string, number> }>;
+}
+
+export interface Suite {
+  name: string;
+  description?: string;
+  model: ModelRef;
+  /** Kind of target the suite is meant for: "local", "ax650", "jetson", ... */
+  target: string;
+  /** Runner name: "ort", "endpoint", "command", ... */
+  runner: string;
+  defaults: SuiteDefaults;
+  /**
+   * Axes of the matrix. `images`, `prefill` (text tokens) and `precision` are known to the
+   * runners; any other axis is carried into cell params untouched.
+   */
+  matrix: Record<string, AxisValue[]>;
+  /** Runner-specific options. */
+  options?: Record<string, unknown>;
+  reference?: PublishedReference;
+}
+
+/** One point of the matrix. */
+export interface Cell {
+  /** Stable id built from the params, e.g. "images=1,prefill=128,precision=int8". */
+  id: string;
+  index: number;
+  params: Record<string, AxisValue>;
+}
+
+/** A suite as loaded: the document plus where it came from. */
+export interface LoadedSuite {
+  suite: Suite;
+  /** File path, or "builtin:<name>". */
+  source: string;
+  /** sha256 of the canonical JSON of the suite, to tell a resumed run it is the same suite. */
+  hash: string;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // Two cores: ONNX Runtime sessions in parallel workers would distort each other's timings
+    // and memory; files run one after another.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
