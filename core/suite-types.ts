@@ -30,7 +30,12 @@ export interface PathModelRef {
   path: string;
 }
 
-export type ModelRef = SyntheticModelRef | PathModelRef;
+/** A model that lives on the target (a board's demo, a server's model name). */
+export interface NamedModelRef {
+  name: string;
+}
+
+export type ModelRef = SyntheticModelRef | PathModelRef | NamedModelRef;
 
 /** Figures published elsewhere for this workload, shown beside ours and never mixed with them. */
 export interface PublishedReference {

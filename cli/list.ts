@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.ts';
+import { listSuiteFiles, loadSuite } from '../core/suite-loader.ts';
+import { BUILTIN_TARGETS } from './targets.ts';
+
+export function registerListCommand(program: Command): void {
+  program
+    .command('list')
+    .description('List shipped suites, known targets, or models of the model zoo.')
+    .argument('<what>', 'suites | targets | models')
+    .action(async (what: string) => {
+      if (what === 'suites') {
+        for (const { name } of listSuiteFiles()) {
+          const { suite } = loadSuite(name);
+          const axes = Object.entries(suite.matrix).map(([k, v]) => `${k}=${v.join(',')}`).join(' ');
+          process.stdout.write(`${name.padEnd(24)} ${suite.runner.padEnd(9)} ${suite.target.padEnd(8)} ${axes}\n${''.padEnd(25)}${suite.description ?? ''}\n`);
+        }
+      } else if (what === 'targets') {
+        for (const t of BUILTIN_TARGETS) process.stdout.write(`${t.name.padEnd(12)} ${t.kind.padEnd(6)} ${t.description}\n`);
+      } else if (what === 'models') {
+        const { listZoo } = await import('../models/zoo.ts');
+        for (const m of listZoo()) process.stdout.write(`${m.id.padEnd(20)} ${m.description}\n`);
+      } else {
+        throw new InputError(`bench list: unknown "${what}"; expected suites, targets or models`);
+      }
+    });
+}

@@ -1,0 +1,97 @@
+import { createLogUpdate } from 'log-update';
+import type { ProgressSink } from '../core/run-suite.ts';
+import type { CellResult } from '../core/result-types.ts';
+import type { Cell } from '../core/suite-types.ts';
+
+function fmtDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function cellSummary(r: CellResult): string {
+  if (r.status === 'failed') return `FAILED: ${r.error ?? 'unknown error'}`;
+  const m = r.metrics;
+  const parts: string[] = [];
+  if (m['ttft_ms']) parts.push(`TTFT ${m['ttft_ms'].median.toFixed(1)} ms`);
+  if (m['decode_tokens_per_s']) parts.push(`decode ${m['decode_tokens_per_s'].median.toFixed(2)} tok/s`);
+  if (r.loadMs !== null) parts.push(`load ${(r.loadMs / 1000).toFixed(1)} s`);
+  return parts.join(', ');
+}
+
+/**
+ * Progress for `bench run`: a live status line (cell i/n, iteration, elapsed, ETA) on a TTY;
+ * plain, append-only lines elsewhere (CI logs, pipes), where redrawing would be noise.
+ */
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): ProgressSink {
+  const tty = Boolean(stream.isTTY) && process.env['CI'] !== 'true';
+  const live = tty ? createLogUpdate(stream) : null;
+  const runStart = Date.now();
+  let cellStartedAt = runStart;
+  let cellsTotal = 0;
+  let cellsDoneThisRun = 0;
+  let cellsDoneBefore = 0;
+  let position = 0;
+  let current: Cell | null = null;
+  let iterText = 'preparing';
+
+  const eta = (): string => {
+    if (cellsDoneThisRun === 0) return 'ETA after first cell';
+    const perCell = (Date.now() - runStart) / cellsDoneThisRun;
+    const left = cellsTotal - cellsDoneBefore - cellsDoneThisRun;
+    return `ETA ${fmtDuration(perCell * left - (Date.now() - cellStartedAt))}`;
+  };
+  const render = () => {
+    if (!live || !current) return;
+    live(
+      `cell ${position}/${cellsTotal} ${current.id}  ${iterText}  elapsed ${fmtDuration(Date.now() - runStart)}  ${eta()}`,
+    );
+  };
+  const timer = live ? setInterval(render, 500) : null;
+  timer?.unref();
+
+  const line = (text: string) => {
+    if (live) {
+      live.clear();
+      stream.write(`${text}\n`);
+      render();
+    } else stream.write(`${text}\n`);
+  };
+
+  return {
+    runStart(info) {
+      cellsTotal = info.cells;
+      cellsDoneBefore = info.alreadyDone;
+      line(`run ${info.suite}: ${info.cells} cell(s)${info.alreadyDone ? `, ${info.alreadyDone} already done` : ''} -> ${info.runDir}`);
+    },
+    cellStart(info) {
+      position = info.position;
+      current = info.cell;
+      cellStartedAt = Date.now();
+      iterText = 'preparing';
+      if (!live) line(`[${info.position}/${info.total}] ${info.cell.id}: preparing`);
+      render();
+    },
+    iteration(info) {
+      const label = info.warmup ? 'warm-up' : 'iteration';
+      iterText = `${label} ${info.index + 1}/${info.total}`;
+      if (!live) {
+        const err = info.record.error ? ` error: ${info.record.error}` : '';
+        line(`  ${label} ${info.index + 1}/${info.total} ${(info.record.endMs - info.record.startMs).toFixed(0)} ms${err}  (elapsed ${fmtDuration(Date.now() - runStart)}, ${eta()})`);
+      }
+      render();
+    },
+    cellDone(result) {
+      cellsDoneThisRun += 1;
+      line(`[${position}/${cellsTotal}] ${result.id}: ${cellSummary(result)}`);
+    },
+    log(message) {
+      line(`  ${message}`);
+    },
+    runDone() {
+      if (timer) clearInterval(timer);
+      live?.clear();
+      live?.done();
+    },
+  };
+}

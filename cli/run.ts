@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.ts';
+import { runSuite } from '../core/run-suite.ts';
+import type { ResultStore } from '../core/result-store.ts';
+import { loadSuite } from '../core/suite-loader.ts';
+import { axeraStyleTables, subgraphTable } from '../reporters/markdown.ts';
+import { writeReport } from '../reporters/write-report.ts';
+import { intOption } from './main.ts';
+import { createProgress } from './progress.ts';
+import { loadRunners } from './runners.ts';
+import { resolveTarget } from './targets.ts';
+
+export const DEFAULT_SUITE = 'internvl-cpu';
+
+interface RunFlags {
+  suite?: string;
+  target: string;
+  filter: string[];
+  iterations?: number;
+  warmup?: number;
+  threads?: number;
+  out: string;
+  resume?: string;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description(`Run a suite's matrix on a target and write result.json, report.md and charts/ (default suite: ${DEFAULT_SUITE}).`)
+    .option('-s, --suite <name|file>', `suite name (see "bench list suites") or a YAML/JSON suite file (default ${DEFAULT_SUITE})`)
+    .option('-t, --target <name>', 'target to run on (see "bench list targets")', 'local')
+    .option('-f, --filter <key=value>', 'select cells, e.g. images=1 or precision=int8,int4 (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
+    .option('-w, --warmup <n>', 'warm-up iterations per cell, discarded (overrides the suite)', intOption('--warmup', 0))
+    .option('--threads <n>', 'intra-op threads for in-process runners (default: physical cores)', intOption('--threads'))
+    .option('-o, --out <dir>', 'results folder; the run goes to <dir>/<suite>/<run-id>/', 'results')
+    .option('--resume <run-dir>', 'finish an interrupted run in that folder (suite, options and cells come from its result.json)')
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await runCommand(flags);
+    });
+}
+
+async function runCommand(flags: RunFlags): Promise<number> {
+  if (flags.resume && (flags.filter.length || flags.iterations !== undefined || flags.warmup !== undefined || flags.threads !== undefined)) {
+    throw new InputError('--resume takes its cells and options from the interrupted run; drop --filter/--iterations/--warmup/--threads');
+  }
+  const suite = flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
+  const target = resolveTarget(flags.target);
+  const progress = createProgress();
+  let store: ResultStore | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Finished cells are already on disk; mark the run so a reader (and --resume) knows.
+    if (store) {
+      store.result.status = 'interrupted';
+      store.result.warnings.push(`interrupted by ${signal} at ${new Date().toISOString()}`);
+      store.flush();
+      process.stderr.write(`\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`);
+    }
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const outcome = await runSuite({
+      suite,
+      target: target.name,
+      filters: flags.filter,
+      iterations: flags.iterations,
+      warmup: flags.warmup,
+      threads: flags.threads,
+      outDir: resolve(flags.out),
+      resumeDir: flags.resume,
+      runners: await loadRunners(),
+      progress,
+      onStore: (s) => {
+        store = s;
+      },
+    });
+    const written = await writeReport(outcome.store.result, outcome.store.runDir);
+    process.stdout.write(
+      `\n${axeraStyleTables(outcome.store.result)}\n\n${subgraphTable(outcome.store.result)}\n\n` +
+        `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
+    );
+    return outcome.failedCells > 0 ? 1 : 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

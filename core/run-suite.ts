@@ -1,0 +1,181 @@
+import { createClock } from './clock.ts';
+import { InputError } from './errors.ts';
+import { captureLocalEnvironment } from './environment.ts';
+import type { IterationRecord } from './events.ts';
+import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
+import { startPeakRssWindow } from './peak-rss.ts';
+import type { CellResult } from './result-types.ts';
+import { ResultStore } from './result-store.ts';
+import type { Runner } from './runner.ts';
+import { summarize } from './stats.ts';
+import type { Cell, LoadedSuite, Suite } from './suite-types.ts';
+import { cellMetrics, subgraphStats } from '../reporters/metrics.ts';
+
+/** What the run loop tells the user while it works (a TTY display or plain lines). */
+export interface ProgressSink {
+  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
+  cellStart(info: { position: number; total: number; cell: Cell }): void;
+  iteration(info: { index: number; total: number; warmup: boolean; record: IterationRecord }): void;
+  cellDone(result: CellResult): void;
+  log(message: string): void;
+  runDone(): void;
+}
+
+export interface RunRequest {
+  suite?: LoadedSuite;
+  target: string;
+  filters: string[];
+  iterations?: number;
+  warmup?: number;
+  threads?: number;
+  outDir: string;
+  resumeDir?: string;
+  runners: Record<string, Runner>;
+  progress: ProgressSink;
+  /** Called once the run folder exists, e.g. to mark the run interrupted on a signal. */
+  onStore?: (store: ResultStore) => void;
+}
+
+export interface RunOutcome {
+  store: ResultStore;
+  failedCells: number;
+}
+
+function runnerFor(suite: Suite, runners: Record<string, Runner>): Runner {
+  const runner = runners[suite.runner];
+  if (!runner) {
+    throw new InputError(`suite "${suite.name}": unknown runner "${suite.runner}"; available: ${Object.keys(runners).join(', ')}`);
+  }
+  return runner;
+}
+
+async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
+  if (req.resumeDir) {
+    const store = ResultStore.open(req.resumeDir);
+    const stored = store.result.suite;
+    if (req.suite && req.suite.hash !== stored.hash) {
+      throw new InputError(`--resume ${req.resumeDir}: that run is of a different suite definition (${stored.source}); resume without --suite or with the same suite`);
+    }
+    const done = new Set(store.result.cells.map((c) => c.id));
+    const all = expandMatrix(stored.definition.matrix);
+    const cells = all.filter((c) => store.result.plannedCells.includes(c.id) && !done.has(c.id));
+    store.result.status = 'running';
+    store.result.finishedAt = null;
+    store.result.warnings.push(`resumed at ${new Date().toISOString()} with ${cells.length} cell(s) left`);
+    store.flush();
+    return { store, cells };
+  }
+  if (!req.suite) throw new InputError('no suite given');
+  const { suite } = req.suite;
+  const filters = parseFilters(req.filters, suite.matrix);
+  const cells = applyFilters(expandMatrix(suite.matrix), filters);
+  if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
+  const environment = await captureLocalEnvironment();
+  const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);
+  const store = ResultStore.create(req.outDir, {
+    suite: { name: suite.name, source: req.suite.source, hash: req.suite.hash, definition: suite },
+    target: req.target,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    options: {
+      iterations: req.iterations ?? suite.defaults.iterations,
+      warmup: req.warmup ?? suite.defaults.warmup,
+      outputTokens: suite.defaults.outputTokens,
+      threads,
+      filters: req.filters,
+    },
+    environment,
+    cells: [],
+    plannedCells: cells.map((c) => c.id),
+    warnings: [],
+  });
+  return { store, cells };
+}
+
+/**
+ * Runs every selected cell of a suite, one after another, writing the result after each cell
+ * so that an interrupted run keeps what it measured and can be resumed. A cell that fails
+ * records its error and the run goes on.
+ */
+export async function runSuite(req: RunRequest): Promise<RunOutcome> {
+  const { store, cells } = await openOrCreate(req);
+  req.onStore?.(store);
+  const result = store.result;
+  const suite = result.suite.definition;
+  const runner = runnerFor(suite, req.runners);
+  const clock = createClock();
+  const { progress } = req;
+  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone: result.cells.length });
+
+  let position = result.cells.length;
+  for (const cell of cells) {
+    position += 1;
+    progress.cellStart({ position, total: result.plannedCells.length, cell });
+    const startedAt = new Date().toISOString();
+    const rss = startPeakRssWindow();
+    const iterations: IterationRecord[] = [];
+    let record: CellResult;
+    try {
+      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m) });
+      try {
+        const { warmup, iterations: measured } = result.options;
+        const total = warmup + measured;
+        for (let i = 0; i < total; i++) {
+          const isWarmup = i < warmup;
+          const rec = await prepared.runIteration(i, isWarmup);
+          iterations.push(rec);
+          progress.iteration({ index: i, total, warmup: isWarmup, record: rec });
+        }
+      } finally {
+        await prepared.close();
+      }
+      const failures = iterations.filter((r) => !r.warmup && r.error);
+      const ok = iterations.some((r) => !r.warmup && !r.error);
+      const peak = rss.read();
+      const metrics = ok ? cellMetrics(iterations) : {};
+      metrics['load_ms'] = summarize([prepared.loadMs], 'ms');
+      metrics['peak_rss_mb'] = summarize([peak.bytes / 2 ** 20], 'MiB');
+      record = {
+        id: cell.id,
+        index: cell.index,
+        params: cell.params,
+        status: ok ? 'ok' : 'failed',
+        ...(failures.length ? { error: `${failures.length} of ${result.options.iterations} iteration(s) failed: ${failures[0]!.error}` } : {}),
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        loadMs: prepared.loadMs,
+        model: prepared.model,
+        settings: { ...prepared.settings, peakRssScope: peak.scope },
+        iterations,
+        metrics,
+        subgraphs: ok ? subgraphStats(iterations) : {},
+        peakRssBytes: peak.bytes,
+      };
+    } catch (err) {
+      record = {
+        id: cell.id,
+        index: cell.index,
+        params: cell.params,
+        status: 'failed',
+        error: err instanceof Error ? err.message : String(err),
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        loadMs: null,
+        model: null,
+        settings: {},
+        iterations,
+        metrics: {},
+        subgraphs: {},
+        peakRssBytes: null,
+      };
+    }
+    store.addCell(record);
+    progress.cellDone(record);
+  }
+  result.status = 'complete';
+  result.finishedAt = new Date().toISOString();
+  store.flush();
+  progress.runDone();
+  return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
+}

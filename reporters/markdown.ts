@@ -1,0 +1,183 @@
+import { markdownTable } from 'markdown-table';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import type { AxisValue } from '../core/suite-types.ts';
+import { fmt, fmtBytes, fmtCi, fmtStat } from './format.ts';
+
+const KNOWN_AXES = new Set(['images', 'prefill', 'precision']);
+
+function okCells(result: RunResult): CellResult[] {
+  return result.cells.filter((c) => c.status === 'ok');
+}
+
+function otherAxes(cell: CellResult): string {
+  return Object.entries(cell.params)
+    .filter(([k]) => !KNOWN_AXES.has(k))
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
+
+function byNumber(a: AxisValue | undefined, b: AxisValue | undefined): number {
+  return Number(a ?? 0) - Number(b ?? 0);
+}
+
+/** The seed's Axera table layout, one table per precision (and per extra-axis combination). */
+export function axeraStyleTables(result: RunResult): string {
+  const groups = groupBy(okCells(result), (c) => [String(c.params['precision'] ?? 'default'), otherAxes(c)].filter(Boolean).join(', '));
+  const parts: string[] = [];
+  for (const [group, cells] of groups) {
+    cells.sort((a, b) => byNumber(a.params['images'], b.params['images']) || byNumber(a.params['prefill'], b.params['prefill']));
+    const rows = cells.map((c) => {
+      const m = c.metrics;
+      const prompt = c.iterations.find((i) => !i.warmup)?.promptTokens;
+      return [
+        String(c.params['images'] ?? 0),
+        `${fmtStat(m['image_encode_ms'])} ms`,
+        `${fmtStat(m['prefill_ms'])} ms (${prompt ?? '?'} tokens)`,
+        `${fmtStat(m['ttft_ms'])} ms`,
+        `${fmtStat(m['tpot_ms'])} ms`,
+        `${fmtStat(m['decode_tokens_per_s'], 2)} tokens/sec`,
+      ];
+    });
+    parts.push(
+      `### ${group}\n\n` +
+        markdownTable(
+          [['Image num', 'ImageEncoder', 'Prefill TTFT', 'TTFT (end to end)', 'Decoder', 'tokens/s'], ...rows],
+          { align: ['r', 'r', 'r', 'r', 'r', 'r'] },
+        ),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+/** Per-subgraph latency: per invocation and per request, and the graph's share of the request. */
+export function subgraphTable(result: RunResult): string {
+  const rows: string[][] = [];
+  for (const c of okCells(result)) {
+    const e2e = c.metrics['e2e_ms']?.median;
+    const entries = Object.entries(c.subgraphs).sort(([, a], [, b]) => b.perRequest.median - a.perRequest.median);
+    for (const [key, s] of entries) {
+      rows.push([
+        c.id,
+        key,
+        fmt(s.invocationsPerRequest, 0),
+        fmtStat(s.perInvocation),
+        fmt(s.perInvocation.p90),
+        fmtStat(s.perRequest),
+        e2e ? `${fmt((s.perRequest.median / e2e) * 100, 1)}%` : '–',
+      ]);
+    }
+  }
+  if (rows.length === 0) return '_No subgraph timings._';
+  return markdownTable(
+    [['Cell', 'Graph / phase', 'Calls per request', 'Per call median (ms)', 'Per call p90 (ms)', 'Per request median (ms)', 'Share of request'], ...rows],
+    { align: ['l', 'l', 'r', 'r', 'r', 'r', 'r'] },
+  );
+}
+
+/**
+ * Each phase's share of TTFT, from means so the shares add up: preprocess, image encode and
+ * prefill, and whatever the runner spent between them ("other").
+ */
+export function phaseShareTable(result: RunResult): string {
+  const rows = okCells(result).map((c) => {
+    const ttft = c.metrics['ttft_ms']?.mean;
+    const share = (name: string) => {
+      const v = c.metrics[name]?.mean ?? 0;
+      return ttft ? `${fmt((v / ttft) * 100, 1)}%` : '–';
+    };
+    const known = ['preprocess_ms', 'image_encode_ms', 'prefill_ms'].reduce((s, n) => s + (c.metrics[n]?.mean ?? 0), 0);
+    const other = ttft ? `${fmt(((ttft - known) / ttft) * 100, 1)}%` : '–';
+    return [c.id, `${fmt(ttft)} ms`, share('preprocess_ms'), share('image_encode_ms'), share('prefill_ms'), other];
+  });
+  return markdownTable([['Cell', 'TTFT mean', 'preprocess', 'image_encode', 'prefill', 'other'], ...rows], {
+    align: ['l', 'r', 'r', 'r', 'r', 'r'],
+  });
+}
+
+const DETAIL_METRICS = [
+  'ttft_ms',
+  'image_encode_ms',
+  'image_encode_per_image_ms',
+  'prefill_ms',
+  'prefill_tokens_per_s',
+  'tpot_ms',
+  'decode_tokens_per_s',
+  'e2e_ms',
+  'load_ms',
+  'peak_rss_mb',
+];
+
+/** Every metric with its full statistics. */
+export function statisticsTable(result: RunResult): string {
+  const rows: string[][] = [];
+  for (const c of okCells(result)) {
+    for (const name of DETAIL_METRICS) {
+      const s = c.metrics[name];
+      if (!s) continue;
+      rows.push([c.id, name, s.unit, String(s.n), fmt(s.median), fmt(s.mean), fmt(s.p90), fmt(s.p99), fmt(s.stdev), fmtCi(s)]);
+    }
+  }
+  return markdownTable([['Cell', 'Metric', 'Unit', 'n', 'median', 'mean', 'p90', 'p99', 'stdev', '95% CI of mean'], ...rows], {
+    align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  });
+}
+
+function modelLines(result: RunResult): string[] {
+  const seen = new Map<string, string>();
+  for (const c of result.cells) {
+    const m = c.model;
+    if (!m) continue;
+    const key = `${m.architecture} ${m.precision}`;
+    const label = m.synthetic
+      ? `**SYNTHETIC WEIGHTS** (random values, seed ${m.seed ?? '?'}, real architecture; not a trained model)`
+      : `weights from files (${Object.entries(m.hashes ?? {}).map(([f, h]) => `${f} sha256 ${h.slice(0, 12)}`).join(', ')})`;
+    const size = m.sizes ? fmtBytes(Object.values(m.sizes).reduce((s, v) => s + v, 0)) : '?';
+    seen.set(key, `- ${m.architecture}, ${m.precision}, layout ${m.layout}${m.scale ? `, scale ${m.scale}` : ''}, ${size} on disk: ${label}`);
+  }
+  return [...seen.values()];
+}
+
+export function renderReport(result: RunResult): string {
+  const env = result.environment;
+  const failed = result.cells.filter((c) => c.status === 'failed');
+  const missing = result.plannedCells.filter((id) => !result.cells.some((c) => c.id === id));
+  const lines: string[] = [
+    `# ${result.suite.name} — run ${result.runId}`,
+    '',
+    `- Target: ${result.target}; host ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}`,
+    `- Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; git ${env.git.revision?.slice(0, 10) ?? 'unknown'}${env.git.dirty ? ' (dirty)' : ''}`,
+    `- Options: ${result.options.warmup} warm-up + ${result.options.iterations} measured iteration(s) per cell, ${result.options.outputTokens} output tokens, ${result.options.threads} thread(s)${result.options.filters.length ? `, filters ${result.options.filters.join(' ')}` : ''}`,
+    `- Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,
+    ...modelLines(result),
+    '',
+    'All figures are medians of measured iterations on this run\'s monotonic clock. "Prefill TTFT" is the prefill phase alone (embedding, decoder over the whole prompt, lm_head for the first token), as in the Axera table; "TTFT (end to end)" adds preprocessing and image encoding. "Decoder" is TPOT = (t_last − t_first) / (n_output − 1).',
+    '',
+    '## Summary (Axera table layout)',
+    '',
+    axeraStyleTables(result) || '_No successful cell._',
+    '',
+    '## Per-subgraph latency',
+    '',
+    subgraphTable(result),
+    '',
+    '## Share of TTFT by phase',
+    '',
+    phaseShareTable(result),
+    '',
+    '## Statistics',
+    '',
+    statisticsTable(result),
+  ];
+  if (failed.length) {
+    lines.push('', '## Failed cells', '', ...failed.map((c) => `- ${c.id}: ${c.error ?? 'unknown error'}`));
+  }
+  if (missing.length) lines.push('', '## Not run', '', ...missing.map((id) => `- ${id}`));
+  if (result.warnings.length) lines.push('', '## Warnings', '', ...result.warnings.map((w) => `- ${w}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { InputError } from '../../core/errors.ts';
+import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
+import type { Cell, Suite } from '../../core/suite-types.ts';
+import { ensureModel, type Precision } from '../../models/zoo.ts';
+import { readGeometry } from './geometry.ts';
+import { findExportFiles, type SessionName } from './model-files.ts';
+import { OrtPipeline, type PipelineSessions } from './pipeline.ts';
+
+const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
+
+interface ResolvedModel {
+  files: Partial<Record<SessionName, string>>;
+  identity: ModelIdentity;
+  vocab: number;
+  hints: { imageSize?: number; tokensPerImage?: number };
+  notes: string[];
+}
+
+function numberParam(cell: Cell, axis: string, fallback: number): number {
+  const v = cell.params[axis];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`cell ${cell.id}: axis "${axis}" must be a non-negative integer, got ${String(v)}`);
+  return n;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext): Promise<ResolvedModel> {
+  const ref = suite.model;
+  if ('zoo' in ref) {
+    if (!PRECISIONS.includes(precision as Precision)) {
+      throw new InputError(`precision "${precision}" cannot be synthesised; the model zoo builds ${PRECISIONS.join(', ')}`);
+    }
+    const built = await ensureModel({
+      model: ref.zoo,
+      scale: ref.scale,
+      precision: precision as Precision,
+      layout: 'onnx-community',
+      seed: ref.seed,
+      log: ctx.log,
+    });
+    const d = built.descriptor;
+    return {
+      files: built.files as Partial<Record<SessionName, string>>,
+      identity: {
+        architecture: d.id,
+        precision,
+        layout: 'onnx-community',
+        synthetic: true,
+        seed: built.request.seed,
+        scale: built.request.scale,
+        hashes: { build: built.hash },
+        sizes: built.sizes,
+        builderVersion: built.builderVersion,
+      },
+      vocab: d.llm.vocab,
+      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile },
+      notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
+    };
+  }
+  if ('path' in ref) {
+    const { files, fallbacks } = findExportFiles(ref.path, precision);
+    const hashes: Record<string, string> = {};
+    const sizes: Record<string, number> = {};
+    for (const file of Object.values(files)) {
+      hashes[basename(file)] = await sha256File(file);
+      sizes[basename(file)] = statSync(file).size;
+    }
+    const opts = suite.options ?? {};
+    return {
+      files,
+      identity: { architecture: basename(ref.path), precision, layout: 'onnx-community', synthetic: false, hashes, sizes },
+      vocab: typeof opts['vocab'] === 'number' ? opts['vocab'] : 32000,
+      hints: {
+        imageSize: typeof opts['imageSize'] === 'number' ? opts['imageSize'] : undefined,
+        tokensPerImage: typeof opts['tokensPerImage'] === 'number' ? opts['tokensPerImage'] : undefined,
+      },
+      notes: fallbacks,
+    };
+  }
+  throw new InputError(`suite "${suite.name}": the ort runner needs model.zoo or model.path, not a model named on a target`);
+}
+
+/** In-process ONNX Runtime runner (CPU execution provider). */
+export const ortRunner: Runner = {
+  name: 'ort',
+  async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
+    const images = numberParam(cell, 'images', 0);
+    const textTokens = numberParam(cell, 'prefill', 128);
+    const precision = String(cell.params['precision'] ?? 'fp32');
+    const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
+    const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
+    const model = await resolveModel(suite, precision, ctx);
+
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: ctx.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    };
+    // Only the sessions this cell uses are created: a text-only cell does not load the ViT.
+    const wanted: SessionName[] = ['embed_tokens', 'decoder_model_merged'];
+    if (images > 0) wanted.push('vision_encoder');
+    if (model.files.lm_head) wanted.push('lm_head');
+    if (images > 0 && !model.files.vision_encoder) {
+      throw new InputError(`cell ${cell.id}: images=${images} but the model has no vision_encoder graph`);
+    }
+    const loadStart = ctx.clock.now();
+    const created: Partial<Record<SessionName, ort.InferenceSession>> = {};
+    for (const name of wanted) created[name] = await ort.InferenceSession.create(model.files[name]!, options);
+    const loadMs = ctx.clock.now() - loadStart;
+
+    const sessions: PipelineSessions = {
+      vision: created.vision_encoder,
+      embed: created.embed_tokens!,
+      decoder: created.decoder_model_merged!,
+      lmHead: created.lm_head,
+    };
+    const geo = readGeometry(sessions.decoder, sessions.vision, model.hints, model.files.decoder_model_merged!);
+    if (images > 0 && (!geo.imageSize || !geo.tokensPerImage)) {
+      throw new InputError(
+        `cell ${cell.id}: the vision encoder's input size / tokens per image are symbolic; set options.imageSize and options.tokensPerImage in the suite`,
+      );
+    }
+    const pipeline = new OrtPipeline(sessions, geo, ctx.clock);
+    const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
+    return {
+      loadMs,
+      model: model.identity,
+      settings: {
+        executionProvider: 'cpu',
+        intraOpNumThreads: ctx.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        chunkSize: chunkSize || 'whole prompt',
+        outputTokens,
+        layers: geo.layers,
+        tokensPerImage: geo.tokensPerImage ?? 0,
+        lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
+        ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
+      },
+      runIteration: (index, warmup) =>
+        pipeline.run({ images, textTokens, outputTokens, chunkSize, vocab: model.vocab, seed }, index, warmup),
+      async close() {
+        for (const s of Object.values(created)) await s?.release();
+      },
+    };
+  },
+};

@@ -1,0 +1,92 @@
+/**
+ * Synthetic request inputs. They are deterministic (seeded) so every iteration and every run
+ * sends the same work, and cheap to make so they do not distort the phases they belong to.
+ */
+
+/** Mulberry32: a small, fast, seedable PRNG; quality is ample for test pixels and token ids. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An RGB test image (uint8, HWC) with structure, as a camera frame would have. */
+export function makeTestImage(size: number, seed: number): Uint8Array {
+  const rnd = seededRandom(seed);
+  const img = new Uint8Array(size * size * 3);
+  const fx = 1 + rnd() * 6;
+  const fy = 1 + rnd() * 6;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const base = (y * size + x) * 3;
+      const wave = Math.sin((x / size) * fx * Math.PI) * Math.cos((y / size) * fy * Math.PI);
+      img[base] = Math.round(127 + 100 * wave + 27 * (rnd() - 0.5));
+      img[base + 1] = Math.round(127 - 100 * wave + 27 * (rnd() - 0.5));
+      img[base + 2] = Math.round(127 + 60 * Math.sin((x + y) / 17) + 27 * (rnd() - 0.5));
+    }
+  }
+  return img;
+}
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/**
+ * The preprocessing InternVL does after resize: HWC uint8 -> CHW float32 normalised with the
+ * ImageNet mean/std. Written into `out` at `offset` (elements) so a batch can share one buffer.
+ */
+export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset = 0): void {
+  const plane = size * size;
+  for (let c = 0; c < 3; c++) {
+    const mean = IMAGENET_MEAN[c]!;
+    const std = IMAGENET_STD[c]!;
+    const dst = offset + c * plane;
+    for (let i = 0; i < plane; i++) out[dst + i] = (img[i * 3 + c]! / 255 - mean) / std;
+  }
+}
+
+/**
+ * Prompt token ids: `textTokens` text ids with `images` runs of `tokensPerImage` image
+ * placeholders after a short preamble (where a chat template puts them). Returns the ids and
+ * the first row of each image run, where the image features are written into the embeddings.
+ */
+export function makePromptIds(
+  textTokens: number,
+  images: number,
+  tokensPerImage: number,
+  vocab: number,
+  seed: number,
+): { ids: BigInt64Array; imageRows: number[] } {
+  const rnd = seededRandom(seed);
+  const total = textTokens + images * tokensPerImage;
+  const ids = new BigInt64Array(total);
+  const preamble = Math.min(8, textTokens);
+  const imageRows: number[] = [];
+  let row = 0;
+  const textId = () => BigInt(1 + Math.floor(rnd() * (vocab - 1)));
+  for (; row < preamble; row++) ids[row] = textId();
+  for (let i = 0; i < images; i++) {
+    imageRows.push(row);
+    for (let k = 0; k < tokensPerImage; k++) ids[row++] = 0n; // placeholder; rows are overwritten with features
+  }
+  for (; row < total; row++) ids[row] = textId();
+  return { ids, imageRows };
+}
+
+export function argmax(data: Float32Array, offset: number, length: number): number {
+  let best = offset;
+  let bestValue = data[offset]!;
+  for (let i = offset + 1; i < offset + length; i++) {
+    const v = data[i]!;
+    if (v > bestValue) {
+      bestValue = v;
+      best = i;
+    }
+  }
+  return best - offset;
+}

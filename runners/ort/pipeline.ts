@@ -1,0 +1,208 @@
+import * as ort from 'onnxruntime-node';
+import type { Clock } from '../../core/clock.ts';
+import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
+import type { PipelineGeometry } from './geometry.ts';
+import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+
+export interface PipelineSessions {
+  vision?: ort.InferenceSession;
+  embed: ort.InferenceSession;
+  decoder: ort.InferenceSession;
+  lmHead?: ort.InferenceSession;
+}
+
+export interface RequestShape {
+  images: number;
+  textTokens: number;
+  outputTokens: number;
+  /** Prefill chunk size in tokens; 0 = the whole prompt in one decoder call. */
+  chunkSize: number;
+  /** Range of token ids to draw the text prompt from. */
+  vocab: number;
+  seed: number;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+/**
+ * One VLM request through the onnx-community split, as a real generation: images encoded one
+ * by one (batch 1, as edge deployments run a tile), their features written over the image
+ * placeholder rows of the prompt embeddings, chunked prefill, then greedy decode feeding the KV
+ * cache back. Every session.run is timed on the run clock; nothing else is done between the
+ * timed calls except building feeds, so phase times are the graphs' times plus the host glue a
+ * deployment also pays.
+ */
+export class OrtPipeline {
+  private readonly pastNames: string[];
+  private readonly presentNames: string[];
+
+  constructor(
+    private readonly sessions: PipelineSessions,
+    private readonly geo: PipelineGeometry,
+    private readonly clock: Clock,
+  ) {
+    this.pastNames = [];
+    this.presentNames = [];
+    for (let i = 0; i < geo.layers; i++) {
+      for (const kv of ['key', 'value']) {
+        this.pastNames.push(`past_key_values.${i}.${kv}`);
+        this.presentNames.push(`present.${i}.${kv}`);
+      }
+    }
+  }
+
+  private emptyPast(): Feeds {
+    const feeds: Feeds = {};
+    const dims = [1, this.geo.kvHeads, 0, this.geo.headDim];
+    const data = this.geo.kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    for (const name of this.pastNames) feeds[name] = new ort.Tensor(this.geo.kvType, data, dims);
+    return feeds;
+  }
+
+  private positionIds(start: number, length: number): ort.Tensor {
+    const pos = new BigInt64Array(length);
+    for (let i = 0; i < length; i++) pos[i] = BigInt(start + i);
+    if (this.geo.positionIdsRank === 3) {
+      // M-RoPE takes [3, batch, seq]; text positions are the same on all three axes.
+      const mrope = new BigInt64Array(3 * length);
+      for (let a = 0; a < 3; a++) mrope.set(pos, a * length);
+      return new ort.Tensor('int64', mrope, [3, 1, length]);
+    }
+    return new ort.Tensor('int64', pos, [1, length]);
+  }
+
+  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds): Feeds {
+    const feeds: Feeds = { inputs_embeds: embeds, ...past };
+    if (this.geo.hasAttentionMask) {
+      feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(start + length).fill(1n), [1, start + length]);
+    }
+    if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length);
+    return feeds;
+  }
+
+  private takePresent(out: ort.InferenceSession.OnnxValueMapType): Feeds {
+    const past: Feeds = {};
+    for (let i = 0; i < this.pastNames.length; i++) past[this.pastNames[i]!] = out[this.presentNames[i]!] as ort.Tensor;
+    return past;
+  }
+
+  /** Logits of the last row -> greedy next token; runs lm_head when the split has one. */
+  private async nextToken(
+    out: ort.InferenceSession.OnnxValueMapType,
+    phase: PhaseName,
+    timed: <T>(graph: string, phase: PhaseName, items: number, fn: () => Promise<T>) => Promise<T>,
+  ): Promise<number> {
+    const produced = out[this.geo.decoderOutput] as ort.Tensor;
+    const rows = produced.dims[1]!;
+    const width = produced.dims[2]!;
+    const data = produced.data as Float32Array;
+    if (this.geo.decoderOutput === 'logits') return argmax(data, (rows - 1) * width, width);
+    const last = data.slice((rows - 1) * width, rows * width);
+    const lmHead = this.sessions.lmHead!;
+    const res = await timed('lm_head', phase, 1, () =>
+      lmHead.run({ hidden_states: new ort.Tensor('float32', last, [1, 1, width]) }),
+    );
+    const logits = res['logits'] as ort.Tensor;
+    return argmax(logits.data as Float32Array, 0, logits.dims[2]!);
+  }
+
+  async run(shape: RequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
+    const { clock, geo, sessions } = this;
+    const events: TimedEvent[] = [];
+    const tokensPerImage = shape.images > 0 ? geo.tokensPerImage ?? 0 : 0;
+    const record: IterationRecord = {
+      index,
+      warmup,
+      startMs: clock.now(),
+      endMs: 0,
+      promptTokens: shape.textTokens + shape.images * tokensPerImage,
+      imageTokens: shape.images * tokensPerImage,
+      images: shape.images,
+      outputTokens: 0,
+      events,
+    };
+    const timed = async <T>(graph: string, phase: PhaseName, items: number, fn: () => Promise<T>): Promise<T> => {
+      const startMs = clock.now();
+      const value = await fn();
+      events.push({ kind: 'subgraph', graph, phase, startMs, endMs: clock.now(), items });
+      return value;
+    };
+    const phase = async <T>(name: PhaseName, fn: () => Promise<T>): Promise<T> => {
+      const startMs = clock.now();
+      const value = await fn();
+      events.push({ kind: 'phase', phase: name, startMs, endMs: clock.now() });
+      return value;
+    };
+
+    try {
+      // preprocess: a synthetic camera tile per image, normalised as InternVL does; prompt ids.
+      const { pixels, prompt } = await phase('preprocess', async () => {
+        const size = geo.imageSize ?? 0;
+        const pixels: Float32Array[] = [];
+        for (let i = 0; i < shape.images; i++) {
+          const chw = new Float32Array(3 * size * size);
+          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
+          pixels.push(chw);
+        }
+        const prompt = makePromptIds(shape.textTokens, shape.images, tokensPerImage, shape.vocab, shape.seed);
+        return { pixels, prompt };
+      });
+
+      const features: Float32Array[] = [];
+      if (shape.images > 0) {
+        const vision = sessions.vision!;
+        const size = geo.imageSize!;
+        await phase('image_encode', async () => {
+          for (const chw of pixels) {
+            const out = await timed('vision_encoder', 'image_encode', 1, () =>
+              vision.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) }),
+            );
+            features.push((out['image_features'] as ort.Tensor).data as Float32Array);
+          }
+        });
+      }
+
+      const total = record.promptTokens;
+      let past = this.emptyPast();
+      const first = await phase('prefill', async () => {
+        const embedOut = await timed('embed_tokens', 'prefill', total, () =>
+          sessions.embed.run({ input_ids: new ort.Tensor('int64', prompt.ids, [1, total]) }),
+        );
+        const embeds = (embedOut['inputs_embeds'] as ort.Tensor).data as Float32Array;
+        prompt.imageRows.forEach((row, i) => embeds.set(features[i]!.subarray(0, tokensPerImage * geo.hidden), row * geo.hidden));
+        const chunk = shape.chunkSize > 0 ? shape.chunkSize : total;
+        let out: ort.InferenceSession.OnnxValueMapType | undefined;
+        for (let start = 0; start < total; start += chunk) {
+          const length = Math.min(chunk, total - start);
+          const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
+          const feeds = this.decoderFeeds(rows, start, length, past);
+          out = await timed('decoder_model_merged', 'prefill', length, () => sessions.decoder.run(feeds));
+          past = this.takePresent(out);
+        }
+        return this.nextToken(out!, 'prefill', timed);
+      });
+      events.push({ kind: 'token', tMs: clock.now(), index: 0, count: 1 });
+      record.outputTokens = 1;
+
+      await phase('decode', async () => {
+        let token = first;
+        for (let step = 1; step < shape.outputTokens; step++) {
+          const position = total + step - 1;
+          const embedOut = await timed('embed_tokens', 'decode', 1, () =>
+            sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) }),
+          );
+          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past);
+          const out = await timed('decoder_model_merged', 'decode', 1, () => sessions.decoder.run(feeds));
+          past = this.takePresent(out);
+          token = await this.nextToken(out, 'decode', timed);
+          events.push({ kind: 'token', tMs: clock.now(), index: step, count: 1 });
+          record.outputTokens = step + 1;
+        }
+      });
+    } catch (err) {
+      record.error = err instanceof Error ? err.message : String(err);
+    }
+    record.endMs = clock.now();
+    return record;
+  }
+}

@@ -1,0 +1,83 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SuiteError } from '../../core/errors.ts';
+import { listSuiteFiles, loadSuite, parseSuiteText } from '../../core/suite-loader.ts';
+
+const valid = `
+name: demo
+model: {zoo: internvl2_5-1b, scale: tiny}
+target: local
+runner: ort
+defaults: {warmup: 1, iterations: 3, outputTokens: 8}
+matrix:
+  images: [0, 1]
+  prefill: [64]
+  precision: [fp32]
+  chunk: [0, 32]
+`;
+
+function errorOf(text: string, file = 'suites/demo.yaml'): SuiteError {
+  try {
+    parseSuiteText(text, file);
+  } catch (err) {
+    if (err instanceof SuiteError) return err;
+    throw err;
+  }
+  throw new Error('expected a SuiteError');
+}
+
+describe('suite validation', () => {
+  it('accepts a valid suite with an extra axis', () => {
+    const suite = parseSuiteText(valid, 'demo.yaml');
+    expect(suite.matrix['chunk']).toEqual([0, 32]);
+    expect(suite.defaults.iterations).toBe(3);
+  });
+
+  it('names the file, the field and what was expected', () => {
+    const e1 = errorOf(valid.replace('iterations: 3', 'iterations: 0'));
+    expect(e1.file).toBe('suites/demo.yaml');
+    expect(e1.field).toBe('defaults.iterations');
+    expect(e1.message).toMatch(/suites\/demo\.yaml: field "defaults\.iterations": expected a value that must be >= 1/);
+
+    const e2 = errorOf(valid.replace('precision: [fp32]', 'precision: [fp64]'));
+    expect(e2.field).toBe('matrix.precision[0]');
+    expect(e2.message).toMatch(/expected one of "fp32", "fp16", "int8", "int4"/);
+
+    const e3 = errorOf(valid.replace('runner: ort\n', ''));
+    expect(e3.field).toBe('runner');
+    expect(e3.expected).toBe('is required');
+
+    const e4 = errorOf(valid.replace('target: local', 'target: local\niterations: 5'));
+    expect(e4.field).toBe('iterations');
+    expect(e4.expected).toBe('is not a known field');
+
+    const e5 = errorOf(valid.replace('images: [0, 1]', 'images: []'));
+    expect(e5.field).toBe('matrix.images');
+
+    const e6 = errorOf(valid.replace('images: [0, 1]', 'images: [1, 1]'));
+    expect(e6.message).toMatch(/matrix\.images.*distinct/);
+
+    const e7 = errorOf(valid.replace('model: {zoo: internvl2_5-1b, scale: tiny}', 'model: {zoo: internvl2_5-1b}'));
+    expect(e7.field).toBe('model');
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    expect(() => parseSuiteText('name: x\nmatrix: [1, 2\n', 'bad.yaml')).toThrow(/bad\.yaml:\d+: not valid YAML/);
+  });
+
+  it('loads suites by name and by path; unknown names list the shipped ones', () => {
+    const names = listSuiteFiles().map((s) => s.name);
+    expect(names).toContain('internvl-cpu');
+    const loaded = loadSuite('internvl-cpu');
+    expect(loaded.suite.model).toMatchObject({ zoo: 'internvl2_5-1b', scale: 'full' });
+    expect(loaded.hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(() => loadSuite('nope')).toThrow(/unknown suite "nope"; shipped suites: .*internvl-cpu/);
+    const dir = mkdtempSync(join(tmpdir(), 'suite-'));
+    const file = join(dir, 'mine.json');
+    writeFileSync(file, JSON.stringify({ name: 'mine', model: { path: '/m' }, target: 'local', runner: 'ort', defaults: { warmup: 0, iterations: 1, outputTokens: 2 }, matrix: { images: [0] } }));
+    expect(loadSuite(file).suite.name).toBe('mine');
+    expect(loadSuite(file).hash).toBe(loadSuite(file).hash);
+  });
+});
