@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { registerComposeCommand } from './compose.ts';
 import { registerListCommand } from './list.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerListCommand(program);
   registerReportCommand(program);
+  registerComposeCommand(program);
   return program;
 }
 

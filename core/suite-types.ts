@@ -40,7 +40,7 @@ export type ModelRef = SyntheticModelRef | PathModelRef | NamedModelRef;
 /** Figures published elsewhere for this workload, shown beside ours and never mixed with them. */
 export interface PublishedReference {
   source: string;
-  rows: Array<{ params: Record<string, AxisValue>; figures: Record<string, number> }>;
+  rows: Array<{ params: Record<string, AxisValue>; figures: Record<string, number | string> }>;
 }
 
 export interface Suite {

@@ -112,7 +112,10 @@ export function decodeThroughput(result: RunResult): ChartConfiguration {
 /** Per-request time of each graph, stacked, one bar per cell. */
 export function subgraphStack(result: RunResult): ChartConfiguration {
   const cells = ok(result);
-  const keys = [...new Set(cells.flatMap((c) => Object.keys(c.subgraphs)))];
+  // Stack in the order a request runs: image encoding, then prefill, then decode.
+  const phaseOrder = ['preprocess', 'image_encode', 'prefill', 'decode'];
+  const rank = (key: string) => phaseOrder.indexOf(key.split('/').pop() ?? '');
+  const keys = [...new Set(cells.flatMap((c) => Object.keys(c.subgraphs)))].sort((a, b) => rank(a) - rank(b));
   return {
     type: 'bar',
     data: {

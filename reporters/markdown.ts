@@ -37,7 +37,7 @@ export function axeraStyleTables(result: RunResult): string {
       const prompt = c.iterations.find((i) => !i.warmup)?.promptTokens;
       return [
         String(c.params['images'] ?? 0),
-        `${fmtStat(m['image_encode_ms'])} ms`,
+        m['image_encode_ms'] ? `${fmtStat(m['image_encode_ms'])} ms` : '–',
         `${fmtStat(m['prefill_ms'])} ms (${prompt ?? '?'} tokens)`,
         `${fmtStat(m['ttft_ms'])} ms`,
         `${fmtStat(m['tpot_ms'])} ms`,

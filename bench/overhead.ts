@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:overhead`: how much the runner adds to a decode step.
+ *
+ * The runner's decode step (OrtPipeline: feeds, KV hand-over, timing events, argmax) is
+ * compared with a bare loop of the same session.run calls (embed_tokens, decoder, lm_head) on
+ * inputs of the same shapes and the same KV cache lengths. Rounds alternate runner / bare so a
+ * slow drift of the machine (thermal, other load) hits both equally.
+ *
+ * Options (env): OVERHEAD_PRECISION (default int4), OVERHEAD_SCALE (full), OVERHEAD_STEPS (32),
+ * OVERHEAD_ROUNDS (6), OVERHEAD_THREADS (physical cores).
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { createClock } from '../core/clock.ts';
+import { summarize } from '../core/stats.ts';
+import { ensureModel, type Precision, type Scale } from '../models/zoo.ts';
+import { readGeometry } from '../runners/ort/geometry.ts';
+import { OrtPipeline } from '../runners/ort/pipeline.ts';
+
+const precision = (process.env['OVERHEAD_PRECISION'] ?? 'int4') as Precision;
+const scale = (process.env['OVERHEAD_SCALE'] ?? 'full') as Scale;
+const steps = Number(process.env['OVERHEAD_STEPS'] ?? 32);
+const rounds = Number(process.env['OVERHEAD_ROUNDS'] ?? 6);
+const threads = Number(process.env['OVERHEAD_THREADS'] ?? Math.max(1, Math.floor(availableParallelism() / 1)));
+const promptTokens = 128;
+
+const built = await ensureModel({ model: 'internvl2_5-1b', scale, precision, layout: 'onnx-community', log: (m) => console.error(m) });
+const options: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: threads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};
+const embed = await ort.InferenceSession.create(built.files['embed_tokens']!, options);
+const decoder = await ort.InferenceSession.create(built.files['decoder_model_merged']!, options);
+const lmHead = await ort.InferenceSession.create(built.files['lm_head']!, options);
+const clock = createClock();
+const geo = readGeometry(decoder, undefined, {}, 'decoder');
+const pipeline = new OrtPipeline({ embed, decoder, lmHead }, geo, clock);
+
+/** Runner: one request with `steps` decode steps; the decode phase divided by its steps. */
+async function runnerStepMs(): Promise<number> {
+  const rec = await pipeline.run({ images: 0, textTokens: promptTokens, outputTokens: steps + 1, chunkSize: 0, vocab: built.descriptor.llm.vocab, seed: 7 }, 0, false);
+  if (rec.error) throw new Error(rec.error);
+  const decode = rec.events.find((e) => e.kind === 'phase' && e.phase === 'decode');
+  if (!decode || decode.kind !== 'phase') throw new Error('no decode phase');
+  return (decode.endMs - decode.startMs) / steps;
+}
+
+/** Bare loop: prefill once (untimed), then the same three session.run calls per step. */
+async function bareStepMs(): Promise<number> {
+  const names = Array.from({ length: geo.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat();
+  const presentNames = names.map((n) => n.replace('past_key_values', 'present'));
+  let past: Record<string, ort.Tensor> = {};
+  for (const n of names) past[n] = new ort.Tensor('float32', new Float32Array(0), [1, geo.kvHeads, 0, geo.headDim]);
+  const ids = new BigInt64Array(promptTokens).fill(42n);
+  const emb = (await embed.run({ input_ids: new ort.Tensor('int64', ids, [1, promptTokens]) }))['inputs_embeds'] as ort.Tensor;
+  const pos = new BigInt64Array(promptTokens).map((_, i) => BigInt(i));
+  let out = await decoder.run({
+    inputs_embeds: emb,
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(promptTokens).fill(1n), [1, promptTokens]),
+    position_ids: new ort.Tensor('int64', pos, [1, promptTokens]),
+    ...past,
+  });
+  const token = new ort.Tensor('int64', BigInt64Array.of(42n), [1, 1]);
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) {
+    past = {};
+    names.forEach((n, i) => (past[n] = out[presentNames[i]!] as ort.Tensor));
+    const total = promptTokens + s + 1;
+    const e = (await embed.run({ input_ids: token }))['inputs_embeds'] as ort.Tensor;
+    out = await decoder.run({
+      inputs_embeds: e,
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(total - 1)), [1, 1]),
+      ...past,
+    });
+    await lmHead.run({ hidden_states: out['hidden_states'] as ort.Tensor });
+  }
+  return (performance.now() - t0) / steps;
+}
+
+console.error(`model ${built.dir} (${precision}, ${scale}); ${threads} thread(s); ${steps} decode steps after a ${promptTokens}-token prompt; ${rounds} alternating rounds`);
+await runnerStepMs(); // warm-up of both paths
+await bareStepMs();
+const runner: number[] = [];
+const bare: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  runner.push(await runnerStepMs());
+  bare.push(await bareStepMs());
+  console.error(`round ${r + 1}: runner ${runner.at(-1)!.toFixed(3)} ms/step, bare ${bare.at(-1)!.toFixed(3)} ms/step`);
+}
+const rs = summarize(runner, 'ms');
+const bs = summarize(bare, 'ms');
+const overhead = ((rs.median - bs.median) / bs.median) * 100;
+console.log(`decode step, median of ${rounds} rounds x ${steps} steps:`);
+console.log(`  runner (OrtPipeline): ${rs.median.toFixed(3)} ms  (mean ${rs.mean.toFixed(3)}, stdev ${rs.stdev.toFixed(3)})`);
+console.log(`  bare session.run loop: ${bs.median.toFixed(3)} ms  (mean ${bs.mean.toFixed(3)}, stdev ${bs.stdev.toFixed(3)})`);
+console.log(`  runner overhead: ${overhead.toFixed(2)}% (target < 2%)`);
+for (const s of [embed, decoder, lmHead]) await s.release();

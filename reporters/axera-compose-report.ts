@@ -1,0 +1,148 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { markdownTable } from 'markdown-table';
+import { InputError } from '../core/errors.ts';
+import type { Suite } from '../core/suite-types.ts';
+import { parseAxRunModel } from '../runners/parsers/ax-run-model.ts';
+import { checkFigure, composeRow, type ComposedRow, type ComposeParams, type FigureCheck, type SubgraphLatencies } from './axera-compose.ts';
+import { fmt } from './format.ts';
+
+export interface SubgraphLog {
+  graph: string;
+  file: string;
+  avgMs: number;
+  minMs: number;
+  maxMs: number;
+  repeat?: number;
+  cmmSizeBytes?: number;
+}
+
+/** Reads vit.txt, g0.txt, g1.txt ... gN.txt, post.txt (saved ax_run_model outputs) from a folder. */
+export function readSubgraphLogs(dir: string): { latencies: SubgraphLatencies; logs: SubgraphLog[] } {
+  if (!existsSync(dir)) throw new InputError(`--subgraph-logs ${dir}: folder not found`);
+  const files = readdirSync(dir);
+  const read = (graph: string): SubgraphLog => {
+    const file = join(dir, `${graph}.txt`);
+    if (!files.includes(`${graph}.txt`)) {
+      throw new InputError(`--subgraph-logs ${dir}: missing ${graph}.txt (expected vit.txt, g0.txt, g1.txt ... gN.txt, post.txt)`);
+    }
+    const runs = parseAxRunModel(readFileSync(file, 'utf8'), file).runs;
+    const run = runs[runs.length - 1];
+    if (!run) throw new InputError(`${file}: no ax_run_model latency summary (min = ... max = ... avg = ...)`);
+    return { graph, file, avgMs: run.latency.avgMs, minMs: run.latency.minMs, maxMs: run.latency.maxMs, repeat: run.repeat, cmmSizeBytes: run.cmmSizeBytes };
+  };
+  const prefillIndexes = files
+    .map((f) => /^g(\d+)\.txt$/.exec(f)?.[1])
+    .filter((k): k is string => k !== undefined && Number(k) > 0)
+    .map(Number)
+    .sort((a, b) => a - b);
+  prefillIndexes.forEach((k, i) => {
+    if (k !== i + 1) throw new InputError(`--subgraph-logs ${dir}: prefill graphs must be g1..gN without gaps; g${i + 1}.txt is missing`);
+  });
+  const vit = read('vit');
+  const g0 = read('g0');
+  const post = read('post');
+  const prefill = prefillIndexes.map((k) => read(`g${k}`));
+  return {
+    latencies: { vit: vit.avgMs, g0: g0.avgMs, post: post.avgMs, prefill: prefill.map((p) => p.avgMs) },
+    logs: [vit, ...prefill, g0, post],
+  };
+}
+
+function numberOption(suite: Suite, name: string, fallback?: number): number {
+  const v = suite.options?.[name] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new InputError(`suite "${suite.name}": options.${name} must be a positive integer (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+export function composeParams(suite: Suite): ComposeParams {
+  const text = suite.matrix['prefill']?.[0];
+  return {
+    layers: numberOption(suite, 'layers'),
+    chunkSize: numberOption(suite, 'chunkSize', suite.defaults.chunkSize),
+    tokensPerImage: numberOption(suite, 'tokensPerImage'),
+    textTokens: typeof text === 'number' ? text : 128,
+  };
+}
+
+export interface Composition {
+  params: ComposeParams;
+  rows: ComposedRow[];
+  checks: Array<{ images: number; figures: FigureCheck[] }>;
+  logs: SubgraphLog[];
+}
+
+const FIGURES: Array<[string, (r: ComposedRow) => number]> = [
+  ['image_encoder_ms', (r) => r.imageEncoderMs],
+  ['prefill_ttft_ms', (r) => r.prefillTtftMs],
+  ['prompt_tokens', (r) => r.promptTokens],
+  ['decoder_ms', (r) => r.decoderMs],
+  ['tokens_per_s', (r) => r.tokensPerS],
+];
+
+export function composeSuite(suite: Suite, latencies: SubgraphLatencies, logs: SubgraphLog[]): Composition {
+  const params = composeParams(suite);
+  const images = (suite.matrix['images'] ?? [0]).map(Number);
+  const rows = images.map((n) => composeRow(n, latencies, params));
+  const checks = (suite.reference?.rows ?? []).flatMap((ref) => {
+    const row = rows.find((r) => r.images === Number(ref.params['images']));
+    if (!row) return [];
+    const figures = FIGURES.filter(([name]) => ref.figures[name] !== undefined).map(([name, get]) => checkFigure(name, ref.figures[name]!, get(row)));
+    return [{ images: row.images, figures }];
+  });
+  return { params, rows, checks, logs };
+}
+
+export function renderComposition(suite: Suite, c: Composition): string {
+  const p = c.params;
+  const lines = [
+    `# ${suite.name}: COMPOSED from per-subgraph latencies`,
+    '',
+    `Every figure below is composed from ax_run_model averages of single subgraphs (${p.layers} layers, prefill chunks of ${p.chunkSize} tokens, ${p.textTokens} text tokens + ${p.tokensPerImage} per image), not measured end to end: Prefill TTFT = (g1 + ... + g_chunks) x layers + post; Decoder = g0 x layers + post.`,
+    '',
+    '## Composed table',
+    '',
+    markdownTable(
+      [
+        ['Image num', 'ImageEncoder', 'Prefill TTFT', 'Decoder', 'tokens/s'],
+        ...c.rows.map((r) => [String(r.images), `${fmt(r.imageEncoderMs, 3)} ms`, `${fmt(r.prefillTtftMs, 3)} ms (${r.promptTokens} tokens)`, `${fmt(r.decoderMs, 3)} ms`, `${fmt(r.tokensPerS, 2)} tokens/sec`]),
+      ],
+      { align: ['r', 'r', 'r', 'r', 'r'] },
+    ),
+    '',
+    '## Subgraph latencies (ax_run_model)',
+    '',
+    markdownTable(
+      [['Graph', 'avg (ms)', 'min (ms)', 'max (ms)', 'repeat', 'file'], ...c.logs.map((l) => [l.graph, fmt(l.avgMs, 3), fmt(l.minMs, 3), fmt(l.maxMs, 3), String(l.repeat ?? '–'), l.file])],
+      { align: ['l', 'r', 'r', 'r', 'r', 'l'] },
+    ),
+    '',
+    '## Formulas',
+    '',
+    ...c.rows.map((r) => `- ${r.images} image(s): ${r.formula}`),
+  ];
+  if (c.checks.length) {
+    const flagged = c.checks.flatMap((ch) => ch.figures.filter((f) => f.flagged));
+    lines.push(
+      '',
+      `## Published vs composed (${suite.reference?.source ?? 'reference'})`,
+      '',
+      flagged.length
+        ? `**${flagged.length} published figure(s) differ from the composition by more than rounding** (marked DIFFERS).`
+        : 'Every published figure matches the composition up to rounding.',
+      '',
+      markdownTable(
+        [
+          ['Image num', 'Figure', 'Published', 'Composed', 'Difference', 'Check'],
+          ...c.checks.flatMap((ch) =>
+            ch.figures.map((f) => [String(ch.images), f.name, String(f.published), fmt(f.composed, 3), fmt(f.difference, 3), f.flagged ? 'DIFFERS' : 'ok (rounding)']),
+          ),
+        ],
+        { align: ['r', 'l', 'r', 'r', 'r', 'l'] },
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
