@@ -22,6 +22,12 @@ interface RunFlags {
   threads?: number;
   out: string;
   resume?: string;
+  adaptive?: number;
+  adaptiveMetric: string;
+  maxIterations?: number;
+  cellBudget?: number;
+  cooldown?: number;
+  shuffle?: string | boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -34,6 +40,12 @@ export function registerRunCommand(program: Command): void {
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
     .option('-w, --warmup <n>', 'warm-up iterations per cell, discarded (overrides the suite)', intOption('--warmup', 0))
     .option('--threads <n>', 'intra-op threads for in-process runners (default: physical cores)', intOption('--threads'))
+    .option('--adaptive <pct>', 'measure until the 95% CI of the key metric is within ±pct % (--iterations becomes the minimum)', Number)
+    .option('--adaptive-metric <name>', 'key metric for --adaptive', 'ttft_ms')
+    .option('--max-iterations <n>', 'upper bound for --adaptive (default 30)', intOption('--max-iterations'))
+    .option('--cell-budget <seconds>', 'time budget per cell for --adaptive (default 300)', Number)
+    .option('--cooldown <seconds>', 'pause between cells to let the machine cool down', Number)
+    .option('--shuffle [seed]', 'run cells in a random order (seeded; the seed is recorded)')
     .option('-o, --out <dir>', 'results folder; the run goes to <dir>/<suite>/<run-id>/', 'results')
     .option('--resume <run-dir>', 'finish an interrupted run in that folder (suite, options and cells come from its result.json)')
     .action(async (flags: RunFlags) => {
@@ -41,9 +53,35 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
+function positive(name: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v < 0) throw new InputError(`${name} expects a non-negative number, got ${String(v)}`);
+  return v;
+}
+
+function methodologyFlags(flags: RunFlags) {
+  const adaptivePct = positive('--adaptive', flags.adaptive);
+  if (adaptivePct === undefined && (flags.maxIterations !== undefined || flags.cellBudget !== undefined)) {
+    throw new InputError('--max-iterations and --cell-budget only apply with --adaptive <pct>');
+  }
+  let shuffleSeed: number | undefined;
+  if (flags.shuffle !== undefined) {
+    shuffleSeed = flags.shuffle === true ? Date.now() % 2 ** 31 : Number(flags.shuffle);
+    if (!Number.isInteger(shuffleSeed) || shuffleSeed < 0) throw new InputError(`--shuffle expects an integer seed, got "${String(flags.shuffle)}"`);
+  }
+  return {
+    adaptive:
+      adaptivePct === undefined
+        ? undefined
+        : { targetCiPct: adaptivePct, metric: flags.adaptiveMetric, maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
+    cooldownSeconds: positive('--cooldown', flags.cooldown),
+    shuffleSeed,
+  };
+}
+
 async function runCommand(flags: RunFlags): Promise<number> {
-  if (flags.resume && (flags.filter.length || flags.iterations !== undefined || flags.warmup !== undefined || flags.threads !== undefined)) {
-    throw new InputError('--resume takes its cells and options from the interrupted run; drop --filter/--iterations/--warmup/--threads');
+  if (flags.resume && (flags.filter.length || flags.iterations !== undefined || flags.warmup !== undefined || flags.threads !== undefined || flags.adaptive !== undefined || flags.shuffle !== undefined)) {
+    throw new InputError('--resume takes its cells and options from the interrupted run; drop --filter/--iterations/--warmup/--threads/--adaptive/--shuffle');
   }
   const suite = flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
   const target = resolveTarget(flags.target);
@@ -69,6 +107,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       iterations: flags.iterations,
       warmup: flags.warmup,
       threads: flags.threads,
+      ...methodologyFlags(flags),
       outDir: resolve(flags.out),
       resumeDir: flags.resume,
       runners: await loadRunners(),

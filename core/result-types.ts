@@ -1,4 +1,5 @@
 import type { IterationRecord } from './events.ts';
+import type { AdaptivePlan } from './methodology.ts';
 import type { ModelIdentity } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
@@ -34,6 +35,10 @@ export interface CellResult {
   subgraphs: Record<string, SubgraphStats>;
   /** Peak resident set size of the process while the cell ran, bytes. */
   peakRssBytes: number | null;
+  /** Why measuring stopped (fixed count, adaptive CI reached, budget spent). */
+  stopReason?: string;
+  /** Metric -> indexes of iterations outside Tukey's fences; marked, never dropped. */
+  outliers?: Record<string, number[]>;
 }
 
 export interface Environment {
@@ -59,6 +64,13 @@ export interface RunResult {
     outputTokens: number;
     threads: number;
     filters: string[];
+    /** Adaptive iterations (iterations is then the minimum), or null for a fixed count. */
+    adaptive?: AdaptivePlan | null;
+    /** Pause between cells, seconds, to let the machine cool down. */
+    cooldownSeconds?: number;
+    /** Cell order: as the matrix expands, or shuffled with a recorded seed. */
+    order?: 'matrix' | 'shuffled';
+    shuffleSeed?: number | null;
   };
   environment: Environment;
   /** Cells in matrix order; a cell is present once it has finished (ok or failed). */

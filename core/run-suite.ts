@@ -4,9 +4,10 @@ import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from './events.ts';
 import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
-import type { CellResult } from './result-types.ts';
+import type { CellResult, RunResult } from './result-types.ts';
+import { adaptiveStop, markOutliers, shuffleCells, type AdaptivePlan } from './methodology.ts';
 import { ResultStore } from './result-store.ts';
-import type { Runner } from './runner.ts';
+import type { PreparedCell, Runner } from './runner.ts';
 import { summarize } from './stats.ts';
 import type { Cell, LoadedSuite, Suite } from './suite-types.ts';
 import { cellMetrics, subgraphStats } from '../reporters/metrics.ts';
@@ -28,6 +29,11 @@ export interface RunRequest {
   iterations?: number;
   warmup?: number;
   threads?: number;
+  /** Overrides of the suite's methodology (CLI flags). */
+  adaptive?: { targetCiPct: number; metric?: string; maxIterations?: number; maxCellSeconds?: number };
+  cooldownSeconds?: number;
+  /** Shuffle cells with this seed. */
+  shuffleSeed?: number;
   outDir: string;
   resumeDir?: string;
   runners: Record<string, Runner>;
@@ -57,8 +63,9 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       throw new InputError(`--resume ${req.resumeDir}: that run is of a different suite definition (${stored.source}); resume without --suite or with the same suite`);
     }
     const done = new Set(store.result.cells.map((c) => c.id));
-    const all = expandMatrix(stored.definition.matrix);
-    const cells = all.filter((c) => store.result.plannedCells.includes(c.id) && !done.has(c.id));
+    const byId = new Map(expandMatrix(stored.definition.matrix).map((c) => [c.id, c]));
+    // plannedCells holds the run's order (shuffled or not); resume keeps it.
+    const cells = store.result.plannedCells.filter((id) => !done.has(id)).map((id) => byId.get(id)!).filter(Boolean);
     store.result.status = 'running';
     store.result.finishedAt = null;
     store.result.warnings.push(`resumed at ${new Date().toISOString()} with ${cells.length} cell(s) left`);
@@ -68,7 +75,19 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
-  const cells = applyFilters(expandMatrix(suite.matrix), filters);
+  const selected = applyFilters(expandMatrix(suite.matrix), filters);
+  const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
+  const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
+  const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;
+  const minIterations = req.iterations ?? suite.defaults.iterations;
+  const adaptive: AdaptivePlan | null = adaptiveSpec
+    ? {
+        metric: adaptiveSpec.metric ?? 'ttft_ms',
+        targetCiPct: adaptiveSpec.targetCiPct,
+        maxIterations: Math.max(minIterations, adaptiveSpec.maxIterations ?? 30),
+        maxCellSeconds: adaptiveSpec.maxCellSeconds ?? 300,
+      }
+    : null;
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   const environment = await captureLocalEnvironment();
   const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);
@@ -79,11 +98,15 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     startedAt: new Date().toISOString(),
     finishedAt: null,
     options: {
-      iterations: req.iterations ?? suite.defaults.iterations,
+      iterations: minIterations,
       warmup: req.warmup ?? suite.defaults.warmup,
       outputTokens: suite.defaults.outputTokens,
       threads,
       filters: req.filters,
+      adaptive,
+      cooldownSeconds: req.cooldownSeconds ?? suite.defaults.cooldownSeconds ?? 0,
+      order: shuffleSeed === null ? 'matrix' : 'shuffled',
+      shuffleSeed,
     },
     environment,
     cells: [],
@@ -91,6 +114,37 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     warnings: [],
   });
   return { store, cells };
+}
+
+async function cooldown(seconds: number, progress: ProgressSink): Promise<void> {
+  if (seconds <= 0) return;
+  progress.log(`cooling down ${seconds} s`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+}
+
+/**
+ * Warm-up iterations, then the fixed count, or (adaptive) until the key metric's 95% CI is
+ * narrow enough, the maximum count is reached or the cell's time budget is spent.
+ */
+async function measureCell(
+  prepared: PreparedCell,
+  options: RunResult['options'],
+  iterations: IterationRecord[],
+  progress: ProgressSink,
+): Promise<string> {
+  const { warmup, iterations: minimum, adaptive } = options;
+  const planned = warmup + (adaptive ? adaptive.maxIterations : minimum);
+  const started = Date.now();
+  for (let i = 0; i < planned; i++) {
+    const isWarmup = i < warmup;
+    const rec = await prepared.runIteration(i, isWarmup);
+    iterations.push(rec);
+    progress.iteration({ index: i, total: planned, warmup: isWarmup, record: rec });
+    if (isWarmup || !adaptive) continue;
+    const decision = adaptiveStop(iterations, i + 1 - warmup, minimum, adaptive, Date.now() - started);
+    if (decision.stop) return decision.reason;
+  }
+  return adaptive ? `reached ${adaptive.maxIterations} iterations` : `fixed count of ${minimum} iterations`;
 }
 
 /**
@@ -111,22 +165,18 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   let position = result.cells.length;
   for (const cell of cells) {
     position += 1;
+    // Cool down between cells, not before the first one of this invocation.
+    if (cell !== cells[0]) await cooldown(result.options.cooldownSeconds ?? 0, progress);
     progress.cellStart({ position, total: result.plannedCells.length, cell });
     const startedAt = new Date().toISOString();
     const rss = startPeakRssWindow();
     const iterations: IterationRecord[] = [];
+    let stopReason = '';
     let record: CellResult;
     try {
       const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m) });
       try {
-        const { warmup, iterations: measured } = result.options;
-        const total = warmup + measured;
-        for (let i = 0; i < total; i++) {
-          const isWarmup = i < warmup;
-          const rec = await prepared.runIteration(i, isWarmup);
-          iterations.push(rec);
-          progress.iteration({ index: i, total, warmup: isWarmup, record: rec });
-        }
+        stopReason = await measureCell(prepared, result.options, iterations, progress);
       } finally {
         await prepared.close();
       }
@@ -141,7 +191,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         index: cell.index,
         params: cell.params,
         status: ok ? 'ok' : 'failed',
-        ...(failures.length ? { error: `${failures.length} of ${result.options.iterations} iteration(s) failed: ${failures[0]!.error}` } : {}),
+        ...(failures.length ? { error: `${failures.length} of ${iterations.filter((r) => !r.warmup).length} iteration(s) failed: ${failures[0]!.error}` } : {}),
         startedAt,
         finishedAt: new Date().toISOString(),
         loadMs: prepared.loadMs,
@@ -151,6 +201,8 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         metrics,
         subgraphs: ok ? subgraphStats(iterations) : {},
         peakRssBytes: peak.bytes,
+        stopReason,
+        outliers: markOutliers(iterations),
       };
     } catch (err) {
       record = {

@@ -14,6 +14,12 @@ export interface SuiteDefaults {
   threads?: number;
   /** Prefill chunk size in tokens; absent or 0 = the whole prompt in one call. */
   chunkSize?: number;
+  /** Measure until the 95% CI of `metric` (default ttft_ms) is within targetCiPct %. */
+  adaptive?: { metric?: string; targetCiPct: number; maxIterations?: number; maxCellSeconds?: number };
+  /** Pause between cells, seconds. */
+  cooldownSeconds?: number;
+  /** Run cells in a seeded random order (the seed is recorded). */
+  shuffle?: boolean;
 }
 
 export interface SyntheticModelRef {

@@ -2,18 +2,7 @@
  * Synthetic request inputs. They are deterministic (seeded) so every iteration and every run
  * sends the same work, and cheap to make so they do not distort the phases they belong to.
  */
-
-/** Mulberry32: a small, fast, seedable PRNG; quality is ample for test pixels and token ids. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/random.ts';
 
 /** An RGB test image (uint8, HWC) with structure, as a camera frame would have. */
 export function makeTestImage(size: number, seed: number): Uint8Array {
