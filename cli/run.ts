@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.ts';
 import { runSuite } from '../core/run-suite.ts';
 import type { ResultStore } from '../core/result-store.ts';
 import { loadSuite } from '../core/suite-loader.ts';
-import { axeraStyleTables, subgraphTable } from '../reporters/markdown.ts';
+import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './main.ts';
 import { createProgress } from './progress.ts';
@@ -118,7 +118,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     });
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
-      `\n${axeraStyleTables(outcome.store.result)}\n\n${subgraphTable(outcome.store.result)}\n\n` +
+      `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +
         `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
     );
     return outcome.failedCells > 0 ? 1 : 0;

@@ -49,6 +49,8 @@ export interface IterationRecord {
   imageTokens: number;
   images: number;
   outputTokens: number;
+  /** Generated token ids, when the runner sees them (in-process runners), for accuracy checks. */
+  outputTokenIds?: number[];
   events: TimedEvent[];
   /** Set when the iteration failed; the events up to the failure are kept. */
   error?: string;

@@ -28,7 +28,16 @@ function byNumber(a: AxisValue | undefined, b: AxisValue | undefined): number {
 
 /** The seed's Axera table layout, one table per precision (and per extra-axis combination). */
 export function axeraStyleTables(result: RunResult): string {
-  const groups = groupBy(okCells(result), (c) => [String(c.params['precision'] ?? 'default'), otherAxes(c)].filter(Boolean).join(', '));
+  const prefills = new Set(okCells(result).map((c) => String(c.params['prefill'] ?? '')));
+  const groups = groupBy(okCells(result), (c) =>
+    [
+      String(c.params['precision'] ?? 'default'),
+      prefills.size > 1 ? `${String(c.params['prefill'])} text tokens` : '',
+      otherAxes(c),
+    ]
+      .filter(Boolean)
+      .join(', '),
+  );
   const parts: string[] = [];
   for (const [group, cells] of groups) {
     cells.sort((a, b) => byNumber(a.params['images'], b.params['images']) || byNumber(a.params['prefill'], b.params['prefill']));

@@ -183,6 +183,8 @@ export class OrtPipeline {
       });
       events.push({ kind: 'token', tMs: clock.now(), index: 0, count: 1 });
       record.outputTokens = 1;
+      const ids = [first];
+      record.outputTokenIds = ids;
 
       await phase('decode', async () => {
         let token = first;
@@ -196,6 +198,7 @@ export class OrtPipeline {
           past = this.takePresent(out);
           token = await this.nextToken(out, 'decode', timed);
           events.push({ kind: 'token', tMs: clock.now(), index: step, count: 1 });
+          ids.push(token);
           record.outputTokens = step + 1;
         }
       });

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { createClock } from '../../core/clock.ts';
+import type { IterationRecord } from '../../core/events.ts';
+import type { Cell, Suite } from '../../core/suite-types.ts';
+import { ensureModel } from '../../models/zoo.ts';
+import { ortRunner } from '../../runners/ort/index.ts';
+
+const suite: Suite = {
+  name: 'runner-test',
+  model: { zoo: 'internvl2_5-1b', scale: 'tiny', layout: 'onnx-community', seed: 99 },
+  target: 'local',
+  runner: 'ort',
+  defaults: { warmup: 0, iterations: 1, outputTokens: 6 },
+  matrix: { images: [2], prefill: [24], precision: ['fp32'] },
+};
+const ctx = { clock: createClock(), threads: 1, log: () => {} };
+const cell = (params: Cell['params']): Cell => ({ id: JSON.stringify(params), index: 0, params });
+
+async function once(s: Suite, params: Cell['params']): Promise<{ rec: IterationRecord; settings: Record<string, unknown> }> {
+  const prepared = await ortRunner.prepare(cell(params), s, ctx);
+  try {
+    const rec = await prepared.runIteration(0, false);
+    expect(rec.error).toBeUndefined();
+    return { rec, settings: prepared.settings };
+  } finally {
+    await prepared.close();
+  }
+}
+
+describe('ORT runner on real ONNX Runtime sessions (tiny synthetic InternVL)', () => {
+  it('runs a real generation with every graph and phase timed on one clock', async () => {
+    const { rec, settings } = await once(suite, { images: 2, prefill: 24, precision: 'fp32' });
+    const tokensPerImage = Number(settings['tokensPerImage']);
+    expect(tokensPerImage).toBeGreaterThan(0);
+    expect(rec.promptTokens).toBe(24 + 2 * tokensPerImage);
+    expect(rec.outputTokens).toBe(6);
+    expect(rec.outputTokenIds).toHaveLength(6);
+    const calls = (graph: string, phase: string) => rec.events.filter((e) => e.kind === 'subgraph' && e.graph === graph && e.phase === phase).length;
+    expect(calls('vision_encoder', 'image_encode')).toBe(2);
+    expect(calls('embed_tokens', 'prefill')).toBe(1);
+    expect(calls('decoder_model_merged', 'prefill')).toBe(1);
+    expect(calls('lm_head', 'prefill')).toBe(1);
+    expect(calls('decoder_model_merged', 'decode')).toBe(5);
+    expect(calls('lm_head', 'decode')).toBe(5);
+    const phases = rec.events.filter((e) => e.kind === 'phase').map((e) => (e.kind === 'phase' ? e.phase : ''));
+    expect(phases).toEqual(['preprocess', 'image_encode', 'prefill', 'decode']);
+    // Phases follow each other on the one clock, and every subgraph call lies inside its phase.
+    const spans = rec.events.filter((e) => e.kind === 'phase');
+    for (let i = 1; i < spans.length; i++) expect(spans[i]!.startMs).toBeGreaterThanOrEqual(spans[i - 1]!.endMs);
+    for (const e of rec.events) {
+      if (e.kind !== 'subgraph') continue;
+      const span = spans.find((p) => p.kind === 'phase' && p.phase === e.phase)!;
+      expect(e.startMs).toBeGreaterThanOrEqual(span.startMs);
+      expect(e.endMs).toBeLessThanOrEqual(span.endMs);
+    }
+    expect(settings['intraOpNumThreads']).toBe(1);
+    expect(settings['lmHead']).toBe('separate graph');
+  });
+
+  it('gives the same greedy tokens with chunked and whole-prompt prefill', async () => {
+    const whole = await once(suite, { images: 1, prefill: 24, precision: 'fp32' });
+    const chunked = await once(suite, { images: 1, prefill: 24, precision: 'fp32', chunk: 8 });
+    expect(chunked.rec.events.filter((e) => e.kind === 'subgraph' && e.graph === 'decoder_model_merged' && e.phase === 'prefill')).toHaveLength(
+      Math.ceil(whole.rec.promptTokens / 8),
+    );
+    expect(chunked.rec.outputTokenIds).toEqual(whole.rec.outputTokenIds);
+    expect(chunked.settings['chunkSize']).toBe(8);
+  });
+
+  it('runs a real onnx-community export (lm_head inside the decoder) found by path', async () => {
+    const built = await ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision: 'fp32', layout: 'onnx-community', seed: 99, lmHead: 'merged' });
+    expect(built.files['lm_head']).toBeUndefined();
+    const fromPath: Suite = { ...suite, model: { path: built.dir }, options: { vocab: built.descriptor.llm.vocab } };
+    const prepared = await ortRunner.prepare(cell({ images: 1, prefill: 16, precision: 'fp32' }), fromPath, ctx);
+    try {
+      expect(prepared.model.synthetic).toBe(false); // the runner cannot know; it hashes the files
+      expect(Object.values(prepared.model.hashes ?? {}).every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);
+      expect(prepared.settings['lmHead']).toBe('inside decoder');
+      const rec = await prepared.runIteration(0, false);
+      expect(rec.error).toBeUndefined();
+      expect(rec.outputTokens).toBe(6);
+      expect(rec.events.some((e) => e.kind === 'subgraph' && e.graph === 'lm_head')).toBe(false);
+    } finally {
+      await prepared.close();
+    }
+  });
+
+  it('fails a cell clearly when a precision cannot be synthesised', async () => {
+    await expect(ortRunner.prepare(cell({ images: 0, prefill: 8, precision: 'w8a16' }), suite, ctx)).rejects.toThrow(
+      /precision "w8a16" cannot be synthesised; the model zoo builds fp32, fp16, int8, int4/,
+    );
+  });
+});
