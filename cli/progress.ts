@@ -73,11 +73,12 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       render();
     },
     iteration(info) {
-      const label = info.warmup ? 'warm-up' : 'iteration';
-      iterText = `${label} ${info.index + 1}/${info.total}`;
+      iterText = info.warmup
+        ? `warm-up ${info.index + 1}/${info.warmups}`
+        : `iteration ${info.index - info.warmups + 1}/${info.total - info.warmups}`;
       if (!live) {
         const err = info.record.error ? ` error: ${info.record.error}` : '';
-        line(`  ${label} ${info.index + 1}/${info.total} ${(info.record.endMs - info.record.startMs).toFixed(0)} ms${err}  (elapsed ${fmtDuration(Date.now() - runStart)}, ${eta()})`);
+        line(`  ${iterText} ${(info.record.endMs - info.record.startMs).toFixed(0)} ms${err}  (elapsed ${fmtDuration(Date.now() - runStart)}, ${eta()})`);
       }
       render();
     },

@@ -16,7 +16,8 @@ import { cellMetrics, subgraphStats } from '../reporters/metrics.ts';
 export interface ProgressSink {
   runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
   cellStart(info: { position: number; total: number; cell: Cell }): void;
-  iteration(info: { index: number; total: number; warmup: boolean; record: IterationRecord }): void;
+  /** index counts warm-ups first; warmups = their number; total = warm-ups + planned measured iterations. */
+  iteration(info: { index: number; total: number; warmups: number; warmup: boolean; record: IterationRecord }): void;
   cellDone(result: CellResult): void;
   log(message: string): void;
   runDone(): void;
@@ -139,7 +140,7 @@ async function measureCell(
     const isWarmup = i < warmup;
     const rec = await prepared.runIteration(i, isWarmup);
     iterations.push(rec);
-    progress.iteration({ index: i, total: planned, warmup: isWarmup, record: rec });
+    progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec });
     if (isWarmup || !adaptive) continue;
     const decision = adaptiveStop(iterations, i + 1 - warmup, minimum, adaptive, Date.now() - started);
     if (decision.stop) return decision.reason;
