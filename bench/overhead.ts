@@ -39,17 +39,16 @@ const clock = createClock();
 const geo = readGeometry(decoder, undefined, {}, 'decoder');
 const pipeline = new OrtPipeline({ embed, decoder, lmHead }, geo, clock);
 
-/** Runner: one request with `steps` decode steps; the decode phase divided by its steps. */
-async function runnerStepMs(): Promise<number> {
+/** Runner: one request with `steps` decode steps; each step = gap between token arrivals. */
+async function runnerSteps(): Promise<number[]> {
   const rec = await pipeline.run({ images: 0, textTokens: promptTokens, outputTokens: steps + 1, chunkSize: 0, vocab: built.descriptor.llm.vocab, seed: 7 }, 0, false);
   if (rec.error) throw new Error(rec.error);
-  const decode = rec.events.find((e) => e.kind === 'phase' && e.phase === 'decode');
-  if (!decode || decode.kind !== 'phase') throw new Error('no decode phase');
-  return (decode.endMs - decode.startMs) / steps;
+  const tokens = rec.events.filter((e) => e.kind === 'token').map((e) => (e.kind === 'token' ? e.tMs : 0));
+  return tokens.slice(1).map((t, i) => t - tokens[i]!);
 }
 
 /** Bare loop: prefill once (untimed), then the same three session.run calls per step. */
-async function bareStepMs(): Promise<number> {
+async function bareSteps(): Promise<number[]> {
   const names = Array.from({ length: geo.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat();
   const presentNames = names.map((n) => n.replace('past_key_values', 'present'));
   let past: Record<string, ort.Tensor> = {};
@@ -64,8 +63,9 @@ async function bareStepMs(): Promise<number> {
     ...past,
   });
   const token = new ort.Tensor('int64', BigInt64Array.of(42n), [1, 1]);
-  const t0 = performance.now();
+  const times: number[] = [];
   for (let s = 0; s < steps; s++) {
+    const t0 = performance.now();
     past = {};
     names.forEach((n, i) => (past[n] = out[presentNames[i]!] as ort.Tensor));
     const total = promptTokens + s + 1;
@@ -77,25 +77,29 @@ async function bareStepMs(): Promise<number> {
       ...past,
     });
     await lmHead.run({ hidden_states: out['hidden_states'] as ort.Tensor });
+    times.push(performance.now() - t0);
   }
-  return (performance.now() - t0) / steps;
+  return times;
 }
 
 console.error(`model ${built.dir} (${precision}, ${scale}); ${threads} thread(s); ${steps} decode steps after a ${promptTokens}-token prompt; ${rounds} alternating rounds`);
-await runnerStepMs(); // warm-up of both paths
-await bareStepMs();
+await runnerSteps(); // warm-up of both paths
+await bareSteps();
+// Per-step times pooled over rounds; medians resist the spikes another process on the machine causes.
 const runner: number[] = [];
 const bare: number[] = [];
 for (let r = 0; r < rounds; r++) {
-  runner.push(await runnerStepMs());
-  bare.push(await bareStepMs());
-  console.error(`round ${r + 1}: runner ${runner.at(-1)!.toFixed(3)} ms/step, bare ${bare.at(-1)!.toFixed(3)} ms/step`);
+  const a = await runnerSteps();
+  const b = await bareSteps();
+  runner.push(...a);
+  bare.push(...b);
+  console.error(`round ${r + 1}: runner median ${summarize(a, 'ms').median.toFixed(3)} ms/step, bare median ${summarize(b, 'ms').median.toFixed(3)} ms/step`);
 }
 const rs = summarize(runner, 'ms');
 const bs = summarize(bare, 'ms');
 const overhead = ((rs.median - bs.median) / bs.median) * 100;
-console.log(`decode step, median of ${rounds} rounds x ${steps} steps:`);
-console.log(`  runner (OrtPipeline): ${rs.median.toFixed(3)} ms  (mean ${rs.mean.toFixed(3)}, stdev ${rs.stdev.toFixed(3)})`);
-console.log(`  bare session.run loop: ${bs.median.toFixed(3)} ms  (mean ${bs.mean.toFixed(3)}, stdev ${bs.stdev.toFixed(3)})`);
-console.log(`  runner overhead: ${overhead.toFixed(2)}% (target < 2%)`);
+console.log(`decode step (embed_tokens + decoder + lm_head), ${rounds} rounds x ${steps} steps, ${threads} thread(s), ${precision} ${scale}:`);
+console.log(`  runner (OrtPipeline):  median ${rs.median.toFixed(3)} ms, p90 ${rs.p90.toFixed(3)}, mean ${rs.mean.toFixed(3)}`);
+console.log(`  bare session.run loop: median ${bs.median.toFixed(3)} ms, p90 ${bs.p90.toFixed(3)}, mean ${bs.mean.toFixed(3)}`);
+console.log(`  runner overhead (medians): ${overhead.toFixed(2)}% (target < 2%)`);
 for (const s of [embed, decoder, lmHead]) await s.release();
