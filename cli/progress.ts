@@ -19,6 +19,10 @@ function cellSummary(r: CellResult): string {
   return parts.join(', ');
 }
 
+function label(info: { index: number; total: number; warmups: number; warmup: boolean }): string {
+  return info.warmup ? `warm-up ${info.index + 1}/${info.warmups}` : `iteration ${info.index - info.warmups + 1}/${info.total - info.warmups}`;
+}
+
 /**
  * Progress for `bench run`: a live status line (cell i/n, iteration, elapsed, ETA) on a TTY;
  * plain, append-only lines elsewhere (CI logs, pipes), where redrawing would be noise.
@@ -72,10 +76,12 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       if (!live) line(`[${info.position}/${info.total}] ${info.cell.id}: preparing`);
       render();
     },
+    iterationStart(info) {
+      iterText = `${label(info)} running`;
+      render();
+    },
     iteration(info) {
-      iterText = info.warmup
-        ? `warm-up ${info.index + 1}/${info.warmups}`
-        : `iteration ${info.index - info.warmups + 1}/${info.total - info.warmups}`;
+      iterText = label(info);
       if (!live) {
         const err = info.record.error ? ` error: ${info.record.error}` : '';
         line(`  ${iterText} ${(info.record.endMs - info.record.startMs).toFixed(0)} ms${err}  (elapsed ${fmtDuration(Date.now() - runStart)}, ${eta()})`);

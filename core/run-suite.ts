@@ -16,6 +16,8 @@ import { cellMetrics, subgraphStats } from '../reporters/metrics.ts';
 export interface ProgressSink {
   runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
   cellStart(info: { position: number; total: number; cell: Cell }): void;
+  /** Before each iteration, so a display can say what is running. */
+  iterationStart(info: { index: number; total: number; warmups: number; warmup: boolean }): void;
   /** index counts warm-ups first; warmups = their number; total = warm-ups + planned measured iterations. */
   iteration(info: { index: number; total: number; warmups: number; warmup: boolean; record: IterationRecord }): void;
   cellDone(result: CellResult): void;
@@ -138,6 +140,7 @@ async function measureCell(
   const started = Date.now();
   for (let i = 0; i < planned; i++) {
     const isWarmup = i < warmup;
+    progress.iterationStart({ index: i, total: planned, warmups: warmup, warmup: isWarmup });
     const rec = await prepared.runIteration(i, isWarmup);
     iterations.push(rec);
     progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec });
