@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { runSuite } from '../core/run-suite.ts';
 import type { ResultStore } from '../core/result-store.ts';
-import { loadSuite } from '../core/suite-loader.ts';
+import { checkSuite, hashSuite, loadSuite } from '../core/suite-loader.ts';
+import type { LoadedSuite } from '../core/suite-types.ts';
 import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './main.ts';
@@ -28,6 +29,13 @@ interface RunFlags {
   cellBudget?: number;
   cooldown?: number;
   shuffle?: string | boolean;
+  endpoint?: string;
+  model?: string;
+  images?: number;
+  promptTokens?: number;
+  maxTokens?: number;
+  concurrency?: number;
+  apiKeyEnv?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -46,6 +54,13 @@ export function registerRunCommand(program: Command): void {
     .option('--cell-budget <seconds>', 'time budget per cell for --adaptive (default 300)', Number)
     .option('--cooldown <seconds>', 'pause between cells to let the machine cool down', Number)
     .option('--shuffle [seed]', 'run cells in a random order (seeded; the seed is recorded)')
+    .option('--endpoint <url>', 'benchmark an OpenAI-compatible server instead of a suite (the default endpoint suite)')
+    .option('--model <name>', 'with --endpoint: the model name the server serves')
+    .option('--images <n>', 'with --endpoint: images per request', intOption('--images', 0))
+    .option('--prompt-tokens <n>', 'with --endpoint: text prompt size in tokens (calibrated with the server)', intOption('--prompt-tokens'))
+    .option('--max-tokens <n>', 'with --endpoint: output tokens per request', intOption('--max-tokens'))
+    .option('--concurrency <n>', 'with --endpoint: concurrent requests', intOption('--concurrency'))
+    .option('--api-key-env <var>', 'with --endpoint: environment variable holding the API key (the key is never recorded)')
     .option('-o, --out <dir>', 'results folder; the run goes to <dir>/<suite>/<run-id>/', 'results')
     .option('--resume <run-dir>', 'finish an interrupted run in that folder (suite, options and cells come from its result.json)')
     .action(async (flags: RunFlags) => {
@@ -79,11 +94,36 @@ function methodologyFlags(flags: RunFlags) {
   };
 }
 
+const ENDPOINT_ONLY = ['model', 'images', 'promptTokens', 'maxTokens', 'concurrency', 'apiKeyEnv'] as const;
+
+/** `--endpoint URL --model NAME ...` needs no suite file: the default endpoint suite is built from the flags. */
+async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
+  if (flags.suite) throw new InputError('--endpoint builds its own suite; drop --suite (or put the URL in a suite file)');
+  if (!flags.model) throw new InputError('--endpoint needs --model NAME (the model name the server serves)');
+  const { buildEndpointSuite } = await import('../runners/endpoint/suite.ts');
+  const suite = buildEndpointSuite({
+    url: flags.endpoint!,
+    model: flags.model,
+    images: flags.images,
+    promptTokens: flags.promptTokens,
+    maxTokens: flags.maxTokens,
+    concurrency: flags.concurrency,
+    iterations: flags.iterations,
+    warmup: flags.warmup,
+    apiKeyEnv: flags.apiKeyEnv,
+  });
+  return { suite: checkSuite(suite, `--endpoint ${flags.endpoint}`), source: `endpoint:${flags.endpoint}`, hash: hashSuite(suite) };
+}
+
 async function runCommand(flags: RunFlags): Promise<number> {
+  if (!flags.endpoint) {
+    const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
+    if (stray.length) throw new InputError(`${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --endpoint URL`);
+  }
   if (flags.resume && (flags.filter.length || flags.iterations !== undefined || flags.warmup !== undefined || flags.threads !== undefined || flags.adaptive !== undefined || flags.shuffle !== undefined)) {
     throw new InputError('--resume takes its cells and options from the interrupted run; drop --filter/--iterations/--warmup/--threads/--adaptive/--shuffle');
   }
-  const suite = flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
+  const suite = flags.endpoint ? await endpointSuite(flags) : flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
   const target = resolveTarget(flags.target);
   const progress = createProgress();
   let store: ResultStore | undefined;
@@ -104,8 +144,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
       suite,
       target: target.name,
       filters: flags.filter,
-      iterations: flags.iterations,
-      warmup: flags.warmup,
+      // The endpoint suite already holds --iterations/--warmup (rounded to the concurrency).
+      iterations: flags.endpoint ? undefined : flags.iterations,
+      warmup: flags.endpoint ? undefined : flags.warmup,
       threads: flags.threads,
       ...methodologyFlags(flags),
       outDir: resolve(flags.out),

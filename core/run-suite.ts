@@ -189,6 +189,11 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
       const peak = rss.read();
       const metrics = ok ? cellMetrics(iterations) : {};
       metrics['load_ms'] = summarize([prepared.loadMs], 'ms');
+      if (ok && prepared.summarizeCell) {
+        for (const [name, { value, unit }] of Object.entries(prepared.summarizeCell(iterations))) {
+          if (Number.isFinite(value)) metrics[name] = summarize([value], unit);
+        }
+      }
       metrics['peak_rss_mb'] = summarize([peak.bytes / 2 ** 20], 'MiB');
       record = {
         id: cell.id,

@@ -36,6 +36,11 @@ export interface PreparedCell {
   settings: Record<string, string | number | boolean>;
   /** Run one request. Must not throw for a failed request: return it with `error` set. */
   runIteration(index: number, warmup: boolean): Promise<IterationRecord>;
+  /**
+   * Cell-level figures that only exist over all requests together (throughput, goodput under
+   * load), each a single value with its unit. Optional.
+   */
+  summarizeCell?(records: readonly IterationRecord[]): Record<string, { value: number; unit: string }>;
   close(): Promise<void>;
 }
 

@@ -69,8 +69,9 @@ export function iterationMetrics(rec: IterationRecord): IterationMetrics {
     const first = tokens[0]!;
     const last = tokens[tokens.length - 1]!;
     m.ttft_ms = first.tMs - rec.startMs;
-    // n_output counts tokens, not arrivals: the last arrival may carry several.
-    const nOutput = last.index + last.count;
+    // n_output counts tokens, not arrivals: the last arrival may carry several, and a server's
+    // usage count can exceed what chunk-counting saw (e.g. chunks without content).
+    const nOutput = Math.max(last.index + last.count, Number.isFinite(rec.outputTokens) ? rec.outputTokens : 0);
     if (nOutput > 1 && last.tMs > first.tMs) {
       // TPOT = (t_last - t_first) / (n_output - 1), as DESIGN.md and vLLM define it.
       m.tpot_ms = (last.tMs - first.tMs) / (nOutput - 1);

@@ -1,0 +1,239 @@
+/**
+ * Suite options and cell params of the endpoint runner, checked once per cell with errors that
+ * name the field. See runners/endpoint/README.md for the list with defaults.
+ */
+import { SuiteError } from '../../core/errors.ts';
+import type { Cell, Suite } from '../../core/suite-types.ts';
+import type { ImagePattern, ImageSize } from './images.ts';
+import type { GoodputTargets } from './load.ts';
+
+export type CalibrationMode = 'auto' | 'tokenize' | 'usage' | 'off';
+
+export interface EndpointConfig {
+  /** POST target for chat completions. */
+  chatUrl: URL;
+  /** Server root, where llama.cpp and vLLM serve /tokenize. */
+  tokenizeUrl: URL;
+  model: string;
+  maxTokens: number;
+  /** Name of the env var that held the key (the key itself is only in `apiKey`). */
+  apiKeyEnv: string | null;
+  apiKey: string | null;
+  timeoutMs: number;
+  /** Poisson arrivals within a round when set (requests/s). */
+  requestRate: number | null;
+  targets: GoodputTargets;
+  imageFiles: string[] | null;
+  imageSize: ImageSize;
+  imagePattern: ImagePattern;
+  /** Vary prompt word order and image pixels per request to defeat server-side caches. */
+  uniqueInputs: boolean;
+  /** Ask the server to generate exactly maxTokens (ignore_eos, min_tokens). */
+  fixedOutputLength: boolean;
+  /** Send server-specific fields (llama.cpp, vLLM); off for strict OpenAI servers. */
+  serverParams: boolean;
+  calibrate: CalibrationMode;
+  seed: number;
+  /** Merged last into every chat request body. */
+  extraBody: Record<string, unknown>;
+  /** Option names this runner does not know (probably typos), for a warning. */
+  unknownOptions: string[];
+}
+
+export interface EndpointCellParams {
+  images: number;
+  /** Target text tokens of the prompt (template and image tokens excluded). */
+  prefill: number;
+  concurrency: number;
+  imageSize: ImageSize;
+}
+
+const KNOWN_OPTIONS = new Set([
+  'url',
+  'model',
+  'maxTokens',
+  'apiKeyEnv',
+  'timeoutMs',
+  'requestRate',
+  'ttftTargetMs',
+  'tpotTargetMs',
+  'e2eTargetMs',
+  'imageFiles',
+  'imageSize',
+  'imagePattern',
+  'uniqueInputs',
+  'fixedOutputLength',
+  'serverParams',
+  'calibrate',
+  'seed',
+  'extraBody',
+]);
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
+export const DEFAULT_IMAGE_SIZE = 448;
+
+/** Chat URL and /tokenize URL from what a user types: a root, a /v1 base or the full path. */
+export function endpointUrls(raw: string, where: string): { chatUrl: URL; tokenizeUrl: URL } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SuiteError(where, 'options.url', `expected an http(s) URL such as http://127.0.0.1:8080, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SuiteError(where, 'options.url', `expected an http or https URL, got protocol "${url.protocol}"`);
+  }
+  if (url.username || url.password) {
+    throw new SuiteError(where, 'options.url', 'expected a URL without credentials (name the env var holding the key in options.apiKeyEnv)');
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  let root: string;
+  let chat: string;
+  if (path.endsWith('/chat/completions')) {
+    chat = path;
+    root = path.replace(/(\/v1)?\/chat\/completions$/, '');
+  } else if (path.endsWith('/v1')) {
+    chat = `${path}/chat/completions`;
+    root = path.slice(0, -3);
+  } else {
+    chat = `${path}/v1/chat/completions`;
+    root = path;
+  }
+  const base = `${url.protocol}//${url.host}`;
+  return { chatUrl: new URL(base + chat + url.search), tokenizeUrl: new URL(`${base}${root}/tokenize`) };
+}
+
+function positiveNumber(v: unknown, where: string, field: string, integer: boolean): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new SuiteError(where, field, `expected a ${integer ? 'positive integer' : 'positive number'}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function optionalPositive(v: unknown, where: string, field: string, integer: boolean): number | null {
+  return v === undefined || v === null ? null : positiveNumber(v, where, field, integer);
+}
+
+function bool(v: unknown, fallback: boolean, where: string, field: string): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new SuiteError(where, field, `expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** "448", 448 or "640x480". */
+export function parseImageSize(v: unknown, where: string, field: string): ImageSize {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return { width: v, height: v };
+  if (typeof v === 'string') {
+    const m = /^(\d+)(?:x(\d+))?$/.exec(v.trim());
+    if (m) {
+      const width = Number(m[1]);
+      const height = m[2] !== undefined ? Number(m[2]) : width;
+      if (width > 0 && height > 0) return { width, height };
+    }
+  }
+  throw new SuiteError(where, field, `expected a size in pixels such as 448 or "640x480", got ${JSON.stringify(v)}`);
+}
+
+/** Reads and checks `suite.options`; the API key is read from the env var it names. */
+export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = process.env): EndpointConfig {
+  const where = `suite "${suite.name}"`;
+  const o = suite.options ?? {};
+  if (typeof o['url'] !== 'string' || o['url'] === '') {
+    throw new SuiteError(where, 'options.url', 'is required: the server URL, e.g. http://127.0.0.1:8080');
+  }
+  if (typeof o['model'] !== 'string' || o['model'] === '') {
+    throw new SuiteError(where, 'options.model', 'is required: the model name the server serves (as in GET /v1/models)');
+  }
+  const { chatUrl, tokenizeUrl } = endpointUrls(o['url'], where);
+
+  let apiKeyEnv: string | null = null;
+  let apiKey: string | null = null;
+  if (o['apiKeyEnv'] !== undefined) {
+    if (typeof o['apiKeyEnv'] !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o['apiKeyEnv'])) {
+      throw new SuiteError(where, 'options.apiKeyEnv', 'expected the name of an environment variable (not the key itself)');
+    }
+    apiKeyEnv = o['apiKeyEnv'];
+    const key = env[apiKeyEnv];
+    if (key === undefined || key === '') {
+      throw new SuiteError(where, 'options.apiKeyEnv', `names ${apiKeyEnv}, which is not set in the environment`);
+    }
+    apiKey = key;
+  }
+
+  let imageFiles: string[] | null = null;
+  if (o['imageFiles'] !== undefined) {
+    const files = o['imageFiles'];
+    if (!Array.isArray(files) || files.length === 0 || !files.every((f): f is string => typeof f === 'string' && f !== '')) {
+      throw new SuiteError(where, 'options.imageFiles', 'expected a non-empty list of image file paths');
+    }
+    imageFiles = files;
+  }
+
+  const pattern = o['imagePattern'] ?? 'noise';
+  if (pattern !== 'noise' && pattern !== 'pattern') {
+    throw new SuiteError(where, 'options.imagePattern', `expected "noise" or "pattern", got ${JSON.stringify(pattern)}`);
+  }
+  const calibrate = o['calibrate'] ?? 'auto';
+  if (calibrate !== 'auto' && calibrate !== 'tokenize' && calibrate !== 'usage' && calibrate !== 'off') {
+    throw new SuiteError(where, 'options.calibrate', `expected "auto", "tokenize", "usage" or "off", got ${JSON.stringify(calibrate)}`);
+  }
+  const seed = o['seed'] ?? 0;
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) {
+    throw new SuiteError(where, 'options.seed', `expected an integer >= 0, got ${JSON.stringify(seed)}`);
+  }
+  const extraBody = o['extraBody'] ?? {};
+  if (typeof extraBody !== 'object' || extraBody === null || Array.isArray(extraBody)) {
+    throw new SuiteError(where, 'options.extraBody', 'expected an object of fields to add to each request body');
+  }
+
+  const targets: GoodputTargets = {};
+  const ttft = optionalPositive(o['ttftTargetMs'], where, 'options.ttftTargetMs', false);
+  const tpot = optionalPositive(o['tpotTargetMs'], where, 'options.tpotTargetMs', false);
+  const e2e = optionalPositive(o['e2eTargetMs'], where, 'options.e2eTargetMs', false);
+  if (ttft !== null) targets.ttftMs = ttft;
+  if (tpot !== null) targets.tpotMs = tpot;
+  if (e2e !== null) targets.e2eMs = e2e;
+
+  return {
+    chatUrl,
+    tokenizeUrl,
+    model: o['model'],
+    maxTokens: o['maxTokens'] === undefined ? suite.defaults.outputTokens : positiveNumber(o['maxTokens'], where, 'options.maxTokens', true),
+    apiKeyEnv,
+    apiKey,
+    timeoutMs: o['timeoutMs'] === undefined ? DEFAULT_TIMEOUT_MS : positiveNumber(o['timeoutMs'], where, 'options.timeoutMs', false),
+    requestRate: optionalPositive(o['requestRate'], where, 'options.requestRate', false),
+    targets,
+    imageFiles,
+    imageSize: o['imageSize'] === undefined ? { width: DEFAULT_IMAGE_SIZE, height: DEFAULT_IMAGE_SIZE } : parseImageSize(o['imageSize'], where, 'options.imageSize'),
+    imagePattern: pattern,
+    uniqueInputs: bool(o['uniqueInputs'], true, where, 'options.uniqueInputs'),
+    fixedOutputLength: bool(o['fixedOutputLength'], true, where, 'options.fixedOutputLength'),
+    serverParams: bool(o['serverParams'], true, where, 'options.serverParams'),
+    calibrate,
+    seed,
+    extraBody: extraBody as Record<string, unknown>,
+    unknownOptions: Object.keys(o).filter((k) => !KNOWN_OPTIONS.has(k)),
+  };
+}
+
+function intParam(v: unknown, fallback: number, min: number, where: string, field: string): number {
+  if (v === undefined) return fallback;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
+    throw new SuiteError(where, field, `expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** images (default 1), prefill (default 128), concurrency (default 1), image_size (default options.imageSize). */
+export function parseCellParams(cell: Cell, suite: Suite, config: EndpointConfig): EndpointCellParams {
+  const where = `suite "${suite.name}", cell ${cell.id}`;
+  const p = cell.params;
+  return {
+    images: intParam(p['images'], 1, 0, where, 'images'),
+    prefill: intParam(p['prefill'], 128, 1, where, 'prefill'),
+    concurrency: intParam(p['concurrency'], 1, 1, where, 'concurrency'),
+    imageSize: p['image_size'] === undefined ? config.imageSize : parseImageSize(p['image_size'], where, 'image_size'),
+  };
+}
