@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { registerComposeCommand } from './compose.ts';
+import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerListCommand(program);
   registerReportCommand(program);
   registerComposeCommand(program);
+  registerImportCommand(program);
   return program;
 }
 

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.ts';
+
+interface ImportKind {
+  kind: string;
+  description: string;
+  parse(text: string, source: string): unknown;
+  summarize(parsed: unknown): string;
+}
+
+/** Every log format the suite can read, from board tools and from hardware probes. */
+async function importKinds(): Promise<ImportKind[]> {
+  const [{ boardImportKinds }, { probeImportKinds }] = await Promise.all([
+    import('../runners/parsers/index.ts'),
+    import('../hw-probes/import-kinds.ts'),
+  ]);
+  return [...boardImportKinds, ...probeImportKinds];
+}
+
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description('Parse a log captured elsewhere (vendor tools, tegrastats, nvidia-smi, ONNX Runtime profiles) into normalised figures.')
+    .argument('[kind]', 'log format; omit to list the formats')
+    .argument('[file]', 'log file to read ("-" for standard input)')
+    .option('--json', 'print the parsed structure as JSON')
+    .action(async (kind: string | undefined, file: string | undefined, flags: { json?: boolean }) => {
+      const kinds = await importKinds();
+      if (!kind) {
+        for (const k of kinds) process.stdout.write(`${k.kind.padEnd(18)} ${k.description}\n`);
+        return;
+      }
+      const found = kinds.find((k) => k.kind === kind);
+      if (!found) throw new InputError(`bench import: unknown kind "${kind}"; known kinds: ${kinds.map((k) => k.kind).join(', ')}`);
+      if (!file) throw new InputError(`bench import ${kind}: give the log file to read (or - for standard input)`);
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        throw new InputError(`bench import ${kind}: cannot read ${file}: ${(err as Error).message}`);
+      }
+      const parsed = found.parse(text, file === '-' ? '<stdin>' : file);
+      process.stdout.write(flags.json ? `${JSON.stringify(parsed, null, 1)}\n` : `${found.summarize(parsed)}\n`);
+    });
+}

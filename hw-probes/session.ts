@@ -1,0 +1,55 @@
+import type { Clock } from '../core/clock.ts';
+import type { Probe, ProbeRun } from './probe.ts';
+
+export interface ProbeSession {
+  /** Stops every probe; never throws (a probe that fails to stop becomes a warning in its run). */
+  stop(): Promise<ProbeRun[]>;
+}
+
+/**
+ * Starts several probes on the same run clock, e.g. around one cell. Probes are started one
+ * after another (each may spawn a tool) and stopped together.
+ */
+export async function startProbes(
+  probes: ReadonlyArray<{ probe: Probe; intervalMs?: number }>,
+  clock: Clock,
+  defaultIntervalMs: number,
+): Promise<ProbeSession> {
+  const started: Probe[] = [];
+  const failedToStart: ProbeRun[] = [];
+  for (const { probe, intervalMs } of probes) {
+    try {
+      await probe.start(clock, intervalMs ?? defaultIntervalMs);
+      started.push(probe);
+    } catch (err) {
+      const now = clock.now();
+      failedToStart.push({
+        probe: probe.name,
+        intervalMs: intervalMs ?? defaultIntervalMs,
+        startedMs: now,
+        stoppedMs: now,
+        samples: [],
+        warnings: [`${probe.name}: could not start: ${(err as Error).message}`],
+        alignment: { offsetMs: 0, errorMs: 0, method: 'none' },
+      });
+    }
+  }
+  return {
+    async stop() {
+      const runs = await Promise.all(
+        started.map((p) =>
+          p.stop().catch((err: Error): ProbeRun => ({
+            probe: p.name,
+            intervalMs: 0,
+            startedMs: 0,
+            stoppedMs: clock.now(),
+            samples: [],
+            warnings: [`${p.name}: stop failed: ${err.message}`],
+            alignment: { offsetMs: 0, errorMs: 0, method: 'none' },
+          })),
+        ),
+      );
+      return [...runs, ...failedToStart];
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import { execFile, spawn as spawnChild } from 'node:child_process';
+import type { Clock } from '../core/clock.ts';
+
+/**
+ * How probes reach the machine they measure. Commands are argument arrays, never shell strings,
+ * so a rail name or a path can never turn into a command. The local implementation uses
+ * child_process; an SSH implementation only has to provide the same three methods.
+ */
+export interface CommandTransport {
+  /** "local", or e.g. "ssh:orin-nano" for a remote target. */
+  readonly name: string;
+  run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
+  /** Starts a long-running command (tegrastats, nvidia-smi -lms) and streams its stdout lines. */
+  spawn(argv: string[]): LineStream;
+  /** Offset between the target's clock and the run clock, with its error bound. */
+  alignClock(clock: Clock): Promise<ClockAlignment>;
+}
+
+export interface RunOptions {
+  /** Kill the command after this long; default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  /** Exit code; null when the command could not be started or was killed. */
+  code: number | null;
+  /** Why the command could not run at all (not found, permission, timeout). */
+  error?: string;
+}
+
+export interface StreamExit {
+  code: number | null;
+  signal: string | null;
+  /** Set when the command could not be started (e.g. not installed). */
+  error?: string;
+  /** Last lines of stderr, to explain an unexpected exit. */
+  stderrTail: string;
+  /** True when stop() ended it, i.e. the exit is expected. */
+  stoppedByUs: boolean;
+}
+
+/** A running command seen as a stream of stdout lines. Register listeners right after spawn(). */
+export interface LineStream {
+  onLine(listener: (line: string) => void): void;
+  onExit(listener: (exit: StreamExit) => void): void;
+  /** Ends the command (SIGTERM, SIGKILL after a grace period) and resolves once it has exited. */
+  stop(): Promise<StreamExit>;
+}
+
+/**
+ * Alignment of a target clock to the run clock. A timestamp T printed by the target (epoch ms)
+ * maps to run time `T - clock.originEpochMs - offsetMs`. For lines stamped on arrival, `errorMs`
+ * bounds how late a line can be relative to when the target produced it.
+ */
+export interface ClockAlignment {
+  offsetMs: number;
+  /** Bound on the error of offsetMs, ms (half the best round trip for remote targets). */
+  errorMs: number;
+  method: string;
+}
+
+const STDERR_TAIL_CHARS = 2000;
+const KILL_GRACE_MS = 2000;
+
+function describeSpawnError(argv0: string, err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return `${argv0}: command not found`;
+  if (err.code === 'EACCES') return `${argv0}: permission denied`;
+  return `${argv0}: ${err.message}`;
+}
+
+/** Runs commands on this machine. Samples are stamped on arrival, so the clock offset is 0. */
+export class LocalTransport implements CommandTransport {
+  readonly name = 'local';
+
+  run(argv: string[], opts: RunOptions = {}): Promise<CommandResult> {
+    const [cmd, ...args] = argv;
+    if (!cmd) return Promise.resolve({ stdout: '', stderr: '', code: null, error: 'empty command' });
+    return new Promise((resolve) => {
+      execFile(
+        cmd,
+        args,
+        { timeout: opts.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          if (!err) return resolve({ stdout, stderr, code: 0 });
+          const e = err as NodeJS.ErrnoException & { code?: string | number; killed?: boolean };
+          if (typeof e.code === 'number') return resolve({ stdout, stderr, code: e.code });
+          if (e.killed) {
+            return resolve({ stdout, stderr, code: null, error: `${cmd}: timed out after ${opts.timeoutMs ?? 10_000} ms` });
+          }
+          resolve({ stdout, stderr, code: null, error: describeSpawnError(cmd, e) });
+        },
+      );
+    });
+  }
+
+  spawn(argv: string[]): LineStream {
+    return spawnLocalLines(argv);
+  }
+
+  alignClock(): Promise<ClockAlignment> {
+    return Promise.resolve({ offsetMs: 0, errorMs: 0, method: 'local: samples stamped on the run clock as they arrive' });
+  }
+}
+
+function spawnLocalLines(argv: string[]): LineStream {
+  const lineListeners: Array<(line: string) => void> = [];
+  const exitListeners: Array<(exit: StreamExit) => void> = [];
+  let stderrTail = '';
+  let pending = '';
+  let exitInfo: StreamExit | null = null;
+  let stoppedByUs = false;
+  let resolveExit: (exit: StreamExit) => void = () => {};
+  const exited = new Promise<StreamExit>((r) => (resolveExit = r));
+
+  const finish = (exit: Omit<StreamExit, 'stderrTail' | 'stoppedByUs'>): void => {
+    if (exitInfo) return;
+    if (pending) {
+      const last = pending;
+      pending = '';
+      for (const l of lineListeners) l(last);
+    }
+    exitInfo = { ...exit, stderrTail: stderrTail.trim(), stoppedByUs };
+    for (const l of exitListeners) l(exitInfo);
+    resolveExit(exitInfo);
+  };
+
+  const [cmd, ...args] = argv;
+  if (!cmd) {
+    queueMicrotask(() => finish({ code: null, signal: null, error: 'empty command' }));
+    return {
+      onLine: (l) => lineListeners.push(l),
+      onExit: (l) => exitListeners.push(l),
+      stop: () => exited,
+    };
+  }
+
+  const child = spawnChild(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).replace(/\r$/, '');
+      pending = pending.slice(nl + 1);
+      for (const l of lineListeners) l(line);
+    }
+  });
+  child.stderr.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  child.on('error', (err) => finish({ code: null, signal: null, error: describeSpawnError(cmd, err) }));
+  child.on('close', (code, signal) => finish({ code, signal }));
+
+  return {
+    onLine: (l) => lineListeners.push(l),
+    onExit: (l) => exitListeners.push(l),
+    stop: async () => {
+      if (exitInfo) return exitInfo;
+      // Exited on its own but its pipes are still draining: that exit is not ours to hide.
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      stoppedByUs = true;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/**
+ * Estimates a remote target's wall-clock offset from the run clock by asking it for the time a
+ * few times and keeping the round with the shortest round trip (its error is half that trip).
+ * Meant for SSH transports; busybox `date` without %N support falls back to whole seconds.
+ */
+export async function estimateClockOffset(transport: CommandTransport, clock: Clock, rounds = 5): Promise<ClockAlignment> {
+  let best: { offsetMs: number; errorMs: number; resolutionMs: number } | null = null;
+  const failures: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = clock.now();
+    const res = await transport.run(['date', '+%s.%N']);
+    const t1 = clock.now();
+    const text = res.stdout.trim();
+    const fine = /^(\d+)\.(\d{9})$/.exec(text);
+    const coarse = /^(\d+)(?:\.|$)/.exec(text);
+    if (res.code !== 0 || !coarse) {
+      failures.push(res.error ?? `unexpected output "${text.slice(0, 40)}"`);
+      continue;
+    }
+    const remoteEpochMs = fine ? Number(fine[1]) * 1000 + Number(fine[2]) / 1e6 : Number(coarse[1]) * 1000;
+    const resolutionMs = fine ? 0 : 1000;
+    const localEpochMs = clock.originEpochMs + (t0 + t1) / 2;
+    // A whole-second reading lies anywhere in its second: centre it and widen the bound by half.
+    const errorMs = (t1 - t0) / 2 + resolutionMs / 2;
+    if (!best || errorMs < best.errorMs) {
+      best = { offsetMs: remoteEpochMs + resolutionMs / 2 - localEpochMs, errorMs, resolutionMs };
+    }
+  }
+  if (!best) {
+    return {
+      offsetMs: 0,
+      errorMs: Number.POSITIVE_INFINITY,
+      method: `unaligned: could not read the target clock (${failures[0] ?? 'no rounds'})`,
+    };
+  }
+  return {
+    offsetMs: best.offsetMs,
+    errorMs: best.errorMs,
+    method: `date round trip on ${transport.name}, best of ${rounds}${best.resolutionMs ? ', whole-second resolution' : ''}`,
+  };
+}

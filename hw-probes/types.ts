@@ -1,0 +1,96 @@
+/**
+ * The normalised sample every probe produces, whatever tool it reads. Units are in the field
+ * names so a reader never has to guess (mW, MHz, °C, MB, kB). A field is absent when the source
+ * does not report it; it is never filled with a guess.
+ */
+
+/** One power rail (an INA3221 channel, an nvidia-smi board reading, a hwmon power input). */
+export interface RailSample {
+  name: string;
+  /**
+   * Instantaneous power, mW: the only power figure energy may be integrated from. Null when the
+   * source only offers a smoothed figure (then `toolAverageMw` holds it).
+   */
+  powerMw: number | null;
+  /**
+   * The tool's own running average, mW (tegrastats' second value, jtop's `avg`, nvidia-smi
+   * `power.draw.average`). It is smoothed over an unknown window: kept for display and
+   * cross-checks, never integrated.
+   */
+  toolAverageMw?: number;
+  /** Values a tool prints after the average (JetPack 7 prints a third); meaning undocumented. */
+  toolExtraMw?: number[];
+  voltageMv?: number;
+  currentMa?: number;
+}
+
+/**
+ * A cumulative energy counter (RAPL `energy_uj`). Joules since the probe started, wrap-around
+ * already undone, so the energy of any window is a difference of two interpolated values.
+ */
+export interface EnergyCounterSample {
+  name: string;
+  joules: number;
+  /** Mean power since the previous sample of this counter, mW (an interval mean, not instant). */
+  intervalPowerMw?: number;
+}
+
+export interface CpuCoreSample {
+  index: number;
+  /** False for cores the OS has powered down ("off" in tegrastats). */
+  online: boolean;
+  loadPct?: number;
+  mhz?: number;
+}
+
+export interface GpuSample {
+  index: number;
+  name?: string;
+  loadPct?: number;
+  mhz?: number;
+  /** Per-GPC frequencies when the tool reports an array (tegrastats `GR3D_FREQ x%@[a,b]`). */
+  gpcMhz?: number[];
+  memoryUsedMb?: number;
+  memoryTotalMb?: number;
+  memoryLoadPct?: number;
+  temperatureC?: number;
+}
+
+/** A hardware engine (NVENC, NVDEC, DLA, APE, ...) as tegrastats reports it. */
+export interface EngineSample {
+  on: boolean;
+  loadPct?: number;
+  mhz?: number;
+}
+
+export interface MemoryUsage {
+  usedMb: number;
+  totalMb: number;
+}
+
+export interface HwSample {
+  /** Milliseconds on the run's monotonic clock (core/clock.ts). */
+  tMs: number;
+  /** Name of the probe that produced the sample ("tegrastats", "hwmon", ...). */
+  probe: string;
+  /** The tool's own timestamp, verbatim, when it prints one. */
+  deviceTime?: string;
+  rails?: RailSample[];
+  energyCounters?: EnergyCounterSample[];
+  temperaturesC?: Record<string, number>;
+  cpu?: CpuCoreSample[];
+  /** Whole-CPU load when the source gives one (systeminformation). */
+  cpuLoadPct?: number;
+  gpus?: GpuSample[];
+  /** External memory controller (DRAM) load and clock. */
+  emc?: { loadPct?: number; mhz?: number };
+  engines?: Record<string, EngineSample>;
+  ram?: MemoryUsage & { largestFreeBlock?: { count: number; sizeKb: number } };
+  swap?: MemoryUsage & { cachedMb?: number };
+  iram?: { usedKb: number; totalKb: number; largestFreeBlockKb?: number };
+  /** Axera CMM (media/NPU contiguous memory). */
+  cmm?: { usedKb: number; totalKb: number };
+  npu?: { loadPct: number; perCorePct?: Record<string, number> };
+  /** Denver MTS foreground/background time (Jetson TX2). */
+  mts?: { foregroundPct: number; backgroundPct: number };
+}
