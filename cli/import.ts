@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-
-interface ImportKind {
-  kind: string;
-  description: string;
-  parse(text: string, source: string): unknown;
-  summarize(parsed: unknown): string;
-}
+import type { ImportKind } from '../core/import-kind.ts';
 
 /** Every log format the suite can read, from board tools and from hardware probes. */
 async function importKinds(): Promise<ImportKind[]> {

@@ -1,16 +1,9 @@
 import { InputError } from '../core/errors.ts';
+import type { ImportKind } from '../core/import-kind.ts';
 import { parseNvidiaSmiCsv, smiPowerBasis, smiRowToSample, smiText, smiTimestampMs, type SmiColumn, type SmiPowerBasis, type SmiRow } from './nvidia-smi/parse.ts';
 import { summarizeSamples } from './summary.ts';
 import { parseTegrastatsText, tegrastatsToSample, type TegrastatsReading } from './tegrastats/parse.ts';
 import type { HwSample } from './types.ts';
-
-/** A file kind `bench import KIND FILE [--json]` understands. */
-export interface ImportKind {
-  kind: string;
-  description: string;
-  parse(text: string, source: string): unknown;
-  summarize(parsed: unknown): string;
-}
 
 export interface ImportedTegrastats {
   kind: 'tegrastats';

@@ -3,6 +3,7 @@
  * Each kind parses text into a typed result (see the module of each parser for the fields and
  * what the tool's figures mean) and prints a short Markdown summary for the terminal.
  */
+import type { ImportKind } from '../../core/import-kind.ts';
 import { parseAxLlm, summarizeAxLlm } from './ax-llm.ts';
 import { parseAxRunModel, summarizeAxRunModel } from './ax-run-model.ts';
 import { parseLlamaBench, summarizeLlamaBench } from './llama-bench.ts';
@@ -17,15 +18,6 @@ import {
   summarizeTrtexecTimes,
 } from './trtexec.ts';
 
-export interface ImportKind {
-  kind: string;
-  description: string;
-  /** Throws ParseError (core/errors.ts) naming `source`, the line and what was expected. */
-  parse(text: string, source: string): unknown;
-  /** A short human-readable Markdown/plain summary of what `parse` returned. */
-  summarize(parsed: unknown): string;
-}
-
 /** Pairs a typed parser with its summarizer; `summarize` only ever receives this parser's result. */
 function defineKind<T>(
   kind: string,
@@ -35,6 +27,8 @@ function defineKind<T>(
 ): ImportKind {
   return { kind, description, parse, summarize: (parsed) => summarize(parsed as T) };
 }
+
+export type { ImportKind };
 
 export const boardImportKinds: ImportKind[] = [
   defineKind(
