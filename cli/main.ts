@@ -3,6 +3,7 @@ import { InputError } from '../core/errors.ts';
 import { registerComposeCommand } from './compose.ts';
 import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
+import { registerProbeCommand } from './probe.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerComposeCommand(program);
   registerImportCommand(program);
+  registerProbeCommand(program);
   return program;
 }
 

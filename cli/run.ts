@@ -29,6 +29,10 @@ interface RunFlags {
   cellBudget?: number;
   cooldown?: number;
   shuffle?: string | boolean;
+  probe: string[];
+  probeInterval?: number;
+  baseline?: number;
+  tempLimit?: number;
   endpoint?: string;
   model?: string;
   images?: number;
@@ -54,6 +58,10 @@ export function registerRunCommand(program: Command): void {
     .option('--cell-budget <seconds>', 'time budget per cell for --adaptive (default 300)', Number)
     .option('--cooldown <seconds>', 'pause between cells to let the machine cool down', Number)
     .option('--shuffle [seed]', 'run cells in a random order (seeded; the seed is recorded)')
+    .option('--probe <name>', 'sample a hardware probe during every cell (repeatable; see "bench probe")', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--probe-interval <ms>', 'probe sampling interval (default 100 ms)', intOption('--probe-interval', 1))
+    .option('--baseline <seconds>', 'idle power sampling before each cell (default 2 s)', Number)
+    .option('--temp-limit <celsius>', 'flag a cell as throttled when a sensor reaches this temperature', Number)
     .option('--endpoint <url>', 'benchmark an OpenAI-compatible server instead of a suite (the default endpoint suite)')
     .option('--model <name>', 'with --endpoint: the model name the server serves')
     .option('--images <n>', 'with --endpoint: images per request', intOption('--images', 0))
@@ -91,6 +99,10 @@ function methodologyFlags(flags: RunFlags) {
         : { targetCiPct: adaptivePct, metric: flags.adaptiveMetric, maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
     cooldownSeconds: positive('--cooldown', flags.cooldown),
     shuffleSeed,
+    probes: flags.probe.length ? flags.probe : undefined,
+    probeIntervalMs: flags.probeInterval,
+    baselineSeconds: positive('--baseline', flags.baseline),
+    tempLimitC: flags.tempLimit !== undefined && !Number.isFinite(flags.tempLimit) ? positive('--temp-limit', flags.tempLimit) : flags.tempLimit,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { IterationRecord } from './events.ts';
 import type { AdaptivePlan } from './methodology.ts';
+import type { CellProbeRecord } from './cell-probes.ts';
 import type { ModelIdentity } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
@@ -39,6 +40,11 @@ export interface CellResult {
   stopReason?: string;
   /** Metric -> indexes of iterations outside Tukey's fences; marked, never dropped. */
   outliers?: Record<string, number[]>;
+  /** Hardware samples, power basis and thermal verdict, when probes ran. */
+  probes?: CellProbeRecord;
+  /** True when clocks dropped or a temperature limit was crossed during the cell. */
+  throttled?: boolean;
+  throttleReasons?: string[];
 }
 
 export interface Environment {
@@ -71,6 +77,7 @@ export interface RunResult {
     /** Cell order: as the matrix expands, or shuffled with a recorded seed. */
     order?: 'matrix' | 'shuffled';
     shuffleSeed?: number | null;
+    probes?: { names: string[]; intervalMs: number; baselineMs: number; tempLimitC?: number };
   };
   environment: Environment;
   /** Cells in matrix order; a cell is present once it has finished (ok or failed). */

@@ -6,6 +6,9 @@ import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from './result-types.ts';
 import { adaptiveStop, markOutliers, shuffleCells, type AdaptivePlan } from './methodology.ts';
+import { monitorCell, type CellMonitor, type ProbePlan } from './cell-probes.ts';
+import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { LocalTransport } from '../hw-probes/transport.ts';
 import { ResultStore } from './result-store.ts';
 import type { PreparedCell, Runner } from './runner.ts';
 import { summarize } from './stats.ts';
@@ -37,6 +40,11 @@ export interface RunRequest {
   cooldownSeconds?: number;
   /** Shuffle cells with this seed. */
   shuffleSeed?: number;
+  /** Probes to sample during each cell (overrides the suite's list). */
+  probes?: string[];
+  probeIntervalMs?: number;
+  baselineSeconds?: number;
+  tempLimitC?: number;
   outDir: string;
   resumeDir?: string;
   runners: Record<string, Runner>;
@@ -110,6 +118,12 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       cooldownSeconds: req.cooldownSeconds ?? suite.defaults.cooldownSeconds ?? 0,
       order: shuffleSeed === null ? 'matrix' : 'shuffled',
       shuffleSeed,
+      probes: {
+        names: req.probes ?? suite.probes ?? [],
+        intervalMs: req.probeIntervalMs ?? suite.defaults.probeIntervalMs ?? 100,
+        baselineMs: 1000 * (req.baselineSeconds ?? suite.defaults.baselineSeconds ?? 2),
+        ...(req.tempLimitC ?? suite.defaults.tempLimitC) !== undefined ? { tempLimitC: req.tempLimitC ?? suite.defaults.tempLimitC } : {},
+      },
     },
     environment,
     cells: [],
@@ -117,6 +131,37 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     warnings: [],
   });
   return { store, cells };
+}
+
+function probePlan(result: RunResult): ProbePlan {
+  const p = result.options.probes!;
+  return { intervalMs: p.intervalMs, baselineMs: p.baselineMs, ...(p.tempLimitC !== undefined ? { tempLimitC: p.tempLimitC } : {}) };
+}
+
+/**
+ * Finds the probes the run asked for on this machine. A probe that cannot read anything here is
+ * a warning in the result, never a failed run; board facts (power mode, clocks, BSP) go into
+ * the environment.
+ */
+async function detectRunProbes(result: RunResult, progress: ProgressSink): Promise<DetectedProbe[]> {
+  const names = result.options.probes?.names ?? [];
+  if (names.length === 0) return [];
+  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
+  const detected = await detectProbes(new LocalTransport(), { only: names as ProbeName[] });
+  for (const d of detected) {
+    if (!d.available) {
+      const msg = `probe ${d.name} unavailable: ${d.reason}`;
+      if (!result.warnings.includes(msg)) result.warnings.push(msg);
+      progress.log(msg);
+    }
+  }
+  const available = detected.filter((d) => d.available);
+  if (available.length) {
+    const { facts } = await snapshotAll(available);
+    if (Object.keys(facts).length) result.environment.board = { ...result.environment.board, ...facts };
+  }
+  return available;
 }
 
 async function cooldown(seconds: number, progress: ProgressSink): Promise<void> {
@@ -165,6 +210,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const clock = createClock();
   const { progress } = req;
   progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone: result.cells.length });
+  const probes = await detectRunProbes(result, progress);
 
   let position = result.cells.length;
   for (const cell of cells) {
@@ -179,11 +225,15 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
     let record: CellResult;
     try {
       const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m) });
+      let monitor: CellMonitor | null = null;
       try {
+        if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
         stopReason = await measureCell(prepared, result.options, iterations, progress);
       } finally {
         await prepared.close();
       }
+      const probed = monitor ? await monitor.finish(iterations) : null;
+      if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
       const failures = iterations.filter((r) => !r.warmup && r.error);
       const ok = iterations.some((r) => !r.warmup && !r.error);
       const peak = rss.read();
@@ -212,7 +262,11 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         peakRssBytes: peak.bytes,
         stopReason,
         outliers: markOutliers(iterations),
+        ...(probed
+          ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
+          : {}),
       };
+      if (probed) Object.assign(record.metrics, probed.metrics);
     } catch (err) {
       record = {
         id: cell.id,

@@ -20,6 +20,12 @@ export interface SuiteDefaults {
   cooldownSeconds?: number;
   /** Run cells in a seeded random order (the seed is recorded). */
   shuffle?: boolean;
+  /** Sampling interval of the hardware probes, ms (default 100). */
+  probeIntervalMs?: number;
+  /** Idle power sampling before each cell, seconds (default 2 when a probe reads power). */
+  baselineSeconds?: number;
+  /** A cell whose hottest sensor reaches this temperature is flagged throttled. */
+  tempLimitC?: number;
 }
 
 export interface SyntheticModelRef {
@@ -63,6 +69,8 @@ export interface Suite {
    * runners; any other axis is carried into cell params untouched.
    */
   matrix: Record<string, AxisValue[]>;
+  /** Hardware probes sampled while each cell runs. */
+  probes?: string[];
   /** Runner-specific options. */
   options?: Record<string, unknown>;
   reference?: PublishedReference;

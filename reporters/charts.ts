@@ -134,6 +134,66 @@ export function subgraphStack(result: RunResult): ChartConfiguration {
   };
 }
 
+const PHASE_COLORS: Record<string, string> = {
+  preprocess: 'rgba(127,127,127,0.18)',
+  image_encode: 'rgba(255,127,14,0.22)',
+  prefill: 'rgba(31,119,180,0.22)',
+  decode: 'rgba(44,160,44,0.22)',
+};
+
+/** Power over time for one cell, with each measured iteration's phases as coloured bands. */
+export function powerTimeline(result: RunResult, cell: CellResult): ChartConfiguration | null {
+  const power = cell.probes?.power;
+  if (!power) return null;
+  const samples = cell.probes!.samples;
+  const basis = power.basis;
+  const points = samples
+    .map((s) => ({ t: s.tMs, mw: s.rails?.find((r) => r.name === basis)?.powerMw }))
+    .filter((p): p is { t: number; mw: number } => typeof p.mw === 'number');
+  if (points.length < 2) return null;
+  const t0 = points[0]!.t;
+  const bands: Array<{ phase: string; x0: number; x1: number }> = [];
+  for (const it of cell.iterations) {
+    if (it.warmup) continue;
+    for (const e of it.events) if (e.kind === 'phase') bands.push({ phase: e.phase, x0: (e.startMs - t0) / 1000, x1: (e.endMs - t0) / 1000 });
+  }
+  const phaseBands: Plugin = {
+    id: 'phase-bands',
+    beforeDatasetsDraw(chart) {
+      const { ctx, chartArea, scales } = chart;
+      const x = scales['x']!;
+      ctx.save();
+      for (const b of bands) {
+        ctx.fillStyle = PHASE_COLORS[b.phase] ?? 'rgba(0,0,0,0.1)';
+        const left = Math.max(chartArea.left, x.getPixelForValue(b.x0));
+        const right = Math.min(chartArea.right, x.getPixelForValue(b.x1));
+        if (right > left) ctx.fillRect(left, chartArea.top, right - left, chartArea.bottom - chartArea.top);
+      }
+      ctx.restore();
+    },
+  };
+  const legendBands = Object.entries(PHASE_COLORS).map(([phase, color]) => ({
+    label: phase,
+    data: [] as Array<{ x: number; y: number }>,
+    backgroundColor: color,
+    borderColor: color,
+  }));
+  return {
+    type: 'line',
+    data: {
+      datasets: [
+        { label: `${basis} (W)`, data: points.map((p) => ({ x: (p.t - t0) / 1000, y: p.mw / 1000 })), borderColor: '#d62728', backgroundColor: '#d62728', pointRadius: 0, borderWidth: 1.5 },
+        ...legendBands,
+      ],
+    },
+    options: {
+      plugins: title(`${result.suite.name} ${cell.id}: power over time`, `${basis}, ${points.length} samples; bands: phases of measured iterations`),
+      scales: { x: { type: 'linear', title: { display: true, text: 'time since first sample (s)' } }, y: axis('power (W)') },
+    },
+    plugins: [phaseBands],
+  };
+}
+
 /** Renders the standard charts into `<dir>/charts/`; returns the files written. */
 export async function writeCharts(result: RunResult, dir: string): Promise<string[]> {
   const out = join(dir, 'charts');
@@ -144,6 +204,11 @@ export async function writeCharts(result: RunResult, dir: string): Promise<strin
     ['decode-tokens-per-s.png', decodeThroughput(result), 960, 540],
     ['subgraph-time-per-request.png', subgraphStack(result), 1200, Math.max(360, 120 + cellCount * 48)],
   ];
+  // One power chart per cell with power samples (the first few, to keep a large run's folder readable).
+  for (const cell of ok(result).filter((c) => c.probes?.power).slice(0, 8)) {
+    const config = powerTimeline(result, cell);
+    if (config) charts.push([`power-cell-${cell.index}.png`, config, 1200, 480]);
+  }
   const written: string[] = [];
   for (const [name, config, w, h] of charts) {
     const file = join(out, name);

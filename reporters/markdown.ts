@@ -109,6 +109,36 @@ export function phaseShareTable(result: RunResult): string {
   });
 }
 
+/** Power and energy per phase, with the sampling they rest on, and the throttling watch. */
+export function energyTable(result: RunResult): string | null {
+  const cells = result.cells.filter((c) => c.probes);
+  if (cells.length === 0) return null;
+  const rows = cells.map((c) => {
+    const m = c.metrics;
+    const p = c.probes!;
+    const interval = p.runs.map((r) => `${r.probe} ${r.samples} @ ${r.intervalMs} ms`).join(', ');
+    const t = p.thermal;
+    return [
+      c.id,
+      p.power?.basis ?? 'no power reading',
+      fmtStat(m['power_idle_w']),
+      fmtStat(m['power_image_encode_w']),
+      fmtStat(m['image_encode_j_per_image']),
+      fmtStat(m['power_prefill_w']),
+      fmtStat(m['energy_prefill_j']),
+      fmtStat(m['power_decode_w']),
+      fmtStat(m['decode_j_per_token']),
+      interval,
+      t.maxTempC === null ? '–' : `${fmt(t.maxTempC, 1)} °C (${t.maxTempSensor})`,
+      c.throttled ? `throttled: ${(c.throttleReasons ?? []).join('; ')}` : 'no',
+    ];
+  });
+  return markdownTable(
+    [['Cell', 'Power basis', 'Idle W', 'Encode W', 'J/image', 'Prefill W', 'Prefill J', 'Decode W', 'J/token', 'Samples', 'Max temp', 'Throttling'], ...rows],
+    { align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'l'] },
+  );
+}
+
 const DETAIL_METRICS = [
   'ttft_ms',
   'image_encode_ms',
@@ -120,6 +150,12 @@ const DETAIL_METRICS = [
   'e2e_ms',
   'load_ms',
   'peak_rss_mb',
+  'power_idle_w',
+  'power_request_w',
+  'energy_request_j',
+  'energy_prefill_j',
+  'decode_j_per_token',
+  'image_encode_j_per_image',
 ];
 
 /** Every metric with its full statistics. */
@@ -156,6 +192,7 @@ export function renderReport(result: RunResult): string {
   const env = result.environment;
   const failed = result.cells.filter((c) => c.status === 'failed');
   const missing = result.plannedCells.filter((id) => !result.cells.some((c) => c.id === id));
+  const energy = energyTable(result);
   const lines: string[] = [
     `# ${result.suite.name} — run ${result.runId}`,
     '',
@@ -179,6 +216,16 @@ export function renderReport(result: RunResult): string {
     '',
     phaseShareTable(result),
     '',
+    ...(energy
+      ? [
+          '## Power and energy',
+          '',
+          'Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated. Medians over measured iterations; "Idle W" is sampled before each cell.',
+          '',
+          energy,
+          '',
+        ]
+      : []),
     '## Statistics',
     '',
     statisticsTable(result),

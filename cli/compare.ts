@@ -1,0 +1,100 @@
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { InputError } from '../core/errors.ts';
+import { compareRuns, DEFAULT_CONFIDENCE, gateFails } from '../reporters/compare/compare-runs.ts';
+import { formatComparisonJson } from '../reporters/compare/json.ts';
+import { formatComparisonJunit } from '../reporters/compare/junit.ts';
+import { loadResultArg } from '../reporters/compare/load-result.ts';
+import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
+import type { Comparison } from '../reporters/compare/types.ts';
+import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
+
+export type CompareFormat = 'md' | 'json' | 'junit';
+
+interface CompareFlags {
+  metric: string[];
+  threshold: number;
+  confidence: number;
+  format: CompareFormat;
+  out?: string;
+}
+
+/** "5%", "5" and "2.5 %" all mean 5 / 2.5 percent. */
+export function parsePercent(name: string) {
+  return (value: string): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
+    if (!m) throw new InputError(`${name} expects a percentage such as 5% or 2.5, got "${value}"`);
+    return Number(m[1]);
+  };
+}
+
+/** "0.99" or "99%". */
+export function parseConfidence(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(value);
+  const level = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+  if (!(level > 0 && level < 1)) throw new InputError(`--confidence expects a level such as 0.99 or 95%, got "${value}"`);
+  return level;
+}
+
+// GitHub rejects a step summary over 1 MiB; keep a margin for other steps' output.
+const STEP_SUMMARY_LIMIT = 900 * 1024;
+
+/** The Markdown for $GITHUB_STEP_SUMMARY: full, or only the changed rows when the full table is too big. */
+export function stepSummaryMarkdown(c: Comparison): string {
+  const full = formatComparisonMarkdown(c);
+  if (Buffer.byteLength(full) <= STEP_SUMMARY_LIMIT) return full;
+  const changed = formatComparisonMarkdown(c, { onlyChanged: true });
+  if (Buffer.byteLength(changed) <= STEP_SUMMARY_LIMIT) return changed;
+  const regressed = c.regressedCells.slice(0, 500).map((id) => `- \`${id}\``).join('\n');
+  return (
+    `## Comparison: ${c.base.suite}\n\n**${gateLine(c)}**\n\n${summaryLine(c)}.\n\n` +
+    `The tables are too large for a step summary; see the job's artifacts.\n\n${regressed ? `Regressed cells:\n\n${regressed}\n` : ''}`
+  );
+}
+
+function render(c: Comparison, format: CompareFormat): string {
+  if (format === 'json') return formatComparisonJson(c);
+  if (format === 'junit') return formatComparisonJunit(c);
+  return formatComparisonMarkdown(c);
+}
+
+export function registerCompareCommand(program: Command): void {
+  program
+    .command('compare')
+    .description(
+      'Compare a candidate run with a base run (e.g. a board baseline), cell by cell: change of medians, confidence interval, verdict. ' +
+        'Exit code 1 on a regression (slower beyond the threshold and significant) or a newly failing cell, 2 when the runs cannot be compared.',
+    )
+    .argument('<base>', 'base result: a result.json, a baseline .json or a run folder')
+    .argument('<cand>', 'candidate result: a result.json or a run folder')
+    .option('-m, --metric <name>', 'metric to compare (repeatable or comma-separated; default: image_encode_ms, prefill_ms, ttft_ms, decode_tokens_per_s)', (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)], [])
+    .option('--threshold <pct>', 'smallest slowdown that counts as a regression', parsePercent('--threshold'), 5)
+    .option('--confidence <level>', 'confidence level of intervals and significance', parseConfidence, DEFAULT_CONFIDENCE)
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit']).default('md'))
+    .option('-o, --out <file>', 'write the output to this file instead of stdout')
+    .action(async (baseArg: string, candArg: string, flags: CompareFlags) => {
+      const base = loadResultArg(baseArg, 'base');
+      const cand = loadResultArg(candArg, 'candidate');
+      const comparison = compareRuns(base.result, cand.result, {
+        metrics: flags.metric.length ? flags.metric : undefined,
+        thresholdPct: flags.threshold,
+        confidence: flags.confidence,
+        baseSource: baseArg,
+        candSource: candArg,
+      });
+      const text = render(comparison, flags.format);
+      if (flags.out) {
+        const out = resolve(flags.out);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, text);
+      } else {
+        process.stdout.write(text);
+      }
+      const summaryFile = process.env['GITHUB_STEP_SUMMARY'];
+      if (summaryFile) appendFileSync(summaryFile, `${stepSummaryMarkdown(comparison)}\n`);
+      // The verdict on stderr too, so a CI log shows it whatever the format and destination.
+      process.stderr.write(`compare: ${gateLine(comparison)}${flags.out ? `; written to ${flags.out}` : ''}\n`);
+      process.exitCode = gateFails(comparison) ? 1 : 0;
+    });
+}

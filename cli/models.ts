@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.ts';
+import { checkPrecisions, formatCheckReport } from '../models/check.ts';
+import { ensureModel, LAYOUTS, listZoo, PRECISIONS, SCALES, getDescriptor, type Layout, type Precision, type Scale } from '../models/zoo.ts';
+
+function oneOf<T extends string>(what: string, valid: readonly T[]) {
+  return (value: string): T => {
+    if (!(valid as readonly string[]).includes(value)) {
+      throw new InputError(`unknown ${what} "${value}"; valid ${what}s: ${valid.join(', ')}`);
+    }
+    return value as T;
+  };
+}
+
+function precisionList(value: string): Precision[] {
+  return value.split(',').map((p) => oneOf('precision', PRECISIONS)(p.trim()));
+}
+
+function seedOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`--seed expects a non-negative integer, got "${value}"`);
+  return n;
+}
+
+const log = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+
+/** `models build | list | check`: synthesise zoo models, list them, compare precisions. */
+export function registerModelsCommand(program: Command): void {
+  const models = program.command('models').description('Synthetic model zoo: real architectures as ONNX with random weights.');
+
+  models
+    .command('list')
+    .description('List the architectures the zoo can build.')
+    .action(() => {
+      for (const m of listZoo()) {
+        const d = getDescriptor(m.id, 'full');
+        process.stdout.write(
+          `${m.id.padEnd(16)} ${m.description}\n${''.padEnd(17)}vision ${d.vision.layers}L/${d.vision.hidden} @${d.vision.imageSize}px, ` +
+            `${d.imageTokensPerTile} tokens/tile, LLM ${d.llm.layers}L/${d.llm.hidden} vocab ${d.llm.vocab}\n`,
+        );
+      }
+    });
+
+  models
+    .command('build')
+    .description('Build (or find in the cache) a synthetic model; prints its folder.')
+    .argument('<model>', `zoo id (${listZoo().map((m) => m.id).join(', ')})`)
+    .option('--precision <p>', `one of ${PRECISIONS.join(', ')}`, oneOf('precision', PRECISIONS), 'fp32' as Precision)
+    .option('--scale <s>', `one of ${SCALES.join(', ')}`, oneOf('scale', SCALES), 'full' as Scale)
+    .option('--layout <l>', `one of ${LAYOUTS.join(', ')}`, oneOf('layout', LAYOUTS), 'onnx-community' as Layout)
+    .option('--lm-head <h>', 'separate | merged (onnx-community only)', oneOf('lm-head', ['separate', 'merged'] as const), 'separate' as const)
+    .option('--seed <n>', 'weight seed', seedOption)
+    .option('--cache-dir <dir>', 'cache folder (default $BENCH_CACHE_DIR or <repo>/.cache/models)')
+    .action(async (model: string, opts: { precision: Precision; scale: Scale; layout: Layout; lmHead: 'separate' | 'merged'; seed?: number; cacheDir?: string }) => {
+      const built = await ensureModel({
+        model,
+        scale: opts.scale,
+        precision: opts.precision,
+        layout: opts.layout,
+        lmHead: opts.lmHead,
+        seed: opts.seed,
+        cacheDir: opts.cacheDir,
+        log,
+      });
+      const total = Object.values(built.sizes).reduce((a, b) => a + b, 0);
+      log(
+        built.built
+          ? `built in ${(built.buildMs / 1000).toFixed(1)} s, ${(total / 1e6).toFixed(1)} MB, hash ${built.hash.slice(0, 12)}`
+          : `cached, ${(total / 1e6).toFixed(1)} MB, hash ${built.hash.slice(0, 12)}`,
+      );
+      process.stdout.write(`${built.dir}\n`);
+    });
+
+  models
+    .command('check')
+    .description('Deviation of each precision from fp32 (logit cosine, top-1 agreement) on a token sequence.')
+    .argument('<model>', 'zoo id')
+    .option('--scale <s>', `one of ${SCALES.join(', ')}`, oneOf('scale', SCALES), 'tiny' as Scale)
+    .option('--precision <list>', `comma-separated subset of ${PRECISIONS.join(', ')}`, precisionList, ['fp16', 'int8', 'int4'] as Precision[])
+    .option('--tokens <n>', 'sequence length', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InputError(`--tokens expects an integer >= 1, got "${v}"`);
+      return n;
+    }, 32)
+    .option('--seed <n>', 'weight seed', seedOption)
+    .option('--cache-dir <dir>', 'cache folder')
+    .option('--json', 'print the report as JSON')
+    .action(async (model: string, opts: { scale: Scale; precision: Precision[]; tokens: number; seed?: number; cacheDir?: string; json?: boolean }) => {
+      getDescriptor(model, opts.scale);
+      const report = await checkPrecisions({
+        model,
+        scale: opts.scale,
+        precisions: opts.precision,
+        tokens: opts.tokens,
+        seed: opts.seed,
+        cacheDir: opts.cacheDir,
+        log,
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));
+    });
+}
