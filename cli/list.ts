@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { listSuiteFiles, loadSuite } from '../core/suite-loader.ts';
-import { BUILTIN_TARGETS } from './targets.ts';
+import { listTargets } from './targets.ts';
 
 export function registerListCommand(program: Command): void {
   program
     .command('list')
     .description('List shipped suites, known targets, or models of the model zoo.')
     .argument('<what>', 'suites | targets | models')
-    .action(async (what: string) => {
+    .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
+    .action(async (what: string, flags: { targets?: string }) => {
       if (what === 'suites') {
         for (const { name } of listSuiteFiles()) {
           const { suite } = loadSuite(name);
@@ -16,7 +17,10 @@ export function registerListCommand(program: Command): void {
           process.stdout.write(`${name.padEnd(24)} ${suite.runner.padEnd(9)} ${suite.target.padEnd(8)} ${axes}\n${''.padEnd(25)}${suite.description ?? ''}\n`);
         }
       } else if (what === 'targets') {
-        for (const t of BUILTIN_TARGETS) process.stdout.write(`${t.name.padEnd(12)} ${t.kind.padEnd(6)} ${t.description}\n`);
+        for (const t of listTargets(flags.targets)) {
+          const where = t.kind === 'ssh' ? `${t.user ? `${t.user}@` : ''}${t.host ?? '?'}${t.port ? `:${t.port}` : ''}` : 'this machine';
+          process.stdout.write(`${t.name.padEnd(16)} ${t.kind.padEnd(6)} ${where.padEnd(28)} ${t.description ?? ''}\n`);
+        }
       } else if (what === 'models') {
         const { listZoo } = await import('../models/zoo.ts');
         for (const m of listZoo()) process.stdout.write(`${m.id.padEnd(20)} ${m.description}\n`);

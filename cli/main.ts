@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { registerComposeCommand } from './compose.ts';
+import { registerDoctorCommand } from './doctor.ts';
 import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
 import { registerProbeCommand } from './probe.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerComposeCommand(program);
   registerImportCommand(program);
   registerProbeCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -11,12 +11,15 @@ import { intOption } from './main.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
 import { resolveTarget } from './targets.ts';
+import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
 export const DEFAULT_SUITE = 'internvl-cpu';
 
 interface RunFlags {
   suite?: string;
   target: string;
+  targets?: string;
+  retryFailed?: boolean;
   filter: string[];
   iterations?: number;
   warmup?: number;
@@ -48,6 +51,8 @@ export function registerRunCommand(program: Command): void {
     .description(`Run a suite's matrix on a target and write result.json, report.md and charts/ (default suite: ${DEFAULT_SUITE}).`)
     .option('-s, --suite <name|file>', `suite name (see "bench list suites") or a YAML/JSON suite file (default ${DEFAULT_SUITE})`)
     .option('-t, --target <name>', 'target to run on (see "bench list targets")', 'local')
+    .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
+    .option('--retry-failed', 'with --resume: run the cells that failed again, not only the missing ones')
     .option('-f, --filter <key=value>', 'select cells, e.g. images=1 or precision=int8,int4 (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
     .option('-w, --warmup <n>', 'warm-up iterations per cell, discarded (overrides the suite)', intOption('--warmup', 0))
@@ -136,7 +141,8 @@ async function runCommand(flags: RunFlags): Promise<number> {
     throw new InputError('--resume takes its cells and options from the interrupted run; drop --filter/--iterations/--warmup/--threads/--adaptive/--shuffle');
   }
   const suite = flags.endpoint ? await endpointSuite(flags) : flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
-  const target = resolveTarget(flags.target);
+  const target = resolveTarget(flags.target, flags.targets);
+  if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
   const progress = createProgress();
   let store: ResultStore | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -163,7 +169,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
       ...methodologyFlags(flags),
       outDir: resolve(flags.out),
       resumeDir: flags.resume,
-      runners: await loadRunners(),
+      runners: await loadRunners(target),
+      transport: target.kind === 'local' ? undefined : sharedTransport(target),
+      retryFailed: flags.retryFailed,
       progress,
       onStore: (s) => {
         store = s;
@@ -176,6 +184,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     );
     return outcome.failedCells > 0 ? 1 : 0;
   } finally {
+    await closeSharedTransports();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }

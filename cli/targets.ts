@@ -1,20 +1,15 @@
-import { InputError } from '../core/errors.ts';
+import { loadTargets, resolveTarget as resolveFromFile, type TargetDefinition } from '../targets/targets.ts';
 
-export interface TargetInfo {
-  name: string;
-  kind: 'local';
-  description: string;
+/**
+ * Targets come from the targets file (`--targets FILE`, $BENCH_TARGETS or ./targets.yaml; see
+ * targets.example.yaml); `local` always exists. Errors name the file, the target and the field.
+ */
+export function resolveTarget(name: string, file?: string): TargetDefinition {
+  return resolveFromFile(name, file);
 }
 
-/** Targets this build knows. Board targets (SSH) come from a targets file in a later change. */
-export const BUILTIN_TARGETS: TargetInfo[] = [
-  { name: 'local', kind: 'local', description: 'this machine, in process (ONNX Runtime CPU execution provider)' },
-];
-
-export function resolveTarget(name: string): TargetInfo {
-  const t = BUILTIN_TARGETS.find((x) => x.name === name);
-  if (!t) {
-    throw new InputError(`unknown target "${name}"; known targets: ${BUILTIN_TARGETS.map((x) => x.name).join(', ')}`);
-  }
-  return t;
+export function listTargets(file?: string): TargetDefinition[] {
+  return loadTargets(file);
 }
+
+export type { TargetDefinition };

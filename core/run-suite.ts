@@ -8,7 +8,7 @@ import type { CellResult, RunResult } from './result-types.ts';
 import { adaptiveStop, markOutliers, shuffleCells, type AdaptivePlan } from './methodology.ts';
 import { monitorCell, type CellMonitor, type ProbePlan } from './cell-probes.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
-import { LocalTransport } from '../hw-probes/transport.ts';
+import { LocalTransport, type CommandTransport } from '../hw-probes/transport.ts';
 import { ResultStore } from './result-store.ts';
 import type { PreparedCell, Runner } from './runner.ts';
 import { summarize } from './stats.ts';
@@ -49,6 +49,10 @@ export interface RunRequest {
   resumeDir?: string;
   runners: Record<string, Runner>;
   progress: ProgressSink;
+  /** How probes reach the target (default: this machine). */
+  transport?: CommandTransport;
+  /** With resumeDir: run failed cells again as well as missing ones. */
+  retryFailed?: boolean;
   /** Called once the run folder exists, e.g. to mark the run interrupted on a signal. */
   onStore?: (store: ResultStore) => void;
 }
@@ -73,7 +77,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     if (req.suite && req.suite.hash !== stored.hash) {
       throw new InputError(`--resume ${req.resumeDir}: that run is of a different suite definition (${stored.source}); resume without --suite or with the same suite`);
     }
-    const done = new Set(store.result.cells.map((c) => c.id));
+    const done = new Set(store.result.cells.filter((c) => !(req.retryFailed && c.status === 'failed')).map((c) => c.id));
     const byId = new Map(expandMatrix(stored.definition.matrix).map((c) => [c.id, c]));
     // plannedCells holds the run's order (shuffled or not); resume keeps it.
     const cells = store.result.plannedCells.filter((id) => !done.has(id)).map((id) => byId.get(id)!).filter(Boolean);
@@ -143,12 +147,12 @@ function probePlan(result: RunResult): ProbePlan {
  * a warning in the result, never a failed run; board facts (power mode, clocks, BSP) go into
  * the environment.
  */
-async function detectRunProbes(result: RunResult, progress: ProgressSink): Promise<DetectedProbe[]> {
+async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
   const names = result.options.probes?.names ?? [];
   if (names.length === 0) return [];
   const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
   if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
-  const detected = await detectProbes(new LocalTransport(), { only: names as ProbeName[] });
+  const detected = await detectProbes(transport, { only: names as ProbeName[] });
   for (const d of detected) {
     if (!d.available) {
       const msg = `probe ${d.name} unavailable: ${d.reason}`;
@@ -210,7 +214,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const clock = createClock();
   const { progress } = req;
   progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone: result.cells.length });
-  const probes = await detectRunProbes(result, progress);
+  const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
 
   let position = result.cells.length;
   for (const cell of cells) {

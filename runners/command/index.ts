@@ -1,0 +1,95 @@
+/**
+ * The `command` runner: runs a program on the target once per iteration (over SSH for a board,
+ * directly for `local`), parses its output with a named parser (llamacpp, ax-llm) and records
+ * the phases the tool timed itself. The command is an argument array with placeholders
+ * substituted per element (options.ts) — never a shell string.
+ */
+import type { IterationRecord } from '../../core/events.ts';
+import type { PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
+import type { Cell, Suite } from '../../core/suite-types.ts';
+import { checkProgram, transportForRunner, type RunnerTargetOptions } from '../../targets/runner-target.ts';
+import { cellImages, commandFor, parseCommandOptions } from './options.ts';
+import { failedRecord, recordFromTimings } from './record.ts';
+
+export { parseCommandOptions, commandFor, type CommandRunnerConfig } from './options.ts';
+export { recordFromTimings, failedRecord, UNKNOWN_COUNT } from './record.ts';
+export { TOOL_PARSERS, llamaCppTimings, axLlmTimings, type ToolTimings } from './tool-timings.ts';
+export { substitute, expandArgv, type ArgTemplate } from './template.ts';
+
+const STDERR_IN_ERROR = 400;
+
+function tail(text: string, chars = STDERR_IN_ERROR): string {
+  const t = text.trim();
+  return t.length > chars ? `…${t.slice(-chars)}` : t;
+}
+
+export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
+  return {
+    name: 'command',
+    async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
+      const started = ctx.clock.now();
+      const config = parseCommandOptions(suite);
+      const transport = transportForRunner(suite, opts);
+      const images = cellImages(cell);
+      // Placeholders are checked before anything runs on the board.
+      const first = commandFor(config, suite, cell, 0);
+      const program = first.argv[0]!;
+      const found = await checkProgram(transport, program);
+      if (!found.ok) throw new Error(found.error);
+      ctx.log(`command: ${transport.name}: ${first.argv.join(' ')}`);
+      const loadMs = ctx.clock.now() - started;
+
+      const settings: Record<string, string | number | boolean> = {
+        runner: 'command',
+        target: transport.name,
+        program,
+        programPath: found.path ?? program,
+        parser: config.parserName,
+        timing: "tool-reported: phases are the tool's own durations, laid back to back ending when the command exited",
+        loadMsMeans: "time to reach the target and check the program; the tool's own model load is per iteration in reported tool.load_ms / tool.init_ms",
+        countsUnknownAre: -1,
+      };
+
+      const runIteration = async (index: number, warmup: boolean): Promise<IterationRecord> => {
+        let inv: ReturnType<typeof commandFor>;
+        try {
+          inv = commandFor(config, suite, cell, index);
+        } catch (err) {
+          return failedRecord(index, warmup, ctx.clock.now(), images, (err as Error).message);
+        }
+        const res = await transport.run(inv.argv, { timeoutMs: config.timeoutMs, ...(inv.stdin !== undefined ? { input: inv.stdin } : {}) });
+        const endMs = ctx.clock.now();
+        if (res.failure) return failedRecord(index, warmup, endMs, images, res.error ?? 'command failed', { 'command.wall_ms': res.wallMs });
+        if (res.code !== 0) {
+          return failedRecord(index, warmup, endMs, images, `${program} exited with ${res.code} on ${transport.name}${res.stderr.trim() ? `: ${tail(res.stderr)}` : ''}`, {
+            'command.wall_ms': res.wallMs,
+            'command.exit_code': res.code ?? -1,
+          });
+        }
+        try {
+          const timings = config.parse(`${res.stdout}\n${res.stderr}`, `${program} output on ${transport.name} (iteration ${index})`);
+          settings['timingNotes'] ??= timings.notes.join(' ');
+          return recordFromTimings(timings, { index, warmup, endMs, images, wallMs: res.wallMs });
+        } catch (err) {
+          return failedRecord(index, warmup, endMs, images, (err as Error).message, { 'command.wall_ms': res.wallMs });
+        }
+      };
+
+      return {
+        loadMs,
+        model: {
+          architecture: 'name' in suite.model ? suite.model.name : 'path' in suite.model ? suite.model.path : suite.model.zoo,
+          precision: String(cell.params['precision'] ?? 'as built'),
+          layout: `command:${program}`,
+          synthetic: false,
+        },
+        settings,
+        runIteration,
+        close: async () => undefined,
+      };
+    },
+  };
+}
+
+/** The runner with the target from options.target / $BENCH_TARGET / local (see targets/runner-target.ts). */
+export const commandRunner: Runner = createCommandRunner();
