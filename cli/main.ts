@@ -1,9 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { registerBaselineCommand } from './baseline.ts';
+import { registerCompareCommand } from './compare.ts';
 import { registerComposeCommand } from './compose.ts';
 import { registerDoctorCommand } from './doctor.ts';
 import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
+import { registerModelsCommand } from './models.ts';
 import { registerProbeCommand } from './probe.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
@@ -23,6 +26,9 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerProbeCommand(program);
   registerDoctorCommand(program);
+  registerCompareCommand(program);
+  registerBaselineCommand(program);
+  registerModelsCommand(program);
   return program;
 }
 

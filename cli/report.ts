@@ -1,18 +1,33 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { InputError } from '../core/errors.ts';
 import { readResult } from '../core/result-store.ts';
+import { COMPARE_BY, type CompareBy } from '../reporters/compare/table-grid.ts';
+import { writeComparisonReport } from '../reporters/compare/write-comparison-report.ts';
+import { loadResultArg } from '../reporters/compare/load-result.ts';
 import { writeReport } from '../reporters/write-report.ts';
 
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('Write report.md and charts/*.png for a result.json (beside it, or into --out).')
-    .argument('<result>', 'path to a result.json')
-    .option('-o, --out <dir>', 'folder for report.md and charts/ (default: the result\'s folder)')
-    .action(async (file: string, flags: { out?: string }) => {
-      const result = readResult(resolve(file));
-      const dir = resolve(flags.out ?? dirname(resolve(file)));
+    .description('Write report.md and charts/*.png for a result.json; with several results and --compare-by, a published comparison table across them.')
+    .argument('<results...>', 'result.json files or run folders')
+    .option('-o, --out <dir>', "folder for the report (default: the result's folder; required for a comparison)")
+    .option('--compare-by <axis>', `compare results side by side by ${COMPARE_BY.join(' | ')}`)
+    .action(async (files: string[], flags: { out?: string; compareBy?: string }) => {
+      if (flags.compareBy || files.length > 1) {
+        const by = (flags.compareBy ?? 'target') as CompareBy;
+        if (!COMPARE_BY.includes(by)) throw new InputError(`--compare-by ${flags.compareBy}: expected one of ${COMPARE_BY.join(', ')}`);
+        if (!flags.out) throw new InputError('a comparison of several results needs --out DIR');
+        const results = files.map((f) => loadResultArg(f, 'result').result);
+        const written = await writeComparisonReport(results, by, resolve(flags.out));
+        process.stdout.write(`comparison: ${written.markdownFile}\ncharts: ${written.charts.join(', ')}\n`);
+        return;
+      }
+      const file = resolve(files[0]!);
+      const result = readResult(file);
+      const dir = resolve(flags.out ?? dirname(file));
       mkdirSync(dir, { recursive: true });
       const written = await writeReport(result, dir);
       process.stdout.write(`${written.markdown}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`);

@@ -1,0 +1,247 @@
+import { InputError } from '../../core/errors.ts';
+import type { CellResult, RunResult } from '../../core/result-types.ts';
+import { cellMetricValues, DEFAULT_COMPARE_METRICS, type CellValues, median, metricDirection, metricUnit } from './cell-values.ts';
+import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
+import { estimateShift, lowerCriticalValue, minimumIterations } from './rank-stats.ts';
+import type { Comparison, ComparisonSummary, ContextWarning, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
+
+export interface CompareOptions {
+  /** Metrics to compare; default DEFAULT_COMPARE_METRICS (those present in the runs). */
+  metrics?: string[];
+  /** A change smaller than this (in %) is never a regression, however significant. */
+  thresholdPct: number;
+  /** Accepted for API stability; the rank method is exact and deterministic, so nothing is random. */
+  seed?: number;
+  /** Confidence level of the intervals and of significance; default 0.99 (asv gates at p < 0.002). */
+  confidence?: number;
+  /** Where each result was read from, shown in the output. */
+  baseSource?: string;
+  candSource?: string;
+}
+
+export const DEFAULT_CONFIDENCE = 0.99;
+export const METHOD = 'Mann-Whitney U, Hodges-Lehmann shift with Moses interval, on log values of the per-iteration metrics';
+
+function runRef(r: RunResult, source: string | undefined): RunRef {
+  return {
+    runId: r.runId,
+    suite: r.suite.name,
+    target: r.target,
+    host: r.environment.host.hostname,
+    gitRevision: r.environment.git.revision,
+    startedAt: r.startedAt,
+    ...(source ? { source } : {}),
+  };
+}
+
+const toPct = (logShift: number) => (Math.exp(logShift) - 1) * 100;
+
+/** The statistics of one metric of one matched cell. */
+function compareMetric(
+  base: CellResult,
+  cand: CellResult,
+  metric: string,
+  bv: CellValues,
+  cv: CellValues,
+  thresholdPct: number,
+  confidence: number,
+): MetricComparison | null {
+  const present = (c: CellResult, v: { values: number[] }) => v.values.length > 0 || c.metrics[metric] !== undefined;
+  const inBase = present(base, bv);
+  const inCand = present(cand, cv);
+  // A metric a cell does not have (image_encode_ms of a text-only cell) is not a row.
+  if (!inBase && !inCand) return null;
+  const direction = metricDirection(metric);
+  const row: MetricComparison = {
+    cellId: cand.id,
+    metric,
+    unit: metricUnit(cand, metric) || metricUnit(base, metric),
+    direction,
+    base: { n: bv.values.length, median: median(bv.values) ?? base.metrics[metric]?.median ?? null },
+    cand: { n: cv.values.length, median: median(cv.values) ?? cand.metrics[metric]?.median ?? null },
+    changePct: null,
+    ciPct: null,
+    shiftPct: null,
+    pValue: null,
+    verdict: 'insufficient data',
+    regression: false,
+    improvement: false,
+  };
+  const tb = isThrottled(base);
+  const tc = isThrottled(cand);
+  if (tb || tc) row.throttled = tb && tc ? 'both' : tb ? 'base' : 'cand';
+  if (row.base.median !== null && row.cand.median !== null && row.base.median !== 0) {
+    row.changePct = (row.cand.median / row.base.median - 1) * 100;
+  }
+  if (!inBase || !inCand) {
+    row.note = `${metric} missing in the ${inBase ? 'candidate' : 'base'} cell`;
+    return row;
+  }
+  if (bv.note || cv.note) {
+    row.note = bv.note ?? cv.note;
+    return row;
+  }
+  const m = bv.values.length;
+  const n = cv.values.length;
+  if (lowerCriticalValue(m, n, 1 - confidence) < 0) {
+    row.note = `${m} vs ${n} iterations: no outcome can be significant at ${confidence * 100}%; at least ${minimumIterations(confidence)} per side are needed`;
+    return row;
+  }
+  const positive = bv.values.every((v) => v > 0) && cv.values.every((v) => v > 0);
+  let ci: [number, number];
+  if (positive) {
+    const s = estimateShift(bv.values.map(Math.log), cv.values.map(Math.log), confidence);
+    ci = [toPct(s.ci![0]), toPct(s.ci![1])];
+    row.shiftPct = toPct(s.shift);
+    row.pValue = s.pValue;
+  } else {
+    // Zero or negative values (a phase that can take 0 ms) have no ratio; shift on the raw
+    // scale, expressed relative to the base median.
+    const ref = row.base.median;
+    if (ref === null || ref <= 0) {
+      row.note = 'values are not all positive and the base median is not positive: no relative change';
+      return row;
+    }
+    const s = estimateShift(bv.values, cv.values, confidence);
+    ci = [(s.ci![0] / ref) * 100, (s.ci![1] / ref) * 100];
+    row.shiftPct = (s.shift / ref) * 100;
+    row.pValue = s.pValue;
+  }
+  row.ciPct = ci;
+  const increased = ci[0] > 0;
+  const decreased = ci[1] < 0;
+  let verdict: Verdict = 'no significant change';
+  if (increased || decreased) {
+    const better = direction === 'lower is better' ? decreased : increased;
+    verdict = better ? 'faster' : 'slower';
+  }
+  row.verdict = verdict;
+  // The threshold is on the change of medians, in the metric's bad direction (a tokens/s drop).
+  const worsePct = row.changePct === null ? 0 : direction === 'lower is better' ? row.changePct : -row.changePct;
+  row.regression = verdict === 'slower' && worsePct > thresholdPct;
+  row.improvement = verdict === 'faster' && -worsePct > thresholdPct;
+  return row;
+}
+
+function summarizeRows(rows: readonly MetricComparison[]): ComparisonSummary {
+  const s: ComparisonSummary = { compared: rows.length, regressions: 0, improvements: 0, slower: 0, faster: 0, unchanged: 0, insufficient: 0 };
+  for (const r of rows) {
+    if (r.regression) s.regressions++;
+    if (r.improvement) s.improvements++;
+    if (r.verdict === 'slower') s.slower++;
+    else if (r.verdict === 'faster') s.faster++;
+    else if (r.verdict === 'no significant change') s.unchanged++;
+    else s.insufficient++;
+  }
+  return s;
+}
+
+/** Comparisons that stayed "no significant change" although their interval reaches past the threshold on the bad side. */
+function resolutionWarning(rows: readonly MetricComparison[], thresholdPct: number, confidence: number): ContextWarning | null {
+  const unresolved = rows.filter((r) => {
+    if (r.verdict !== 'no significant change' || !r.ciPct) return false;
+    return r.direction === 'lower is better' ? r.ciPct[1] > thresholdPct : r.ciPct[0] < -thresholdPct;
+  });
+  if (!unresolved.length) return null;
+  return {
+    kind: 'resolution',
+    message:
+      `${unresolved.length} of ${rows.length} comparisons cannot rule out a change beyond ${thresholdPct}% ` +
+      `(their ${confidence * 100}% interval reaches past it): too noisy or too few iterations to clear them`,
+    cellIds: [...new Set(unresolved.map((r) => r.cellId))],
+  };
+}
+
+/**
+ * Compares a candidate run with a base run, cell by cell (matched by cell id) and metric by
+ * metric, on the raw per-iteration values. Throws InputError when the runs cannot be compared
+ * at all (different suites, no cell in common, a requested metric in neither run).
+ */
+export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptions): Comparison {
+  const confidence = opts.confidence ?? DEFAULT_CONFIDENCE;
+  if (!Number.isFinite(opts.thresholdPct) || opts.thresholdPct < 0) throw new InputError(`threshold must be a percentage >= 0, got ${opts.thresholdPct}`);
+  if (!(confidence > 0 && confidence < 1)) throw new InputError(`confidence must be between 0 and 1 (e.g. 0.99), got ${confidence}`);
+  const where = (src: string | undefined, side: string) => (src ? `${side} ${src}` : side);
+  if (base.suite.name !== cand.suite.name) {
+    throw new InputError(
+      `cannot compare runs of different suites: ${where(opts.baseSource, 'base')} is suite "${base.suite.name}", ` +
+        `${where(opts.candSource, 'candidate')} is suite "${cand.suite.name}" (use a published comparison table for that)`,
+    );
+  }
+  const baseById = new Map(base.cells.map((c) => [c.id, c]));
+  const candById = new Map(cand.cells.map((c) => [c.id, c]));
+  const common = cand.cells.filter((c) => baseById.has(c.id));
+  if (!common.length) {
+    throw new InputError(
+      `no cell in common between ${where(opts.baseSource, 'base')} (${base.cells.length} cells) and ` +
+        `${where(opts.candSource, 'candidate')} (${cand.cells.length} cells): check the --filter of each run`,
+    );
+  }
+  const onlyInBase = base.cells.filter((c) => !candById.has(c.id)).map((c) => c.id);
+  const onlyInCand = cand.cells.filter((c) => !baseById.has(c.id)).map((c) => c.id);
+
+  const failed: FailedCell[] = [];
+  const newlyFailedCells: string[] = [];
+  const pairs: Array<[CellResult, CellResult]> = [];
+  for (const c of common) {
+    const b = baseById.get(c.id)!;
+    if (b.status === 'ok' && c.status === 'ok') {
+      pairs.push([b, c]);
+      continue;
+    }
+    const side = b.status === 'failed' && c.status === 'failed' ? 'both' : b.status === 'failed' ? 'base' : 'cand';
+    failed.push({ cellId: c.id, side, error: (side === 'base' ? b.error : c.error) ?? 'no error recorded' });
+    if (side === 'cand') newlyFailedCells.push(c.id);
+  }
+
+  const available = new Set(pairs.flatMap(([b, c]) => [...Object.keys(b.metrics), ...Object.keys(c.metrics)]));
+  let metrics: string[];
+  if (opts.metrics?.length) {
+    const missing = opts.metrics.filter((m) => !available.has(m));
+    if (pairs.length && missing.length) {
+      throw new InputError(`metric ${missing.map((m) => `"${m}"`).join(', ')} is in neither run; available: ${[...available].sort().join(', ')}`);
+    }
+    metrics = [...new Set(opts.metrics)];
+  } else {
+    metrics = DEFAULT_COMPARE_METRICS.filter((m) => available.has(m));
+  }
+
+  // Cell by cell (each cell's events are read once), then listed metric by metric.
+  const byMetric = metrics.map((): MetricComparison[] => []);
+  for (const [b, c] of pairs) {
+    const bv = cellMetricValues(b, metrics);
+    const cv = cellMetricValues(c, metrics);
+    metrics.forEach((metric, i) => {
+      const row = compareMetric(b, c, metric, bv.get(metric)!, cv.get(metric)!, opts.thresholdPct, confidence);
+      if (row) byMetric[i]!.push(row);
+    });
+  }
+  const rows = byMetric.flat();
+  const regressed = new Set(rows.filter((r) => r.regression).map((r) => r.cellId));
+  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(pairs)];
+  const resolution = resolutionWarning(rows, opts.thresholdPct, confidence);
+  if (resolution) warnings.push(resolution);
+
+  return {
+    format: 'vlm-edge-bench/comparison@1',
+    base: runRef(base, opts.baseSource),
+    cand: runRef(cand, opts.candSource),
+    thresholdPct: opts.thresholdPct,
+    confidence,
+    method: METHOD,
+    metrics,
+    rows,
+    onlyInBase,
+    onlyInCand,
+    failed,
+    newlyFailedCells,
+    regressedCells: pairs.map(([, c]) => c.id).filter((id) => regressed.has(id)),
+    warnings,
+    summary: summarizeRows(rows),
+  };
+}
+
+/** Whether the comparison should fail a CI gate: a regression, or a cell that newly fails. */
+export function gateFails(c: Comparison): boolean {
+  return c.regressedCells.length > 0 || c.newlyFailedCells.length > 0;
+}

@@ -1,0 +1,9 @@
+import type { Comparison } from './types.ts';
+
+/**
+ * The comparison as JSON, for tools: every row with its statistics, the context warnings, and
+ * `regressedCells` (cell ids to re-run to confirm before alerting).
+ */
+export function formatComparisonJson(c: Comparison): string {
+  return `${JSON.stringify(c, null, 2)}\n`;
+}

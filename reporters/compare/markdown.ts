@@ -1,0 +1,74 @@
+import { markdownTable } from 'markdown-table';
+import { pipeTable } from './pipe-table.ts';
+import type { Comparison, MetricComparison, RunRef } from './types.ts';
+import { fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+
+export interface ComparisonMarkdownOptions {
+  /** Leave out rows with no significant change (for size-limited places like a step summary). */
+  onlyChanged?: boolean;
+}
+
+/** Cell ids and messages go into table cells: a pipe would end the cell. */
+const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+function listCells(ids: readonly string[], max = 8): string {
+  const shown = ids.slice(0, max).map((id) => `\`${id}\``).join(', ');
+  return ids.length > max ? `${shown} and ${ids.length - max} more` : shown;
+}
+
+function runRow(label: string, r: RunRef): string[] {
+  return [label, `\`${r.runId}\``, r.target, r.host, r.gitRevision ? r.gitRevision.slice(0, 12) : '–', r.startedAt, r.source ?? '–'];
+}
+
+function metricTable(rows: readonly MetricComparison[], c: Comparison): string {
+  const level = `${c.confidence * 100}% CI`;
+  const body = rows.map((r) => [
+    esc(r.cellId),
+    fmtMedian(r.base.median, r.unit),
+    fmtMedian(r.cand.median, r.unit),
+    fmtPct(r.changePct),
+    fmtCiPct(r.ciPct),
+    `${r.base.n} / ${r.cand.n}`,
+    r.regression ? `**${esc(verdictText(r, c.thresholdPct))}**` : esc(verdictText(r, c.thresholdPct)),
+  ]);
+  return pipeTable([['Cell', 'Base median', 'Cand median', 'Change', level, 'n (base / cand)', 'Verdict'], ...body], ['l', 'r', 'r', 'r', 'r', 'r', 'l']);
+}
+
+/** The comparison as Markdown: runs, gate outcome, context warnings on top, then a table per metric. */
+export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdownOptions = {}): string {
+  const out: string[] = [];
+  out.push(`## Comparison: ${c.base.suite}`);
+  out.push(markdownTable([['', 'Run', 'Target', 'Host', 'Git', 'Started', 'File'], runRow('Base', c.base), runRow('Candidate', c.cand)]));
+  out.push(`**${gateLine(c)}**\n\n${summaryLine(c)}.`);
+  if (c.warnings.length) {
+    const lines = c.warnings.map((w) => {
+      const cells = w.cellIds ? ` (${w.cellIds.length === 1 ? 'cell' : `${w.cellIds.length} cells`}: ${listCells(w.cellIds)})` : '';
+      return `- ⚠ **${w.kind}**: ${w.message}${cells}`;
+    });
+    out.push(`### Context warnings\n\nThese differ between the runs and may explain (or hide) a change:\n\n${lines.join('\n')}`);
+  }
+  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- \`${id}\``).join('\n')}`);
+  for (const metric of c.metrics) {
+    const all = c.rows.filter((r) => r.metric === metric);
+    if (!all.length) continue;
+    const rows = opts.onlyChanged ? all.filter((r) => r.verdict !== 'no significant change') : all;
+    const first = all[0]!;
+    const heading = `### ${metric} (${first.unit || 'no unit'}, ${first.direction})`;
+    const omitted = all.length - rows.length;
+    const note = omitted ? `\n\n${omitted} of ${all.length} cells with no significant change are not listed.` : '';
+    out.push(rows.length ? `${heading}\n\n${metricTable(rows, c)}${note}` : `${heading}${note}`);
+  }
+  const notCompared: string[] = [];
+  if (c.onlyInBase.length) notCompared.push(`- Only in the base run (${c.onlyInBase.length}): ${listCells(c.onlyInBase, 50)}`);
+  if (c.onlyInCand.length) notCompared.push(`- Only in the candidate run (${c.onlyInCand.length}): ${listCells(c.onlyInCand, 50)}`);
+  for (const f of c.failed) {
+    const where = f.side === 'both' ? 'failed in both runs' : f.side === 'base' ? 'failed in the base run' : '**newly failing** in the candidate run';
+    notCompared.push(`- \`${f.cellId}\`: ${where}: ${esc(f.error)}`);
+  }
+  if (notCompared.length) out.push(`### Cells not compared\n\n${notCompared.join('\n')}`);
+  out.push(
+    `<sub>Method: ${c.method}. Change = candidate median / base median - 1; the interval is for the shift of the ` +
+      `whole distribution. A regression is slower beyond the threshold and significant.</sub>`,
+  );
+  return `${out.join('\n\n')}\n`;
+}

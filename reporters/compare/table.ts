@@ -1,0 +1,126 @@
+import type { ChartConfiguration } from 'chart.js';
+import { markdownTable } from 'markdown-table';
+import type { RunResult } from '../../core/result-types.ts';
+import { fmt } from '../format.ts';
+import { METRIC_UNITS } from '../metrics.ts';
+import { metricDirection } from './cell-values.ts';
+import { isThrottled } from './context.ts';
+import { pipeTable } from './pipe-table.ts';
+import { buildComparisonGrid, columnDifferences, type CompareBy, type ComparisonGrid, type GridEntry } from './table-grid.ts';
+
+/** The figures published tables carry: encode, prefill, TTFT, and decode speed both ways. */
+export const TABLE_METRICS = ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'decode_tokens_per_s'];
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+function entryText(e: GridEntry | null, metric: string): string {
+  if (!e) return '–';
+  if (e.cell.status === 'failed') return 'failed';
+  const stats = e.cell.metrics[metric];
+  if (!stats) return '–';
+  return `${fmt(stats.median)}${isThrottled(e.cell) ? ' (throttled)' : ''}`;
+}
+
+function headerNotes(results: readonly RunResult[], grid: ComparisonGrid): string[] {
+  const notes: string[] = [];
+  notes.push(
+    `Runs: ${results.map((r) => `\`${r.runId}\` (suite ${r.suite.name}, target ${r.target}, ${r.environment.host.hostname}, ${r.startedAt.slice(0, 10)})`).join('; ')}.`,
+  );
+  const diffs = columnDifferences(results, grid);
+  if (diffs.length) {
+    notes.push(
+      `**What differs between the columns' environments** (a difference in a row may come from these, not only from the ${grid.compareBy}):`,
+      markdownTable([['', ...grid.columns.map(esc)], ...diffs.map((d) => [esc(d.label), ...d.values.map(esc)])]),
+    );
+  } else {
+    notes.push(`The columns share one environment (host, board facts, versions, threads, weights); only the ${grid.compareBy} differs.`);
+  }
+  const synthetic = grid.columns.filter((_, ci) => grid.rows.some((r) => r.entries[ci]?.cell.model?.synthetic));
+  if (synthetic.length) {
+    notes.push(
+      `**SYNTHETIC WEIGHTS** in ${synthetic.length === grid.columns.length ? 'every column' : synthetic.map((c) => `"${c}"`).join(', ')}: ` +
+        'random values with the real architecture; latency of a dense model does not depend on weight values, but this is not a trained model.',
+    );
+  }
+  if (grid.rows.some((r) => r.entries.some((e) => e && isThrottled(e.cell)))) {
+    notes.push('"(throttled)": the run flagged that cell as measured at reduced clocks; its figure understates the hardware.');
+  }
+  return notes;
+}
+
+/**
+ * Published comparison tables in Markdown: one table per metric, rows = cells without the
+ * compare-by axis, one column per target/backend/precision, values = medians; the notes on top
+ * say what differs between the columns' environments besides the compared axis.
+ */
+export function comparisonTables(results: RunResult[], compareBy: CompareBy, metrics: readonly string[] = TABLE_METRICS): string {
+  const grid = buildComparisonGrid(results, compareBy);
+  const parts: string[] = [...headerNotes(results, grid)];
+  for (const metric of metrics) {
+    // A row is listed when some column has the metric (or failed): text-only cells have no image_encode_ms.
+    const body: string[][] = [];
+    let present = false;
+    for (const r of grid.rows) {
+      let listed = false;
+      for (const e of r.entries) {
+        if (e?.cell.metrics[metric]) present = listed = true;
+        else if (e?.cell.status === 'failed') listed = true;
+      }
+      if (listed) body.push([esc(r.key), ...r.entries.map((e) => entryText(e, metric))]);
+    }
+    if (!present) continue;
+    const unit = METRIC_UNITS[metric] ?? '';
+    parts.push(
+      `### ${metric} (median${unit ? `, ${unit}` : ''}; ${metricDirection(metric)})\n\n` +
+        pipeTable([['Cell', ...grid.columns.map(esc)], ...body], ['l', ...grid.columns.map(() => 'r' as const)]),
+    );
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/**
+ * Grouped bars of one metric's medians: a group per row, a bar per column. `rows` selects a
+ * page of rows, because a chart of hundreds of groups is unreadable.
+ */
+export function comparisonChart(
+  results: readonly RunResult[],
+  grid: ComparisonGrid,
+  metric: string,
+  rows: { from: number; to: number } = { from: 0, to: grid.rows.length },
+): ChartConfiguration {
+  const page = grid.rows.slice(rows.from, rows.to);
+  const synthetic = grid.rows.some((r) => r.entries.some((e) => e?.cell.model?.synthetic));
+  const unit = METRIC_UNITS[metric] ?? '';
+  const suites = [...new Set(results.map((r) => r.suite.name))].join(', ');
+  const subtitle = [
+    `median per cell; ${metricDirection(metric)}`,
+    rows.from > 0 || rows.to < grid.rows.length ? `rows ${rows.from + 1}-${Math.min(rows.to, grid.rows.length)} of ${grid.rows.length}` : '',
+    synthetic ? 'synthetic weights (random values, real architecture)' : '',
+  ].filter(Boolean).join('; ');
+  return {
+    type: 'bar',
+    data: {
+      labels: page.map((r) => r.key),
+      datasets: grid.columns.map((col, ci) => ({
+        label: col,
+        data: page.map((r) => {
+          const e = r.entries[ci];
+          return e && e.cell.status === 'ok' ? (e.cell.metrics[metric]?.median ?? null) : null;
+        }),
+        backgroundColor: PALETTE[ci % PALETTE.length],
+      })),
+    },
+    options: {
+      plugins: {
+        title: { display: true, text: `${suites}: ${metric} by ${grid.compareBy}`, font: { size: 18 } },
+        subtitle: { display: true, text: subtitle, font: { size: 12 } },
+      },
+      scales: {
+        x: { title: { display: true, text: 'cell' } },
+        y: { beginAtZero: true, title: { display: true, text: `${metric}${unit ? ` (${unit})` : ''}` } },
+      },
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/** What `compareRuns` returns; the JSON output is this object as is (see formatComparisonJson). */
+
+export type Verdict = 'faster' | 'slower' | 'no significant change' | 'insufficient data';
+
+export type Direction = 'lower is better' | 'higher is better';
+
+export interface SideFigures {
+  /** Measured iterations whose values entered the test. */
+  n: number;
+  /** Median of the per-iteration values (the values the test used); null when there are none. */
+  median: number | null;
+}
+
+export interface MetricComparison {
+  cellId: string;
+  metric: string;
+  unit: string;
+  direction: Direction;
+  base: SideFigures;
+  cand: SideFigures;
+  /** (cand median / base median - 1) x 100, in the metric's own terms (a tokens/s drop is negative). */
+  changePct: number | null;
+  /** Confidence interval of the change in %, from the Hodges-Lehmann shift (Moses interval). */
+  ciPct: [number, number] | null;
+  /** Hodges-Lehmann estimate of the change in %. */
+  shiftPct: number | null;
+  /** Two-sided Mann-Whitney p-value. */
+  pValue: number | null;
+  /** faster/slower only when the interval excludes zero. */
+  verdict: Verdict;
+  /** Slower beyond the threshold AND significant. */
+  regression: boolean;
+  /** Faster beyond the threshold AND significant. */
+  improvement: boolean;
+  /** Why the verdict is "insufficient data", or other facts a reader needs beside the row. */
+  note?: string;
+  /** Which side's cell was flagged throttled by the run (its figures are suspect). */
+  throttled?: 'base' | 'cand' | 'both';
+}
+
+export type WarningKind =
+  | 'suite'
+  | 'target'
+  | 'host'
+  | 'board'
+  | 'power-mode'
+  | 'software'
+  | 'threads'
+  | 'options'
+  | 'settings'
+  | 'weights'
+  | 'model'
+  | 'throttled'
+  | 'run-status'
+  | 'resolution';
+
+export interface ContextWarning {
+  kind: WarningKind;
+  message: string;
+  /** The cells it concerns, in matrix order, when it is about cells rather than the whole run. */
+  cellIds?: string[];
+}
+
+export interface RunRef {
+  runId: string;
+  suite: string;
+  target: string;
+  host: string;
+  gitRevision: string | null;
+  startedAt: string;
+  /** Where the result was read from, when the caller knows it. */
+  source?: string;
+}
+
+export interface FailedCell {
+  cellId: string;
+  /** Which side the cell failed on. */
+  side: 'base' | 'cand' | 'both';
+  error: string;
+}
+
+export interface ComparisonSummary {
+  compared: number;
+  regressions: number;
+  improvements: number;
+  slower: number;
+  faster: number;
+  unchanged: number;
+  insufficient: number;
+}
+
+export interface Comparison {
+  /** Format marker for readers of the JSON. */
+  format: 'vlm-edge-bench/comparison@1';
+  base: RunRef;
+  cand: RunRef;
+  thresholdPct: number;
+  confidence: number;
+  method: string;
+  metrics: string[];
+  rows: MetricComparison[];
+  onlyInBase: string[];
+  onlyInCand: string[];
+  failed: FailedCell[];
+  /** Cells ok in the baseline that failed in the candidate: a gate failure of their own. */
+  newlyFailedCells: string[];
+  /** Cells with at least one regressed metric, in matrix order (to re-run and confirm). */
+  regressedCells: string[];
+  warnings: ContextWarning[];
+  summary: ComparisonSummary;
+}

@@ -1,0 +1,45 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../../core/result-types.ts';
+import { renderChart } from '../charts.ts';
+import { comparisonChart, comparisonTables, TABLE_METRICS } from './table.ts';
+import { buildComparisonGrid, type CompareBy } from './table-grid.ts';
+
+/** Groups per chart: beyond this a grouped bar chart stops being readable, so charts are paged. */
+const ROWS_PER_CHART = 40;
+
+/**
+ * `bench report RESULT... --compare-by X --out DIR`: writes DIR/comparison.md (the published
+ * tables) and DIR/charts/compare-<axis>-<metric>[-<page>].png (grouped bars).
+ */
+export async function writeComparisonReport(
+  results: RunResult[],
+  compareBy: CompareBy,
+  outDir: string,
+): Promise<{ markdownFile: string; charts: string[] }> {
+  const grid = buildComparisonGrid(results, compareBy);
+  const chartDir = join(outDir, 'charts');
+  mkdirSync(chartDir, { recursive: true });
+  const charts: string[] = [];
+  const links: string[] = [];
+  const pages = Math.max(1, Math.ceil(grid.rows.length / ROWS_PER_CHART));
+  for (const metric of TABLE_METRICS) {
+    if (!grid.rows.some((r) => r.entries.some((e) => e?.cell.metrics[metric]))) continue;
+    for (let p = 0; p < pages; p++) {
+      const name = `compare-${compareBy}-${metric}${pages > 1 ? `-${p + 1}` : ''}.png`;
+      const rows = { from: p * ROWS_PER_CHART, to: (p + 1) * ROWS_PER_CHART };
+      const groups = Math.min(rows.to, grid.rows.length) - rows.from;
+      // Wide enough that each group's bars and its label stay legible.
+      const width = Math.max(960, 160 + groups * (24 + 14 * grid.columns.length));
+      const file = join(chartDir, name);
+      writeFileSync(file, await renderChart(comparisonChart(results, grid, metric, rows), width, 540));
+      charts.push(file);
+      links.push(`![${metric} by ${compareBy}${pages > 1 ? `, page ${p + 1}` : ''}](charts/${name})`);
+    }
+  }
+  const title = `# Comparison by ${compareBy}: ${[...new Set(results.map((r) => r.suite.name))].join(', ')}`;
+  const markdown = `${title}\n\n${comparisonTables(results, compareBy)}\n## Charts\n\n${links.join('\n\n')}\n`;
+  const markdownFile = join(outDir, 'comparison.md');
+  writeFileSync(markdownFile, markdown);
+  return { markdownFile, charts };
+}
