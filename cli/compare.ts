@@ -2,6 +2,11 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import type { RunResult } from '../core/result-types.ts';
+import { runSuite } from '../core/run-suite.ts';
+import { createProgress } from './progress.ts';
+import { loadRunners } from './runners.ts';
+import { resolveTarget } from './targets.ts';
 import { compareRuns, DEFAULT_CONFIDENCE, gateFails } from '../reporters/compare/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
@@ -18,6 +23,8 @@ interface CompareFlags {
   confidence: number;
   format: CompareFormat;
   out?: string;
+  confirm?: boolean;
+  resultsDir: string;
 }
 
 /** "5%", "5" and "2.5 %" all mean 5 / 2.5 percent. */
@@ -59,6 +66,29 @@ function render(c: Comparison, format: CompareFormat): string {
   return formatComparisonMarkdown(c);
 }
 
+/**
+ * Runs the regressed cells of the candidate again, in a new run with the candidate's suite,
+ * target and options, and returns the candidate with those cells replaced by the re-run: a
+ * regression that a throttled or disturbed board produced once does not fail the job.
+ */
+async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir: string): Promise<{ merged: RunResult; runDir: string }> {
+  const target = resolveTarget(cand.target);
+  const { store } = await runSuite({
+    suite: { suite: cand.suite.definition, source: cand.suite.source, hash: cand.suite.hash },
+    target: target.name,
+    filters: [],
+    cellIds,
+    iterations: cand.options.iterations,
+    warmup: cand.options.warmup,
+    threads: cand.options.threads,
+    outDir: resolve(resultsDir),
+    runners: await loadRunners(target),
+    progress: createProgress(),
+  });
+  const rerun = new Map(store.result.cells.map((c) => [c.id, c]));
+  return { merged: { ...cand, cells: cand.cells.map((c) => rerun.get(c.id) ?? c) }, runDir: store.runDir };
+}
+
 export function registerCompareCommand(program: Command): void {
   program
     .command('compare')
@@ -73,16 +103,24 @@ export function registerCompareCommand(program: Command): void {
     .option('--confidence <level>', 'confidence level of intervals and significance', parseConfidence, DEFAULT_CONFIDENCE)
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit']).default('md'))
     .option('-o, --out <file>', 'write the output to this file instead of stdout')
+    .option('--confirm', 'on a regression, re-run only the regressed cells of the candidate (same suite, target and options) and fail only if they regress again')
+    .option('--results-dir <dir>', 'with --confirm: where the confirmation run is written', 'results')
     .action(async (baseArg: string, candArg: string, flags: CompareFlags) => {
       const base = loadResultArg(baseArg, 'base');
       const cand = loadResultArg(candArg, 'candidate');
-      const comparison = compareRuns(base.result, cand.result, {
+      const opts = {
         metrics: flags.metric.length ? flags.metric : undefined,
         thresholdPct: flags.threshold,
         confidence: flags.confidence,
         baseSource: baseArg,
         candSource: candArg,
-      });
+      };
+      let comparison = compareRuns(base.result, cand.result, opts);
+      if (flags.confirm && comparison.regressedCells.length > 0) {
+        const confirmed = await confirmRegressions(cand.result, comparison.regressedCells, flags.resultsDir);
+        process.stderr.write(`compare: ${comparison.regressedCells.length} regressed cell(s) re-run in ${confirmed.runDir}\n`);
+        comparison = compareRuns(base.result, confirmed.merged, { ...opts, candSource: `${candArg} (regressed cells re-run: ${confirmed.runDir})` });
+      }
       const text = render(comparison, flags.format);
       if (flags.out) {
         const out = resolve(flags.out);

@@ -32,6 +32,8 @@ export interface RunRequest {
   suite?: LoadedSuite;
   target: string;
   filters: string[];
+  /** Run only these cells (by id), e.g. to confirm regressions. */
+  cellIds?: string[];
   iterations?: number;
   warmup?: number;
   threads?: number;
@@ -90,7 +92,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
-  const selected = applyFilters(expandMatrix(suite.matrix), filters);
+  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
   const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
   const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
   const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;

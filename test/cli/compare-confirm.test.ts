@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../../core/result-types.ts';
+import { cellMetrics } from '../../reporters/metrics.ts';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bench = (args: string[]) => spawnSync(process.execPath, [join(repo, 'bin', 'bench.mjs'), ...args], { env: { ...process.env, CI: 'true' }, encoding: 'utf8' });
+
+/**
+ * A real run of two tiny cells is the base. The candidate is the same run with 80 ms planted
+ * into one cell's prefill (everything from the prefill's start on is shifted), far beyond the
+ * noise of a tiny cell on a busy machine.
+ * `compare` must flag it; `compare --confirm` re-runs that cell for real and, as the slowdown
+ * was not real, passes.
+ */
+describe('bench compare --confirm', () => {
+  it('re-runs only the regressed cell and judges the re-run', () => {
+    const out = mkdtempSync(join(tmpdir(), 'bench-confirm-'));
+    const r = bench(['run', '--suite', 'internvl-tiny', '--filter', 'images=1', '--filter', 'prefill=32', '--iterations', '7', '--warmup', '1', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const runDir = join(out, 'internvl-tiny', readdirSync(join(out, 'internvl-tiny'))[0]!);
+    const base = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as RunResult;
+    expect(base.cells).toHaveLength(2);
+
+    const cand = JSON.parse(JSON.stringify(base)) as RunResult;
+    const slow = cand.cells[0]!;
+    for (const it of slow.iterations) {
+      const prefill = it.events.find((e) => e.kind === 'phase' && e.phase === 'prefill');
+      const from = prefill && prefill.kind === 'phase' ? prefill.startMs : it.startMs;
+      const shift = (t: number) => (t >= from ? t + 80 : t);
+      it.endMs = shift(it.endMs);
+      for (const e of it.events) {
+        if (e.kind === 'token') e.tMs = shift(e.tMs);
+        else if (e.kind === 'phase' && e.phase === 'prefill') e.endMs += 80;
+        else {
+          e.startMs = shift(e.startMs);
+          e.endMs = shift(e.endMs);
+        }
+      }
+    }
+    slow.metrics = { ...slow.metrics, ...cellMetrics(slow.iterations) };
+    const candFile = join(out, 'cand.json');
+    writeFileSync(candFile, JSON.stringify(cand));
+
+    const args = ['compare', join(runDir, 'result.json'), candFile, '--metric', 'prefill_ms', '--threshold', '60%', '--format', 'json'];
+    const plain = bench(args);
+    expect(plain.status, plain.stderr).toBe(1);
+    expect((JSON.parse(plain.stdout) as { regressedCells: string[] }).regressedCells).toEqual([slow.id]);
+
+    const confirmed = bench([...args, '--confirm', '--results-dir', join(out, 'confirm')]);
+    expect(confirmed.status, confirmed.stderr + confirmed.stdout).toBe(0);
+    expect(confirmed.stderr).toMatch(/1 regressed cell\(s\) re-run in /);
+    const rerunDir = join(out, 'confirm', 'internvl-tiny');
+    const rerun = JSON.parse(readFileSync(join(rerunDir, readdirSync(rerunDir)[0]!, 'result.json'), 'utf8')) as RunResult;
+    expect(rerun.cells.map((c) => c.id)).toEqual([slow.id]);
+    expect(rerun.options.iterations).toBe(7);
+  }, 120_000);
+});
