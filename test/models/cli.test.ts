@@ -1,0 +1,69 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { registerModelsCommand } from '../../cli/models.ts';
+import { InputError } from '../../core/errors.ts';
+import type { CheckReport } from '../../models/check.ts';
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-cli-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+async function run(...args: string[]): Promise<string> {
+  const program = new Command('bench').exitOverride();
+  registerModelsCommand(program);
+  let out = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  await program.parseAsync(['node', 'bench', 'models', ...args]);
+  return out;
+}
+
+describe('bench models', () => {
+  it('list shows every zoo model with its token count', async () => {
+    const out = await run('list');
+    expect(out).toContain('internvl2_5-1b');
+    expect(out).toMatch(/internvl2_5-1b[^\n]*\n\s+vision 24L\/1024 @448px, 256 tokens\/tile, LLM 24L\/896 vocab 151674/);
+    expect(out).toMatch(/smolvlm-256m[^\n]*\n\s+vision 12L\/768 @512px, 64 tokens\/tile/);
+  });
+
+  it('build prints the model folder', async () => {
+    const out = await run('build', 'internvl2_5-1b', '--scale', 'tiny', '--precision', 'int4', '--layout', 'axera', '--cache-dir', cacheDir);
+    const dir = out.trim();
+    expect(dir.startsWith(cacheDir)).toBe(true);
+    expect(dir).toContain('internvl2_5-1b-tiny-axera-int4');
+    expect(existsSync(join(dir, 'qwen2_p4_l1_together.onnx'))).toBe(true);
+    expect(existsSync(join(dir, 'qwen2_post.onnx'))).toBe(true);
+    expect(existsSync(join(dir, 'model.embed_tokens.weight.float32.bin'))).toBe(true);
+  });
+
+  it('rejects unknown names, listing the valid values', async () => {
+    await expect(run('build', 'internvl2_5-1b', '--precision', 'bf16')).rejects.toThrow(InputError);
+    await expect(run('build', 'internvl2_5-1b', '--precision', 'bf16')).rejects.toThrow('unknown precision "bf16"; valid precisions: fp32, fp16, int8, int4');
+    await expect(run('build', 'internvl2_5-1b', '--scale', 'huge')).rejects.toThrow('valid scales: full, tiny');
+    await expect(run('build', 'llava-7b', '--scale', 'tiny', '--cache-dir', cacheDir)).rejects.toThrow(
+      'unknown model "llava-7b"; known models: internvl2_5-1b, qwen2-vl-2b, smolvlm-256m',
+    );
+    await expect(run('check', 'internvl2_5-1b', '--precision', 'fp16,q3')).rejects.toThrow('unknown precision "q3"');
+  });
+
+  it('check reports each precision against fp32', async () => {
+    const out = await run('check', 'internvl2_5-1b', '--scale', 'tiny', '--precision', 'fp32,fp16,int8', '--tokens', '16', '--json', '--cache-dir', cacheDir);
+    const report = JSON.parse(out) as CheckReport;
+    expect(report.tokens).toBe(16);
+    expect(report.results.map((r) => r.precision)).toEqual(['fp32', 'fp16', 'int8']);
+    const [fp32, fp16, int8] = report.results;
+    expect(fp32).toMatchObject({ positions: 16, cosineMean: 1, top1Agreement: 1, maxAbsDiff: 0, imageCosine: 1 });
+    // fp16 storage rounds each weight by <= 2^-11 relative: logits stay within 1e-4 in cosine.
+    expect(fp16?.cosineMin).toBeGreaterThan(0.9999);
+    expect(fp16?.top1Agreement).toBe(1);
+    // int8 (per-channel weights, dynamic per-tensor activations) is further off but close.
+    expect(int8?.cosineMean).toBeGreaterThan(0.99);
+    expect(int8?.cosineMean).toBeLessThan(0.99999);
+  });
+});
