@@ -33,7 +33,7 @@ export function renderCalibration(c: Calibration, path: string | null): string {
   const lines = [
     `# Calibration of ${c.host} (target ${c.target})`,
     '',
-    `${c.machine.cpu}; ${c.machine.runtime}; ${c.threads ? `${c.threads} thread(s); ` : ''}${c.createdAt}${c.durationMs ? `, took ${fmt(c.durationMs / 1000, 1)} s` : ''}`,
+    `${c.machine.cpu}; ${c.machine.runtime}; ${c.threads ? `${c.threads} thread(s); ` : ''}${c.createdAt}${c.durationMs ? `, took ${fmt(c.durationMs / 1000, 1)} s` : ''}${c.loadAverage ? `; load average before ${c.loadAverage.before.join(' ')}, after ${c.loadAverage.after.join(' ')}` : ''}`,
     '',
     markdownTable([['Figure', 'Value', 'Unit', 'Source', 'Spread / citation'], ...rows], { align: ['l', 'r', 'l', 'l', 'l'] }),
     '',

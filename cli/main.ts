@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { registerBaselineCommand } from './baseline.ts';
+import { registerCalibrateCommand } from './calibrate.ts';
 import { registerCompareCommand } from './compare.ts';
 import { registerComposeCommand } from './compose.ts';
 import { registerDoctorCommand } from './doctor.ts';
@@ -8,6 +9,7 @@ import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
 import { registerModelsCommand } from './models.ts';
 import { registerProbeCommand } from './probe.ts';
+import { registerWorkerCommand } from './worker.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
 
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerCompareCommand(program);
   registerBaselineCommand(program);
   registerModelsCommand(program);
+  registerCalibrateCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { runSuite } from '../core/run-suite.ts';
+import { runSuite, type ProgressSink } from '../core/run-suite.ts';
+import type { RunResult } from '../core/result-types.ts';
+import { calibrate } from '../hw-probes/calibrate/calibrate.ts';
+import { findCalibration, saveCalibration } from '../hw-probes/calibrate/store.ts';
 import type { ResultStore } from '../core/result-store.ts';
 import { checkSuite, hashSuite, loadSuite } from '../core/suite-loader.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
@@ -20,6 +23,7 @@ interface RunFlags {
   target: string;
   targets?: string;
   retryFailed?: boolean;
+  calibrate: boolean;
   filter: string[];
   iterations?: number;
   warmup?: number;
@@ -52,6 +56,7 @@ export function registerRunCommand(program: Command): void {
     .option('-s, --suite <name|file>', `suite name (see "bench list suites") or a YAML/JSON suite file (default ${DEFAULT_SUITE})`)
     .option('-t, --target <name>', 'target to run on (see "bench list targets")', 'local')
     .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
+    .option('--no-calibrate', 'do not measure this machine for roofline bounds when no calibration exists yet')
     .option('--retry-failed', 'with --resume: run the cells that failed again, not only the missing ones')
     .option('-f, --filter <key=value>', 'select cells, e.g. images=1 or precision=int8,int4 (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
@@ -132,6 +137,25 @@ async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
   return { suite: checkSuite(suite, `--endpoint ${flags.endpoint}`), source: `endpoint:${flags.endpoint}`, hash: hashSuite(suite) };
 }
 
+/**
+ * The report's roofline needs this machine's bandwidth and matmul peaks. The first full-scale
+ * local run measures them once (a few seconds, after the cells, on an idle machine) and saves
+ * them for later runs; `bench calibrate --long` gives steadier figures.
+ */
+async function calibrateOnce(result: RunResult, progress: ProgressSink): Promise<void> {
+  const model = result.suite.definition.model;
+  const fullScale = !('zoo' in model) || model.scale === 'full';
+  if (result.target !== 'local' || result.suite.definition.runner !== 'ort' || !fullScale) return;
+  if (findCalibration({ target: 'local', host: result.environment.host.hostname }).calibration) return;
+  progress.log('no calibration of this machine yet: measuring memory bandwidth and matmul peaks for roofline bounds (once, a few seconds)');
+  try {
+    const c = await calibrate({ target: 'local' });
+    progress.log(`calibration saved: ${saveCalibration(c)}`);
+  } catch (err) {
+    progress.log(`calibration failed, the report has no roofline: ${(err as Error).message}`);
+  }
+}
+
 async function runCommand(flags: RunFlags): Promise<number> {
   if (!flags.endpoint) {
     const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
@@ -177,6 +201,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
         store = s;
       },
     });
+    if (flags.calibrate) await calibrateOnce(outcome.store.result, progress);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
       `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +

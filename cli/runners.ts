@@ -6,15 +6,17 @@ import type { TargetDefinition } from '../targets/targets.ts';
  * does not load ONNX Runtime.
  */
 export async function loadRunners(target?: TargetDefinition): Promise<Record<string, Runner>> {
-  const [{ ortRunner }, { endpointRunner }, { createCommandRunner }, { createAxeraSubgraphRunner }] = await Promise.all([
+  const [{ ortRunner }, { createRemoteOrtRunner }, { endpointRunner }, { createCommandRunner }, { createAxeraSubgraphRunner }] = await Promise.all([
     import('../runners/ort/index.ts'),
+    import('../runners/remote/index.ts'),
     import('../runners/endpoint/index.ts'),
     import('../runners/command/index.ts'),
     import('../runners/axera/index.ts'),
   ]);
   const opts = target ? { target } : {};
   return {
-    ort: ortRunner,
+    // On an SSH target the in-process runner runs on the board (bench worker) and streams back.
+    ort: target && target.kind === 'ssh' ? createRemoteOrtRunner(opts) : ortRunner,
     endpoint: endpointRunner,
     command: createCommandRunner(opts),
     'axera-subgraph': createAxeraSubgraphRunner(opts),

@@ -230,7 +230,9 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
     let stopReason = '';
     let record: CellResult;
     try {
-      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m) });
+      const { warmup, iterations: minimum, adaptive } = result.options;
+      const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
+      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan });
       let monitor: CellMonitor | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));

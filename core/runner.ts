@@ -25,6 +25,11 @@ export interface RunnerContext {
   threads: number;
   /** Called by runners that do long preparation (model synthesis) to show progress. */
   log: (message: string) => void;
+  /**
+   * Iterations the loop will ask for at most (warm-ups first), for runners that must plan
+   * them ahead (a remote worker runs them in one go). Absent = unknown.
+   */
+  plan?: { warmup: number; maxIterations: number };
 }
 
 /** A cell ready to run: models loaded, sessions created. */

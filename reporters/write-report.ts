@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../core/result-types.ts';
+import { findCalibration } from '../hw-probes/calibrate/store.ts';
 import { writeCharts } from './charts.ts';
 import { renderReport } from './markdown.ts';
+import { rooflineSection, writeRooflineChart, zooDescriptorFor } from './roofline/index.ts';
 
 export interface WrittenReport {
   markdown: string;
@@ -10,11 +12,19 @@ export interface WrittenReport {
   charts: string[];
 }
 
-/** report.md and charts/*.png for one result, written into `dir`. */
+/**
+ * report.md and charts/*.png for one result, written into `dir`. With a calibration of the
+ * run's target (bench calibrate), the report also shows each cell's roofline bound.
+ */
 export async function writeReport(result: RunResult, dir: string): Promise<WrittenReport> {
-  const markdown = renderReport(result);
+  const { calibration } = findCalibration({ target: result.target, host: result.environment.host.hostname });
+  const markdown = `${renderReport(result)}\n${rooflineSection(result, { calibration })}`;
   const reportFile = join(dir, 'report.md');
   writeFileSync(reportFile, markdown);
   const charts = await writeCharts(result, dir);
+  if (calibration && result.cells.some((c) => c.status === 'ok')) {
+    const chart = await writeRooflineChart(result, calibration, zooDescriptorFor(result), dir);
+    if (chart) charts.push(chart);
+  }
   return { markdown, reportFile, charts };
 }

@@ -1,0 +1,70 @@
+/**
+ * Roofline reporting: hardware bounds per cell from the model descriptor and a calibration.
+ * `rooflineSection` is the piece a report includes; the rest is exported for tests and tools.
+ */
+import { basename } from 'node:path';
+import type { CellResult, RunResult } from '../../core/result-types.ts';
+import { findCalibration } from '../../hw-probes/calibrate/store.ts';
+import type { Calibration } from '../../hw-probes/calibrate/types.ts';
+import { descriptorEntry, knownModelIds } from '../../models/descriptors.ts';
+import { getDescriptor, type Scale, type VlmDescriptor } from '../../models/zoo.ts';
+import { rooflineTable, type DescriptorLookup } from './table.ts';
+
+export { cellBounds, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
+export { rooflineChart, writeRooflineChart } from './chart.ts';
+export { decodeStepWork, imageEncodeWork, prefillWork, type Work } from './costs.ts';
+export { resolveFormat, weightBytes, WEIGHT_FORMATS, type WeightFormat } from './precision.ts';
+export { calibrationSummary, cellShape, rooflineRows, rooflineTable, type DescriptorLookup, type RooflineRow } from './table.ts';
+
+const normalise = (name: string): string => name.toLowerCase().replace(/[._\s]+/g, '-');
+
+/**
+ * The zoo architecture a model name denotes: the zoo id itself, or a name that starts with it
+ * up to a separator once case, dots and underscores are ignored ("InternVL2_5-1B-MPO" and
+ * "InternVL2.5-1B" are internvl2_5-1b; "Qwen2-VL-2B-Instruct" is qwen2-vl-2b).
+ */
+export function zooIdForName(name: string): string | null {
+  if (descriptorEntry(name)) return name;
+  const n = normalise(name);
+  const hits = knownModelIds().filter((id) => {
+    const z = normalise(id);
+    return n === z || n.startsWith(`${z}-`);
+  });
+  return hits.sort((a, b) => b.length - a.length)[0] ?? null;
+}
+
+/**
+ * Descriptors for cells whose model is a zoo architecture: the synthetic models the ORT runner
+ * builds (cell.model.architecture + scale), a suite that names `model.zoo`, or a real export /
+ * board model whose name or folder starts with a zoo id (see zooIdForName). Anything else gets
+ * null: its bounds are reported as unavailable, never guessed.
+ */
+export function zooDescriptorFor(result: RunResult): DescriptorLookup {
+  const suiteModel = result.suite.definition.model;
+  const suiteName = 'zoo' in suiteModel ? suiteModel.zoo : 'name' in suiteModel ? suiteModel.name : basename(suiteModel.path);
+  return (cell: CellResult): VlmDescriptor | null => {
+    const id = (cell.model ? zooIdForName(cell.model.architecture) : null) ?? zooIdForName(suiteName);
+    if (!id) return null;
+    const named = cell.model?.scale ?? ('zoo' in suiteModel ? suiteModel.scale : undefined);
+    const scale: Scale = named === 'tiny' ? 'tiny' : 'full';
+    return getDescriptor(id, scale);
+  };
+}
+
+/**
+ * The report section: the newest calibration for the run's target (and host, for measured
+ * ones) from `calibrationDir`, or an explicit one; a hint to calibrate when there is none.
+ */
+export function rooflineSection(
+  result: RunResult,
+  options: { calibration?: Calibration | null; calibrationDir?: string; descriptorFor?: DescriptorLookup } = {},
+): string {
+  const calibration =
+    options.calibration ??
+    findCalibration({ target: result.target, host: result.environment.host.hostname }, options.calibrationDir).calibration;
+  const heading = '## Roofline: achieved % of hardware bound';
+  if (!calibration) {
+    return `${heading}\n\n_No calibration for target "${result.target}" on host ${result.environment.host.hostname}: run \`bench calibrate\` (or \`bench calibrate --target <board>\` for published peaks) to get bounds._\n`;
+  }
+  return `${heading}\n\n${rooflineTable(result, calibration, options.descriptorFor ?? zooDescriptorFor(result))}\n`;
+}

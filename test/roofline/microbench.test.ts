@@ -1,0 +1,153 @@
+/**
+ * The calibration graphs compute what their timing claims (so the work counted per run is
+ * real), rates are derived correctly, and one short measurement produces well-formed figures.
+ */
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { bestOf, measureBandwidth } from '../../hw-probes/calibrate/bandwidth.ts';
+import { calibrate } from '../../hw-probes/calibrate/calibrate.ts';
+import { checkCalibration } from '../../hw-probes/calibrate/store.ts';
+import { gemvModel, matmulModel, matmulWeights, reduceSumModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
+import { measureMatmul } from '../../hw-probes/calibrate/matmul.ts';
+import { ratesFromLatencies } from '../../hw-probes/calibrate/timing.ts';
+
+const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
+
+async function run(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(model, options);
+  try {
+    const out = await s.run(feeds);
+    return (out['y'] as ort.Tensor).data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+/** Dequantised W[k, n] of a calibration MatMul, from the initializer layout of its form. */
+function denseWeight(form: MatmulForm, k: number, n: number): Float64Array {
+  const w = matmulWeights(form, { m: 1, k, n });
+  const dense = new Float64Array(k * n);
+  if (form === 'fp32') dense.set(w.codes as Float32Array);
+  else if (form === 'int4-matmulnbits') {
+    const codes = w.codes as Uint8Array;
+    const blocks = k / 32;
+    for (let j = 0; j < n; j++) {
+      for (let kk = 0; kk < k; kk++) {
+        const byte = codes[j * blocks * 16 + (kk >> 1)]!;
+        const nibble = kk % 2 === 0 ? byte & 15 : byte >> 4;
+        dense[kk * n + j] = (nibble - 8) * w.scales![j * blocks + Math.floor(kk / 32)]!;
+      }
+    }
+  } else {
+    const codes = w.codes as Int8Array;
+    for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) dense[kk * n + j] = codes[kk * n + j]! * w.scales![j]!;
+  }
+  return dense;
+}
+
+describe('calibration graphs', () => {
+  it('ReduceSum sums each row', async () => {
+    const x = Float32Array.from({ length: 4 * 8 }, (_, i) => i);
+    const y = await run(reduceSumModel(4, 8), { x: new ort.Tensor('float32', x, [4, 8]) });
+    // row r = 8r .. 8r+7: sum = 64r + 28
+    expect([...y]).toEqual([28, 92, 156, 220]);
+  });
+
+  it('GEMV is x @ W', async () => {
+    const w = Float32Array.from({ length: 3 * 2 }, (_, i) => i + 1); // [[1,2],[3,4],[5,6]]
+    const g = await run(gemvModel(3, 2), { x: new ort.Tensor('float32', Float32Array.of(1, 1, 2), [1, 3]), w: new ort.Tensor('float32', w, [3, 2]) });
+    expect([...g]).toEqual([14, 18]);
+  });
+
+  it.each(['fp32', 'int8-dynamic-quantize-matmul', 'int8-matmul-integer', 'int4-matmulnbits'] as const)(
+    '%s MatMul matches x @ dequantised W',
+    async (form) => {
+      const m = 3;
+      const k = 64;
+      const n = 5;
+      const x = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i) * 0.5);
+      const y = await run(matmulModel(form, { m, k, n }), { x: new ort.Tensor('float32', x, [m, k]) });
+      const w = denseWeight(form, k, n);
+      let maxRef = 0;
+      let maxErr = 0;
+      for (let r = 0; r < m; r++) {
+        for (let j = 0; j < n; j++) {
+          let ref = 0;
+          for (let kk = 0; kk < k; kk++) ref += x[r * k + kk]! * w[kk * n + j]!;
+          maxRef = Math.max(maxRef, Math.abs(ref));
+          maxErr = Math.max(maxErr, Math.abs(ref - y[r * n + j]!));
+        }
+      }
+      expect(maxRef).toBeGreaterThan(0.05);
+      // fp32 exact to rounding; the int8 forms quantise x to 8 bits dynamically (accuracy_level 4 too).
+      expect(maxErr / maxRef).toBeLessThan(form === 'fp32' ? 1e-5 : 0.03);
+    },
+  );
+});
+
+describe('rates', () => {
+  it('turns latencies into G units per second, best first', () => {
+    // 1e9 bytes in 100, 50, 200 ms = 10, 20, 5 GB/s
+    expect(ratesFromLatencies(1e9, [100, 50, 200])).toEqual({ n: 3, best: 20, median: 10, worst: 5 });
+    expect(ratesFromLatencies(2e9, [100, 50, 200, 0])).toEqual({ n: 3, best: 40, median: 20, worst: 10 });
+    expect(() => ratesFromLatencies(1, [0])).toThrow('no positive latency sample');
+  });
+});
+
+describe('best of several measurements', () => {
+  const fig = (value: number, threads: number) => ({ value, source: 'measured' as const, method: `m${threads}`, threads });
+
+  it('keeps the highest rate and names every candidate', () => {
+    const notes: string[] = [];
+    const f = bestOf([['A 2 thr', fig(30, 2)], ['B 1 thr', fig(20, 1)]], notes, 'read');
+    expect(f).toEqual({ value: 30, source: 'measured', threads: 2, method: 'best of A 2 thr 30.00, B 1 thr 20.00 GB/s, here A 2 thr: m2' });
+    expect(notes).toEqual([]);
+  });
+
+  it('notes a busy machine when fewer threads win', () => {
+    const notes: string[] = [];
+    expect(bestOf([['A 2 thr', fig(11, 2)], ['B 1 thr', fig(28, 1)]], notes, 'read').value).toBe(28);
+    expect(notes).toEqual(['read: B 1 thr (28.00 GB/s) beat A 2 thr (11.00 GB/s) with fewer threads; the machine was probably busy. Calibrate again when it is idle (--long measures longer).']);
+  });
+});
+
+describe('short measurements', () => {
+  const budget = { timeMs: 20, minIterations: 2, warmupIterations: 1 };
+
+  it('bandwidth: read through ORT, copy through workers, extras for reference', async () => {
+    const bw = await measureBandwidth({ bufferBytes: 16 * 2 ** 20, threads: 2, budget });
+    expect(bw.read.source).toBe('measured');
+    expect(bw.extra['read_reducesum_2_threads']!.method).toContain('ReduceSum over a float32 [1024, 4096] input (16 MiB)');
+    expect(bw.read.samples!.n).toBeGreaterThanOrEqual(2);
+    expect(bw.notes.every((n) => n.includes('the machine was probably busy'))).toBe(true);
+    expect(bw.read.value).toBe(bw.read.samples!.best);
+    expect(bw.read.samples!.worst).toBeLessThanOrEqual(bw.read.samples!.median);
+    expect(bw.extra['copy_workers_2_threads']!.method).toContain('2 worker thread(s), each copying its own pre-touched 4 MiB');
+    expect(bw.extra['read_reducesum_2_threads']!.threads).toBe(2);
+    const x = bw.extra;
+    expect(Object.keys(x).sort()).toEqual(['copy_js_1_thread', 'copy_workers_2_threads', 'read_gemv_2_threads', 'read_reducesum_1_thread', 'read_reducesum_2_threads']);
+    // Each figure is the best of its measurements, and its method says which won.
+    expect(bw.read.value).toBe(Math.max(x['read_reducesum_1_thread']!.value, x['read_reducesum_2_threads']!.value, x['read_gemv_2_threads']!.value));
+    expect(bw.read.method).toMatch(/^best of ReduceSum 2 thr [\d.]+, ReduceSum 1 thr [\d.]+, GEMV 2 thr [\d.]+ GB\/s, here (ReduceSum|GEMV) [12] thr: ONNX Runtime /);
+    expect(bw.copy.value).toBe(Math.max(x['copy_js_1_thread']!.value, x['copy_workers_2_threads']!.value));
+    for (const f of [bw.read, bw.copy, ...Object.values(bw.extra)]) expect(f.value).toBeGreaterThan(0.1);
+  });
+
+  it('matmul: G op/s from 2*M*K*N per run', async () => {
+    const f = await measureMatmul('int4-matmulnbits', { m: 16, k: 64, n: 32 }, 1, budget);
+    expect(f.method).toContain('MatMulNBits');
+    expect(f.method).toContain('[16, 64] x [64, 32]');
+    expect(f.value).toBeGreaterThan(0);
+  });
+
+  it('a whole local calibration is a valid calibration file', async () => {
+    const c = await calibrate({ target: 'local', label: 'local', threads: 2, bufferMiB: 16, budget, matmulShape: { m: 16, k: 64, n: 32 }, long: true });
+    expect(checkCalibration(JSON.parse(JSON.stringify(c)), 'mem')).toEqual(c);
+    expect(c.threads).toBe(2);
+    expect(Object.keys(c.matmul)).toEqual(['fp32', 'int8', 'int4']);
+    expect(Object.keys(c.matmulExtra)).toEqual(['int8_matmul_integer']);
+    expect(c.runtimeFormats['fp16']?.as).toBe('fp32');
+    expect(c.loadAverage?.before).toHaveLength(3);
+    expect(c.machine.runtime).toMatch(/^onnxruntime-node 1\.\d+\.\d+ \(CPU execution provider\)/);
+  });
+});

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { publishedCalibration } from '../../hw-probes/calibrate/published.ts';
+import { getDescriptor } from '../../models/zoo.ts';
+import { rooflineChart } from '../../reporters/roofline/chart.ts';
+import { rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
+import { cellShape, rooflineRows, rooflineTable } from '../../reporters/roofline/table.ts';
+import { okCell, runWith, testCalibration } from './fixtures.ts';
+
+const d = getDescriptor('internvl2_5-1b', 'full');
+
+// One int4 cell with one image: prompt 384, 16 output tokens (decode context 392).
+// Decode bound (bounds.test.ts): 318 499 600 B at 20 GB/s = 15.92498 ms; a TPOT of twice that
+// is 50% of bound, at 10 GB/s. Prefill bound 2782.61749248 ms (compute); measured 5565.23498496 ms = 50%.
+// Image encode bound 6742.4280576 ms (compute); measured 8000 ms = 84.28%.
+const cell = okCell(
+  'images=1,prefill=128,precision=int4',
+  { images: 1, prefill: 128, precision: 'int4' },
+  { tpot_ms: 2 * 15.92498, prefill_ms: 5565.23498496, image_encode_ms: 8000, ttft_ms: 14000 },
+  { images: 1, promptTokens: 384, outputTokens: 16 },
+);
+const textOnly = okCell(
+  'images=0,prefill=128,precision=fp16',
+  { images: 0, prefill: 128, precision: 'fp16' },
+  { prefill_ms: 1000 },
+  { images: 0, promptTokens: 128, outputTokens: 1 },
+);
+const run = runWith([cell, textOnly]);
+const cal = testCalibration();
+
+describe('roofline rows and table', () => {
+  it('takes the cell shape from its measured iterations', () => {
+    expect(cellShape(cell, run, d)).toEqual({ images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4', chunkSize: 0 });
+  });
+
+  it('computes achieved % of bound per phase', () => {
+    const rows = rooflineRows(run, cal, () => d);
+    const byPhase = Object.fromEntries(rows.filter((r) => r.cellId === cell.id).map((r) => [r.phase, r]));
+    expect(Object.keys(byPhase)).toEqual(['image_encode', 'prefill', 'decode']);
+    expect(byPhase['decode']!.percentOfBound).toBeCloseTo(50, 3);
+    expect(byPhase['prefill']!.percentOfBound).toBeCloseTo(50, 6);
+    expect(byPhase['image_encode']!.percentOfBound).toBeCloseTo((6742.4280576 / 8000) * 100, 6);
+    // A cell without decode steps has only the prefill row.
+    expect(rows.filter((r) => r.cellId === textOnly.id).map((r) => r.phase)).toEqual(['prefill']);
+  });
+
+  it('renders bound, limit, achieved, rate and percentage', () => {
+    const md = rooflineTable(run, cal, () => d);
+    expect(md).toContain('Calibration: testhost (Test CPU, 2 threads), target local, 2025-01-02T03:04:05.000Z; read bandwidth 20.00 GB/s (measured)');
+    expect(tableRow(md, cell.id, 'decode (per token)')).toEqual(['0.318 GB, 1.02 G op', '15.92 ms', 'memory', '31.85 ms', '10.00 GB/s', '50.0%']);
+    // prefill: 384 x 560 + 223 927 808 + 84 937 440 + 9 437 184 = 318 517 472 B; 281.44 G op in 5.565 s = 50.57 G op/s
+    expect(tableRow(md, cell.id, 'prefill')).toEqual(['0.319 GB, 281.44 G op', '2782.6 ms', 'compute', '5565.2 ms', '50.57 G op/s', '50.0%']);
+    expect(tableRow(md, cell.id, 'image encode (all images)')).toEqual(['0.200 GB, 725.88 G op', '6742.4 ms', 'compute', '8000.0 ms', '90.74 G op/s', '84.3%']);
+    expect(md).toContain('- fp16 runs as fp32: ORT CPU folds the Cast of fp16 weights.');
+  });
+
+  it('says why a cell has no bound', () => {
+    const md = rooflineTable(run, cal, () => null);
+    expect(md).toContain('- no model descriptor for this cell (images=1,prefill=128,precision=int4; images=0,prefill=128,precision=fp16)');
+    const odd = runWith([okCell('q', { images: 0, prefill: 8, precision: 'q4_k_m' }, { prefill_ms: 5 }, { images: 0, promptTokens: 8, outputTokens: 1 })]);
+    expect(rooflineTable(odd, cal, () => d)).toContain('- precision "q4_k_m" has no weight format for roofline bounds; known: fp32, fp16, int8, int4, w8a16, w4a16 (q)');
+  });
+
+  it('flags a measurement faster than its bound', () => {
+    const fast = runWith([okCell('fast', { images: 0, prefill: 128, precision: 'int4' }, { prefill_ms: 100, tpot_ms: 1 }, { images: 0, promptTokens: 128, outputTokens: 16 })]);
+    const md = rooflineTable(fast, cal, () => d);
+    expect(md).toContain('- faster than the bound: the working set fits in cache, or the calibration does not describe this machine as it ran (fast prefill; fast decode)');
+  });
+
+  it('bounds a board from published peaks, marking what they cannot bound', () => {
+    // The Axera seed table's one-image row: 364.87 ms ViT, 862.291 ms prefill, 86.969 ms/token.
+    const axera = runWith([
+      okCell('images=1,prefill=128,precision=w8a16', { images: 1, prefill: 128, precision: 'w8a16' }, { tpot_ms: 86.969, prefill_ms: 862.291, image_encode_ms: 364.87 }, { images: 1, promptTokens: 384, outputTokens: 16 }),
+    ]);
+    const md = rooflineTable(axera, publishedCalibration('ax650', 'ax650', new Date('2025-05-05T00:00:00Z')), () => d);
+    expect(md).toContain('Calibration: AXERA AX650N (published figures), target ax650, 2025-05-05T00:00:00.000Z; read bandwidth: none, int8 matmul 18000.0 G op/s (published), int4 matmul 72000.0 G op/s (published).');
+    // w8a16 linears at the INT8 peak: 2 x 384 x 357 826 560 + 2 x 135 899 904 = 275 082 597 888 ops / 18e12 = 15.28 ms
+    expect(tableRow(md, 'images=1,prefill=128,precision=w8a16', 'prefill').slice(1, 3)).toEqual(['15.28 ms', 'compute (partial)']);
+    expect(tableRow(md, 'images=1,prefill=128,precision=w8a16', 'decode (per token)')).toEqual(['0.499 GB, 1.02 G op', '–', '–', '86.97 ms', '–', '–']);
+    expect(md).toContain('- decode is bounded by memory bandwidth alone here: no bound without it (images=1,prefill=128,precision=w8a16 decode)');
+  });
+
+  it('finds zoo descriptors from the cell model and the suite', () => {
+    const lookup = zooDescriptorFor(run);
+    expect(lookup(cell)?.llm.hidden).toBe(896);
+    const tiny = { ...cell, model: { ...cell.model!, scale: 'tiny' } };
+    expect(lookup(tiny)?.llm.hidden).toBe(64);
+    const real = { ...cell, model: { ...cell.model!, architecture: 'my-export', synthetic: false } };
+    expect(lookup(real)?.id).toBe('internvl2_5-1b'); // falls back to the suite's zoo model
+    // A board model named after the architecture (the Axera suite's model.name).
+    const named = runWith([cell]);
+    named.suite.definition.model = { name: 'InternVL2_5-1B-MPO' };
+    expect(zooDescriptorFor(named)({ ...cell, model: null })?.id).toBe('internvl2_5-1b');
+    named.suite.definition.model = { name: 'qwen2.5-vl-3b-instruct-q4_k_m' };
+    expect(zooDescriptorFor(named)({ ...cell, model: null })).toBeNull();
+  });
+
+  it('maps model names to zoo ids only on a whole-name prefix', () => {
+    expect(zooIdForName('internvl2_5-1b')).toBe('internvl2_5-1b');
+    expect(zooIdForName('InternVL2.5-1B')).toBe('internvl2_5-1b');
+    expect(zooIdForName('Qwen2-VL-2B-Instruct')).toBe('qwen2-vl-2b');
+    expect(zooIdForName('SmolVLM-256M-Instruct')).toBe('smolvlm-256m');
+    expect(zooIdForName('Qwen2-VL-2B5')).toBeNull();
+    expect(zooIdForName('InternVL2_5-1B2')).toBeNull();
+    expect(zooIdForName('llava-1.5-7b')).toBeNull();
+  });
+
+  it('report section: a hint without calibration, the table with one', () => {
+    expect(rooflineSection(run, { calibrationDir: '/nonexistent-calibration-dir' })).toContain('No calibration for target "local" on host testhost: run `bench calibrate`');
+    const section = rooflineSection(run, { calibration: cal });
+    expect(section.startsWith('## Roofline: achieved % of hardware bound')).toBe(true);
+    expect(section).toContain('50.0%');
+  });
+});
+
+describe('roofline chart', () => {
+  it('plots % of bound per cell and phase', () => {
+    const config = rooflineChart(run, cal, () => d);
+    expect(config.type).toBe('bar');
+    expect(config.data.labels).toEqual([cell.id, textOnly.id]);
+    const sets = Object.fromEntries(config.data.datasets.map((s) => [s.label, s.data as Array<number | null>]));
+    expect(Object.keys(sets)).toEqual(['image encode', 'prefill', 'decode']);
+    expect(sets['decode']![0]).toBeCloseTo(50, 3);
+    expect(sets['decode']![1]).toBeNull();
+    expect(sets['prefill']![1]).toBeCloseTo((cellPrefillBound() / 1000) * 100, 6);
+  });
+});
+
+/** The cells after Cell and Phase of one Markdown table row, trimmed. */
+function tableRow(md: string, cellId: string, phase: string): string[] {
+  const line = md.split('\n').find((l) => {
+    const cells = l.split('|').map((c) => c.trim());
+    return cells[1] === cellId && cells[2] === phase;
+  });
+  if (!line) throw new Error(`no row for ${cellId} / ${phase}`);
+  return line.split('|').map((c) => c.trim()).slice(3, -1);
+}
+
+/** fp16 (run as fp32) prefill of 128 tokens: compute 2x128x357 826 560 + 2x135 899 904 at 200 G + attention 2x24x14x64x128x129 at 200 G. */
+function cellPrefillBound(): number {
+  return (2 * 128 * 357_826_560 + 2 * 135_899_904) / 200e6 + (2 * 24 * 14 * 64 * 128 * 129) / 200e6;
+}
