@@ -92,6 +92,11 @@ function positive(name: string, v: number | undefined): number | undefined {
   return v;
 }
 
+function finite(name: string, v: number | undefined): number | undefined {
+  if (v !== undefined && !Number.isFinite(v)) throw new InputError(`${name} expects a number, got ${String(v)}`);
+  return v;
+}
+
 function methodologyFlags(flags: RunFlags) {
   const adaptivePct = positive('--adaptive', flags.adaptive);
   if (adaptivePct === undefined && (flags.maxIterations !== undefined || flags.cellBudget !== undefined)) {
@@ -112,7 +117,7 @@ function methodologyFlags(flags: RunFlags) {
     probes: flags.probe.length ? flags.probe : undefined,
     probeIntervalMs: flags.probeInterval,
     baselineSeconds: positive('--baseline', flags.baseline),
-    tempLimitC: flags.tempLimit !== undefined && !Number.isFinite(flags.tempLimit) ? positive('--temp-limit', flags.tempLimit) : flags.tempLimit,
+    tempLimitC: finite('--temp-limit', flags.tempLimit),
   };
 }
 
