@@ -14,6 +14,7 @@ import { formatComparisonJunit } from '../reporters/compare/junit.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import { comparisonTables } from '../reporters/compare/table.ts';
 import { cellMetrics } from '../reporters/metrics.ts';
+import { seededRandom } from '../core/random.ts';
 
 const BUDGET_MS = 2000;
 const ITERATIONS = 10;
@@ -26,16 +27,8 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
-/** Seeded uniform numbers (mulberry32), so both runs and their noise are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers, so both runs and their noise are reproducible. */
+const rng = seededRandom;
 
 /** Log-normal multiplicative noise with about 4% CV. */
 function noise(rand: () => number): () => number {

@@ -3,17 +3,9 @@
  * arrival times), so that a suite replays the same inputs and schedule on every run.
  */
 
-/** mulberry32: a small, fast 32-bit generator; uniform floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/random.ts';
+
+export { seededRandom };
 
 /** FNV-1a of a string, to turn names (cell ids) into seeds. */
 export function hashSeed(text: string): number {

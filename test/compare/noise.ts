@@ -3,17 +3,10 @@
  * multiplicative, so they are modelled as log-normal with a given coefficient of variation.
  */
 
-/** mulberry32: a small, fast, seedable 32-bit generator; good enough for test noise. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/random.ts';
+
+/** Uniform [0, 1) draws from a seed (the project's one PRNG). */
+export const rng = seededRandom;
 
 /** Standard normal draws by Box-Muller. */
 export function normal(rand: () => number): () => number {
