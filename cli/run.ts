@@ -13,6 +13,7 @@ import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './main.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
+import { preflight, renderPreflight } from './doctor.ts';
 import { resolveTarget } from './targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
@@ -173,6 +174,18 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const target = resolveTarget(flags.target, flags.targets);
   if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
   const progress = createProgress();
+  // A board is checked before any cell runs: an unreachable host, a missing tool or no free
+  // memory is one clear message up front, not a failed cell each.
+  let boardFacts: Record<string, string> = {};
+  if (target.kind === 'ssh' && !flags.resume) {
+    const report = await preflight(target, { transport: sharedTransport(target) });
+    process.stderr.write(renderPreflight(report));
+    if (!report.ok) {
+      await closeSharedTransports();
+      throw new InputError(`target ${target.name} failed its preflight (see above); fix it or check with: bench doctor --target ${target.name}`);
+    }
+    boardFacts = report.facts;
+  }
   let store: ResultStore | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     // Finished cells are already on disk; mark the run so a reader (and --resume) knows.
@@ -204,6 +217,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
       progress,
       onStore: (s) => {
         store = s;
+        if (Object.keys(boardFacts).length) {
+          s.result.environment.board = { ...s.result.environment.board, ...boardFacts };
+          s.flush();
+        }
       },
     });
     if (flags.calibrate) await calibrateOnce(outcome.store.result, progress);
