@@ -37,6 +37,7 @@ interface RunFlags {
   cellBudget?: number;
   cooldown?: number;
   shuffle?: string | boolean;
+  ortProfile?: boolean;
   probe: string[];
   probeInterval?: number;
   baseline?: number;
@@ -69,6 +70,7 @@ export function registerRunCommand(program: Command): void {
     .option('--cell-budget <seconds>', 'time budget per cell for --adaptive (default 300)', Number)
     .option('--cooldown <seconds>', 'pause between cells to let the machine cool down', Number)
     .option('--shuffle [seed]', 'run cells in a random order (seeded; the seed is recorded)')
+    .option('--ort-profile', 'profile every ONNX Runtime kernel and add time per operator to the report (slower; such timings are marked)')
     .option('--probe <name>', 'sample a hardware probe during every cell (repeatable; see "bench probe")', (v: string, prev: string[]) => [...prev, v], [])
     .option('--probe-interval <ms>', 'probe sampling interval (default 100 ms)', intOption('--probe-interval', 1))
     .option('--baseline <seconds>', 'idle power sampling before each cell (default 2 s)', Number)
@@ -115,6 +117,7 @@ function methodologyFlags(flags: RunFlags) {
         : { targetCiPct: adaptivePct, metric: flags.adaptiveMetric, maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
     cooldownSeconds: positive('--cooldown', flags.cooldown),
     shuffleSeed,
+    ortProfile: flags.ortProfile,
     probes: flags.probe.length ? flags.probe : undefined,
     probeIntervalMs: flags.probeInterval,
     baselineSeconds: positive('--baseline', flags.baseline),

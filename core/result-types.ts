@@ -1,7 +1,7 @@
 import type { IterationRecord } from './events.ts';
 import type { AdaptivePlan } from './methodology.ts';
 import type { CellProbeRecord } from './cell-probes.ts';
-import type { ModelIdentity } from './runner.ts';
+import type { ModelIdentity, OperatorProfile } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
 
@@ -42,6 +42,8 @@ export interface CellResult {
   outliers?: Record<string, number[]>;
   /** Hardware samples, power basis and thermal verdict, when probes ran. */
   probes?: CellProbeRecord;
+  /** Per-operator time of each graph (`--ort-profile`); timings of such a cell include profiler overhead. */
+  operatorProfile?: OperatorProfile;
   /** True when clocks dropped or a temperature limit was crossed during the cell. */
   throttled?: boolean;
   throttleReasons?: string[];
@@ -78,6 +80,8 @@ export interface RunResult {
     order?: 'matrix' | 'shuffled';
     shuffleSeed?: number | null;
     probes?: { names: string[]; intervalMs: number; baselineMs: number; tempLimitC?: number };
+    /** Runtime profiling was on (per-operator times; slower). */
+    ortProfile?: boolean;
   };
   environment: Environment;
   /** Cells in matrix order; a cell is present once it has finished (ok or failed). */

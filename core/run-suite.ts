@@ -10,7 +10,7 @@ import { monitorCell, type CellMonitor, type ProbePlan } from './cell-probes.ts'
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../hw-probes/transport.ts';
 import { ResultStore } from './result-store.ts';
-import type { PreparedCell, Runner } from './runner.ts';
+import type { OperatorProfile, PreparedCell, Runner } from './runner.ts';
 import { summarize } from './stats.ts';
 import type { Cell, LoadedSuite, Suite } from './suite-types.ts';
 import { cellMetrics, subgraphStats } from '../reporters/metrics.ts';
@@ -42,6 +42,8 @@ export interface RunRequest {
   cooldownSeconds?: number;
   /** Shuffle cells with this seed. */
   shuffleSeed?: number;
+  /** Per-operator profiling by the runtime (slower; timings are marked). */
+  ortProfile?: boolean;
   /** Probes to sample during each cell (overrides the suite's list). */
   probes?: string[];
   probeIntervalMs?: number;
@@ -124,6 +126,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       cooldownSeconds: req.cooldownSeconds ?? suite.defaults.cooldownSeconds ?? 0,
       order: shuffleSeed === null ? 'matrix' : 'shuffled',
       shuffleSeed,
+      ortProfile: req.ortProfile ?? false,
       probes: {
         names: req.probes ?? suite.probes ?? [],
         intervalMs: req.probeIntervalMs ?? suite.defaults.probeIntervalMs ?? 100,
@@ -232,11 +235,13 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
     try {
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
-      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan });
+      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
       let monitor: CellMonitor | null = null;
+      let operatorProfile: OperatorProfile | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
         stopReason = await measureCell(prepared, result.options, iterations, progress);
+        operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
         await prepared.close();
       }
@@ -270,6 +275,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         peakRssBytes: peak.bytes,
         stopReason,
         outliers: markOutliers(iterations),
+        ...(operatorProfile ? { operatorProfile } : {}),
         ...(probed
           ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
           : {}),

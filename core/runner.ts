@@ -30,6 +30,15 @@ export interface RunnerContext {
    * them ahead (a remote worker runs them in one go). Absent = unknown.
    */
   plan?: { warmup: number; maxIterations: number };
+  /** Ask the runner for per-operator profiling (ONNX Runtime's profiler), at some cost in speed. */
+  profile?: boolean;
+}
+
+/** Time per operator type of each graph, from a runtime profiler, over all of a cell's iterations. */
+export interface OperatorProfile {
+  source: string;
+  /** Graph name -> operator types, most time first. */
+  graphs: Record<string, Array<{ op: string; calls: number; totalMs: number; share: number }>>;
 }
 
 /** A cell ready to run: models loaded, sessions created. */
@@ -46,6 +55,8 @@ export interface PreparedCell {
    * load), each a single value with its unit. Optional.
    */
   summarizeCell?(records: readonly IterationRecord[]): Record<string, { value: number; unit: string }>;
+  /** When profiling was asked for: per-operator times, collected before close(). */
+  collectProfile?(): Promise<OperatorProfile | null>;
   close(): Promise<void>;
 }
 

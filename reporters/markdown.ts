@@ -139,6 +139,20 @@ export function energyTable(result: RunResult): string | null {
   );
 }
 
+/** Kernel time per operator type of each graph, from the runtime's profiler (`--ort-profile`). */
+export function operatorTable(result: RunResult, top = 8): string | null {
+  const rows: string[][] = [];
+  for (const c of result.cells) {
+    for (const [graph, ops] of Object.entries(c.operatorProfile?.graphs ?? {})) {
+      for (const o of ops.slice(0, top)) rows.push([c.id, graph, o.op, String(o.calls), fmt(o.totalMs), `${fmt(o.share * 100, 1)}%`]);
+    }
+  }
+  if (rows.length === 0) return null;
+  return markdownTable([['Cell', 'Graph', 'Operator', 'Calls', 'Kernel time (ms)', 'Share of graph'], ...rows], {
+    align: ['l', 'l', 'l', 'r', 'r', 'r'],
+  });
+}
+
 const DETAIL_METRICS = [
   'ttft_ms',
   'image_encode_ms',
@@ -193,6 +207,7 @@ export function renderReport(result: RunResult): string {
   const failed = result.cells.filter((c) => c.status === 'failed');
   const missing = result.plannedCells.filter((id) => !result.cells.some((c) => c.id === id));
   const energy = energyTable(result);
+  const operators = operatorTable(result);
   const lines: string[] = [
     `# ${result.suite.name} — run ${result.runId}`,
     '',
@@ -223,6 +238,16 @@ export function renderReport(result: RunResult): string {
           'Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated. Medians over measured iterations; "Idle W" is sampled before each cell.',
           '',
           energy,
+          '',
+        ]
+      : []),
+    ...(operators
+      ? [
+          '## Time per operator (ONNX Runtime profiler)',
+          '',
+          'Kernel time summed over all iterations of the cell, warm-up included; profiling slows a run, so compare these shares, not the latencies above, with unprofiled runs.',
+          '',
+          operators,
           '',
         ]
       : []),

@@ -9,6 +9,7 @@ import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
 import { OrtPipeline, type PipelineSessions } from './pipeline.ts';
+import { CellProfiler } from './profiling.ts';
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
 
@@ -115,9 +116,12 @@ export const ortRunner: Runner = {
     if (images > 0 && !model.files.vision_encoder) {
       throw new InputError(`cell ${cell.id}: images=${images} but the model has no vision_encoder graph`);
     }
+    const profiler = ctx.profile ? new CellProfiler() : null;
     const loadStart = ctx.clock.now();
     const created: Partial<Record<SessionName, ort.InferenceSession>> = {};
-    for (const name of wanted) created[name] = await ort.InferenceSession.create(model.files[name]!, options);
+    for (const name of wanted) {
+      created[name] = await ort.InferenceSession.create(model.files[name]!, { ...options, ...profiler?.options(name) });
+    }
     const loadMs = ctx.clock.now() - loadStart;
 
     const sessions: PipelineSessions = {
@@ -147,10 +151,12 @@ export const ortRunner: Runner = {
         layers: geo.layers,
         tokensPerImage: geo.tokensPerImage ?? 0,
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
+        ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
       },
       runIteration: (index, warmup) =>
         pipeline.run({ images, textTokens, outputTokens, chunkSize, vocab: model.vocab, seed }, index, warmup),
+      ...(profiler ? { collectProfile: async () => profiler.collect(created) } : {}),
       async close() {
         for (const s of Object.values(created)) await s?.release();
       },

@@ -85,6 +85,24 @@ describe('ORT runner on real ONNX Runtime sessions (tiny synthetic InternVL)', (
     }
   });
 
+  it('profiles every kernel when asked, per graph and operator type', async () => {
+    const prepared = await ortRunner.prepare(cell({ images: 1, prefill: 16, precision: 'fp32' }), suite, { ...ctx, profile: true });
+    try {
+      const rec = await prepared.runIteration(0, false);
+      expect(rec.error).toBeUndefined();
+      const profile = (await prepared.collectProfile!())!;
+      const layers = Number(prepared.settings['layers']);
+      const decoder = profile.graphs['decoder_model_merged']!;
+      // One prefill call and 5 decode calls, each running one attention node per layer.
+      expect(decoder.find((o) => o.op === 'GroupQueryAttention')!.calls).toBe(6 * layers);
+      expect(decoder.reduce((s, o) => s + o.share, 0)).toBeCloseTo(1, 6);
+      expect(Object.keys(profile.graphs).sort()).toEqual(['decoder_model_merged', 'embed_tokens', 'lm_head', 'vision_encoder']);
+      expect(String(prepared.settings['ortProfiling'])).toMatch(/profiler overhead/);
+    } finally {
+      await prepared.close();
+    }
+  });
+
   it('fails a cell clearly when a precision cannot be synthesised', async () => {
     await expect(ortRunner.prepare(cell({ images: 0, prefill: 8, precision: 'w8a16' }), suite, ctx)).rejects.toThrow(
       /precision "w8a16" cannot be synthesised; the model zoo builds fp32, fp16, int8, int4/,
