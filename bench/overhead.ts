@@ -37,7 +37,7 @@ const decoder = await ort.InferenceSession.create(built.files['decoder_model_mer
 const lmHead = await ort.InferenceSession.create(built.files['lm_head']!, options);
 const clock = createClock();
 const geo = readGeometry(decoder, undefined, {}, 'decoder');
-const pipeline = new OrtPipeline({ embed, decoder, lmHead }, geo, clock);
+const pipeline = new OrtPipeline({ embed, decoder, lmHead }, geo, clock, 'shared');
 
 /** Runner: one request with `steps` decode steps; each step = gap between token arrivals. */
 async function runnerSteps(): Promise<number[]> {
@@ -47,35 +47,48 @@ async function runnerSteps(): Promise<number[]> {
   return tokens.slice(1).map((t, i) => t - tokens[i]!);
 }
 
-/** Bare loop: prefill once (untimed), then the same three session.run calls per step. */
+/**
+ * Bare loop: prefill once (untimed), then the same three session.run calls per step, with the
+ * KV cache handled as the runner handles it for zoo models (one shared buffer per layer, passed
+ * as past and as the pre-allocated present output, so attention appends in place).
+ */
 async function bareSteps(): Promise<number[]> {
   const names = Array.from({ length: geo.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat();
-  const presentNames = names.map((n) => n.replace('past_key_values', 'present'));
-  let past: Record<string, ort.Tensor> = {};
-  for (const n of names) past[n] = new ort.Tensor('float32', new Float32Array(0), [1, geo.kvHeads, 0, geo.headDim]);
+  const capacity = promptTokens + steps + 1;
+  const feedsKv: Record<string, ort.Tensor> = {};
+  const fetches: Record<string, ort.Tensor | null> = { hidden_states: null };
+  for (const n of names) {
+    const buffer = new ort.Tensor('float32', new Float32Array(geo.kvHeads * capacity * geo.headDim), [1, geo.kvHeads, capacity, geo.headDim]);
+    feedsKv[n] = buffer;
+    fetches[n.replace('past_key_values', 'present')] = buffer;
+  }
   const ids = new BigInt64Array(promptTokens).fill(42n);
   const emb = (await embed.run({ input_ids: new ort.Tensor('int64', ids, [1, promptTokens]) }))['inputs_embeds'] as ort.Tensor;
   const pos = new BigInt64Array(promptTokens).map((_, i) => BigInt(i));
-  let out = await decoder.run({
-    inputs_embeds: emb,
-    attention_mask: new ort.Tensor('int64', new BigInt64Array(promptTokens).fill(1n), [1, promptTokens]),
-    position_ids: new ort.Tensor('int64', pos, [1, promptTokens]),
-    ...past,
-  });
+  await decoder.run(
+    {
+      inputs_embeds: emb,
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(promptTokens).fill(1n), [1, promptTokens]),
+      position_ids: new ort.Tensor('int64', pos, [1, promptTokens]),
+      ...feedsKv,
+    },
+    fetches,
+  );
   const token = new ort.Tensor('int64', BigInt64Array.of(42n), [1, 1]);
   const times: number[] = [];
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
-    past = {};
-    names.forEach((n, i) => (past[n] = out[presentNames[i]!] as ort.Tensor));
     const total = promptTokens + s + 1;
     const e = (await embed.run({ input_ids: token }))['inputs_embeds'] as ort.Tensor;
-    out = await decoder.run({
-      inputs_embeds: e,
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(total - 1)), [1, 1]),
-      ...past,
-    });
+    const out = await decoder.run(
+      {
+        inputs_embeds: e,
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(total - 1)), [1, 1]),
+        ...feedsKv,
+      },
+      fetches,
+    );
     await lmHead.run({ hidden_states: out['hidden_states'] as ort.Tensor });
     times.push(performance.now() - t0);
   }

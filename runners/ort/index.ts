@@ -8,7 +8,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
-import { OrtPipeline, type PipelineSessions } from './pipeline.ts';
+import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
@@ -136,7 +136,14 @@ export const ortRunner: Runner = {
         `cell ${cell.id}: the vision encoder's input size / tokens per image are symbolic; set options.imageSize and options.tokensPerImage in the suite`,
       );
     }
-    const pipeline = new OrtPipeline(sessions, geo, ctx.clock);
+    // The zoo's decoders use GroupQueryAttention, which can append to the cache in place; real
+    // exports may not, so they grow the cache unless the suite says `options.kvCache: shared`.
+    const kvOption = suite.options?.['kvCache'];
+    if (kvOption !== undefined && kvOption !== 'shared' && kvOption !== 'grow') {
+      throw new InputError(`suite "${suite.name}": options.kvCache must be "shared" or "grow", got ${JSON.stringify(kvOption)}`);
+    }
+    const kvMode: KvCacheMode = (kvOption as KvCacheMode | undefined) ?? ('zoo' in suite.model ? 'shared' : 'grow');
+    const pipeline = new OrtPipeline(sessions, geo, ctx.clock, kvMode);
     const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
     return {
       loadMs,
@@ -147,6 +154,7 @@ export const ortRunner: Runner = {
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         chunkSize: chunkSize || 'whole prompt',
+        kvCache: kvMode === 'shared' ? 'shared buffer, appended in place' : 'grown and copied each step',
         outputTokens,
         layers: geo.layers,
         tokensPerImage: geo.tokensPerImage ?? 0,

@@ -23,6 +23,18 @@ export interface RequestShape {
 }
 
 type Feeds = Record<string, ort.Tensor>;
+type Fetches = Record<string, ort.Tensor | null>;
+
+/**
+ * How the KV cache travels between decoder calls.
+ * - `grow`: every call returns present.* one step longer and they are fed back as past.* (what
+ *   any onnx-community export accepts; each step copies the whole cache out of the session).
+ * - `shared`: one buffer per layer, as long as the request, passed both as past.* and as the
+ *   pre-allocated present.* output, so GroupQueryAttention appends in place and nothing is
+ *   copied (ONNX Runtime's past/present buffer sharing, as onnxruntime-genai uses it). Only
+ *   for decoders whose attention is GroupQueryAttention, like the model zoo's.
+ */
+export type KvCacheMode = 'grow' | 'shared';
 
 /**
  * One VLM request through the onnx-community split, as a real generation: images encoded one
@@ -36,10 +48,14 @@ export class OrtPipeline {
   private readonly pastNames: string[];
   private readonly presentNames: string[];
 
+  /** Shared-mode buffers, kept across requests of the cell (a deployment allocates its cache once). */
+  private shared: { capacity: number; feeds: Feeds; fetches: Fetches } | null = null;
+
   constructor(
     private readonly sessions: PipelineSessions,
     private readonly geo: PipelineGeometry,
     private readonly clock: Clock,
+    private readonly kvMode: KvCacheMode = 'grow',
   ) {
     this.pastNames = [];
     this.presentNames = [];
@@ -57,6 +73,22 @@ export class OrtPipeline {
     const data = this.geo.kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
     for (const name of this.pastNames) feeds[name] = new ort.Tensor(this.geo.kvType, data, dims);
     return feeds;
+  }
+
+  private sharedCache(capacity: number): { feeds: Feeds; fetches: Fetches } {
+    if (!this.shared || this.shared.capacity < capacity) {
+      const dims = [1, this.geo.kvHeads, capacity, this.geo.headDim];
+      const size = this.geo.kvHeads * capacity * this.geo.headDim;
+      const feeds: Feeds = {};
+      const fetches: Fetches = { [this.geo.decoderOutput]: null };
+      this.pastNames.forEach((name, i) => {
+        const buffer = new ort.Tensor(this.geo.kvType, this.geo.kvType === 'float16' ? new Uint16Array(size) : new Float32Array(size), dims);
+        feeds[name] = buffer;
+        fetches[this.presentNames[i]!] = buffer;
+      });
+      this.shared = { capacity, feeds, fetches };
+    }
+    return this.shared;
   }
 
   private positionIds(start: number, length: number): ort.Tensor {
@@ -163,7 +195,9 @@ export class OrtPipeline {
       }
 
       const total = record.promptTokens;
-      let past = this.emptyPast();
+      const shared = this.kvMode === 'shared' ? this.sharedCache(total + shape.outputTokens) : null;
+      let past = shared ? shared.feeds : this.emptyPast();
+      const runDecoder = (feeds: Feeds) => (shared ? sessions.decoder.run(feeds, shared.fetches) : sessions.decoder.run(feeds));
       const first = await phase('prefill', async () => {
         const embedOut = await timed('embed_tokens', 'prefill', total, () =>
           sessions.embed.run({ input_ids: new ort.Tensor('int64', prompt.ids, [1, total]) }),
@@ -176,8 +210,8 @@ export class OrtPipeline {
           const length = Math.min(chunk, total - start);
           const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
           const feeds = this.decoderFeeds(rows, start, length, past);
-          out = await timed('decoder_model_merged', 'prefill', length, () => sessions.decoder.run(feeds));
-          past = this.takePresent(out);
+          out = await timed('decoder_model_merged', 'prefill', length, () => runDecoder(feeds));
+          if (!shared) past = this.takePresent(out);
         }
         return this.nextToken(out!, 'prefill', timed);
       });
@@ -194,8 +228,8 @@ export class OrtPipeline {
             sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) }),
           );
           const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past);
-          const out = await timed('decoder_model_merged', 'decode', 1, () => sessions.decoder.run(feeds));
-          past = this.takePresent(out);
+          const out = await timed('decoder_model_merged', 'decode', 1, () => runDecoder(feeds));
+          if (!shared) past = this.takePresent(out);
           token = await this.nextToken(out, 'decode', timed);
           events.push({ kind: 'token', tMs: clock.now(), index: step, count: 1 });
           ids.push(token);

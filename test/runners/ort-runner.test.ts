@@ -67,6 +67,19 @@ describe('ORT runner on real ONNX Runtime sessions (tiny synthetic InternVL)', (
     expect(chunked.settings['chunkSize']).toBe(8);
   });
 
+  it('gives the same tokens and hidden path with the cache shared in place as with a growing cache', async () => {
+    const shared = await once(suite, { images: 1, prefill: 24, precision: 'fp32', chunk: 8 });
+    const grown = await once({ ...suite, options: { kvCache: 'grow' } }, { images: 1, prefill: 24, precision: 'fp32', chunk: 8 });
+    expect(shared.settings['kvCache']).toMatch(/shared buffer/);
+    expect(grown.settings['kvCache']).toMatch(/grown/);
+    expect(shared.rec.outputTokenIds).toEqual(grown.rec.outputTokenIds);
+    // int4 too: MatMulNBits takes other kernel paths, the cache handling must not matter.
+    const s4 = await once(suite, { images: 0, prefill: 24, precision: 'int4' });
+    const g4 = await once({ ...suite, options: { kvCache: 'grow' } }, { images: 0, prefill: 24, precision: 'int4' });
+    expect(s4.rec.outputTokenIds).toEqual(g4.rec.outputTokenIds);
+    await expect(once({ ...suite, options: { kvCache: 'static' } }, { images: 0, prefill: 8, precision: 'fp32' })).rejects.toThrow(/options\.kvCache must be "shared" or "grow"/);
+  });
+
   it('runs a real onnx-community export (lm_head inside the decoder) found by path', async () => {
     const built = await ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision: 'fp32', layout: 'onnx-community', seed: 99, lmHead: 'merged' });
     expect(built.files['lm_head']).toBeUndefined();
