@@ -9,5 +9,7 @@ export default defineConfig({
     // and memory; files run one after another.
     fileParallelism: false,
     pool: 'forks',
+    // The JSON summary lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });
