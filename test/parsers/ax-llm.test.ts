@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../core/errors.ts';
 import { axLlmDecodeTokensPerSecond, parseAxLlm, summarizeAxLlm } from '../../runners/parsers/ax-llm.ts';
 import { section } from './fixture-sections.ts';
+import { parseError } from './parse-error.ts';
 
 const FIXTURE = 'parsers-ax650.txt';
 const MiB = 1024 * 1024;
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('parseAxLlm: C++ runtime logs', () => {
   it('reads the Qwen2.5-0.5B prefill build: two text requests', () => {

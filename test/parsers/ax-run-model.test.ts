@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
 import { parseAxRunModel, summarizeAxRunModel } from '../../runners/parsers/ax-run-model.ts';
 import { section } from './fixture-sections.ts';
+import { parseError } from './parse-error.ts';
 
 const FIXTURE = 'parsers-ax650.txt';
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('parseAxRunModel', () => {
   it('reads ax_run_model tool 1.0.0 output (NPU1 header, repeat before warmup, "> " doc prefix)', () => {

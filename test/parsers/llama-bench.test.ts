@@ -2,19 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
 import { llamaBenchTestLabel, parseLlamaBench, summarizeLlamaBench } from '../../runners/parsers/llama-bench.ts';
 import { section } from './fixture-sections.ts';
+import { parseError } from './parse-error.ts';
 
 const FIXTURE = 'parsers-llamacpp.txt';
 const GiB = 1024 ** 3;
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('parseLlamaBench: markdown', () => {
   it('reads the legacy table with "pp 512" / "tg 128" labels', () => {

@@ -2,19 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
 import { parseLlamaCppLog, summarizeLlamaCppLog, type LlamaTimingBlock } from '../../runners/parsers/llamacpp.ts';
 import { section } from './fixture-sections.ts';
+import { parseError } from './parse-error.ts';
 
 const FIXTURE = 'parsers-llamacpp.txt';
 const EXTRA = 'parsers-llava-extra.txt';
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error('expected a ParseError');
-}
 
 /** "X ms / N unit (Y ms per token, Z tokens per second)" as the parser returns it. */
 function c(ms: number, count: number, unit: 'tokens' | 'runs', msPerToken: number | null, tokensPerSecond: number | null) {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../core/errors.ts';
 import {
   aggregateByNode,
   aggregateByOpType,
@@ -9,20 +8,11 @@ import {
   summarizeOrtProfile,
 } from '../../runners/parsers/ort-profile.ts';
 import { section } from './fixture-sections.ts';
+import { parseError } from './parse-error.ts';
 import { profileTinyModel } from './ort-tiny-model.ts';
 
 const FIXTURE = 'parsers-ort-profile.txt';
 const NODE130 = 'parsers-ort-profile-node130.txt';
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('parseOrtProfile: ONNX Runtime 1.30 file (onnxruntime-node)', () => {
   const profile = parseOrtProfile(section(NODE130, 'onnxruntime-node 1.30.0').text, 'profile.json');

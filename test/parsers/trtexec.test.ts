@@ -9,19 +9,10 @@ import {
   summarizeTrtexecTimes,
 } from '../../runners/parsers/trtexec.ts';
 import { section } from './fixture-sections.ts';
+import { parseError } from './parse-error.ts';
 
 const FIXTURE = 'parsers-trtexec.txt';
 const LEGACY = 'parsers-trtexec-legacy.txt';
-
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error('expected a ParseError');
-}
 
 function stats(min: number, max: number, mean: number, median: number, percentiles: Record<string, number>) {
   return { minMs: min, maxMs: max, meanMs: mean, medianMs: median, percentilesMs: percentiles };
