@@ -326,5 +326,13 @@ function streamAnswer(b: Behaviour, t: Templates, body: Json, promptTokens: numb
     if (t.done) send('[DONE]');
     res.end();
   };
-  setTimeout(next, Math.max(0, start + b.firstTokenDelayMs - performance.now()));
+  // Node's timers have millisecond granularity and can fire a fraction of a millisecond before
+  // the due time on the performance clock; wait out the rest so the first token is never early.
+  const firstDue = start + b.firstTokenDelayMs;
+  const first = () => {
+    const left = firstDue - performance.now();
+    if (left > 0) setTimeout(first, Math.ceil(left));
+    else next();
+  };
+  setTimeout(first, Math.max(0, Math.ceil(firstDue - performance.now())));
 }
