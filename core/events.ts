@@ -44,7 +44,10 @@ export interface IterationRecord {
   warmup: boolean;
   startMs: number;
   endMs: number;
-  /** Prompt tokens including image tokens. */
+  /**
+   * Prompt tokens including image tokens. Counts a runner cannot know (a tool that does not
+   * print them) are NaN in memory and null in result.json, never a guessed number.
+   */
   promptTokens: number;
   imageTokens: number;
   images: number;

@@ -43,7 +43,9 @@ export function axeraStyleTables(result: RunResult): string {
     cells.sort((a, b) => byNumber(a.params['images'], b.params['images']) || byNumber(a.params['prefill'], b.params['prefill']));
     const rows = cells.map((c) => {
       const m = c.metrics;
-      const prompt = c.iterations.find((i) => !i.warmup)?.promptTokens;
+      const counted = c.iterations.find((i) => !i.warmup)?.promptTokens;
+      // A runner that cannot know the count records NaN (null once read back from JSON).
+      const prompt = typeof counted === 'number' && Number.isFinite(counted) ? counted : undefined;
       return [
         String(c.params['images'] ?? 0),
         m['image_encode_ms'] ? `${fmtStat(m['image_encode_ms'])} ms` : '–',

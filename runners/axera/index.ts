@@ -165,7 +165,7 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
           const t = axLlmTimings(`${res.stdout}\n${res.stderr}`, `${inv.argv[0]} output on ${transport.name} (iteration ${index})`);
           const rec = recordFromTimings(t, { index, warmup, endMs, images: geometry.images, wallMs: res.wallMs, encoderGraph: 'vit' });
           // The demo does not print prompt tokens in every version; the prompt geometry is known.
-          if (rec.promptTokens < 0) rec.reported = { ...rec.reported, 'expected.prompt_tokens': geometry.promptTokens };
+          if (!Number.isFinite(rec.promptTokens)) rec.reported = { ...rec.reported, 'expected.prompt_tokens': geometry.promptTokens };
           rec.reported = { ...rec.reported, ...composedOnce };
           return rec;
         } catch (err) {

@@ -47,7 +47,7 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
         parser: config.parserName,
         timing: "tool-reported: phases are the tool's own durations, laid back to back ending when the command exited",
         loadMsMeans: "time to reach the target and check the program; the tool's own model load is per iteration in reported tool.load_ms / tool.init_ms",
-        countsUnknownAre: -1,
+        countsUnknownAre: 'null (the tool does not print them)',
       };
 
       const runIteration = async (index: number, warmup: boolean): Promise<IterationRecord> => {

@@ -6,8 +6,8 @@
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { ToolTimings } from './tool-timings.ts';
 
-/** Counts a tool does not print are recorded as -1 (the result schema needs an integer). */
-export const UNKNOWN_COUNT = -1;
+/** Counts a tool does not print are unknown: NaN here, null in result.json (never a made-up number). */
+export const UNKNOWN_COUNT = Number.NaN;
 
 export interface RecordPlacement {
   index: number;
