@@ -6,14 +6,8 @@ import { publishedTargetNames } from '../hw-probes/calibrate/published.ts';
 import { DEFAULT_CALIBRATION_DIR, saveCalibration } from '../hw-probes/calibrate/store.ts';
 import type { Calibration, Figure } from '../hw-probes/calibrate/types.ts';
 import { fmt } from '../reporters/format.ts';
+import { intOption } from './options.ts';
 
-function positiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InputError(`${flag} expects an integer >= 1, got "${value}"`);
-    return n;
-  };
-}
 
 function row(name: string, f: Figure | null | undefined, unit: string): string[] {
   if (!f) return [name, '–', unit, '–', 'not available'];
@@ -64,9 +58,9 @@ export function registerCalibrateCommand(program: Command): void {
     )
     .option('--targets <file>', 'targets file (default: $BENCH_TARGETS, ./targets.yaml, <repo>/targets.yaml)')
     .option('--label <target>', 'target name to store the calibration under, e.g. the suite\'s target ("jetson"); default: --target')
-    .option('--threads <n>', 'intra-op threads and copy workers (default: all logical CPUs)', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads and copy workers (default: all logical CPUs)', intOption('--threads'))
     .option('--long', `longer, steadier run: ${LONG_BUFFER_MIB} MiB buffer, more repetitions, MatMulInteger too (default: ${DEFAULT_BUFFER_MIB} MiB, a few seconds)`)
-    .option('--buffer-mib <n>', 'read buffer size in MiB (overrides the default of the mode)', positiveInt('--buffer-mib'))
+    .option('--buffer-mib <n>', 'read buffer size in MiB (overrides the default of the mode)', intOption('--buffer-mib'))
     .option('--dir <dir>', 'folder for <host>.json', DEFAULT_CALIBRATION_DIR)
     .option('--no-save', 'print only, do not write the calibration file')
     .option('--json', 'print the calibration as JSON')

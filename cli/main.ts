@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { registerBaselineCommand } from './baseline.ts';
 import { registerCalibrateCommand } from './calibrate.ts';
@@ -54,14 +54,3 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failures;
   }
 }
-
-/** Parses a positive integer option value, naming the option when it is not one. */
-export function intOption(name: string, min = 1) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InputError(`${name} expects an integer >= ${min}, got "${value}"`);
-    return n;
-  };
-}
-
-export { Option };

@@ -4,7 +4,7 @@ import { detectProbes, readOnce, snapshotAll } from '../hw-probes/detect.ts';
 import { describeSample } from '../hw-probes/describe.ts';
 import { LocalTransport, type CommandTransport } from '../hw-probes/transport.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
-import { intOption } from './main.ts';
+import { intOption } from './options.ts';
 import { resolveTarget } from './targets.ts';
 
 export function registerProbeCommand(program: Command): void {

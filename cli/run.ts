@@ -10,7 +10,7 @@ import { checkSuite, hashSuite, loadSuite } from '../core/suite-loader.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
-import { intOption } from './main.ts';
+import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
 import { preflight, renderPreflight } from './doctor.ts';

@@ -33,11 +33,13 @@ describe('bench run: kill and resume', () => {
   it('keeps every finished cell after SIGKILL and finishes the run with --resume', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-resume-'));
     const env = { ...process.env, CI: 'true' };
+    // The children run in the output folder, so no calibration file of a developer's earlier
+    // runs (results/calibration/ under the working directory) changes which charts appear.
     // Build the tiny models first so the killed run spends its time on cells, not on synthesis.
     const warm = spawnSync(process.execPath, [bench, 'run', '--suite', 'internvl-tiny', '--filter', 'images=2', '--filter', 'prefill=16', '--iterations', '1', '--warmup', '0', '--out', join(out, 'warm')], { env, encoding: 'utf8' });
     expect(warm.status, warm.stderr).toBe(0);
 
-    const child = spawn(process.execPath, [bench, 'run', '--suite', 'internvl-tiny', '--iterations', '2', '--warmup', '0', '--out', out], { env, stdio: 'ignore' });
+    const child = spawn(process.execPath, [bench, 'run', '--suite', 'internvl-tiny', '--iterations', '2', '--warmup', '0', '--out', out], { env, stdio: 'ignore', cwd: out });
     let killedAfter = -1;
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
@@ -59,7 +61,7 @@ describe('bench run: kill and resume', () => {
     expect(before.cells.length).toBeLessThan(12);
     const kept = before.cells.map((c) => ({ id: c.id, startedAt: c.startedAt, ttft: c.metrics['ttft_ms']?.median }));
 
-    const resumed = spawnSync(process.execPath, [bench, 'run', '--resume', dir], { env, encoding: 'utf8' });
+    const resumed = spawnSync(process.execPath, [bench, 'run', '--resume', dir], { env, encoding: 'utf8', cwd: out });
     expect(resumed.status, resumed.stderr).toBe(0);
     const after = readRun(dir)!;
     expect(after.status).toBe('complete');
