@@ -1,5 +1,6 @@
 import { execFile, spawn as spawnChild } from 'node:child_process';
 import type { Clock } from '../core/clock.ts';
+import { lineStreamOf } from '../targets/child.ts';
 
 /**
  * How probes reach the machine they measure. Commands are argument arrays, never shell strings,
@@ -61,8 +62,6 @@ export interface ClockAlignment {
   method: string;
 }
 
-const STDERR_TAIL_CHARS = 2000;
-const KILL_GRACE_MS = 2000;
 
 function describeSpawnError(argv0: string, err: NodeJS.ErrnoException): string {
   if (err.code === 'ENOENT') return `${argv0}: command not found`;
@@ -105,72 +104,19 @@ export class LocalTransport implements CommandTransport {
 }
 
 function spawnLocalLines(argv: string[]): LineStream {
-  const lineListeners: Array<(line: string) => void> = [];
-  const exitListeners: Array<(exit: StreamExit) => void> = [];
-  let stderrTail = '';
-  let pending = '';
-  let exitInfo: StreamExit | null = null;
-  let stoppedByUs = false;
-  let resolveExit: (exit: StreamExit) => void = () => {};
-  const exited = new Promise<StreamExit>((r) => (resolveExit = r));
-
-  const finish = (exit: Omit<StreamExit, 'stderrTail' | 'stoppedByUs'>): void => {
-    if (exitInfo) return;
-    if (pending) {
-      const last = pending;
-      pending = '';
-      for (const l of lineListeners) l(last);
-    }
-    exitInfo = { ...exit, stderrTail: stderrTail.trim(), stoppedByUs };
-    for (const l of exitListeners) l(exitInfo);
-    resolveExit(exitInfo);
-  };
-
   const [cmd, ...args] = argv;
-  if (!cmd) {
-    queueMicrotask(() => finish({ code: null, signal: null, error: 'empty command' }));
-    return {
-      onLine: (l) => lineListeners.push(l),
-      onExit: (l) => exitListeners.push(l),
-      stop: () => exited,
-    };
-  }
-
-  const child = spawnChild(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl).replace(/\r$/, '');
-      pending = pending.slice(nl + 1);
-      for (const l of lineListeners) l(line);
-    }
+  if (!cmd) return failedStream('empty command');
+  return lineStreamOf(spawnChild(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }), {
+    describeSpawnError: (err) => describeSpawnError(cmd, err),
   });
-  child.stderr.on('data', (chunk: string) => {
-    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
-  });
-  child.on('error', (err) => finish({ code: null, signal: null, error: describeSpawnError(cmd, err) }));
-  child.on('close', (code, signal) => finish({ code, signal }));
+}
 
-  return {
-    onLine: (l) => lineListeners.push(l),
-    onExit: (l) => exitListeners.push(l),
-    stop: async () => {
-      if (exitInfo) return exitInfo;
-      // Exited on its own but its pipes are still draining: that exit is not ours to hide.
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      stoppedByUs = true;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
+/** A stream that never started: no lines, one exit carrying the reason. */
+function failedStream(error: string): LineStream {
+  const exit: StreamExit = { code: null, signal: null, error, stderrTail: '', stoppedByUs: false };
+  const exitListeners: Array<(e: StreamExit) => void> = [];
+  queueMicrotask(() => exitListeners.forEach((l) => l(exit)));
+  return { onLine: () => undefined, onExit: (l) => exitListeners.push(l), stop: async () => exit };
 }
 
 /**

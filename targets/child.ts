@@ -158,6 +158,8 @@ export function lineStreamOf(child: ChildProcess, opts: LineStreamOptions): Line
     onExit: (l) => exitListeners.push(l),
     stop: async () => {
       if (exitInfo) return exitInfo;
+      // Exited on its own but its pipes are still draining: that exit is not ours to hide.
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
       stoppedByUs = true;
       await opts.onStop?.().catch(() => undefined);
       child.kill('SIGTERM');
