@@ -4,7 +4,7 @@ import { commandFiles, localFiles, type FileSource } from './files.ts';
 import { createHwmonProbe } from './hwmon.ts';
 import { createNvidiaSmiProbe } from './nvidia-smi/probe.ts';
 import { createPowercapProbe } from './powercap.ts';
-import type { Probe, ProbeSnapshot } from './probe.ts';
+import { emptyRun, type Probe, type ProbeSnapshot } from './probe.ts';
 import { createSystemProbe } from './system.ts';
 import { createTegrastatsProbe } from './tegrastats/probe.ts';
 import type { CommandTransport } from './transport.ts';
@@ -62,7 +62,7 @@ function remoteOnlyNotice(): Probe {
     detect: async () => ({ probe: 'system', available: false, reason }),
     snapshot: async () => ({ probe: 'system', facts: {}, warnings: [reason] }),
     start: async () => undefined,
-    stop: async () => ({ probe: 'system', intervalMs: 0, startedMs: 0, stoppedMs: 0, samples: [], warnings: [reason], alignment: { offsetMs: 0, errorMs: 0, method: 'none' } }),
+    stop: async () => emptyRun('system', reason),
     readOnce: async () => {
       throw new Error(reason);
     },

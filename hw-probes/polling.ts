@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { InputError } from '../core/errors.ts';
-import { WarningLog, type Probe, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
+import { emptyRun, WarningLog, type Probe, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
 import type { ClockAlignment } from './transport.ts';
 import type { HwSample } from './types.ts';
 
@@ -132,15 +132,7 @@ export function createPolledProbe(source: PolledSource): Probe {
     async stop(): Promise<ProbeRun> {
       const s = state;
       if (!s) {
-        return {
-          probe: source.name,
-          intervalMs: 0,
-          startedMs: 0,
-          stoppedMs: 0,
-          samples: [],
-          warnings: [`${source.name}: stop() without start()`],
-          alignment: LOCAL_ALIGNMENT,
-        };
+        return emptyRun(source.name, `${source.name}: stop() without start()`, {}, LOCAL_ALIGNMENT);
       }
       s.stopping = true;
       if (s.timer) clearTimeout(s.timer);

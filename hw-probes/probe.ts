@@ -43,6 +43,21 @@ export interface ProbeRun {
  * start() and stop() never throw because of the hardware: a probe that is missing or dies turns
  * into warnings in the ProbeRun, and the benchmark goes on.
  */
+const NO_ALIGNMENT: ClockAlignment = { offsetMs: 0, errorMs: 0, method: 'none' };
+
+/**
+ * The run of a probe that produced no samples (never started, failed to start or to stop):
+ * its reason is the one warning.
+ */
+export function emptyRun(
+  probe: string,
+  warning: string,
+  at: { intervalMs?: number; startedMs?: number; stoppedMs?: number } = {},
+  alignment: ClockAlignment = NO_ALIGNMENT,
+): ProbeRun {
+  return { probe, intervalMs: at.intervalMs ?? 0, startedMs: at.startedMs ?? 0, stoppedMs: at.stoppedMs ?? 0, samples: [], warnings: [warning], alignment };
+}
+
 export interface Probe {
   readonly name: string;
   detect(): Promise<ProbeAvailability>;

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import type { Probe, ProbeRun } from './probe.ts';
+import { emptyRun, type Probe, type ProbeRun } from './probe.ts';
 
 export interface ProbeSession {
   /** Stops every probe; never throws (a probe that fails to stop becomes a warning in its run). */
@@ -23,30 +23,16 @@ export async function startProbes(
       started.push(probe);
     } catch (err) {
       const now = clock.now();
-      failedToStart.push({
-        probe: probe.name,
-        intervalMs: intervalMs ?? defaultIntervalMs,
-        startedMs: now,
-        stoppedMs: now,
-        samples: [],
-        warnings: [`${probe.name}: could not start: ${(err as Error).message}`],
-        alignment: { offsetMs: 0, errorMs: 0, method: 'none' },
-      });
+      failedToStart.push(
+        emptyRun(probe.name, `${probe.name}: could not start: ${(err as Error).message}`, { intervalMs: intervalMs ?? defaultIntervalMs, startedMs: now, stoppedMs: now }),
+      );
     }
   }
   return {
     async stop() {
       const runs = await Promise.all(
         started.map((p) =>
-          p.stop().catch((err: Error): ProbeRun => ({
-            probe: p.name,
-            intervalMs: 0,
-            startedMs: 0,
-            stoppedMs: clock.now(),
-            samples: [],
-            warnings: [`${p.name}: stop failed: ${err.message}`],
-            alignment: { offsetMs: 0, errorMs: 0, method: 'none' },
-          })),
+          p.stop().catch((err: Error): ProbeRun => emptyRun(p.name, `${p.name}: stop failed: ${err.message}`, { stoppedMs: clock.now() })),
         ),
       );
       return [...runs, ...failedToStart];

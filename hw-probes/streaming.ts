@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { WarningLog, type Probe, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
+import { emptyRun, WarningLog, type Probe, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
 import { validateInterval } from './polling.ts';
 import type { ClockAlignment, CommandTransport, LineStream } from './transport.ts';
 import type { HwSample } from './types.ts';
@@ -85,15 +85,7 @@ export function createStreamedProbe(source: StreamedSource): Probe {
     async stop(): Promise<ProbeRun> {
       const s = state;
       if (!s) {
-        return {
-          probe: source.name,
-          intervalMs: 0,
-          startedMs: 0,
-          stoppedMs: 0,
-          samples: [],
-          warnings: [`${source.name}: stop() without start()`],
-          alignment: { offsetMs: 0, errorMs: 0, method: 'none' },
-        };
+        return emptyRun(source.name, `${source.name}: stop() without start()`);
       }
       state = null;
       if (s.stream) await s.stream.stop().catch(() => undefined);
