@@ -1,4 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
+import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
 
 /**
  * Session options of every calibration graph: the runner's (CPU provider, sequential, full
@@ -9,12 +10,5 @@ import type { InferenceSession } from 'onnxruntime-node';
  * CPUs).
  */
 export function calibrationSessionOptions(threads: number): InferenceSession.SessionOptions {
-  return {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
+  return { ...pipelineSessionOptions(threads), extra: { session: { intra_op: { allow_spinning: '0' } } } };
 }

@@ -116,14 +116,21 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
       resolve({ startMs, endMs, status, serverHeader, failure, staleSocket });
     };
 
-    const timer = setTimeout(() => {
-      const now = clock.now();
-      const stalled = status === null ? 'no response headers yet' : `no data for the last ${Math.round(now - lastDataMs)} ms`;
-      settle({ kind: 'timeout', message: `request timed out after ${target.timeoutMs} ms (${stalled}; ${consumer.progress()})` }, now);
-    }, target.timeoutMs);
-
+    // The deadline counts from startMs, taken before the timer is armed; Node timers can also
+    // fire a fraction of a millisecond early, so an early wake-up re-arms for the remainder.
     const startMs = clock.now();
     lastDataMs = startMs;
+    const onDeadline = (): void => {
+      const now = clock.now();
+      const early = startMs + target.timeoutMs - now;
+      if (early > 0) {
+        timer = setTimeout(onDeadline, Math.ceil(early));
+        return;
+      }
+      const stalled = status === null ? 'no response headers yet' : `no data for the last ${Math.round(now - lastDataMs)} ms`;
+      settle({ kind: 'timeout', message: `request timed out after ${target.timeoutMs} ms (${stalled}; ${consumer.progress()})` }, now);
+    };
+    let timer = setTimeout(onDeadline, target.timeoutMs);
     const req = requestFn(target.url)(target.url, {
       method: 'POST',
       headers: { ...target.headers, 'content-length': String(Buffer.byteLength(body)) },

@@ -8,6 +8,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
+import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
 import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
 
@@ -102,13 +103,7 @@ export const ortRunner: Runner = {
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
     const model = await resolveModel(suite, precision, ctx);
 
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: ctx.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    };
+    const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.
     const wanted: SessionName[] = ['embed_tokens', 'decoder_model_merged'];
     if (images > 0) wanted.push('vision_encoder');
@@ -153,6 +148,7 @@ export const ortRunner: Runner = {
         intraOpNumThreads: ctx.threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        threadSpinning: THREAD_SPINNING_SETTING,
         chunkSize: chunkSize || 'whole prompt',
         kvCache: kvMode === 'shared' ? 'shared buffer, appended in place' : 'grown and copied each step',
         outputTokens,

@@ -1,3 +1,4 @@
+import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from '../../runners/ort/session-options.ts';
 import { describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
@@ -55,6 +56,9 @@ describe('ORT runner on real ONNX Runtime sessions (tiny synthetic InternVL)', (
     }
     expect(settings['intraOpNumThreads']).toBe(1);
     expect(settings['lmHead']).toBe('separate graph');
+    // Pools must stop spinning between the pipeline's sessions (see runners/ort/session-options.ts).
+    expect(settings['threadSpinning']).toBe(THREAD_SPINNING_SETTING);
+    expect(pipelineSessionOptions(2).extra).toEqual({ session: { force_spinning_stop: '1' } });
   });
 
   it('gives the same greedy tokens with chunked and whole-prompt prefill', async () => {
