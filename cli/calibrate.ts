@@ -8,7 +8,6 @@ import type { Calibration, Figure } from '../hw-probes/calibrate/types.ts';
 import { fmt } from '../reporters/format.ts';
 import { intOption } from './options.ts';
 
-
 function row(name: string, f: Figure | null | undefined, unit: string): string[] {
   if (!f) return [name, '–', unit, '–', 'not available'];
   const spread = f.samples ? `median ${fmt(f.samples.median)}, worst ${fmt(f.samples.worst)} (n=${f.samples.n})` : '–';
@@ -23,6 +22,9 @@ export function renderCalibration(c: Calibration, path: string | null): string {
     ...Object.entries(c.bandwidth.extra).map(([k, f]) => row(`  ${k.replace(/_/g, ' ')} (reference)`, f, 'GB/s')),
     ...(['fp32', 'fp16', 'int8', 'int4'] as const).filter((k) => c.matmul[k]).map((k) => row(`${k} matmul`, c.matmul[k], 'G op/s')),
     ...Object.entries(c.matmulExtra).map(([k, f]) => row(`  ${k.replace(/_/g, ' ')} (reference)`, f, 'G op/s')),
+    ...(['fp32', 'fp16', 'int8', 'int4'] as const)
+      .filter((k) => c.weightStream?.[k])
+      .map((k) => row(`${k} weights at batch 1 (decode kernel ceiling)`, c.weightStream?.[k], 'GB/s')),
   ];
   const lines = [
     `# Calibration of ${c.host} (target ${c.target})`,
@@ -36,6 +38,7 @@ export function renderCalibration(c: Calibration, path: string | null): string {
       ['read', c.bandwidth.read],
       ['copy', c.bandwidth.copy],
       ...Object.entries(c.matmul),
+      ...Object.entries(c.weightStream ?? {}).map(([k, f]) => [`${k} decode kernel ceiling`, f] as const),
     ]
       .filter((e): e is [string, Figure] => Boolean(e[1]))
       .map(([k, f]) => `- ${k}: ${f.method}`),

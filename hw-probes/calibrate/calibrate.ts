@@ -11,6 +11,7 @@ import { InputError } from '../../core/errors.ts';
 import { measureBandwidth } from './bandwidth.ts';
 import type { MatmulShape } from './graphs.ts';
 import { DEFAULT_MATMUL_SHAPE, measureMatmul } from './matmul.ts';
+import { STREAM_FORMS, measureWeightStream } from './weight-stream.ts';
 import { resolveTarget, type TargetDefinition } from '../../targets/targets.ts';
 import { calibrationFromPeaks, findPublishedTarget, publishedCalibration, publishedTargetNames } from './published.ts';
 import type { TimingBudget } from './timing.ts';
@@ -147,6 +148,12 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
     matmulExtra['int8_matmul_integer'] = await measureMatmul('int8-matmul-integer', shape, threads, budget);
   }
 
+  const weightStream: NonNullable<Calibration['weightStream']> = {};
+  for (const [key, form] of STREAM_FORMS) {
+    log(`decode kernel ceiling: ${key} weights streamed at batch 1`);
+    weightStream[key] = await measureWeightStream(form, bufferMiB * MiB, threads, budget);
+  }
+
   const loadAfter = loadavg();
   // Only the load before counts: the one after includes these measurements themselves.
   const busy = loadBefore[0] ?? 0;
@@ -173,6 +180,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
     loadAverage: { before: loadBefore.map(round2), after: loadAfter.map(round2) },
     bandwidth: { read: bw.read, copy: bw.copy, extra: bw.extra },
     matmul,
+    weightStream,
     matmulExtra,
     runtimeFormats: {
       fp16: {

@@ -115,21 +115,80 @@ export interface MatmulWeights {
   scales: Float32Array | null;
 }
 
-export function matmulWeights(form: MatmulForm, shape: MatmulShape, int4BlockSize = 32): MatmulWeights {
+export function matmulWeights(form: MatmulForm, shape: MatmulShape, int4BlockSize = 32, seed = 7): MatmulWeights {
   const { k, n } = shape;
   switch (form) {
     case 'fp32':
-      return { codes: filled(new Float32Array(k * n), 7), scales: null };
+      return { codes: filled(new Float32Array(k * n), seed), scales: null };
     case 'int8-dynamic-quantize-matmul':
     case 'int8-matmul-integer':
-      return { codes: filled(new Int8Array(k * n), 7), scales: new Float32Array(n).fill(0.01) };
+      return { codes: filled(new Int8Array(k * n), seed), scales: new Float32Array(n).fill(0.01) };
     case 'int4-matmulnbits': {
       if (k % int4BlockSize !== 0) throw new Error(`MatMulNBits calibration needs K (${k}) to be a multiple of the block size ${int4BlockSize}`);
       const blocks = k / int4BlockSize;
-      return { codes: filled(new Uint8Array(n * blocks * (int4BlockSize / 2)), 7), scales: new Float32Array(n * blocks).fill(0.01) };
+      return { codes: filled(new Uint8Array(n * blocks * (int4BlockSize / 2)), seed), scales: new Float32Array(n * blocks).fill(0.01) };
     }
   }
 }
+
+/** Nodes and initializers of one linear `output = input @ W` in the zoo's encoding for `form`. */
+interface LinearPiece {
+  nodes: NodeProtoInit[];
+  initializers: TensorProtoInit[];
+}
+
+function linearPiece(form: MatmulForm, input: string, output: string, prefix: string, k: number, n: number, w: MatmulWeights, int4BlockSize: number): LinearPiece {
+  const wName = `${prefix}w`;
+  const sName = `${prefix}w_scale`;
+  const scales = w.scales ?? new Float32Array(0);
+  switch (form) {
+    case 'fp32':
+      return {
+        nodes: [{ opType: 'MatMul', input: [input, wName], output: [output] }],
+        initializers: [tensor(wName, 'float32', [k, n], w.codes)],
+      };
+    case 'int8-dynamic-quantize-matmul':
+      return {
+        nodes: [{ opType: 'DynamicQuantizeMatMul', input: [input, wName, sName], output: [output], domain: MS_DOMAIN }],
+        initializers: [tensor(wName, 'int8', [k, n], w.codes), tensor(sName, 'float32', [n], scales)],
+      };
+    case 'int8-matmul-integer': {
+      const t = (name: string): string => `${prefix}${name}`;
+      return {
+        nodes: [
+          { opType: 'DynamicQuantizeLinear', input: [input], output: [t('xq'), t('xs'), t('xz')] },
+          { opType: 'MatMulInteger', input: [t('xq'), wName, t('xz')], output: [t('acc')] },
+          { opType: 'Cast', input: [t('acc')], output: [t('accf')], attribute: [intAttr('to', ONNX_DATA_TYPE.float32)] },
+          { opType: 'Mul', input: [t('xs'), sName], output: [t('scale')] },
+          { opType: 'Mul', input: [t('accf'), t('scale')], output: [output] },
+        ],
+        initializers: [tensor(wName, 'int8', [k, n], w.codes), tensor(sName, 'float32', [n], scales)],
+      };
+    }
+    case 'int4-matmulnbits': {
+      const blocks = k / int4BlockSize;
+      return {
+        nodes: [
+          {
+            opType: 'MatMulNBits',
+            input: [input, wName, sName],
+            output: [output],
+            domain: MS_DOMAIN,
+            attribute: [intAttr('K', k), intAttr('N', n), intAttr('bits', 4), intAttr('block_size', int4BlockSize), intAttr('accuracy_level', 4)],
+          },
+        ],
+        initializers: [tensor(wName, 'uint8', [n, blocks, int4BlockSize / 2], w.codes), tensor(sName, 'float32', [n, blocks], scales)],
+      };
+    }
+  }
+}
+
+const GRAPH_NAME: Record<MatmulForm, string> = {
+  fp32: 'calibrate_matmul_fp32',
+  'int8-dynamic-quantize-matmul': 'calibrate_matmul_int8_dqmm',
+  'int8-matmul-integer': 'calibrate_matmul_int8_mmi',
+  'int4-matmulnbits': 'calibrate_matmul_int4',
+};
 
 /**
  * `y[M, N] = x[M, K] @ W` with W a constant initializer in the zoo's encoding for `form`:
@@ -138,58 +197,49 @@ export function matmulWeights(form: MatmulForm, shape: MatmulShape, int4BlockSiz
  */
 export function matmulModel(form: MatmulForm, shape: MatmulShape, int4BlockSize = 32): Uint8Array {
   const { m, k, n } = shape;
-  const x = valueInfo('x', 'float32', [m, k]);
-  const y = valueInfo('y', 'float32', [m, n]);
-  const w = matmulWeights(form, shape, int4BlockSize);
-  const scales = w.scales ?? new Float32Array(0);
-  switch (form) {
-    case 'fp32':
-      return encodeModel({
-        name: 'calibrate_matmul_fp32',
-        nodes: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'] }],
-        inputs: [x],
-        outputs: [y],
-        initializers: [tensor('w', 'float32', [k, n], w.codes)],
-      });
-    case 'int8-dynamic-quantize-matmul':
-      return encodeModel({
-        name: 'calibrate_matmul_int8_dqmm',
-        nodes: [{ opType: 'DynamicQuantizeMatMul', input: ['x', 'w', 'w_scale'], output: ['y'], domain: MS_DOMAIN }],
-        inputs: [x],
-        outputs: [y],
-        initializers: [tensor('w', 'int8', [k, n], w.codes), tensor('w_scale', 'float32', [n], scales)],
-      });
-    case 'int8-matmul-integer':
-      return encodeModel({
-        name: 'calibrate_matmul_int8_mmi',
-        nodes: [
-          { opType: 'DynamicQuantizeLinear', input: ['x'], output: ['xq', 'xs', 'xz'] },
-          { opType: 'MatMulInteger', input: ['xq', 'w', 'xz'], output: ['acc'] },
-          { opType: 'Cast', input: ['acc'], output: ['accf'], attribute: [intAttr('to', ONNX_DATA_TYPE.float32)] },
-          { opType: 'Mul', input: ['xs', 'w_scale'], output: ['scale'] },
-          { opType: 'Mul', input: ['accf', 'scale'], output: ['y'] },
-        ],
-        inputs: [x],
-        outputs: [y],
-        initializers: [tensor('w', 'int8', [k, n], w.codes), tensor('w_scale', 'float32', [n], scales)],
-      });
-    case 'int4-matmulnbits': {
-      const blocks = k / int4BlockSize;
-      return encodeModel({
-        name: 'calibrate_matmul_int4',
-        nodes: [
-          {
-            opType: 'MatMulNBits',
-            input: ['x', 'w', 'w_scale'],
-            output: ['y'],
-            domain: MS_DOMAIN,
-            attribute: [intAttr('K', k), intAttr('N', n), intAttr('bits', 4), intAttr('block_size', int4BlockSize), intAttr('accuracy_level', 4)],
-          },
-        ],
-        inputs: [x],
-        outputs: [y],
-        initializers: [tensor('w', 'uint8', [n, blocks, int4BlockSize / 2], w.codes), tensor('w_scale', 'float32', [n, blocks], scales)],
-      });
+  const piece = linearPiece(form, 'x', 'y', '', k, n, matmulWeights(form, shape, int4BlockSize), int4BlockSize);
+  return encodeModel({
+    name: GRAPH_NAME[form],
+    nodes: piece.nodes,
+    inputs: [valueInfo('x', 'float32', [m, k])],
+    outputs: [valueInfo('y', 'float32', [m, n])],
+    initializers: piece.initializers,
+  });
+}
+
+/** Largest magnitude of a weight code in each form (fp32 filler +-0.05, int8 -128..127, int4 -8..7). */
+const CODE_RANGE: Record<MatmulForm, number> = { fp32: 0.05, 'int8-dynamic-quantize-matmul': 128, 'int8-matmul-integer': 128, 'int4-matmulnbits': 8 };
+
+/**
+ * A batch-1 chain through `pairs` x (hidden -> intermediate -> hidden) linears, every weight a
+ * constant initializer in the zoo's encoding for `form`: a decode step's matmuls without the
+ * rest of the layer. Scales keep activations at unit size along the chain (uniform codes of
+ * magnitude c have variance c^2/3, so scale sqrt(3 / K) / c), so no value overflows and every
+ * run does the same work.
+ */
+export function weightChainModel(form: MatmulForm, hidden: number, intermediate: number, pairs: number, int4BlockSize = 32): Uint8Array {
+  const nodes: NodeProtoInit[] = [];
+  const initializers: TensorProtoInit[] = [];
+  let input = 'x';
+  for (let p = 0; p < pairs; p++) {
+    for (const [k, n, part] of [[hidden, intermediate, 'up'], [intermediate, hidden, 'down']] as const) {
+      // Distinct contents per layer, so no runtime could share one copy between them.
+      const w = matmulWeights(form, { m: 1, k, n }, int4BlockSize, 7 + 2 * p + (part === 'up' ? 0 : 1));
+      const gain = Math.sqrt(3 / k) / CODE_RANGE[form];
+      if (w.scales) w.scales.fill(gain);
+      else for (let i = 0; i < w.codes.length; i++) (w.codes as Float32Array)[i]! *= gain;
+      const output = p === pairs - 1 && part === 'down' ? 'y' : `h${p}_${part}`;
+      const piece = linearPiece(form, input, output, `l${p}_${part}_`, k, n, w, int4BlockSize);
+      nodes.push(...piece.nodes);
+      initializers.push(...piece.initializers);
+      input = output;
     }
   }
+  return encodeModel({
+    name: `${GRAPH_NAME[form]}_chain`,
+    nodes,
+    inputs: [valueInfo('x', 'float32', [1, hidden])],
+    outputs: [valueInfo('y', 'float32', [1, hidden])],
+    initializers,
+  });
 }

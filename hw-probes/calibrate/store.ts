@@ -96,6 +96,7 @@ export function checkCalibration(doc: unknown, file: string): Calibration {
   checkFigureMap(file, bw['extra'] ?? {}, 'bandwidth.extra');
   checkFigureMap(file, doc['matmul'], 'matmul', COMPUTE_KEYS);
   checkFigureMap(file, doc['matmulExtra'] ?? {}, 'matmulExtra');
+  if (doc['weightStream'] !== undefined) checkFigureMap(file, doc['weightStream'], 'weightStream', COMPUTE_KEYS);
   const formats = doc['runtimeFormats'] ?? {};
   if (!isObject(formats)) fail(file, 'runtimeFormats', 'an object', formats);
   for (const [k, f] of Object.entries(formats)) {

@@ -73,6 +73,12 @@ export interface Calibration {
   };
   /** Dense matrix-multiply peak per arithmetic. */
   matmul: Partial<Record<ComputeKey, Figure>>;
+  /**
+   * Decode kernel ceiling per arithmetic: GB/s of weights a batch-1 chain of linears streams
+   * through this runtime's kernels (hw-probes/calibrate/weight-stream.ts). Absent in published
+   * calibrations and in ones made before it was measured.
+   */
+  weightStream?: Partial<Record<ComputeKey, Figure>>;
   /** Other operator forms measured for comparison (e.g. int8 through MatMulInteger), not used for bounds. */
   matmulExtra: Record<string, Figure>;
   /**

@@ -24,6 +24,13 @@ export interface PhaseBound {
   boundMs: number | null;
   limitedBy: 'memory' | 'compute' | null;
   /**
+   * Decode only: the least time with this runtime's batch-1 kernels, max(boundMs, matmul weight
+   * bytes / the calibration's weight-stream rate + other bytes / read bandwidth). It separates
+   * time the kernels cannot save on this machine from time lost around them; null for other
+   * phases and when the calibration has no stream rate for the format.
+   */
+  kernelMs: number | null;
+  /**
    * True when a figure the bound needs is missing from the calibration (bandwidth, or the peak
    * of some of the work): the bound is still a lower bound, but a looser one.
    */
@@ -102,11 +109,18 @@ function phaseBound(
     boundMs = Math.max(m, c);
     limitedBy = m >= c ? 'memory' : 'compute';
   }
-  return { phase, per, work, memoryMs, computeMs: compute, boundMs, limitedBy, partial, notes };
+  const kernelMs = phase === 'decode' && boundMs !== null && read ? decodeKernelMs(work, format, calibration, read, boundMs) : null;
+  return { phase, per, work, memoryMs, computeMs: compute, boundMs, limitedBy, kernelMs, partial, notes };
+}
+
+function decodeKernelMs(work: Work, format: WeightFormat, calibration: Calibration, read: Figure, boundMs: number): number | null {
+  const stream = calibration.weightStream?.[format.weightCompute];
+  if (!stream) return null;
+  return Math.max(boundMs, msAt(work.matmulWeightBytes, stream) + msAt(work.bytes - work.matmulWeightBytes, read));
 }
 
 function scaleWork(w: Work, k: number): Work {
-  return { bytes: w.bytes * k, linearOps: w.linearOps * k, attentionOps: w.attentionOps * k };
+  return { bytes: w.bytes * k, matmulWeightBytes: w.matmulWeightBytes * k, linearOps: w.linearOps * k, attentionOps: w.attentionOps * k };
 }
 
 function checkCount(name: string, v: number, min: number): void {

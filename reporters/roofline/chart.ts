@@ -29,7 +29,15 @@ export function rooflineChart(result: RunResult, calibration: Calibration, descr
       backgroundColor: color,
     }),
   );
-  const highest = Math.max(100, ...rows.map((r) => r.percentOfBound ?? 0));
+  // Decode against what this runtime's batch-1 kernels allow, beside decode against the hardware.
+  if (rows.some((r) => r.percentOfKernelCeiling !== null)) {
+    datasets.push({
+      label: 'decode, % of kernel ceiling',
+      data: cells.map((c) => rows.find((r) => r.cellId === c && r.phase === 'decode')?.percentOfKernelCeiling ?? null),
+      backgroundColor: '#f4a6a6',
+    });
+  }
+  const highest = Math.max(100, ...rows.map((r) => Math.max(r.percentOfBound ?? 0, r.percentOfKernelCeiling ?? 0)));
   const source = calibration.bandwidth.read?.source ?? Object.values(calibration.matmul)[0]?.source ?? 'no';
   const synthetic = result.cells.some((c) => c.model?.synthetic) ? '; synthetic weights (random values, real architecture)' : '';
   return {

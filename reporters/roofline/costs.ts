@@ -20,6 +20,8 @@ export interface LinearShape {
 export interface Work {
   /** Bytes read or written in memory. */
   bytes: number;
+  /** The part of `bytes` that is linear weights (codes + scales) read through matmul kernels. */
+  matmulWeightBytes: number;
   /** Operations of weight x activation matmuls (2 per multiply-add). */
   linearOps: number;
   /** Operations of attention's QK^T and AV products. */
@@ -70,6 +72,11 @@ export function linearsBytes(linears: readonly LinearShape[], f: WeightFormat): 
   return sum(linears.map((l) => weightBytes(l.inFeatures, l.outFeatures, f) + (l.bias ? l.outFeatures * f.floatBytes : 0)));
 }
 
+/** Weight bytes (codes + scales, no biases) of a set of linears: what their matmul kernels stream. */
+export function linearsWeightBytes(linears: readonly LinearShape[], f: WeightFormat): number {
+  return sum(linears.map((l) => weightBytes(l.inFeatures, l.outFeatures, f)));
+}
+
 /** Bytes of the decoder stack's weights: linears, two RMSNorm weights per layer and the final norm. */
 export function decoderWeightBytes(llm: LanguageModel, f: WeightFormat): number {
   return llm.layers * (linearsBytes(decoderLayerLinears(llm), f) + 2 * llm.hidden * f.floatBytes) + llm.hidden * f.floatBytes;
@@ -100,6 +107,7 @@ export function decodeStepWork(llm: LanguageModel, context: number, f: WeightFor
     kvBytes(llm, 1, f);
   return {
     bytes,
+    matmulWeightBytes: llm.layers * linearsWeightBytes(decoderLayerLinears(llm), f) + linearsWeightBytes([head], f),
     linearOps: 2 * (decoderLinearParams(llm) + params(head)),
     attentionOps: 4 * llm.layers * llm.heads * llm.headDim * context,
   };
@@ -112,7 +120,7 @@ export function decodeStepWork(llm: LanguageModel, context: number, f: WeightFor
  * the prompt.
  */
 export function prefillWork(llm: LanguageModel, tokens: number, chunk: number, f: WeightFormat): Work {
-  if (tokens <= 0) return { bytes: 0, linearOps: 0, attentionOps: 0 };
+  if (tokens <= 0) return { bytes: 0, matmulWeightBytes: 0, linearOps: 0, attentionOps: 0 };
   const size = chunk > 0 ? Math.min(chunk, tokens) : tokens;
   const chunks = Math.ceil(tokens / size);
   let earlierPositions = 0;
@@ -126,6 +134,7 @@ export function prefillWork(llm: LanguageModel, tokens: number, chunk: number, f
     kvBytes(llm, earlierPositions, f);
   return {
     bytes,
+    matmulWeightBytes: chunks * llm.layers * linearsWeightBytes(decoderLayerLinears(llm), f) + linearsWeightBytes([head], f),
     linearOps: 2 * tokens * decoderLinearParams(llm) + 2 * params(head),
     // Query t attends t + 1 keys: sum over t of (t + 1) = T(T+1)/2, times 2 products x 2 ops x headDim x heads.
     attentionOps: 2 * llm.layers * llm.heads * llm.headDim * tokens * (tokens + 1),
@@ -163,6 +172,7 @@ export function imageEncodeWork(d: VlmDescriptor, f: WeightFormat): Work {
   const layerParams = sum(visionLayerLinears(d).map(params));
   return {
     bytes: visionWeightBytes(d, f),
+    matmulWeightBytes: v.layers * linearsWeightBytes(visionLayerLinears(d), f) + linearsWeightBytes(projectorLinears(d), f),
     linearOps: 2 * patches * patchIn * v.hidden + v.layers * 2 * t * layerParams + 2 * merged * sum(projectorLinears(d).map(params)),
     // Full (non-causal) attention within the tile: QK^T and AV, 2 t^2 hidden ops each.
     attentionOps: v.layers * 4 * t * t * v.hidden,

@@ -27,6 +27,8 @@ export interface RooflineRow {
   achievedMs: number | null;
   /** bound / achieved x 100; null when either is missing. */
   percentOfBound: number | null;
+  /** Decode: kernel ceiling / achieved x 100 (see PhaseBound.kernelMs); null otherwise. */
+  percentOfKernelCeiling: number | null;
   /** Why there are no bounds for the cell (no descriptor, unknown precision); missing calibration figures are in bound.notes. */
   reason?: string;
 }
@@ -89,6 +91,7 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
         bound,
         achievedMs,
         percentOfBound: boundMs !== null && achievedMs !== null ? (boundMs / achievedMs) * 100 : null,
+        percentOfKernelCeiling: bound?.kernelMs != null && achievedMs !== null ? (bound.kernelMs / achievedMs) * 100 : null,
         ...(reason ? { reason } : {}),
       });
     }
@@ -149,6 +152,7 @@ export function rooflineTable(result: RunResult, calibration: Calibration, descr
       r.achievedMs !== null ? `${fmt(r.achievedMs)} ms` : '–',
       b && r.achievedMs !== null && boundMs !== null ? achievedRate(b, r.achievedMs) : '–',
       r.percentOfBound !== null ? `${fmt(r.percentOfBound, 1)}%` : '–',
+      b?.kernelMs != null ? `${fmt(b.kernelMs)} ms${r.percentOfKernelCeiling !== null ? ` (${fmt(r.percentOfKernelCeiling, 1)}%)` : ''}` : '–',
     ];
   });
   const lines = [
@@ -156,12 +160,14 @@ export function rooflineTable(result: RunResult, calibration: Calibration, descr
     '',
     'Bound = max(operations / matmul peak, bytes / read bandwidth): the least time the phase can take on this hardware. ' +
       'Achieved % of bound = bound / measured median (100% = at the hardware limit). Decode is per output token at the mean attended length of the request\'s steps; ' +
-      'bytes count weights (with quantisation scales) and the KV cache, not activations, so a working set that fits in cache (tiny models) can beat a DRAM bound.',
+      'bytes count weights (with quantisation scales) and the KV cache, not activations, so a working set that fits in cache (tiny models) can beat a DRAM bound. ' +
+      "Decode kernel ceiling = the least decode time with this runtime's batch-1 matmul kernels (weights at the calibrated weight-stream rate of the precision, the rest at read bandwidth), and the % of it reached: " +
+      'the gap between bound and ceiling is what the kernels cannot do on this machine; below the ceiling, time is lost around them.',
     '',
     body.length
       ? markdownTable(
-          [['Cell', 'Phase', 'Work', 'Bound', 'Limited by', 'Achieved (median)', 'Achieved rate', '% of bound'], ...body],
-          { align: ['l', 'l', 'r', 'r', 'l', 'r', 'r', 'r'] },
+          [['Cell', 'Phase', 'Work', 'Bound', 'Limited by', 'Achieved (median)', 'Achieved rate', '% of bound', 'Decode kernel ceiling (% reached)'], ...body],
+          { align: ['l', 'l', 'r', 'r', 'l', 'r', 'r', 'r', 'r'] },
         )
       : '_No successful cell._',
   ];
@@ -183,6 +189,10 @@ export function rooflineTable(result: RunResult, calibration: Calibration, descr
     addNote('faster than the bound: the working set fits in cache, or the calibration does not describe this machine as it ran', `${r.cellId} ${r.phase}`);
   }
   const notes = [...where].map(([text, at]) => `${text} (${[...new Set(at)].join('; ')})`);
+  const measured = calibration.bandwidth.read?.source === 'measured';
+  if (measured && rows.some((r) => r.phase === 'decode' && r.bound?.boundMs != null && r.bound.kernelMs === null)) {
+    notes.push('no decode kernel ceiling: the calibration has no weight-stream rate for the precision (calibrations made before it was measured lack it; run `bench calibrate` again).');
+  }
   if (rows.some((r) => r.bound?.partial && r.bound.boundMs !== null)) {
     notes.push('(partial): a figure the bound needs is missing from the calibration, so it covers only part of the work: still a lower bound, a looser one.');
   }

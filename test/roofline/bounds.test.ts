@@ -180,6 +180,31 @@ describe('cellBounds', () => {
     expect(none.prefill.limitedBy).toBeNull();
   });
 
+  it('decode kernel ceiling: matmul weights at the weight-stream rate, the rest at read bandwidth', () => {
+    // int4, context 392 (as above): matmul weights = decoder linears 24 x 9 318 400 = 223 641 600
+    // + lm_head 84 937 440 = 308 579 040 B; the other 9 920 560 B are norms, biases, the embed row, KV.
+    const slow = testCalibration({ weightStream: { int4: measured(10) } });
+    const b = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4' }, slow);
+    expect(b.decode!.work.matmulWeightBytes).toBe(308_579_040);
+    // 308 579 040 / 10 GB/s = 30.857904 ms; 9 920 560 / 20 GB/s = 0.496028 ms
+    expect(b.decode!.kernelMs).toBeCloseTo(31.353932, 9);
+    expect(b.decode!.boundMs).toBeCloseTo(15.92498, 9);
+    // Other phases have no kernel ceiling.
+    expect(b.prefill.kernelMs).toBeNull();
+    expect(b.imageEncode!.kernelMs).toBeNull();
+    // Kernels that stream faster than the measured read bandwidth cannot beat the bound.
+    const fast = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4' }, testCalibration({ weightStream: { int4: measured(40) } }));
+    expect(fast.decode!.kernelMs).toBe(fast.decode!.boundMs);
+    // fp16 runs as fp32 and takes the fp32 stream rate; a precision without a rate has no ceiling.
+    const fp = testCalibration({ weightStream: { fp32: measured(16) } });
+    const fp16 = cellBounds(d, { images: 0, promptTokens: 128, outputTokens: 16, precision: 'fp16' }, fp);
+    // fp32 decode (context 136): linears 357 826 560 x 4 + lm_head 543 599 616 = 1 974 905 856 B at 16 GB/s
+    // = 123.431616 ms; the other 1 978 537 984 - 1 974 905 856 = 3 632 128 B at 20 GB/s = 0.1816064 ms
+    expect(fp16.decode!.kernelMs).toBeCloseTo(123.6132224, 9);
+    expect(cellBounds(d, { images: 0, promptTokens: 128, outputTokens: 16, precision: 'int8' }, fp).decode!.kernelMs).toBeNull();
+    expect(cellBounds(d, { images: 0, promptTokens: 128, outputTokens: 16, precision: 'int8' }, cal).decode!.kernelMs).toBeNull();
+  });
+
   it('rejects impossible shapes with a message naming the field', () => {
     expect(() => cellBounds(d, { images: -1, promptTokens: 1, outputTokens: 1, precision: 'fp32' }, cal)).toThrow(/images must be an integer >= 0, got -1/);
     expect(() => cellBounds(d, { images: 0, promptTokens: 1.5, outputTokens: 1, precision: 'fp32' }, cal)).toThrow(/promptTokens/);

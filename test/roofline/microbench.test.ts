@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { bestOf, measureBandwidth } from '../../hw-probes/calibrate/bandwidth.ts';
 import { calibrate } from '../../hw-probes/calibrate/calibrate.ts';
 import { checkCalibration } from '../../hw-probes/calibrate/store.ts';
-import { gemvModel, matmulModel, matmulWeights, reduceSumModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
+import { gemvModel, matmulModel, matmulWeights, reduceSumModel, weightChainModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
+import { chainPairs, chainWeightBytes, measureWeightStream } from '../../hw-probes/calibrate/weight-stream.ts';
 import { measureMatmul } from '../../hw-probes/calibrate/matmul.ts';
 import { ratesFromLatencies } from '../../hw-probes/calibrate/timing.ts';
 
@@ -85,6 +86,34 @@ describe('calibration graphs', () => {
   );
 });
 
+describe('weight-stream chains (decode kernel ceiling)', () => {
+  const forms: MatmulForm[] = ['fp32', 'int8-dynamic-quantize-matmul', 'int4-matmulnbits'];
+
+  it('count codes and scales per weight, and enough pairs for the requested bytes', () => {
+    // [1024, 4096]: fp32 16 MiB; int8 4 MiB + 4 x 4096 scales; int4 2 MiB + 4 x 4096 x 32 blocks
+    expect(chainWeightBytes('fp32', 1024, 4096)).toBe(16_777_216);
+    expect(chainWeightBytes('int8-dynamic-quantize-matmul', 1024, 4096)).toBe(4_194_304 + 16_384);
+    expect(chainWeightBytes('int4-matmulnbits', 1024, 4096)).toBe(2_097_152 + 524_288);
+    expect(chainWeightBytes('int4-matmulnbits', 4096, 1024)).toBe(2_097_152 + 524_288);
+    // 256 MiB: fp32 pairs of 32 MiB -> 8; int4 pairs of 5 MiB -> ceil(51.2) = 52
+    expect(chainPairs('fp32', 256 * 2 ** 20)).toBe(8);
+    expect(chainPairs('int4-matmulnbits', 256 * 2 ** 20)).toBe(52);
+    expect(chainPairs('fp32', 1)).toBe(1);
+  });
+
+  it('keep activations finite and of unit size along a long chain in every form', async () => {
+    for (const form of forms) {
+      const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+      const y = await run(weightChainModel(form, 64, 256, 6), { x: new ort.Tensor('float32', x, [1, 64]) });
+      expect(y).toHaveLength(64);
+      const rms = Math.sqrt(y.reduce((a, v) => a + v * v, 0) / y.length);
+      // 12 linears; a scale error of 2x per linear would give 4096x or 1/4096.
+      expect(rms, form).toBeGreaterThan(0.05);
+      expect(rms, form).toBeLessThan(20);
+    }
+  });
+});
+
 describe('rates', () => {
   it('turns latencies into G units per second, best first', () => {
     // 1e9 bytes in 100, 50, 200 ms = 10, 20, 5 GB/s
@@ -140,12 +169,22 @@ describe('short measurements', () => {
     expect(f.value).toBeGreaterThan(0);
   });
 
+  it('weight stream: GB/s of constant weights a batch-1 chain reads per run', async () => {
+    const f = await measureWeightStream('int8-dynamic-quantize-matmul', 4 * 2 ** 20, 2, budget);
+    // 4 MiB in pairs of 2 x (4 MiB + 16 KiB): one pair, 8 MiB of weights.
+    expect(f.method).toContain('a batch-1 chain of 2 linears (1024 <-> 4096), 8 MiB of constant weights, intra-op threads 2');
+    expect(f.method).toContain('DynamicQuantizeMatMul');
+    expect(f.value).toBe(f.samples!.best);
+    expect(f.value).toBeGreaterThan(0.1);
+  });
+
   it('a whole local calibration is a valid calibration file', async () => {
     const c = await calibrate({ target: 'local', label: 'local', threads: 2, bufferMiB: 16, budget, matmulShape: { m: 16, k: 64, n: 32 }, long: true });
     expect(checkCalibration(JSON.parse(JSON.stringify(c)), 'mem')).toEqual(c);
     expect(c.threads).toBe(2);
     expect(Object.keys(c.matmul)).toEqual(['fp32', 'int8', 'int4']);
     expect(Object.keys(c.matmulExtra)).toEqual(['int8_matmul_integer']);
+    expect(Object.keys(c.weightStream ?? {})).toEqual(['fp32', 'int8', 'int4']);
     expect(c.runtimeFormats['fp16']?.as).toBe('fp32');
     expect(c.loadAverage?.before).toHaveLength(3);
     expect(c.machine.runtime).toMatch(/^onnxruntime-node 1\.\d+\.\d+ \(CPU execution provider\)/);

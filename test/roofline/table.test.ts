@@ -4,7 +4,7 @@ import { getDescriptor } from '../../models/zoo.ts';
 import { rooflineChart } from '../../reporters/roofline/chart.ts';
 import { rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
 import { cellShape, rooflineRows, rooflineTable } from '../../reporters/roofline/table.ts';
-import { okCell, runWith, testCalibration } from './fixtures.ts';
+import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
 const d = getDescriptor('internvl2_5-1b', 'full');
 
@@ -46,11 +46,29 @@ describe('roofline rows and table', () => {
   it('renders bound, limit, achieved, rate and percentage', () => {
     const md = rooflineTable(run, cal, () => d);
     expect(md).toContain('Calibration: testhost (Test CPU, 2 threads), target local, 2025-01-02T03:04:05.000Z; read bandwidth 20.00 GB/s (measured)');
-    expect(tableRow(md, cell.id, 'decode (per token)')).toEqual(['0.318 GB, 1.02 G op', '15.92 ms', 'memory', '31.85 ms', '10.00 GB/s', '50.0%']);
+    expect(tableRow(md, cell.id, 'decode (per token)')).toEqual(['0.318 GB, 1.02 G op', '15.92 ms', 'memory', '31.85 ms', '10.00 GB/s', '50.0%', '–']);
     // prefill: 384 x 560 + 223 927 808 + 84 937 440 + 9 437 184 = 318 517 472 B; 281.44 G op in 5.565 s = 50.57 G op/s
-    expect(tableRow(md, cell.id, 'prefill')).toEqual(['0.319 GB, 281.44 G op', '2782.6 ms', 'compute', '5565.2 ms', '50.57 G op/s', '50.0%']);
-    expect(tableRow(md, cell.id, 'image encode (all images)')).toEqual(['0.200 GB, 725.88 G op', '6742.4 ms', 'compute', '8000.0 ms', '90.74 G op/s', '84.3%']);
+    expect(tableRow(md, cell.id, 'prefill')).toEqual(['0.319 GB, 281.44 G op', '2782.6 ms', 'compute', '5565.2 ms', '50.57 G op/s', '50.0%', '–']);
+    expect(tableRow(md, cell.id, 'image encode (all images)')).toEqual(['0.200 GB, 725.88 G op', '6742.4 ms', 'compute', '8000.0 ms', '90.74 G op/s', '84.3%', '–']);
     expect(md).toContain('- fp16 runs as fp32: ORT CPU folds the Cast of fp16 weights.');
+    // A measured calibration without weight-stream rates (made before they were measured) says so.
+    expect(md).toContain('- no decode kernel ceiling: the calibration has no weight-stream rate for the precision');
+  });
+
+  it('shows the decode kernel ceiling and the % of it reached', () => {
+    // Ceiling 31.353932 ms (bounds.test.ts) against a TPOT of 31.84996 ms: 98.44% of it, 50% of the bound.
+    const withStream = testCalibration({ weightStream: { int4: measured(10) } });
+    const rows = rooflineRows(run, withStream, () => d);
+    const decode = rows.find((r) => r.cellId === cell.id && r.phase === 'decode')!;
+    expect(decode.percentOfKernelCeiling).toBeCloseTo((31.353932 / 31.84996) * 100, 6);
+    expect(rows.filter((r) => r.phase !== 'decode').every((r) => r.percentOfKernelCeiling === null)).toBe(true);
+    const md = rooflineTable(run, withStream, () => d);
+    expect(tableRow(md, cell.id, 'decode (per token)').slice(5)).toEqual(['50.0%', '31.35 ms (98.4%)']);
+    expect(tableRow(md, cell.id, 'prefill').at(-1)).toBe('–');
+    expect(md).not.toContain('no decode kernel ceiling');
+    const chart = rooflineChart(run, withStream, () => d);
+    const ceiling = chart.data.datasets.find((s) => s.label === 'decode, % of kernel ceiling')!;
+    expect(ceiling.data[0]).toBeCloseTo(98.44, 1);
   });
 
   it('says why a cell has no bound', () => {
@@ -75,7 +93,7 @@ describe('roofline rows and table', () => {
     expect(md).toContain('Calibration: AXERA AX650N (published figures), target ax650, 2025-05-05T00:00:00.000Z; read bandwidth: none, int8 matmul 18000.0 G op/s (published), int4 matmul 72000.0 G op/s (published).');
     // w8a16 linears at the INT8 peak: 2 x 384 x 357 826 560 + 2 x 135 899 904 = 275 082 597 888 ops / 18e12 = 15.28 ms
     expect(tableRow(md, 'images=1,prefill=128,precision=w8a16', 'prefill').slice(1, 3)).toEqual(['15.28 ms', 'compute (partial)']);
-    expect(tableRow(md, 'images=1,prefill=128,precision=w8a16', 'decode (per token)')).toEqual(['0.499 GB, 1.02 G op', '–', '–', '86.97 ms', '–', '–']);
+    expect(tableRow(md, 'images=1,prefill=128,precision=w8a16', 'decode (per token)')).toEqual(['0.499 GB, 1.02 G op', '–', '–', '86.97 ms', '–', '–', '–']);
     expect(md).toContain('- decode is bounded by memory bandwidth alone here: no bound without it (images=1,prefill=128,precision=w8a16 decode)');
   });
 
