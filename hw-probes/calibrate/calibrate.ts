@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, loadavg, totalmem } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
-import { measureBandwidth } from './bandwidth.ts';
+import { measureBandwidth, readWithChain } from './bandwidth.ts';
 import type { MatmulShape } from './graphs.ts';
 import { DEFAULT_MATMUL_SHAPE, measureMatmul } from './matmul.ts';
 import { STREAM_FORMS, measureWeightStream } from './weight-stream.ts';
@@ -178,7 +178,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
     },
     threads,
     loadAverage: { before: loadBefore.map(round2), after: loadAfter.map(round2) },
-    bandwidth: { read: bw.read, copy: bw.copy, extra: bw.extra },
+    bandwidth: { read: readWithChain(bw.read, weightStream.fp32), copy: bw.copy, extra: bw.extra },
     matmul,
     weightStream,
     matmulExtra,

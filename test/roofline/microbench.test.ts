@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { bestOf, measureBandwidth } from '../../hw-probes/calibrate/bandwidth.ts';
+import { bestOf, measureBandwidth, readWithChain } from '../../hw-probes/calibrate/bandwidth.ts';
 import { calibrate } from '../../hw-probes/calibrate/calibrate.ts';
 import { checkCalibration } from '../../hw-probes/calibrate/store.ts';
 import { gemvModel, matmulModel, matmulWeights, reduceSumModel, weightChainModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
@@ -114,6 +114,18 @@ describe('weight-stream chains (decode kernel ceiling)', () => {
   });
 });
 
+describe('read bandwidth and the fp32 weight chain', () => {
+  const read = { value: 50, source: 'measured' as const, method: 'ReduceSum', threads: 2 };
+  const chain = { value: 60, source: 'measured' as const, method: 'MatMul chain', threads: 2 };
+  it('keeps the read figure when the chain is slower, takes the chain and says so when it is faster', () => {
+    expect(readWithChain(read, { ...chain, value: 40 })).toBe(read);
+    expect(readWithChain(read, undefined)).toBe(read);
+    const r = readWithChain(read, chain);
+    expect(r.value).toBe(60);
+    expect(r.method).toBe('the fp32 weight chain (60.00 GB/s) beat the read measurements (50.00 GB/s: ReduceSum); here the chain: MatMul chain');
+  });
+});
+
 describe('rates', () => {
   it('turns latencies into G units per second, best first', () => {
     // 1e9 bytes in 100, 50, 200 ms = 10, 20, 5 GB/s
@@ -185,6 +197,8 @@ describe('short measurements', () => {
     expect(Object.keys(c.matmul)).toEqual(['fp32', 'int8', 'int4']);
     expect(Object.keys(c.matmulExtra)).toEqual(['int8_matmul_integer']);
     expect(Object.keys(c.weightStream ?? {})).toEqual(['fp32', 'int8', 'int4']);
+    // The fp32 chain streams weights from memory: the read figure is never below it.
+    expect(c.bandwidth.read!.value).toBeGreaterThanOrEqual(c.weightStream!.fp32!.value);
     expect(c.runtimeFormats['fp16']?.as).toBe('fp32');
     expect(c.loadAverage?.before).toHaveLength(3);
     expect(c.machine.runtime).toMatch(/^onnxruntime-node 1\.\d+\.\d+ \(CPU execution provider\)/);
