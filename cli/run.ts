@@ -10,6 +10,7 @@ import { checkSuite, hashSuite, loadSuite } from '../core/suite-loader.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
+import { rooflineRecord } from '../reporters/roofline/index.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
@@ -171,6 +172,16 @@ async function calibrateOnce(result: RunResult, progress: ProgressSink): Promise
   }
 }
 
+/** The run's bounds go into result.json, with the calibration they come from. */
+function recordRoofline(store: ResultStore): void {
+  const result = store.result;
+  if (!result.cells.some((c) => c.status === 'ok')) return;
+  const { calibration } = findCalibration({ target: result.target, host: result.environment.host.hostname });
+  if (!calibration) return;
+  result.roofline = rooflineRecord(result, calibration);
+  store.flush();
+}
+
 async function runCommand(flags: RunFlags): Promise<number> {
   if (!flags.endpoint) {
     const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
@@ -233,6 +244,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       },
     });
     if (flags.calibrate) await calibrateOnce(outcome.store.result, progress);
+    recordRoofline(outcome.store);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
       `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +

@@ -1,3 +1,4 @@
+import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import type { IterationRecord } from './events.ts';
 import type { AdaptivePlan } from './methodology.ts';
 import type { CellProbeRecord } from './cell-probes.ts';
@@ -89,4 +90,43 @@ export interface RunResult {
   /** Cells selected for this run, so a reader can tell which are still missing. */
   plannedCells: string[];
   warnings: string[];
+  /** Hardware bounds per cell and phase, added when the run ends if the target has a calibration. */
+  roofline?: RooflineRecord;
+}
+
+/** Work of one phase, as the roofline counts it (reporters/roofline/costs.ts). */
+export interface RooflineWork {
+  bytes: number;
+  matmulWeightBytes: number;
+  linearOps: number;
+  attentionOps: number;
+}
+
+/** One cell and phase against its bound (times in ms; null where a figure is missing). */
+export interface RooflineRecordRow {
+  cellId: string;
+  phase: 'image_encode' | 'prefill' | 'decode';
+  /** What the bound and the achieved time cover. */
+  per: 'output token' | 'request';
+  work: RooflineWork | null;
+  memoryMs: number | null;
+  computeMs: number | null;
+  boundMs: number | null;
+  limitedBy: 'memory' | 'compute' | null;
+  /** Decode: the least time with this runtime's batch-1 kernels. */
+  kernelMs: number | null;
+  /** Median of tpot_ms, prefill_ms or image_encode_ms. */
+  achievedMs: number | null;
+  percentOfBound: number | null;
+  percentOfKernelCeiling: number | null;
+  notes: string[];
+}
+
+export interface RooflineRecord {
+  /**
+   * The calibration the bounds come from, whole, so a report regenerated later or elsewhere
+   * uses the figures the run was judged against.
+   */
+  calibration: Calibration;
+  rows: RooflineRecordRow[];
 }

@@ -14,10 +14,12 @@ export interface WrittenReport {
 
 /**
  * report.md and charts/*.png for one result, written into `dir`. With a calibration of the
- * run's target (bench calibrate), the report also shows each cell's roofline bound.
+ * run's target, the report also shows each cell's roofline bound: the one the result recorded
+ * when it ran, else the newest one for the run's target and host (bench calibrate).
  */
 export async function writeReport(result: RunResult, dir: string): Promise<WrittenReport> {
-  const { calibration } = findCalibration({ target: result.target, host: result.environment.host.hostname });
+  const calibration =
+    result.roofline?.calibration ?? findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
   const markdown = `${renderReport(result)}\n${rooflineSection(result, { calibration })}`;
   const reportFile = join(dir, 'report.md');
   writeFileSync(reportFile, markdown);

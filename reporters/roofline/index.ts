@@ -3,12 +3,12 @@
  * `rooflineSection` is the piece a report includes; the rest is exported for tests and tools.
  */
 import { basename } from 'node:path';
-import type { CellResult, RunResult } from '../../core/result-types.ts';
+import type { CellResult, RooflineRecord, RunResult } from '../../core/result-types.ts';
 import { findCalibration } from '../../hw-probes/calibrate/store.ts';
 import type { Calibration } from '../../hw-probes/calibrate/types.ts';
 import { descriptorEntry, knownModelIds } from '../../models/descriptors.ts';
 import { getDescriptor, type Scale, type VlmDescriptor } from '../../models/zoo.ts';
-import { rooflineTable, type DescriptorLookup } from './table.ts';
+import { rooflineRows, rooflineTable, type DescriptorLookup } from './table.ts';
 
 export { cellBounds, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
 export { rooflineChart, writeRooflineChart } from './chart.ts';
@@ -49,6 +49,32 @@ export function zooDescriptorFor(result: RunResult): DescriptorLookup {
     const scale: Scale = named === 'tiny' ? 'tiny' : 'full';
     return getDescriptor(id, scale);
   };
+}
+
+/**
+ * What a result records of its roofline: the calibration, whole, and per cell and phase the
+ * work, the bounds, the measured median and the percentages.
+ */
+export function rooflineRecord(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup = zooDescriptorFor(result)): RooflineRecord {
+  const rows = rooflineRows(result, calibration, descriptorFor).map((r) => {
+    const b = r.bound;
+    return {
+      cellId: r.cellId,
+      phase: r.phase,
+      per: b?.per ?? (r.phase === 'decode' ? ('output token' as const) : ('request' as const)),
+      work: b ? { ...b.work } : null,
+      memoryMs: b?.memoryMs ?? null,
+      computeMs: b?.computeMs ?? null,
+      boundMs: b?.boundMs ?? null,
+      limitedBy: b?.limitedBy ?? null,
+      kernelMs: b?.kernelMs ?? null,
+      achievedMs: r.achievedMs,
+      percentOfBound: r.percentOfBound,
+      percentOfKernelCeiling: r.percentOfKernelCeiling,
+      notes: [...(b?.notes ?? []), ...(r.reason ? [r.reason] : [])],
+    };
+  });
+  return { calibration, rows };
 }
 
 /**

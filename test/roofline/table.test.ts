@@ -1,8 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publishedCalibration } from '../../hw-probes/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
 import { rooflineChart } from '../../reporters/roofline/chart.ts';
-import { rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
+import { rooflineRecord, rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
+import { writeReport } from '../../reporters/write-report.ts';
+import { checkResult } from '../../core/result-schema.ts';
 import { cellShape, rooflineRows, rooflineTable } from '../../reporters/roofline/table.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
@@ -127,6 +132,48 @@ describe('roofline rows and table', () => {
     const section = rooflineSection(run, { calibration: cal });
     expect(section.startsWith('## Roofline: achieved % of hardware bound')).toBe(true);
     expect(section).toContain('50.0%');
+  });
+});
+
+describe('roofline in the result', () => {
+  it('records calibration, work, bounds and percentages per cell and phase, valid against the result schema', () => {
+    const withStream = testCalibration({ weightStream: { int4: measured(10) } });
+    const record = rooflineRecord(run, withStream, () => d);
+    expect(record.calibration).toBe(withStream);
+    const decode = record.rows.find((r) => r.cellId === cell.id && r.phase === 'decode')!;
+    expect(decode).toMatchObject({ per: 'output token', limitedBy: 'memory', achievedMs: 2 * 15.92498 });
+    expect(decode.work).toEqual({ bytes: 318_499_600, matmulWeightBytes: 308_579_040, linearOps: 987_452_928, attentionOps: 4 * 24 * 14 * 64 * 392 });
+    expect(decode.boundMs).toBeCloseTo(15.92498, 9);
+    expect(decode.kernelMs).toBeCloseTo(31.353932, 9);
+    expect(decode.percentOfBound).toBeCloseTo(50, 3);
+    expect(decode.percentOfKernelCeiling).toBeCloseTo((31.353932 / 31.84996) * 100, 6);
+    expect(record.rows.map((r) => `${r.cellId} ${r.phase}`)).toEqual([
+      `${cell.id} image_encode`,
+      `${cell.id} prefill`,
+      `${cell.id} decode`,
+      `${textOnly.id} prefill`,
+    ]);
+    // A cell without a descriptor keeps its row, with the reason and no figures.
+    const none = rooflineRecord(run, withStream, () => null).rows[0]!;
+    expect(none).toMatchObject({ work: null, boundMs: null, percentOfBound: null, notes: ['no model descriptor for this cell'] });
+    const doc = JSON.parse(JSON.stringify({ ...run, roofline: record }));
+    expect(checkResult(doc, 'mem').roofline?.rows).toHaveLength(4);
+    doc.roofline.rows[0].phase = 'vision';
+    expect(() => checkResult(doc, 'mem')).toThrow(/roofline/);
+  });
+
+  it('a report regenerated from the result uses the calibration the run recorded', async () => {
+    const recorded = testCalibration({ host: 'recorded-host', weightStream: { int4: measured(10) } });
+    const dir = mkdtempSync(join(tmpdir(), 'roofline-report-'));
+    const cwd = process.cwd();
+    process.chdir(dir); // no results/calibration here
+    try {
+      const written = await writeReport({ ...run, roofline: rooflineRecord(run, recorded, () => d) }, dir);
+      expect(written.markdown).toContain('Calibration: recorded-host (Test CPU, 2 threads)');
+      expect(written.charts.some((c) => c.endsWith('roofline-percent-of-bound.png'))).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 });
 
