@@ -25,6 +25,7 @@ export function renderCalibration(c: Calibration, path: string | null): string {
     ...(['fp32', 'fp16', 'int8', 'int4'] as const)
       .filter((k) => c.weightStream?.[k])
       .map((k) => row(`${k} weights at batch 1 (decode kernel ceiling)`, c.weightStream?.[k], 'GB/s')),
+    ...(c.decodeAttention ? [row('attention at batch 1 (decode kernel ceiling)', c.decodeAttention, 'G op/s')] : []),
   ];
   const lines = [
     `# Calibration of ${c.host} (target ${c.target})`,
@@ -39,6 +40,7 @@ export function renderCalibration(c: Calibration, path: string | null): string {
       ['copy', c.bandwidth.copy],
       ...Object.entries(c.matmul),
       ...Object.entries(c.weightStream ?? {}).map(([k, f]) => [`${k} decode kernel ceiling`, f] as const),
+      ...(c.decodeAttention ? [['attention decode kernel ceiling', c.decodeAttention] as const] : []),
     ]
       .filter((e): e is [string, Figure] => Boolean(e[1]))
       .map(([k, f]) => `- ${k}: ${f.method}`),

@@ -158,7 +158,7 @@ async function calibrateOnce(result: RunResult, progress: ProgressSink): Promise
   if (result.target !== 'local' || result.suite.definition.runner !== 'ort' || !fullScale) return;
   const existing = findCalibration({ target: 'local', host: result.environment.host.hostname }).calibration;
   // One made before decode kernel ceilings were measured is measured again, once.
-  if (existing?.weightStream) return;
+  if (existing?.weightStream && existing.decodeAttention) return;
   progress.log(
     existing
       ? 'the calibration of this machine has no decode kernel ceilings yet: measuring it again for roofline bounds (once, about 20 s)'

@@ -98,6 +98,7 @@ export interface RunResult {
 export interface RooflineWork {
   bytes: number;
   matmulWeightBytes: number;
+  kvBytes: number;
   linearOps: number;
   attentionOps: number;
 }

@@ -12,6 +12,7 @@ import { measureBandwidth, readWithChain } from './bandwidth.ts';
 import type { MatmulShape } from './graphs.ts';
 import { DEFAULT_MATMUL_SHAPE, measureMatmul } from './matmul.ts';
 import { STREAM_FORMS, measureWeightStream } from './weight-stream.ts';
+import { measureDecodeAttention } from './attention.ts';
 import { resolveTarget, type TargetDefinition } from '../../targets/targets.ts';
 import { calibrationFromPeaks, findPublishedTarget, publishedCalibration, publishedTargetNames } from './published.ts';
 import type { TimingBudget } from './timing.ts';
@@ -153,6 +154,8 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
     log(`decode kernel ceiling: ${key} weights streamed at batch 1`);
     weightStream[key] = await measureWeightStream(form, bufferMiB * MiB, threads, budget);
   }
+  log('decode kernel ceiling: attention over a long KV cache at batch 1');
+  const decodeAttention = await measureDecodeAttention(threads, budget);
 
   const loadAfter = loadavg();
   // Only the load before counts: the one after includes these measurements themselves.
@@ -181,6 +184,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
     bandwidth: { read: readWithChain(bw.read, weightStream.fp32), copy: bw.copy, extra: bw.extra },
     matmul,
     weightStream,
+    decodeAttention,
     matmulExtra,
     runtimeFormats: {
       fp16: {

@@ -243,3 +243,38 @@ export function weightChainModel(form: MatmulForm, hidden: number, intermediate:
     initializers,
   });
 }
+
+/**
+ * One decode step of GroupQueryAttention as the zoo's onnx-community decoder runs it: one new
+ * token's q, k, v against a BNSH KV cache passed as past and fetched as present (the runner's
+ * shared buffer, appended in place). seqlens_k and total_sequence_length are graph inputs.
+ */
+export function gqaDecodeModel(heads: number, kvHeads: number, headDim: number): Uint8Array {
+  const cache = [1, kvHeads, 'capacity', headDim];
+  return encodeModel({
+    name: 'calibrate_gqa_decode',
+    nodes: [
+      {
+        opType: 'GroupQueryAttention',
+        input: ['q', 'k', 'v', 'past_key', 'past_value', 'seqlens_k', 'total_sequence_length'],
+        output: ['y', 'present_key', 'present_value'],
+        domain: MS_DOMAIN,
+        attribute: [intAttr('num_heads', heads), intAttr('kv_num_heads', kvHeads)],
+      },
+    ],
+    inputs: [
+      valueInfo('q', 'float32', [1, 1, heads * headDim]),
+      valueInfo('k', 'float32', [1, 1, kvHeads * headDim]),
+      valueInfo('v', 'float32', [1, 1, kvHeads * headDim]),
+      valueInfo('past_key', 'float32', cache),
+      valueInfo('past_value', 'float32', cache),
+      valueInfo('seqlens_k', 'int32', [1]),
+      valueInfo('total_sequence_length', 'int32', []),
+    ],
+    outputs: [
+      valueInfo('y', 'float32', [1, 1, heads * headDim]),
+      valueInfo('present_key', 'float32', cache),
+      valueInfo('present_value', 'float32', cache),
+    ],
+  });
+}

@@ -97,6 +97,7 @@ export function checkCalibration(doc: unknown, file: string): Calibration {
   checkFigureMap(file, doc['matmul'], 'matmul', COMPUTE_KEYS);
   checkFigureMap(file, doc['matmulExtra'] ?? {}, 'matmulExtra');
   if (doc['weightStream'] !== undefined) checkFigureMap(file, doc['weightStream'], 'weightStream', COMPUTE_KEYS);
+  if (doc['decodeAttention'] !== undefined) checkFigure(file, doc['decodeAttention'], 'decodeAttention');
   const formats = doc['runtimeFormats'] ?? {};
   if (!isObject(formats)) fail(file, 'runtimeFormats', 'an object', formats);
   for (const [k, f] of Object.entries(formats)) {

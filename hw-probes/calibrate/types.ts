@@ -79,6 +79,12 @@ export interface Calibration {
    * calibrations and in ones made before it was measured.
    */
   weightStream?: Partial<Record<ComputeKey, Figure>>;
+  /**
+   * G op/s of this runtime's batch-1 attention kernel (GroupQueryAttention over a long KV
+   * cache; hw-probes/calibrate/attention.ts), for the decode kernel ceiling. Absent like
+   * weightStream.
+   */
+  decodeAttention?: Figure;
   /** Other operator forms measured for comparison (e.g. int8 through MatMulInteger), not used for bounds. */
   matmulExtra: Record<string, Figure>;
   /**

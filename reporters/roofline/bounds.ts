@@ -25,9 +25,11 @@ export interface PhaseBound {
   limitedBy: 'memory' | 'compute' | null;
   /**
    * Decode only: the least time with this runtime's batch-1 kernels, max(boundMs, matmul weight
-   * bytes / the calibration's weight-stream rate + other bytes / read bandwidth). It separates
-   * time the kernels cannot save on this machine from time lost around them; null for other
-   * phases and when the calibration has no stream rate for the format.
+   * bytes / the calibration's weight-stream rate + attention + other bytes / read bandwidth),
+   * attention being max(KV bytes / read bandwidth, attention ops / the batch-1 attention rate)
+   * when the calibration has that rate (else the KV bytes alone). It separates time the kernels
+   * cannot save on this machine from time lost around them; null for other phases and when the
+   * calibration has no stream rate for the format.
    */
   kernelMs: number | null;
   /**
@@ -116,11 +118,15 @@ function phaseBound(
 function decodeKernelMs(work: Work, format: WeightFormat, calibration: Calibration, read: Figure, boundMs: number): number | null {
   const stream = calibration.weightStream?.[format.weightCompute];
   if (!stream) return null;
-  return Math.max(boundMs, msAt(work.matmulWeightBytes, stream) + msAt(work.bytes - work.matmulWeightBytes, read));
+  const attentionRate = calibration.decodeAttention;
+  const kvMs = msAt(work.kvBytes, read);
+  const attentionMs = attentionRate ? Math.max(kvMs, msAt(work.attentionOps, attentionRate)) : kvMs;
+  const otherMs = msAt(work.bytes - work.matmulWeightBytes - work.kvBytes, read);
+  return Math.max(boundMs, msAt(work.matmulWeightBytes, stream) + attentionMs + otherMs);
 }
 
 function scaleWork(w: Work, k: number): Work {
-  return { bytes: w.bytes * k, matmulWeightBytes: w.matmulWeightBytes * k, linearOps: w.linearOps * k, attentionOps: w.attentionOps * k };
+  return { bytes: w.bytes * k, matmulWeightBytes: w.matmulWeightBytes * k, kvBytes: w.kvBytes * k, linearOps: w.linearOps * k, attentionOps: w.attentionOps * k };
 }
 
 function checkCount(name: string, v: number, min: number): void {

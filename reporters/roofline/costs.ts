@@ -22,6 +22,8 @@ export interface Work {
   bytes: number;
   /** The part of `bytes` that is linear weights (codes + scales) read through matmul kernels. */
   matmulWeightBytes: number;
+  /** The part of `bytes` that is KV cache read and written. */
+  kvBytes: number;
   /** Operations of weight x activation matmuls (2 per multiply-add). */
   linearOps: number;
   /** Operations of attention's QK^T and AV products. */
@@ -99,14 +101,11 @@ export function decoderLinearParams(llm: LanguageModel): number {
  */
 export function decodeStepWork(llm: LanguageModel, context: number, f: WeightFormat): Work {
   const head = lmHeadLinear(llm);
-  const bytes =
-    weightBytes(llm.hidden, 1, f) +
-    decoderWeightBytes(llm, f) +
-    linearsBytes([head], f) +
-    kvBytes(llm, Math.max(0, context - 1), f) +
-    kvBytes(llm, 1, f);
+  const kv = kvBytes(llm, Math.max(0, context - 1), f) + kvBytes(llm, 1, f);
+  const bytes = weightBytes(llm.hidden, 1, f) + decoderWeightBytes(llm, f) + linearsBytes([head], f) + kv;
   return {
     bytes,
+    kvBytes: kv,
     matmulWeightBytes: llm.layers * linearsWeightBytes(decoderLayerLinears(llm), f) + linearsWeightBytes([head], f),
     linearOps: 2 * (decoderLinearParams(llm) + params(head)),
     attentionOps: 4 * llm.layers * llm.heads * llm.headDim * context,
@@ -120,20 +119,17 @@ export function decodeStepWork(llm: LanguageModel, context: number, f: WeightFor
  * the prompt.
  */
 export function prefillWork(llm: LanguageModel, tokens: number, chunk: number, f: WeightFormat): Work {
-  if (tokens <= 0) return { bytes: 0, matmulWeightBytes: 0, linearOps: 0, attentionOps: 0 };
+  if (tokens <= 0) return { bytes: 0, matmulWeightBytes: 0, kvBytes: 0, linearOps: 0, attentionOps: 0 };
   const size = chunk > 0 ? Math.min(chunk, tokens) : tokens;
   const chunks = Math.ceil(tokens / size);
   let earlierPositions = 0;
   for (let c = 1; c < chunks; c++) earlierPositions += c * size;
   const head = lmHeadLinear(llm);
-  const bytes =
-    tokens * weightBytes(llm.hidden, 1, f) +
-    chunks * decoderWeightBytes(llm, f) +
-    linearsBytes([head], f) +
-    kvBytes(llm, tokens, f) +
-    kvBytes(llm, earlierPositions, f);
+  const kv = kvBytes(llm, tokens, f) + kvBytes(llm, earlierPositions, f);
+  const bytes = tokens * weightBytes(llm.hidden, 1, f) + chunks * decoderWeightBytes(llm, f) + linearsBytes([head], f) + kv;
   return {
     bytes,
+    kvBytes: kv,
     matmulWeightBytes: chunks * llm.layers * linearsWeightBytes(decoderLayerLinears(llm), f) + linearsWeightBytes([head], f),
     linearOps: 2 * tokens * decoderLinearParams(llm) + 2 * params(head),
     // Query t attends t + 1 keys: sum over t of (t + 1) = T(T+1)/2, times 2 products x 2 ops x headDim x heads.
@@ -172,6 +168,7 @@ export function imageEncodeWork(d: VlmDescriptor, f: WeightFormat): Work {
   const layerParams = sum(visionLayerLinears(d).map(params));
   return {
     bytes: visionWeightBytes(d, f),
+    kvBytes: 0,
     matmulWeightBytes: v.layers * linearsWeightBytes(visionLayerLinears(d), f) + linearsWeightBytes(projectorLinears(d), f),
     linearOps: 2 * patches * patchIn * v.hidden + v.layers * 2 * t * layerParams + 2 * merged * sum(projectorLinears(d).map(params)),
     // Full (non-causal) attention within the tile: QK^T and AV, 2 t^2 hidden ops each.

@@ -161,7 +161,7 @@ export function rooflineTable(result: RunResult, calibration: Calibration, descr
     'Bound = max(operations / matmul peak, bytes / read bandwidth): the least time the phase can take on this hardware. ' +
       'Achieved % of bound = bound / measured median (100% = at the hardware limit). Decode is per output token at the mean attended length of the request\'s steps; ' +
       'bytes count weights (with quantisation scales) and the KV cache, not activations, so a working set that fits in cache (tiny models) can beat a DRAM bound. ' +
-      "Decode kernel ceiling = the least decode time with this runtime's batch-1 matmul kernels (weights at the calibrated weight-stream rate of the precision, the rest at read bandwidth), and the % of it reached: " +
+      "Decode kernel ceiling = the least decode time with this runtime's batch-1 kernels (weights at the calibrated weight-stream rate of the precision, attention at the calibrated batch-1 attention rate, the rest at read bandwidth), and the % of it reached: " +
       'the gap between bound and ceiling is what the kernels cannot do on this machine; below the ceiling, time is lost around them.',
     '',
     body.length

@@ -205,6 +205,18 @@ describe('cellBounds', () => {
     expect(cellBounds(d, { images: 0, promptTokens: 128, outputTokens: 16, precision: 'int8' }, cal).decode!.kernelMs).toBeNull();
   });
 
+  it('decode kernel ceiling: attention at the batch-1 attention rate when the calibration has one', () => {
+    // int4, context 392: attention 4 x 24 x 14 x 64 x 392 = 33 718 272 ops at 10 G op/s = 3.3718272 ms,
+    // instead of the KV bytes (9 609 216 + 24 576 = 9 633 792 B) at 20 GB/s = 0.4816896 ms.
+    const cal2 = testCalibration({ weightStream: { int4: measured(10) }, decodeAttention: measured(10) });
+    const b = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4' }, cal2);
+    expect(b.decode!.work.kvBytes).toBe(9_633_792);
+    expect(b.decode!.kernelMs).toBeCloseTo(31.353932 - 0.4816896 + 3.3718272, 9);
+    // A fast attention kernel never counts below the KV bytes at read bandwidth.
+    const fastAttention = testCalibration({ weightStream: { int4: measured(10) }, decodeAttention: measured(1e6) });
+    expect(cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4' }, fastAttention).decode!.kernelMs).toBeCloseTo(31.353932, 9);
+  });
+
   it('rejects impossible shapes with a message naming the field', () => {
     expect(() => cellBounds(d, { images: -1, promptTokens: 1, outputTokens: 1, precision: 'fp32' }, cal)).toThrow(/images must be an integer >= 0, got -1/);
     expect(() => cellBounds(d, { images: 0, promptTokens: 1.5, outputTokens: 1, precision: 'fp32' }, cal)).toThrow(/promptTokens/);

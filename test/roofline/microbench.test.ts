@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { bestOf, measureBandwidth, readWithChain } from '../../hw-probes/calibrate/bandwidth.ts';
 import { calibrate } from '../../hw-probes/calibrate/calibrate.ts';
 import { checkCalibration } from '../../hw-probes/calibrate/store.ts';
-import { gemvModel, matmulModel, matmulWeights, reduceSumModel, weightChainModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
+import { gemvModel, gqaDecodeModel, matmulModel, matmulWeights, reduceSumModel, weightChainModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
+import { attentionOps } from '../../hw-probes/calibrate/attention.ts';
 import { chainPairs, chainWeightBytes, measureWeightStream } from '../../hw-probes/calibrate/weight-stream.ts';
 import { measureMatmul } from '../../hw-probes/calibrate/matmul.ts';
 import { ratesFromLatencies } from '../../hw-probes/calibrate/timing.ts';
@@ -114,6 +115,42 @@ describe('weight-stream chains (decode kernel ceiling)', () => {
   });
 });
 
+describe('batch-1 attention (GroupQueryAttention decode step)', () => {
+  it('appends the new token in the shared cache and attends over all positions', async () => {
+    // 2 query heads sharing 1 KV head of 8 (GQA needs a multiple of 8); 3 positions: 2 cached
+    // and the new one, written at index 2.
+    const s = await ort.InferenceSession.create(gqaDecodeModel(2, 1, 8), options);
+    try {
+      const row = (x: number) => Array<number>(8).fill(x);
+      const key = new ort.Tensor('float32', Float32Array.from([...row(0.5), ...row(-0.5), ...row(9)]), [1, 1, 3, 8]);
+      const value = new ort.Tensor('float32', Float32Array.from([...row(1), ...row(2), ...row(9)]), [1, 1, 3, 8]);
+      const out = await s.run(
+        {
+          q: new ort.Tensor('float32', new Float32Array(16), [1, 1, 16]),
+          k: new ort.Tensor('float32', Float32Array.from(row(0.25)), [1, 1, 8]),
+          v: new ort.Tensor('float32', Float32Array.from(row(3)), [1, 1, 8]),
+          past_key: key,
+          past_value: value,
+          seqlens_k: new ort.Tensor('int32', Int32Array.of(2), [1]),
+          total_sequence_length: new ort.Tensor('int32', Int32Array.of(3), []),
+        },
+        { y: null, present_key: key, present_value: value },
+      );
+      // Zero queries weigh the 3 positions equally: the mean of values 1, 2, 3 = 2 in every lane.
+      expect([...((out['y'] as ort.Tensor).data as Float32Array)].map((x) => Math.round(x * 1e5) / 1e5)).toEqual(Array(16).fill(2));
+      // The new K/V went into slot 2 of the shared buffer, in place.
+      expect([...(value.data as Float32Array).slice(16)]).toEqual(row(3));
+      expect([...(key.data as Float32Array).slice(16)]).toEqual(row(0.25));
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('counts 4 x heads x head size operations per position', () => {
+    expect(attentionOps(14, 64, 2048)).toBe(7_340_032);
+  });
+});
+
 describe('read bandwidth and the fp32 weight chain', () => {
   const read = { value: 50, source: 'measured' as const, method: 'ReduceSum', threads: 2 };
   const chain = { value: 60, source: 'measured' as const, method: 'MatMul chain', threads: 2 };
@@ -197,6 +234,7 @@ describe('short measurements', () => {
     expect(Object.keys(c.matmul)).toEqual(['fp32', 'int8', 'int4']);
     expect(Object.keys(c.matmulExtra)).toEqual(['int8_matmul_integer']);
     expect(Object.keys(c.weightStream ?? {})).toEqual(['fp32', 'int8', 'int4']);
+    expect(c.decodeAttention?.method).toContain('GroupQueryAttention, one decode step: 14 query heads, 2 KV heads of 64, 2048 positions');
     // The fp32 chain streams weights from memory: the read figure is never below it.
     expect(c.bandwidth.read!.value).toBeGreaterThanOrEqual(c.weightStream!.fp32!.value);
     expect(c.runtimeFormats['fp16']?.as).toBe('fp32');

@@ -55,6 +55,7 @@ describe('calibration files', () => {
     expect(bad((d) => ((d['matmul'] as Record<string, Record<string, unknown>>)['int8']!['source'] = 'guessed'))).toThrow('field "matmul.int8.source"');
     expect(bad((d) => (d['weightStream'] = { q4: (d['matmul'] as Record<string, unknown>)['int4'] }))).toThrow('field "weightStream.q4": expected one of fp32, fp16, int8, int4');
     expect(bad((d) => (d['weightStream'] = { int4: { value: 0, source: 'measured', method: 'x', threads: 2 } }))).toThrow('field "weightStream.int4.value"');
+    expect(bad((d) => (d['decodeAttention'] = { value: 5, source: 'guessed', method: 'x', threads: 2 }))).toThrow('field "decodeAttention.source"');
     expect(bad((d) => delete d['createdAt'])).toThrow(InputError);
     expect(() => loadCalibration(join(dir, 'nope.json'))).toThrow(/nope\.json: cannot read calibration/);
   });

@@ -142,7 +142,7 @@ describe('roofline in the result', () => {
     expect(record.calibration).toBe(withStream);
     const decode = record.rows.find((r) => r.cellId === cell.id && r.phase === 'decode')!;
     expect(decode).toMatchObject({ per: 'output token', limitedBy: 'memory', achievedMs: 2 * 15.92498 });
-    expect(decode.work).toEqual({ bytes: 318_499_600, matmulWeightBytes: 308_579_040, linearOps: 987_452_928, attentionOps: 4 * 24 * 14 * 64 * 392 });
+    expect(decode.work).toEqual({ bytes: 318_499_600, matmulWeightBytes: 308_579_040, kvBytes: 9_633_792, linearOps: 987_452_928, attentionOps: 4 * 24 * 14 * 64 * 392 });
     expect(decode.boundMs).toBeCloseTo(15.92498, 9);
     expect(decode.kernelMs).toBeCloseTo(31.353932, 9);
     expect(decode.percentOfBound).toBeCloseTo(50, 3);
