@@ -37,6 +37,11 @@ function firstMeasured(cell: CellResult) {
   return cell.iterations.find((i) => !i.warmup && !i.error) ?? cell.iterations.find((i) => !i.warmup);
 }
 
+/** A count a runner recorded, or undefined when it could not know it (NaN in memory, null from JSON). */
+function known(v: number | null | undefined): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
 function intParam(cell: CellResult, key: string): number | undefined {
   const v = cell.params[key];
   const n = Number(v);
@@ -45,14 +50,16 @@ function intParam(cell: CellResult, key: string): number | undefined {
 
 /**
  * The cell's shape as run: counts from its first measured iteration (the runner's own prompt
- * and output token counts), else from its params and the descriptor.
+ * and output token counts), else, where a runner could not know a count (a board tool that does
+ * not print it), from the cell's params and the descriptor.
  */
 export function cellShape(cell: CellResult, result: RunResult, descriptor: VlmDescriptor): BoundsParams {
   const it = firstMeasured(cell);
-  const images = it?.images ?? intParam(cell, 'images') ?? 0;
-  const promptTokens = it?.promptTokens ?? (intParam(cell, 'prefill') ?? 0) + images * descriptor.imageTokensPerTile;
+  const images = known(it?.images) ?? intParam(cell, 'images') ?? 0;
+  const promptTokens = known(it?.promptTokens) ?? (intParam(cell, 'prefill') ?? 0) + images * descriptor.imageTokensPerTile;
   const settingTokens = typeof cell.settings['outputTokens'] === 'number' ? cell.settings['outputTokens'] : undefined;
-  const outputTokens = it && it.outputTokens > 0 ? it.outputTokens : (settingTokens ?? result.options.outputTokens);
+  const measuredOutput = known(it?.outputTokens);
+  const outputTokens = measuredOutput !== undefined && measuredOutput > 0 ? measuredOutput : (settingTokens ?? result.options.outputTokens);
   const chunk = cell.settings['chunkSize'];
   const precision = String(cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
   return { images, promptTokens, outputTokens, precision, chunkSize: typeof chunk === 'number' ? chunk : 0 };

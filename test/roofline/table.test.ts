@@ -37,6 +37,16 @@ describe('roofline rows and table', () => {
     expect(cellShape(cell, run, d)).toEqual({ images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4', chunkSize: 0 });
   });
 
+  it('falls back to params and descriptor for counts a runner could not know', () => {
+    // A board tool that prints no prompt count: NaN in memory, null once read back from JSON.
+    for (const unknown of [Number.NaN, null]) {
+      const blind = JSON.parse(JSON.stringify(cell)) as typeof cell;
+      for (const it of blind.iterations) (it as { promptTokens: number | null }).promptTokens = unknown;
+      // prefill 128 + one 256-token tile
+      expect(cellShape(blind, run, d).promptTokens).toBe(384);
+    }
+  });
+
   it('computes achieved % of bound per phase', () => {
     const rows = rooflineRows(run, cal, () => d);
     const byPhase = Object.fromEntries(rows.filter((r) => r.cellId === cell.id).map((r) => [r.phase, r]));
