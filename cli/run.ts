@@ -11,6 +11,7 @@ import type { LoadedSuite } from '../core/suite-types.ts';
 import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { rooflineRecord } from '../reporters/roofline/index.ts';
+import { calibrationReason } from './calibration-policy.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
@@ -26,6 +27,7 @@ interface RunFlags {
   targets?: string;
   retryFailed?: boolean;
   calibrate: boolean;
+  recalibrate?: boolean;
   filter: string[];
   iterations?: number;
   warmup?: number;
@@ -60,6 +62,7 @@ export function registerRunCommand(program: Command): void {
     .option('-t, --target <name>', 'target to run on (see "bench list targets")', 'local')
     .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
     .option('--no-calibrate', 'do not measure this machine for roofline bounds when no calibration exists yet')
+    .option('--recalibrate', 'measure this machine for roofline bounds after the cells even when a calibration exists (a shared machine changes; about 20 s)')
     .option('--retry-failed', 'with --resume: run the cells that failed again, not only the missing ones')
     .option('-f, --filter <key=value>', 'select cells, e.g. images=1 or precision=int8,int4 (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
@@ -149,21 +152,15 @@ async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
 
 /**
  * The report's roofline needs this machine's bandwidth, matmul peaks and decode kernel
- * ceilings. The first full-scale local run measures them once (about 20 s, after the cells, on
- * an idle machine) and saves them for later runs; `bench calibrate --long` gives steadier figures.
+ * ceilings. The first full-scale local run measures them (about 20 s, after the cells, on an
+ * idle machine) and saves them for later runs; `--recalibrate` measures them after every run;
+ * `bench calibrate --long` gives steadier figures. See cli/calibration-policy.ts.
  */
-async function calibrateOnce(result: RunResult, progress: ProgressSink): Promise<void> {
-  const model = result.suite.definition.model;
-  const fullScale = !('zoo' in model) || model.scale === 'full';
-  if (result.target !== 'local' || result.suite.definition.runner !== 'ort' || !fullScale) return;
+async function calibrateIfNeeded(result: RunResult, recalibrate: boolean, progress: ProgressSink): Promise<void> {
   const existing = findCalibration({ target: 'local', host: result.environment.host.hostname }).calibration;
-  // One made before decode kernel ceilings were measured is measured again, once.
-  if (existing?.weightStream && existing.decodeAttention) return;
-  progress.log(
-    existing
-      ? 'the calibration of this machine has no decode kernel ceilings yet: measuring it again for roofline bounds (once, about 20 s)'
-      : 'no calibration of this machine yet: measuring memory bandwidth, matmul peaks and decode kernel ceilings for roofline bounds (once, about 20 s)',
-  );
+  const reason = calibrationReason(result, existing, recalibrate);
+  if (!reason) return;
+  progress.log(reason);
   try {
     const c = await calibrate({ target: 'local' });
     progress.log(`calibration saved: ${saveCalibration(c)}`);
@@ -193,6 +190,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const suite = flags.endpoint ? await endpointSuite(flags) : flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
   const target = resolveTarget(flags.target, flags.targets);
   if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
+  if (flags.recalibrate && !flags.calibrate) throw new InputError('--recalibrate and --no-calibrate contradict each other: keep one');
   const progress = createProgress();
   // A board is checked before any cell runs: an unreachable host, a missing tool or no free
   // memory is one clear message up front, not a failed cell each.
@@ -243,7 +241,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
         }
       },
     });
-    if (flags.calibrate) await calibrateOnce(outcome.store.result, progress);
+    if (flags.calibrate) await calibrateIfNeeded(outcome.store.result, flags.recalibrate === true, progress);
     recordRoofline(outcome.store);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
