@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { InputError } from '../core/errors.ts';
-import { emptyRun, WarningLog, type Probe, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
+import { emptyRun, finishedRun, WarningLog, type Probe, type SamplingState, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
 import type { ClockAlignment } from './transport.ts';
 import type { HwSample } from './types.ts';
 
@@ -42,19 +42,16 @@ export function validateInterval(intervalMs: number): void {
  * skipped and counted, rather than piling reads up.
  */
 export function createPolledProbe(source: PolledSource): Probe {
-  let state: {
-    clock: Clock;
-    intervalMs: number;
-    startedMs: number;
-    samples: HwSample[];
-    warnings: WarningLog;
-    timer: NodeJS.Timeout | null;
-    inFlight: Promise<void> | null;
-    stopping: boolean;
-    tick: number;
-    skipped: number;
-    alignment: ClockAlignment;
-  } | null = null;
+  let state:
+    | (SamplingState & {
+        warnings: WarningLog;
+        timer: NodeJS.Timeout | null;
+        inFlight: Promise<void> | null;
+        stopping: boolean;
+        tick: number;
+        skipped: number;
+      })
+    | null = null;
 
   const readOnceInto = async (): Promise<void> => {
     const s = state;
@@ -142,15 +139,7 @@ export function createPolledProbe(source: PolledSource): Probe {
       if (s.skipped > 0) {
         warnings.push(`${source.name}: ${s.skipped} sampling tick(s) skipped because a read took longer than ${s.intervalMs} ms`);
       }
-      return {
-        probe: source.name,
-        intervalMs: s.intervalMs,
-        startedMs: s.startedMs,
-        stoppedMs: s.clock.now(),
-        samples: s.samples,
-        warnings,
-        alignment: s.alignment,
-      };
+      return finishedRun(source.name, s, warnings);
     },
     async readOnce(clock) {
       const availability = await source.detect();

@@ -58,6 +58,20 @@ export function emptyRun(
   return { probe, intervalMs: at.intervalMs ?? 0, startedMs: at.startedMs ?? 0, stoppedMs: at.stoppedMs ?? 0, samples: [], warnings: [warning], alignment };
 }
 
+/** What a sampling probe keeps while it runs, as far as its finished ProbeRun needs. */
+export interface SamplingState {
+  clock: Clock;
+  intervalMs: number;
+  startedMs: number;
+  samples: HwSample[];
+  alignment: ClockAlignment;
+}
+
+/** The run of a probe that sampled until now, with its final warnings. */
+export function finishedRun(probe: string, s: SamplingState, warnings: string[]): ProbeRun {
+  return { probe, intervalMs: s.intervalMs, startedMs: s.startedMs, stoppedMs: s.clock.now(), samples: s.samples, warnings, alignment: s.alignment };
+}
+
 export interface Probe {
   readonly name: string;
   detect(): Promise<ProbeAvailability>;

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
-import { emptyRun, WarningLog, type Probe, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
+import { emptyRun, finishedRun, WarningLog, type Probe, type SamplingState, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
 import { validateInterval } from './polling.ts';
-import type { ClockAlignment, CommandTransport, LineStream } from './transport.ts';
+import type { CommandTransport, LineStream } from './transport.ts';
 import type { HwSample } from './types.ts';
 
 /** A tool that prints one sample per line at an interval it is told (tegrastats, nvidia-smi -lms). */
@@ -31,15 +31,7 @@ const READ_ONCE_TIMEOUT_MS = 5000;
  * rejects and an unexpected exit of the tool become warnings, never exceptions.
  */
 export function createStreamedProbe(source: StreamedSource): Probe {
-  let state: {
-    clock: Clock;
-    intervalMs: number;
-    startedMs: number;
-    samples: HwSample[];
-    warnings: WarningLog;
-    stream: LineStream | null;
-    alignment: ClockAlignment;
-  } | null = null;
+  let state: (SamplingState & { warnings: WarningLog; stream: LineStream | null }) | null = null;
 
   const attach = (stream: LineStream, clock: Clock, onSample: (s: HwSample) => void, warnings: WarningLog): void => {
     stream.onLine((line) => {
@@ -91,15 +83,7 @@ export function createStreamedProbe(source: StreamedSource): Probe {
       if (s.stream) await s.stream.stop().catch(() => undefined);
       const warnings = [...(source.runNotes?.() ?? []), ...s.warnings.list()];
       if (s.stream && s.samples.length === 0) warnings.push(`${source.name}: no samples were received`);
-      return {
-        probe: source.name,
-        intervalMs: s.intervalMs,
-        startedMs: s.startedMs,
-        stoppedMs: s.clock.now(),
-        samples: s.samples,
-        warnings,
-        alignment: s.alignment,
-      };
+      return finishedRun(source.name, s, warnings);
     },
     async readOnce(clock) {
       const availability = await source.detect();
