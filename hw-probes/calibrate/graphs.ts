@@ -4,26 +4,8 @@
  * in exactly the operator form the model zoo emits (models/layers/linear.ts), so the measured
  * peak is the one the runner's graphs can reach.
  */
+import { encodeAttr, int, MS_DOMAIN, valueInfo } from '../../models/onnx/graph-builder.ts';
 import { onnx, ONNX_DATA_TYPE, type ElemType, type NodeProtoInit, type TensorProtoInit } from '../../models/onnx/proto.ts';
-
-const MS_DOMAIN = 'com.microsoft';
-const ATTR_INT = 2;
-
-function valueInfo(name: string, type: ElemType, dims: Array<number | string>) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: ONNX_DATA_TYPE[type],
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
-function intAttr(name: string, value: number) {
-  return { name, type: ATTR_INT, i: value };
-}
 
 function tensor(name: string, type: ElemType, dims: number[], data: ArrayBufferView): TensorProtoInit {
   return { name, dims, dataType: ONNX_DATA_TYPE[type], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
@@ -65,7 +47,7 @@ function encodeModel(spec: GraphSpec): Uint8Array {
 export function reduceSumModel(rows: number, cols: number): Uint8Array {
   return encodeModel({
     name: 'calibrate_reduce_sum',
-    nodes: [{ opType: 'ReduceSum', input: ['x', 'axes'], output: ['y'], attribute: [intAttr('keepdims', 0)] }],
+    nodes: [{ opType: 'ReduceSum', input: ['x', 'axes'], output: ['y'], attribute: [encodeAttr('keepdims', int(0))] }],
     inputs: [valueInfo('x', 'float32', [rows, cols])],
     outputs: [valueInfo('y', 'float32', [rows])],
     initializers: [tensor('axes', 'int64', [1], BigInt64Array.of(1n))],
@@ -158,7 +140,7 @@ function linearPiece(form: MatmulForm, input: string, output: string, prefix: st
         nodes: [
           { opType: 'DynamicQuantizeLinear', input: [input], output: [t('xq'), t('xs'), t('xz')] },
           { opType: 'MatMulInteger', input: [t('xq'), wName, t('xz')], output: [t('acc')] },
-          { opType: 'Cast', input: [t('acc')], output: [t('accf')], attribute: [intAttr('to', ONNX_DATA_TYPE.float32)] },
+          { opType: 'Cast', input: [t('acc')], output: [t('accf')], attribute: [encodeAttr('to', int(ONNX_DATA_TYPE.float32))] },
           { opType: 'Mul', input: [t('xs'), sName], output: [t('scale')] },
           { opType: 'Mul', input: [t('accf'), t('scale')], output: [output] },
         ],
@@ -174,7 +156,7 @@ function linearPiece(form: MatmulForm, input: string, output: string, prefix: st
             input: [input, wName, sName],
             output: [output],
             domain: MS_DOMAIN,
-            attribute: [intAttr('K', k), intAttr('N', n), intAttr('bits', 4), intAttr('block_size', int4BlockSize), intAttr('accuracy_level', 4)],
+            attribute: [encodeAttr('K', int(k)), encodeAttr('N', int(n)), encodeAttr('bits', int(4)), encodeAttr('block_size', int(int4BlockSize)), encodeAttr('accuracy_level', int(4))],
           },
         ],
         initializers: [tensor(wName, 'uint8', [n, blocks, int4BlockSize / 2], w.codes), tensor(sName, 'float32', [n, blocks], scales)],
@@ -259,7 +241,7 @@ export function gqaDecodeModel(heads: number, kvHeads: number, headDim: number):
         input: ['q', 'k', 'v', 'past_key', 'past_value', 'seqlens_k', 'total_sequence_length'],
         output: ['y', 'present_key', 'present_value'],
         domain: MS_DOMAIN,
-        attribute: [intAttr('num_heads', heads), intAttr('kv_num_heads', kvHeads)],
+        attribute: [encodeAttr('num_heads', int(heads)), encodeAttr('kv_num_heads', int(kvHeads))],
       },
     ],
     inputs: [

@@ -36,7 +36,8 @@ export const DEFAULT_OPSET = 17;
 /** Inline data for small constants (shapes, axes, scalars). */
 export type InlineData = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array | Uint16Array;
 
-function encodeAttr(name: string, value: Attr): AttributeProtoInit {
+/** An attribute as ONNX stores it. */
+export function encodeAttr(name: string, value: Attr): AttributeProtoInit {
   if ('int' in value) return { name, type: ATTR_TYPE.INT, i: value.int };
   if ('float' in value) return { name, type: ATTR_TYPE.FLOAT, f: value.float };
   if ('str' in value) return { name, type: ATTR_TYPE.STRING, s: new TextEncoder().encode(value.str) };
@@ -44,7 +45,8 @@ function encodeAttr(name: string, value: Attr): AttributeProtoInit {
   return { name, type: ATTR_TYPE.FLOATS, floats: value.floats };
 }
 
-function valueInfo(name: string, type: ElemType, shape: Dim[]): ValueInfoProtoInit {
+/** A graph input or output: name, element type and shape (numbers fixed, strings symbolic). */
+export function valueInfo(name: string, type: ElemType, shape: Dim[]): ValueInfoProtoInit {
   return {
     name,
     type: {
