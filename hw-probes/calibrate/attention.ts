@@ -11,7 +11,8 @@
 import * as ort from 'onnxruntime-node';
 import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
 import { gqaDecodeModel } from './graphs.ts';
-import { ratesFromLatencies, timeTask, type TimingBudget } from './timing.ts';
+import { measureSessionRate } from './session.ts';
+import type { TimingBudget } from './timing.ts';
 import type { Figure } from './types.ts';
 
 /** Qwen2.5-0.5B's attention shape (InternVL2.5-1B's LLM): 14 query heads, 2 KV heads of 64. */
@@ -23,11 +24,9 @@ export function attentionOps(heads: number, headDim: number, positions: number):
   return 4 * heads * headDim * positions;
 }
 
-export async function measureDecodeAttention(threads: number, budget: TimingBudget, positions = ATTENTION_POSITIONS): Promise<Figure> {
+export function measureDecodeAttention(threads: number, budget: TimingBudget, positions = ATTENTION_POSITIONS): Promise<Figure> {
   const { heads, kvHeads, headDim } = ATTENTION_SHAPE;
-  const session = await ort.InferenceSession.create(gqaDecodeModel(heads, kvHeads, headDim), pipelineSessionOptions(threads));
-  try {
-    const filled = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
+  const filled = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 0.5);
     // The cache holds `positions - 1` tokens and room for the new one, like the runner's buffer.
     const cacheDims = [1, kvHeads, positions, headDim];
     const pastKey = new ort.Tensor('float32', filled(kvHeads * positions * headDim, 1), cacheDims);
@@ -41,17 +40,16 @@ export async function measureDecodeAttention(threads: number, budget: TimingBudg
       seqlens_k: new ort.Tensor('int32', Int32Array.of(positions - 1), [1]),
       total_sequence_length: new ort.Tensor('int32', Int32Array.of(positions), []),
     };
-    const fetches = { y: null, present_key: pastKey, present_value: pastValue };
-    const latencies = await timeTask(`gqa-decode-t${threads}`, () => session.run(feeds, fetches), budget);
-    const samples = ratesFromLatencies(attentionOps(heads, headDim, positions), latencies);
-    return {
-      value: samples.best,
-      source: 'measured',
-      method: `ONNX Runtime com.microsoft.GroupQueryAttention, one decode step: ${heads} query heads, ${kvHeads} KV heads of ${headDim}, ${positions} positions in a shared past/present cache, intra-op threads ${threads}; G op/s = 4 x heads x head size x positions / run time, best of ${latencies.length} runs`,
-      threads,
-      samples,
-    };
-  } finally {
-    await session.release();
-  }
+  return measureSessionRate({
+    name: `gqa-decode-t${threads}`,
+    model: gqaDecodeModel(heads, kvHeads, headDim),
+    options: pipelineSessionOptions(threads),
+    feeds,
+    fetches: { y: null, present_key: pastKey, present_value: pastValue },
+    work: attentionOps(heads, headDim, positions),
+    method: (runs) =>
+      `ONNX Runtime com.microsoft.GroupQueryAttention, one decode step: ${heads} query heads, ${kvHeads} KV heads of ${headDim}, ${positions} positions in a shared past/present cache, intra-op threads ${threads}; G op/s = 4 x heads x head size x positions / run time, best of ${runs} runs`,
+    threads,
+    budget,
+  });
 }

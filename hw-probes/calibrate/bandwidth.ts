@@ -26,9 +26,9 @@
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { gemvModel, reduceSumModel } from './graphs.ts';
-import { calibrationSessionOptions } from './session.ts';
-import { ratesFromLatencies, timeTask, type TimingBudget } from './timing.ts';
-import type { Figure, RateSamples } from './types.ts';
+import { calibrationSessionOptions, measureSessionRate } from './session.ts';
+import { measuredFigure, ratesFromLatencies, timeTask, type TimingBudget } from './timing.ts';
+import type { Figure } from './types.ts';
 
 export interface BandwidthOptions {
   /** Size of the read buffer; the copy moves half of it per direction. */
@@ -57,45 +57,38 @@ export function touched(elements: number): Float32Array {
   return a;
 }
 
-/** The best rate is the figure (see timing.ts); the spread is kept beside it. */
-function figure(samples: RateSamples, method: string, threads: number): Figure {
-  return { value: samples.best, source: 'measured', method, threads, samples };
-}
-
 /** The read figure of the calibration, over an already touched buffer (length a multiple of 4096). */
-export async function measureOrtRead(x: Float32Array, threads: number, budget: TimingBudget): Promise<Figure> {
+export function measureOrtRead(x: Float32Array, threads: number, budget: TimingBudget): Promise<Figure> {
   const rows = x.length / ROW;
-  const session = await ort.InferenceSession.create(reduceSumModel(rows, ROW), calibrationSessionOptions(threads));
-  try {
-    const feed = { x: new ort.Tensor('float32', x, [rows, ROW]) };
-    const latencies = await timeTask(`read-reducesum-t${threads}`, () => session.run(feed), budget);
-    return figure(
-      ratesFromLatencies(x.byteLength, latencies),
-      `ONNX Runtime ReduceSum over a float32 [${rows}, ${ROW}] input (${(x.byteLength / MiB).toFixed(0)} MiB) fed from pre-touched JS memory, last axis reduced, intra-op threads ${threads}; GB/s = input bytes / run time, best of ${latencies.length} runs`,
-      threads,
-    );
-  } finally {
-    await session.release();
-  }
+  return measureSessionRate({
+    name: `read-reducesum-t${threads}`,
+    model: reduceSumModel(rows, ROW),
+    options: calibrationSessionOptions(threads),
+    feeds: { x: new ort.Tensor('float32', x, [rows, ROW]) },
+    work: x.byteLength,
+    method: (runs) =>
+      `ONNX Runtime ReduceSum over a float32 [${rows}, ${ROW}] input (${(x.byteLength / MiB).toFixed(0)} MiB) fed from pre-touched JS memory, last axis reduced, intra-op threads ${threads}; GB/s = input bytes / run time, best of ${runs} runs`,
+    threads,
+    budget,
+  });
 }
 
-async function measureOrtGemv(x: Float32Array, threads: number, budget: TimingBudget): Promise<Figure> {
+function measureOrtGemv(x: Float32Array, threads: number, budget: TimingBudget): Promise<Figure> {
   const n = x.length / ROW;
-  const session = await ort.InferenceSession.create(gemvModel(ROW, n), calibrationSessionOptions(threads));
-  try {
-    const feed = {
+  return measureSessionRate({
+    name: `read-gemv-t${threads}`,
+    model: gemvModel(ROW, n),
+    options: calibrationSessionOptions(threads),
+    feeds: {
       x: new ort.Tensor('float32', new Float32Array(ROW).fill(0.5), [1, ROW]),
       w: new ort.Tensor('float32', x, [ROW, n]),
-    };
-    const latencies = await timeTask(`read-gemv-t${threads}`, () => session.run(feed), budget);
-    return figure(
-      ratesFromLatencies(x.byteLength, latencies),
-      `ONNX Runtime MatMul [1, ${ROW}] x [${ROW}, ${n}] float32, weight fed as an input (not a packed initializer), intra-op threads ${threads}; GB/s = weight bytes / run time, best of ${latencies.length} runs`,
-      threads,
-    );
-  } finally {
-    await session.release();
-  }
+    },
+    work: x.byteLength,
+    method: (runs) =>
+      `ONNX Runtime MatMul [1, ${ROW}] x [${ROW}, ${n}] float32, weight fed as an input (not a packed initializer), intra-op threads ${threads}; GB/s = weight bytes / run time, best of ${runs} runs`,
+    threads,
+    budget,
+  });
 }
 
 /**
@@ -160,7 +153,7 @@ async function measureWorkerCopy(bytesPerDirection: number, threads: number, bud
     const latencies = await timeTask(`copy-workers-t${threads}`, copyOnce, budget);
     if (failures.length) throw failures[0];
     const moved = 2 * elementsPerWorker * 4 * threads;
-    return figure(
+    return measuredFigure(
       ratesFromLatencies(moved, latencies),
       `${threads} worker thread(s), each copying its own pre-touched ${((elementsPerWorker * 4) / MiB).toFixed(0)} MiB float32 slice with TypedArray.set (memcpy), started together through an Atomics barrier; GB/s = 2 x bytes copied / time (STREAM convention: read + write)`,
       threads,
@@ -178,7 +171,7 @@ async function measureJsCopy(x: Float32Array, budget: TimingBudget): Promise<Fig
   const src = x.subarray(0, half);
   const dst = x.subarray(half, 2 * half);
   const latencies = await timeTask('copy-js-t1', () => dst.set(src), budget);
-  return figure(
+  return measuredFigure(
     ratesFromLatencies(2 * src.byteLength, latencies),
     `main JS thread, TypedArray.set of one pre-touched ${(src.byteLength / MiB).toFixed(0)} MiB half of the read buffer over the other (memcpy); GB/s = 2 x bytes copied / time`,
     1,

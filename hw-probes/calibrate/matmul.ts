@@ -8,8 +8,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { matmulModel, type MatmulForm, type MatmulShape } from './graphs.ts';
-import { calibrationSessionOptions } from './session.ts';
-import { ratesFromLatencies, timeTask, type TimingBudget } from './timing.ts';
+import { calibrationSessionOptions, measureSessionRate } from './session.ts';
+import type { TimingBudget } from './timing.ts';
 import type { Figure } from './types.ts';
 
 /** Default shape: a Qwen2.5-0.5B-class MLP width, 256 rows (one image tile of tokens). */
@@ -23,22 +23,17 @@ const FORM_LABEL: Record<MatmulForm, string> = {
 };
 
 export async function measureMatmul(form: MatmulForm, shape: MatmulShape, threads: number, budget: TimingBudget): Promise<Figure> {
-  const session = await ort.InferenceSession.create(matmulModel(form, shape), calibrationSessionOptions(threads));
-  try {
-    const x = new Float32Array(shape.m * shape.k);
-    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-    const feed = { x: new ort.Tensor('float32', x, [shape.m, shape.k]) };
-    const latencies = await timeTask(`matmul-${form}-t${threads}`, () => session.run(feed), budget);
-    const ops = 2 * shape.m * shape.k * shape.n;
-    const samples = ratesFromLatencies(ops, latencies);
-    return {
-      value: samples.best,
-      source: 'measured',
-      method: `ONNX Runtime ${FORM_LABEL[form]}, [${shape.m}, ${shape.k}] x [${shape.k}, ${shape.n}], weight a constant initializer, intra-op threads ${threads}; G op/s = 2*M*K*N / run time, best of ${latencies.length} runs`,
-      threads,
-      samples,
-    };
-  } finally {
-    await session.release();
-  }
+  const x = new Float32Array(shape.m * shape.k);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  return measureSessionRate({
+    name: `matmul-${form}-t${threads}`,
+    model: matmulModel(form, shape),
+    options: calibrationSessionOptions(threads),
+    feeds: { x: new ort.Tensor('float32', x, [shape.m, shape.k]) },
+    work: 2 * shape.m * shape.k * shape.n,
+    method: (runs) =>
+      `ONNX Runtime ${FORM_LABEL[form]}, [${shape.m}, ${shape.k}] x [${shape.k}, ${shape.n}], weight a constant initializer, intra-op threads ${threads}; G op/s = 2*M*K*N / run time, best of ${runs} runs`,
+    threads,
+    budget,
+  });
 }

@@ -4,7 +4,7 @@
  * roofline bound must not be beaten by a measurement); median and worst say how steady it was.
  */
 import { Bench } from 'tinybench';
-import type { RateSamples } from './types.ts';
+import type { Figure, RateSamples } from './types.ts';
 
 export interface TimingBudget {
   /** Time budget of the timed phase, ms (tinybench keeps going until both limits are met). */
@@ -23,6 +23,11 @@ export function ratesFromLatencies(work: number, latenciesMs: readonly number[])
   const mid = rates.length >> 1;
   const median = rates.length % 2 === 1 ? rates[mid]! : (rates[mid - 1]! + rates[mid]!) / 2;
   return { n: rates.length, best: rates[rates.length - 1]!, median, worst: rates[0]! };
+}
+
+/** A measured figure: the best rate is the value (see above), the spread is kept beside it. */
+export function measuredFigure(samples: RateSamples, method: string, threads: number): Figure {
+  return { value: samples.best, source: 'measured', method, threads, samples };
 }
 
 /** Runs `fn` under tinybench and returns its latency samples in ms. */

@@ -11,14 +11,18 @@
  */
 import * as ort from 'onnxruntime-node';
 import { weightChainModel, type MatmulForm } from './graphs.ts';
+import { weightBytes, WEIGHT_FORMATS } from '../../reporters/roofline/precision.ts';
 import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
-import { ratesFromLatencies, timeTask, type TimingBudget } from './timing.ts';
+import { measureSessionRate } from './session.ts';
+import type { TimingBudget } from './timing.ts';
 import type { ComputeKey, Figure } from './types.ts';
 
 /** Linear widths of the chain: a Qwen2.5-0.5B-class MLP, both multiples of the int4 block. */
 export const CHAIN_HIDDEN = 1024;
 export const CHAIN_INTERMEDIATE = 4096;
-const INT4_BLOCK = 32;
+/** The chain's int4 block: the roofline's int4 format, so bytes are counted as they are laid out. */
+const int4Scales = WEIGHT_FORMATS['int4']!.scales;
+const INT4_BLOCK = int4Scales?.kind === 'block' ? int4Scales.blockSize : 32;
 
 /** The operator form each precision's linears take in the zoo (models/layers/linear.ts). */
 export const STREAM_FORMS: ReadonlyArray<[ComputeKey, MatmulForm]> = [
@@ -34,48 +38,44 @@ const FORM_TEXT: Record<MatmulForm, string> = {
   'int4-matmulnbits': 'com.microsoft.MatMulNBits, 4-bit weights + fp32 scale per block of 32, accuracy_level 4',
 };
 
+/** The roofline's weight format of each operator form, so both count a weight's bytes alike. */
+const FORM_FORMAT: Record<MatmulForm, string> = {
+  fp32: 'fp32',
+  'int8-dynamic-quantize-matmul': 'int8',
+  'int8-matmul-integer': 'int8',
+  'int4-matmulnbits': 'int4',
+};
+
 /** Bytes one `[k, n]` weight occupies in `form`: codes plus quantisation scales. */
 export function chainWeightBytes(form: MatmulForm, k: number, n: number): number {
-  switch (form) {
-    case 'fp32':
-      return 4 * k * n;
-    case 'int8-dynamic-quantize-matmul':
-    case 'int8-matmul-integer':
-      return k * n + 4 * n;
-    case 'int4-matmulnbits':
-      return (k * n) / 2 + 4 * n * (k / INT4_BLOCK);
-  }
+  return weightBytes(k, n, WEIGHT_FORMATS[FORM_FORMAT[form]]!);
+}
+
+function pairBytes(form: MatmulForm): number {
+  return chainWeightBytes(form, CHAIN_HIDDEN, CHAIN_INTERMEDIATE) + chainWeightBytes(form, CHAIN_INTERMEDIATE, CHAIN_HIDDEN);
 }
 
 /** Up/down pairs needed for at least `totalBytes` of weights. */
 export function chainPairs(form: MatmulForm, totalBytes: number): number {
-  const pair = chainWeightBytes(form, CHAIN_HIDDEN, CHAIN_INTERMEDIATE) + chainWeightBytes(form, CHAIN_INTERMEDIATE, CHAIN_HIDDEN);
-  return Math.max(1, Math.ceil(totalBytes / pair));
+  return Math.max(1, Math.ceil(totalBytes / pairBytes(form)));
 }
 
-export async function measureWeightStream(form: MatmulForm, totalBytes: number, threads: number, budget: TimingBudget): Promise<Figure> {
+export function measureWeightStream(form: MatmulForm, totalBytes: number, threads: number, budget: TimingBudget): Promise<Figure> {
   const pairs = chainPairs(form, totalBytes);
-  const bytes = pairs * (chainWeightBytes(form, CHAIN_HIDDEN, CHAIN_INTERMEDIATE) + chainWeightBytes(form, CHAIN_INTERMEDIATE, CHAIN_HIDDEN));
-  const session = await ort.InferenceSession.create(
-    weightChainModel(form, CHAIN_HIDDEN, CHAIN_INTERMEDIATE, pairs, INT4_BLOCK),
+  const bytes = pairs * pairBytes(form);
+  const x = new Float32Array(CHAIN_HIDDEN);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 500 - 1;
+  return measureSessionRate({
+    name: `weight-stream-${form}-t${threads}`,
+    model: weightChainModel(form, CHAIN_HIDDEN, CHAIN_INTERMEDIATE, pairs, INT4_BLOCK),
     // The runner's options, spinning included: between a chain's many short kernels a sleeping
     // pool thread wakes late (measured: int8 30 GB/s without spinning, 35 with).
-    pipelineSessionOptions(threads),
-  );
-  try {
-    const x = new Float32Array(CHAIN_HIDDEN);
-    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 500 - 1;
-    const feed = { x: new ort.Tensor('float32', x, [1, CHAIN_HIDDEN]) };
-    const latencies = await timeTask(`weight-stream-${form}-t${threads}`, () => session.run(feed), budget);
-    const samples = ratesFromLatencies(bytes, latencies);
-    return {
-      value: samples.best,
-      source: 'measured',
-      method: `ONNX Runtime ${FORM_TEXT[form]}: a batch-1 chain of ${2 * pairs} linears (${CHAIN_HIDDEN} <-> ${CHAIN_INTERMEDIATE}), ${(bytes / 2 ** 20).toFixed(0)} MiB of constant weights, intra-op threads ${threads}; GB/s = weight bytes / run time, best of ${latencies.length} runs`,
-      threads,
-      samples,
-    };
-  } finally {
-    await session.release();
-  }
+    options: pipelineSessionOptions(threads),
+    feeds: { x: new ort.Tensor('float32', x, [1, CHAIN_HIDDEN]) },
+    work: bytes,
+    method: (runs) =>
+      `ONNX Runtime ${FORM_TEXT[form]}: a batch-1 chain of ${2 * pairs} linears (${CHAIN_HIDDEN} <-> ${CHAIN_INTERMEDIATE}), ${(bytes / 2 ** 20).toFixed(0)} MiB of constant weights, intra-op threads ${threads}; GB/s = weight bytes / run time, best of ${runs} runs`,
+    threads,
+    budget,
+  });
 }
