@@ -12,6 +12,7 @@ import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { rooflineRecord } from '../reporters/roofline/index.ts';
 import { calibrationReason } from './calibration-policy.ts';
+import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
@@ -156,25 +157,29 @@ async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
  * idle machine) and saves them for later runs; `--recalibrate` measures them after every run;
  * `bench calibrate --long` gives steadier figures. See cli/calibration-policy.ts.
  */
-async function calibrateIfNeeded(result: RunResult, recalibrate: boolean, progress: ProgressSink): Promise<void> {
-  const existing = findCalibration({ target: 'local', host: result.environment.host.hostname }).calibration;
+async function calibrateIfNeeded(
+  result: RunResult,
+  existing: Calibration | null,
+  recalibrate: boolean,
+  progress: ProgressSink,
+): Promise<Calibration | null> {
   const reason = calibrationReason(result, existing, recalibrate);
-  if (!reason) return;
+  if (!reason) return existing;
   progress.log(reason);
   try {
     const c = await calibrate({ target: 'local' });
     progress.log(`calibration saved: ${saveCalibration(c)}`);
+    return c;
   } catch (err) {
     progress.log(`calibration failed, the report has no roofline: ${(err as Error).message}`);
+    return existing;
   }
 }
 
 /** The run's bounds go into result.json, with the calibration they come from. */
-function recordRoofline(store: ResultStore): void {
+function recordRoofline(store: ResultStore, calibration: Calibration | null): void {
   const result = store.result;
-  if (!result.cells.some((c) => c.status === 'ok')) return;
-  const { calibration } = findCalibration({ target: result.target, host: result.environment.host.hostname });
-  if (!calibration) return;
+  if (!calibration || !result.cells.some((c) => c.status === 'ok')) return;
   result.roofline = rooflineRecord(result, calibration);
   store.flush();
 }
@@ -241,8 +246,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
         }
       },
     });
-    if (flags.calibrate) await calibrateIfNeeded(outcome.store.result, flags.recalibrate === true, progress);
-    recordRoofline(outcome.store);
+    const result = outcome.store.result;
+    const existing = findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
+    const calibration = flags.calibrate ? await calibrateIfNeeded(result, existing, flags.recalibrate === true, progress) : existing;
+    recordRoofline(outcome.store, calibration);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
       `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +

@@ -85,9 +85,11 @@ export function rooflineSection(
   result: RunResult,
   options: { calibration?: Calibration | null; calibrationDir?: string; descriptorFor?: DescriptorLookup } = {},
 ): string {
+  // An explicit null means "looked, there is none": the folder is not read again.
   const calibration =
-    options.calibration ??
-    findCalibration({ target: result.target, host: result.environment.host.hostname }, options.calibrationDir).calibration;
+    options.calibration !== undefined
+      ? options.calibration
+      : findCalibration({ target: result.target, host: result.environment.host.hostname }, options.calibrationDir).calibration;
   const heading = '## Roofline: achieved % of hardware bound';
   if (!calibration) {
     return `${heading}\n\n_No calibration for target "${result.target}" on host ${result.environment.host.hostname}: run \`bench calibrate\` (or \`bench calibrate --target <board>\` for published peaks) to get bounds._\n`;
