@@ -18,3 +18,19 @@ export function createClock(): Clock {
     originEpochMs,
   };
 }
+
+/**
+ * Calls `fn` once `now()` has reached `dueMs`; returns a cancel function. Node's timers have
+ * millisecond granularity and can fire a fraction of a millisecond before the due time on the
+ * performance clock: an early wake-up waits out the rest, so `fn` never runs early.
+ */
+export function callWhenDue(now: () => number, dueMs: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const check = (): void => {
+    const left = dueMs - now();
+    if (left > 0) timer = setTimeout(check, Math.ceil(left));
+    else fn();
+  };
+  timer = setTimeout(check, Math.max(0, Math.ceil(dueMs - now())));
+  return () => clearTimeout(timer);
+}

@@ -20,8 +20,8 @@ const PHASES: Array<[BoundPhase, string, string]> = [
 export function rooflineChart(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup): ChartConfiguration<'bar'> {
   const rows = rooflineRows(result, calibration, descriptorFor);
   const cells = [...new Set(rows.map((r) => r.cellId))];
-  const value = (cell: string, phase: BoundPhase): number | null =>
-    rows.find((r) => r.cellId === cell && r.phase === phase)?.percentOfBound ?? null;
+  const value = (cell: string, phase: BoundPhase, of: 'percentOfBound' | 'percentOfKernelCeiling' = 'percentOfBound'): number | null =>
+    rows.find((r) => r.cellId === cell && r.phase === phase)?.[of] ?? null;
   const datasets = PHASES.filter(([phase]) => rows.some((r) => r.phase === phase && r.percentOfBound !== null)).map(
     ([phase, label, color]) => ({
       label,
@@ -33,7 +33,7 @@ export function rooflineChart(result: RunResult, calibration: Calibration, descr
   if (rows.some((r) => r.percentOfKernelCeiling !== null)) {
     datasets.push({
       label: 'decode, % of kernel ceiling',
-      data: cells.map((c) => rows.find((r) => r.cellId === c && r.phase === 'decode')?.percentOfKernelCeiling ?? null),
+      data: cells.map((c) => value(c, 'decode', 'percentOfKernelCeiling')),
       backgroundColor: '#f4a6a6',
     });
   }

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { Clock } from '../../core/clock.ts';
+import { callWhenDue, type Clock } from '../../core/clock.ts';
 import { excerpt } from './chunk.ts';
 
 export interface HttpTarget {
@@ -106,7 +106,7 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
     const settle = (failure: StreamOutcome['failure'], endMs = clock.now()) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelDeadline();
       if (failure) {
         // A failed exchange leaves the socket in an unknown state: never reuse it.
         controller.abort();
@@ -116,21 +116,14 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
       resolve({ startMs, endMs, status, serverHeader, failure, staleSocket });
     };
 
-    // The deadline counts from startMs, taken before the timer is armed; Node timers can also
-    // fire a fraction of a millisecond early, so an early wake-up re-arms for the remainder.
+    // The deadline counts from startMs, taken before the timer is armed, on the run clock.
     const startMs = clock.now();
     lastDataMs = startMs;
-    const onDeadline = (): void => {
+    const cancelDeadline = callWhenDue(() => clock.now(), startMs + target.timeoutMs, () => {
       const now = clock.now();
-      const early = startMs + target.timeoutMs - now;
-      if (early > 0) {
-        timer = setTimeout(onDeadline, Math.ceil(early));
-        return;
-      }
       const stalled = status === null ? 'no response headers yet' : `no data for the last ${Math.round(now - lastDataMs)} ms`;
       settle({ kind: 'timeout', message: `request timed out after ${target.timeoutMs} ms (${stalled}; ${consumer.progress()})` }, now);
-    };
-    let timer = setTimeout(onDeadline, target.timeoutMs);
+    });
     const req = requestFn(target.url)(target.url, {
       method: 'POST',
       headers: { ...target.headers, 'content-length': String(Buffer.byteLength(body)) },

@@ -15,6 +15,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callWhenDue } from '../../core/clock.ts';
 
 export type Flavor = 'llamacpp' | 'vllm' | 'ik-no-done';
 
@@ -326,13 +327,6 @@ function streamAnswer(b: Behaviour, t: Templates, body: Json, promptTokens: numb
     if (t.done) send('[DONE]');
     res.end();
   };
-  // Node's timers have millisecond granularity and can fire a fraction of a millisecond before
-  // the due time on the performance clock; wait out the rest so the first token is never early.
-  const firstDue = start + b.firstTokenDelayMs;
-  const first = () => {
-    const left = firstDue - performance.now();
-    if (left > 0) setTimeout(first, Math.ceil(left));
-    else next();
-  };
-  setTimeout(first, Math.max(0, Math.ceil(firstDue - performance.now())));
+  // The first token is never early, whatever Node's timer granularity.
+  callWhenDue(() => performance.now(), start + b.firstTokenDelayMs, next);
 }
