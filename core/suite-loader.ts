@@ -6,6 +6,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InputError, SuiteError } from './errors.ts';
 import type { LoadedSuite, Suite } from './suite-types.ts';
+// The runners' declared axes and options (pure data). This file moves to harness/ (issue 13),
+// which sits above runners/, so the import points downwards there.
+import { RUNNER_SPECS } from '../runners/specs.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SUITES_DIR = join(repoRoot, 'suites');
@@ -68,7 +71,36 @@ export function checkSuite(doc: unknown, source: string): Suite {
       throw new SuiteError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
     }
   }
+  checkAgainstRunner(suite, source);
   return suite;
+}
+
+/**
+ * Every matrix axis and every option must be one the suite's runner uses, with values it can
+ * use: an unknown axis (say `frames` on a runner without video) would otherwise run with no
+ * effect and be published as if it had one.
+ */
+function checkAgainstRunner(suite: Suite, source: string): void {
+  const spec = RUNNER_SPECS[suite.runner];
+  if (!spec) {
+    throw new SuiteError(source, 'runner', `unknown runner "${suite.runner}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
+  }
+  for (const [axis, values] of Object.entries(suite.matrix)) {
+    const axisSpec = spec.axes[axis];
+    if (!axisSpec) {
+      throw new SuiteError(source, `matrix.${axis}`, `is not an axis of the ${spec.name} runner; its axes are ${Object.keys(spec.axes).join(', ')}`);
+    }
+    values.forEach((value, i) => {
+      if (!axisSpec.accepts(value, suite)) {
+        throw new SuiteError(source, `matrix.${axis}[${i}]`, `${JSON.stringify(value)} is not allowed: expected ${axisSpec.allowed}`);
+      }
+    });
+  }
+  for (const key of Object.keys(suite.options ?? {})) {
+    if (!spec.options.includes(key)) {
+      throw new SuiteError(source, `options.${key}`, `is not an option of the ${spec.name} runner; its options are ${spec.options.join(', ')}`);
+    }
+  }
 }
 
 export function hashSuite(suite: Suite): string {

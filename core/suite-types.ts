@@ -65,8 +65,8 @@ export interface Suite {
   runner: string;
   defaults: SuiteDefaults;
   /**
-   * Axes of the matrix. `images`, `prefill` (text tokens) and `precision` are known to the
-   * runners; any other axis is carried into cell params untouched.
+   * Axes of the matrix. Each runner declares the axes it uses and the values it can use
+   * (runners/<runner>/spec.ts); the loader refuses any other axis.
    */
   matrix: Record<string, AxisValue[]>;
   /** Hardware probes sampled while each cell runs. */

@@ -31,6 +31,7 @@
  * groupArgs. Boards with a tool that lacks -g need `graphs.groups` (one file per group) or
  * another groupArgs.
  */
+import { AXERA_RUNNER_SPEC } from './spec.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { checkArgTemplates, substitute, type ArgTemplate } from '../command/template.ts';
@@ -63,7 +64,7 @@ export interface AxeraOptions {
   hashGraphs: boolean;
 }
 
-const KNOWN = new Set(['layers', 'chunkSize', 'tokensPerImage', 'graphs', 'axRunModel', 'mode', 'demo', 'target', 'hashGraphs']);
+const KNOWN = new Set(AXERA_RUNNER_SPEC.options);
 
 function obj(value: unknown, where: string): Record<string, unknown> {
   if (value === undefined) return {};

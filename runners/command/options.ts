@@ -10,6 +10,7 @@
  *     vars: { modelFile: MobileVLM-1.7B/ggml-model-q4_k.gguf }   # extra placeholders
  *     timeoutMs: 600000
  */
+import { COMMAND_RUNNER_SPEC } from './spec.ts';
 import { InputError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { instructionFor, promptText } from '../endpoint/prompt.ts';
@@ -28,7 +29,7 @@ export interface CommandRunnerConfig {
   promptSeed: number;
 }
 
-const KNOWN = new Set(['target', 'command', 'parser', 'stdin', 'imageFiles', 'vars', 'timeoutMs', 'promptSeed']);
+const KNOWN = new Set(COMMAND_RUNNER_SPEC.options);
 const DEFAULT_TIMEOUT_MS = 600_000;
 
 function stringList(value: unknown, where: string): string[] {

@@ -2,6 +2,7 @@
  * Suite options and cell params of the endpoint runner, checked once per cell with errors that
  * name the field. See runners/endpoint/README.md for the list with defaults.
  */
+import { ENDPOINT_RUNNER_SPEC } from './spec.ts';
 import { SuiteError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { ImagePattern, ImageSize } from './images.ts';
@@ -48,26 +49,7 @@ export interface EndpointCellParams {
   imageSize: ImageSize;
 }
 
-const KNOWN_OPTIONS = new Set([
-  'url',
-  'model',
-  'maxTokens',
-  'apiKeyEnv',
-  'timeoutMs',
-  'requestRate',
-  'ttftTargetMs',
-  'tpotTargetMs',
-  'e2eTargetMs',
-  'imageFiles',
-  'imageSize',
-  'imagePattern',
-  'uniqueInputs',
-  'fixedOutputLength',
-  'serverParams',
-  'calibrate',
-  'seed',
-  'extraBody',
-]);
+const KNOWN_OPTIONS = new Set(ENDPOINT_RUNNER_SPEC.options);
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_IMAGE_SIZE = 448;

@@ -11,8 +11,9 @@ import { findExportFiles, type SessionName } from './model-files.ts';
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
 import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
+import { ORT_PRECISIONS } from './spec.ts';
 
-const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
+const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
 
 interface ResolvedModel {
   files: Partial<Record<SessionName, string>>;

@@ -63,6 +63,35 @@ describe('suite validation', () => {
     expect(e7.field).toBe('model');
   });
 
+  it('refuses axes, values and options the runner does not know, naming file, field and what is allowed', () => {
+    const frames = errorOf(valid.replace('runner: ort', 'runner: command').replace('precision: [fp32]\n  chunk: [0, 32]', 'frames: [1, 4]'));
+    expect(frames.file).toBe('suites/demo.yaml');
+    expect(frames.field).toBe('matrix.frames');
+    expect(frames.expected).toBe('is not an axis of the command runner; its axes are images, prefill, precision');
+
+    const typo = errorOf(valid.replace('chunk: [0, 32]', 'resolutoin: [720p]'));
+    expect(typo.field).toBe('matrix.resolutoin');
+    expect(typo.expected).toMatch(/its axes are images, prefill, precision, output_tokens, chunk, resolution, frames/);
+
+    const badResolution = errorOf(valid.replace('chunk: [0, 32]', 'resolution: [1280x720, 1280*720]'));
+    expect(badResolution.field).toBe('matrix.resolution[1]');
+    expect(badResolution.expected).toMatch(/"1280\*720" is not allowed: expected WIDTHxHEIGHT \(e\.g\. 448x448, 1280x720.*preset: 480p, 720p, 1080p, 1440p, 4k/);
+
+    const badFrames = errorOf(valid.replace('chunk: [0, 32]', 'frames: [0]'));
+    expect(badFrames.field).toBe('matrix.frames[0]');
+
+    const option = errorOf(`${valid}options: { maxTile: 6 }\n`);
+    expect(option.field).toBe('options.maxTile');
+    expect(option.expected).toMatch(/is not an option of the ort runner; its options are .*maxTiles/);
+
+    const runner = errorOf(valid.replace('runner: ort', 'runner: onnx'));
+    expect(runner.field).toBe('runner');
+    expect(runner.expected).toMatch(/unknown runner "onnx"; expected one of ort, endpoint, command, axera-subgraph/);
+
+    const ok = parseSuiteText(valid.replace('chunk: [0, 32]', 'resolution: [448x448, 720p, 4k]\n  frames: [8]'), 'demo.yaml');
+    expect(ok.matrix['resolution']).toEqual(['448x448', '720p', '4k']);
+  });
+
   it('reports YAML syntax errors with the line', () => {
     expect(() => parseSuiteText('name: x\nmatrix: [1, 2\n', 'bad.yaml')).toThrow(/bad\.yaml:\d+: not valid YAML/);
   });
