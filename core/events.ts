@@ -50,7 +50,15 @@ export interface IterationRecord {
    */
   promptTokens: number;
   imageTokens: number;
+  /** Images fed to the model; each frame of a video counts as one. */
   images: number;
+  /** Of `images`, how many are video frames (absent: none). */
+  frames?: number;
+  /**
+   * Vision-encoder inputs the request ran (one per tile: InternVL's grid + thumbnail, SmolVLM's
+   * crops + global image, one per video frame). Absent where a runner cannot know.
+   */
+  visionTiles?: number;
   outputTokens: number;
   /** Generated token ids, when the runner sees them (in-process runners), for accuracy checks. */
   outputTokenIds?: number[];

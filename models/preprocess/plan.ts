@@ -141,9 +141,24 @@ export function videoPlan(family: PreprocessFamily, frames: number, source: Reso
   };
 }
 
-/** Frame indices a family's loader samples from a clip of `totalFrames` (uniform segment middles). */
-export function sampleFrames(totalFrames: number, frames: number): number[] {
-  return internvlFrameIndices(totalFrames, frames, roundHalfEven);
+/**
+ * Frame indices a family's video loader takes from a clip of `totalFrames`: InternVL's
+ * `load_video` takes the middle of each of `frames` equal segments; transformers'
+ * Qwen2VLVideoProcessor.sample_frames takes arange(0, total, total/frames).int(); SmolVLM is
+ * given the same uniform sampling (its own loader samples by fps, which a frame count fixes).
+ */
+export function sampleFrames(family: PreprocessFamily, totalFrames: number, frames: number): { indices: number[]; rule: string } {
+  if (!Number.isInteger(totalFrames) || totalFrames < frames) {
+    throw new InputError(`video: cannot sample ${frames} frames from a clip of ${totalFrames}`);
+  }
+  if (family === 'internvl') {
+    return { indices: internvlFrameIndices(totalFrames, frames, roundHalfEven), rule: `InternVL load_video: middle of each of ${frames} equal segments of ${totalFrames} frames` };
+  }
+  const step = totalFrames / frames;
+  return {
+    indices: Array.from({ length: frames }, (_, k) => Math.trunc(k * step)),
+    rule: `uniform: every ${step.toFixed(2)} frames of ${totalFrames} from frame 0 (transformers Qwen2-VL sample_frames)`,
+  };
 }
 
 export { SMOLVLM_DEFAULTS, INTERNVL_DEFAULTS, QWEN2_VL_DEFAULTS, QWEN2_VL_VIDEO_DEFAULTS };

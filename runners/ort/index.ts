@@ -12,6 +12,8 @@ import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-optio
 import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
 import { ORT_PRECISIONS } from './spec.ts';
+import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
+import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
 
 const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
 
@@ -20,6 +22,8 @@ interface ResolvedModel {
   identity: ModelIdentity;
   vocab: number;
   hints: { imageSize?: number; tokensPerImage?: number };
+  /** The zoo model's family, whose preprocessing applies; absent for real exports. */
+  family?: PreprocessFamily;
   notes: string[];
 }
 
@@ -67,6 +71,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
       },
       vocab: d.llm.vocab,
       hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile },
+      family: d.family,
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
     };
   }
@@ -102,15 +107,17 @@ export const ortRunner: Runner = {
     const precision = String(cell.params['precision'] ?? 'fp32');
     const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
+    const frames = numberParam(cell, 'frames', 0);
     const model = await resolveModel(suite, precision, ctx);
+    const needsVision = images > 0 || frames > 0;
 
     const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.
     const wanted: SessionName[] = ['embed_tokens', 'decoder_model_merged'];
-    if (images > 0) wanted.push('vision_encoder');
+    if (needsVision) wanted.push('vision_encoder');
     if (model.files.lm_head) wanted.push('lm_head');
-    if (images > 0 && !model.files.vision_encoder) {
-      throw new InputError(`cell ${cell.id}: images=${images} but the model has no vision_encoder graph`);
+    if (needsVision && !model.files.vision_encoder) {
+      throw new InputError(`cell ${cell.id}: images=${images}${frames ? `, frames=${frames}` : ''} but the model has no vision_encoder graph`);
     }
     const profiler = ctx.profile ? new CellProfiler() : null;
     const loadStart = ctx.clock.now();
@@ -127,7 +134,7 @@ export const ortRunner: Runner = {
       lmHead: created.lm_head,
     };
     const geo = readGeometry(sessions.decoder, sessions.vision, model.hints, model.files.decoder_model_merged!);
-    if (images > 0 && (!geo.imageSize || !geo.tokensPerImage)) {
+    if (needsVision && (!geo.imageSize || !geo.tokensPerImage)) {
       throw new InputError(
         `cell ${cell.id}: the vision encoder's input size / tokens per image are symbolic; set options.imageSize and options.tokensPerImage in the suite`,
       );
@@ -141,6 +148,24 @@ export const ortRunner: Runner = {
     const kvMode: KvCacheMode = (kvOption as KvCacheMode | undefined) ?? ('zoo' in suite.model ? 'shared' : 'grow');
     const pipeline = new OrtPipeline(sessions, geo, ctx.clock, kvMode);
     const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
+    // Resolution, video frames or real images: the family's preprocessing decides tiles and
+    // tokens per image; without them each image is one synthetic tile (the Axera table's shape).
+    let workload: CellWorkload | undefined;
+    if (wantsWorkload(cell, suite)) {
+      const family = preprocessFamily(suite, model.family);
+      workload = await buildWorkload(
+        cell,
+        suite,
+        family,
+        { tileSize: geo.imageSize ?? 0, tokensPerTile: geo.tokensPerImage ?? 0, ...(family === 'qwen2-vl' ? { factor: 28 } : {}) },
+        images,
+        seed,
+      );
+      if (workload.items.length > 0 && (!geo.imageSize || !geo.tokensPerImage)) {
+        throw new InputError(`cell ${cell.id}: the vision encoder's input size / tokens per image are symbolic; set options.imageSize and options.tokensPerImage in the suite`);
+      }
+    }
+    const imageTokensPerRequest = workload ? Number(workload.settings['imageTokensPerRequest']) : images * (geo.tokensPerImage ?? 0);
     return {
       loadMs,
       model: model.identity,
@@ -154,13 +179,21 @@ export const ortRunner: Runner = {
         kvCache: kvMode === 'shared' ? 'shared buffer, appended in place' : 'grown and copied each step',
         outputTokens,
         layers: geo.layers,
-        tokensPerImage: geo.tokensPerImage ?? 0,
+        tokensPerTile: geo.tokensPerImage ?? 0,
+        // Without a workload every image is one tile; with one, imageTokensPerImage says it.
+        ...(workload ? {} : { tokensPerImage: geo.tokensPerImage ?? 0 }),
+        promptTokens: textTokens + imageTokensPerRequest,
+        ...(workload?.settings ?? {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
         ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
       },
       runIteration: (index, warmup) =>
-        pipeline.run({ images, textTokens, outputTokens, chunkSize, vocab: model.vocab, seed }, index, warmup),
+        pipeline.run(
+          { images, ...(workload ? { visuals: { items: workload.items, pixels: workload.pixels } } : {}), textTokens, outputTokens, chunkSize, vocab: model.vocab, seed },
+          index,
+          warmup,
+        ),
       ...(profiler ? { collectProfile: async () => profiler.collect(created) } : {}),
       async close() {
         for (const s of Object.values(created)) await s?.release();

@@ -40,28 +40,28 @@ export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array,
 }
 
 /**
- * Prompt token ids: `textTokens` text ids with `images` runs of `tokensPerImage` image
- * placeholders after a short preamble (where a chat template puts them). Returns the ids and
- * the first row of each image run, where the image features are written into the embeddings.
+ * Prompt token ids: `textTokens` text ids with one run of placeholders per image or video
+ * (`visualTokens[i]` tokens each) after a short preamble (where a chat template puts them).
+ * Returns the ids and the first row of each run, where the visual features are written into
+ * the embeddings.
  */
 export function makePromptIds(
   textTokens: number,
-  images: number,
-  tokensPerImage: number,
+  visualTokens: readonly number[],
   vocab: number,
   seed: number,
 ): { ids: BigInt64Array; imageRows: number[] } {
   const rnd = seededRandom(seed);
-  const total = textTokens + images * tokensPerImage;
+  const total = textTokens + visualTokens.reduce((a, b) => a + b, 0);
   const ids = new BigInt64Array(total);
   const preamble = Math.min(8, textTokens);
   const imageRows: number[] = [];
   let row = 0;
   const textId = () => BigInt(1 + Math.floor(rnd() * (vocab - 1)));
   for (; row < preamble; row++) ids[row] = textId();
-  for (let i = 0; i < images; i++) {
+  for (const tokens of visualTokens) {
     imageRows.push(row);
-    for (let k = 0; k < tokensPerImage; k++) ids[row++] = 0n; // placeholder; rows are overwritten with features
+    for (let k = 0; k < tokens; k++) ids[row++] = 0n; // placeholder; rows are overwritten with features
   }
   for (; row < total; row++) ids[row] = textId();
   return { ids, imageRows };

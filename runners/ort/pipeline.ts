@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { prepareTiles, type PixelConvention, type VisualItem } from './visual-inputs.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -12,7 +13,13 @@ export interface PipelineSessions {
 }
 
 export interface RequestShape {
+  /** Images per request when no `visuals` are given: one synthetic tile each (the legacy shape). */
   images: number;
+  /**
+   * Images and videos prepared as the model family's preprocessing does (resolution axis, real
+   * images, video frames): each becomes its plan's tiles, the encoder runs once per tile.
+   */
+  visuals?: { items: VisualItem[]; pixels: PixelConvention };
   textTokens: number;
   outputTokens: number;
   /** Prefill chunk size in tokens; 0 = the whole prompt in one decoder call. */
@@ -141,15 +148,23 @@ export class OrtPipeline {
   async run(shape: RequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
     const { clock, geo, sessions } = this;
     const events: TimedEvent[] = [];
-    const tokensPerImage = shape.images > 0 ? geo.tokensPerImage ?? 0 : 0;
+    const tokensPerTile = geo.tokensPerImage ?? 0;
+    const visuals = shape.visuals;
+    // Tokens of each image/video in prompt order; the legacy shape is one tile per image.
+    const visualTokens = visuals ? visuals.items.map((v) => v.plan.tokens) : Array<number>(shape.images).fill(tokensPerTile);
+    const imageTokens = visualTokens.reduce((a, b) => a + b, 0);
+    const frames = visuals ? visuals.items.reduce((n, v) => n + (v.plan.frames ?? 0), 0) : 0;
     const record: IterationRecord = {
       index,
       warmup,
       startMs: clock.now(),
       endMs: 0,
-      promptTokens: shape.textTokens + shape.images * tokensPerImage,
-      imageTokens: shape.images * tokensPerImage,
-      images: shape.images,
+      promptTokens: shape.textTokens + imageTokens,
+      imageTokens,
+      // A video frame is an image input to the model (the Axera table counts a video as 8 images).
+      images: visuals ? visuals.items.reduce((n, v) => n + (v.kind === 'video' ? v.plan.frames ?? 0 : 1), 0) : shape.images,
+      ...(frames ? { frames } : {}),
+      visionTiles: visuals ? visuals.items.reduce((n, v) => n + v.plan.tiles, 0) : shape.images,
       outputTokens: 0,
       events,
     };
@@ -167,29 +182,46 @@ export class OrtPipeline {
     };
 
     try {
-      // preprocess: a synthetic camera tile per image, normalised as InternVL does; prompt ids.
-      const { pixels, prompt } = await phase('preprocess', async () => {
-        const size = geo.imageSize ?? 0;
-        const pixels: Float32Array[] = [];
-        for (let i = 0; i < shape.images; i++) {
-          const chw = new Float32Array(3 * size * size);
-          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
-          pixels.push(chw);
+      // preprocess: images/frames decoded (real files), resized, tiled and normalised as the
+      // family's reference preprocessing does; or, in the legacy shape, one synthetic camera
+      // tile per image normalised as InternVL does. Prompt ids with the image placeholders.
+      const size = geo.imageSize ?? 0;
+      const { tiles, prompt } = await phase('preprocess', async () => {
+        const tiles: Float32Array[][] = [];
+        if (visuals) {
+          const step = <T>(name: string, fn: () => Promise<T>) => timed(name, 'preprocess', 1, fn);
+          for (const item of visuals.items) tiles.push(await prepareTiles(item, size, visuals.pixels, step));
+        } else {
+          for (let i = 0; i < shape.images; i++) {
+            const chw = new Float32Array(3 * size * size);
+            normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
+            tiles.push([chw]);
+          }
         }
-        const prompt = makePromptIds(shape.textTokens, shape.images, tokensPerImage, shape.vocab, shape.seed);
-        return { pixels, prompt };
+        const prompt = makePromptIds(shape.textTokens, visualTokens, shape.vocab, shape.seed);
+        return { tiles, prompt };
       });
 
+      // The encoder runs once per tile at batch 1, as edge deployments run it; an image's
+      // features are its tiles' features in order.
       const features: Float32Array[] = [];
-      if (shape.images > 0) {
+      if (tiles.length > 0) {
         const vision = sessions.vision!;
-        const size = geo.imageSize!;
         await phase('image_encode', async () => {
-          for (const chw of pixels) {
-            const out = await timed('vision_encoder', 'image_encode', 1, () =>
-              vision.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) }),
-            );
-            features.push((out['image_features'] as ort.Tensor).data as Float32Array);
+          for (const itemTiles of tiles) {
+            const parts: Float32Array[] = [];
+            for (const chw of itemTiles) {
+              const out = await timed('vision_encoder', 'image_encode', 1, () =>
+                vision.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) }),
+              );
+              parts.push(((out['image_features'] as ort.Tensor).data as Float32Array).subarray(0, tokensPerTile * geo.hidden));
+            }
+            if (parts.length === 1) features.push(parts[0]!);
+            else {
+              const joined = new Float32Array(parts.length * tokensPerTile * geo.hidden);
+              parts.forEach((p, k) => joined.set(p, k * tokensPerTile * geo.hidden));
+              features.push(joined);
+            }
           }
         });
       }
@@ -203,7 +235,7 @@ export class OrtPipeline {
           sessions.embed.run({ input_ids: new ort.Tensor('int64', prompt.ids, [1, total]) }),
         );
         const embeds = (embedOut['inputs_embeds'] as ort.Tensor).data as Float32Array;
-        prompt.imageRows.forEach((row, i) => embeds.set(features[i]!.subarray(0, tokensPerImage * geo.hidden), row * geo.hidden));
+        prompt.imageRows.forEach((row, i) => embeds.set(features[i]!.subarray(0, visualTokens[i]! * geo.hidden), row * geo.hidden));
         const chunk = shape.chunkSize > 0 ? shape.chunkSize : total;
         let out: ort.InferenceSession.OnnxValueMapType | undefined;
         for (let start = 0; start < total; start += chunk) {

@@ -152,7 +152,10 @@ describe('video', () => {
 
   it('samples segment middles as InternVL load_video does', () => {
     // 300 frames, 8 segments: seg = 299/8 = 37.375; int(18.6875 + round(37.375 k)), round(149.5) = 150
-    expect(sampleFrames(300, 8)).toEqual([18, 55, 93, 130, 168, 205, 242, 280]);
+    expect(sampleFrames('internvl', 300, 8).indices).toEqual([18, 55, 93, 130, 168, 205, 242, 280]);
+    // Qwen2-VL: arange(0, 300, 37.5).int()
+    expect(sampleFrames('qwen2-vl', 300, 8).indices).toEqual([0, 37, 75, 112, 150, 187, 225, 262]);
+    expect(() => sampleFrames('internvl', 4, 8)).toThrow(/cannot sample 8 frames from a clip of 4/);
   });
 });
 
