@@ -42,6 +42,11 @@ export interface PhaseBound {
 
 export interface BoundsParams {
   images: number;
+  /**
+   * Vision-encoder inputs of the request (tiles of the descriptor's image size); absent = one
+   * per image. Tiling (InternVL grid + thumbnail, SmolVLM crops, video frames) makes it larger.
+   */
+  tiles?: number;
   /** Prompt tokens including image tokens. */
   promptTokens: number;
   /** Generated tokens (the first comes from prefill; decode steps = outputTokens - 1). */
@@ -156,7 +161,10 @@ export function cellBounds(descriptor: VlmDescriptor, params: BoundsParams, cali
   const prefill = phaseBound('prefill', 'request', prefillWork(llm, params.promptTokens, params.chunkSize ?? 0, format), format, calibration);
   let imageEncode: PhaseBound | null = null;
   if (params.images > 0) {
-    imageEncode = phaseBound('image_encode', 'request', scaleWork(imageEncodeWork(descriptor, format), params.images), format, calibration);
+    // The encoder runs once per tile, each tile the descriptor's image size.
+    const tiles = params.tiles ?? params.images;
+    checkCount('tiles', tiles, 1);
+    imageEncode = phaseBound('image_encode', 'request', scaleWork(imageEncodeWork(descriptor, format), tiles), format, calibration);
   }
   return { params: { ...params }, format, decode, prefill, imageEncode, decodeContext, notes };
 }

@@ -62,7 +62,8 @@ export function cellShape(cell: CellResult, result: RunResult, descriptor: VlmDe
   const outputTokens = measuredOutput !== undefined && measuredOutput > 0 ? measuredOutput : (settingTokens ?? result.options.outputTokens);
   const chunk = cell.settings['chunkSize'];
   const precision = String(cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
-  return { images, promptTokens, outputTokens, precision, chunkSize: typeof chunk === 'number' ? chunk : 0 };
+  const tiles = known(it?.visionTiles);
+  return { images, ...(tiles !== undefined ? { tiles } : {}), promptTokens, outputTokens, precision, chunkSize: typeof chunk === 'number' ? chunk : 0 };
 }
 
 function median(stats: MetricStats | undefined): number | null {

@@ -141,6 +141,9 @@ describe('cellBounds', () => {
     const one = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'fp32' }, cal);
     const four = cellBounds(d, { images: 4, promptTokens: 1152, outputTokens: 16, precision: 'fp32' }, cal);
     expect(four.imageEncode!.boundMs).toBeCloseTo(4 * one.imageEncode!.boundMs!, 6);
+    // A 1280x720 image is 9 InternVL tiles (4x2 grid + thumbnail): nine tiles of work
+    const tiled = cellBounds(d, { images: 1, tiles: 9, promptTokens: 128 + 2304, outputTokens: 16, precision: 'fp32' }, cal);
+    expect(tiled.imageEncode!.boundMs).toBeCloseTo(9 * one.imageEncode!.boundMs!, 6);
     const text = cellBounds(d, { images: 0, promptTokens: 128, outputTokens: 1, precision: 'fp32' }, cal);
     expect(text.imageEncode).toBeNull();
     expect(text.decode).toBeNull();
