@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type Plugin } from 'chart.js';
 import type { CellResult, RunResult } from '../core/result-types.ts';
+import { ttftVsWorkload } from './workload.ts';
 
 Chart.register(...registerables);
 
@@ -64,7 +65,9 @@ export function ttftVsImages(result: RunResult): ChartConfiguration {
   for (const c of ok(result)) {
     const ttft = c.metrics['ttft_ms'];
     if (!ttft) continue;
-    const key = `${precisionOf(c)}, prefill ${String(c.params['prefill'] ?? '?')}`;
+    // Resolution and frames change the work per image: each value is its own line.
+    const workload = ['resolution', 'frames'].filter((a) => c.params[a] !== undefined).map((a) => `${a} ${String(c.params[a])}`);
+    const key = [`${precisionOf(c)}, prefill ${String(c.params['prefill'] ?? '?')}`, ...workload].join(', ');
     series.set(key, [...(series.get(key) ?? []), { x: Number(c.params['images'] ?? 0), y: ttft.median }]);
   }
   return {
@@ -204,6 +207,8 @@ export async function writeCharts(result: RunResult, dir: string): Promise<strin
     ['decode-tokens-per-s.png', decodeThroughput(result), 960, 540],
     ['subgraph-time-per-request.png', subgraphStack(result), 1200, Math.max(360, 120 + cellCount * 48)],
   ];
+  const workload = ttftVsWorkload(result);
+  if (workload) charts.push(['ttft-vs-resolution-frames.png', workload, 1200, 540]);
   // One power chart per cell with power samples (the first few, to keep a large run's folder readable).
   for (const cell of ok(result).filter((c) => c.probes?.power).slice(0, 8)) {
     const config = powerTimeline(result, cell);

@@ -2,6 +2,7 @@ import { markdownTable } from 'markdown-table';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AxisValue } from '../core/suite-types.ts';
 import { fmt, fmtBytes, fmtCi, fmtStat } from './format.ts';
+import { workloadTable } from './workload.ts';
 
 const KNOWN_AXES = new Set(['images', 'prefill', 'precision']);
 
@@ -210,6 +211,7 @@ export function renderReport(result: RunResult): string {
   const missing = result.plannedCells.filter((id) => !result.cells.some((c) => c.id === id));
   const energy = energyTable(result);
   const operators = operatorTable(result);
+  const workload = workloadTable(result);
   const lines: string[] = [
     `# ${result.suite.name} — run ${result.runId}`,
     '',
@@ -225,6 +227,16 @@ export function renderReport(result: RunResult): string {
     '',
     axeraStyleTables(result) || '_No successful cell._',
     '',
+    ...(workload
+      ? [
+          '## Images and video: resolution, tiles, tokens',
+          '',
+          "What each cell's images/frames became under the model family's preprocessing (tiles the vision encoder ran, image tokens, prompt tokens: counted by the runner) and what they cost (medians).",
+          '',
+          workload,
+          '',
+        ]
+      : []),
     '## Per-subgraph latency',
     '',
     subgraphTable(result),
