@@ -1,3 +1,4 @@
+import { OUTLIER_CHECKED_METRICS } from './metric-registry.ts';
 import type { IterationRecord } from './events.ts';
 import { seededRandom } from './random.ts';
 import { summarize } from './stats.ts';
@@ -81,11 +82,9 @@ export function tukeyOutliers(series: ReadonlyArray<{ index: number; value: numb
   return series.filter((s) => s.value < q1 - 1.5 * iqr || s.value > q3 + 1.5 * iqr).map((s) => s.index);
 }
 
-export const OUTLIER_METRICS = ['ttft_ms', 'prefill_ms', 'image_encode_ms', 'tpot_ms', 'e2e_ms'];
-
 export function markOutliers(records: readonly IterationRecord[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const metric of OUTLIER_METRICS) {
+  for (const metric of OUTLIER_CHECKED_METRICS) {
     const found = tukeyOutliers(metricSeries(records, metric));
     if (found.length) out[metric] = found;
   }

@@ -1,5 +1,6 @@
 import type { IterationRecord, PhaseName, SubgraphEvent } from '../core/events.ts';
 import type { SubgraphStats } from '../core/result-types.ts';
+import { metricUnit } from '../core/metric-registry.ts';
 import { summarize, type MetricStats } from '../core/stats.ts';
 
 /** Per-iteration values of every metric DESIGN.md names, computed from one request's events. */
@@ -19,21 +20,6 @@ export interface IterationMetrics {
   chunk_itl_ms?: number[];
 }
 
-export const METRIC_UNITS: Record<string, string> = {
-  preprocess_ms: 'ms',
-  image_encode_ms: 'ms',
-  image_encode_per_image_ms: 'ms',
-  prefill_ms: 'ms',
-  ttft_ms: 'ms',
-  tpot_ms: 'ms',
-  decode_tokens_per_s: 'tokens/s',
-  prefill_tokens_per_s: 'tokens/s',
-  decode_ms: 'ms',
-  e2e_ms: 'ms',
-  chunk_itl_ms: 'ms',
-  load_ms: 'ms',
-  peak_rss_mb: 'MiB',
-};
 
 function phaseMs(rec: IterationRecord, phase: PhaseName): number | undefined {
   let total: number | undefined;
@@ -99,7 +85,7 @@ export function cellMetrics(records: readonly IterationRecord[]): Record<string,
   }
   const out: Record<string, MetricStats> = {};
   for (const [name, values] of pooled) {
-    if (values.length > 0) out[name] = summarize(values, METRIC_UNITS[name] ?? '');
+    if (values.length > 0) out[name] = summarize(values, metricUnit(name));
   }
   return out;
 }
