@@ -1,7 +1,7 @@
 import type { CellResult } from '../../core/result-types.ts';
 import { InputError } from '../../core/errors.ts';
 import { METRICS, metricBetter, metricUnit as registryUnit } from '../../core/metric-registry.ts';
-import { iterationMetrics } from '../metrics.ts';
+import { iterationMetrics } from '../../core/metrics.ts';
 import type { Direction } from './types.ts';
 
 /** The registry's better direction in the words comparison tables print. */

@@ -3,7 +3,7 @@ import type { CellResult, RunResult } from '../../core/result-types.ts';
 import { HEADLINE_METRICS } from '../../core/metric-registry.ts';
 import { cellMetricValues, type CellValues, median, metricDirection, metricUnit } from './cell-values.ts';
 import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
-import { estimateShift, lowerCriticalValue, minimumIterations } from './rank-stats.ts';
+import { estimateShift, lowerCriticalValue, minimumIterations } from '../../core/rank-stats.ts';
 import type { Comparison, ComparisonSummary, ContextWarning, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
 
 export interface CompareOptions {
