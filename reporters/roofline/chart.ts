@@ -9,7 +9,7 @@ import type { RunResult } from '../../core/result-types.ts';
 import type { Calibration } from '../../core/calibration-types.ts';
 import { renderChart } from '../charts.ts';
 import type { BoundPhase } from '../../roofline/bounds.ts';
-import { rooflineRows, type DescriptorLookup } from './table.ts';
+import { rooflineRows, type DescriptorLookup } from '../../roofline/rows.ts';
 
 const PHASES: Array<[BoundPhase, string, string]> = [
   ['image_encode', 'image encode', '#2ca02c'],
