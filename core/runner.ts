@@ -6,7 +6,10 @@ import type { Cell, Suite } from './suite-types.ts';
 export interface ModelIdentity {
   /** Architecture / zoo id, e.g. "internvl2_5-1b". */
   architecture: string;
+  /** Precision of the graphs (of the LLM graphs when visionPrecision is set). */
   precision: string;
+  /** Set when the vision encoder runs at another precision than the LLM (vision_precision axis). */
+  visionPrecision?: string;
   layout: string;
   /** True when weights are random values synthesised by this suite. */
   synthetic: boolean;

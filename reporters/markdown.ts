@@ -195,12 +195,13 @@ function modelLines(result: RunResult): string[] {
   for (const c of result.cells) {
     const m = c.model;
     if (!m) continue;
-    const key = `${m.architecture} ${m.precision}`;
+    const precision = m.visionPrecision ? `LLM ${m.precision}, vision encoder ${m.visionPrecision}` : m.precision;
+    const key = `${m.architecture} ${precision}`;
     const label = m.synthetic
       ? `**SYNTHETIC WEIGHTS** (random values, seed ${m.seed ?? '?'}, real architecture; not a trained model)`
       : `weights from files (${Object.entries(m.hashes ?? {}).map(([f, h]) => `${f} sha256 ${h.slice(0, 12)}`).join(', ')})`;
     const size = m.sizes ? fmtBytes(Object.values(m.sizes).reduce((s, v) => s + v, 0)) : '?';
-    seen.set(key, `- ${m.architecture}, ${m.precision}, layout ${m.layout}${m.scale ? `, scale ${m.scale}` : ''}, ${size} on disk: ${label}`);
+    seen.set(key, `- ${m.architecture}, ${precision}, layout ${m.layout}${m.scale ? `, scale ${m.scale}` : ''}, ${size} on disk: ${label}`);
   }
   return [...seen.values()];
 }

@@ -52,6 +52,8 @@ export interface BoundsParams {
   /** Generated tokens (the first comes from prefill; decode steps = outputTokens - 1). */
   outputTokens: number;
   precision: string;
+  /** Precision of the vision encoder when it differs from `precision` (the LLM's). */
+  visionPrecision?: string;
   /** Prefill chunk size in tokens; 0 or absent = the whole prompt in one call. */
   chunkSize?: number;
 }
@@ -147,7 +149,9 @@ export function cellBounds(descriptor: VlmDescriptor, params: BoundsParams, cali
   checkCount('promptTokens', params.promptTokens, 0);
   checkCount('outputTokens', params.outputTokens, 0);
   checkCount('chunkSize', params.chunkSize ?? 0, 0);
-  const { format, notes } = resolveFormat(params.precision, calibration);
+  const resolved = resolveFormat(params.precision, calibration);
+  const format = resolved.format;
+  const notes = [...resolved.notes];
   const llm = descriptor.llm;
 
   let decode: PhaseBound | null = null;
@@ -164,7 +168,9 @@ export function cellBounds(descriptor: VlmDescriptor, params: BoundsParams, cali
     // The encoder runs once per tile, each tile the descriptor's image size.
     const tiles = params.tiles ?? params.images;
     checkCount('tiles', tiles, 1);
-    imageEncode = phaseBound('image_encode', 'request', scaleWork(imageEncodeWork(descriptor, format), tiles), format, calibration);
+    const vision = params.visionPrecision && params.visionPrecision !== params.precision ? resolveFormat(params.visionPrecision, calibration) : { format, notes: [] };
+    notes.push(...vision.notes.map((n) => `vision encoder: ${n}`));
+    imageEncode = phaseBound('image_encode', 'request', scaleWork(imageEncodeWork(descriptor, vision.format), tiles), vision.format, calibration);
   }
   return { params: { ...params }, format, decode, prefill, imageEncode, decodeContext, notes };
 }

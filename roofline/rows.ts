@@ -59,9 +59,18 @@ export function cellShape(cell: CellResult, result: RunResult, descriptor: VlmDe
   const measuredOutput = known(it?.outputTokens);
   const outputTokens = measuredOutput !== undefined && measuredOutput > 0 ? measuredOutput : (settingTokens ?? result.options.outputTokens);
   const chunk = cell.settings['chunkSize'];
-  const precision = String(cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
+  const precision = String(cell.params['llm_precision'] ?? cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
+  const visionPrecision = cell.params['vision_precision'] ?? cell.model?.visionPrecision;
   const tiles = known(it?.visionTiles);
-  return { images, ...(tiles !== undefined ? { tiles } : {}), promptTokens, outputTokens, precision, chunkSize: typeof chunk === 'number' ? chunk : 0 };
+  return {
+    images,
+    ...(tiles !== undefined ? { tiles } : {}),
+    promptTokens,
+    outputTokens,
+    precision,
+    ...(visionPrecision !== undefined ? { visionPrecision: String(visionPrecision) } : {}),
+    chunkSize: typeof chunk === 'number' ? chunk : 0,
+  };
 }
 
 function median(stats: MetricStats | undefined): number | null {

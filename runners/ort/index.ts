@@ -98,18 +98,44 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
   throw new InputError(`suite "${suite.name}": the ort runner needs model.zoo or model.path, not a model named on a target`);
 }
 
+/**
+ * Takes the vision encoder from a build (or export files) at another precision: `model` keeps
+ * its LLM graphs and says which precision each part has.
+ */
+function withVisionFrom(model: ResolvedModel, vision: ResolvedModel, visionPrecision: string): void {
+  if (vision.files.vision_encoder) model.files.vision_encoder = vision.files.vision_encoder;
+  else delete model.files.vision_encoder;
+  model.identity.visionPrecision = visionPrecision;
+  const isVisionFile = (name: string) => name.startsWith('vision_encoder');
+  const sizes = Object.fromEntries(Object.entries(model.identity.sizes ?? {}).filter(([f]) => !isVisionFile(f)));
+  for (const [f, n] of Object.entries(vision.identity.sizes ?? {})) if (isVisionFile(f)) sizes[f] = n;
+  model.identity.sizes = sizes;
+  const hashes = { ...(model.identity.hashes ?? {}) };
+  if (vision.identity.hashes?.['build']) hashes['visionBuild'] = vision.identity.hashes['build'];
+  for (const [f, h] of Object.entries(vision.identity.hashes ?? {})) if (isVisionFile(f)) hashes[f] = h;
+  model.identity.hashes = hashes;
+  model.notes.push(...vision.notes.map((n) => `vision encoder: ${n}`));
+}
+
 /** In-process ONNX Runtime runner (CPU execution provider). */
 export const ortRunner: Runner = {
   name: 'ort',
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     const textTokens = numberParam(cell, 'prefill', 128);
+    // `precision` sets every graph; vision_precision / llm_precision set one part each (as VLM
+    // tables on Jetson Thor report them), each part built at its own precision.
     const precision = String(cell.params['precision'] ?? 'fp32');
+    const llmPrecision = String(cell.params['llm_precision'] ?? precision);
+    const visionPrecision = String(cell.params['vision_precision'] ?? precision);
     const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
     const frames = numberParam(cell, 'frames', 0);
-    const model = await resolveModel(suite, precision, ctx);
     const needsVision = images > 0 || frames > 0;
+    const model = await resolveModel(suite, llmPrecision, ctx);
+    if (needsVision && visionPrecision !== llmPrecision) {
+      withVisionFrom(model, await resolveModel(suite, visionPrecision, ctx), visionPrecision);
+    }
 
     const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.

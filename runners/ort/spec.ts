@@ -10,6 +10,8 @@ export const ORT_RUNNER_SPEC: RunnerSpec = {
     images: IMAGES_AXIS,
     prefill: PREFILL_AXIS,
     precision: enumAxis('weight precision of every graph', ORT_PRECISIONS),
+    vision_precision: enumAxis('weight precision of the vision encoder (overrides precision for it)', ORT_PRECISIONS),
+    llm_precision: enumAxis('weight precision of the LLM graphs (overrides precision for them)', ORT_PRECISIONS),
     output_tokens: intAxis('tokens generated per request', 1),
     chunk: intAxis('prefill chunk size in tokens (0 = whole prompt)', 0),
     resolution: RESOLUTION_AXIS,

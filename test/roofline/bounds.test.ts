@@ -144,6 +144,12 @@ describe('cellBounds', () => {
     // A 1280x720 image is 9 InternVL tiles (4x2 grid + thumbnail): nine tiles of work
     const tiled = cellBounds(d, { images: 1, tiles: 9, promptTokens: 128 + 2304, outputTokens: 16, precision: 'fp32' }, cal);
     expect(tiled.imageEncode!.boundMs).toBeCloseTo(9 * one.imageEncode!.boundMs!, 6);
+    // vision_precision apart from the LLM's: image encoding as int4, prefill and decode as fp32
+    const int4 = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4' }, cal);
+    const split = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'fp32', visionPrecision: 'int4' }, cal);
+    expect(split.imageEncode!.boundMs).toBeCloseTo(int4.imageEncode!.boundMs!, 9);
+    expect(split.decode!.boundMs).toBeCloseTo(one.decode!.boundMs!, 9);
+    expect(split.imageEncode!.boundMs).not.toBeCloseTo(one.imageEncode!.boundMs!, 3);
     const text = cellBounds(d, { images: 0, promptTokens: 128, outputTokens: 1, precision: 'fp32' }, cal);
     expect(text.imageEncode).toBeNull();
     expect(text.decode).toBeNull();

@@ -110,3 +110,27 @@ describe('ORT runner workloads', () => {
     });
   });
 });
+
+describe('ORT runner: vision and LLM precision apart', () => {
+  it('builds the vision encoder at vision_precision and the LLM graphs at llm_precision, and says so', async () => {
+    const s = base('internvl2_5-1b');
+    const split = await ortRunner.prepare(cell({ images: 1, prefill: 16, vision_precision: 'int4', llm_precision: 'fp32' }), s, ctx);
+    const same = await ortRunner.prepare(cell({ images: 1, prefill: 16, precision: 'fp32' }), s, ctx);
+    try {
+      expect(split.model.precision).toBe('fp32');
+      expect(split.model.visionPrecision).toBe('int4');
+      expect(same.model.visionPrecision).toBeUndefined();
+      // the LLM comes from the fp32 build, the vision encoder from the int4 build
+      expect(split.model.hashes!['build']).toBe(same.model.hashes!['build']);
+      expect(split.model.hashes!['visionBuild']).toMatch(/^[0-9a-f]{64}$/);
+      expect(split.model.hashes!['visionBuild']).not.toBe(same.model.hashes!['build']);
+      const visionBytes = (m: typeof split.model) => Object.entries(m.sizes!).filter(([f]) => f.startsWith('vision_encoder')).reduce((n, [, b]) => n + b, 0);
+      expect(visionBytes(split.model)).toBeLessThan(visionBytes(same.model));
+      const rec = await split.runIteration(0, false);
+      expect(rec.error).toBeUndefined();
+    } finally {
+      await split.close();
+      await same.close();
+    }
+  });
+});
