@@ -26,6 +26,10 @@ export interface SuiteDefaults {
   baselineSeconds?: number;
   /** A cell whose hottest sensor reaches this temperature is flagged throttled. */
   tempLimitC?: number;
+  /** With a power_mode axis: also run `jetson_clocks` after each mode change (restored at the end). */
+  jetsonClocks?: boolean;
+  /** With a power_mode axis: seconds to wait after a mode change before the cell (default 5). */
+  powerModeSettleSeconds?: number;
 }
 
 export interface SyntheticModelRef {

@@ -16,6 +16,7 @@ import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
 import { summarize } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
+import { PowerModeController } from './power-mode.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
@@ -57,6 +58,8 @@ export interface RunRequest {
   progress: ProgressSink;
   /** How probes reach the target (default: this machine). */
   transport?: CommandTransport;
+  /** Where the board lists its power modes (default /etc/nvpmodel.conf). */
+  nvpmodelConf?: string;
   /** With resumeDir: run failed cells again as well as missing ones. */
   retryFailed?: boolean;
   /** Called once the run folder exists. */
@@ -225,24 +228,38 @@ async function measureCell(
 export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
+  const suite = store.result.suite.definition;
+  const power = await PowerModeController.open(
+    req.transport ?? new LocalTransport(),
+    suite,
+    cells,
+    { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
+    (m) => req.progress.log(m),
+  );
   const { onInterrupted } = req;
   const onSignal = (signal: NodeJS.Signals) => {
     markInterrupted(store, signal);
-    onInterrupted?.(signal, store);
+    // The board goes back to its power mode before the caller ends the process.
+    const restored = power ? power.restore() : Promise.resolve(null);
+    void restored
+      .then((warning) => warning && req.progress.log(warning))
+      .finally(() => onInterrupted?.(signal, store));
   };
   if (onInterrupted) {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   }
   try {
-    return await runCells(req, store, cells);
+    return await runCells(req, store, cells, power);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    const warning = await power?.restore();
+    if (warning) req.progress.log(warning);
   }
 }
 
-async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[]): Promise<RunOutcome> {
+async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[], power: PowerModeController | null): Promise<RunOutcome> {
   const result = store.result;
   const suite = result.suite.definition;
   const runner = runnerFor(suite, req.runners);
@@ -265,6 +282,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     try {
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
+      const powerSettings = power ? await power.apply(cell) : {};
       const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
       let monitor: CellMonitor | null = null;
       let operatorProfile: OperatorProfile | null = null;
@@ -298,7 +316,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         finishedAt: new Date().toISOString(),
         loadMs: prepared.loadMs,
         model: prepared.model,
-        settings: { ...prepared.settings, peakRssScope: peak.scope },
+        settings: { ...prepared.settings, ...powerSettings, peakRssScope: peak.scope },
         iterations,
         metrics,
         subgraphs: ok ? subgraphStats(iterations) : {},
@@ -332,6 +350,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     store.addCell(record);
     progress.cellDone(record);
   }
+  const powerWarning = await power?.restore();
+  if (powerWarning) result.warnings.push(powerWarning);
   await finishRun(store, req.roofline, (m) => progress.log(m));
   progress.runDone();
   return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };

@@ -7,6 +7,11 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InputError, SuiteError } from '../core/errors.ts';
 import type { LoadedSuite, Suite } from '../core/suite-types.ts';
 import { RUNNER_SPECS } from '../runners/specs.ts';
+import type { AxisSpec } from '../runners/spec.ts';
+import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
+
+/** Axes the harness itself acts on, for every runner. */
+const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SUITES_DIR = join(repoRoot, 'suites');
@@ -84,9 +89,13 @@ function checkAgainstRunner(suite: Suite, source: string): void {
     throw new SuiteError(source, 'runner', `unknown runner "${suite.runner}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
   }
   for (const [axis, values] of Object.entries(suite.matrix)) {
-    const axisSpec = spec.axes[axis];
+    const axisSpec = spec.axes[axis] ?? HARNESS_AXES[axis];
     if (!axisSpec) {
-      throw new SuiteError(source, `matrix.${axis}`, `is not an axis of the ${spec.name} runner; its axes are ${Object.keys(spec.axes).join(', ')}`);
+      throw new SuiteError(
+        source,
+        `matrix.${axis}`,
+        `is not an axis of the ${spec.name} runner; its axes are ${Object.keys(spec.axes).join(', ')} (and ${Object.keys(HARNESS_AXES).join(', ')} for any runner)`,
+      );
     }
     values.forEach((value, i) => {
       if (!axisSpec.accepts(value, suite)) {
