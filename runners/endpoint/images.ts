@@ -5,6 +5,7 @@
  * Identical images would let the server skip the vision encoder and the measured TTFT would no
  * longer contain it.
  */
+import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { createCanvas, ImageData } from '@napi-rs/canvas';
@@ -90,6 +91,24 @@ export function loadImageFiles(files: readonly string[], field: string): string[
     }
     return dataUrl(bytes, mime);
   });
+}
+
+/**
+ * The files of `options.imageFiles` brought to one size (scaled to cover it, centre-cropped) and
+ * sent as JPEG quality 90: a cell's resolution axis then means the bytes a camera at that
+ * resolution would send, whatever size the files are.
+ */
+export async function scaledImageFiles(files: readonly string[], size: ImageSize, field: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const [i, file] of files.entries()) {
+    try {
+      const bytes = await sharp(resolve(file)).rotate().resize(size.width, size.height, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+      out.push(dataUrl(bytes, 'image/jpeg'));
+    } catch (err) {
+      throw new InputError(`${field}[${i}]: cannot scale "${file}" to ${size.width}x${size.height}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** Width and height of a PNG from its IHDR chunk (used to check what was sent). */

@@ -20,7 +20,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import { calibratePrompt, type CalibrationResult } from './calibration.ts';
 import type { HttpTarget } from './http-client.ts';
 import { displayUrl } from './http-client.ts';
-import { dataUrl, generateTestImage, loadImageFiles } from './images.ts';
+import { dataUrl, generateTestImage, loadImageFiles, scaledImageFiles } from './images.ts';
 import { parseCellParams, parseEndpointOptions, type EndpointCellParams, type EndpointConfig } from './options.ts';
 import { instructionFor, promptText } from './prompt.ts';
 import { hashSeed, mixSeeds, poissonOffsetsMs } from './random.ts';
@@ -55,7 +55,12 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
   const params = parseCellParams(cell, suite, config);
   if (config.unknownOptions.length > 0) ctx.log(`endpoint: ignoring unknown suite option(s): ${config.unknownOptions.join(', ')}`);
 
-  const fileImages = config.imageFiles ? loadImageFiles(config.imageFiles, 'options.imageFiles') : null;
+  // With a resolution axis the files are sent at the cell's resolution; otherwise as they are.
+  const fileImages = !config.imageFiles
+    ? null
+    : params.resolution
+      ? await scaledImageFiles(config.imageFiles, params.imageSize, 'options.imageFiles')
+      : loadImageFiles(config.imageFiles, 'options.imageFiles');
 
   const secure = config.chatUrl.protocol === 'https:';
   // Keep-alive so that only the first (warm-up) request pays for the TCP/TLS handshake.
@@ -173,7 +178,10 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
     maxTokens: config.maxTokens,
     images: params.images,
     imageSize: `${params.imageSize.width}x${params.imageSize.height}`,
-    imageSource: fileImages ? `files (${config.imageFiles!.length})` : `generated ${config.imagePattern} PNG`,
+    imageSource: fileImages
+      ? `files (${config.imageFiles!.length})${params.resolution ? ` scaled to ${params.imageSize.width}x${params.imageSize.height} (cover), JPEG q90` : ', sent as they are'}`
+      : `generated ${config.imagePattern} PNG`,
+    imageTokensAre: 'server prompt tokens minus the text prompt tokens measured without images',
     prefillTarget: params.prefill,
     prefillTextTokens: calibration.textTokens ?? 'not calibrated',
     calibration: calibration.mode,

@@ -3,6 +3,7 @@
  * name the field. See runners/endpoint/README.md for the list with defaults.
  */
 import { ENDPOINT_RUNNER_SPEC } from './spec.ts';
+import { RESOLUTION_FORMS, tryParseResolution } from '../../models/preprocess/resolution.ts';
 import { SuiteError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { ImagePattern, ImageSize } from './images.ts';
@@ -47,6 +48,8 @@ export interface EndpointCellParams {
   prefill: number;
   concurrency: number;
   imageSize: ImageSize;
+  /** Set when the cell has a resolution axis: image files are scaled to imageSize before sending. */
+  resolution?: true;
 }
 
 const KNOWN_OPTIONS = new Set(ENDPOINT_RUNNER_SPEC.options);
@@ -216,6 +219,18 @@ export function parseCellParams(cell: Cell, suite: Suite, config: EndpointConfig
     images: intParam(p['images'], 1, 0, where, 'images'),
     prefill: intParam(p['prefill'], 128, 1, where, 'prefill'),
     concurrency: intParam(p['concurrency'], 1, 1, where, 'concurrency'),
-    imageSize: p['image_size'] === undefined ? config.imageSize : parseImageSize(p['image_size'], where, 'image_size'),
+    imageSize: cellImageSize(p, config, where),
+    ...(p['resolution'] !== undefined ? { resolution: true } : {}),
   };
+}
+
+/** image_size (pixels) or resolution (WxH or a preset such as 1080p); not both. */
+function cellImageSize(p: Cell['params'], config: EndpointConfig, where: string): ImageSize {
+  if (p['resolution'] !== undefined) {
+    if (p['image_size'] !== undefined) throw new SuiteError(where, 'resolution', 'give either resolution or image_size, not both');
+    const r = tryParseResolution(p['resolution']);
+    if (!r) throw new SuiteError(where, 'resolution', `${JSON.stringify(p['resolution'])} is not a resolution; expected ${RESOLUTION_FORMS}`);
+    return r;
+  }
+  return p['image_size'] === undefined ? config.imageSize : parseImageSize(p['image_size'], where, 'image_size');
 }

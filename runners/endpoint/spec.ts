@@ -1,4 +1,4 @@
-import { IMAGES_AXIS, PREFILL_AXIS, intAxis, labelAxis, type RunnerSpec } from '../spec.ts';
+import { IMAGES_AXIS, PREFILL_AXIS, RESOLUTION_AXIS, intAxis, labelAxis, type RunnerSpec } from '../spec.ts';
 
 /** OpenAI-compatible streaming servers. */
 export const ENDPOINT_RUNNER_SPEC: RunnerSpec = {
@@ -12,6 +12,7 @@ export const ENDPOINT_RUNNER_SPEC: RunnerSpec = {
       allowed: 'pixels such as 448 or "640x480"',
       accepts: (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0) || (typeof v === 'string' && /^\d+(x\d+)?$/.test(v.trim())),
     },
+    resolution: { ...RESOLUTION_AXIS, meaning: 'size of the images sent (files scaled to it, or generated at it); the server preprocesses them' },
     precision: labelAxis('what the server runs (recorded, not set by the runner)'),
   },
   options: [

@@ -11,7 +11,12 @@
  *   (n - 1), and 60 ms covers the scheduling hiccups seen with the machine's load average at 4.
  * - Chunk ITL: single gaps can be off by a hiccup, so their median must be 40 ± 5 ms.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseCellParams, parseEndpointOptions } from '../../runners/endpoint/options.ts';
 import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import type { RunnerContext } from '../../core/runner.ts';
@@ -194,6 +199,28 @@ describe('requests', () => {
     expect(imgs(a)[0]).not.toBe(imgs(b)[0]);
     expect(parts(a)[0]!['text']).not.toBe(parts(b)[0]!['text']);
     expect(a).toMatchObject({ model: 'phi-4', stream: true, max_tokens: 16, ignore_eos: true, min_tokens: 16, stream_options: { include_usage: true } });
+  });
+
+  it('send the image files at the cell resolution and count image tokens as prompt minus text tokens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-endpoint-res-'));
+    const file = join(dir, 'frame.png');
+    await sharp(Buffer.alloc(640 * 480 * 3, 90), { raw: { width: 640, height: 480, channels: 3 } }).png().toFile(file);
+    const prepared = await prepareEndpointCell(cell({ images: 2, prefill: 12, resolution: '320x180' }), suite({ imageFiles: [file] }), ctx);
+    const [rec] = await run(prepared, 0, 1);
+    await prepared.close();
+    const body = chatRequests()[0]!.body!;
+    const urls = (body['messages'] as Array<{ content: Array<Record<string, unknown>> }>)[0]!.content
+      .filter((p) => p['type'] === 'image_url')
+      .map((p) => (p['image_url'] as { url: string }).url);
+    expect(urls).toHaveLength(2);
+    expect(urls[0]).toMatch(/^data:image\/jpeg;base64,/);
+    const meta = await sharp(Buffer.from(urls[0]!.split(',')[1]!, 'base64')).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 320, 180]);
+    // the fake server counts IMAGE_TOKENS per image on top of the text prompt
+    expect(rec!.imageTokens).toBe(2 * IMAGE_TOKENS);
+    expect(rec!.promptTokens - rec!.imageTokens).toBe(prepared.calibration.textPromptTokens);
+    expect(prepared.settings['imageSource']).toBe('files (1) scaled to 320x180 (cover), JPEG q90');
+    expect(() => parseCellParams(cell({ images: 1, resolution: '720p', image_size: 448 }), suite(), parseEndpointOptions(suite()))).toThrow(/give either resolution or image_size/);
   });
 
   it('calibrate through usage when the server has no /tokenize', async () => {
