@@ -31,5 +31,8 @@ export const ORT_RUNNER_SPEC: RunnerSpec = {
     // real images and video sources
     'images',
     'videoFrames',
+    // on a board (SSH target): which target, and how to start `bench worker` there
+    'target',
+    'remoteBench',
   ],
 };
