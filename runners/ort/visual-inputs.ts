@@ -148,8 +148,8 @@ export async function prepareTiles(item: VisualItem, side: number, px: PixelConv
   const plan = item.plan;
   const tiles: Float32Array[] = [];
   if (item.kind === 'video' || plan.family === 'qwen2-vl') {
-    // One tile per frame (InternVL max_num=1, SmolVLM video frames), or Qwen2-VL at the one
-    // grid the runner can run (checked when the cell is prepared).
+    // One tile per frame (InternVL max_num=1, SmolVLM video frames), or a Qwen2-VL image at the
+    // one grid the runner can run (checked when the cell is prepared; Qwen2-VL video is refused).
     for (const source of item.sources) {
       const frame = await decode(source, timed);
       const small = await timed('image_resize', () => resize(frame, { width: side, height: side }, px.kernel));

@@ -198,12 +198,19 @@ export async function buildWorkload(
  */
 function checkRunnable(item: VisualItem, family: PreprocessFamily, geo: TileGeometry, cell: Cell): void {
   if (family !== 'qwen2-vl') return;
-  const input = item.plan.encoderInputs[0]!;
-  if (input.width !== geo.tileSize || input.height !== geo.tileSize || (input.temporal ?? 1) > 1) {
+  if (item.kind === 'video') {
+    // The pipeline feeds the encoder one frame per input; Qwen2-VL packs 2 frames into each
+    // temporal patch of one input, which this pipeline does not build.
     throw new InputError(
-      `cell ${cell.id}: Qwen2-VL ${item.kind === 'video' ? `video of ${item.plan.frames} frames` : 'image'} becomes ${input.width}x${input.height}` +
-        `${(input.temporal ?? 1) > 1 ? ` x ${input.temporal} temporal patches` : ''} (${item.plan.detail}); this vision graph runs a fixed ${geo.tileSize}x${geo.tileSize} grid of one temporal patch. ` +
-        `Use a resolution that smart-resizes to ${geo.tileSize}x${geo.tileSize}, at most 2 frames, or an export with a dynamic grid`,
+      `cell ${cell.id}: Qwen2-VL video (${item.plan.detail}, ${item.plan.tokens} tokens) is planned but not run by the ORT runner: it packs 2 frames per temporal patch into one encoder input; use the frames axis with InternVL or SmolVLM, or an endpoint`,
+    );
+  }
+  const input = item.plan.encoderInputs[0]!;
+  if (input.width !== geo.tileSize || input.height !== geo.tileSize) {
+    throw new InputError(
+      `cell ${cell.id}: Qwen2-VL image becomes ${input.width}x${input.height}` +
+        ` (${item.plan.detail}); this vision graph runs a fixed ${geo.tileSize}x${geo.tileSize} grid. ` +
+        `Use a resolution that smart-resizes to ${geo.tileSize}x${geo.tileSize}, or an export with a dynamic grid`,
     );
   }
 }

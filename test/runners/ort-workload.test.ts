@@ -134,3 +134,11 @@ describe('ORT runner: vision and LLM precision apart', () => {
     }
   });
 });
+
+describe('ORT runner: Qwen2-VL video', () => {
+  it('is refused with the reason, not run as if it were InternVL', async () => {
+    await expect(ortRunner.prepare(cell({ images: 0, prefill: 16, frames: 4 }), base('qwen2-vl-2b'), ctx)).rejects.toThrow(
+      /Qwen2-VL video .* is planned but not run by the ORT runner: it packs 2 frames per temporal patch/,
+    );
+  });
+});
