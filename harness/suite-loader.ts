@@ -4,7 +4,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { InputError, SuiteError } from '../core/errors.ts';
+import { errorMessage, InputError, SuiteError } from '../core/errors.ts';
 import type { LoadedSuite, Suite } from '../core/suite-types.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,7 +90,7 @@ export function parseSuiteText(text: string, source: string): Suite {
     doc = extname(source) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}` : '';
-    throw new InputError(`${source}${where}: not valid ${extname(source) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw new InputError(`${source}${where}: not valid ${extname(source) === '.json' ? 'JSON' : 'YAML'}: ${errorMessage(err).split('\n')[0]}`);
   }
   return checkSuite(doc, source);
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../../core/errors.ts';
+import { errorMessage, InputError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
 import { CALIBRATION_SCHEMA_VERSION, COMPUTE_KEYS, type Calibration, type Figure } from '../../core/calibration-types.ts';
 
@@ -121,13 +121,13 @@ export function loadCalibration(path: string): Calibration {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`${path}: cannot read calibration (${err instanceof Error ? err.message : String(err)})`);
+    throw new InputError(`${path}: cannot read calibration (${errorMessage(err)})`);
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${path}: not JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new InputError(`${path}: not JSON (${errorMessage(err)})`);
   }
   return checkCalibration(doc, path);
 }
@@ -157,7 +157,7 @@ export function findCalibration(
     try {
       c = loadCalibration(path);
     } catch (err) {
-      skipped.push(err instanceof Error ? err.message : String(err));
+      skipped.push(errorMessage(err));
       continue;
     }
     if (c.target !== query.target) continue;
