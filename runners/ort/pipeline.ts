@@ -4,6 +4,7 @@ import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.t
 import type { PipelineGeometry } from './geometry.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
 import { prepareTiles, type PixelConvention, type VisualItem } from './visual-inputs.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -269,7 +270,7 @@ export class OrtPipeline {
         }
       });
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
     }
     record.endMs = clock.now();
     return record;
