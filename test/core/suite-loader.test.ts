@@ -67,11 +67,11 @@ describe('suite validation', () => {
     const frames = errorOf(valid.replace('runner: ort', 'runner: command').replace('precision: [fp32]\n  chunk: [0, 32]', 'frames: [1, 4]'));
     expect(frames.file).toBe('suites/demo.yaml');
     expect(frames.field).toBe('matrix.frames');
-    expect(frames.expected).toBe('is not an axis of the command runner; its axes are images, prefill, precision');
+    expect(frames.expected).toBe('is not an axis of the command runner; its axes are images, prefill, precision (and power_mode for any runner)');
 
     const typo = errorOf(valid.replace('chunk: [0, 32]', 'resolutoin: [720p]'));
     expect(typo.field).toBe('matrix.resolutoin');
-    expect(typo.expected).toMatch(/its axes are images, prefill, precision, output_tokens, chunk, resolution, frames/);
+    expect(typo.expected).toMatch(/its axes are images, prefill, precision, vision_precision, llm_precision, output_tokens, chunk, resolution, frames \(and power_mode for any runner\)/);
 
     const badResolution = errorOf(valid.replace('chunk: [0, 32]', 'resolution: [1280x720, 1280*720]'));
     expect(badResolution.field).toBe('matrix.resolution[1]');
