@@ -47,8 +47,10 @@ export function axeraStyleTables(result: RunResult): string {
       const counted = c.iterations.find((i) => !i.warmup)?.promptTokens;
       // A runner that cannot know the count records NaN (null once read back from JSON).
       const prompt = typeof counted === 'number' && Number.isFinite(counted) ? counted : undefined;
+      // Images the model saw: a video's frames count (the Axera table's video row is "8").
+      const seen = c.iterations.find((i) => !i.warmup)?.images;
       return [
-        String(c.params['images'] ?? 0),
+        String(seen ?? c.params['images'] ?? 0),
         m['image_encode_ms'] ? `${fmtStat(m['image_encode_ms'])} ms` : '–',
         `${fmtStat(m['prefill_ms'])} ms (${prompt ?? '?'} tokens)`,
         `${fmtStat(m['ttft_ms'])} ms`,

@@ -29,7 +29,8 @@ function inputLabel(c: CellResult): string {
   const images = c.params['images'];
   if (images !== undefined && Number(images) > 0) parts.push(`${String(images)} image(s)`);
   if (c.params['frames'] !== undefined) parts.push(`${String(c.params['frames'])} frames`);
-  parts.push(String(c.settings['resolution'] ?? c.params['resolution'] ?? 'file size'));
+  const source = String(c.settings['imageSource'] ?? '');
+  parts.push(String(c.settings['resolution'] ?? c.params['resolution'] ?? (source.startsWith('synthetic') ? 'encoder tile size' : 'file size')));
   return parts.join(', ');
 }
 
