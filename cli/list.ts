@@ -6,8 +6,8 @@ import { listTargets } from './targets.ts';
 export function registerListCommand(program: Command): void {
   program
     .command('list')
-    .description('List shipped suites, known targets, or models of the model zoo.')
-    .argument('<what>', 'suites | targets | models')
+    .description('List shipped suites, known targets, models of the model zoo, or the runners with their matrix axes and options.')
+    .argument('<what>', 'suites | targets | models | runners')
     .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
     .action(async (what: string, flags: { targets?: string }) => {
       if (what === 'suites') {
@@ -24,8 +24,18 @@ export function registerListCommand(program: Command): void {
       } else if (what === 'models') {
         const { listZoo } = await import('../models/zoo.ts');
         for (const m of listZoo()) process.stdout.write(`${m.id.padEnd(20)} ${m.description}\n`);
+      } else if (what === 'runners') {
+        const { RUNNER_SPECS } = await import('../runners/specs.ts');
+        const { HARNESS_AXES } = await import('../harness/suite-loader.ts');
+        for (const spec of Object.values(RUNNER_SPECS)) {
+          process.stdout.write(`${spec.name}\n  axes:\n`);
+          for (const [axis, a] of Object.entries({ ...spec.axes, ...HARNESS_AXES })) {
+            process.stdout.write(`    ${axis.padEnd(17)} ${a.meaning}; ${a.allowed}\n`);
+          }
+          process.stdout.write(`  options: ${spec.options.join(', ')}\n`);
+        }
       } else {
-        throw new InputError(`bench list: unknown "${what}"; expected suites, targets or models`);
+        throw new InputError(`bench list: unknown "${what}"; expected suites, targets, models or runners`);
       }
     });
 }

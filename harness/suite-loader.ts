@@ -11,7 +11,7 @@ import type { AxisSpec } from '../runners/spec.ts';
 import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
 
 /** Axes the harness itself acts on, for every runner. */
-const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };
+export const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SUITES_DIR = join(repoRoot, 'suites');

@@ -49,4 +49,4 @@ export const RESOLUTION_AXIS: AxisSpec = {
   accepts: (v) => tryParseResolution(v) !== null,
 };
 
-export const FRAMES_AXIS = intAxis('video frames per request (a video instead of images)', 1);
+export const FRAMES_AXIS = intAxis('frames of one video per request (besides any images)', 1);
