@@ -158,6 +158,9 @@ export async function prepareTiles(item: VisualItem, side: number, px: PixelConv
     return tiles;
   }
   const image = await decode(item.sources[0]!, timed);
+  // One resize to the final grid. SmolVLM's processor resizes twice (longest edge, then up to
+  // tile multiples); the second size is what the crops are cut from, so one resize gives the
+  // same tiles at the cost of one resampling pass less (noted in docs/workloads.md).
   const grid = plan.resized;
   const cols = grid.width / side;
   const rows = grid.height / side;
