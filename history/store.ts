@@ -1,0 +1,422 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { InputError } from '../core/errors.ts';
+import type { RunProvenance, RunRecord } from './record.ts';
+
+/**
+ * The result history: one SQLite file (better-sqlite3). Tables:
+ * - runs: one row per distinct result (id = content hash) with its provenance;
+ * - cells: each run's cells (status, error, throttling, parameters);
+ * - series: one row per (suite, board, cell, metric), the unit of change detection;
+ * - samples: every measured iteration's value, per series and run (the raw data);
+ * - points: each run's median per series, with the date that orders the series. It is derived
+ *   from samples and kept so that a check reads 10,000 medians, not 100,000 values, per series;
+ * - accepted: changes someone accepted (the new level is the baseline from that run on).
+ * WAL mode and a busy timeout let several CI jobs add at once: writers queue instead of failing,
+ * readers never block. Every add is one IMMEDIATE transaction, so a run lands whole or not at all.
+ */
+
+export const DEFAULT_DB = 'results/history.sqlite';
+export const DB_ENV = 'BENCH_HISTORY_DB';
+
+const SCHEMA_VERSION = 1;
+const BUSY_TIMEOUT_MS = 30_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  key INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  run_id TEXT NOT NULL,
+  suite TEXT NOT NULL,
+  suite_hash TEXT NOT NULL,
+  board TEXT NOT NULL,
+  target TEXT NOT NULL,
+  host TEXT NOT NULL,
+  runner TEXT NOT NULL,
+  runtime TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  model_hash TEXT,
+  precisions TEXT NOT NULL,
+  power_mode TEXT NOT NULL,
+  git_commit TEXT,
+  git_dirty INTEGER,
+  commit_date TEXT NOT NULL,
+  commit_date_source TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  source TEXT NOT NULL,
+  added_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_board ON runs (suite, board, commit_date, started_at);
+CREATE TABLE IF NOT EXISTS cells (
+  run INTEGER NOT NULL REFERENCES runs (key),
+  cell_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  throttled INTEGER NOT NULL,
+  params TEXT NOT NULL,
+  PRIMARY KEY (run, cell_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+  id INTEGER PRIMARY KEY,
+  suite TEXT NOT NULL,
+  board TEXT NOT NULL,
+  cell_id TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  UNIQUE (suite, board, cell_id, metric)
+);
+CREATE TABLE IF NOT EXISTS points (
+  series INTEGER NOT NULL REFERENCES series (id),
+  run INTEGER NOT NULL REFERENCES runs (key),
+  commit_date TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  median REAL NOT NULL,
+  n INTEGER NOT NULL,
+  note TEXT,
+  PRIMARY KEY (series, run)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS points_in_order ON points (series, commit_date, started_at, run);
+CREATE TABLE IF NOT EXISTS samples (
+  series INTEGER NOT NULL,
+  run INTEGER NOT NULL,
+  iteration INTEGER NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (series, run, iteration)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accepted (
+  series INTEGER NOT NULL REFERENCES series (id),
+  run INTEGER NOT NULL REFERENCES runs (key),
+  git_commit TEXT,
+  accepted_at TEXT NOT NULL,
+  note TEXT NOT NULL,
+  PRIMARY KEY (series, run)
+) WITHOUT ROWID;
+`;
+
+export interface StoredRun extends RunProvenance {
+  key: number;
+  addedAt: string;
+}
+
+export interface SeriesKey {
+  suite: string;
+  board: string;
+  cellId: string;
+  metric: string;
+}
+
+export interface SeriesRow extends SeriesKey {
+  id: number;
+  unit: string;
+}
+
+/** One run's median of one series, in series order. */
+export interface Point {
+  run: number;
+  runId: string;
+  gitCommit: string | null;
+  commitDate: string;
+  startedAt: string;
+  median: number;
+  n: number;
+  note: string | null;
+}
+
+export interface AcceptedChange {
+  series: number;
+  run: number;
+  gitCommit: string | null;
+  acceptedAt: string;
+  note: string;
+}
+
+interface RunRow {
+  key: number;
+  id: string;
+  run_id: string;
+  suite: string;
+  suite_hash: string;
+  board: string;
+  target: string;
+  host: string;
+  runner: string;
+  runtime: string;
+  versions: string;
+  model_hash: string | null;
+  precisions: string;
+  power_mode: string;
+  git_commit: string | null;
+  git_dirty: number | null;
+  commit_date: string;
+  commit_date_source: RunProvenance['commitDateSource'];
+  started_at: string;
+  status: string;
+  source: string;
+  added_at: string;
+}
+
+function toStoredRun(r: RunRow): StoredRun {
+  return {
+    key: r.key,
+    id: r.id,
+    runId: r.run_id,
+    suite: r.suite,
+    suiteHash: r.suite_hash,
+    board: r.board,
+    target: r.target,
+    host: r.host,
+    runner: r.runner,
+    runtime: r.runtime,
+    versions: r.versions,
+    modelHash: r.model_hash,
+    precisions: r.precisions,
+    powerMode: r.power_mode,
+    gitCommit: r.git_commit,
+    gitDirty: r.git_dirty === null ? null : r.git_dirty === 1,
+    commitDate: r.commit_date,
+    commitDateSource: r.commit_date_source,
+    startedAt: r.started_at,
+    status: r.status,
+    source: r.source,
+    addedAt: r.added_at,
+  };
+}
+
+/** The database file named by --db, else $BENCH_HISTORY_DB, else results/history.sqlite. */
+export function resolveDbPath(flag: string | undefined): string {
+  return resolve(flag ?? process.env[DB_ENV] ?? DEFAULT_DB);
+}
+
+export interface OpenOptions {
+  /** Create the file (and its folder) when missing; readers pass false so a typo is an error, not an empty history. */
+  create: boolean;
+}
+
+export interface AddOutcome {
+  added: boolean;
+  run: StoredRun;
+}
+
+export class HistoryStore {
+  private constructor(
+    readonly file: string,
+    private readonly db: Database.Database,
+  ) {}
+
+  static open(file: string, opts: OpenOptions): HistoryStore {
+    const path = resolve(file);
+    if (!existsSync(path)) {
+      if (!opts.create) throw new InputError(`history database ${file}: no such file (create it with \`bench history add RESULT --db ${file}\`)`);
+      mkdirSync(dirname(path), { recursive: true });
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: !opts.create, timeout: BUSY_TIMEOUT_MS });
+      db.pragma('journal_mode = WAL');
+      // NORMAL is durable in WAL mode across application crashes; only a power cut can lose the last commit.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      // Two jobs creating a fresh file at once: the schema is created inside a write transaction.
+      db.transaction(() => db.exec(SCHEMA)).immediate();
+    } catch (err) {
+      throw new InputError(`history database ${file}: cannot open it as SQLite (${(err as Error).message})`);
+    }
+    const store = new HistoryStore(path, db);
+    store.checkSchemaVersion();
+    return store;
+  }
+
+  private checkSchemaVersion(): void {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+    if (!row) {
+      this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
+      throw new InputError(`history database ${this.file}: schema version ${row.value}, this bench reads version ${SCHEMA_VERSION}`);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Stores a run unless a run with the same content hash is already there. One transaction. */
+  add(record: RunRecord, now = new Date()): AddOutcome {
+    const p = record.provenance;
+    const insertRun = this.db.prepare(`INSERT OR IGNORE INTO runs (id, run_id, suite, suite_hash, board, target, host, runner, runtime, versions,
+      model_hash, precisions, power_mode, git_commit, git_dirty, commit_date, commit_date_source, started_at, status, source, added_at)
+      VALUES (@id, @runId, @suite, @suiteHash, @board, @target, @host, @runner, @runtime, @versions, @modelHash, @precisions, @powerMode,
+      @gitCommit, @gitDirty, @commitDate, @commitDateSource, @startedAt, @status, @source, @addedAt)`);
+    const insertCell = this.db.prepare('INSERT INTO cells (run, cell_id, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?)');
+    const findSeries = this.db.prepare('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ?');
+    const insertSeries = this.db.prepare('INSERT INTO series (suite, board, cell_id, metric, unit) VALUES (?, ?, ?, ?, ?)');
+    const insertPoint = this.db.prepare('INSERT INTO points (series, run, commit_date, started_at, median, n, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insertSample = this.db.prepare('INSERT INTO samples (series, run, iteration, value) VALUES (?, ?, ?, ?)');
+    const seriesIds = new Map<string, number>();
+    const tx = this.db.transaction((): boolean => {
+      const info = insertRun.run({ ...p, gitDirty: p.gitDirty === null ? null : p.gitDirty ? 1 : 0, addedAt: now.toISOString() });
+      if (info.changes === 0) return false;
+      const run = Number(info.lastInsertRowid);
+      for (const cell of record.cells) {
+        insertCell.run(run, cell.cellId, cell.status, cell.error ?? null, cell.throttled ? 1 : 0, JSON.stringify(cell.params));
+        for (const [metric, m] of cell.metrics) {
+          const key = `${cell.cellId}\u0000${metric}`;
+          let series = seriesIds.get(key);
+          if (series === undefined) {
+            const found = findSeries.get(p.suite, p.board, cell.cellId, metric) as { id: number } | undefined;
+            series = found ? found.id : Number(insertSeries.run(p.suite, p.board, cell.cellId, metric, m.unit).lastInsertRowid);
+            seriesIds.set(key, series);
+          }
+          insertPoint.run(series, run, p.commitDate, p.startedAt, m.median, m.values.length, m.note ?? null);
+          m.values.forEach((v, i) => insertSample.run(series, run, i, v));
+        }
+      }
+      return true;
+    });
+    const added = tx.immediate();
+    return { added, run: this.runById(p.id)! };
+  }
+
+  runById(id: string): StoredRun | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? toStoredRun(row) : undefined;
+  }
+
+  /** Runs in series order (commit date, then start), optionally of one suite and board. */
+  runs(filter: { suite?: string; board?: string } = {}): StoredRun[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.suite) where.push('suite = ?'), args.push(filter.suite);
+    if (filter.board) where.push('board = ?'), args.push(filter.board);
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY suite, board, commit_date, started_at, key`;
+    return (this.db.prepare(sql).all(...args) as RunRow[]).map(toStoredRun);
+  }
+
+  countRuns(suite: string, board: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM runs WHERE suite = ? AND board = ?').get(suite, board) as { n: number }).n;
+  }
+
+  boardsOf(suite: string): string[] {
+    return (this.db.prepare('SELECT DISTINCT board FROM runs WHERE suite = ? ORDER BY board').all(suite) as Array<{ board: string }>).map((r) => r.board);
+  }
+
+  series(filter: Partial<SeriesKey> = {}): SeriesRow[] {
+    const cols: Array<[keyof SeriesKey, string]> = [['suite', 'suite'], ['board', 'board'], ['cellId', 'cell_id'], ['metric', 'metric']];
+    const where = cols.filter(([k]) => filter[k] !== undefined);
+    const sql = `SELECT id, suite, board, cell_id AS cellId, metric, unit FROM series ${where.length ? `WHERE ${where.map(([, c]) => `${c} = ?`).join(' AND ')}` : ''} ORDER BY suite, board, id`;
+    return this.db.prepare(sql).all(...where.map(([k]) => filter[k])) as SeriesRow[];
+  }
+
+  findSeries(key: SeriesKey): SeriesRow | undefined {
+    return this.series(key)[0];
+  }
+
+  /** The points of a series in order; with `last`, only the newest that many. */
+  points(series: number, last?: number): Point[] {
+    const cols = `p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note`;
+    if (last === undefined) {
+      return this.db.prepare(`SELECT ${cols} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? ORDER BY p.commit_date, p.started_at, p.run`).all(series) as Point[];
+    }
+    const rows = this.db
+      .prepare(`SELECT ${cols} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT ?`)
+      .all(series, last) as Point[];
+    return rows.reverse();
+  }
+
+  /** Points from a run on (in order), at most the newest `last`. */
+  pointsFrom(series: number, from: Point | null, last: number): Point[] {
+    if (!from) return this.points(series, last);
+    const cols = `p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note`;
+    const rows = this.db
+      .prepare(
+        `SELECT ${cols} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? AND (p.commit_date, p.started_at, p.run) >= (?, ?, ?)
+         ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT ?`,
+      )
+      .all(series, from.commitDate, from.startedAt, from.run, last) as Point[];
+    return rows.reverse();
+  }
+
+  /** The stored per-iteration values of a series for the given runs, by run. */
+  samples(series: number, runs: readonly number[]): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    const stmt = this.db.prepare('SELECT iteration, value FROM samples WHERE series = ? AND run = ? ORDER BY iteration');
+    for (const run of runs) out.set(run, (stmt.all(series, run) as Array<{ value: number }>).map((r) => r.value));
+    return out;
+  }
+
+  /** Every stored value of the matching series (for export), in series order. */
+  *allSamples(filter: { suite?: string; board?: string }): IterableIterator<{ run: number; series: number; iteration: number; value: number }> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.suite) where.push('s.suite = ?'), args.push(filter.suite);
+    if (filter.board) where.push('s.board = ?'), args.push(filter.board);
+    const sql = `SELECT v.run AS run, v.series AS series, v.iteration AS iteration, v.value AS value FROM samples v JOIN series s ON s.id = v.series
+      JOIN runs r ON r.key = v.run ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.commit_date, r.started_at, r.key, v.series, v.iteration`;
+    yield* this.db.prepare(sql).iterate(...args) as IterableIterator<{ run: number; series: number; iteration: number; value: number }>;
+  }
+
+  /** The newest accepted change of a series, as the point where the accepted level begins. */
+  lastAccepted(series: number): (AcceptedChange & { point: Point }) | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT a.series AS series, a.run AS run, a.git_commit AS gitCommit, a.accepted_at AS acceptedAt, a.note AS note,
+         p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS pointNote, r.run_id AS runId
+         FROM accepted a JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run
+         WHERE a.series = ? ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT 1`,
+      )
+      .get(series) as
+      | { series: number; run: number; gitCommit: string | null; acceptedAt: string; note: string; commitDate: string; startedAt: string; median: number; n: number; pointNote: string | null; runId: string }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      series: row.series,
+      run: row.run,
+      gitCommit: row.gitCommit,
+      acceptedAt: row.acceptedAt,
+      note: row.note,
+      point: { run: row.run, runId: row.runId, gitCommit: row.gitCommit, commitDate: row.commitDate, startedAt: row.startedAt, median: row.median, n: row.n, note: row.pointNote },
+    };
+  }
+
+  accepted(series: number): AcceptedChange[] {
+    return this.db
+      .prepare('SELECT series, run, git_commit AS gitCommit, accepted_at AS acceptedAt, note FROM accepted WHERE series = ? ORDER BY accepted_at')
+      .all(series) as AcceptedChange[];
+  }
+
+  /**
+   * Accepts, in each series, the level that begins at the first run of `commit` (a full hash or
+   * a prefix): from that run on, the series is judged against its new level. Returns the series
+   * it applied to; series with no run of that commit are left alone.
+   */
+  accept(series: readonly SeriesRow[], commit: string, note: string, now = new Date()): Array<{ series: SeriesRow; point: Point }> {
+    const first = this.db.prepare(
+      `SELECT p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note
+       FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? AND r.git_commit LIKE ? || '%' ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
+    );
+    const insert = this.db.prepare('INSERT OR REPLACE INTO accepted (series, run, git_commit, accepted_at, note) VALUES (?, ?, ?, ?, ?)');
+    const done: Array<{ series: SeriesRow; point: Point }> = [];
+    this.db
+      .transaction(() => {
+        for (const s of series) {
+          const point = first.get(s.id, commit) as Point | undefined;
+          if (!point) continue;
+          insert.run(s.id, point.run, point.gitCommit, now.toISOString(), note);
+          done.push({ series: s, point });
+        }
+      })
+      .immediate();
+    return done;
+  }
+
+  /** For benchmarks: many adds in one transaction (a CI job adds one run at a time). */
+  addMany(records: Iterable<RunRecord>, now = new Date()): number {
+    let added = 0;
+    this.db.transaction(() => {
+      for (const r of records) if (this.add(r, now).added) added++;
+    })();
+    return added;
+  }
+}
