@@ -125,6 +125,12 @@ export interface Point {
   note: string | null;
 }
 
+/** Where a point sits in its series. */
+export type PointKey = Pick<Point, 'commitDate' | 'startedAt' | 'run'>;
+
+const POINT_COLUMNS =
+  'p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note';
+
 export interface AcceptedChange {
   series: number;
   run: number;
@@ -288,8 +294,12 @@ export class HistoryStore {
   runs(filter: { suite?: string; board?: string } = {}): StoredRun[] {
     const where: string[] = [];
     const args: string[] = [];
-    if (filter.suite) where.push('suite = ?'), args.push(filter.suite);
-    if (filter.board) where.push('board = ?'), args.push(filter.board);
+    for (const col of ['suite', 'board'] as const) {
+      const v = filter[col];
+      if (v === undefined) continue;
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY suite, board, commit_date, started_at, key`;
     return (this.db.prepare(sql).all(...args) as RunRow[]).map(toStoredRun);
   }
@@ -315,27 +325,40 @@ export class HistoryStore {
 
   /** The points of a series in order; with `last`, only the newest that many. */
   points(series: number, last?: number): Point[] {
-    const cols = `p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note`;
-    if (last === undefined) {
-      return this.db.prepare(`SELECT ${cols} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? ORDER BY p.commit_date, p.started_at, p.run`).all(series) as Point[];
+    return this.window(series, { last: last ?? -1 });
+  }
+
+  /**
+   * The points of a series between two positions (both included), in order, at most the newest
+   * `last` of them (-1: all). Positions order by commit date, then start, then insertion.
+   */
+  window(series: number, range: { from?: PointKey; to?: PointKey; last: number }): Point[] {
+    const where = ['p.series = ?'];
+    const args: Array<string | number> = [series];
+    if (range.from) {
+      where.push('(p.commit_date, p.started_at, p.run) >= (?, ?, ?)');
+      args.push(range.from.commitDate, range.from.startedAt, range.from.run);
+    }
+    if (range.to) {
+      where.push('(p.commit_date, p.started_at, p.run) <= (?, ?, ?)');
+      args.push(range.to.commitDate, range.to.startedAt, range.to.run);
     }
     const rows = this.db
-      .prepare(`SELECT ${cols} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT ?`)
-      .all(series, last) as Point[];
+      .prepare(`SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE ${where.join(' AND ')}
+        ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT ?`)
+      .all(...args, range.last) as Point[];
     return rows.reverse();
   }
 
-  /** Points from a run on (in order), at most the newest `last`. */
-  pointsFrom(series: number, from: Point | null, last: number): Point[] {
-    if (!from) return this.points(series, last);
-    const cols = `p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note`;
-    const rows = this.db
+  /** The status of a cell in the newest run of the suite and board before `before` that has it. */
+  lastCellStatus(suite: string, board: string, cellId: string, before: PointKey): string | undefined {
+    const row = this.db
       .prepare(
-        `SELECT ${cols} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? AND (p.commit_date, p.started_at, p.run) >= (?, ?, ?)
-         ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT ?`,
+        `SELECT c.status AS status FROM cells c JOIN runs r ON r.key = c.run WHERE r.suite = ? AND r.board = ? AND c.cell_id = ?
+         AND (r.commit_date, r.started_at, r.key) < (?, ?, ?) ORDER BY r.commit_date DESC, r.started_at DESC, r.key DESC LIMIT 1`,
       )
-      .all(series, from.commitDate, from.startedAt, from.run, last) as Point[];
-    return rows.reverse();
+      .get(suite, board, cellId, before.commitDate, before.startedAt, before.run < 0 ? Number.MAX_SAFE_INTEGER : before.run) as { status: string } | undefined;
+    return row?.status;
   }
 
   /** The stored per-iteration values of a series for the given runs, by run. */
@@ -350,34 +373,27 @@ export class HistoryStore {
   *allSamples(filter: { suite?: string; board?: string }): IterableIterator<{ run: number; series: number; iteration: number; value: number }> {
     const where: string[] = [];
     const args: string[] = [];
-    if (filter.suite) where.push('s.suite = ?'), args.push(filter.suite);
-    if (filter.board) where.push('s.board = ?'), args.push(filter.board);
+    for (const col of ['suite', 'board'] as const) {
+      const v = filter[col];
+      if (v === undefined) continue;
+      where.push(`s.${col} = ?`);
+      args.push(v);
+    }
     const sql = `SELECT v.run AS run, v.series AS series, v.iteration AS iteration, v.value AS value FROM samples v JOIN series s ON s.id = v.series
       JOIN runs r ON r.key = v.run ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.commit_date, r.started_at, r.key, v.series, v.iteration`;
     yield* this.db.prepare(sql).iterate(...args) as IterableIterator<{ run: number; series: number; iteration: number; value: number }>;
   }
 
-  /** The newest accepted change of a series, as the point where the accepted level begins. */
-  lastAccepted(series: number): (AcceptedChange & { point: Point }) | undefined {
-    const row = this.db
+  /** The newest accepted change of a series at or before `to`: the point where the accepted level begins. */
+  lastAccepted(series: number, to?: PointKey): Point | undefined {
+    const bound = to ? 'AND (p.commit_date, p.started_at, p.run) <= (?, ?, ?)' : '';
+    const args: Array<string | number> = to ? [series, to.commitDate, to.startedAt, to.run] : [series];
+    return this.db
       .prepare(
-        `SELECT a.series AS series, a.run AS run, a.git_commit AS gitCommit, a.accepted_at AS acceptedAt, a.note AS note,
-         p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS pointNote, r.run_id AS runId
-         FROM accepted a JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run
-         WHERE a.series = ? ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT 1`,
+        `SELECT ${POINT_COLUMNS} FROM accepted a JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run
+         WHERE a.series = ? ${bound} ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT 1`,
       )
-      .get(series) as
-      | { series: number; run: number; gitCommit: string | null; acceptedAt: string; note: string; commitDate: string; startedAt: string; median: number; n: number; pointNote: string | null; runId: string }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      series: row.series,
-      run: row.run,
-      gitCommit: row.gitCommit,
-      acceptedAt: row.acceptedAt,
-      note: row.note,
-      point: { run: row.run, runId: row.runId, gitCommit: row.gitCommit, commitDate: row.commitDate, startedAt: row.startedAt, median: row.median, n: row.n, note: row.pointNote },
-    };
+      .get(...args) as Point | undefined;
   }
 
   accepted(series: number): AcceptedChange[] {
@@ -393,8 +409,7 @@ export class HistoryStore {
    */
   accept(series: readonly SeriesRow[], commit: string, note: string, now = new Date()): Array<{ series: SeriesRow; point: Point }> {
     const first = this.db.prepare(
-      `SELECT p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note
-       FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? AND r.git_commit LIKE ? || '%' ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
+      `SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? AND substr(r.git_commit, 1, length(?2)) = ?2 ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
     );
     const insert = this.db.prepare('INSERT OR REPLACE INTO accepted (series, run, git_commit, accepted_at, note) VALUES (?, ?, ?, ?, ?)');
     const done: Array<{ series: SeriesRow; point: Point }> = [];
