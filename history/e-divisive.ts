@@ -63,7 +63,7 @@ function bestSplit(x: Float64Array, order: Int32Array, a: number, b: number, min
     for (let i = a; i < t; i++) {
       const d = Math.abs(v - x[order[i]!]!);
       s += d;
-      rowRight[i] += d;
+      rowRight[i] = rowRight[i]! + d;
     }
     rowLeft[t] = s;
     total += s;

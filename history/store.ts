@@ -53,6 +53,7 @@ CREATE INDEX IF NOT EXISTS runs_by_board ON runs (suite, board, commit_date, sta
 CREATE TABLE IF NOT EXISTS cells (
   run INTEGER NOT NULL REFERENCES runs (key),
   cell_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
   status TEXT NOT NULL,
   error TEXT,
   throttled INTEGER NOT NULL,
@@ -255,7 +256,7 @@ export class HistoryStore {
       model_hash, precisions, power_mode, git_commit, git_dirty, commit_date, commit_date_source, started_at, status, source, added_at)
       VALUES (@id, @runId, @suite, @suiteHash, @board, @target, @host, @runner, @runtime, @versions, @modelHash, @precisions, @powerMode,
       @gitCommit, @gitDirty, @commitDate, @commitDateSource, @startedAt, @status, @source, @addedAt)`);
-    const insertCell = this.db.prepare('INSERT INTO cells (run, cell_id, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertCell = this.db.prepare('INSERT INTO cells (run, cell_id, position, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const findSeries = this.db.prepare('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ?');
     const insertSeries = this.db.prepare('INSERT INTO series (suite, board, cell_id, metric, unit) VALUES (?, ?, ?, ?, ?)');
     const insertPoint = this.db.prepare('INSERT INTO points (series, run, commit_date, started_at, median, n, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -265,8 +266,8 @@ export class HistoryStore {
       const info = insertRun.run({ ...p, gitDirty: p.gitDirty === null ? null : p.gitDirty ? 1 : 0, addedAt: now.toISOString() });
       if (info.changes === 0) return false;
       const run = Number(info.lastInsertRowid);
-      for (const cell of record.cells) {
-        insertCell.run(run, cell.cellId, cell.status, cell.error ?? null, cell.throttled ? 1 : 0, JSON.stringify(cell.params));
+      for (const [position, cell] of record.cells.entries()) {
+        insertCell.run(run, cell.cellId, position, cell.status, cell.error ?? null, cell.throttled ? 1 : 0, JSON.stringify(cell.params));
         for (const [metric, m] of cell.metrics) {
           const key = `${cell.cellId}\u0000${metric}`;
           let series = seriesIds.get(key);
@@ -369,6 +370,24 @@ export class HistoryStore {
     return out;
   }
 
+  /** A run's cells as stored. */
+  cellsOf(run: number): Array<{ cellId: string; status: string; error: string | null; throttled: boolean; params: Record<string, unknown> }> {
+    return (this.db.prepare('SELECT cell_id, status, error, throttled, params FROM cells WHERE run = ? ORDER BY position').all(run) as Array<{
+      cell_id: string;
+      status: string;
+      error: string | null;
+      throttled: number;
+      params: string;
+    }>).map((c) => ({ cellId: c.cell_id, status: c.status, error: c.error, throttled: c.throttled === 1, params: JSON.parse(c.params) as Record<string, unknown> }));
+  }
+
+  /** A run's median of every series, with the series. */
+  pointsOfRun(run: number): Array<{ series: number; cellId: string; metric: string; unit: string; median: number; n: number; note: string | null }> {
+    return this.db
+      .prepare('SELECT p.series AS series, s.cell_id AS cellId, s.metric AS metric, s.unit AS unit, p.median AS median, p.n AS n, p.note AS note FROM points p JOIN series s ON s.id = p.series WHERE p.run = ? ORDER BY p.series')
+      .all(run) as Array<{ series: number; cellId: string; metric: string; unit: string; median: number; n: number; note: string | null }>;
+  }
+
   /** Every stored value of the matching series (for export), in series order. */
   *allSamples(filter: { suite?: string; board?: string }): IterableIterator<{ run: number; series: number; iteration: number; value: number }> {
     const where: string[] = [];
@@ -409,14 +428,14 @@ export class HistoryStore {
    */
   accept(series: readonly SeriesRow[], commit: string, note: string, now = new Date()): Array<{ series: SeriesRow; point: Point }> {
     const first = this.db.prepare(
-      `SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = ? AND substr(r.git_commit, 1, length(?2)) = ?2 ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
+      `SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = @series AND substr(r.git_commit, 1, length(@commit)) = @commit ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
     );
     const insert = this.db.prepare('INSERT OR REPLACE INTO accepted (series, run, git_commit, accepted_at, note) VALUES (?, ?, ?, ?, ?)');
     const done: Array<{ series: SeriesRow; point: Point }> = [];
     this.db
       .transaction(() => {
         for (const s of series) {
-          const point = first.get(s.id, commit) as Point | undefined;
+          const point = first.get({ series: s.id, commit }) as Point | undefined;
           if (!point) continue;
           insert.run(s.id, point.run, point.gitCommit, now.toISOString(), note);
           done.push({ series: s, point });
