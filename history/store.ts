@@ -208,10 +208,19 @@ export interface AddOutcome {
 }
 
 export class HistoryStore {
+  /** Prepared statements by SQL text: compiling a statement costs more than running it on an index. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(
     readonly file: string,
     private readonly db: Database.Database,
   ) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
 
   static open(file: string, opts: OpenOptions): HistoryStore {
     const path = resolve(file);
@@ -237,9 +246,9 @@ export class HistoryStore {
   }
 
   private checkSchemaVersion(): void {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
     if (!row) {
-      this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      this.stmt('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new InputError(`history database ${this.file}: schema version ${row.value}, this bench reads version ${SCHEMA_VERSION}`);
     }
@@ -252,15 +261,15 @@ export class HistoryStore {
   /** Stores a run unless a run with the same content hash is already there. One transaction. */
   add(record: RunRecord, now = new Date()): AddOutcome {
     const p = record.provenance;
-    const insertRun = this.db.prepare(`INSERT OR IGNORE INTO runs (id, run_id, suite, suite_hash, board, target, host, runner, runtime, versions,
+    const insertRun = this.stmt(`INSERT OR IGNORE INTO runs (id, run_id, suite, suite_hash, board, target, host, runner, runtime, versions,
       model_hash, precisions, power_mode, git_commit, git_dirty, commit_date, commit_date_source, started_at, status, source, added_at)
       VALUES (@id, @runId, @suite, @suiteHash, @board, @target, @host, @runner, @runtime, @versions, @modelHash, @precisions, @powerMode,
       @gitCommit, @gitDirty, @commitDate, @commitDateSource, @startedAt, @status, @source, @addedAt)`);
-    const insertCell = this.db.prepare('INSERT INTO cells (run, cell_id, position, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const findSeries = this.db.prepare('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ?');
-    const insertSeries = this.db.prepare('INSERT INTO series (suite, board, cell_id, metric, unit) VALUES (?, ?, ?, ?, ?)');
-    const insertPoint = this.db.prepare('INSERT INTO points (series, run, commit_date, started_at, median, n, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const insertSample = this.db.prepare('INSERT INTO samples (series, run, iteration, value) VALUES (?, ?, ?, ?)');
+    const insertCell = this.stmt('INSERT INTO cells (run, cell_id, position, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const findSeries = this.stmt('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ?');
+    const insertSeries = this.stmt('INSERT INTO series (suite, board, cell_id, metric, unit) VALUES (?, ?, ?, ?, ?)');
+    const insertPoint = this.stmt('INSERT INTO points (series, run, commit_date, started_at, median, n, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insertSample = this.stmt('INSERT INTO samples (series, run, iteration, value) VALUES (?, ?, ?, ?)');
     const seriesIds = new Map<string, number>();
     const tx = this.db.transaction((): boolean => {
       const info = insertRun.run({ ...p, gitDirty: p.gitDirty === null ? null : p.gitDirty ? 1 : 0, addedAt: now.toISOString() });
@@ -287,7 +296,7 @@ export class HistoryStore {
   }
 
   runById(id: string): StoredRun | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.stmt('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? toStoredRun(row) : undefined;
   }
 
@@ -302,22 +311,22 @@ export class HistoryStore {
       args.push(v);
     }
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY suite, board, commit_date, started_at, key`;
-    return (this.db.prepare(sql).all(...args) as RunRow[]).map(toStoredRun);
+    return (this.stmt(sql).all(...args) as RunRow[]).map(toStoredRun);
   }
 
   countRuns(suite: string, board: string): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM runs WHERE suite = ? AND board = ?').get(suite, board) as { n: number }).n;
+    return (this.stmt('SELECT count(*) AS n FROM runs WHERE suite = ? AND board = ?').get(suite, board) as { n: number }).n;
   }
 
   boardsOf(suite: string): string[] {
-    return (this.db.prepare('SELECT DISTINCT board FROM runs WHERE suite = ? ORDER BY board').all(suite) as Array<{ board: string }>).map((r) => r.board);
+    return (this.stmt('SELECT DISTINCT board FROM runs WHERE suite = ? ORDER BY board').all(suite) as Array<{ board: string }>).map((r) => r.board);
   }
 
   series(filter: Partial<SeriesKey> = {}): SeriesRow[] {
     const cols: Array<[keyof SeriesKey, string]> = [['suite', 'suite'], ['board', 'board'], ['cellId', 'cell_id'], ['metric', 'metric']];
     const where = cols.filter(([k]) => filter[k] !== undefined);
     const sql = `SELECT id, suite, board, cell_id AS cellId, metric, unit FROM series ${where.length ? `WHERE ${where.map(([, c]) => `${c} = ?`).join(' AND ')}` : ''} ORDER BY suite, board, id`;
-    return this.db.prepare(sql).all(...where.map(([k]) => filter[k])) as SeriesRow[];
+    return this.stmt(sql).all(...where.map(([k]) => filter[k])) as SeriesRow[];
   }
 
   findSeries(key: SeriesKey): SeriesRow | undefined {
@@ -364,15 +373,17 @@ export class HistoryStore {
 
   /** The stored per-iteration values of a series for the given runs, by run. */
   samples(series: number, runs: readonly number[]): Map<number, number[]> {
-    const out = new Map<number, number[]>();
-    const stmt = this.db.prepare('SELECT iteration, value FROM samples WHERE series = ? AND run = ? ORDER BY iteration');
-    for (const run of runs) out.set(run, (stmt.all(series, run) as Array<{ value: number }>).map((r) => r.value));
+    const out = new Map<number, number[]>(runs.map((r) => [r, []]));
+    if (!runs.length) return out;
+    // One statement for the whole window: the run list travels as a JSON array.
+    const rows = this.stmt('SELECT run, value FROM samples WHERE series = ? AND run IN (SELECT value FROM json_each(?)) ORDER BY run, iteration').all(series, JSON.stringify(runs)) as Array<{ run: number; value: number }>;
+    for (const r of rows) out.get(r.run)!.push(r.value);
     return out;
   }
 
   /** A run's cells as stored. */
   cellsOf(run: number): Array<{ cellId: string; status: string; error: string | null; throttled: boolean; params: Record<string, unknown> }> {
-    return (this.db.prepare('SELECT cell_id, status, error, throttled, params FROM cells WHERE run = ? ORDER BY position').all(run) as Array<{
+    return (this.stmt('SELECT cell_id, status, error, throttled, params FROM cells WHERE run = ? ORDER BY position').all(run) as Array<{
       cell_id: string;
       status: string;
       error: string | null;
@@ -400,7 +411,7 @@ export class HistoryStore {
     }
     const sql = `SELECT v.run AS run, v.series AS series, v.iteration AS iteration, v.value AS value FROM samples v JOIN series s ON s.id = v.series
       JOIN runs r ON r.key = v.run ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.commit_date, r.started_at, r.key, v.series, v.iteration`;
-    yield* this.db.prepare(sql).iterate(...args) as IterableIterator<{ run: number; series: number; iteration: number; value: number }>;
+    yield* this.stmt(sql).iterate(...args) as IterableIterator<{ run: number; series: number; iteration: number; value: number }>;
   }
 
   /** The newest accepted change of a series at or before `to`: the point where the accepted level begins. */
@@ -409,7 +420,7 @@ export class HistoryStore {
     const args: Array<string | number> = to ? [series, to.commitDate, to.startedAt, to.run] : [series];
     return this.db
       .prepare(
-        `SELECT ${POINT_COLUMNS} FROM accepted a JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run
+        `SELECT ${POINT_COLUMNS} FROM accepted a CROSS JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run
          WHERE a.series = ? ${bound} ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT 1`,
       )
       .get(...args) as Point | undefined;
@@ -427,10 +438,10 @@ export class HistoryStore {
    * it applied to; series with no run of that commit are left alone.
    */
   accept(series: readonly SeriesRow[], commit: string, note: string, now = new Date()): Array<{ series: SeriesRow; point: Point }> {
-    const first = this.db.prepare(
+    const first = this.stmt(
       `SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = @series AND substr(r.git_commit, 1, length(@commit)) = @commit ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
     );
-    const insert = this.db.prepare('INSERT OR REPLACE INTO accepted (series, run, git_commit, accepted_at, note) VALUES (?, ?, ?, ?, ?)');
+    const insert = this.stmt('INSERT OR REPLACE INTO accepted (series, run, git_commit, accepted_at, note) VALUES (?, ?, ?, ?, ?)');
     const done: Array<{ series: SeriesRow; point: Point }> = [];
     this.db
       .transaction(() => {
