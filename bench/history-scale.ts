@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../core/random.ts';
-import { readResult } from '../core/result-store.ts';
+import { readResult } from '../harness/result-store.ts';
 import { checkRun } from '../history/check.ts';
 import { recordFromResult, type CellRecord, type MetricRecord, type RunRecord } from '../history/record.ts';
 import { formatHistoryMarkdown } from '../history/render.ts';

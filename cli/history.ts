@@ -2,8 +2,9 @@ import { appendFileSync, createWriteStream, mkdirSync, writeFileSync } from 'nod
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
-import { loadResultArg } from '../reporters/compare/load-result.ts';
+import { loadResultArg } from '../harness/load-result.ts';
 import { renderChart } from '../reporters/charts.ts';
 import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
@@ -272,7 +273,7 @@ export function registerHistoryCommand(program: Command): void {
       const store = HistoryStore.open(resolveDbPath(flags.db), { create: false });
       try {
         const { suite, board } = pickSuiteBoard(store, flags.suite, flags.board);
-        const metrics = flags.metric.length ? flags.metric : ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'decode_tokens_per_s'];
+        const metrics: readonly string[] = flags.metric.length ? flags.metric : HEADLINE_METRICS;
         const series = store
           .series({ suite, board })
           .filter((s) => metrics.includes(s.metric) && (!flags.cell.length || flags.cell.includes(s.cellId)))

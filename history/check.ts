@@ -1,6 +1,7 @@
 import { InputError } from '../core/errors.ts';
 import type { RunResult } from '../core/result-types.ts';
-import { DEFAULT_COMPARE_METRICS, median, metricDirection } from '../reporters/compare/cell-values.ts';
+import { HEADLINE_METRICS } from '../core/metric-registry.ts';
+import { median, metricDirection } from '../reporters/compare/cell-values.ts';
 import { DEFAULT_CONFIDENCE, testShift, type ShiftTestOutcome } from '../reporters/compare/compare-runs.ts';
 import type { Direction } from '../reporters/compare/types.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';
@@ -302,7 +303,7 @@ export function checkRun(store: HistoryStore, result: RunResult, record: RunReco
     if (missing.length) throw new InputError(`metric ${missing.map((m) => `"${m}"`).join(', ')} is not in the run; available: ${[...available].sort().join(', ')}`);
     metrics = [...new Set(options.metrics)];
   } else {
-    metrics = DEFAULT_COMPARE_METRICS.filter((m) => available.has(m));
+    metrics = HEADLINE_METRICS.filter((m) => available.has(m));
   }
   const candidateKey = { run: storedRun ? storedRun.key : -1, commitDate: p.commitDate, startedAt: p.startedAt };
   const seriesByKey = new Map(store.series({ suite: p.suite, board: p.board }).map((s) => [`${s.cellId}\u0000${s.metric}`, s]));
