@@ -76,7 +76,7 @@ function metricTable(rows: readonly HistoryRow[], c: HistoryCheck): string {
   const body = rows.map((r) => [
     esc(r.cellId),
     String(r.points),
-    r.acceptedFrom ? `\`${short(r.acceptedFrom.commit)}\`` : 'first run',
+    r.acceptedFrom ? `accepted \`${short(r.acceptedFrom.commit)}\`` : 'start of history',
     fmtMedian(r.candidateMedian, r.unit),
     r.twoRun.baseMedian === null ? '–' : `${fmtMedian(r.twoRun.baseMedian, r.unit)} (${r.twoRun.baseRuns} runs)`,
     fmtPct(r.twoRun.changePct),
