@@ -236,9 +236,14 @@ export class HistoryStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       // Two jobs creating a fresh file at once: the schema is created inside a write transaction.
-      db.transaction(() => db.exec(SCHEMA)).immediate();
+      if (opts.create) db.transaction(() => db.exec(SCHEMA)).immediate();
     } catch (err) {
       throw new InputError(`history database ${file}: cannot open it as SQLite (${(err as Error).message})`);
+    }
+    const hasRuns = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get();
+    if (!hasRuns) {
+      db.close();
+      throw new InputError(`history database ${file}: an SQLite file, but not a bench history (no runs table); add runs with \`bench history add\``);
     }
     const store = new HistoryStore(path, db);
     store.checkSchemaVersion();

@@ -188,6 +188,30 @@ describe('bench history check / accept', () => {
     expect(stderr).toContain('history check: pass');
   });
 
+  it('show writes the trend table and a chart per series, with the change and, once accepted, its mark', async () => {
+    const db = join(dir, 'h.sqlite');
+    const runs = writeHistory(dir, { runs: 20, shiftAt: 12, factor: 1.2 });
+    expect(await bench('history', 'add', ...runs, '--db', db)).toBe(0);
+    // The newest run is stored: check reads it from the database.
+    expect(await bench('history', 'check', runs[19]!, '--db', db, '--format', 'json', '--metric', 'ttft_ms')).toBe(1);
+    expect((JSON.parse(stdout) as HistoryCheck).candidate.stored).toBe(true);
+    const out = join(dir, 'show');
+    expect(await bench('history', 'show', '--db', db, '--metric', 'ttft_ms', '--out', out)).toBe(0);
+    const md = readFileSync(join(out, 'trend.md'), 'utf8');
+    const slowRow = md.split('\n').find((l) => l.startsWith(`| ${SLOW_CELL} `))!;
+    expect(slowRow).toMatch(new RegExp(`\\+(1[5-9]|2[0-5])\\.\\d% at \`${commitOf(12).slice(0, 8)}\` \\(\\*\\*not accepted\\*\\*\\)`));
+    expect(md.split('\n').filter((l) => l.startsWith('| images=') && /\| none +\|$/.test(l))).toHaveLength(3);
+    const charts = md.match(/!\[[^\]]+\]\(charts\/[^)]+\.png\)/g) ?? [];
+    expect(charts).toHaveLength(4);
+    const png = readFileSync(join(out, 'charts', charts[1]!.replace(/^.*\(charts\//, '').replace(/\)$/, '')));
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(await bench('history', 'accept', '--db', db, '--cell', SLOW_CELL, '--metric', 'ttft_ms', '--commit', commitOf(12))).toBe(0);
+    expect(stdout.match(/^accepted /gm)).toHaveLength(1);
+    expect(await bench('history', 'show', '--db', db, '--metric', 'ttft_ms')).toBe(0);
+    expect(stdout).toContain(`at \`${commitOf(12).slice(0, 8)}\` (accepted)`);
+    expect(await bench('history', 'check', runs[19]!, '--db', db, '--metric', 'ttft_ms')).toBe(0);
+  });
+
   it('passes a flat history (exit 0), Markdown and JUnit name each series', async () => {
     const db = join(dir, 'h.sqlite');
     const runs = writeHistory(dir, { runs: 16, seed: 4 });
@@ -221,6 +245,12 @@ describe('bench history check / accept', () => {
     writeFileSync(garbage, 'not a database at all, just text'.repeat(100));
     expect(await bench('history', 'list', '--db', garbage)).toBe(2);
     expect(stderr).toContain('garbage.sqlite');
+    const other = join(dir, 'other.sqlite');
+    const o = new Database(other);
+    o.exec('CREATE TABLE t (x)');
+    o.close();
+    expect(await bench('history', 'check', runs[1]!, '--db', other)).toBe(2);
+    expect(stderr).toContain('other.sqlite: an SQLite file, but not a bench history');
   });
 
   it('reads the database from BENCH_HISTORY_DB', async () => {
