@@ -122,7 +122,8 @@ for (let k = 0; k < 3; k++) {
   const t0 = performance.now();
   const read = readResult(file);
   const t1 = performance.now();
-  const record = recordFromResult(read, { board: 'orin-01', commitDate: new Date(Date.UTC(2026, 0, 1) + k * 3_600_000).toISOString(), source: file });
+  // Committed after every stored run: the newest point of each series, as in CI.
+  const record = recordFromResult(read, { board: 'orin-01', commitDate: new Date(Date.UTC(2025, 0, 1) + (RUNS + k) * 3_600_000).toISOString(), source: file });
   store.add(record);
   const t2 = performance.now();
   const check = checkRun(store, read, record, { thresholdPct: 5 });
