@@ -126,7 +126,7 @@ for (let k = 0; k < 3; k++) {
   const record = recordFromResult(read, { board: 'orin-01', commitDate: new Date(Date.UTC(2025, 0, 1) + (RUNS + k) * 3_600_000).toISOString(), source: file });
   store.add(record);
   const t2 = performance.now();
-  const check = checkRun(store, read, record, { thresholdPct: 5 });
+  const check = checkRun(store, record, { thresholdPct: 5 });
   const t3 = performance.now();
   formatHistoryMarkdown(check);
   const t4 = performance.now();

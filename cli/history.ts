@@ -213,7 +213,7 @@ export function registerHistoryCommand(program: Command): void {
     .action((arg: string, flags: CheckFlags) => {
       const { result, file } = loadResultArg(arg, 'result');
       const check = withStore(flags.db, false, (store) =>
-        checkRun(store, result, recordFromResult(result, recordOptions(flags, file)), {
+        checkRun(store, recordFromResult(result, recordOptions(flags, file)), {
           metrics: flags.metric,
           thresholdPct: flags.threshold,
           confidence: flags.confidence,

@@ -1,5 +1,4 @@
 import { InputError } from '../core/errors.ts';
-import type { RunResult } from '../core/result-types.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { median, metricDirection } from '../reporters/compare/cell-values.ts';
 import { DEFAULT_CONFIDENCE, testShift, type ShiftTestOutcome } from '../reporters/compare/compare-runs.ts';
@@ -274,7 +273,7 @@ function checkSeries(store: HistoryStore, input: SeriesToCheck, opts: JudgeOptio
 }
 
 /** Checks a run (stored or not) against the history of its suite and board. */
-export function checkRun(store: HistoryStore, result: RunResult, record: RunRecord, options: HistoryCheckOptions): HistoryCheck {
+export function checkRun(store: HistoryStore, record: RunRecord, options: HistoryCheckOptions): HistoryCheck {
   const p = record.provenance;
   const confidence = options.confidence ?? DEFAULT_CONFIDENCE;
   if (!Number.isFinite(options.thresholdPct) || options.thresholdPct < 0) throw new InputError(`threshold must be a percentage >= 0, got ${options.thresholdPct}`);
@@ -342,7 +341,7 @@ export function checkRun(store: HistoryStore, result: RunResult, record: RunReco
     metrics,
     rows,
     failedCells,
-    regressedCells: result.cells.map((c) => c.id).filter((id) => regressed.has(id)),
+    regressedCells: record.cells.map((c) => c.cellId).filter((id) => regressed.has(id)),
     summary: {
       checked: rows.length,
       regressions: rows.filter((r) => r.regression).length,
