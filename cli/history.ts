@@ -181,7 +181,15 @@ export function registerHistoryCommand(program: Command): void {
         }
         const filter = { ...(flags.suite ? { suite: flags.suite } : {}), ...(flags.board ? { board: flags.board } : {}) };
         const lines = flags.format === 'csv' ? exportCsv(store, filter) : exportJson(store, filter);
+        // A reader that stops early (`| head`) closes the pipe: stop writing, without a stack trace.
+        let closed = false;
+        stream.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EPIPE') throw err;
+          closed = true;
+          stream.emit('drain');
+        });
         for (const line of lines) {
+          if (closed) break;
           if (!stream.write(line)) await new Promise((r) => stream.once('drain', r));
         }
         if (stream !== process.stdout) await new Promise<void>((r) => stream.end(r));
