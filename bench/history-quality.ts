@@ -16,6 +16,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { seededRandom } from '../core/random.ts';
+import { median } from '../core/stats.ts';
 import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
 import { DEFAULT_STABLE_RUNS, judgeSeries, type JudgeOptions } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
@@ -55,10 +56,7 @@ function history(seed: number, runs: number, shiftAt: number, shiftPct: number):
   });
 }
 
-const med = (v: readonly number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const med = (v: readonly number[]) => median(v)!;
 
 const DETECTOR = { ...DEFAULT_EDIVISIVE, pValue: arg('--p', DEFAULT_EDIVISIVE.pValue), permutations: arg('--permutations', DEFAULT_EDIVISIVE.permutations), minSize: arg('--min-size', DEFAULT_EDIVISIVE.minSize) };
 const opts: JudgeOptions = { thresholdPct: THRESHOLD, confidence: DEFAULT_CONFIDENCE, stableRuns: DEFAULT_STABLE_RUNS, gateTwoRun: false, detector: DETECTOR };

@@ -1,6 +1,7 @@
 import { InputError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
-import { median, metricDirection } from '../reporters/compare/cell-values.ts';
+import { median } from '../core/stats.ts';
+import { metricDirection } from '../reporters/compare/cell-values.ts';
 import { DEFAULT_CONFIDENCE, testShift, type ShiftTestOutcome } from '../reporters/compare/compare-runs.ts';
 import type { Direction } from '../reporters/compare/types.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';

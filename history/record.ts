@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../core/result-types.ts';
-import { cellMetricValues, median } from '../reporters/compare/cell-values.ts';
+import { median } from '../core/stats.ts';
+import { cellMetricValues } from '../reporters/compare/cell-values.ts';
 import { runFacts } from '../reporters/compare/context.ts';
 
 /**

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { seededRandom } from '../../core/random.ts';
-import { cellValues } from '../../reporters/compare/cell-values.ts';
+import { cellMetricValues } from '../../reporters/compare/cell-values.ts';
 import type { HistoryCheck } from '../../history/check.ts';
 import { eDivisive } from '../../history/e-divisive.ts';
 import { recordFromResult } from '../../history/record.ts';
@@ -95,7 +95,7 @@ describe('history store', () => {
     const stored = sql
       .prepare(`SELECT v.value AS value FROM samples v JOIN series s ON s.id = v.series WHERE s.cell_id = ? AND s.metric = 'ttft_ms' ORDER BY v.iteration`)
       .all(SLOW_CELL) as Array<{ value: number }>;
-    expect(stored.map((r) => r.value)).toEqual(cellValues(cell, 'ttft_ms').values);
+    expect(stored.map((r) => r.value)).toEqual(cellMetricValues(cell, ['ttft_ms']).get('ttft_ms')!.values);
     sql.close();
   });
 
