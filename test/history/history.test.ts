@@ -224,6 +224,21 @@ describe('bench history check / accept', () => {
     expect(stdout.match(/<testcase /g)).toHaveLength(14);
   });
 
+  it('fails the gate on a cell that was ok in the run before and fails now', async () => {
+    const db = join(dir, 'h.sqlite');
+    const runs = writeHistory(dir, { runs: 10, seed: 6 });
+    expect(await bench('history', 'add', ...runs, '--db', db)).toBe(0);
+    const broken = makeRun(10, { runs: 11, seed: 6 });
+    const cell = broken.cells.find((c) => c.id === SLOW_CELL)!;
+    cell.status = 'failed';
+    cell.error = 'vision encoder: out of CMM memory';
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, JSON.stringify(broken));
+    expect(await bench('history', 'check', file, '--db', db, '--format', 'junit')).toBe(1);
+    expect(stdout).toContain(`name="${SLOW_CELL}" time="0">\n      <error type="cell failed" message="newly failing: vision encoder: out of CMM memory"/>`);
+    expect(stderr).toContain('history check: FAIL: 1 cell newly failing');
+  });
+
   it('bad input exits 2 with a message naming the problem', async () => {
     const db = join(dir, 'h.sqlite');
     const notResult = join(dir, 'x.json');
