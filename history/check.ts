@@ -52,6 +52,11 @@ export interface DetectedChange {
   pValue: number;
   /** Runs measured at the new level (the change begins at the first of them). */
   runsSince: number;
+  /**
+   * The change sits as close to the newest run as a level may (min size): it may have begun
+   * at one of the later runs, and its commit can still move as runs are added.
+   */
+  mayBeLater: boolean;
   /** Worse beyond the threshold. */
   regression: boolean;
   improvement: boolean;
@@ -187,7 +192,17 @@ export function judgeSeries(input: SeriesInput, opts: JudgeOptions): SeriesJudge
     const afterMedian = medianOf(segs[i + 1]!);
     const changePct = (afterMedian / beforeMedian - 1) * 100;
     const w = worse(direction, changePct);
-    return { index: c.index, beforeMedian, afterMedian, changePct, pValue: c.pValue, runsSince: n - c.index, regression: w > opts.thresholdPct, improvement: -w > opts.thresholdPct };
+    return {
+      index: c.index,
+      beforeMedian,
+      afterMedian,
+      changePct,
+      pValue: c.pValue,
+      runsSince: n - c.index,
+      mayBeLater: n - c.index === opts.detector.minSize,
+      regression: w > opts.thresholdPct,
+      improvement: -w > opts.thresholdPct,
+    };
   });
   // The stable window: the runs before the checked one at its level, or the level before when it begins a new one.
   const last = segs[segs.length - 1]!;

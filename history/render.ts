@@ -59,7 +59,7 @@ function changesTable(c: HistoryCheck): string {
     r.changes.map((ch) => [
       esc(r.cellId),
       r.metric,
-      `\`${short(ch.commit)}\``,
+      `\`${short(ch.commit)}\`${ch.mayBeLater ? ' or later' : ''}`,
       ch.date.slice(0, 10),
       fmtMedian(ch.beforeMedian, r.unit),
       fmtMedian(ch.afterMedian, r.unit),
@@ -157,7 +157,7 @@ export function formatHistoryJson(c: HistoryCheck): string {
 const attr = (name: string, value: string | number) => `${name}="${xmlEscape(String(value))}"`;
 
 function rowDetail(r: HistoryRow, c: HistoryCheck): string {
-  const changes = r.changes.map((ch) => `change at ${short(ch.commit)} (${ch.date.slice(0, 10)}): ${fmtPct(ch.changePct)}, p ${fmtP(ch.pValue)}, ${changeVerdict(ch)}`);
+  const changes = r.changes.map((ch) => `change at ${short(ch.commit)}${ch.mayBeLater ? ' or later' : ''} (${ch.date.slice(0, 10)}): ${fmtPct(ch.changePct)}, p ${fmtP(ch.pValue)}, ${changeVerdict(ch)}`);
   return (
     `${r.metric} (${r.direction}): run median ${fmtMedian(r.candidateMedian, r.unit)}, ${r.points} runs analysed; ` +
     `two-run test against ${r.twoRun.baseRuns} runs: change ${fmtPct(r.twoRun.changePct)}, ${c.confidence * 100}% CI ${fmtCiPct(r.twoRun.ciPct)}, ${twoRunText(r)}` +
@@ -171,7 +171,7 @@ function testcase(r: HistoryRow, c: HistoryCheck, classname: string): string {
   if (r.regression) {
     const ch = r.changes.find((x) => x.regression);
     const msg = ch
-      ? `unaccepted change at commit ${short(ch.commit)}: ${fmtPct(ch.changePct)} (threshold ${c.thresholdPct}%, p ${fmtP(ch.pValue)})`
+      ? `unaccepted change at commit ${short(ch.commit)}${ch.mayBeLater ? ' or later' : ''}: ${fmtPct(ch.changePct)} (threshold ${c.thresholdPct}%, p ${fmtP(ch.pValue)})`
       : `newest run ${fmtPct(r.twoRun.changePct)} against its stable window (threshold ${c.thresholdPct}%, ${c.confidence * 100}% CI ${fmtCiPct(r.twoRun.ciPct)})`;
     return `${head}>\n      <failure ${attr('type', 'regression')} ${attr('message', msg)}>${detail}</failure>\n    </testcase>`;
   }

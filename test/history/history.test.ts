@@ -8,7 +8,9 @@ import { main } from '../../cli/main.ts';
 import { seededRandom } from '../../core/random.ts';
 import { cellMetricValues } from '../../reporters/compare/cell-values.ts';
 import type { HistoryCheck } from '../../history/check.ts';
-import { eDivisive } from '../../history/e-divisive.ts';
+import { DEFAULT_EDIVISIVE, eDivisive } from '../../history/e-divisive.ts';
+import { judgeSeries } from '../../history/check.ts';
+import { median } from '../../core/stats.ts';
 import { recordFromResult } from '../../history/record.ts';
 import { HistoryStore } from '../../history/store.ts';
 import { commitOf, makeRun, SLOW_CELL, writeHistory } from './make-history.ts';
@@ -63,6 +65,42 @@ describe('E-divisive means', () => {
     const a = eDivisive(series, { seed: 3 });
     expect(a.map((c) => c.index)).toEqual([20, 40]);
     expect(eDivisive(series, { seed: 3 })).toEqual(a);
+  });
+});
+
+describe('judgeSeries', () => {
+  const opts = { thresholdPct: 5, confidence: 0.99, stableRuns: 20, gateTwoRun: false, detector: { ...DEFAULT_EDIVISIVE } };
+  const judge = (runs: number[][]) =>
+    judgeSeries(
+      {
+        medians: runs.map((r) => median(r)!),
+        direction: 'lower is better',
+        candidate: { values: runs[runs.length - 1]! },
+        samplesOf: (idx) => idx.flatMap((i) => runs[i]!),
+      },
+      opts,
+    );
+  const history = (n: number, shiftAt: number, seed: number) => {
+    const z = normals(seed);
+    return Array.from({ length: n }, (_, i) => Array.from({ length: 10 }, () => 100 * (i >= shiftAt ? 1.15 : 1) * Math.exp(0.02 * z())));
+  };
+
+  it('marks a change only min-size runs old as "or later", and names its size, window and two-run test', () => {
+    const fresh = judge(history(24, 20, 11));
+    expect(fresh.changes.map((c) => [c.index, c.mayBeLater, c.regression])).toEqual([[20, true, true]]);
+    // The newest run is at the new level: its stable window is the runs before it at that level.
+    expect(fresh.stable).toEqual([20, 23]);
+    const settled = judge(history(30, 20, 11));
+    expect(settled.changes.map((c) => [c.index, c.mayBeLater])).toEqual([[20, false]]);
+    expect(settled.changes[0]!.changePct).toBeGreaterThan(12);
+    expect(settled.changes[0]!.changePct).toBeLessThan(18);
+    expect(settled.twoRun.verdict).toBe('no significant change');
+    // One run after the change: too early for a change point, the two-run test sees it.
+    const first = judge(history(21, 20, 11));
+    expect(first.changes).toEqual([]);
+    expect(first.stable).toEqual([0, 20]);
+    expect(first.twoRun.regression).toBe(true);
+    expect(first.regression).toBe(false);
   });
 });
 
@@ -171,6 +209,7 @@ describe('bench history check / accept', () => {
       expect(worse).toBeGreaterThan(10);
       expect(worse).toBeLessThan(20);
       expect(r.changes[0]!.runsSince).toBe(8);
+      expect(r.changes[0]!.mayBeLater).toBe(false);
     }
     // Other cells did not change.
     expect(check.rows.filter((r) => r.cellId !== SLOW_CELL).every((r) => r.status === 'ok')).toBe(true);
