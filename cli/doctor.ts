@@ -11,7 +11,7 @@ import { parseCmmInfo } from '../hw-probes/axera/parse.ts';
 import { CMM_INFO } from '../hw-probes/axera/probe.ts';
 import { createProbes, PROBE_NAMES, type ProbeName } from '../hw-probes/detect.ts';
 import { parseNvpmodelQuery } from '../hw-probes/tegrastats/facts.ts';
-import type { ClockAlignment } from '../hw-probes/transport.ts';
+import type { ClockAlignment } from '../targets/command-transport.ts';
 import { parseJetsonClocks, unlockedDomains } from '../targets/jetson-clocks.ts';
 import { checkProgram } from '../targets/runner-target.ts';
 import { SshTransport } from '../targets/ssh-transport.ts';

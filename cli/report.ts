@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { readResult } from '../core/result-store.ts';
+import { readResult } from '../harness/result-store.ts';
 import { COMPARE_BY, type CompareBy } from '../reporters/compare/table-grid.ts';
 import { writeComparisonReport } from '../reporters/compare/write-comparison-report.ts';
-import { loadResultArg } from '../reporters/compare/load-result.ts';
+import { loadResultArg } from '../harness/load-result.ts';
 import { writeReport } from '../reporters/write-report.ts';
 
 export function registerReportCommand(program: Command): void {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../core/result-types.ts';
-import { findCalibration } from '../hw-probes/calibrate/store.ts';
+import { findCalibration } from '../roofline/calibrate/store.ts';
 import { writeCharts } from './charts.ts';
 import { renderReport } from './markdown.ts';
 import { rooflineSection, writeRooflineChart, zooDescriptorFor } from './roofline/index.ts';

@@ -4,16 +4,16 @@
  */
 import { basename } from 'node:path';
 import type { CellResult, RooflineRecord, RunResult } from '../../core/result-types.ts';
-import { findCalibration } from '../../hw-probes/calibrate/store.ts';
-import type { Calibration } from '../../hw-probes/calibrate/types.ts';
+import { findCalibration } from '../../roofline/calibrate/store.ts';
+import type { Calibration } from '../../core/calibration-types.ts';
 import { descriptorEntry, knownModelIds } from '../../models/descriptors.ts';
 import { getDescriptor, type Scale, type VlmDescriptor } from '../../models/zoo.ts';
 import { rooflineRows, rooflineTable, type DescriptorLookup } from './table.ts';
 
-export { cellBounds, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
+export { cellBounds, type Bounds, type BoundsParams, type PhaseBound } from '../../roofline/bounds.ts';
 export { rooflineChart, writeRooflineChart } from './chart.ts';
-export { decodeStepWork, imageEncodeWork, prefillWork, type Work } from './costs.ts';
-export { resolveFormat, weightBytes, WEIGHT_FORMATS, type WeightFormat } from './precision.ts';
+export { decodeStepWork, imageEncodeWork, prefillWork, type Work } from '../../roofline/costs.ts';
+export { resolveFormat, weightBytes, WEIGHT_FORMATS, type WeightFormat } from '../../roofline/precision.ts';
 export { calibrationSummary, cellShape, rooflineRows, rooflineTable, type DescriptorLookup, type RooflineRow } from './table.ts';
 
 const normalise = (name: string): string => name.toLowerCase().replace(/[._\s]+/g, '-');

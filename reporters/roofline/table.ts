@@ -5,10 +5,10 @@
 import { markdownTable } from 'markdown-table';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import type { MetricStats } from '../../core/stats.ts';
-import type { Calibration, Figure } from '../../hw-probes/calibrate/types.ts';
+import type { Calibration, Figure } from '../../core/calibration-types.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { fmt } from '../format.ts';
-import { cellBounds, type BoundPhase, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
+import { cellBounds, type BoundPhase, type Bounds, type BoundsParams, type PhaseBound } from '../../roofline/bounds.ts';
 
 export type DescriptorLookup = (cell: CellResult) => VlmDescriptor | null;
 

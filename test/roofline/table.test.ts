@@ -2,12 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { publishedCalibration } from '../../hw-probes/calibrate/published.ts';
+import { publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
 import { rooflineChart } from '../../reporters/roofline/chart.ts';
 import { rooflineRecord, rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
 import { writeReport } from '../../reporters/write-report.ts';
-import { checkResult } from '../../core/result-schema.ts';
+import { checkResult } from '../../harness/result-schema.ts';
 import { cellShape, rooflineRows, rooflineTable } from '../../reporters/roofline/table.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
