@@ -4,7 +4,7 @@
  */
 import type { CellResult, RooflineRecordRow, RunResult } from '../core/result-types.ts';
 import type { AxisValue } from '../core/suite-types.ts';
-import type { Calibration, Figure } from '../hw-probes/calibrate/types.ts';
+import type { Calibration, Figure } from '../core/calibration-types.ts';
 import { fmt, fmtBytes, fmtCi, fmtStat } from './format.ts';
 import { cell, columns, type Report, type Section, type Table, type TableCell } from './report-model.ts';
 

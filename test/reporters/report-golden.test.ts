@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkResult } from '../../core/result-schema.ts';
+import { checkResult } from '../../harness/result-schema.ts';
 import { buildReport } from '../../reporters/build-report.ts';
 import { renderMarkdown } from '../../reporters/render/markdown.ts';
 
