@@ -6,6 +6,7 @@ import { readResult } from '../harness/result-store.ts';
 import { COMPARE_BY, type CompareBy } from '../reporters/compare/table-grid.ts';
 import { writeComparisonReport } from '../reporters/compare/write-comparison-report.ts';
 import { loadResultArg } from '../harness/load-result.ts';
+import { withRecordedRoofline } from '../reporters/roofline/index.ts';
 import { writeReport } from '../reporters/write-report.ts';
 
 export function registerReportCommand(program: Command): void {
@@ -29,7 +30,7 @@ export function registerReportCommand(program: Command): void {
       const result = readResult(file);
       const dir = resolve(flags.out ?? dirname(file));
       mkdirSync(dir, { recursive: true });
-      const written = await writeReport(result, dir);
+      const written = await writeReport(withRecordedRoofline(result), dir);
       process.stdout.write(`${written.markdown}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`);
     });
 }

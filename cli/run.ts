@@ -8,7 +8,7 @@ import { findCalibration, saveCalibration } from '../roofline/calibrate/store.ts
 import type { ResultStore } from '../harness/result-store.ts';
 import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
-import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
+import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { rooflineRecord } from '../reporters/roofline/index.ts';
 import { calibrationReason } from '../harness/calibration-policy.ts';
@@ -252,7 +252,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     recordRoofline(outcome.store, calibration);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
-      `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +
+      `\n${written.report.sections.filter((x) => x.id === 'summary' || x.id === 'ttft-shares').map(renderSection).join('\n\n')}\n\n(per-subgraph latency and full statistics: report.md)\n` +
         `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
     );
     return outcome.failedCells > 0 ? 1 : 0;

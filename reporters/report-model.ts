@@ -52,8 +52,12 @@ export interface Table {
   rows: TableCell[][];
   /** Printed instead of the table when it has no rows. */
   empty?: string;
-  /** Rows left out to keep the table bounded, and where the full set is. */
-  truncated?: { shown: number; total: number; where: string };
+  /**
+   * A table too long to read whole: page renderers (Markdown) show the first `maxRows` rows and
+   * say where the rest is (`rest`, e.g. a CSV written beside the report); data renderers
+   * (CSV, JSON, HTML with paging) keep every row.
+   */
+  display?: { maxRows: number; rest: string };
 }
 
 /**

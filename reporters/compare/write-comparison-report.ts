@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../../core/result-types.ts';
-import { renderChart } from '../charts.ts';
+import { renderChart } from '../render/png.ts';
 import { comparisonChart, comparisonTables, TABLE_METRICS } from './table.ts';
 import { buildComparisonGrid, type CompareBy } from './table-grid.ts';
 

@@ -17,7 +17,7 @@ const MARKS: Partial<Record<NonNullable<TableCell['status']>, string>> = {
 
 export function cellText(c: TableCell): string {
   const mark = c.status ? MARKS[c.status] : undefined;
-  return mark && !c.text.endsWith(mark) ? `${c.text}${mark}` : c.text;
+  return mark && !c.text.includes(mark.trim()) ? `${c.text}${mark}` : c.text;
 }
 
 // Pipes inside a cell would split it; Markdown escapes them.
@@ -27,15 +27,16 @@ export function renderTable(t: Table): string {
   const parts: string[] = [];
   if (t.caption) parts.push(`### ${t.caption}`);
   if (t.figures) parts.push(`_${t.figures}_`);
+  const shown = t.display && t.rows.length > t.display.maxRows ? t.rows.slice(0, t.display.maxRows) : t.rows;
   if (t.rows.length === 0) parts.push(t.empty ?? '_No rows._');
   else {
     parts.push(
-      markdownTable([t.columns.map((c) => c.header), ...t.rows.map((r) => r.map((c) => escapeCell(cellText(c))))], {
+      markdownTable([t.columns.map((c) => c.header), ...shown.map((r) => r.map((c) => escapeCell(cellText(c))))], {
         align: t.columns.map((c) => ALIGN[c.align]),
       }),
     );
   }
-  if (t.truncated) parts.push(`_${t.truncated.shown} of ${t.truncated.total} rows shown; ${t.truncated.where}._`);
+  if (shown.length < t.rows.length) parts.push(`_${shown.length} of ${t.rows.length} rows shown; ${t.display!.rest}._`);
   return parts.join('\n\n');
 }
 

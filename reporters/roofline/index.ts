@@ -8,13 +8,16 @@ import { findCalibration } from '../../roofline/calibrate/store.ts';
 import type { Calibration } from '../../core/calibration-types.ts';
 import { descriptorEntry, knownModelIds } from '../../models/descriptors.ts';
 import { getDescriptor, type Scale, type VlmDescriptor } from '../../models/zoo.ts';
-import { rooflineRows, rooflineTable, type DescriptorLookup } from './table.ts';
+import type { ChartConfiguration } from 'chart.js';
+import { renderSection } from '../render/markdown.ts';
+import { calibrationSummary, rooflineChartSpec, rooflineSectionModel } from '../report-roofline.ts';
+import { rooflineRows, type DescriptorLookup } from './table.ts';
 
 export { cellBounds, type Bounds, type BoundsParams, type PhaseBound } from '../../roofline/bounds.ts';
-export { rooflineChart, writeRooflineChart } from './chart.ts';
 export { decodeStepWork, imageEncodeWork, prefillWork, type Work } from '../../roofline/costs.ts';
 export { resolveFormat, weightBytes, WEIGHT_FORMATS, type WeightFormat } from '../../roofline/precision.ts';
-export { calibrationSummary, cellShape, rooflineRows, rooflineTable, type DescriptorLookup, type RooflineRow } from './table.ts';
+export { cellShape, rooflineRows, type DescriptorLookup, type RooflineRow } from './table.ts';
+export { calibrationSummary };
 
 const normalise = (name: string): string => name.toLowerCase().replace(/[._\s]+/g, '-');
 
@@ -95,4 +98,29 @@ export function rooflineSection(
     return `${heading}\n\n_No calibration for target "${result.target}" on host ${result.environment.host.hostname}: run \`bench calibrate\` (or \`bench calibrate --target <board>\` for published peaks) to get bounds._\n`;
   }
   return `${heading}\n\n${rooflineTable(result, calibration, options.descriptorFor ?? zooDescriptorFor(result))}\n`;
+}
+
+/**
+ * Markdown of the roofline section's body (calibration, explanation, table, notes) for a
+ * calibration the result did not record: report-roofline.ts's section over freshly computed rows.
+ */
+export function rooflineTable(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup): string {
+  const section = rooflineSectionModel({ ...result, roofline: rooflineRecord(result, calibration, descriptorFor) });
+  return renderSection(section).replace(/^## [^\n]*\n\n/, '');
+}
+
+/** The roofline chart's configuration for a calibration the result did not record. */
+export function rooflineChart(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup): ChartConfiguration<'bar'> {
+  const record = rooflineRecord(result, calibration, descriptorFor);
+  return rooflineChartSpec({ ...result, roofline: record }, record.rows).config as ChartConfiguration<'bar'>;
+}
+
+/**
+ * The result with a roofline: its own record, else bounds from the newest calibration of its
+ * target and host (a result made before runs recorded them). A remote server's run gets none.
+ */
+export function withRecordedRoofline(result: RunResult, calibrationDir?: string): RunResult {
+  if (result.roofline || result.suite.definition.runner === 'endpoint' || !result.cells.some((c) => c.status === 'ok')) return result;
+  const { calibration } = findCalibration({ target: result.target, host: result.environment.host.hostname }, calibrationDir);
+  return calibration ? { ...result, roofline: rooflineRecord(result, calibration) } : result;
 }

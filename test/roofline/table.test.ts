@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
-import { rooflineChart } from '../../reporters/roofline/chart.ts';
+import { rooflineChart } from '../../reporters/roofline/index.ts';
 import { rooflineRecord, rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
 import { writeReport } from '../../reporters/write-report.ts';
 import { checkResult } from '../../harness/result-schema.ts';
-import { cellShape, rooflineRows, rooflineTable } from '../../reporters/roofline/table.ts';
+import { cellShape, rooflineRows } from '../../reporters/roofline/table.ts';
+import { rooflineTable } from '../../reporters/roofline/index.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
 const d = getDescriptor('internvl2_5-1b', 'full');
