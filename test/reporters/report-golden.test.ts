@@ -30,18 +30,18 @@ interface IntentionalChange {
 const CHANGES: IntentionalChange[] = [
   { why: 'the Options line states the measured iteration count (adaptive), the adaptive target, the order and seed, the profiler', old: /^- Options: /, added: /^- Options: /},
   { why: 'the model line no longer prints "? on disk: weights from files ()" when nothing was hashed', old: /^- .*(\? on disk|weights from files \(\))/, added: /^- .*weights not hashed/ },
-  { why: 'an endpoint run says the host is the benchmarking client', old: /^- Target: /, added: /^- Target: .*the benchmarking client/ },
+  { why: 'an endpoint run says the host is the benchmarking client', old: /^- Target: /, added: /^- Target: .*the benchmarking client/, fixtures: ['endpoint'] },
   { why: 'the intro said "All figures are medians of measured iterations" also for composed figures; it now says which', old: /^All figures are medians/, added: /^(Figures are measured|Every timing below is COMPOSED|Some cells are COMPOSED)/ },
   { why: 'every table states what its figures are (measured or composed, medians of how many)', added: /^_.*_$/ },
   { why: 'per-subgraph shares are of the sum of the medians, with the time outside any graph as a row, so they add up to 100% (they summed to 109.9%)', sections: ['Per-subgraph latency'], added: /\(outside any graph\)/ },
   { why: 'share of TTFT from medians like every other table (it used means), the other column never negative', sections: ['Share of TTFT by phase'] },
   { why: 'Statistics lists every metric the cell has (chunk ITL, throughput, goodput were missing), a 95% CI that never goes below 0, and outliers', sections: ['Statistics'] },
   { why: 'the Axera summary has decode figures (composed when the cell did not decode) and composed columns beside measured ones in end-to-end mode; prompt tokens from the prompt geometry instead of "?"', sections: ['Summary'], fixtures: ['axera-subgraph', 'axera-e2e', 'endpoint'] },
-  { why: 'an endpoint run gets its own layout: no ImageEncoder or Prefill TTFT column, prompt tokens shown', old: /^## Summary \(Axera table layout\)/, added: /^## Summary$/ },
+  { why: 'an endpoint run gets its own layout: no ImageEncoder or Prefill TTFT column, prompt tokens shown', old: /^## Summary \(Axera table layout\)/, added: /^## Summary$/, fixtures: ['endpoint'] },
   { why: 'new sections: published vs this run (Axera), noise and flags, throughput/goodput/chunk ITL', sections: ['Published vs', 'Noise and flags', 'Throughput, goodput and chunk ITL'] },
   { why: 'the operator table note moved its "what the figures are" part into the table\'s figures line', old: /^Kernel time summed over all iterations/, added: /^Profiling slows a run/ },
-  { why: 'an endpoint run has no local-CPU roofline', sections: ['Roofline: achieved % of hardware bound'], added: /No roofline: this run measured a remote server/ },
-  { why: 'an endpoint run has no per-subgraph and share-of-TTFT tables (a server reports neither)', old: /^## (Per-subgraph latency|Share of TTFT by phase)$/ },
+  { why: 'an endpoint run has no local-CPU roofline', sections: ['Roofline: achieved % of hardware bound'], fixtures: ['endpoint'] },
+  { why: 'an endpoint run has no per-subgraph and share-of-TTFT tables (a server reports neither)', old: /^## (Per-subgraph latency|Share of TTFT by phase)$/, fixtures: ['endpoint'] },
 ];
 
 /** Lines of a document, each tagged with the `##` section it is in. */
