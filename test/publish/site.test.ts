@@ -143,6 +143,8 @@ describe('bench publish site in headless Chromium', () => {
     const tiny = read('ort-tiny').cells.find((c) => c.id === 'images=1,prefill=16,precision=fp32')!;
     expect(md).toContain(`${fmt(tiny.metrics['ttft_ms']!.median)} [`);
     expect(md).toMatch(/\| +FAILED \(\+1 older\) \|/);
-    expect(md).toMatch(/## Provenance\n\n- .*internvl-tiny/);
+    const footer = md.split('\n## Provenance\n\n')[1]!.trim().split('\n');
+    expect(footer).toHaveLength(4);
+    expect(footer.find((l) => l.includes('internvl-tiny'))).toMatch(/^- .*: suite internvl-tiny \([0-9a-f]{10}\), AMD EPYC, ort 1\.30\.0, commit c4280a5bc8, 2026-12-02T/);
   });
 });
