@@ -6,8 +6,8 @@ import { readResult } from '../harness/result-store.ts';
 import { COMPARE_BY, type CompareBy } from '../reporters/compare/table-grid.ts';
 import { writeComparisonReport } from '../reporters/compare/write-comparison-report.ts';
 import { loadResultArg } from '../harness/load-result.ts';
-import { withRecordedRoofline } from '../reporters/roofline/index.ts';
 import { writeReport } from '../reporters/write-report.ts';
+import { findCalibration } from '../roofline/calibrate/store.ts';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -30,7 +30,9 @@ export function registerReportCommand(program: Command): void {
       const result = readResult(file);
       const dir = resolve(flags.out ?? dirname(file));
       mkdirSync(dir, { recursive: true });
-      const written = await writeReport(withRecordedRoofline(result), dir);
+      // A result from before results recorded their roofline: the newest calibration of its target.
+      const calibration = result.roofline ? null : findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
+      const written = await writeReport(result, dir, { calibration });
       process.stdout.write(`${written.markdown}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`);
     });
 }

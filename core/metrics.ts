@@ -1,4 +1,4 @@
-import type { IterationRecord, PhaseName, SubgraphEvent } from './events.ts';
+import type { IterationRecord, PhaseName, SubgraphEvent, TokenEvent } from './events.ts';
 import type { SubgraphStats } from './result-types.ts';
 import { metricUnit } from './metric-registry.ts';
 import { summarize, type MetricStats } from './stats.ts';
@@ -27,6 +27,62 @@ function phaseMs(rec: IterationRecord, phase: PhaseName): number | undefined {
   return total;
 }
 
+function tokenArrivals(rec: IterationRecord): TokenEvent[] {
+  return rec.events.filter((e): e is TokenEvent => e.kind === 'token').sort((a, b) => a.tMs - b.tMs);
+}
+
+/**
+ * Time to first token: request start -> first generated token. In process that includes
+ * preprocessing, image encoding and prefill; for an endpoint also the upload and the first
+ * token's trip back. Null when no token arrived.
+ */
+export function ttftMs(rec: IterationRecord): number | null {
+  const first = tokenArrivals(rec)[0];
+  return first ? first.tMs - rec.startMs : null;
+}
+
+/**
+ * Output tokens of the request: the larger of what the stream showed (the last arrival may
+ * carry several tokens) and the runner's own count (a server's usage count can exceed what
+ * chunk counting saw, e.g. chunks without content).
+ */
+export function outputTokenCount(rec: IterationRecord): number {
+  const tokens = tokenArrivals(rec);
+  const last = tokens[tokens.length - 1];
+  const streamed = last ? last.index + last.count : 0;
+  return Math.max(streamed, Number.isFinite(rec.outputTokens) ? rec.outputTokens : 0);
+}
+
+/**
+ * TPOT = (t_last_token - t_first_token) / (n_output - 1), as DESIGN.md and vLLM define it. Null
+ * with fewer than two output tokens; 0 when every token arrived in one chunk.
+ */
+export function tpotMs(rec: IterationRecord): number | null {
+  const tokens = tokenArrivals(rec);
+  const first = tokens[0];
+  const last = tokens[tokens.length - 1];
+  const n = outputTokenCount(rec);
+  if (!first || !last || n < 2) return null;
+  return (last.tMs - first.tMs) / (n - 1);
+}
+
+/** Decode tokens/s = 1000 / TPOT; null when TPOT is unknown or 0 (all tokens in one chunk). */
+export function decodeTokensPerS(rec: IterationRecord): number | null {
+  const tpot = tpotMs(rec);
+  return tpot !== null && tpot > 0 ? 1000 / tpot : null;
+}
+
+/** Chunk ITL: gaps between successive token arrivals (a chunk may carry several tokens). */
+export function chunkItlMs(rec: IterationRecord): number[] {
+  const tokens = tokenArrivals(rec);
+  return tokens.slice(1).map((t, i) => t.tMs - tokens[i]!.tMs);
+}
+
+/** End-to-end latency: request start -> its end (last token, [DONE] or end of body). */
+export function e2eMs(rec: IterationRecord): number {
+  return rec.endMs - rec.startMs;
+}
+
 export function iterationMetrics(rec: IterationRecord): IterationMetrics {
   const m: IterationMetrics = {};
   const pre = phaseMs(rec, 'preprocess');
@@ -50,22 +106,15 @@ export function iterationMetrics(rec: IterationRecord): IterationMetrics {
   const decode = phaseMs(rec, 'decode');
   if (decode !== undefined) m.decode_ms = decode;
 
-  const tokens = rec.events.filter((e) => e.kind === 'token').sort((a, b) => a.tMs - b.tMs);
-  if (tokens.length > 0) {
-    const first = tokens[0]!;
-    const last = tokens[tokens.length - 1]!;
-    m.ttft_ms = first.tMs - rec.startMs;
-    // n_output counts tokens, not arrivals: the last arrival may carry several, and a server's
-    // usage count can exceed what chunk-counting saw (e.g. chunks without content).
-    const nOutput = Math.max(last.index + last.count, Number.isFinite(rec.outputTokens) ? rec.outputTokens : 0);
-    if (nOutput > 1 && last.tMs > first.tMs) {
-      // TPOT = (t_last - t_first) / (n_output - 1), as DESIGN.md and vLLM define it.
-      m.tpot_ms = (last.tMs - first.tMs) / (nOutput - 1);
-      m.decode_tokens_per_s = 1000 / m.tpot_ms;
-    }
-    if (tokens.length > 1) m.chunk_itl_ms = tokens.slice(1).map((t, i) => t.tMs - tokens[i]!.tMs);
-  }
-  if (!rec.error) m.e2e_ms = rec.endMs - rec.startMs;
+  const ttft = ttftMs(rec);
+  if (ttft !== null) m.ttft_ms = ttft;
+  const tpot = tpotMs(rec);
+  if (tpot !== null) m.tpot_ms = tpot;
+  const rate = decodeTokensPerS(rec);
+  if (rate !== null) m.decode_tokens_per_s = rate;
+  const itl = chunkItlMs(rec);
+  if (itl.length > 0) m.chunk_itl_ms = itl;
+  if (!rec.error) m.e2e_ms = e2eMs(rec);
   return m;
 }
 

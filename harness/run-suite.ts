@@ -1,5 +1,5 @@
 import { createClock } from '../core/clock.ts';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
@@ -10,6 +10,7 @@ import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, ProbePlan } from '../core/result-types.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
+import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
 import { ResultStore } from './result-store.ts';
 import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
 import { summarize } from '../core/stats.ts';
@@ -58,8 +59,17 @@ export interface RunRequest {
   transport?: CommandTransport;
   /** With resumeDir: run failed cells again as well as missing ones. */
   retryFailed?: boolean;
-  /** Called once the run folder exists, e.g. to mark the run interrupted on a signal. */
+  /** Called once the run folder exists. */
   onStore?: (store: ResultStore) => void;
+  /** Facts a preflight read off the board, merged into the result's environment. */
+  boardFacts?: Record<string, string>;
+  /** Record roofline bounds when the run ends (absent: none). */
+  roofline?: RooflinePolicy;
+  /**
+   * With this set, SIGINT and SIGTERM during the run mark the result interrupted (finished
+   * cells stay on disk) and then call it; the caller decides how the process ends.
+   */
+  onInterrupted?: (signal: NodeJS.Signals, store: ResultStore) => void;
 }
 
 export interface RunOutcome {
@@ -110,6 +120,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     : null;
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   const environment = await captureLocalEnvironment();
+  if (req.boardFacts && Object.keys(req.boardFacts).length) environment.board = { ...environment.board, ...req.boardFacts };
   const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);
   const store = ResultStore.create(req.outDir, {
     suite: { name: suite.name, source: req.suite.source, hash: req.suite.hash, definition: suite },
@@ -214,6 +225,24 @@ async function measureCell(
 export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
+  const { onInterrupted } = req;
+  const onSignal = (signal: NodeJS.Signals) => {
+    markInterrupted(store, signal);
+    onInterrupted?.(signal, store);
+  };
+  if (onInterrupted) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  try {
+    return await runCells(req, store, cells);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[]): Promise<RunOutcome> {
   const result = store.result;
   const suite = result.suite.definition;
   const runner = runnerFor(suite, req.runners);
@@ -288,7 +317,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         index: cell.index,
         params: cell.params,
         status: 'failed',
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
         startedAt,
         finishedAt: new Date().toISOString(),
         loadMs: null,
@@ -303,9 +332,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
     store.addCell(record);
     progress.cellDone(record);
   }
-  result.status = 'complete';
-  result.finishedAt = new Date().toISOString();
-  store.flush();
+  await finishRun(store, req.roofline, (m) => progress.log(m));
   progress.runDone();
   return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
 }

@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Calibration } from '../core/calibration-types.ts';
 import type { RunResult } from '../core/result-types.ts';
 import { buildReport } from './build-report.ts';
 import { renderCsv } from './render/csv.ts';
 import { renderMarkdown } from './render/markdown.ts';
 import { renderChartSpec } from './render/png.ts';
 import { allCharts, type Report } from './report-model.ts';
+import { withRoofline } from './roofline/index.ts';
 
 export interface WrittenReport {
   report: Report;
@@ -18,11 +20,11 @@ export interface WrittenReport {
 
 /**
  * report.md, charts/*.png and, for tables too long for report.md, tables/<id>.csv, written into
- * `dir`, from the result alone (its recorded roofline included: attach one before calling to
- * report bounds of a calibration found elsewhere).
+ * `dir`, from the result alone. The roofline is the one the result recorded when it ran, else
+ * the bounds of the calibration the caller found for an older result that recorded none.
  */
-export async function writeReport(result: RunResult, dir: string): Promise<WrittenReport> {
-  const report = buildReport(result);
+export async function writeReport(result: RunResult, dir: string, options: { calibration?: Calibration | null } = {}): Promise<WrittenReport> {
+  const report = buildReport(withRoofline(result, options.calibration));
   const markdown = renderMarkdown(report);
   const reportFile = join(dir, 'report.md');
   writeFileSync(reportFile, markdown);

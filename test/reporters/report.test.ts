@@ -136,7 +136,7 @@ describe('report', () => {
   it('rejects a result with a wrong field, naming it', () => {
     const bad = JSON.parse(JSON.stringify(result()));
     bad.cells[0].status = 'great';
-    expect(() => checkResult(bad, 'r.json')).toThrow(/r\.json: not a valid result: field "cells\.0\.status"/);
+    expect(() => checkResult(bad, 'r.json')).toThrow(/r\.json: not a valid result: field "cells\[0\]\.status"/);
     expect(() => checkResult({ ...result(), schemaVersion: 9 }, 'r.json')).toThrow(/schema version 9/);
   });
 });
