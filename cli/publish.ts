@@ -2,9 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { collectRuns } from '../publish/collect.ts';
+import { collectRuns, resultFiles } from '../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS, parseDimensions, parseMetrics, type SiteOptions } from '../publish/site-model.ts';
-import { siteMarkdown, writeSite } from '../publish/write-site.ts';
+import { publishSite, siteMarkdown } from '../publish/write-site.ts';
 
 export function registerPublishCommand(program: Command): void {
   program
@@ -23,16 +23,17 @@ export function registerPublishCommand(program: Command): void {
         columns: flags.cols ? parseDimensions(flags.cols, '--cols') : DEFAULT_SITE_OPTIONS.columns,
         metrics: flags.metric ? parseMetrics(flags.metric) : DEFAULT_SITE_OPTIONS.metrics,
       };
-      const runs = collectRuns(args);
       const out = resolve(flags.out);
       if (flags.format === 'md') {
+        const runs = collectRuns(args);
         const file = out.endsWith('.md') ? out : join(out, 'results.md');
         mkdirSync(resolve(file, '..'), { recursive: true });
         writeFileSync(file, siteMarkdown(runs, options));
         process.stdout.write(`published ${runs.length} run(s): ${file}\n`);
         return;
       }
-      const site = writeSite(runs, out, options);
-      process.stdout.write(`published ${runs.length} run(s): ${site.index} (${site.pages} pages)\n`);
+      const files = resultFiles(args);
+      const site = publishSite(files, out, options);
+      process.stdout.write(`published ${files.length} run(s): ${site.index} (${site.pages} pages)\n`);
     });
 }

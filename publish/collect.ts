@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import { readResult, RESULT_FILE } from '../harness/result-store.ts';
+import type { RunResult } from '../core/result-types.ts';
 import type { PublishedRun } from './site-model.ts';
 
 function findResults(dir: string, out: string[]): void {
@@ -13,8 +14,8 @@ function findResults(dir: string, out: string[]): void {
   }
 }
 
-/** Each argument a result file or a folder searched recursively; every result validated. */
-export function collectRuns(args: readonly string[]): PublishedRun[] {
+/** Each argument a result file or a folder searched recursively, in a stable order. */
+export function resultFiles(args: readonly string[]): string[] {
   const files: string[] = [];
   for (const arg of args) {
     const path = resolve(arg);
@@ -26,13 +27,25 @@ export function collectRuns(args: readonly string[]): PublishedRun[] {
       files.push(...found.sort());
     } else files.push(path);
   }
+  return [...new Set(files)];
+}
+
+/** Page names from run ids, unique and safe for any file system. */
+export function slugger(): (result: RunResult) => string {
   const seen = new Map<string, number>();
-  return [...new Set(files)].map((file) => {
-    const result = readResult(file);
-    // Page names from run ids, made unique and safe for any file system.
+  return (result) => {
     const base = `${result.suite.name}-${result.runId}`.replace(/[^A-Za-z0-9._-]+/g, '_');
     const k = (seen.get(base) ?? 0) + 1;
     seen.set(base, k);
-    return { result, file, slug: k > 1 ? `${base}-${k}` : base };
+    return k > 1 ? `${base}-${k}` : base;
+  };
+}
+
+/** Every result read and validated against the schema (a bad one stops with its file and field). */
+export function collectRuns(args: readonly string[]): PublishedRun[] {
+  const slug = slugger();
+  return resultFiles(args).map((file) => {
+    const result = readResult(file);
+    return { result, file, slug: slug(result) };
   });
 }

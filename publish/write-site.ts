@@ -12,6 +12,8 @@ import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
 import { renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
+import { readResult } from '../harness/result-store.ts';
+import { slugger } from './collect.ts';
 import { dimensionValue, FILTER_DIMENSIONS, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
 const require = createRequire(import.meta.url);
@@ -110,7 +112,37 @@ export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions
   return `${renderMarkdown(md)}\n## Provenance\n\n${footer.join('\n')}\n`;
 }
 
-export function writeSite(runs: readonly PublishedRun[], out: string, options: SiteOptions): WrittenSite {
+/** A run's page (its report as HTML) and its raw result.json beside it. */
+function writeRunPage(p: PublishedRun, out: string): void {
+  const runReport = buildReport(p.result);
+  // Anchors per cell, so an index figure links to its cell.
+  const anchors = p.result.cells.map((c) => `<span id="cell-${escapeHtml(encodeURIComponent(c.id))}"></span>`).join('');
+  const html = `<p><a href="../index.html">← all results</a> · <a href="${escapeHtml(p.slug)}.json">raw result.json</a></p>${anchors}\n${renderHtmlReport(runReport)}`;
+  writeFileSync(join(out, 'runs', `${p.slug}.html`), page(runReport.title, html, allCharts(runReport), '../assets'));
+  copyFileSync(p.file, join(out, 'runs', `${p.slug}.json`));
+}
+
+/**
+ * The site from result files: each run is read, validated and given its page one at a time,
+ * then kept without its iterations (the index needs only per-cell statistics), so memory stays
+ * bounded by one run's raw events plus the index's figures.
+ */
+export function publishSite(files: readonly string[], out: string, options: SiteOptions): WrittenSite {
+  mkdirSync(join(out, 'runs'), { recursive: true });
+  const slug = slugger();
+  const runs: PublishedRun[] = [];
+  for (const file of files) {
+    const result = readResult(file);
+    const run = { result, file, slug: slug(result) };
+    writeRunPage(run, out);
+    for (const c of result.cells) c.iterations = [];
+    runs.push(run);
+  }
+  return writeSite(runs, out, options, { runPages: false });
+}
+
+/** The site from runs in memory; `runPages: false` when publishSite has written them. */
+export function writeSite(runs: readonly PublishedRun[], out: string, options: SiteOptions, what: { runPages: boolean } = { runPages: true }): WrittenSite {
   mkdirSync(join(out, 'assets'), { recursive: true });
   mkdirSync(join(out, 'runs'), { recursive: true });
   copyFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), join(out, 'assets', 'chart.umd.js'));
@@ -153,14 +185,6 @@ export function writeSite(runs: readonly PublishedRun[], out: string, options: S
   const index = join(out, 'index.html');
   writeFileSync(index, page(report.title, body, allCharts(report), 'assets'));
 
-  for (const p of runs) {
-    const runReport = buildReport(p.result);
-    let html = renderHtmlReport(runReport);
-    // Anchors per cell, so an index figure links to its cell.
-    const anchors = p.result.cells.map((c) => `<span id="cell-${escapeHtml(encodeURIComponent(c.id))}"></span>`).join('');
-    html = `<p><a href="../index.html">← all results</a> · <a href="${escapeHtml(p.slug)}.json">raw result.json</a></p>${anchors}\n${html}`;
-    writeFileSync(join(out, 'runs', `${p.slug}.html`), page(runReport.title, html, allCharts(runReport), '../assets'));
-    copyFileSync(p.file, join(out, 'runs', `${p.slug}.json`));
-  }
+  if (what.runPages) for (const p of runs) writeRunPage(p, out);
   return { index, pages: runs.length + 1 };
 }

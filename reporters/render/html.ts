@@ -7,7 +7,10 @@
 import type { ChartSpec, Report, Section, Table, TableCell } from '../report-model.ts';
 import { cellText } from './markdown.ts';
 
+const SPECIAL = /[&<>"']/;
+
 export function escapeHtml(text: string): string {
+  if (!SPECIAL.test(text)) return text;
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 

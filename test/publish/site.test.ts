@@ -16,9 +16,9 @@ import { fmt as fmtAny } from '../../reporters/format.ts';
 
 /** Figures as the site prints them: the registry's decimals for TTFT and prefill (both ms). */
 const fmt = (v: number): string => fmtAny(v, metricDefinition('ttft_ms')!.digits);
-import { collectRuns } from '../../publish/collect.ts';
+import { collectRuns, resultFiles } from '../../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS } from '../../publish/site-model.ts';
-import { siteMarkdown, writeSite } from '../../publish/write-site.ts';
+import { publishSite, siteMarkdown } from '../../publish/write-site.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const fixtures = join(import.meta.dirname, '../fixtures/reports');
@@ -57,7 +57,7 @@ beforeAll(async () => {
   failed.cells[0] = { ...failed.cells[0]!, status: 'failed', error: 'HTTP 500 from the server', metrics: {}, subgraphs: {}, iterations: [] };
   store('endpoint-failed', JSON.stringify(failed));
   site = mkdtempSync(join(tmpdir(), 'publish-site-'));
-  writeSite(collectRuns([inputs]), site, DEFAULT_SITE_OPTIONS);
+  publishSite(resultFiles([inputs]), site, DEFAULT_SITE_OPTIONS);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
