@@ -223,7 +223,7 @@ export function comparisonChart(t: Table, metric: string, options: SiteOptions):
           subtitle: { display: true, text: parts.join('; '), font: { size: 12 } },
           errorBars: { bars: colIdx.map((ci) => rows.map((r) => r[ci]?.interval ?? null)) },
         } as never,
-        scales: { y: { beginAtZero: true, title: { display: true, text: def?.unit ?? '' } } },
+        scales: { y: { beginAtZero: true, title: { display: true, text: def?.unit ?? '' }, suggestedMax: Math.max(0, ...colIdx.flatMap((ci) => rows.map((r) => r[ci]?.interval?.[1] ?? 0))) } },
       },
     },
   };

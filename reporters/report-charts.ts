@@ -21,7 +21,14 @@ function title(text: string, subtitle?: string) {
   };
 }
 
-const axis = (text: string, stacked = false) => ({ title: { display: true, text }, stacked, beginAtZero: true });
+const axis = (text: string, stacked = false, suggestedMax?: number) => ({ title: { display: true, text }, stacked, beginAtZero: true, ...(suggestedMax !== undefined ? { suggestedMax } : {}) });
+
+/** The top of the error bars, so the value axis shows them whole. */
+function highestInterval(intervals: ReadonlyArray<ReadonlyArray<[number, number] | null | undefined>>): number | undefined {
+  let hi: number | undefined;
+  for (const list of intervals) for (const iv of list) if (iv && Number.isFinite(iv[1])) hi = hi === undefined ? iv[1] : Math.max(hi, iv[1]);
+  return hi;
+}
 
 const synthetic = (r: RunResult): string | undefined => (r.cells.some((c) => c.model?.synthetic) ? 'synthetic weights (random values, real architecture)' : undefined);
 
@@ -66,7 +73,10 @@ export function ttftChart(result: RunResult, summary: readonly Table[]): ChartSp
         ...title(`${result.suite.name}: TTFT vs image count (median)`, subtitle(synthetic(result), composedNote(shown, col), errorNote, tables.length > MAX_SERIES ? `${MAX_SERIES} of ${tables.length} series` : undefined)),
         errorBars: { bars: series.map((s) => s.points.map((p) => p.cell.interval ?? null)) },
       } as never,
-      scales: { x: { type: 'linear', title: { display: true, text: 'images per request' }, ticks: { stepSize: 1 } }, y: axis('TTFT, end to end (ms)') },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'images per request' }, ticks: { stepSize: 1 } },
+        y: axis('TTFT, end to end (ms)', false, highestInterval(series.map((s) => s.points.map((p) => p.cell.interval)))),
+      },
     },
   };
   return { id: 'ttft-vs-images', title: 'TTFT vs image count', width: 960, height: 540, config };
@@ -94,7 +104,7 @@ export function decodeChart(result: RunResult, summary: readonly Table[]): Chart
         ...title(`${result.suite.name}: decode tokens/s (median)`, subtitle(synthetic(result), composedNote(tables, col), errorNote)),
         errorBars: { bars: images.map((img) => tables.map((t) => cellAt(t, img)?.interval ?? null)) },
       } as never,
-      scales: { x: { title: { display: true, text: 'precision, prompt' } }, y: axis('decode tokens/s') },
+      scales: { x: { title: { display: true, text: 'precision, prompt' } }, y: axis('decode tokens/s', false, highestInterval(images.map((img) => tables.map((t) => cellAt(t, img)?.interval)))) },
     },
   };
   return { id: 'decode-tokens-per-s', title: 'Decode tokens/s', width: 960, height: 540, config };

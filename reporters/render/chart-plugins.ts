@@ -45,8 +45,12 @@ export const CHART_PLUGINS_SOURCE = String.raw`[
       const bars = (options && options.bars) || [];
       if (!bars.length) return;
       const horizontal = chart.options.indexAxis === 'y';
-      const { ctx } = chart;
+      const { ctx, chartArea } = chart;
       ctx.save();
+      // Whiskers stay inside the plot, whatever the axis limits.
+      ctx.beginPath();
+      ctx.rect(chartArea.left, chartArea.top, chartArea.right - chartArea.left, chartArea.bottom - chartArea.top);
+      ctx.clip();
       ctx.strokeStyle = (options && options.color) || '#000000';
       ctx.lineWidth = 1.25;
       bars.forEach((intervals, datasetIndex) => {
