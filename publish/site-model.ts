@@ -275,13 +275,91 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
   };
 }
 
-/** The index as a report: comparison per metric, runs with provenance, metric definitions. */
+/**
+ * Trends over dates and commits: per board, the workload (row) it ran most often, its figure in
+ * every run of that workload in time order. Only when some board has runs on several dates or
+ * commits.
+ */
+export function trendSection(runs: readonly PublishedRun[], grid: ComparisonGrid, metric: string, options: SiteOptions): Section | null {
+  const boards = new Map<string, Array<{ run: PublishedRun; cell: CellResult; row: string }>>();
+  for (const run of runs) {
+    const board = boardOf(run.result);
+    for (const c of run.result.cells) {
+      const row = keyOf(options.rows.map((d) => dimensionValue(run.result, c, d)));
+      const list = boards.get(board);
+      if (list) list.push({ run, cell: c, row });
+      else boards.set(board, [{ run, cell: c, row }]);
+    }
+  }
+  const series: Array<{ board: string; row: string; points: Array<{ run: PublishedRun; cell: CellResult }> }> = [];
+  for (const [board, entries] of boards) {
+    const when = new Set(entries.map((e) => `${e.run.result.startedAt.slice(0, 10)} ${e.run.result.environment.git.revision ?? ''}`));
+    if (when.size < 2) continue;
+    const counts = new Map<string, number>();
+    for (const e of entries) counts.set(e.row, (counts.get(e.row) ?? 0) + 1);
+    const row = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0];
+    const points = entries.filter((e) => e.row === row).sort((a, b) => a.run.result.startedAt.localeCompare(b.run.result.startedAt));
+    series.push({ board, row, points });
+  }
+  if (series.length === 0 || !grid.rowKeys.length) return null;
+  const def = metricDefinition(metric);
+  const rows: TableCell[][] = [];
+  for (const s of series) {
+    for (const p of s.points) {
+      rows.push([
+        cell(s.board),
+        cell(s.row),
+        cell(p.run.result.startedAt.slice(0, 16).replace('T', ' ')),
+        cell(p.run.result.environment.git.revision?.slice(0, 10) ?? 'not recorded', p.run.result.environment.git.revision ? {} : { status: 'missing' }),
+        entryCell({ run: p.run, cell: p.cell, cellId: p.cell.id }, metric, 0),
+      ]);
+    }
+  }
+  const shown = series.slice(0, 10);
+  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const chart: ChartSpec = {
+    id: `trend-${metric}`,
+    title: `${def?.label ?? metric} over time`,
+    width: 1100,
+    height: 480,
+    config: {
+      type: 'line',
+      data: {
+        datasets: shown.map((s, k) => ({
+          label: `${s.board}: ${s.row}`,
+          data: s.points.map((p) => ({ x: Date.parse(p.run.result.startedAt) / 86_400_000, y: p.cell.status === 'ok' ? (p.cell.metrics[metric]?.median ?? null) : null })),
+          borderColor: palette[k % palette.length],
+          backgroundColor: palette[k % palette.length],
+          pointRadius: 4,
+        })),
+      },
+      options: {
+        plugins: {
+          title: { display: true, text: `${def?.label ?? metric} (${def?.unit ?? ''}) over time, median per run`, font: { size: 18 } },
+          subtitle: { display: true, text: `per board, its most-run workload${series.length > shown.length ? `; ${shown.length} of ${series.length} boards` : ''}`, font: { size: 12 } },
+        },
+        scales: { x: { type: 'linear', title: { display: true, text: 'days since 1970-01-01 (UTC)' } }, y: { beginAtZero: true, title: { display: true, text: def?.unit ?? '' } } },
+      },
+    },
+  };
+  return {
+    id: `trend-${metric}`,
+    heading: `Trend: ${def?.label ?? metric} over dates and commits`,
+    notes: [],
+    tables: [{ id: `trend-${metric}`, figures: 'Each run of the workload a board ran most, in time order: median [95% interval] n', columns: columns([['Board', 'left'], ['Workload', 'left'], ['Date (UTC)', 'left'], ['Commit', 'left'], [def?.label ?? metric, 'right']]), rows }],
+    charts: [chart],
+  };
+}
+
+/** The index as a report: comparison per metric, trends, runs with provenance, metric definitions. */
 export function siteIndex(runs: readonly PublishedRun[], options: SiteOptions): { report: Report; grid: ComparisonGrid } {
   const grid = comparisonGrid(runs, options);
   const sections: Section[] = options.metrics.map((metric) => {
     const t = comparisonTable(grid, metric, options);
     return { id: `compare-${metric}`, heading: t.caption!, notes: [], tables: [{ ...t, caption: undefined }], charts: [comparisonChart(t, metric, options)] };
   });
+  const trend = options.metrics[0] ? trendSection(runs, grid, options.metrics.includes('ttft_ms') ? 'ttft_ms' : options.metrics[0], options) : null;
+  if (trend) sections.push(trend);
   sections.push({ id: 'runs', heading: 'Runs and provenance', notes: [], tables: [provenanceTable(runs)], charts: [] });
   sections.push({
     id: 'definitions',

@@ -138,6 +138,18 @@ describe('bench publish site in headless Chromium', () => {
     expect(axera).toMatch(/model hash/);
   }, 60_000);
 
+  it('shows a board\'s runs over dates as a trend, the failed one as failed', async () => {
+    const { page, errors } = await open('index.html');
+    const rows = await page.$$eval('table[data-table="trend-ttft_ms"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText.trim())));
+    const endpoint = read('endpoint');
+    expect(rows.map((r) => [r[0], r[2]!.slice(0, 10), r[4]!.split(' ')[0]])).toEqual([
+      ['server 127.0.0.1:45601', '2026-12-02', fmt(endpoint.cells[0]!.metrics['ttft_ms']!.median)],
+      ['server 127.0.0.1:45601', '2026-12-03', 'FAILED'],
+    ]);
+    expect(await page.locator('canvas[data-chart="trend-ttft_ms"]').count()).toBe(1);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   it('writes the same tables as Markdown with a provenance footer', () => {
     const md = siteMarkdown(collectRuns([inputs]), DEFAULT_SITE_OPTIONS);
     const tiny = read('ort-tiny').cells.find((c) => c.id === 'images=1,prefill=16,precision=fp32')!;
