@@ -202,10 +202,9 @@ export function subgraphTable(result: RunResult): Table {
     }
     if (outside > 0) rows.push([text(c.id), text('(outside any graph)'), text('–'), text('–'), text('–'), cell(fmt(outside), { value: outside, unit: 'ms', status: 'derived' }), share(outside)]);
   }
-  const n = cells.map((c) => Object.values(c.subgraphs)[0]?.perRequest.n ?? 0);
   return bounded({
     id: 'subgraphs',
-    figures: `${mediansOf(cells).replace(/ per cell$/, ' per cell')} (per call: all calls of those iterations). Share of request = the graph's median per request / the sum of this cell's medians per request (graphs + time outside any graph), so each cell's shares add up to 100%; ${range(n)} request(s) per cell`,
+    figures: `${mediansOf(cells)} (per call: all calls of those iterations). Share of request = the graph's median per request / the sum of this cell's medians per request (graphs + time outside any graph), so each cell's shares add up to 100%`,
     columns: columns([['Cell', 'left'], ['Graph / phase', 'left'], ['Calls per request', 'right'], ['Per call median (ms)', 'right'], ['Per call p90 (ms)', 'right'], ['Per request median (ms)', 'right'], ['Share of request', 'right']]),
     rows,
     empty: '_No subgraph timings._',
