@@ -511,6 +511,14 @@ const ZOO: Record<string, ZooEntry> = {
       llm: { ...TINY_LLM, mropeSections: [2, 3, 3] },
     },
   },
+  'smolvlm-256m': {
+    full: SMOLVLM_256M,
+    tiny: {
+      vision: { imageSize: 128, layers: 2, hidden: 64, heads: 4, headDim: 16, intermediate: 256 },
+      projector: { layers: [{ out: 64, bias: false }] },
+      llm: TINY_LLM,
+    },
+  },
   'internvl3_5-1b': {
     full: INTERNVL3_5_1B,
     tiny: {
@@ -535,14 +543,6 @@ const ZOO: Record<string, ZooEntry> = {
       vision: { imageSize: 128, layers: 3, hidden: 64, heads: 4, headDim: 16, intermediate: 128, positionEmbeddings: 16, deepstackLayers: [0, 2] },
       projector: { layers: [{ out: 256, bias: true, activation: 'gelu' }, { out: 64, bias: true }] },
       llm: { ...TINY_LLM, mropeSections: [4, 2, 2] },
-    },
-  },
-  'smolvlm-256m': {
-    full: SMOLVLM_256M,
-    tiny: {
-      vision: { imageSize: 128, layers: 2, hidden: 64, heads: 4, headDim: 16, intermediate: 256 },
-      projector: { layers: [{ out: 64, bias: false }] },
-      llm: TINY_LLM,
     },
   },
 };
