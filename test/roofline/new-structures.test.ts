@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getDescriptor } from '../../models/zoo.ts';
-import { cellBounds } from '../../reporters/roofline/bounds.ts';
+import { cellBounds } from '../../roofline/bounds.ts';
 import {
   decodeStepWork,
   decoderWeightBytes,
@@ -15,8 +15,8 @@ import {
   imageEncodeWork,
   prefillWork,
   visionWeightBytes,
-} from '../../reporters/roofline/costs.ts';
-import { WEIGHT_FORMATS } from '../../reporters/roofline/precision.ts';
+} from '../../roofline/costs.ts';
+import { WEIGHT_FORMATS } from '../../roofline/precision.ts';
 import { testCalibration } from './fixtures.ts';
 
 const fp32 = WEIGHT_FORMATS['fp32']!;
