@@ -16,6 +16,7 @@ import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
 import { positionInterpolation, windowOrder, windowPatches } from '../../models/layers/qwen2-vision.ts';
 import { AXERA_MASKED } from '../../models/layouts/axera.ts';
 import { buildOnnxCommunity, interleavedMropeAxis } from '../../models/layouts/onnx-community.ts';
+import { checkPrecisions } from '../../models/check.ts';
 import { flattenPatches } from '../../models/qwen-patches.ts';
 import { uniformAt } from '../../models/weights/random.ts';
 import { ensureModel, getDescriptor, type BuiltModel, type Precision } from '../../models/zoo.ts';
@@ -250,5 +251,20 @@ describe('Qwen-VL patch flattening (processor layout)', () => {
     expect(row(1)).toEqual([2, 3, 10, 11, 2, 3, 10, 11]); // (0, 1)
     expect(row(2)).toEqual([16, 17, 24, 25, 16, 17, 24, 25]); // (1, 0): second row of the first window
     expect(row(4)).toEqual([4, 5, 12, 13, 4, 5, 12, 13]); // (0, 2): first patch of the second window
+  });
+});
+
+describe('accuracy of each precision against fp32 (models/check.ts, tiny, 32 tokens)', () => {
+  // Bounds sit below what was measured (models/README.md) with room for kernel differences
+  // between AVX2 and AVX-512 machines; a wrong weight layout would fall far below them.
+  it.each([['internvl3_5-1b'], ['qwen2_5-vl-3b'], ['qwen3-vl-2b']])('%s', async (model) => {
+    const r = await checkPrecisions({ model, scale: 'tiny', precisions: ['fp16', 'int8', 'int4'], cacheDir, threads: 1 });
+    const by = Object.fromEntries(r.results.map((x) => [x.precision, x]));
+    expect(by['fp16']?.cosineMin).toBeGreaterThan(0.9999);
+    expect(by['fp16']?.imageCosine).toBeGreaterThan(0.9999);
+    expect(by['int8']?.cosineMean).toBeGreaterThan(0.995);
+    expect(by['int8']?.imageCosine).toBeGreaterThan(0.995);
+    expect(by['int4']?.cosineMean).toBeGreaterThan(0.93);
+    expect(by['int4']?.imageCosine).toBeGreaterThan(0.95);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
+import { loadSuite } from '../../harness/suite-loader.ts';
 import { getDescriptor } from '../../models/zoo.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 
@@ -68,5 +69,20 @@ describe.each(['internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b'])('%s (tiny) thr
     const chunked = await once(suiteFor(zoo), { images: 2, prefill: 12, precision: 'fp32', chunk: 5 });
     expect(calls(chunked.rec, 'decoder_model_merged', 'prefill')).toBe(Math.ceil(whole.rec.promptTokens / 5));
     expect(chunked.rec.outputTokenIds).toEqual(whole.rec.outputTokenIds);
+  });
+});
+
+describe('shipped suites of the new models', () => {
+  it.each([
+    ['internvl3_5-cpu', 'internvl3_5-1b', 'AXERA-TECH/InternVL3_5-1B.axera'],
+    ['qwen2_5-vl-cpu', 'qwen2_5-vl-3b', 'AXERA-TECH/Qwen2.5-VL-3B-Instruct.axera'],
+    ['qwen3-vl-cpu', 'qwen3-vl-2b', 'AXERA-TECH/Qwen3-VL.AXERA'],
+  ])('%s runs %s locally and carries the published board figures with their source', (name, zoo, repo) => {
+    const { suite } = loadSuite(name);
+    expect(suite.model).toMatchObject({ zoo, layout: 'onnx-community' });
+    expect(suite.runner).toBe('ort');
+    expect(suite.reference?.source).toContain(`https://github.com/${repo}/blob/`);
+    expect(suite.reference?.rows.length).toBeGreaterThan(0);
+    for (const row of suite.reference?.rows ?? []) expect(Object.keys(row.figures).length).toBeGreaterThan(0);
   });
 });
