@@ -1,7 +1,8 @@
 /**
- * The 2025-2026 zoo models end to end through the ORT runner at tiny scale: 0, 1 and 2 images,
- * every graph of the split run and timed, and (Qwen3-VL) the DeepStack features reaching the
- * decoder.
+ * The 2025-2026 zoo models (and Qwen2-VL, whose images now go in as flattened patches too) end
+ * to end through the ORT runner at tiny scale: 0, 1 and 2 images, every graph of the split run
+ * and timed, and chunked prefill (image rows and, for Qwen3-VL, their DeepStack rows split
+ * across chunks) giving the same tokens as one call.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ async function once(s: Suite, params: Cell['params']): Promise<{ rec: IterationR
 const calls = (rec: IterationRecord, graph: string, phase: string): number =>
   rec.events.filter((e) => e.kind === 'subgraph' && e.graph === graph && e.phase === phase).length;
 
-describe.each(['internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b'])('%s (tiny) through the ORT runner', (zoo) => {
+describe.each(['internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b', 'qwen2-vl-2b'])('%s (tiny) through the ORT runner', (zoo) => {
   const tokensPerImage = getDescriptor(zoo, 'tiny').imageTokensPerTile;
 
   it.each([0, 1, 2])('generates with %i image(s), each graph timed in its phase', async (images) => {
