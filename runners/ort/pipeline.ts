@@ -6,6 +6,7 @@ import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-c
 import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -276,7 +277,7 @@ export class OrtPipeline {
         }
       });
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
     }
     record.endMs = clock.now();
     return record;
