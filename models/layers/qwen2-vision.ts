@@ -78,7 +78,7 @@ export function windowPatches(d: VlmDescriptor): number {
  * Row s is for the patch at sequence position s: merge-window order, or, with `unitOrder`, the
  * merge units rearranged as listed (window order).
  */
-export function visionRopeTables(d: VlmDescriptor, unitOrder?: number[]): { cos: Float32Array; sin: Float32Array } {
+function visionRopeTables(d: VlmDescriptor, unitOrder?: number[]): { cos: Float32Array; sin: Float32Array } {
   const v = d.vision;
   const side = v.imageSize / v.patchSize;
   const patches = side * side;
@@ -227,9 +227,4 @@ export function qwenVisionEncoder(g: GraphBuilder, patches: string, d: VlmDescri
     features = g.op('Reshape', [restored, g.i64([-1, out])]);
   }
   return { features, deepstack };
-}
-
-/** Qwen2-VL entry point kept for callers that only need the merged features. */
-export function qwen2VisionEncoder(g: GraphBuilder, patches: string, d: VlmDescriptor, lin: LinearOptions): string {
-  return qwenVisionEncoder(g, patches, d, lin).features;
 }
