@@ -57,6 +57,9 @@ describe.each(['internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b', 'qwen2-vl-2b'])
   it.each([0, 1, 2])('generates with %i image(s), each graph timed in its phase', async (images) => {
     const { rec, settings } = await once(suiteFor(zoo), { images, prefill: 12, precision: 'fp32' });
     expect(settings['tokensPerImage']).toBe(tokensPerImage);
+    const visionInput = zoo.startsWith('internvl') ? 'image tensor' : zoo === 'qwen2-vl-2b' ? 'flattened patches + grid_thw' : 'flattened patches + image_grid_thw';
+    expect(settings['visionInput']).toBe(images > 0 ? visionInput : undefined); // no vision session without images
+    expect(settings['deepstackLevels']).toBe(zoo === 'qwen3-vl-2b' ? 2 : undefined);
     expect(rec.promptTokens).toBe(12 + images * tokensPerImage);
     expect(rec.imageTokens).toBe(images * tokensPerImage);
     expect(rec.outputTokens).toBe(4);
