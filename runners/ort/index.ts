@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
+import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
@@ -18,7 +19,7 @@ interface ResolvedModel {
   files: Partial<Record<SessionName, string>>;
   identity: ModelIdentity;
   vocab: number;
-  hints: { imageSize?: number; tokensPerImage?: number };
+  hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry };
   notes: string[];
 }
 
@@ -65,7 +66,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         builderVersion: built.builderVersion,
       },
       vocab: d.llm.vocab,
-      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile },
+      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile, patch: patchGeometry(d) },
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
     };
   }
@@ -154,6 +155,8 @@ export const ortRunner: Runner = {
         outputTokens,
         layers: geo.layers,
         tokensPerImage: geo.tokensPerImage ?? 0,
+        ...(sessions.vision ? { visionInput: geo.pixelLayout === 'patches' ? `flattened patches + ${geo.gridInput}` : 'image tensor' } : {}),
+        ...(geo.deepstackTaps > 0 ? { deepstackLevels: geo.deepstackTaps } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
         ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
