@@ -7,7 +7,7 @@
 import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
-import { figureInterval, flagStatus, cellSource, type StoredStats } from '../reporters/figures.ts';
+import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
 import { fmt } from '../reporters/format.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
 
@@ -115,7 +115,8 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
   if (!s) return cell(`–${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
   const def = metricDefinition(metric);
   const iv = figureInterval(s);
-  const flagged = flagStatus(s.flags);
+  const flags = flagTexts(s);
+  const flagged = flagStatus(flags);
   const spread = iv ? ` [${fmt(iv.interval[0], def?.digits)}–${fmt(iv.interval[1], def?.digits)}]` : '';
   const source = cellSource(e.cell);
   return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'composed' ? ' composed' : ''}${more}`, {
@@ -125,7 +126,7 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
     status: flagged ?? source,
     ...(iv ? { interval: iv.interval } : {}),
     link,
-    note: `run ${e.run.result.runId}${flagged ? `; ${s.flags!.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}${flagged ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 

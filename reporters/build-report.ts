@@ -9,7 +9,7 @@ import type { AxisValue } from '../core/suite-types.ts';
 import { axeraSections, composedStat, hasComposedFigures } from './report-axera.ts';
 import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-charts.ts';
 import { rooflineSectionModel } from './report-roofline.ts';
-import { cellSource, fmtInterval, medianCell, type StoredStats } from './figures.ts';
+import { cellSource, flagTexts, fmtInterval, medianCell, type StoredStats } from './figures.ts';
 import { fmt, fmtBytes } from './format.ts';
 import { cell, columns, type Report, type Section, type Table, type TableCell } from './report-model.ts';
 
@@ -390,7 +390,7 @@ function noiseBullets(result: RunResult): string[] {
   let outlierCells = 0;
   for (const c of okCells(result)) {
     for (const [name, s] of Object.entries(c.metrics as Record<string, StoredStats>)) {
-      for (const f of s.flags ?? []) {
+      for (const f of flagTexts(s)) {
         const list = flagged.get(f);
         if (list) list.push(`${c.id} ${name}`);
         else flagged.set(f, [`${c.id} ${name}`]);

@@ -11,7 +11,12 @@ import { cell, type FigureStatus, type TableCell } from './report-model.ts';
  * Statistics as stored, with the fields newer results add: `ciMedian` (a distribution-free 95%
  * interval of the median) and `flags` (why the figure is doubtful: noisy, busy machine...).
  */
-export type StoredStats = MetricStats & { ciMedian?: [number, number] | null; flags?: string[] };
+export type StoredStats = MetricStats & { ciMedian?: [number, number] | null; flags?: ReadonlyArray<string | { kind?: string; reason?: string; message?: string }> };
+
+/** The run's flags on a statistic as sentences (a flag may be a string or { kind, reason }). */
+export function flagTexts(s: StoredStats | undefined): string[] {
+  return (s?.flags ?? []).map((f) => (typeof f === 'string' ? f : [f.kind, f.reason ?? f.message].filter(Boolean).join(': ') || JSON.stringify(f)));
+}
 
 /** Where a cell's figures come from: the Axera method composes them from per-graph averages. */
 export function cellSource(c: CellResult): 'measured' | 'composed' {
@@ -52,14 +57,15 @@ export function fmtInterval(s: StoredStats | undefined, digits?: number): string
 export function medianCell(s: StoredStats | undefined, source: 'measured' | 'composed', format: (n: string) => string = (n) => n, digits?: number): TableCell {
   if (!s) return cell('–', { status: 'missing' });
   const iv = figureInterval(s);
-  const flagged = flagStatus(s.flags);
+  const flags = flagTexts(s);
+  const flagged = flagStatus(flags);
   return cell(format(fmt(s.median, digits)), {
     value: s.median,
     unit: s.unit,
     n: s.n,
     status: flagged ?? source,
     ...(iv ? { interval: iv.interval } : {}),
-    ...(flagged ? { note: s.flags!.join('; ') } : {}),
+    ...(flagged ? { note: flags.join('; ') } : {}),
   });
 }
 

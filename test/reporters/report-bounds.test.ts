@@ -55,5 +55,9 @@ describe('report bounds', () => {
     expect(stats).not.toMatch(/\| -\d/);
     const md = renderMarkdown(buildReport(result));
     expect(md).toMatch(/## Noise and flags[\s\S]*- noisy: CV 31% over 3 iterations: 1 figure\(s\) \(images=1/);
+    // A flag recorded as { kind, reason } reads the same way.
+    (ttft as { flags?: unknown }).flags = [{ kind: 'busy', reason: 'load average 7.9 on 2 CPUs' }];
+    expect(renderTable(summaryTables(result)[0]!)).toMatch(/ ~busy/);
+    expect(renderMarkdown(buildReport(result))).toContain('- busy: load average 7.9 on 2 CPUs: 1 figure(s)');
   });
 });
