@@ -149,6 +149,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
           concurrency: c,
           scheduledOffsetMs: offsets ? offset : null,
           textPromptTokens: calibration.textPromptTokens,
+          maxSseLineBytes: config.maxSseLineBytes,
         }, redact);
       }),
     );
@@ -184,6 +185,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
     fixedOutputLength: config.fixedOutputLength,
     serverParams: config.serverParams,
     timeoutMs: config.timeoutMs,
+    maxSseLineBytes: config.maxSseLineBytes,
     ttftMeaning: 'request sent -> first content token: upload, image encoding, prefill and first token',
   };
   if (calibration.textPromptTokens !== null) settings['textPromptTokens'] = calibration.textPromptTokens;

@@ -6,6 +6,7 @@ import { SuiteError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { ImagePattern, ImageSize } from './images.ts';
 import type { GoodputTargets } from './load.ts';
+import { DEFAULT_MAX_SSE_LINE_BYTES } from './sse.ts';
 
 export type CalibrationMode = 'auto' | 'tokenize' | 'usage' | 'off';
 
@@ -19,7 +20,10 @@ export interface EndpointConfig {
   /** Name of the env var that held the key (the key itself is only in `apiKey`). */
   apiKeyEnv: string | null;
   apiKey: string | null;
+  /** A request fails when no byte arrives for this long (before the headers or between reads). */
   timeoutMs: number;
+  /** Cap of one SSE line or one event's data, bytes. */
+  maxSseLineBytes: number;
   /** Poisson arrivals within a round when set (requests/s). */
   requestRate: number | null;
   targets: GoodputTargets;
@@ -54,6 +58,7 @@ const KNOWN_OPTIONS = new Set([
   'maxTokens',
   'apiKeyEnv',
   'timeoutMs',
+  'maxSseLineBytes',
   'requestRate',
   'ttftTargetMs',
   'tpotTargetMs',
@@ -202,6 +207,7 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
     apiKeyEnv,
     apiKey,
     timeoutMs: o['timeoutMs'] === undefined ? DEFAULT_TIMEOUT_MS : positiveNumber(o['timeoutMs'], where, 'options.timeoutMs', false),
+    maxSseLineBytes: o['maxSseLineBytes'] === undefined ? DEFAULT_MAX_SSE_LINE_BYTES : positiveNumber(o['maxSseLineBytes'], where, 'options.maxSseLineBytes', true),
     requestRate: optionalPositive(o['requestRate'], where, 'options.requestRate', false),
     targets,
     imageFiles,
