@@ -20,5 +20,15 @@ export function checkResult(doc: unknown, source: string): RunResult {
     const field = e?.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(root)';
     throw new InputError(`${source}: not a valid result: field "${field}" ${e?.message ?? 'does not match the schema'}`);
   }
+  // One record per cell id: a second record of an id would hide a measured cell (issue 18.5).
+  const seen = new Set<string>();
+  doc.cells.forEach((cell, i) => {
+    if (seen.has(cell.id)) throw new InputError(`${source}: not a valid result: field "cells.${i}.id": cell id "${cell.id.slice(0, 200)}" occurs twice`);
+    seen.add(cell.id);
+  });
+  if (new Set(doc.plannedCells).size !== doc.plannedCells.length) {
+    const dup = doc.plannedCells.find((id, i) => doc.plannedCells.indexOf(id) !== i)!;
+    throw new InputError(`${source}: not a valid result: field "plannedCells": cell id "${dup.slice(0, 200)}" occurs twice`);
+  }
   return doc;
 }
