@@ -249,4 +249,9 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
 export const endpointRunner: Runner = {
   name: 'endpoint',
   prepare: (cell, suite, ctx) => prepareEndpointCell(cell, suite, ctx),
+  // Options (an unset apiKeyEnv variable included) and every cell's values, before the run.
+  checkPlan: (suite, cells) => {
+    const config = parseEndpointOptions(suite);
+    for (const cell of cells) parseCellParams(cell, suite, config);
+  },
 };

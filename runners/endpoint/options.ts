@@ -223,12 +223,21 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
   };
 }
 
-function intParam(v: unknown, fallback: number, min: number, where: string, field: string): number {
+/**
+ * Largest cell values the endpoint runner takes. Each request's images and prompt are built in
+ * memory before it is sent (99999 images grew the process by 35 MB/s), so values far beyond what
+ * any served model accepts are refused before the run: 1,048,576 tokens is the largest context
+ * served models have; 64 images per request is above any server's default multi-image limit.
+ */
+export const ENDPOINT_CELL_LIMITS = { images: 64, prefill: 1_048_576, concurrency: 1024 } as const;
+
+function intParam(v: unknown, fallback: number, min: number, where: string, field: string, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return fallback;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
     throw new SuiteError(where, field, `expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   }
+  if (n > max) throw new SuiteError(where, field, `${n} is beyond the endpoint runner's limit of ${max} (runners/endpoint/options.ts ENDPOINT_CELL_LIMITS)`);
   return n;
 }
 
@@ -237,9 +246,9 @@ export function parseCellParams(cell: Cell, suite: Suite, config: EndpointConfig
   const where = `suite "${suite.name}", cell ${cell.id}`;
   const p = cell.params;
   return {
-    images: intParam(p['images'], 1, 0, where, 'images'),
-    prefill: intParam(p['prefill'], 128, 1, where, 'prefill'),
-    concurrency: intParam(p['concurrency'], 1, 1, where, 'concurrency'),
+    images: intParam(p['images'], 1, 0, where, 'images', ENDPOINT_CELL_LIMITS.images),
+    prefill: intParam(p['prefill'], 128, 1, where, 'prefill', ENDPOINT_CELL_LIMITS.prefill),
+    concurrency: intParam(p['concurrency'], 1, 1, where, 'concurrency', ENDPOINT_CELL_LIMITS.concurrency),
     imageSize: p['image_size'] === undefined ? config.imageSize : parseImageSize(p['image_size'], where, 'image_size'),
   };
 }
