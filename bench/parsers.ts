@@ -7,8 +7,8 @@
  *   npm run bench:parsers [-- --events N --records N]
  */
 import { loadavg } from 'node:os';
-import { parseOrtProfile } from '../runners/parsers/ort-profile.ts';
-import { parseTrtexecTimes } from '../runners/parsers/trtexec.ts';
+import { parseOrtProfile } from '../parsers/ort-profile.ts';
+import { parseTrtexecTimes } from '../parsers/trtexec.ts';
 import { syntheticOrtProfile, syntheticTrtexecTimes } from './synthetic-logs.ts';
 
 function arg(name: string, fallback: number): number {

@@ -3,24 +3,20 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { runSuite, type ProgressSink } from '../core/run-suite.ts';
+import { runSuite } from '../harness/run-suite.ts';
+import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
 import type { RunResult } from '../core/result-types.ts';
-import { calibrate } from '../hw-probes/calibrate/calibrate.ts';
-import { findCalibration, saveCalibration } from '../hw-probes/calibrate/store.ts';
-import { readResult, RESULT_FILE, type ResultStore } from '../core/result-store.ts';
-import { allCellsRecorded, checkResumeFlags, chooseTargetName } from '../core/run-plan.ts';
+import { readResult, RESULT_FILE } from '../harness/result-store.ts';
+import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
 import { hasRedactedSecret } from '../core/redact.ts';
-import { checkSuite, hashSuite, loadSuite } from '../core/suite-loader.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
-import { rooflineRecord } from '../reporters/roofline/index.ts';
-import { calibrationReason } from './calibration-policy.ts';
-import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
-import { preflight, renderPreflight } from './doctor.ts';
+import { renderPreflight } from './doctor.ts';
+import { preflight } from '../harness/preflight.ts';
 import { listTargets, resolveTarget } from './targets.ts';
 import { targetsFilePath } from '../targets/targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
@@ -160,39 +156,6 @@ async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
   return { suite: checkSuite(suite, `--endpoint ${flags.endpoint}`), source: `endpoint:${flags.endpoint}`, hash: hashSuite(suite) };
 }
 
-/**
- * The report's roofline needs this machine's bandwidth, matmul peaks and decode kernel
- * ceilings. The first full-scale local run measures them (about 20 s, after the cells, on an
- * idle machine) and saves them for later runs; `--recalibrate` measures them after every run;
- * `bench calibrate --long` gives steadier figures. See cli/calibration-policy.ts.
- */
-async function calibrateIfNeeded(
-  result: RunResult,
-  existing: Calibration | null,
-  recalibrate: boolean,
-  progress: ProgressSink,
-): Promise<Calibration | null> {
-  const reason = calibrationReason(result, existing, recalibrate);
-  if (!reason) return existing;
-  progress.log(reason);
-  try {
-    const c = await calibrate({ target: 'local' });
-    progress.log(`calibration saved: ${saveCalibration(c)}`);
-    return c;
-  } catch (err) {
-    progress.log(`calibration failed, the report has no roofline: ${(err as Error).message}`);
-    return existing;
-  }
-}
-
-/** The run's bounds go into result.json, with the calibration they come from. */
-function recordRoofline(store: ResultStore, calibration: Calibration | null): void {
-  const result = store.result;
-  if (!calibration || !result.cells.some((c) => c.status === 'ok')) return;
-  result.roofline = rooflineRecord(result, calibration);
-  store.flush();
-}
-
 /** The stored run of --resume DIR, read (with its cell journal) before anything else is decided. */
 function readRunToResume(dir: string): RunResult {
   const file = join(resolve(dir), RESULT_FILE);
@@ -257,28 +220,6 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     boardFacts = report.facts;
   }
-  let store: ResultStore | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    // Finished cells are already on disk; mark the run so a reader (and --resume) knows. A run
-    // whose every cell is recorded stays complete: only its report may be missing.
-    if (store && allCellsRecorded(store.result)) {
-      if (store.result.status !== 'complete') {
-        store.result.status = 'complete';
-        store.result.finishedAt ??= new Date().toISOString();
-        store.flush();
-      }
-      process.stderr.write(`\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`);
-    } else if (store) {
-      store.result.status = 'interrupted';
-      store.result.warnings.push(`interrupted by ${signal} at ${new Date().toISOString()}`);
-      store.flush();
-      process.stderr.write(`\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`);
-    }
-    // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
-    process.exit(signal === 'SIGTERM' ? 143 : 130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     const outcome = await runSuite({
       suite,
@@ -297,18 +238,18 @@ async function runCommand(flags: RunFlags): Promise<number> {
       confirmPlan: flags.yes === true,
       maxFailedFraction,
       progress,
-      onStore: (s) => {
-        store = s;
-        if (Object.keys(boardFacts).length) {
-          s.result.environment.board = { ...s.result.environment.board, ...boardFacts };
-          s.flush();
-        }
+      boardFacts,
+      roofline: { calibrate: flags.calibrate, recalibrate: flags.recalibrate === true },
+      onInterrupted: (signal, store) => {
+        process.stderr.write(
+          store.result.status === 'interrupted'
+            ? `\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`
+            : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
+        );
+        // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+        process.exit(signal === 'SIGTERM' ? 143 : 130);
       },
     });
-    const result = outcome.store.result;
-    const existing = findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
-    const calibration = flags.calibrate ? await calibrateIfNeeded(result, existing, flags.recalibrate === true, progress) : existing;
-    recordRoofline(outcome.store, calibration);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
       `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +
@@ -317,7 +258,5 @@ async function runCommand(flags: RunFlags): Promise<number> {
     return outcome.failedCells > 0 ? 1 : 0;
   } finally {
     await closeSharedTransports();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
 }

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
-import { readResult } from '../../core/result-store.ts';
+import { readResult } from '../../harness/result-store.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bench = join(repo, 'bin', 'bench.mjs');

@@ -1,5 +1,5 @@
 /**
- * Issue 18 (1, 4, 5, 9, "Also") through core/run-suite.ts with a runner that produces real
+ * Issue 18 (1, 4, 5, 9, "Also") through harness/run-suite.ts with a runner that produces real
  * iteration records in process (no model), so the run loop, the store and the checks are what
  * is tested: resume counters, the cell journal, plan bounds, failed-iteration thresholds,
  * refusals before any run folder exists, and query secrets never recorded.
@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import type { IterationRecord } from '../../core/events.ts';
-import { CELL_JOURNAL_FILE, readResult, ResultStore, writeFileAtomic, removeStaleTempFiles } from '../../core/result-store.ts';
-import { checkResumeFlags, chooseTargetName, plannedCellCount } from '../../core/run-plan.ts';
-import { runSuite, type ProgressSink } from '../../core/run-suite.ts';
+import { CELL_JOURNAL_FILE, readResult, ResultStore, writeFileAtomic, removeStaleTempFiles } from '../../harness/result-store.ts';
+import { checkResumeFlags, chooseTargetName, plannedCellCount } from '../../harness/run-plan.ts';
+import { runSuite, type ProgressSink } from '../../harness/run-suite.ts';
 import type { Runner } from '../../core/runner.ts';
-import { hashSuite } from '../../core/suite-loader.ts';
+import { hashSuite } from '../../harness/suite-loader.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { redactQuerySecrets } from '../../core/redact.ts';
 
@@ -214,7 +214,7 @@ describe('the cell journal (18.4): each cell costs its own size, a kill never lo
     const d = tmp();
     writeFileSync(join(d, 'result.json.999999.ab12cd.tmp'), 'x');
     writeFileSync(join(d, `result.json.${process.ppid}.ab12cd.tmp`), 'x');
-    expect(removeStaleTempFiles(d)).toEqual(['result.json.999999.ab12cd.tmp']);
+    expect(removeStaleTempFiles(d, 'result.json')).toEqual(['result.json.999999.ab12cd.tmp']);
     expect(existsSync(join(d, `result.json.${process.ppid}.ab12cd.tmp`))).toBe(true);
   });
 });

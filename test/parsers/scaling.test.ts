@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { lineIndex, lineOfOffset, pythonLiteralToJson } from '../../runners/parsers/json-text.ts';
-import { parseOrtProfile } from '../../runners/parsers/ort-profile.ts';
-import { parseTrtexecTimes } from '../../runners/parsers/trtexec.ts';
+import { lineIndex, lineOfOffset, pythonLiteralToJson } from '../../parsers/json-text.ts';
+import { parseOrtProfile } from '../../parsers/ort-profile.ts';
+import { parseTrtexecTimes } from '../../parsers/trtexec.ts';
 import { syntheticOrtProfile, syntheticTrtexecTimes } from '../../bench/synthetic-logs.ts';
 
 /** Least of a few timings, ms: the least is the one least disturbed by a busy machine. */
