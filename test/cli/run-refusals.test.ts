@@ -132,7 +132,8 @@ describe('signals', () => {
             const res = readResult(join(runDir, 'result.json'));
             if (when(res.status, res.cells.length)) {
               clearInterval(timer);
-              kill(signal);
+              // The handlers are installed once the run folder exists; let the cell start first.
+              setTimeout(() => kill(signal), signal === 'SIGTERM' ? 1500 : 0);
             }
           } catch {
             // not written yet
