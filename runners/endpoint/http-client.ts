@@ -219,6 +219,8 @@ export interface JsonAnswer {
   json: unknown;
   text: string;
   serverHeader: string | null;
+  /** The Retry-After header (seconds or an HTTP date), when the server sent one. */
+  retryAfter: string | null;
 }
 
 /** A plain JSON POST (calibration, tokenize). Rejects with a clear Error on network failure. */
@@ -262,6 +264,7 @@ export function postJson(target: HttpTarget, payload: unknown): Promise<JsonAnsw
           json,
           text,
           serverHeader: typeof res.headers.server === 'string' ? res.headers.server : null,
+          retryAfter: typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : null,
         });
       });
     });

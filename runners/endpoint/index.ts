@@ -189,6 +189,9 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
   };
   if (calibration.textPromptTokens !== null) settings['textPromptTokens'] = calibration.textPromptTokens;
   if (calibration.serverHeader) settings['server'] = calibration.serverHeader;
+  // A cell whose calibration had to retry or fall back says so in its record.
+  if (calibration.retries > 0) settings['calibrationRetries'] = calibration.retries;
+  if (calibration.fallback) settings['calibrationFallback'] = redact(calibration.fallback);
   if (config.requestRate !== null) settings['requestRate'] = config.requestRate;
   if (config.apiKeyEnv !== null) settings['apiKeyEnv'] = config.apiKeyEnv;
   if (config.targets.ttftMs !== undefined) settings['ttftTargetMs'] = config.targets.ttftMs;
