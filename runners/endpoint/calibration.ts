@@ -67,6 +67,18 @@ export const CALIBRATION_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, m
 /** Statuses worth asking again: rate limited, overloaded, a gateway's hiccup. */
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
+/**
+ * A calibration request that kept failing in a way that may pass (429, 5xx, timeout, reset)
+ * after every attempt. Only these lead to a fallback; a refused connection or a 401 fails the
+ * cell, since every measured request would fail the same way.
+ */
+export class TransientCalibrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransientCalibrationError';
+  }
+}
+
 /** Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), or null. */
 export function retryAfterMs(header: string | null, nowMs = Date.now()): number | null {
   if (header === null) return null;
@@ -90,10 +102,13 @@ async function postJsonRetrying(target: HttpTarget, payload: unknown, policy: Re
     } catch (err) {
       failure = err;
     }
+    const message = failure === null ? '' : (failure as Error).message;
+    // Nobody listening is not a hiccup: the measured requests would be refused as well.
+    if (failure !== null && /cannot connect/.test(message)) throw failure;
     const retryable = answer === null || RETRYABLE_STATUS.has(answer.status);
     if (!retryable || attempt >= policy.attempts) {
       if (answer) return answer;
-      throw new Error(`${(failure as Error).message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`);
+      throw new TransientCalibrationError(`${message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`);
     }
     const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     const asked = answer ? retryAfterMs(answer.retryAfter) : null;
@@ -127,7 +142,8 @@ export async function calibratePrompt(input: CalibrationInput): Promise<Calibrat
     const answer = await post(input.chat, usageProbeBody(input.model, t, input.serverParams, input.extraBody));
     serverHeader ??= answer.serverHeader;
     if (answer.status < 200 || answer.status >= 300) {
-      throw new Error(`calibration request to ${displayUrl(input.chat.url)} failed: ${describeHttpError(answer.status, undefined, answer.text)}`);
+      const message = `calibration request to ${displayUrl(input.chat.url)} failed: ${describeHttpError(answer.status, undefined, answer.text)}`;
+      throw RETRYABLE_STATUS.has(answer.status) ? new TransientCalibrationError(message) : new Error(message);
     }
     const usage = (answer.json as { usage?: { prompt_tokens?: unknown } } | null)?.usage;
     if (typeof usage?.prompt_tokens !== 'number') {
@@ -150,8 +166,8 @@ export async function calibratePrompt(input: CalibrationInput): Promise<Calibrat
     try {
       first = await post(input.tokenize, tokenizeBody(input.model, text(0)));
     } catch (err) {
-      if (input.mode === 'tokenize') throw err;
-      // Silence or a network failure at /tokenize, every attempt: usage still works.
+      if (input.mode === 'tokenize' || !(err instanceof TransientCalibrationError)) throw err;
+      // Silence or a reset at /tokenize, every attempt: usage may still work.
       first = { status: 0, json: null, text: (err as Error).message, serverHeader: null, retryAfter: null };
     }
     serverHeader = first.serverHeader;
@@ -165,13 +181,13 @@ export async function calibratePrompt(input: CalibrationInput): Promise<Calibrat
           const answer = await post(input.tokenize, tokenizeBody(input.model, text(w)));
           const n = tokenCount(answer);
           if (answer.status < 200 || answer.status >= 300 || n === null) {
-            throw new Error(`POST ${displayUrl(input.tokenize.url)} failed during calibration: ${describeHttpError(answer.status, undefined, answer.text)}`);
+            throw new (RETRYABLE_STATUS.has(answer.status) ? TransientCalibrationError : Error)(`POST ${displayUrl(input.tokenize.url)} failed during calibration: ${describeHttpError(answer.status, undefined, answer.text)}`);
           }
           return n;
         });
         mode = 'tokenize';
       } catch (err) {
-        if (input.mode === 'tokenize') throw err;
+        if (input.mode === 'tokenize' || !(err instanceof TransientCalibrationError)) throw err;
         notes.push(`${(err as Error).message}; calibrated through usage instead`);
       }
     } else if (input.mode === 'tokenize' || !NO_ENDPOINT.has(first.status)) {
@@ -195,6 +211,7 @@ export async function calibratePrompt(input: CalibrationInput): Promise<Calibrat
     try {
       result = await calibrateWords(input.target, async (w) => (await promptTokensOf(text(w))) - empty);
     } catch (err) {
+      if (!(err instanceof TransientCalibrationError)) throw err;
       // The server kept refusing the probes: send the prompt uncalibrated rather than fail the
       // cell, and say so (the record's prompt_tokens still give the true count per request).
       const fallback = `calibration failed (${(err as Error).message}); prompt not calibrated: one filler word per requested token`;

@@ -27,10 +27,16 @@ function decodeLongLineMs(bytes: number): number {
 }
 
 describe('SseDecoder limits', () => {
-  it('decodes a long line in time linear in its length (4x bytes: well under 16x time)', () => {
+  it('decodes a long line in time linear in its length (8x bytes: well under 64x time)', () => {
     decodeLongLineMs(2 * 2 ** 20);
-    const ratio = decodeLongLineMs(16 * 2 ** 20) / decodeLongLineMs(4 * 2 ** 20);
-    expect(ratio).toBeLessThan(9);
+    let small = Infinity;
+    let large = Infinity;
+    // Alternated, least of each: load bursts of a busy machine spread over both sizes.
+    for (let i = 0; i < 3; i++) {
+      small = Math.min(small, decodeLongLineMs(2 * 2 ** 20));
+      large = Math.min(large, decodeLongLineMs(16 * 2 ** 20));
+    }
+    expect(large / small).toBeLessThan(24);
   });
 
   it('many short lines in one read are each found once', () => {
