@@ -12,6 +12,8 @@
  * reports label it so.
  */
 
+import { InputError } from '../../core/errors.ts';
+
 export interface SubgraphLatencies {
   /** Vision encoder, one image (ms). */
   vit: number;
@@ -42,7 +44,17 @@ export interface ComposedRow {
   formula: string;
 }
 
-export class CompositionError extends Error {}
+/** A row that needs subgraphs that were not measured: bad input (exit 2), never a crash. */
+export class CompositionError extends InputError {
+  constructor(
+    message: string,
+    /** The prefill graphs the row needs and the logs do not have, e.g. ["g4", "g5"]. */
+    readonly missingGraphs: string[] = [],
+  ) {
+    super(message);
+    this.name = 'CompositionError';
+  }
+}
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
@@ -50,8 +62,10 @@ export function composeRow(images: number, lat: SubgraphLatencies, p: ComposePar
   const promptTokens = p.textTokens + images * p.tokensPerImage;
   const chunks = Math.ceil(promptTokens / p.chunkSize);
   if (chunks > lat.prefill.length) {
+    const missing = Array.from({ length: chunks - lat.prefill.length }, (_, i) => `g${lat.prefill.length + 1 + i}`);
     throw new CompositionError(
       `${images} image(s) give ${promptTokens} prompt tokens = ${chunks} chunks of ${p.chunkSize}, but only g1..g${lat.prefill.length} were measured`,
+      missing,
     );
   }
   const perLayer = lat.prefill.slice(0, chunks).reduce((s, v) => s + v, 0);
