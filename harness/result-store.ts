@@ -149,6 +149,8 @@ export class ResultStore {
     ftruncateSync(fd, 0);
     fsyncSync(fd);
     this.journalBytes = 0;
+    // Closed until the next cell: a finished run holds no file open.
+    this.close();
   }
 
   /** Closes the journal file (the store can still flush: it reopens it). */
