@@ -10,6 +10,7 @@ import { rooflineRecord } from '../roofline/record.ts';
 import { calibrationReason } from './calibration-policy.ts';
 import type { ResultStore } from './result-store.ts';
 import { allCellsRecorded } from './run-plan.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** Whether a run measures this machine for its roofline when it ends (bench run's --no-calibrate / --recalibrate). */
 export interface RooflinePolicy {
@@ -34,7 +35,7 @@ async function calibrationFor(result: RunResult, policy: RooflinePolicy, log: (m
     log(`calibration saved: ${saveCalibration(c)}`);
     return c;
   } catch (err) {
-    log(`calibration failed, the report has no roofline: ${err instanceof Error ? err.message : String(err)}`);
+    log(`calibration failed, the report has no roofline: ${errorMessage(err)}`);
     return existing;
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
 import { RESULT_SCHEMA_VERSION, type CellResult, type RunResult } from '../core/result-types.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from '../core/atomic-write.ts';
 import { checkResult } from './result-schema.ts';
@@ -47,7 +47,7 @@ function readJournal(file: string): JournalRead {
     try {
       cells.push(JSON.parse(line) as CellResult);
     } catch (err) {
-      throw new InputError(`${file}:${lineNo}: not a readable cell record (${(err as Error).message.slice(0, 200)})`);
+      throw new InputError(`${file}:${lineNo}: not a readable cell record (${shortExcerpt(errorMessage(err), 200)})`);
     }
   }
   return { cells, validBytes: end, totalBytes: buf.length };
@@ -183,7 +183,7 @@ export function readResult(file: string): RunResult {
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new InputError(`${file}: not a readable JSON result (${(err as Error).message.slice(0, 200)})`);
+    throw new InputError(`${file}: not a readable JSON result (${shortExcerpt(errorMessage(err), 200)})`);
   }
   const result = checkResult(doc, file);
   if (basename(file) !== RESULT_FILE) return result;

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
-import { InputError } from '../core/errors.ts';
+import { CompositionError, InputError } from '../core/errors.ts';
 import type { Suite } from '../core/suite-types.ts';
 import { parseAxRunModel } from '../parsers/ax-run-model.ts';
-import { checkFigure, composeRow, CompositionError, type ComposedRow, type ComposeParams, type FigureCheck, type SubgraphLatencies } from '../runners/axera/compose.ts';
+import { checkFigure, composeRow, type ComposedRow, type ComposeParams, type FigureCheck, type SubgraphLatencies } from '../runners/axera/compose.ts';
 import { fmt } from './format.ts';
 
 export interface SubgraphLog {

@@ -11,8 +11,8 @@
  * Every figure here is COMPOSED from measured subgraph latencies, never measured end to end;
  * reports label it so.
  */
+import { CompositionError } from '../../core/errors.ts';
 
-import { InputError } from '../../core/errors.ts';
 
 export interface SubgraphLatencies {
   /** Vision encoder, one image (ms). */
@@ -42,18 +42,6 @@ export interface ComposedRow {
   tokensPerS: number;
   /** The formula with its numbers, so a reader can check it. */
   formula: string;
-}
-
-/** A row that needs subgraphs that were not measured: bad input (exit 2), never a crash. */
-export class CompositionError extends InputError {
-  constructor(
-    message: string,
-    /** The prefill graphs the row needs and the logs do not have, e.g. ["g4", "g5"]. */
-    readonly missingGraphs: string[] = [],
-  ) {
-    super(message);
-    this.name = 'CompositionError';
-  }
 }
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, SuiteError } from '../../core/errors.ts';
+import { InputError, ValidationError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { getDescriptor, PRECISIONS } from '../../models/zoo.ts';
 
@@ -53,22 +53,22 @@ export function checkOrtPlan(suite: Suite, cells: readonly Cell[], localFiles: b
     try {
       d = getDescriptor(ref.zoo, ref.scale);
     } catch (err) {
-      throw new SuiteError(where, 'model.zoo', (err as Error).message);
+      throw new ValidationError(where, 'model.zoo', (err as Error).message);
     }
     for (const cell of cells) {
       const precision = String(cell.params['precision'] ?? 'fp32');
       if (!(PRECISIONS as readonly string[]).includes(precision)) {
-        throw new SuiteError(where, 'matrix.precision', `"${precision}" cannot be synthesised; the model zoo builds ${PRECISIONS.join(', ')}`);
+        throw new ValidationError(where, 'matrix.precision', `"${precision}" cannot be synthesised; the model zoo builds ${PRECISIONS.join(', ')}`);
       }
     }
     limit = { maxPositions: d.llm.maxPositions, tokensPerImage: d.imageTokensPerTile, source: `model ${d.id} (${ref.scale})` };
   } else if ('path' in ref) {
-    if (localFiles && !existsSync(ref.path)) throw new SuiteError(where, 'model.path', `model folder not found: ${ref.path}`);
+    if (localFiles && !existsSync(ref.path)) throw new ValidationError(where, 'model.path', `model folder not found: ${ref.path}`);
     const max = localFiles ? exportContext(ref.path) : null;
     const perImage = suite.options?.['tokensPerImage'];
     if (max !== null) limit = { maxPositions: max, tokensPerImage: typeof perImage === 'number' ? perImage : null, source: `${ref.path}/config.json` };
   } else {
-    throw new SuiteError(where, 'model', 'the ort runner needs model.zoo or model.path, not a model named on a target');
+    throw new ValidationError(where, 'model', 'the ort runner needs model.zoo or model.path, not a model named on a target');
   }
   for (const cell of cells) {
     const images = intParam(cell, 'images', 0);
