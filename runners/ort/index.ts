@@ -12,6 +12,7 @@ import { findExportFiles, type SessionName } from './model-files.ts';
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
 import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
+import { checkOrtPlan } from './plan-check.ts';
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
 
@@ -96,6 +97,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
 /** In-process ONNX Runtime runner (CPU execution provider). */
 export const ortRunner: Runner = {
   name: 'ort',
+  checkPlan: (suite, cells) => checkOrtPlan(suite, cells, true),
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     const textTokens = numberParam(cell, 'prefill', 128);
