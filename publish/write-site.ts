@@ -4,7 +4,7 @@
  * each run's page are the report model (reporters/) rendered as HTML, their charts drawn in the
  * browser from the same ChartSpec JSON and plugins that make the PNGs.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { buildReport } from '../reporters/build-report.ts';
@@ -12,7 +12,7 @@ import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
 import { renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
-import { readResult } from '../harness/result-store.ts';
+import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
 import { slugger } from './collect.ts';
 import { dimensionValue, FILTER_DIMENSIONS, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
@@ -119,7 +119,10 @@ function writeRunPage(p: PublishedRun, out: string): void {
   const anchors = p.result.cells.map((c) => `<span id="cell-${escapeHtml(encodeURIComponent(c.id))}"></span>`).join('');
   const html = `<p><a href="../index.html">← all results</a> · <a href="${escapeHtml(p.slug)}.json">raw result.json</a></p>${anchors}\n${renderHtmlReport(runReport)}`;
   writeFileSync(join(out, 'runs', `${p.slug}.html`), page(runReport.title, html, allCharts(runReport), '../assets'));
-  copyFileSync(p.file, join(out, 'runs', `${p.slug}.json`));
+  // The raw data as read: a run still journalling cells (cells.jsonl beside it) is written merged.
+  const raw = join(out, 'runs', `${p.slug}.json`);
+  if (existsSync(join(dirname(p.file), CELL_JOURNAL_FILE))) writeFileSync(raw, `${JSON.stringify(p.result)}\n`);
+  else copyFileSync(p.file, raw);
 }
 
 /**
