@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../../core/result-types.ts';
 import { renderChart } from '../render/png.ts';
-import { comparisonChart, comparisonTables, TABLE_METRICS } from './table.ts';
+import { TABLE_METRICS } from '../../core/metric-registry.ts';
+import { comparisonChart, comparisonTables } from './table.ts';
 import { buildComparisonGrid, type CompareBy } from './table-grid.ts';
 
 /** Groups per chart: beyond this a grouped bar chart stops being readable, so charts are paged. */
