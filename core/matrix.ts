@@ -6,6 +6,21 @@ export function cellId(params: Record<string, AxisValue>, axes: readonly string[
   return axes.map((a) => `${a}=${String(params[a])}`).join(',');
 }
 
+/** The runner a cell runs on: its `runner` axis value, else the suite's runner. */
+export function cellRunnerName(suite: Pick<Suite, 'runner'>, params: Record<string, AxisValue>): string {
+  const axis = params['runner'];
+  if (axis !== undefined) return String(axis);
+  if (suite.runner === undefined) throw new InputError('suite has neither a runner nor a matrix.runner axis');
+  return suite.runner;
+}
+
+/** Every runner a suite uses (the `runner` axis, else the top-level runner), in order. */
+export function suiteRunnerNames(suite: Pick<Suite, 'runner' | 'matrix'>): string[] {
+  const axis = suite.matrix['runner'];
+  if (axis) return axis.map(String);
+  return suite.runner === undefined ? [] : [suite.runner];
+}
+
 /** Cartesian product of the matrix axes, in the order the axes are written (last axis fastest). */
 export function expandMatrix(matrix: Suite['matrix']): Cell[] {
   const axes = Object.keys(matrix);

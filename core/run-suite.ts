@@ -2,7 +2,7 @@ import { createClock } from './clock.ts';
 import { InputError } from './errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from './events.ts';
-import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from './result-types.ts';
 import { adaptiveStop, markOutliers, shuffleCells, type AdaptivePlan } from './methodology.ts';
@@ -66,12 +66,13 @@ export interface RunOutcome {
   failedCells: number;
 }
 
-function runnerFor(suite: Suite, runners: Record<string, Runner>): Runner {
-  const runner = runners[suite.runner];
-  if (!runner) {
-    throw new InputError(`suite "${suite.name}": unknown runner "${suite.runner}"; available: ${Object.keys(runners).join(', ')}`);
+/** Every runner the suite names must exist before any cell runs (a typo is bad input, not N failed cells). */
+function checkRunners(suite: Suite, runners: Record<string, Runner>): void {
+  const names = suiteRunnerNames(suite);
+  if (names.length === 0) throw new InputError(`suite "${suite.name}": no runner (set runner, or a matrix.runner axis)`);
+  for (const name of names) {
+    if (!runners[name]) throw new InputError(`suite "${suite.name}": unknown runner "${name}"; available: ${Object.keys(runners).join(', ')}`);
   }
-  return runner;
 }
 
 async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
@@ -215,7 +216,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   req.onStore?.(store);
   const result = store.result;
   const suite = result.suite.definition;
-  const runner = runnerFor(suite, req.runners);
+  checkRunners(suite, req.runners);
   const clock = createClock();
   const { progress } = req;
   progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone: result.cells.length });
@@ -232,6 +233,8 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
     const iterations: IterationRecord[] = [];
     let stopReason = '';
     let record: CellResult;
+    const runnerName = cellRunnerName(suite, cell.params);
+    const runner = req.runners[runnerName]!;
     try {
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
@@ -268,7 +271,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         finishedAt: new Date().toISOString(),
         loadMs: prepared.loadMs,
         model: prepared.model,
-        settings: { ...prepared.settings, peakRssScope: peak.scope },
+        settings: { runner: runnerName, ...prepared.settings, peakRssScope: peak.scope },
         iterations,
         metrics,
         subgraphs: ok ? subgraphStats(iterations) : {},
@@ -292,7 +295,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         finishedAt: new Date().toISOString(),
         loadMs: null,
         model: null,
-        settings: {},
+        settings: { runner: runnerName },
         iterations,
         metrics: {},
         subgraphs: {},

@@ -26,7 +26,7 @@ import { gainTensor } from '../layers/norms.ts';
 import type { LayoutBuild, LayoutResult } from '../layouts/types.ts';
 import type { RandomTensor } from '../weights/random.ts';
 import { f32, str, u32, writeGguf, type GgufTensor, type GgufValue } from './container.ts';
-import { bitsPerWeight, encodeMatrix, type GgmlTypeName } from './quants.ts';
+import { encodeMatrix, type GgmlTypeName } from './quants.ts';
 
 /** Zoo precision -> the ggml type of every matmul weight (token embedding and output included). */
 export const GGUF_WEIGHT_TYPE: Record<Precision, GgmlTypeName> = { fp32: 'F32', fp16: 'F16', int8: 'Q8_0', int4: 'Q4_0' };
@@ -186,17 +186,6 @@ export function ggufMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName,
     ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
   );
   return md;
-}
-
-/**
- * Bytes of matmul weights one decode step reads in a GGUF of `precision`: every layer's
- * q/k/v/o/gate/up/down and the output head (token_embd is a row lookup, one row per token).
- */
-export function ggufDecodeWeightBytes(llm: LanguageModel, precision: Precision): number {
-  const bits = bitsPerWeight(GGUF_WEIGHT_TYPE[precision]);
-  const perLayer =
-    llm.hidden * (llm.heads + 2 * llm.kvHeads) * llm.headDim + llm.heads * llm.headDim * llm.hidden + 3 * llm.hidden * llm.intermediate;
-  return ((llm.layers * perLayer + llm.hidden * llm.vocab) * bits) / 8;
 }
 
 export const GGUF_FILE_SESSION = 'llm';
