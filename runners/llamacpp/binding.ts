@@ -4,10 +4,13 @@
  * `build: 'never'` and `skipDownload` make a missing binary an error instead of a download or a
  * compile at run (or test) time.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import type { Llama } from 'node-llama-cpp';
 
-export const NODE_LLAMA_CPP_VERSION: string = (createRequire(import.meta.url)('node-llama-cpp/package.json') as { version: string }).version;
+/** The installed binding's version (its package.json is not exported: found beside its entry, dist/index.js). */
+export const NODE_LLAMA_CPP_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.resolve('node-llama-cpp')), 'utf8')) as { version: string }
+).version;
 
 let instance: Promise<Llama> | null = null;
 /** llama.cpp warnings, kept for the cell settings (a warning about the model is worth seeing). */
