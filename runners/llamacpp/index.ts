@@ -161,6 +161,8 @@ export const llamaCppRunner: Runner = {
         kvCacheType: `K ${String(ctxRef.kvCacheKeyType)}, V ${String(ctxRef.kvCacheValueType)}`,
         mmap: modelRef.useMmap,
         ggufType: GGUF_WEIGHT_TYPE[precision],
+        // The roofline's name of that form (reporters/roofline/precision.ts).
+        rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase(),
         chunkSize: chunkSize || 'whole prompt',
         outputTokens,
         sampling: 'greedy (temperature 0), in llama.cpp after each llama_decode',
