@@ -15,18 +15,18 @@
  */
 import { cpus, hostname, loadavg } from 'node:os';
 import { createClock } from '../core/clock.ts';
-import { captureLocalEnvironment } from '../core/environment.ts';
+import { captureLocalEnvironment } from '../harness/environment.ts';
 import type { IterationRecord } from '../core/events.ts';
 import type { PreparedCell, Runner } from '../core/runner.ts';
 import { summarize } from '../core/stats.ts';
 import type { Suite } from '../core/suite-types.ts';
-import { calibrate } from '../hw-probes/calibrate/calibrate.ts';
-import { findCalibration, saveCalibration } from '../hw-probes/calibrate/store.ts';
+import { calibrate } from '../roofline/calibrate/calibrate.ts';
+import { findCalibration, saveCalibration } from '../roofline/calibrate/store.ts';
 import { GGUF_WEIGHT_TYPE } from '../models/gguf/llm.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../models/weight-bytes.ts';
 import { getDescriptor, type Precision, type Scale } from '../models/zoo.ts';
-import { iterationMetrics } from '../reporters/metrics.ts';
-import { cellBounds } from '../reporters/roofline/index.ts';
+import { iterationMetrics } from '../core/metrics.ts';
+import { cellBounds } from '../roofline/bounds.ts';
 import { llamaCppRunner } from '../runners/llamacpp/index.ts';
 import { ortRunner } from '../runners/ort/index.ts';
 

@@ -6,7 +6,7 @@ import type { ImportKind } from '../core/import-kind.ts';
 /** Every log format the suite can read, from board tools and from hardware probes. */
 async function importKinds(): Promise<ImportKind[]> {
   const [{ boardImportKinds }, { probeImportKinds }] = await Promise.all([
-    import('../runners/parsers/index.ts'),
+    import('../parsers/index.ts'),
     import('../hw-probes/import-kinds.ts'),
   ]);
   return [...boardImportKinds, ...probeImportKinds];

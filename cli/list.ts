@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { suiteRunnerNames } from '../core/matrix.ts';
-import { listSuiteFiles, loadSuite } from '../core/suite-loader.ts';
+import { suiteRunnerNames } from '../harness/matrix.ts';
+import { listSuiteFiles, loadSuite } from '../harness/suite-loader.ts';
 import { listTargets } from './targets.ts';
 
 export function registerListCommand(program: Command): void {

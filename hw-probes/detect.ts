@@ -7,11 +7,10 @@ import { createPowercapProbe } from './powercap.ts';
 import { emptyRun, type Probe, type ProbeSnapshot } from './probe.ts';
 import { createSystemProbe } from './system.ts';
 import { createTegrastatsProbe } from './tegrastats/probe.ts';
-import type { CommandTransport } from './transport.ts';
-import type { HwSample } from './types.ts';
+import type { CommandTransport } from '../targets/command-transport.ts';
+import { PROBE_NAMES, type HwSample, type ProbeName } from '../core/probe-types.ts';
 
-export const PROBE_NAMES = ['tegrastats', 'axera', 'hwmon', 'powercap', 'nvidia-smi', 'system'] as const;
-export type ProbeName = (typeof PROBE_NAMES)[number];
+export { PROBE_NAMES, type ProbeName } from '../core/probe-types.ts';
 
 export interface DetectOptions {
   /** A directory standing for "/" for the file-based probes (tests, or a mounted board image). */

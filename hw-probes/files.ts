@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommandTransport } from './transport.ts';
+import type { CommandTransport } from '../targets/command-transport.ts';
 
 /**
  * Read access to sysfs/procfs-like trees. Probes take one of these instead of touching `fs`, so

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { FileReadError, localFiles, tryList, tryReadText, type FileSource } from './files.ts';
 import { createPolledProbe, midpointOf } from './polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from './probe.ts';
-import type { HwSample, RailSample } from './types.ts';
+import type { HwSample, RailSample } from '../core/probe-types.ts';
 
 /**
  * Linux hwmon (/sys/class/hwmon/hwmonN): power monitors (INA3221 on Jetson JetPack 5+, INA226

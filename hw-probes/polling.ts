@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import { InputError } from '../core/errors.ts';
 import { emptyRun, finishedRun, WarningLog, type Probe, type SamplingState, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
-import type { ClockAlignment } from './transport.ts';
-import type { HwSample } from './types.ts';
+import type { ClockAlignment } from '../targets/command-transport.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 /** A source read by polling (sysfs, procfs, systeminformation): one read = one sample. */
 export interface PolledSource {

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { FileReadError, localFiles, tryReadText, type FileSource } from './files.ts';
 import { createPolledProbe, midpointOf } from './polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from './probe.ts';
-import type { EnergyCounterSample, HwSample } from './types.ts';
+import type { EnergyCounterSample, HwSample } from '../core/probe-types.ts';
 
 /**
  * Linux powercap / RAPL (/sys/class/powercap/intel-rapl:N[:M]). RAPL gives cumulative energy

@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import { emptyRun, finishedRun, WarningLog, type Probe, type SamplingState, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
 import { validateInterval } from './polling.ts';
-import type { CommandTransport, LineStream } from './transport.ts';
-import type { HwSample } from './types.ts';
+import type { CommandTransport, LineStream } from '../targets/command-transport.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 /** A tool that prints one sample per line at an interval it is told (tegrastats, nvidia-smi -lms). */
 export interface StreamedSource {

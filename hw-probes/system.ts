@@ -5,7 +5,7 @@ import { localFiles } from './files.ts';
 import { readClockFacts } from './linux-facts.ts';
 import { createPolledProbe, midpointOf } from './polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from './probe.ts';
-import type { CpuCoreSample, HwSample } from './types.ts';
+import type { CpuCoreSample, HwSample } from '../core/probe-types.ts';
 
 /**
  * Generic host sampler: CPU load per core, CPU clocks, memory and temperatures, through

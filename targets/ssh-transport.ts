@@ -11,7 +11,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Clock } from '../core/clock.ts';
 import { InputError } from '../core/errors.ts';
-import { estimateClockOffset, type ClockAlignment, type LineStream } from '../hw-probes/transport.ts';
+import { estimateClockOffset, type ClockAlignment, type LineStream } from './command-transport.ts';
 import { lineStreamOf, runChild } from './child.ts';
 import { PID_MARKER, remoteScript } from './shell-quote.ts';
 import { classifyExitStatus, classifySshFailure } from './ssh-errors.ts';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { InputError } from '../core/errors.ts';
-import { PROBE_NAMES } from '../hw-probes/detect.ts';
+import { PROBE_NAMES } from '../core/probe-types.ts';
 import { LocalTargetTransport } from './local-transport.ts';
 import { SshTransport } from './ssh-transport.ts';
 import type { TargetDefinition, TargetTransport } from './types.ts';

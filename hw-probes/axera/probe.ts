@@ -3,8 +3,8 @@ import { commandFiles, FileReadError, localFiles, tryReadText, type FileSource }
 import { readClockFacts, readThermalZones } from '../linux-facts.ts';
 import { createPolledProbe, midpointOf } from '../polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from '../probe.ts';
-import type { CommandTransport } from '../transport.ts';
-import type { HwSample } from '../types.ts';
+import type { CommandTransport } from '../../targets/command-transport.ts';
+import type { HwSample } from '../../core/probe-types.ts';
 import { parseAxclSmi, parseCmmInfo, parseMeminfo, parseNpuTop } from './parse.ts';
 
 export const CMM_INFO = '/proc/ax_proc/mem_cmm_info';

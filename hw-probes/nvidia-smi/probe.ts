@@ -1,6 +1,6 @@
 import type { Probe, ProbeAvailability, ProbeSnapshot } from '../probe.ts';
 import { createStreamedProbe } from '../streaming.ts';
-import type { CommandTransport } from '../transport.ts';
+import type { CommandTransport } from '../../targets/command-transport.ts';
 import { parseNvidiaSmiCsv, smiPowerBasis, smiRowToSample, smiText, SmiCsvReader, type SmiPowerBasis } from './parse.ts';
 
 /** Fields sampled each tick. `power.draw.instant/average` exist on drivers from 2023 on. */

@@ -3,7 +3,7 @@
  * group), parsed with the shared parser. ax_run_model prints min / max / avg over its -r runs;
  * the average of one call is what the Axera method composes with.
  */
-import { parseAxRunModel } from '../parsers/ax-run-model.ts';
+import { parseAxRunModel } from '../../parsers/ax-run-model.ts';
 import type { TargetTransport } from '../../targets/types.ts';
 import { axRunModelArgv, type AxRunModelOptions, type GraphRun } from './options.ts';
 

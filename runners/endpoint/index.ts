@@ -29,7 +29,6 @@ import { runStreamingRequest } from './request.ts';
 import { streamingChatBody } from './request-body.ts';
 
 export { computeLoadMetrics, isGoodRequest, busyDurationMs, type GoodputTargets, type LoadMetrics } from './load.ts';
-export { requestMetrics, ttftMs, tpotMs, decodeTokensPerS, chunkItlMs, e2eMs, prefillTokensPerS, type RequestMetrics } from './metrics.ts';
 export { buildEndpointSuite, type EndpointSuiteOptions } from './suite.ts';
 export { parseEndpointOptions, parseCellParams } from './options.ts';
 export { poissonOffsetsMs } from './random.ts';

@@ -18,7 +18,7 @@ import type { RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { computeLoadMetrics, endpointRunner, prepareEndpointCell, type PreparedEndpointCell } from '../../runners/endpoint/index.ts';
 import { pngSize } from '../../runners/endpoint/images.ts';
-import { chunkItlMs, tpotMs, ttftMs } from '../../runners/endpoint/metrics.ts';
+import { chunkItlMs, tpotMs, ttftMs } from '../../core/metrics.ts';
 import { IMAGE_TOKENS, startFakeServer, TEMPLATE_TOKENS, type Behaviour, type FakeServer } from './fake-server.ts';
 import { buildEndpointSuite } from '../../runners/endpoint/suite.ts';
 

@@ -10,7 +10,7 @@ import { boardPowerSeries, raplEnergySeries } from '../../hw-probes/power-series
 import type { Probe } from '../../hw-probes/probe.ts';
 import { startProbes } from '../../hw-probes/session.ts';
 import { counterDeltaUj, createPowercapProbe, discoverPowercap, EnergyAccumulator, raplTotalZones } from '../../hw-probes/powercap.ts';
-import { counterWindowEnergy } from '../../reporters/energy.ts';
+import { counterWindowEnergy } from '../../core/energy.ts';
 
 const roots: string[] = [];
 afterAll(() => {

@@ -5,13 +5,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
-import { readResult } from '../../core/result-store.ts';
-import { runSuite } from '../../core/run-suite.ts';
+import { readResult } from '../../harness/result-store.ts';
+import { runSuite } from '../../harness/run-suite.ts';
 import type { Runner } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { decodeWeightBytesPerToken } from '../../models/weight-bytes.ts';
 import { getDescriptor } from '../../models/zoo.ts';
-import { iterationMetrics } from '../../reporters/metrics.ts';
+import { iterationMetrics } from '../../core/metrics.ts';
 import { IMAGES_REFUSED, llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
