@@ -224,6 +224,8 @@ async function measureCell(
  * records its error and the run goes on.
  */
 export async function runSuite(req: RunRequest): Promise<RunOutcome> {
+  // Before the run folder exists: a runner typo leaves nothing behind.
+  if (req.suite) checkRunners(req.suite.suite, req.runners);
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
   const { onInterrupted } = req;

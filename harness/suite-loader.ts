@@ -26,8 +26,12 @@ function fieldPath(pointer: string, extra?: string): string {
 function describe(err: ErrorObject): { field: string; expected: string } {
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
-    case 'required':
-      return { field: fieldPath(err.instancePath, String(p['missingProperty'])), expected: 'is required' };
+    case 'required': {
+      const missing = String(p['missingProperty']);
+      // The top-level runner may be replaced by a runner axis (schema anyOf): say so.
+      const alternative = err.instancePath === '' && missing === 'runner' ? ' (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])' : '';
+      return { field: fieldPath(err.instancePath, missing), expected: `is required${alternative}` };
+    }
     case 'additionalProperties':
       return {
         field: fieldPath(err.instancePath, String(p['additionalProperty'])),

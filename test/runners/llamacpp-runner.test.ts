@@ -7,6 +7,7 @@ import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
+import { checkSuite } from '../../harness/suite-loader.ts';
 import type { Runner } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { decodeWeightBytesPerToken } from '../../models/weight-bytes.ts';
@@ -126,6 +127,17 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     await expect(llamaCppRunner.prepare(cell({ images: 1, prefill: 24, precision: 'int8' }), suite('internvl2_5-1b'), ctx)).rejects.toThrow(IMAGES_REFUSED);
     expect(IMAGES_REFUSED).toBe('llamacpp runner: images not supported by node-llama-cpp 3.21.1 binding (no embeddings input); use runner ort');
     await expect(llamaCppRunner.prepare(cell({ prefill: 24, precision: 'w8a16' }), suite('internvl2_5-1b'), ctx)).rejects.toThrow(/precision "w8a16" has no GGUF form/);
+  });
+
+  it('accepts runner as an axis instead of the top-level field, and names the alternative when both are missing', async () => {
+    const doc = { name: 'x', model: { zoo: 'internvl2_5-1b', scale: 'tiny' }, target: 'local', defaults: { warmup: 0, iterations: 1, outputTokens: 2 } };
+    expect(checkSuite({ ...doc, matrix: { runner: ['ort', 'llamacpp'], prefill: [8] } }, 'x.yaml').matrix['runner']).toEqual(['ort', 'llamacpp']);
+    expect(() => checkSuite({ ...doc, matrix: { prefill: [8] } }, 'x.yaml')).toThrow('x.yaml: field "runner": is required (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])');
+    // A runner name nobody registered is bad input before any cell runs.
+    const typo: Suite = { ...suite('internvl2_5-1b'), runner: undefined, matrix: { runner: ['ort', 'llama.cpp'], prefill: [8] } };
+    await expect(
+      runSuite({ suite: loaded(typo), target: 'local', filters: [], outDir: outDir(), runners: { ort: ortRunner, llamacpp: llamaCppRunner }, progress: quietProgress() }),
+    ).rejects.toThrow('suite "llamacpp-test": unknown runner "llama.cpp"; available: ort, llamacpp');
   });
 
   it('runs a suite with runner as a matrix axis: both runtimes side by side, each cell recording its runner', async () => {
