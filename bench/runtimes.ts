@@ -83,7 +83,7 @@ const descriptor = getDescriptor(model, scale);
 const loadAtStart = load();
 console.log(`# ONNX Runtime vs llama.cpp, ${model} LLM (${scale}, SYNTHETIC random weights), ${prefill}-token prefill, ${outputTokens - 1} decode steps`);
 console.log(`host ${hostname()}, ${cpus().length} logical CPUs (${environment.host.physicalCores} physical), ${threads} thread(s) per runtime; ${rounds} requests per runtime after 1 warm-up, interleaved ABBA`);
-console.log(`calibration: ${where}; read bandwidth ${fmt((calibration.bandwidth.read?.value ?? NaN) / 1e9, 2)} GB/s`);
+console.log(`calibration: ${where}; read bandwidth ${fmt(calibration.bandwidth.read?.value ?? NaN, 2)} GB/s (load average then: ${calibration.loadAverage?.before.map((v) => v.toFixed(1)).join(' ') ?? '?'})`);
 
 for (const precision of precisions) {
   log(`preparing ${precision} (builds the models on first use)`);
