@@ -16,6 +16,7 @@ import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { GGUF_FILE_SESSION, GGUF_WEIGHT_TYPE } from '../../models/gguf/llm.ts';
+import { GGML_TYPES } from '../../models/gguf/quants.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
@@ -39,6 +40,10 @@ export function ggufPrecision(value: string): Precision {
   const p = PRECISION_ALIASES[value.toLowerCase()];
   if (!p) throw new InputError(`llamacpp runner: precision "${value}" has no GGUF form; valid: ${Object.keys(PRECISION_ALIASES).join(', ')}`);
   return p;
+}
+
+function ggmlTypeName(id: number): string {
+  return Object.entries(GGML_TYPES).find(([, t]) => t.id === id)?.[0] ?? `ggml type ${id}`;
 }
 
 function numberParam(cell: Cell, axis: string, fallback: number): number {
@@ -118,6 +123,11 @@ export const llamaCppRunner: Runner = {
     const precision = ggufPrecision(cellPrecision);
     const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
+    // Explicit, so the cell says what ran: llama.cpp's "auto" resolves differently per build.
+    const flashOption = suite.options?.['flashAttention'] ?? false;
+    if (typeof flashOption !== 'boolean') {
+      throw new InputError(`suite "${suite.name}": options.flashAttention must be true or false, got ${JSON.stringify(flashOption)}`);
+    }
     const model = await resolveGguf(suite, precision, cellPrecision, ctx);
     const llama = await llamaCpu();
 
@@ -132,6 +142,7 @@ export const llamaCppRunner: Runner = {
         contextSize: textTokens + outputTokens,
         batchSize: batch,
         sequences: 1,
+        flashAttention: flashOption,
         threads: { ideal: ctx.threads, min: ctx.threads },
       });
     } catch (err) {
@@ -157,8 +168,8 @@ export const llamaCppRunner: Runner = {
         contextThreads: ctxRef.idealThreads,
         contextSize: ctxRef.contextSize,
         batchSize: ctxRef.batchSize,
-        flashAttention: String(ctxRef.flashAttention),
-        kvCacheType: `K ${String(ctxRef.kvCacheKeyType)}, V ${String(ctxRef.kvCacheValueType)}`,
+        flashAttention: ctxRef.flashAttention === true ? 'on' : ctxRef.flashAttention === false ? 'off' : String(ctxRef.flashAttention),
+        kvCacheType: `K ${ggmlTypeName(ctxRef.kvCacheKeyType)}, V ${ggmlTypeName(ctxRef.kvCacheValueType)}`,
         mmap: modelRef.useMmap,
         ggufType: GGUF_WEIGHT_TYPE[precision],
         // The roofline's name of that form (reporters/roofline/precision.ts).

@@ -82,6 +82,8 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     expect(settings['threads']).toBe(1);
     expect(settings['contextThreads']).toBe(1);
     expect(settings['chunkSize']).toBe(10);
+    expect(settings['flashAttention']).toBe('off');
+    expect(settings['kvCacheType']).toBe('K F16, V F16');
     expect(settings['batchSize']).toBeGreaterThanOrEqual(10);
     // The binary came from the npm package: nothing was downloaded or compiled.
     expect(settings['llamaBuildType']).toBe('prebuilt');
