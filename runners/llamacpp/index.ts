@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import type { LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { InputError } from '../../core/errors.ts';
@@ -156,6 +157,14 @@ export const llamaCppRunner: Runner = {
     const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
     const warnings = takeLlamaWarnings();
     const notes = [...model.notes, ...(warnings.length ? [`llama.cpp: ${warnings.join(' | ')}`] : [])];
+    const load1 = loadavg()[0]!;
+    if (ctx.threads > 1 && load1 > availableParallelism()) {
+      // ggml's CPU threads meet at a spinning barrier after every op: when the machine has more
+      // runnable threads than CPUs, a descheduled partner costs a scheduler slice per barrier.
+      notes.push(
+        `load average ${load1.toFixed(1)} > ${availableParallelism()} CPUs with ${ctx.threads} threads: llama.cpp's threads spin at a barrier after every op, so its timings on an oversubscribed machine are inflated far more than ORT's (compare at --threads 1 or on an idle machine)`,
+      );
+    }
     const ctxRef = context;
     const modelRef = loaded;
     return {
