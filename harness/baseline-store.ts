@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { readResult } from './result-store.ts';
 import type { RunResult } from '../core/result-types.ts';
@@ -54,7 +54,7 @@ export function updateBaseline(resultArg: string, board: string, opts: { dir?: s
     try {
       replaced = readResult(file);
     } catch (err) {
-      warnings.push(`the previous baseline was unreadable and is replaced: ${(err as Error).message}`);
+      warnings.push(`the previous baseline was unreadable and is replaced: ${errorMessage(err)}`);
     }
   }
   if (replaced) {
@@ -98,7 +98,7 @@ export function listBaselines(dir: string = DEFAULT_BASELINE_DIR, filter: { suit
       try {
         out.push({ suite, board, file, result: checkResult(JSON.parse(readFileSync(file, 'utf8')), file) });
       } catch (err) {
-        out.push({ suite, board, file, result: null, error: (err as Error).message });
+        out.push({ suite, board, file, result: null, error: errorMessage(err) });
       }
     }
   }

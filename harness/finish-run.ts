@@ -9,6 +9,7 @@ import { findCalibration, saveCalibration } from '../roofline/calibrate/store.ts
 import { rooflineRecord } from '../roofline/record.ts';
 import { calibrationReason } from './calibration-policy.ts';
 import type { ResultStore } from './result-store.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** Whether a run measures this machine for its roofline when it ends (bench run's --no-calibrate / --recalibrate). */
 export interface RooflinePolicy {
@@ -33,7 +34,7 @@ async function calibrationFor(result: RunResult, policy: RooflinePolicy, log: (m
     log(`calibration saved: ${saveCalibration(c)}`);
     return c;
   } catch (err) {
-    log(`calibration failed, the report has no roofline: ${err instanceof Error ? err.message : String(err)}`);
+    log(`calibration failed, the report has no roofline: ${errorMessage(err)}`);
     return existing;
   }
 }

@@ -16,6 +16,7 @@ import { checkProgram } from '../targets/runner-target.ts';
 import { SshTransport } from '../targets/ssh-transport.ts';
 import { resolveTarget, transportFor } from '../targets/targets.ts';
 import type { TargetDefinition, TargetTransport } from '../targets/types.ts';
+import { errorMessage } from '../core/errors.ts';
 
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -151,7 +152,7 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
           `${fmt(cmm.usedKb, 0)} KiB used of ${fmt(cmm.totalKb / 1024, 0)} MiB (${fmt(usedShare * 100)}%)${usedShare > CMM_BUSY_WARN ? ': already in use before the run (another process, or NPU memory a crashed one left behind)' : ''}`,
         );
       } catch (err) {
-        add('CMM', 'warn', (err as Error).message);
+        add('CMM', 'warn', errorMessage(err));
       }
     } else if (target.probes?.includes('axera')) {
       add('CMM', 'warn', `${CMM_INFO} not readable on ${transport.name} (${cmmText.why}): not an AX650N board, or the Axera driver is not loaded`);
@@ -180,7 +181,7 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
               : `locked at maximum (${clocks.domains.length} domains)`,
           );
         } catch (err) {
-          add('clocks', 'warn', (err as Error).message);
+          add('clocks', 'warn', errorMessage(err));
         }
       } else add('clocks', 'warn', `jetson_clocks --show: ${jc.why} (it needs root)`);
     }
@@ -201,7 +202,7 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
         const a = await probe.detect();
         add(`probe ${name}`, a.available ? 'ok' : 'warn', a.reason);
       } catch (err) {
-        add(`probe ${name}`, 'warn', `detection failed: ${(err as Error).message}`);
+        add(`probe ${name}`, 'warn', `detection failed: ${errorMessage(err)}`);
       }
     }
     rep.ok = !checks.some((c) => c.status === 'fail');

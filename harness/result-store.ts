@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
 import { RESULT_SCHEMA_VERSION, type CellResult, type RunResult } from '../core/result-types.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
 import { checkResult } from './result-schema.ts';
@@ -61,7 +61,7 @@ export function readResult(file: string): RunResult {
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new InputError(`${file}: not a readable JSON result (${(err as Error).message})`);
+    throw new InputError(`${file}: not a readable JSON result (${errorMessage(err)})`);
   }
   return checkResult(doc, file);
 }

@@ -1,5 +1,5 @@
 import { createClock } from '../core/clock.ts';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
@@ -322,7 +322,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         index: cell.index,
         params: cell.params,
         status: 'failed',
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
         startedAt,
         finishedAt: new Date().toISOString(),
         loadMs: null,

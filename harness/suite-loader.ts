@@ -2,74 +2,30 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { InputError, SuiteError } from '../core/errors.ts';
+import { errorMessage, InputError, ValidationError } from '../core/errors.ts';
 import type { LoadedSuite, Suite } from '../core/suite-types.ts';
+import { schemaValidator } from '../core/validate.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SUITES_DIR = join(repoRoot, 'suites');
 const SCHEMA_PATH = join(repoRoot, 'schema', 'suite.schema.json');
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSuite = ajv.compile<Suite>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+const validateSuite = schemaValidator<Suite>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object, {
+  oneOf: 'expected {zoo, scale[, layout, seed]} for a synthesised model, {path} for ONNX files, or {name}',
+});
 
-/** Turns Ajv's JSON pointer ("/matrix/images/0") into a field path ("matrix.images[0]"). */
-function fieldPath(pointer: string, extra?: string): string {
-  const parts = pointer.split('/').filter(Boolean);
-  let out = '';
-  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
-  if (extra) out += out ? `.${extra}` : extra;
-  return out || '(root)';
-}
-
-function describe(err: ErrorObject): { field: string; expected: string } {
-  const p = err.params as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'required': {
-      const missing = String(p['missingProperty']);
-      // The top-level runner may be replaced by a runner axis (schema anyOf): say so.
-      const alternative = err.instancePath === '' && missing === 'runner' ? ' (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])' : '';
-      return { field: fieldPath(err.instancePath, missing), expected: `is required${alternative}` };
-    }
-    case 'additionalProperties':
-      return {
-        field: fieldPath(err.instancePath, String(p['additionalProperty'])),
-        expected: 'is not a known field',
-      };
-    case 'enum':
-      return {
-        field: fieldPath(err.instancePath),
-        expected: `expected one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
-      };
-    case 'oneOf':
-      return {
-        field: fieldPath(err.instancePath),
-        expected: 'expected {zoo, scale[, layout, seed]} for a synthesised model, {path} for ONNX files, or {name}',
-      };
-    default:
-      return { field: fieldPath(err.instancePath), expected: `expected a value that ${err.message ?? 'matches the schema'}` };
-  }
-}
-
-/** Ajv reports every branch of a oneOf; the oneOf summary alone is what a user can act on. */
-function mostUseful(errors: ErrorObject[]): ErrorObject {
-  const oneOf = errors.find((e) => e.keyword === 'oneOf');
-  if (oneOf) return oneOf;
-  return errors[0]!;
-}
-
-/** Checks a parsed suite document; throws SuiteError naming the source, the field and what was expected. */
+/** Checks a parsed suite document; throws ValidationError naming the source, the field and what was expected. */
 export function checkSuite(doc: unknown, source: string): Suite {
-  if (!validateSuite(doc)) {
-    const { field, expected } = describe(mostUseful(validateSuite.errors ?? []));
-    throw new SuiteError(source, field, expected);
+  const suite = validateSuite(doc, source);
+  // The top-level runner may be replaced by a runner axis (runners side by side).
+  if (suite.runner === undefined && suite.matrix['runner'] === undefined) {
+    throw new ValidationError(source, 'runner', 'is required (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])');
   }
-  const suite = doc;
   for (const [axis, values] of Object.entries(suite.matrix)) {
     const seen = new Set(values.map((v) => JSON.stringify(v)));
     if (seen.size !== values.length) {
-      throw new SuiteError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
+      throw new ValidationError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
     }
   }
   return suite;
@@ -94,7 +50,7 @@ export function parseSuiteText(text: string, source: string): Suite {
     doc = extname(source) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}` : '';
-    throw new InputError(`${source}${where}: not valid ${extname(source) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw new InputError(`${source}${where}: not valid ${extname(source) === '.json' ? 'JSON' : 'YAML'}: ${errorMessage(err).split('\n')[0]}`);
   }
   return checkSuite(doc, source);
 }

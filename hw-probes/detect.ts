@@ -9,6 +9,7 @@ import { createSystemProbe } from './system.ts';
 import { createTegrastatsProbe } from './tegrastats/probe.ts';
 import type { CommandTransport } from '../targets/command-transport.ts';
 import { PROBE_NAMES, type HwSample, type ProbeName } from '../core/probe-types.ts';
+import { errorMessage } from '../core/errors.ts';
 
 export { PROBE_NAMES, type ProbeName } from '../core/probe-types.ts';
 
@@ -77,7 +78,7 @@ export async function detectProbes(transport: CommandTransport, opts: DetectOpti
       const a = await probe.detect();
       out.push({ name, probe, available: a.available, reason: a.reason });
     } catch (err) {
-      out.push({ name, probe, available: false, reason: `detection failed: ${(err as Error).message}` });
+      out.push({ name, probe, available: false, reason: `detection failed: ${errorMessage(err)}` });
     }
   }
   return out;
@@ -97,7 +98,7 @@ export async function readOnce(detected: readonly DetectedProbe[], clock: Clock)
     try {
       out.push({ name: d.name, sample: await d.probe.readOnce(clock) });
     } catch (err) {
-      out.push({ name: d.name, error: (err as Error).message });
+      out.push({ name: d.name, error: errorMessage(err) });
     }
   }
   return out;

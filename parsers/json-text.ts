@@ -3,6 +3,7 @@
  * character position, or nothing at all for input that stops early).
  */
 import { failAt } from './common.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** 0-based line index of a character offset. */
 export function lineOfOffset(text: string, offset: number): number {
@@ -24,7 +25,7 @@ function lastContentLine(text: string): number {
  * is at (or past) the last non-blank character, or JSON.parse reports the end of input.
  */
 export function isTruncationError(text: string, err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (/end of JSON input/i.test(message)) return true;
   const position = /position (\d+)/.exec(message);
   return position !== null && Number(position[1]) >= text.trimEnd().length;
@@ -38,7 +39,7 @@ export function parseJsonDocument(text: string, source: string, what: string): u
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (isTruncationError(text, err)) {
       failAt(source, lastContentLine(text), `truncated ${what}: the input ends before the JSON document is closed`);
     }

@@ -10,6 +10,7 @@
  */
 import { NUM, assertText, bytesFromUnit, failAt, fmt, readNumber, splitLines } from './common.ts';
 import { lineOfOffset, parseJsonDocument, topLevelObjectOffsets } from './json-text.ts';
+import { errorMessage } from '../core/errors.ts';
 
 export interface LlamaBenchRow {
   /** 1-based line of the row (markdown/csv/jsonl) or of the object (json). */
@@ -319,7 +320,7 @@ export function parseLlamaBench(text: string, source = '<input>'): LlamaBenchRes
       try {
         value = JSON.parse(l);
       } catch (err) {
-        failAt(source, i, `invalid JSONL line (truncated or not llama-bench -o jsonl): ${err instanceof Error ? err.message : String(err)}`);
+        failAt(source, i, `invalid JSONL line (truncated or not llama-bench -o jsonl): ${errorMessage(err)}`);
       }
       rows.push(rowFromRecord(asRecord(value, source, i + 1, 'JSONL line'), i + 1, source));
     });

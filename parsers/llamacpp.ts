@@ -20,6 +20,7 @@
  */
 import { NUM, assertText, failAt, fmt, readFiniteOrNull, readNumber, splitLines } from './common.ts';
 import { isUnclosed } from './json-text.ts';
+import { errorMessage } from '../core/errors.ts';
 
 export { parseLlamaBench, summarizeLlamaBench } from './llama-bench.ts';
 export type { LlamaBenchResult, LlamaBenchRow } from './llama-bench.ts';
@@ -142,7 +143,7 @@ function serverJsonTimings(text: string, source: string): LlamaTimingBlock[] {
     try {
       parsed = JSON.parse(text.slice(start, end));
     } catch (err) {
-      failAt(source, line, `invalid server JSON "timings" object: ${err instanceof Error ? err.message : String(err)}`);
+      failAt(source, line, `invalid server JSON "timings" object: ${errorMessage(err)}`);
     }
     const t = parsed as Record<string, unknown>;
     const num = (key: string): number | undefined => {

@@ -15,6 +15,7 @@
  */
 import { assertText, failAt, fmt, splitLines } from './common.ts';
 import { isTruncationError, isUnclosed, lineOfOffset, pythonLiteralToJson, topLevelObjectOffsets } from './json-text.ts';
+import { errorMessage } from '../core/errors.ts';
 
 export interface OrtTypedShape {
   type: string;
@@ -105,7 +106,7 @@ function eventsFromLines(lines: string[], start: number, source: string, repairs
       failAt(
         source,
         i,
-        `unreadable profiling event (truncated or not ONNX Runtime profile JSON): ${err instanceof Error ? err.message : String(err)}`,
+        `unreadable profiling event (truncated or not ONNX Runtime profile JSON): ${errorMessage(err)}`,
       );
     }
     events.push({ value: repairKeys(value, i, repairs), line: i });
@@ -133,7 +134,7 @@ function readEvents(text: string, source: string, repairs: string[]): { format: 
       try {
         doc = JSON.parse(json);
       } catch (err) {
-        failAt(source, start, `unreadable Python-printed profile: ${err instanceof Error ? err.message : String(err)}`);
+        failAt(source, start, `unreadable Python-printed profile: ${errorMessage(err)}`);
       }
       if (!Array.isArray(doc)) failAt(source, start, 'Python-printed profile should be a list of events');
       repairs.push('read a Python-printed (pprint) event list');
@@ -151,7 +152,7 @@ function readEvents(text: string, source: string, repairs: string[]): { format: 
       failAt(
         source,
         position ? start + lineOfOffset(body, Number(position[1])) : start,
-        `invalid profile JSON: ${err instanceof Error ? err.message : String(err)}`,
+        `invalid profile JSON: ${errorMessage(err)}`,
       );
     }
     if (!Array.isArray(doc)) failAt(source, start, 'profile JSON should be an array of trace events');

@@ -7,6 +7,7 @@ import type { MetricStats } from '../core/stats.ts';
 import type { Calibration } from '../core/calibration-types.ts';
 import type { VlmDescriptor } from '../models/descriptors.ts';
 import { cellBounds, type BoundPhase, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
+import { errorMessage } from '../core/errors.ts';
 
 export type DescriptorLookup = (cell: CellResult) => VlmDescriptor | null;
 
@@ -85,7 +86,7 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
       try {
         bounds = cellBounds(descriptor, cellShape(cell, result, descriptor), calibration);
       } catch (err) {
-        reason = err instanceof Error ? err.message : String(err);
+        reason = errorMessage(err);
       }
     }
     for (const phase of phases) {

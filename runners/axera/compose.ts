@@ -11,6 +11,7 @@
  * Every figure here is COMPOSED from measured subgraph latencies, never measured end to end;
  * reports label it so.
  */
+import { CompositionError } from '../../core/errors.ts';
 
 export interface SubgraphLatencies {
   /** Vision encoder, one image (ms). */
@@ -41,8 +42,6 @@ export interface ComposedRow {
   /** The formula with its numbers, so a reader can check it. */
   formula: string;
 }
-
-export class CompositionError extends Error {}
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -237,7 +238,7 @@ export class OrtPipeline {
         }
       });
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
     }
     record.endMs = clock.now();
     return record;

@@ -11,11 +11,20 @@ import { linearWeight } from '../../models/layers/linear.ts';
 import { qkvSpec } from '../../models/layers/decoder.ts';
 import { onnx } from '../../models/onnx/proto.ts';
 import { decodeWeightBytesPerToken } from '../../models/weight-bytes.ts';
-import { fromHalfBits } from '../../models/weights/encode.ts';
 import { ensureModel, getDescriptor, type Precision } from '../../models/zoo.ts';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'gguf-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+/** IEEE half -> number (the reader's own, independent of the writer's encoder). */
+function fromHalfBits(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
 
 // ---- A minimal GGUF reader written from the format description (not the writer's code). ----
 

@@ -230,7 +230,7 @@ describe('powercap / RAPL', () => {
       async readText(path) {
         if (path.endsWith('/name')) return 'package-0';
         if (path.endsWith('/max_energy_range_uj')) return '1000';
-        const { FileReadError } = await import('../../hw-probes/files.ts');
+        const { FileReadError } = await import('../../core/errors.ts');
         throw new FileReadError(path, 'denied', 'EACCES');
       },
     };
