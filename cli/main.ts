@@ -5,6 +5,7 @@ import { registerCalibrateCommand } from './calibrate.ts';
 import { registerCompareCommand } from './compare.ts';
 import { registerComposeCommand } from './compose.ts';
 import { registerDoctorCommand } from './doctor.ts';
+import { registerHistoryCommand } from './history.ts';
 import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
 import { registerModelsCommand } from './models.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDoctorCommand(program);
   registerCompareCommand(program);
   registerBaselineCommand(program);
+  registerHistoryCommand(program);
   registerModelsCommand(program);
   registerCalibrateCommand(program);
   registerWorkerCommand(program);
