@@ -13,7 +13,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import type { LlamaContext, LlamaModel } from 'node-llama-cpp';
-import { InputError } from '../../core/errors.ts';
+import { InputError, ValidationError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { GGUF_FILE_SESSION, GGUF_WEIGHT_TYPE } from '../../models/gguf/llm.ts';
@@ -115,6 +115,21 @@ async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: st
 /** In-process llama.cpp runner (CPU). */
 export const llamaCppRunner: Runner = {
   name: 'llamacpp',
+  // Before any cell runs: a precision with no GGUF form or a model it cannot read is bad input.
+  // Image cells are not refused here: each one fails with the reason, beside the ORT cells that run.
+  checkPlan(suite: Suite, cells: readonly Cell[]): void {
+    const where = `suite "${suite.name}"`;
+    const ref = suite.model;
+    if (!('zoo' in ref) && !('path' in ref && ref.path.endsWith('.gguf'))) {
+      throw new ValidationError(where, 'model', 'the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file');
+    }
+    for (const cell of cells) {
+      const precision = String(cell.params['precision'] ?? 'fp32');
+      if (!PRECISION_ALIASES[precision.toLowerCase()]) {
+        throw new ValidationError(where, 'matrix.precision', `"${precision}" has no GGUF form for the llamacpp runner; valid: ${Object.keys(PRECISION_ALIASES).join(', ')}`);
+      }
+    }
+  },
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     if (images > 0) throw new InputError(IMAGES_REFUSED);

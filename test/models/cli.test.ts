@@ -58,7 +58,7 @@ describe('bench models', () => {
     await expect(run('build', 'internvl2_5-1b', '--precision', 'bf16')).rejects.toThrow('unknown precision "bf16"; valid precisions: fp32, fp16, int8, int4');
     await expect(run('build', 'internvl2_5-1b', '--scale', 'huge')).rejects.toThrow('valid scales: full, tiny');
     await expect(run('build', 'llava-7b', '--scale', 'tiny', '--cache-dir', cacheDir)).rejects.toThrow(
-      'unknown model "llava-7b"; known models: internvl2_5-1b, qwen2-vl-2b, smolvlm-256m',
+      'unknown model "llava-7b"; known models: internvl2_5-1b, qwen2-vl-2b, smolvlm-256m, internvl3_5-1b, qwen2_5-vl-3b, qwen3-vl-2b',
     );
     await expect(run('check', 'internvl2_5-1b', '--precision', 'fp16,q3')).rejects.toThrow('unknown precision "q3"');
   });

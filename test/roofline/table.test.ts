@@ -126,6 +126,8 @@ describe('roofline rows and table', () => {
     named.suite.definition.model = { name: 'InternVL2_5-1B-MPO' };
     expect(zooDescriptorFor(named)({ ...cell, model: null })?.id).toBe('internvl2_5-1b');
     named.suite.definition.model = { name: 'qwen2.5-vl-3b-instruct-q4_k_m' };
+    expect(zooDescriptorFor(named)({ ...cell, model: null })?.id).toBe('qwen2_5-vl-3b');
+    named.suite.definition.model = { name: 'gemma-3-4b-it-q4_k_m' };
     expect(zooDescriptorFor(named)({ ...cell, model: null })).toBeNull();
   });
 
@@ -134,6 +136,9 @@ describe('roofline rows and table', () => {
     expect(zooIdForName('InternVL2.5-1B')).toBe('internvl2_5-1b');
     expect(zooIdForName('Qwen2-VL-2B-Instruct')).toBe('qwen2-vl-2b');
     expect(zooIdForName('SmolVLM-256M-Instruct')).toBe('smolvlm-256m');
+    expect(zooIdForName('InternVL3_5-1B')).toBe('internvl3_5-1b');
+    expect(zooIdForName('Qwen2.5-VL-3B-Instruct')).toBe('qwen2_5-vl-3b');
+    expect(zooIdForName('Qwen3-VL-2B-Instruct')).toBe('qwen3-vl-2b');
     expect(zooIdForName('Qwen2-VL-2B5')).toBeNull();
     expect(zooIdForName('InternVL2_5-1B2')).toBeNull();
     expect(zooIdForName('llava-1.5-7b')).toBeNull();
