@@ -8,6 +8,8 @@
  * - `qwen2vl` for Qwen2-VL's LLM: qwen2 tensors plus `qwen2vl.rope.dimension_sections`
  *   (M-RoPE t/h/w sections; llama.cpp gives text tokens the same position on all axes, which
  *   equals 1-D RoPE, as the ONNX build does for text).
+ * - `qwen3` for Qwen3 (InternVL3.5's LLM): no q/k/v bias, `attn_q_norm` / `attn_k_norm` gains
+ *   over head_dim (QK-norm). Qwen3-VL's LLM (llama.cpp `qwen3vl`) is refused, not approximated.
  * - `llama` for SmolLM2 (SmolVLM's LLM): llama.cpp rotates adjacent pairs (ROPE_TYPE_NORM), so
  *   q and k rows are permuted as llama.cpp's HF converter does, which keeps the function equal
  *   to the rotate_half ONNX graph on the same weights.
@@ -18,6 +20,7 @@
  * detokenises any id, which is all a latency benchmark needs; it is not the real vocabulary.
  */
 import { join } from 'node:path';
+import { InputError } from '../../core/errors.ts';
 import type { LanguageModel, VlmDescriptor } from '../descriptors.ts';
 import { lmHeadSpec, mlpSpecs, oProjSpec, qkvSpec } from '../layers/decoder.ts';
 import { embeddingTable } from '../layers/embedding.ts';
@@ -34,15 +37,28 @@ export const GGUF_WEIGHT_TYPE: Record<Precision, GgmlTypeName> = { fp32: 'F32', 
 /** llama_ftype of such a file (general.file_type). */
 const FILE_TYPE: Record<GgmlTypeName, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
 
-export type GgufArchitecture = 'qwen2' | 'qwen2vl' | 'llama';
+export type GgufArchitecture = 'qwen2' | 'qwen2vl' | 'qwen3' | 'llama';
 
+/** llama.cpp architecture of a descriptor's LLM; throws for the ones not written yet. */
 export function ggufArchitecture(llm: LanguageModel): GgufArchitecture {
   if (llm.kind === 'llama') return 'llama';
+  if (llm.kind === 'qwen3') {
+    // Qwen3-VL's text model is llama.cpp's `qwen3vl` (interleaved M-RoPE sections and DeepStack
+    // inputs): not written; Qwen3 with 1-D RoPE (InternVL3.5) is plain `qwen3`.
+    if (llm.mropeSections) throw new InputError('GGUF: Qwen3-VL\'s LLM (llama.cpp arch qwen3vl, interleaved M-RoPE, DeepStack) is not written by the zoo yet; use the ONNX build');
+    return 'qwen3';
+  }
   return llm.mropeSections ? 'qwen2vl' : 'qwen2';
 }
 
 /** llama.cpp pre-tokenizer names of the real models (tokenizer.ggml.pre). */
-const PRE_TOKENIZER: Record<VlmDescriptor['family'], string> = { internvl: 'qwen2', 'qwen2-vl': 'qwen2', smolvlm: 'smollm' };
+const PRE_TOKENIZER: Record<VlmDescriptor['family'], string> = {
+  internvl: 'qwen2',
+  'qwen2-vl': 'qwen2',
+  'qwen2_5-vl': 'qwen2',
+  'qwen3-vl': 'qwen2',
+  smolvlm: 'smollm',
+};
 
 /** GPT-2's byte -> printable character table (byte-level BPE symbols). */
 export function byteSymbols(): string[] {
@@ -131,6 +147,11 @@ export function ggufTensors(llm: LanguageModel, seed: number, type: GgmlTypeName
       tensors.push(vectorTensor(`${p}.attn_q.bias`, b, 0, qRows));
       tensors.push(vectorTensor(`${p}.attn_k.bias`, b, qRows, kvRows));
       tensors.push(vectorTensor(`${p}.attn_v.bias`, b, qRows + kvRows, kvRows));
+    }
+    if (llm.qkNorm) {
+      // Qwen3 QK-norm: one RMSNorm gain over head_dim, shared by every q (k) head.
+      tensors.push(vectorTensor(`${p}.attn_q_norm.weight`, gainTensor(seed, `llm.layers.${i}.self_attn.q_norm.weight`, llm.headDim)));
+      tensors.push(vectorTensor(`${p}.attn_k_norm.weight`, gainTensor(seed, `llm.layers.${i}.self_attn.k_norm.weight`, llm.headDim)));
     }
     tensors.push(matrixTensor(`${p}.attn_output.weight`, type, linearWeight(seed, oProjSpec(llm, i)), llm.hidden));
     tensors.push(vectorTensor(`${p}.ffn_norm.weight`, gainTensor(seed, `llm.layers.${i}.post_attention_layernorm.weight`, llm.hidden)));

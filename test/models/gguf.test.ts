@@ -135,6 +135,10 @@ function expectedTensors(llm: LanguageModel): Map<string, number[]> {
       m.set(`blk.${i}.attn_k.bias`, [kv]);
       m.set(`blk.${i}.attn_v.bias`, [kv]);
     }
+    if (llm.qkNorm) {
+      m.set(`blk.${i}.attn_q_norm.weight`, [llm.headDim]);
+      m.set(`blk.${i}.attn_k_norm.weight`, [llm.headDim]);
+    }
     m.set(`blk.${i}.attn_output.weight`, [q, llm.hidden]);
     m.set(`blk.${i}.ffn_norm.weight`, [llm.hidden]);
     m.set(`blk.${i}.ffn_gate.weight`, [llm.hidden, llm.intermediate]);
@@ -191,6 +195,8 @@ describe('GGUF files of the zoo (tiny scale)', () => {
     ['internvl2_5-1b', 'qwen2', 'int8'],
     ['qwen2-vl-2b', 'qwen2vl', 'int4'],
     ['smolvlm-256m', 'llama', 'fp16'],
+    ['internvl3_5-1b', 'qwen3', 'int8'],
+    ['qwen2_5-vl-3b', 'qwen2vl', 'int4'],
   ] as const)('%s: %s architecture, metadata and tensor shapes from the descriptor (%s)', async (model, arch, precision) => {
     const built = await gguf(model, precision);
     const path = built.files[GGUF_FILE_SESSION]!;
@@ -232,6 +238,10 @@ describe('GGUF files of the zoo (tiny scale)', () => {
     const info = await readGgufFileInfo(path);
     expect(info.version).toBe(3);
     expect(info.tensorInfo?.map((t) => [t.name, t.dimensions.map(Number), t.ggmlType])).toEqual(g.tensors.map((t) => [t.name, t.ne, t.type]));
+  });
+
+  it('refuses Qwen3-VL\'s LLM (llama.cpp qwen3vl: interleaved M-RoPE, DeepStack) instead of writing something else', async () => {
+    await expect(gguf('qwen3-vl-2b', 'int4')).rejects.toThrow(/Qwen3-VL's LLM .*not written by the zoo yet; use the ONNX build/);
   });
 
   it('stores the same canonical weights as the ONNX build: q/k/v slices, the embedding table, llama q/k rows permuted for pair-wise RoPE', async () => {

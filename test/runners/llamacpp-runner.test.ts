@@ -49,7 +49,7 @@ const shapeOf = (rec: IterationRecord) =>
   rec.events.map((e) => (e.kind === 'phase' ? `phase:${e.phase}` : e.kind === 'token' ? `token:${e.index}` : `call:${e.phase}`));
 
 describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
-  it.each(['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m'])('%s: the tiny GGUF loads in llama.cpp and generates tokens', async (zoo) => {
+  it.each(['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m', 'internvl3_5-1b', 'qwen2_5-vl-3b'])('%s: the tiny GGUF loads in llama.cpp and generates tokens', async (zoo) => {
     const { rec, settings } = await once(llamaCppRunner, suite(zoo), { prefill: 24, precision: 'int4' });
     expect(rec.outputTokens).toBe(6);
     expect(rec.outputTokenIds).toHaveLength(6);
@@ -116,6 +116,14 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     // Same prompt ids and the same fp32 weights in both files: the greedy continuation agrees
     // (a wrong tensor mapping, a missing RoPE permutation or a transposed weight would not).
     expect(llama.rec.outputTokenIds).toEqual(ort.rec.outputTokenIds);
+  });
+
+  it('gives ORT\'s greedy tokens at fp32 for the llama (permuted q/k) and qwen3 (QK-norm) architectures too', async () => {
+    for (const zoo of ['smolvlm-256m', 'internvl3_5-1b']) {
+      const llama = await once(llamaCppRunner, suite(zoo), { prefill: 24, precision: 'fp32' });
+      const ort = await once(ortRunner, suite(zoo, 'ort'), { prefill: 24, precision: 'fp32' });
+      expect(llama.rec.outputTokenIds, zoo).toEqual(ort.rec.outputTokenIds);
+    }
   });
 
   it('gives the same greedy tokens with a chunked prefill, and on repeated requests (the cache is cleared)', async () => {
