@@ -10,7 +10,7 @@ import { readResult, RESULT_FILE } from '../harness/result-store.ts';
 import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
 import { hasRedactedSecret } from '../core/redact.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
-import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
+import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
@@ -252,7 +252,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     });
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
-      `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +
+      `\n${written.report.sections.filter((x) => x.id === 'summary' || x.id === 'ttft-shares').map(renderSection).join('\n\n')}\n\n(per-subgraph latency and full statistics: report.md)\n` +
         `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
     );
     return outcome.failedCells > 0 ? 1 : 0;

@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
-import { rooflineChart } from '../../reporters/roofline/chart.ts';
-import { rooflineSection } from '../../reporters/roofline/index.ts';
+import { rooflineChart, rooflineSection, rooflineTable } from '../../reporters/roofline/index.ts';
 import { rooflineRecord, zooDescriptorFor, zooIdForName } from '../../roofline/record.ts';
 import { writeReport } from '../../reporters/write-report.ts';
 import { checkResult } from '../../harness/result-schema.ts';
-import { rooflineTable } from '../../reporters/roofline/table.ts';
 import { cellShape, rooflineRows } from '../../roofline/rows.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
