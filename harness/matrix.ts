@@ -9,6 +9,21 @@ function readsAsTyped(text: string): boolean {
   return text === 'true' || text === 'false' || String(Number(text)) === text;
 }
 
+/** The runner a cell runs on: its `runner` axis value, else the suite's runner. */
+export function cellRunnerName(suite: Pick<Suite, 'runner'>, params: Record<string, AxisValue>): string {
+  const axis = params['runner'];
+  if (axis !== undefined) return String(axis);
+  if (suite.runner === undefined) throw new InputError('suite has neither a runner nor a matrix.runner axis');
+  return suite.runner;
+}
+
+/** Every runner a suite uses (the `runner` axis, else the top-level runner), in order. */
+export function suiteRunnerNames(suite: Pick<Suite, 'runner' | 'matrix'>): string[] {
+  const axis = suite.matrix['runner'];
+  if (axis) return axis.map(String);
+  return suite.runner === undefined ? [] : [suite.runner];
+}
+
 /**
  * A string as it appears in a cell id: bare when it is plain and cannot be mistaken for a number
  * or a boolean ("int8", "448x448"), else JSON-quoted with "," and "=" escaped, so that the id

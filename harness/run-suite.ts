@@ -2,7 +2,7 @@ import { createClock } from '../core/clock.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
-import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
@@ -83,17 +83,21 @@ export interface RunOutcome {
   failedCells: number;
 }
 
-function runnerFor(suite: Suite, runners: Record<string, Runner>): Runner {
-  const runner = runners[suite.runner];
-  if (!runner) {
-    throw new InputError(`suite "${suite.name}": unknown runner "${suite.runner}"; available: ${Object.keys(runners).join(', ')}`);
+/** Every runner the suite names must exist before any cell runs (a typo is bad input, not N failed cells). */
+function checkRunners(suite: Suite, runners: Record<string, Runner>): void {
+  const names = suiteRunnerNames(suite);
+  if (names.length === 0) throw new InputError(`suite "${suite.name}": no runner (set runner, or a matrix.runner axis)`);
+  for (const name of names) {
+    if (!runners[name]) throw new InputError(`suite "${suite.name}": unknown runner "${name}"; available: ${Object.keys(runners).join(', ')}`);
   }
-  return runner;
 }
 
-/** The suite's runner exists and accepts the suite and every cell (Runner.checkPlan). */
+/** The suite's runners exist and each accepts the suite and every cell it will run (Runner.checkPlan). */
 function checkRunnable(suite: Suite, cells: readonly Cell[], runners: Record<string, Runner>): void {
-  runnerFor(suite, runners).checkPlan?.(suite, cells);
+  checkRunners(suite, runners);
+  for (const name of suiteRunnerNames(suite)) {
+    runners[name]!.checkPlan?.(suite, cells.filter((c) => cellRunnerName(suite, c.params) === name));
+  }
 }
 
 async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
@@ -254,6 +258,8 @@ async function measureCell(
  * records its error and the run goes on.
  */
 export async function runSuite(req: RunRequest): Promise<RunOutcome> {
+  // Before the run folder exists: a runner typo leaves nothing behind.
+  if (req.suite) checkRunners(req.suite.suite, req.runners);
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
   const { onInterrupted } = req;
@@ -277,7 +283,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
   const result = store.result;
   // The suite as given (with any URL secret) when there is one; on a bare --resume, the recorded one.
   const suite = req.suite?.suite ?? result.suite.definition;
-  const runner = runnerFor(suite, req.runners);
+  checkRunners(suite, req.runners);
   const clock = createClock();
   const { progress } = req;
   // Cells run again (--retry-failed) are counted where they run, not also among those done.
@@ -296,6 +302,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     const iterations: IterationRecord[] = [];
     let stopReason = '';
     let record: CellResult;
+    const runnerName = cellRunnerName(suite, cell.params);
+    const runner = req.runners[runnerName]!;
     try {
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
@@ -341,7 +349,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         finishedAt: new Date().toISOString(),
         loadMs: prepared.loadMs,
         model: prepared.model,
-        settings: { ...prepared.settings, peakRssScope: peak.scope },
+        settings: { runner: runnerName, ...prepared.settings, peakRssScope: peak.scope },
         iterations,
         metrics,
         subgraphs: ok ? subgraphStats(iterations) : {},
@@ -365,7 +373,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         finishedAt: new Date().toISOString(),
         loadMs: null,
         model: null,
-        settings: {},
+        settings: { runner: runnerName },
         iterations,
         metrics: {},
         subgraphs: {},

@@ -7,6 +7,7 @@
 import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
+import { cellRunnerName, suiteRunnerNames } from '../harness/matrix.ts';
 import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
 import { fmt } from '../reporters/format.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
@@ -64,10 +65,13 @@ export function boardOf(r: RunResult): string {
 
 /** Runner and its runtime: "ort onnxruntime-node 1.30.0", "endpoint llama.cpp", "axera-subgraph pulsar2 ...". */
 export function backendOf(r: RunResult, c?: CellResult): string {
-  const runner = r.suite.definition.runner;
   const s = c?.settings ?? r.cells.find((x) => x.status === 'ok')?.settings ?? {};
+  // A suite with a runner axis runs several runtimes: the cell's own runner.
+  const recorded = s['runner'];
+  const runner = typeof recorded === 'string' ? recorded : c ? cellRunnerName(r.suite.definition, c.params) : suiteRunnerNames(r.suite.definition).join('+');
   if (runner === 'ort') return `ort ${r.environment.versions['onnxruntime-node'] ?? '(version not recorded)'}`;
   if (runner === 'endpoint') return `endpoint ${String(s['server'] ?? '(server not identified)')}`;
+  if (runner === 'llamacpp') return `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`;
   if (runner === 'axera-subgraph') return `axera ${s['engineVersion'] ? `engine ${String(s['engineVersion'])}` : '(engine version not recorded)'}`;
   return runner;
 }

@@ -116,7 +116,7 @@ function phaseBound(
 }
 
 function decodeKernelMs(work: Work, format: WeightFormat, calibration: Calibration, read: Figure, boundMs: number): number | null {
-  const stream = calibration.weightStream?.[format.weightCompute];
+  const stream = format.ortKernels === false ? undefined : calibration.weightStream?.[format.weightCompute];
   if (!stream) return null;
   const attentionRate = calibration.decodeAttention;
   const kvMs = msAt(work.kvBytes, read);

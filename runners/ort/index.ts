@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
+import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
@@ -22,6 +23,8 @@ interface ResolvedModel {
   vocab: number;
   hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry };
   notes: string[];
+  /** What the cell records about its weight form (zoo builds), for side-by-side comparisons. */
+  weightSettings: Record<string, string | number>;
 }
 
 function numberParam(cell: Cell, axis: string, fallback: number): number {
@@ -69,6 +72,10 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
       vocab: d.llm.vocab,
       hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile, patch: patchGeometry(d) },
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
+      weightSettings: {
+        weightFormat: weightFormLabel(precision as Precision, 'onnx'),
+        weightBytesPerToken: decodeWeightBytesPerToken(d.llm, precision as Precision, 'onnx'),
+      },
     };
   }
   if ('path' in ref) {
@@ -89,6 +96,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         tokensPerImage: typeof opts['tokensPerImage'] === 'number' ? opts['tokensPerImage'] : undefined,
       },
       notes: fallbacks,
+      weightSettings: {},
     };
   }
   throw new InputError(`suite "${suite.name}": the ort runner needs model.zoo or model.path, not a model named on a target`);
@@ -160,6 +168,7 @@ export const ortRunner: Runner = {
         ...(sessions.vision ? { visionInput: geo.pixelLayout === 'patches' ? `flattened patches + ${geo.gridInput}` : 'image tensor' } : {}),
         ...(geo.deepstackTaps > 0 ? { deepstackLevels: geo.deepstackTaps } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
+        ...model.weightSettings,
         ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
       },

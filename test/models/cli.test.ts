@@ -32,6 +32,17 @@ describe('bench models', () => {
     expect(out).toMatch(/smolvlm-256m[^\n]*\n\s+vision 12L\/768 @512px, 64 tokens\/tile/);
   });
 
+  it('build --format gguf writes the LLM as GGUF, taking the GGUF type names for --precision', async () => {
+    const out = await run('build', 'smolvlm-256m', '--scale', 'tiny', '--format', 'gguf', '--precision', 'q4_0', '--cache-dir', cacheDir);
+    const dir = out.trim();
+    expect(dir).toContain('smolvlm-256m-tiny-gguf-int4');
+    expect(existsSync(join(dir, 'smolvlm-256m-llm-Q4_0.gguf'))).toBe(true);
+    await expect(run('build', 'smolvlm-256m', '--scale', 'tiny', '--format', 'gguf', '--precision', 'q5_k', '--cache-dir', cacheDir)).rejects.toThrow(
+      'unknown precision "q5_k"; valid precisions: fp32, fp16, int8, int4 (GGUF: f32, f16, q8_0, q4_0)',
+    );
+    await expect(run('build', 'smolvlm-256m', '--format', 'gguf', '--layout', 'axera')).rejects.toThrow(InputError);
+  });
+
   it('build prints the model folder', async () => {
     const out = await run('build', 'internvl2_5-1b', '--scale', 'tiny', '--precision', 'int4', '--layout', 'axera', '--cache-dir', cacheDir);
     const dir = out.trim();

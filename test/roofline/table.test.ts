@@ -90,7 +90,7 @@ describe('roofline rows and table', () => {
     const md = rooflineTable(run, cal, () => null);
     expect(md).toContain('- no model descriptor for this cell (images=1,prefill=128,precision=int4; images=0,prefill=128,precision=fp16)');
     const odd = runWith([okCell('q', { images: 0, prefill: 8, precision: 'q4_k_m' }, { prefill_ms: 5 }, { images: 0, promptTokens: 8, outputTokens: 1 })]);
-    expect(rooflineTable(odd, cal, () => d)).toContain('- precision "q4_k_m" has no weight format for roofline bounds; known: fp32, fp16, int8, int4, w8a16, w4a16 (q)');
+    expect(rooflineTable(odd, cal, () => d)).toContain('- precision "q4_k_m" has no weight format for roofline bounds; known: fp32, fp16, int8, int4, w8a16, w4a16, q8_0, q4_0, f32, f16 (q)');
   });
 
   it('flags a measurement faster than its bound', () => {
