@@ -5,7 +5,7 @@ import { InputError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
 import { loadResultArg } from '../harness/load-result.ts';
-import { renderChart } from '../reporters/charts.ts';
+import { renderChart } from '../reporters/render/png.ts';
 import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
 import { exportCsv, exportJson } from '../history/export.ts';

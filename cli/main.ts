@@ -10,6 +10,7 @@ import { registerImportCommand } from './import.ts';
 import { registerListCommand } from './list.ts';
 import { registerModelsCommand } from './models.ts';
 import { registerProbeCommand } from './probe.ts';
+import { registerPublishCommand } from './publish.ts';
 import { registerWorkerCommand } from './worker.ts';
 import { registerReportCommand } from './report.ts';
 import { registerRunCommand } from './run.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerListCommand(program);
   registerReportCommand(program);
+  registerPublishCommand(program);
   registerComposeCommand(program);
   registerImportCommand(program);
   registerProbeCommand(program);

@@ -9,6 +9,7 @@ import { schemaValidator } from '../core/validate.ts';
 import { RUNNER_SPECS } from '../runners/specs.ts';
 import type { AxisSpec } from '../runners/spec.ts';
 import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
+import { suiteRunnerNames } from './matrix.ts';
 
 /** Axes the harness itself acts on, for every runner. */
 export const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };
@@ -24,6 +25,10 @@ const validateSuite = schemaValidator<Suite>(JSON.parse(readFileSync(SCHEMA_PATH
 /** Checks a parsed suite document; throws ValidationError naming the source, the field and what was expected. */
 export function checkSuite(doc: unknown, source: string): Suite {
   const suite = validateSuite(doc, source);
+  // The top-level runner may be replaced by a runner axis (runners side by side).
+  if (suite.runner === undefined && suite.matrix['runner'] === undefined) {
+    throw new ValidationError(source, 'runner', 'is required (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])');
+  }
   for (const [axis, values] of Object.entries(suite.matrix)) {
     const seen = new Set(values.map((v) => JSON.stringify(v)));
     if (seen.size !== values.length) {
@@ -40,28 +45,39 @@ export function checkSuite(doc: unknown, source: string): Suite {
  * effect and be published as if it had one.
  */
 function checkAgainstRunner(suite: Suite, source: string): void {
-  const spec = RUNNER_SPECS[suite.runner];
-  if (!spec) {
-    throw new ValidationError(source, 'runner', `unknown runner "${suite.runner}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
-  }
-  for (const [axis, values] of Object.entries(suite.matrix)) {
-    const axisSpec = spec.axes[axis] ?? HARNESS_AXES[axis];
-    if (!axisSpec) {
-      throw new ValidationError(
-        source,
-        `matrix.${axis}`,
-        `is not an axis of the ${spec.name} runner; its axes are ${Object.keys(spec.axes).join(', ')} (and ${Object.keys(HARNESS_AXES).join(', ')} for any runner)`,
-      );
+  const runnerField = suite.matrix['runner'] ? 'matrix.runner' : 'runner';
+  const names = suiteRunnerNames(suite);
+  if (names.length === 0) throw new ValidationError(source, 'runner', 'is required (or a matrix.runner axis)');
+  const specs = names.map((name, i) => {
+    const spec = RUNNER_SPECS[name];
+    if (!spec) {
+      throw new ValidationError(source, suite.matrix['runner'] ? `${runnerField}[${i}]` : runnerField, `unknown runner "${name}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
     }
-    values.forEach((value, i) => {
-      if (!axisSpec.accepts(value, suite)) {
-        throw new ValidationError(source, `matrix.${axis}[${i}]`, `${JSON.stringify(value)} is not allowed: expected ${axisSpec.allowed}`);
+    return spec;
+  });
+  // The matrix is a product: every axis reaches every runner of the suite.
+  for (const [axis, values] of Object.entries(suite.matrix)) {
+    if (axis === 'runner') continue;
+    for (const spec of specs) {
+      const axisSpec = spec.axes[axis] ?? HARNESS_AXES[axis];
+      if (!axisSpec) {
+        throw new ValidationError(
+          source,
+          `matrix.${axis}`,
+          `is not an axis of the ${spec.name} runner; its axes are ${Object.keys(spec.axes).join(', ')} (and ${Object.keys(HARNESS_AXES).join(', ')} for any runner)`,
+        );
       }
-    });
+      values.forEach((value, i) => {
+        if (!axisSpec.accepts(value, suite)) {
+          throw new ValidationError(source, `matrix.${axis}[${i}]`, `${JSON.stringify(value)} is not allowed${specs.length > 1 ? ` by the ${spec.name} runner` : ''}: expected ${axisSpec.allowed}`);
+        }
+      });
+    }
   }
+  const known = new Set(specs.flatMap((s) => s.options));
   for (const key of Object.keys(suite.options ?? {})) {
-    if (!spec.options.includes(key)) {
-      throw new ValidationError(source, `options.${key}`, `is not an option of the ${spec.name} runner; its options are ${spec.options.join(', ')}`);
+    if (!known.has(key)) {
+      throw new ValidationError(source, `options.${key}`, `is not an option of the ${names.join(' or ')} runner; its options are ${[...known].join(', ')}`);
     }
   }
 }

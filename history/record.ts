@@ -1,3 +1,4 @@
+import { suiteRunnerNames } from '../harness/matrix.ts';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../core/result-types.ts';
@@ -133,7 +134,8 @@ export function provenanceOf(result: RunResult, opts: RecordOptions = {}): RunPr
     board: opts.board ?? defaultBoard(result),
     target: result.target,
     host: env.host.hostname,
-    runner: result.suite.definition.runner,
+    // A suite with a runner axis ran several runtimes: all of them, as `bench list suites` shows them.
+    runner: suiteRunnerNames(result.suite.definition).join('+'),
     runtime,
     versions: JSON.stringify(env.versions),
     modelHash: modelHash(result),

@@ -13,6 +13,16 @@ import { SMOLVLM_DEFAULTS, smolvlmSplit } from './smolvlm.ts';
 export type PreprocessFamily = 'internvl' | 'qwen2-vl' | 'smolvlm';
 export const PREPROCESS_FAMILIES: readonly PreprocessFamily[] = ['internvl', 'qwen2-vl', 'smolvlm'];
 
+/**
+ * The preprocessing of a zoo family: Qwen2.5-VL resizes as Qwen2-VL does (patch 14, merge 2,
+ * factor 28); Qwen3-VL (patch 16, factor 32, its own limits) is not reproduced here yet: null.
+ */
+export function familyPreprocessing(family: string): PreprocessFamily | null {
+  if (family === 'internvl' || family === 'smolvlm' || family === 'qwen2-vl') return family;
+  if (family === 'qwen2_5-vl') return 'qwen2-vl';
+  return null;
+}
+
 /** Knobs a suite may set; absent = the reference implementation's default. */
 export interface PreprocessLimits {
   /** InternVL max_num (default 12; the thumbnail comes on top). */

@@ -21,6 +21,7 @@ export const ENDPOINT_RUNNER_SPEC: RunnerSpec = {
     'maxTokens',
     'apiKeyEnv',
     'timeoutMs',
+    'maxSseLineBytes',
     'requestRate',
     'ttftTargetMs',
     'tpotTargetMs',

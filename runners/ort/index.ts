@@ -5,14 +5,18 @@ import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
+import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
+import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
 import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
+import { checkOrtPlan } from './plan-check.ts';
 import { ORT_PRECISIONS } from './spec.ts';
 import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
+import { familyPreprocessing } from '../../models/preprocess/plan.ts';
 import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
 
 const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
@@ -21,10 +25,12 @@ interface ResolvedModel {
   files: Partial<Record<SessionName, string>>;
   identity: ModelIdentity;
   vocab: number;
-  hints: { imageSize?: number; tokensPerImage?: number };
-  /** The zoo model's family, whose preprocessing applies; absent for real exports. */
+  hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry };
+  /** The zoo model's preprocessing family; absent for real exports. */
   family?: PreprocessFamily;
   notes: string[];
+  /** What the cell records about its weight form (zoo builds), for side-by-side comparisons. */
+  weightSettings: Record<string, string | number>;
 }
 
 function numberParam(cell: Cell, axis: string, fallback: number): number {
@@ -70,9 +76,13 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         builderVersion: built.builderVersion,
       },
       vocab: d.llm.vocab,
-      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile },
-      family: d.family,
+      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile, patch: patchGeometry(d) },
+      ...(familyPreprocessing(d.family) ? { family: familyPreprocessing(d.family)! } : {}),
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
+      weightSettings: {
+        weightFormat: weightFormLabel(precision as Precision, 'onnx'),
+        weightBytesPerToken: decodeWeightBytesPerToken(d.llm, precision as Precision, 'onnx'),
+      },
     };
   }
   if ('path' in ref) {
@@ -93,6 +103,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         tokensPerImage: typeof opts['tokensPerImage'] === 'number' ? opts['tokensPerImage'] : undefined,
       },
       notes: fallbacks,
+      weightSettings: {},
     };
   }
   throw new InputError(`suite "${suite.name}": the ort runner needs model.zoo or model.path, not a model named on a target`);
@@ -120,6 +131,7 @@ function withVisionFrom(model: ResolvedModel, vision: ResolvedModel, visionPreci
 /** In-process ONNX Runtime runner (CPU execution provider). */
 export const ortRunner: Runner = {
   name: 'ort',
+  checkPlan: (suite, cells) => checkOrtPlan(suite, cells, true),
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     const textTokens = numberParam(cell, 'prefill', 128);
@@ -178,6 +190,9 @@ export const ortRunner: Runner = {
     // tokens per image; without them each image is one synthetic tile (the Axera table's shape).
     let workload: CellWorkload | undefined;
     if (wantsWorkload(cell, suite)) {
+      if ('zoo' in suite.model && !model.family && suite.options?.['preprocess'] === undefined) {
+        throw new InputError(`cell ${cell.id}: the preprocessing of ${model.identity.architecture} is not reproduced (models/preprocess); set options.preprocess to one of internvl, qwen2-vl, smolvlm to use another family's`);
+      }
       const family = preprocessFamily(suite, model.family);
       workload = await buildWorkload(
         cell,
@@ -187,9 +202,6 @@ export const ortRunner: Runner = {
         images,
         seed,
       );
-      if (workload.items.length > 0 && (!geo.imageSize || !geo.tokensPerImage)) {
-        throw new InputError(`cell ${cell.id}: the vision encoder's input size / tokens per image are symbolic; set options.imageSize and options.tokensPerImage in the suite`);
-      }
     }
     const imageTokensPerRequest = workload ? Number(workload.settings['imageTokensPerRequest']) : images * (geo.tokensPerImage ?? 0);
     return {
@@ -210,7 +222,10 @@ export const ortRunner: Runner = {
         ...(workload ? {} : { tokensPerImage: geo.tokensPerImage ?? 0 }),
         promptTokens: textTokens + imageTokensPerRequest,
         ...(workload?.settings ?? {}),
+        ...(sessions.vision ? { visionInput: geo.pixelLayout === 'patches' ? `flattened patches + ${geo.gridInput}` : 'image tensor' } : {}),
+        ...(geo.deepstackTaps > 0 ? { deepstackLevels: geo.deepstackTaps } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
+        ...model.weightSettings,
         ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
       },

@@ -1,6 +1,9 @@
 import * as ort from 'onnxruntime-node';
+import { DEEPSTACK_FEATURES } from '../../models/layouts/onnx-community.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
+import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
+import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
 import { prepareTiles, type PixelConvention, type VisualItem } from './visual-inputs.ts';
@@ -111,8 +114,9 @@ export class OrtPipeline {
     return new ort.Tensor('int64', pos, [1, length]);
   }
 
-  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds): Feeds {
+  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, deepstack?: DeepstackInput): Feeds {
     const feeds: Feeds = { inputs_embeds: embeds, ...past };
+    if (this.geo.deepstackTaps > 0) Object.assign(feeds, deepstackFeeds(deepstack, start, length, this.geo.deepstackTaps, this.geo.hidden));
     if (this.geo.hasAttentionMask) {
       feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(start + length).fill(1n), [1, start + length]);
     }
@@ -144,6 +148,39 @@ export class OrtPipeline {
     );
     const logits = res['logits'] as ort.Tensor;
     return argmax(logits.data as Float32Array, 0, logits.dims[2]!);
+  }
+
+  /**
+   * Vision encoder feeds for one normalised CHW image: the image tensor, or (Qwen-VL) its
+   * flattened patches in the processor's layout with a one-image grid. Flattening is part of
+   * the image_encode phase, as the processor's work is in a deployment.
+   */
+  private visionFeeds(chw: Float32Array, size: number): Feeds {
+    const { patch, gridInput } = this.geo;
+    if (this.geo.pixelLayout === 'image' || !patch || !gridInput) {
+      return { pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) };
+    }
+    const geometry = { ...patch, imageSize: size };
+    const side = size / patch.patchSize;
+    return {
+      pixel_values: new ort.Tensor('float32', flattenPatches(chw, geometry), [patchCount(geometry), patchRowWidth(geometry)]),
+      [gridInput]: new ort.Tensor('int64', BigInt64Array.from([1n, BigInt(side), BigInt(side)]), [1, 3]),
+    };
+  }
+
+  /** DeepStack features of every image token of the prompt, `[taps, image tokens, hidden]`, with their rows. */
+  private deepstackInput(imageRows: number[], perImage: Float32Array[], tokensPerImage: number): DeepstackInput {
+    const { deepstackTaps: taps, hidden } = this.geo;
+    const total = imageRows.length * tokensPerImage;
+    const features = new Float32Array(taps * total * hidden);
+    perImage.forEach((data, i) => {
+      for (let level = 0; level < taps; level++) {
+        const from = level * tokensPerImage * hidden;
+        features.set(data.subarray(from, from + tokensPerImage * hidden), (level * total + i * tokensPerImage) * hidden);
+      }
+    });
+    const rows = imageRows.flatMap((start) => Array.from({ length: tokensPerImage }, (_, k) => start + k));
+    return { rows, features };
   }
 
   async run(shape: RequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
@@ -204,18 +241,21 @@ export class OrtPipeline {
       });
 
       // The encoder runs once per tile at batch 1, as edge deployments run it; an image's
-      // features are its tiles' features in order.
+      // features are its tiles' features in order (each tile's tokens follow the previous one's).
       const features: Float32Array[] = [];
+      const tileRows: number[] = [];
+      const deepstackPerTile: Float32Array[] = [];
       if (tiles.length > 0) {
         const vision = sessions.vision!;
         await phase('image_encode', async () => {
-          for (const itemTiles of tiles) {
+          for (const [item, itemTiles] of tiles.entries()) {
             const parts: Float32Array[] = [];
-            for (const chw of itemTiles) {
-              const out = await timed('vision_encoder', 'image_encode', 1, () =>
-                vision.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) }),
-              );
+            for (const [k, chw] of itemTiles.entries()) {
+              const feeds = this.visionFeeds(chw, size);
+              const out = await timed('vision_encoder', 'image_encode', 1, () => vision.run(feeds));
               parts.push(((out['image_features'] as ort.Tensor).data as Float32Array).subarray(0, tokensPerTile * geo.hidden));
+              tileRows.push(prompt.imageRows[item]! + k * tokensPerTile);
+              if (geo.deepstackTaps > 0) deepstackPerTile.push((out[DEEPSTACK_FEATURES] as ort.Tensor).data as Float32Array);
             }
             if (parts.length === 1) features.push(parts[0]!);
             else {
@@ -226,6 +266,7 @@ export class OrtPipeline {
           }
         });
       }
+      const deepstack = geo.deepstackTaps > 0 ? this.deepstackInput(tileRows, deepstackPerTile, tokensPerTile) : undefined;
 
       const total = record.promptTokens;
       const shared = this.kvMode === 'shared' ? this.sharedCache(total + shape.outputTokens) : null;
@@ -242,7 +283,7 @@ export class OrtPipeline {
         for (let start = 0; start < total; start += chunk) {
           const length = Math.min(chunk, total - start);
           const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
-          const feeds = this.decoderFeeds(rows, start, length, past);
+          const feeds = this.decoderFeeds(rows, start, length, past, deepstack);
           out = await timed('decoder_model_merged', 'prefill', length, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
         }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CellResult } from '../../core/result-types.ts';
 import { summarize } from '../../core/stats.ts';
-import { renderReport } from '../../reporters/markdown.ts';
+import { buildReport } from '../../reporters/build-report.ts';
 import { ttftVsWorkload, workloadTable } from '../../reporters/workload.ts';
 import { buildRunResult } from '../helpers/run-result.ts';
 
@@ -36,14 +36,14 @@ const result = buildRunResult({ cells: [cell(0, '720p', 9, 2304, [900, 1000, 110
 describe('images and video in the report', () => {
   it('tabulates tiles, tokens and costs per cell, counts from the first measured iteration', () => {
     const table = workloadTable(result)!;
-    const rows = table.split('\n').filter((l) => l.includes('images=1'));
-    expect(rows[0]).toMatch(/1 image\(s\), 1280x720 \|\s+9 \|\s+2304 \|\s+2432 \|\s+6(\.0+)? \|\s+60(\.0+)? \|\s+1000(\.0+)? \| grid for 720p/);
-    expect(rows[1]).toMatch(/1 image\(s\), 448x448\s+\|\s+1 \|\s+256 \|\s+384 \|/);
-    expect(renderReport(result)).toContain('## Images and video: resolution, tiles, tokens');
+    const rows = table.rows.map((r) => r.map((c) => c.text));
+    expect(rows[0]!.slice(1)).toEqual(['1 image(s), 1280x720', '9', '2304', '2432', '6.000', '60.00', '1000.0', 'grid for 720p']);
+    expect(rows[1]!.slice(1, 5)).toEqual(['1 image(s), 448x448', '1', '256', '384']);
+    expect(buildReport(result).sections.map((s) => s.heading)).toContain('Images and video: resolution, tiles, tokens');
   });
 
   it('charts TTFT per visual input in image-token order', () => {
-    const chart = ttftVsWorkload(result)!;
+    const chart = ttftVsWorkload(result)!.config;
     expect(chart.data.labels).toEqual(['1 image(s), 448x448 (256 tok)', '1 image(s), 1280x720 (2304 tok)']);
     expect(chart.data.datasets[0]!.data).toEqual([110, 1000]);
   });
