@@ -86,7 +86,12 @@ describe('suite validation', () => {
 
     const runner = errorOf(valid.replace('runner: ort', 'runner: onnx'));
     expect(runner.field).toBe('runner');
-    expect(runner.expected).toMatch(/unknown runner "onnx"; expected one of ort, endpoint, command, axera-subgraph/);
+    expect(runner.expected).toMatch(/unknown runner "onnx"; expected one of ort, llamacpp, endpoint, command, axera-subgraph/);
+
+    // A runner axis: every axis must be one each runner knows.
+    const both = errorOf(valid.replace('runner: ort\n', '').replace('chunk: [0, 32]', 'runner: [ort, llamacpp]\n  resolution: [720p]'));
+    expect(both.field).toBe('matrix.resolution');
+    expect(both.expected).toMatch(/is not an axis of the llamacpp runner/);
 
     const ok = parseSuiteText(valid.replace('chunk: [0, 32]', 'resolution: [448x448, 720p, 4k]\n  frames: [8]'), 'demo.yaml');
     expect(ok.matrix['resolution']).toEqual(['448x448', '720p', '4k']);
