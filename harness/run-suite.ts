@@ -276,9 +276,13 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const { onInterrupted } = req;
   const onSignal = (signal: NodeJS.Signals) => {
     markInterrupted(store, signal);
+    if (!power) {
+      onInterrupted?.(signal, store);
+      return;
+    }
     // The board goes back to its power mode before the caller ends the process.
-    const restored = power ? power.restore() : Promise.resolve(null);
-    void restored
+    void power
+      .restore()
       .then((warning) => warning && req.progress.log(warning))
       .finally(() => onInterrupted?.(signal, store));
   };
