@@ -17,6 +17,11 @@ export interface ModelIdentity {
   /** File name -> bytes. */
   sizes?: Record<string, number>;
   builderVersion?: string;
+  /**
+   * int8 models: the operator form of their linears (e.g. `s7-dynamic-quantize-matmul`), since
+   * int8 speed and accuracy depend on it; absent for other precisions and for files not built here.
+   */
+  int8Form?: string;
 }
 
 export interface RunnerContext {

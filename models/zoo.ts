@@ -29,7 +29,7 @@ export const SCALES: readonly Scale[] = ['full', 'tiny'];
 export const LAYOUTS: readonly Layout[] = ['onnx-community', 'axera'];
 
 /** Bump when the bytes a build produces change for the same request. */
-export const BUILDER_VERSION = '1.2.2';
+export const BUILDER_VERSION = '1.3.0';
 export const DEFAULT_SEED = 1234;
 
 export interface BuildRequest {
@@ -67,6 +67,8 @@ export interface BuiltModel {
   assets: Record<string, string>;
   /** Host-loop parameters of the layout (Axera: prefillChunk, kvCacheLen); empty for onnx-community. */
   layoutParams: Record<string, number>;
+  /** Operator forms of the quantised linears (int8 form, int4 block and accuracy level). */
+  opForms: Omit<LinearOptions, 'precision' | 'seed'>;
 }
 
 /** What builder.json holds (and is read back from the cache). */
@@ -269,5 +271,6 @@ function toBuiltModel(folder: string, record: BuilderRecord, built: boolean, bui
     buildMs,
     assets: Object.fromEntries(Object.entries(record.assets).map(([k, f]) => [k, join(folder, f)])),
     layoutParams: record.layoutParams,
+    opForms: record.opForms,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { encodeAttr, int, MS_DOMAIN, valueInfo } from '../../models/onnx/graph-builder.ts';
 import { onnx, ONNX_DATA_TYPE, type ElemType, type NodeProtoInit, type TensorProtoInit } from '../../models/onnx/proto.ts';
+import { INT8_CODE_LIMIT } from '../../models/weights/int8-form.ts';
 
 function tensor(name: string, type: ElemType, dims: number[], data: ArrayBufferView): TensorProtoInit {
   return { name, dims, dataType: ONNX_DATA_TYPE[type], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
@@ -76,7 +77,11 @@ export interface MatmulShape {
   n: number;
 }
 
-/** Deterministic filler: weight values do not change the time of a dense kernel. */
+/**
+ * Deterministic filler: weight values do not change the time of a dense kernel. fp32 +-0.05;
+ * int8 codes in the zoo's 7-bit range [-INT8_CODE_LIMIT, INT8_CODE_LIMIT] (the range that
+ * cannot saturate VPMADDUBSW, models/weights/int8-form.ts); uint8 (int4 nibbles) 0..255.
+ */
 function filled<T extends Float32Array | Int8Array | Uint8Array>(array: T, seed: number): T {
   let s = seed >>> 0 || 1;
   for (let i = 0; i < array.length; i++) {
@@ -84,7 +89,9 @@ function filled<T extends Float32Array | Int8Array | Uint8Array>(array: T, seed:
     s ^= s >>> 17;
     s ^= s << 5;
     const u = (s >>> 0) / 4294967296;
-    array[i] = array instanceof Float32Array ? (u - 0.5) * 0.1 : Math.floor(u * 256) - (array instanceof Int8Array ? 128 : 0);
+    if (array instanceof Float32Array) array[i] = (u - 0.5) * 0.1;
+    else if (array instanceof Int8Array) array[i] = Math.floor(u * (2 * INT8_CODE_LIMIT + 1)) - INT8_CODE_LIMIT;
+    else array[i] = Math.floor(u * 256);
   }
   return array;
 }
@@ -174,8 +181,8 @@ const GRAPH_NAME: Record<MatmulForm, string> = {
 
 /**
  * `y[M, N] = x[M, K] @ W` with W a constant initializer in the zoo's encoding for `form`:
- * fp32 MatMul; int8 per-output-channel weights through DynamicQuantizeMatMul (the zoo default)
- * or DynamicQuantizeLinear + MatMulInteger; int4 MatMulNBits, block 32, accuracy_level 4.
+ * fp32 MatMul; int8 per-output-channel 7-bit weight codes through DynamicQuantizeMatMul (the zoo
+ * default) or DynamicQuantizeLinear + MatMulInteger; int4 MatMulNBits, block 32, accuracy_level 4.
  */
 export function matmulModel(form: MatmulForm, shape: MatmulShape, int4BlockSize = 32): Uint8Array {
   const { m, k, n } = shape;
@@ -189,8 +196,13 @@ export function matmulModel(form: MatmulForm, shape: MatmulShape, int4BlockSize 
   });
 }
 
-/** Largest magnitude of a weight code in each form (fp32 filler +-0.05, int8 -128..127, int4 -8..7). */
-const CODE_RANGE: Record<MatmulForm, number> = { fp32: 0.05, 'int8-dynamic-quantize-matmul': 128, 'int8-matmul-integer': 128, 'int4-matmulnbits': 8 };
+/** Largest magnitude of a weight code in each form (fp32 filler +-0.05, int8 7-bit codes, int4 -8..7). */
+const CODE_RANGE: Record<MatmulForm, number> = {
+  fp32: 0.05,
+  'int8-dynamic-quantize-matmul': INT8_CODE_LIMIT,
+  'int8-matmul-integer': INT8_CODE_LIMIT,
+  'int4-matmulnbits': 8,
+};
 
 /**
  * A batch-1 chain through `pairs` x (hidden -> intermediate -> hidden) linears, every weight a

@@ -11,6 +11,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { weightChainModel, type MatmulForm } from './graphs.ts';
+import { INT8_FORM_TEXT } from '../../models/weights/int8-form.ts';
 import { weightBytes, WEIGHT_FORMATS } from '../../reporters/roofline/precision.ts';
 import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
 import { measureSessionRate } from './session.ts';
@@ -33,8 +34,8 @@ export const STREAM_FORMS: ReadonlyArray<[ComputeKey, MatmulForm]> = [
 
 const FORM_TEXT: Record<MatmulForm, string> = {
   fp32: 'MatMul, float32 weights',
-  'int8-dynamic-quantize-matmul': 'com.microsoft.DynamicQuantizeMatMul, int8 weights + fp32 per-channel scales',
-  'int8-matmul-integer': 'DynamicQuantizeLinear + MatMulInteger, int8 weights + fp32 per-channel scales',
+  'int8-dynamic-quantize-matmul': INT8_FORM_TEXT,
+  'int8-matmul-integer': 'DynamicQuantizeLinear + MatMulInteger, int8 weights with 7-bit codes + fp32 per-channel scales',
   'int4-matmulnbits': 'com.microsoft.MatMulNBits, 4-bit weights + fp32 scale per block of 32, accuracy_level 4',
 };
 

@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
+import type { Qwen2PatchGeometry } from '../../models/qwen2-vl-inputs.ts';
 
 /** Shapes the pipeline needs, read from the sessions' own metadata so real exports work too. */
 export interface PipelineGeometry {
@@ -15,7 +16,15 @@ export interface PipelineGeometry {
   decoderOutput: 'hidden_states' | 'logits';
   imageSize: number | null;
   tokensPerImage: number | null;
+  /**
+   * How the vision encoder takes an image: `images` = `pixel_values [n, 3, S, S]`; Qwen2-VL's
+   * `patches` = flattened patches `[num_patches, C*T*P*P]` + `grid_thw [num_images, 3]`.
+   */
+  visionInput: { kind: 'images' } | { kind: 'patches'; patches: Qwen2PatchGeometry } | null;
 }
+
+/** Qwen2-VL processor defaults (patch 14, temporal patch 2, 2x2 merge, RGB): a 1176-wide patch vector. */
+const QWEN2_VL_PATCHES: Qwen2PatchGeometry = { patchSize: 14, temporalPatchSize: 2, mergeSize: 2, channels: 3 };
 
 function tensorMeta(session: InferenceSession, name: string, side: 'input' | 'output') {
   const list = side === 'input' ? session.inputMetadata : session.outputMetadata;
@@ -31,7 +40,7 @@ function fixedDim(shape: ReadonlyArray<number | string> | undefined, index: numb
 export function readGeometry(
   decoder: InferenceSession,
   vision: InferenceSession | undefined,
-  hints: { imageSize?: number; tokensPerImage?: number },
+  hints: { imageSize?: number; tokensPerImage?: number; patches?: Qwen2PatchGeometry },
   source: string,
 ): PipelineGeometry {
   const pastKeys = decoder.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n));
@@ -56,6 +65,18 @@ export function readGeometry(
   }
   const pixels = vision ? tensorMeta(vision, 'pixel_values', 'input') : undefined;
   const features = vision ? tensorMeta(vision, 'image_features', 'output') : undefined;
+  let visionInput: PipelineGeometry['visionInput'] = null;
+  if (vision && vision.inputNames.includes('grid_thw')) {
+    const patches = hints.patches ?? QWEN2_VL_PATCHES;
+    const width = fixedDim(pixels?.shape, 1);
+    const expected = patches.channels * patches.temporalPatchSize * patches.patchSize ** 2;
+    if (width !== null && width !== expected) {
+      throw new InputError(`${source}: vision encoder pixel_values is [num_patches, ${width}], expected ${expected} (channels x temporal patch x patch^2)`);
+    }
+    visionInput = { kind: 'patches', patches };
+  } else if (vision) {
+    visionInput = { kind: 'images' };
+  }
   return {
     hidden,
     layers: pastKeys.length,
@@ -65,7 +86,9 @@ export function readGeometry(
     positionIdsRank,
     hasAttentionMask: decoder.inputNames.includes('attention_mask'),
     decoderOutput,
-    imageSize: fixedDim(pixels?.shape, 3) ?? hints.imageSize ?? null,
-    tokensPerImage: fixedDim(features?.shape, 1) ?? hints.tokensPerImage ?? null,
+    imageSize: (visionInput?.kind === 'images' ? fixedDim(pixels?.shape, 3) : null) ?? hints.imageSize ?? null,
+    // Qwen2-VL's features are [num_image_tokens, hidden] (no per-image axis): tokens come from hints.
+    tokensPerImage: (visionInput?.kind === 'images' ? fixedDim(features?.shape, 1) : null) ?? hints.tokensPerImage ?? null,
+    visionInput,
   };
 }

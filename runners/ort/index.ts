@@ -5,7 +5,8 @@ import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
-import { ensureModel, type Precision } from '../../models/zoo.ts';
+import type { Qwen2PatchGeometry } from '../../models/qwen2-vl-inputs.ts';
+import { ensureModel, type BuiltModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
@@ -18,8 +19,10 @@ interface ResolvedModel {
   files: Partial<Record<SessionName, string>>;
   identity: ModelIdentity;
   vocab: number;
-  hints: { imageSize?: number; tokensPerImage?: number };
+  hints: { imageSize?: number; tokensPerImage?: number; patches?: Qwen2PatchGeometry };
   notes: string[];
+  /** Zoo builds: what the accuracy gate needs to find the model's fp32 twin. */
+  zoo?: BuiltModel;
 }
 
 function numberParam(cell: Cell, axis: string, fallback: number): number {
@@ -51,7 +54,9 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
       log: ctx.log,
     });
     const d = built.descriptor;
+    const v = d.vision;
     return {
+      zoo: built,
       files: built.files as Partial<Record<SessionName, string>>,
       identity: {
         architecture: d.id,
@@ -63,9 +68,17 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         hashes: { build: built.hash },
         sizes: built.sizes,
         builderVersion: built.builderVersion,
+        // Which int8 operator form the numbers come from: int8 timings are comparable only within one form.
+        ...(built.request.precision === 'int8' ? { int8Form: built.opForms.int8Form } : {}),
       },
       vocab: d.llm.vocab,
-      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile },
+      hints: {
+        imageSize: v.imageSize,
+        tokensPerImage: d.imageTokensPerTile,
+        ...(v.kind === 'qwen2-vit'
+          ? { patches: { patchSize: v.patchSize, temporalPatchSize: v.temporalPatchSize ?? 1, mergeSize: d.projector.mergeFactor, channels: v.channels } }
+          : {}),
+      },
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
     };
   }
@@ -154,6 +167,7 @@ export const ortRunner: Runner = {
         outputTokens,
         layers: geo.layers,
         tokensPerImage: geo.tokensPerImage ?? 0,
+        ...(model.identity.int8Form ? { int8Form: model.identity.int8Form } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
         ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),

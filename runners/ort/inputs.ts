@@ -22,18 +22,27 @@ export function makeTestImage(size: number, seed: number): Uint8Array {
   return img;
 }
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** Per-channel normalisation statistics of an image processor. */
+export interface MeanStd {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/** InternVL's (ImageNet) statistics. */
+export const IMAGENET_MEAN_STD: MeanStd = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+/** Qwen2-VL's processor (OpenAI CLIP) statistics. */
+export const CLIP_MEAN_STD: MeanStd = { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
 
 /**
- * The preprocessing InternVL does after resize: HWC uint8 -> CHW float32 normalised with the
- * ImageNet mean/std. Written into `out` at `offset` (elements) so a batch can share one buffer.
+ * The preprocessing a VLM does after resize: HWC uint8 -> CHW float32 normalised with the
+ * processor's mean/std (ImageNet's by default, as InternVL). Written into `out` at `offset`
+ * (elements) so a batch can share one buffer.
  */
-export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset = 0): void {
+export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset = 0, stats: MeanStd = IMAGENET_MEAN_STD): void {
   const plane = size * size;
   for (let c = 0; c < 3; c++) {
-    const mean = IMAGENET_MEAN[c]!;
-    const std = IMAGENET_STD[c]!;
+    const mean = stats.mean[c]!;
+    const std = stats.std[c]!;
     const dst = offset + c * plane;
     for (let i = 0; i < plane; i++) out[dst + i] = (img[i * 3 + c]! / 255 - mean) / std;
   }

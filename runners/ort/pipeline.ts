@@ -1,8 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
+import { imageGrid, mropePositions, patchifyImage, patchVectorLength, slicePositions, type MropePositions, type PromptSegment } from '../../models/qwen2-vl-inputs.ts';
 import type { PipelineGeometry } from './geometry.ts';
-import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -91,25 +92,71 @@ export class OrtPipeline {
     return this.shared;
   }
 
-  private positionIds(start: number, length: number): ort.Tensor {
+  /**
+   * M-RoPE positions of a prompt (Qwen2-VL, position_ids [3, batch, seq]): text tokens t = h = w,
+   * image tokens their (t, h, w) grid ids, as get_rope_index computes them.
+   */
+  private promptPositions(total: number, imageRows: number[], tokensPerImage: number): MropePositions {
+    const segments: PromptSegment[] = [];
+    let row = 0;
+    for (const start of imageRows) {
+      if (start > row) segments.push({ kind: 'text', tokens: start - row });
+      segments.push(this.imageSegment(tokensPerImage));
+      row = start + tokensPerImage;
+    }
+    if (total > row) segments.push({ kind: 'text', tokens: total - row });
+    return mropePositions(segments);
+  }
+
+  private imageSegment(tokensPerImage: number): PromptSegment {
+    const input = this.geo.visionInput;
+    if (input?.kind === 'patches' && this.geo.imageSize) {
+      const [t, h, w] = imageGrid(this.geo.imageSize, input.patches);
+      return { kind: 'image', gridT: t, gridH: h / input.patches.mergeSize, gridW: w / input.patches.mergeSize };
+    }
+    // A square token grid otherwise (a ViT whose tokens are not patches of a known grid).
+    const side = Math.round(Math.sqrt(tokensPerImage));
+    return side * side === tokensPerImage ? { kind: 'image', gridT: 1, gridH: side, gridW: side } : { kind: 'text', tokens: tokensPerImage };
+  }
+
+  /**
+   * position_ids of sequence rows [start, start + length): prompt rows from the M-RoPE table when
+   * there is one; generated rows continue from the prompt's largest position + 1 on all axes.
+   */
+  private positionIds(start: number, length: number, mrope: MropePositions | null): ort.Tensor {
+    if (this.geo.positionIdsRank === 3) {
+      if (mrope && start < mrope.tokens) return new ort.Tensor('int64', slicePositions(mrope, start, length), [3, 1, length]);
+      const p = BigInt(mrope ? mrope.next + (start - mrope.tokens) : start);
+      const ids = new BigInt64Array(3 * length);
+      for (let a = 0; a < 3; a++) for (let i = 0; i < length; i++) ids[a * length + i] = p + BigInt(i);
+      return new ort.Tensor('int64', ids, [3, 1, length]);
+    }
     const pos = new BigInt64Array(length);
     for (let i = 0; i < length; i++) pos[i] = BigInt(start + i);
-    if (this.geo.positionIdsRank === 3) {
-      // M-RoPE takes [3, batch, seq]; text positions are the same on all three axes.
-      const mrope = new BigInt64Array(3 * length);
-      for (let a = 0; a < 3; a++) mrope.set(pos, a * length);
-      return new ort.Tensor('int64', mrope, [3, 1, length]);
-    }
     return new ort.Tensor('int64', pos, [1, length]);
   }
 
-  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds): Feeds {
+  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, mrope: MropePositions | null): Feeds {
     const feeds: Feeds = { inputs_embeds: embeds, ...past };
     if (this.geo.hasAttentionMask) {
       feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(start + length).fill(1n), [1, start + length]);
     }
-    if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length);
+    if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length, mrope);
     return feeds;
+  }
+
+  /** The vision encoder's feeds for one normalised CHW image. */
+  private visionFeeds(chw: Float32Array, size: number): Feeds {
+    const input = this.geo.visionInput;
+    if (input?.kind === 'patches') {
+      const patches = patchifyImage(chw, size, input.patches);
+      const width = patchVectorLength(input.patches);
+      return {
+        pixel_values: new ort.Tensor('float32', patches, [patches.length / width, width]),
+        grid_thw: new ort.Tensor('int64', BigInt64Array.from(imageGrid(size, input.patches).map(BigInt)), [1, 3]),
+      };
+    }
+    return { pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) };
   }
 
   private takePresent(out: ort.InferenceSession.OnnxValueMapType): Feeds {
@@ -167,28 +214,29 @@ export class OrtPipeline {
     };
 
     try {
-      // preprocess: a synthetic camera tile per image, normalised as InternVL does; prompt ids.
-      const { pixels, prompt } = await phase('preprocess', async () => {
+      // preprocess: a synthetic camera tile per image, normalised (CLIP statistics for Qwen2-VL,
+      // ImageNet's otherwise) and, for Qwen2-VL, cut into the processor's patches; prompt ids and
+      // M-RoPE positions.
+      const { inputs, prompt, mrope } = await phase('preprocess', async () => {
         const size = geo.imageSize ?? 0;
-        const pixels: Float32Array[] = [];
+        const stats = geo.visionInput?.kind === 'patches' ? CLIP_MEAN_STD : IMAGENET_MEAN_STD;
+        const inputs: Feeds[] = [];
         for (let i = 0; i < shape.images; i++) {
           const chw = new Float32Array(3 * size * size);
-          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
-          pixels.push(chw);
+          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw, 0, stats);
+          inputs.push(this.visionFeeds(chw, size));
         }
         const prompt = makePromptIds(shape.textTokens, shape.images, tokensPerImage, shape.vocab, shape.seed);
-        return { pixels, prompt };
+        const mrope = geo.positionIdsRank === 3 ? this.promptPositions(prompt.ids.length, prompt.imageRows, tokensPerImage) : null;
+        return { inputs, prompt, mrope };
       });
 
       const features: Float32Array[] = [];
       if (shape.images > 0) {
         const vision = sessions.vision!;
-        const size = geo.imageSize!;
         await phase('image_encode', async () => {
-          for (const chw of pixels) {
-            const out = await timed('vision_encoder', 'image_encode', 1, () =>
-              vision.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) }),
-            );
+          for (const feeds of inputs) {
+            const out = await timed('vision_encoder', 'image_encode', 1, () => vision.run(feeds));
             features.push((out['image_features'] as ort.Tensor).data as Float32Array);
           }
         });
@@ -209,7 +257,7 @@ export class OrtPipeline {
         for (let start = 0; start < total; start += chunk) {
           const length = Math.min(chunk, total - start);
           const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
-          const feeds = this.decoderFeeds(rows, start, length, past);
+          const feeds = this.decoderFeeds(rows, start, length, past, mrope);
           out = await timed('decoder_model_merged', 'prefill', length, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
         }
@@ -227,7 +275,7 @@ export class OrtPipeline {
           const embedOut = await timed('embed_tokens', 'decode', 1, () =>
             sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) }),
           );
-          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past);
+          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past, mrope);
           const out = await timed('decoder_model_merged', 'decode', 1, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
           token = await this.nextToken(out, 'decode', timed);
