@@ -2,7 +2,7 @@ import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import type { IterationRecord } from './events.ts';
 import type { AdaptivePlan } from './methodology.ts';
 import type { CellProbeRecord } from './cell-probes.ts';
-import type { ModelIdentity, OperatorProfile } from './runner.ts';
+import type { AccuracyCheck, ModelIdentity, OperatorProfile } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
 
@@ -45,6 +45,11 @@ export interface CellResult {
   probes?: CellProbeRecord;
   /** Per-operator time of each graph (`--ort-profile`); timings of such a cell include profiler overhead. */
   operatorProfile?: OperatorProfile;
+  /**
+   * Quantised models: agreement with fp32 on this machine (accuracy gate). `passed: false`
+   * means the cell's figures come from a numerically wrong model: tables and charts must say so.
+   */
+  accuracy?: AccuracyCheck;
   /** True when clocks dropped or a temperature limit was crossed during the cell. */
   throttled?: boolean;
   throttleReasons?: string[];

@@ -247,6 +247,10 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
       }
       const probed = monitor ? await monitor.finish(iterations) : null;
       if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
+      const wrong = prepared.accuracy && !prepared.accuracy.passed ? prepared.accuracy : null;
+      if (wrong) {
+        result.warnings.push(`${cell.id}: ${wrong.precision} model is NUMERICALLY WRONG on this CPU (${wrong.failures.join('; ')} vs fp32); its figures were measured but do not describe a working model`);
+      }
       const failures = iterations.filter((r) => !r.warmup && r.error);
       const ok = iterations.some((r) => !r.warmup && !r.error);
       const peak = rss.read();
@@ -276,6 +280,7 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         stopReason,
         outliers: markOutliers(iterations),
         ...(operatorProfile ? { operatorProfile } : {}),
+        ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
         ...(probed
           ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
           : {}),

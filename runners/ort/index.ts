@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
+import { accuracyGate, describeVerdict } from '../../models/accuracy-gate.ts';
 import type { Qwen2PatchGeometry } from '../../models/qwen2-vl-inputs.ts';
 import { ensureModel, type BuiltModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
@@ -115,6 +116,11 @@ export const ortRunner: Runner = {
     const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
     const model = await resolveModel(suite, precision, ctx);
+    // Before any session of the cell exists (the check opens its own and releases them): a
+    // quantised model is checked against fp32 once per build and machine; a failing one is
+    // still timed, its cell marked numerically wrong.
+    const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
+    if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
 
     const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.
@@ -156,6 +162,7 @@ export const ortRunner: Runner = {
     return {
       loadMs,
       model: model.identity,
+      ...(accuracy ? { accuracy } : {}),
       settings: {
         executionProvider: 'cpu',
         intraOpNumThreads: ctx.threads,
