@@ -1,13 +1,45 @@
-import type { Calibration } from '../hw-probes/calibrate/types.ts';
+import type { Calibration } from './calibration-types.ts';
 import type { IterationRecord } from './events.ts';
-import type { AdaptivePlan } from './methodology.ts';
-import type { CellProbeRecord } from './cell-probes.ts';
+import type { IdleBaseline } from './energy.ts';
+import type { HwSample, ProbeRun, ThermalVerdict } from './probe-types.ts';
 import type { AccuracyCheck, ModelIdentity, OperatorProfile } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
 
 /** Bumped whenever a reader of an older result would misread a newer one. */
 export const RESULT_SCHEMA_VERSION = 1;
+
+/**
+ * Adaptive iteration count: keep measuring until the 95% confidence interval of the key
+ * metric's mean is within `targetCiPct` percent of the mean (each side), bounded by a maximum
+ * count and a time budget per cell. `iterations` (the fixed count) becomes the minimum.
+ */
+export interface AdaptivePlan {
+  metric: string;
+  targetCiPct: number;
+  maxIterations: number;
+  maxCellSeconds: number;
+}
+
+export interface ProbePlan {
+  intervalMs: number;
+  /** Idle sampling before each cell, for the baseline power; 0 = none. */
+  baselineMs: number;
+  tempLimitC?: number;
+}
+
+/** What the probes saw during one cell, as stored in the result. */
+export interface CellProbeRecord {
+  runs: Array<{ probe: string; intervalMs: number; samples: number; warnings: string[]; alignment: ProbeRun['alignment'] }>;
+  /** The power the energy figures integrate: which rail(s), and the idle baseline. */
+  power: { basis: string; points: number; baseline: IdleBaseline | null; warnings: string[] } | null;
+  thermal: ThermalVerdict;
+  /** Every sample, on the run clock, so reports can plot power over time with phase bands. */
+  samples: HwSample[];
+  /** Idle window before the cell, run-clock ms. */
+  baselineWindow: { startMs: number; endMs: number } | null;
+}
+
 
 export interface SubgraphStats {
   /** Latency of one invocation, ms. */

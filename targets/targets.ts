@@ -9,8 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { InputError } from '../core/errors.ts';
-import { PROBE_NAMES } from '../hw-probes/detect.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
+import { PROBE_NAMES } from '../core/probe-types.ts';
 import { LocalTargetTransport } from './local-transport.ts';
 import { SshTransport } from './ssh-transport.ts';
 import type { TargetDefinition, TargetTransport } from './types.ts';
@@ -122,7 +122,7 @@ export function readTargetsFile(path: string): TargetDefinition[] {
       const line = err.linePos?.[0]?.line;
       throw new InputError(`${path}${line !== undefined ? `:${line}` : ''}: not valid YAML: ${err.message.split('\n')[0]}`);
     }
-    throw new InputError(`${path}: cannot read: ${(err as Error).message}`);
+    throw new InputError(`${path}: cannot read: ${errorMessage(err)}`);
   }
   return checkTargets(doc ?? {}, path);
 }

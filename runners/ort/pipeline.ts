@@ -4,6 +4,7 @@ import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.t
 import { imageGrid, mropePositions, patchifyImage, patchVectorLength, slicePositions, type MropePositions, type PromptSegment } from '../../models/qwen2-vl-inputs.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -285,7 +286,7 @@ export class OrtPipeline {
         }
       });
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
     }
     record.endMs = clock.now();
     return record;

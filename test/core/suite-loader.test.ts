@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SuiteError } from '../../core/errors.ts';
-import { listSuiteFiles, loadSuite, parseSuiteText } from '../../core/suite-loader.ts';
+import { listSuiteFiles, loadSuite, parseSuiteText } from '../../harness/suite-loader.ts';
 
 const valid = `
 name: demo

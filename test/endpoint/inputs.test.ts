@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SuiteError } from '../../core/errors.ts';
-import { parseSuiteText } from '../../core/suite-loader.ts';
+import { parseSuiteText } from '../../harness/suite-loader.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { generateTestImage, loadImageFiles, pngSize } from '../../runners/endpoint/images.ts';
 import { endpointUrls, parseCellParams, parseEndpointOptions } from '../../runners/endpoint/options.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { matmulWeights, weightChainModel } from '../../hw-probes/calibrate/graphs.ts';
+import { matmulWeights, weightChainModel } from '../../roofline/calibrate/graphs.ts';
 import { onnx } from '../../models/onnx/proto.ts';
 import { quantizeInt8PerChannel } from '../../models/weights/encode.ts';
 import { INT16_MAX, INT16_MIN, INT8_CODE_LIMIT, INT8_FORM_ID, U8_ACTIVATION_MAX, worstPairSum } from '../../models/weights/int8-form.ts';

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
-import { checkResult } from '../../core/result-schema.ts';
+import { checkResult } from '../../harness/result-schema.ts';
 import { summarize } from '../../core/stats.ts';
-import { cellMetrics, subgraphStats } from '../../reporters/metrics.ts';
+import { cellMetrics, subgraphStats } from '../../core/metrics.ts';
 import { axeraStyleTables, phaseShareTable, renderReport, subgraphTable } from '../../reporters/markdown.ts';
 import { writeReport } from '../../reporters/write-report.ts';
 
