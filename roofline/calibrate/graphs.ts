@@ -6,6 +6,7 @@
  */
 import { encodeAttr, int, MS_DOMAIN, valueInfo } from '../../models/onnx/graph-builder.ts';
 import { onnx, ONNX_DATA_TYPE, type ElemType, type NodeProtoInit, type TensorProtoInit } from '../../models/onnx/proto.ts';
+import { DEFAULT_LINEAR_OPTIONS, type LinearOptions } from '../../models/layers/linear.ts';
 import { INT8_CODE_LIMIT } from '../../models/weights/int8-form.ts';
 
 function tensor(name: string, type: ElemType, dims: number[], data: ArrayBufferView): TensorProtoInit {
@@ -70,6 +71,15 @@ export function gemvModel(k: number, n: number): Uint8Array {
 
 /** Precisions the ORT runner's synthetic models use for their linears. */
 export type MatmulForm = 'fp32' | 'int8-dynamic-quantize-matmul' | 'int8-matmul-integer' | 'int4-matmulnbits';
+
+/** The calibration graph of each zoo int8 linear form (both with the zoo's 7-bit codes). */
+const MATMUL_FORM_OF_INT8: Record<LinearOptions['int8Form'], MatmulForm> = {
+  's7-dynamic-quantize-matmul': 'int8-dynamic-quantize-matmul',
+  's7-matmul-integer': 'int8-matmul-integer',
+};
+
+/** The form the zoo's int8 models use (models/layers/linear.ts), so calibration follows the zoo's choice. */
+export const ZOO_INT8_MATMUL_FORM: MatmulForm = MATMUL_FORM_OF_INT8[DEFAULT_LINEAR_OPTIONS.int8Form];
 
 export interface MatmulShape {
   m: number;

@@ -10,7 +10,7 @@
  * tell "the runner wastes time" from "the kernels cannot go faster here".
  */
 import * as ort from 'onnxruntime-node';
-import { weightChainModel, type MatmulForm } from './graphs.ts';
+import { weightChainModel, ZOO_INT8_MATMUL_FORM, type MatmulForm } from './graphs.ts';
 import { INT8_FORM_TEXT } from '../../models/weights/int8-form.ts';
 import { weightBytes, WEIGHT_FORMATS } from '../precision.ts';
 import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
@@ -28,7 +28,7 @@ const INT4_BLOCK = int4Scales?.kind === 'block' ? int4Scales.blockSize : 32;
 /** The operator form each precision's linears take in the zoo (models/layers/linear.ts). */
 export const STREAM_FORMS: ReadonlyArray<[ComputeKey, MatmulForm]> = [
   ['fp32', 'fp32'],
-  ['int8', 'int8-dynamic-quantize-matmul'],
+  ['int8', ZOO_INT8_MATMUL_FORM],
   ['int4', 'int4-matmulnbits'],
 ];
 

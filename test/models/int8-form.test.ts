@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { matmulWeights, weightChainModel } from '../../roofline/calibrate/graphs.ts';
+import { matmulWeights, weightChainModel, ZOO_INT8_MATMUL_FORM } from '../../roofline/calibrate/graphs.ts';
+import { STREAM_FORMS } from '../../roofline/calibrate/weight-stream.ts';
 import { onnx } from '../../models/onnx/proto.ts';
 import { quantizeInt8PerChannel } from '../../models/weights/encode.ts';
 import { INT16_MAX, INT16_MIN, INT8_CODE_LIMIT, INT8_FORM_ID, U8_ACTIVATION_MAX, worstPairSum } from '../../models/weights/int8-form.ts';
@@ -122,7 +123,9 @@ describe('int8 form: 7-bit weight codes cannot saturate VPMADDUBSW', () => {
     expect(weights).toBeGreaterThan(10);
   });
 
-  it('the calibration graphs use the same 7-bit codes (matmul and the weight-stream chain)', () => {
+  it('the calibration graphs use the zoo\'s int8 form and its 7-bit codes (matmul and the weight-stream chain)', () => {
+    expect(ZOO_INT8_MATMUL_FORM).toBe('int8-dynamic-quantize-matmul');
+    expect(STREAM_FORMS.find(([key]) => key === 'int8')?.[1]).toBe(ZOO_INT8_MATMUL_FORM);
     for (const form of ['int8-dynamic-quantize-matmul', 'int8-matmul-integer'] as const) {
       const codes = matmulWeights(form, { m: 1, k: 256, n: 64 }).codes as Int8Array;
       expect(Math.max(...codes)).toBe(INT8_CODE_LIMIT);
