@@ -77,6 +77,6 @@ describe('bench models', () => {
     const out = await run('check', 'qwen2-vl-2b', '--scale', 'tiny', '--precision', 'int8,int4', '--tokens', '16', '--cache-dir', cacheDir);
     expect(out).toMatch(/^int8 +0\.99\d+ .* pass$/m);
     expect(out).toMatch(/^int4 +0\.9\d+ .* pass$/m);
-    expect(out).toContain('thresholds (same on every CPU): int8 cos_mean >= 0.99, top1 >= 60%, image_cos >= 0.995; int4 cos_mean >= 0.93');
+    expect(out).toContain('thresholds (same on every CPU): int8 cos_mean >= 0.99, top1 >= 60%, image_cos >= 0.995; int4 cos_mean >= 0.9');
   });
 });
