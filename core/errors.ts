@@ -21,15 +21,20 @@ export class ParseError extends InputError {
   }
 }
 
-/** A suite file (or suite object) that fails validation. */
-export class SuiteError extends InputError {
+/**
+ * A document (suite, targets file, result, calibration, runner options) that fails validation:
+ * which file, which field, what was expected. `message` may hold several issues; the fields
+ * describe the first.
+ */
+export class ValidationError extends InputError {
   constructor(
     readonly file: string,
     readonly field: string,
     readonly expected: string,
+    message = `${file}: field "${field}": ${expected}`,
   ) {
-    super(`${file}: field "${field}": ${expected}`);
-    this.name = 'SuiteError';
+    super(message);
+    this.name = 'ValidationError';
   }
 }
 

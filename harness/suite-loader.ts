@@ -2,70 +2,26 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { errorMessage, InputError, SuiteError } from '../core/errors.ts';
+import { errorMessage, InputError, ValidationError } from '../core/errors.ts';
 import type { LoadedSuite, Suite } from '../core/suite-types.ts';
+import { schemaValidator } from '../core/validate.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SUITES_DIR = join(repoRoot, 'suites');
 const SCHEMA_PATH = join(repoRoot, 'schema', 'suite.schema.json');
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSuite = ajv.compile<Suite>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+const validateSuite = schemaValidator<Suite>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object, {
+  oneOf: 'expected {zoo, scale[, layout, seed]} for a synthesised model, {path} for ONNX files, or {name}',
+});
 
-/** Turns Ajv's JSON pointer ("/matrix/images/0") into a field path ("matrix.images[0]"). */
-function fieldPath(pointer: string, extra?: string): string {
-  const parts = pointer.split('/').filter(Boolean);
-  let out = '';
-  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
-  if (extra) out += out ? `.${extra}` : extra;
-  return out || '(root)';
-}
-
-function describe(err: ErrorObject): { field: string; expected: string } {
-  const p = err.params as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'required':
-      return { field: fieldPath(err.instancePath, String(p['missingProperty'])), expected: 'is required' };
-    case 'additionalProperties':
-      return {
-        field: fieldPath(err.instancePath, String(p['additionalProperty'])),
-        expected: 'is not a known field',
-      };
-    case 'enum':
-      return {
-        field: fieldPath(err.instancePath),
-        expected: `expected one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
-      };
-    case 'oneOf':
-      return {
-        field: fieldPath(err.instancePath),
-        expected: 'expected {zoo, scale[, layout, seed]} for a synthesised model, {path} for ONNX files, or {name}',
-      };
-    default:
-      return { field: fieldPath(err.instancePath), expected: `expected a value that ${err.message ?? 'matches the schema'}` };
-  }
-}
-
-/** Ajv reports every branch of a oneOf; the oneOf summary alone is what a user can act on. */
-function mostUseful(errors: ErrorObject[]): ErrorObject {
-  const oneOf = errors.find((e) => e.keyword === 'oneOf');
-  if (oneOf) return oneOf;
-  return errors[0]!;
-}
-
-/** Checks a parsed suite document; throws SuiteError naming the source, the field and what was expected. */
+/** Checks a parsed suite document; throws ValidationError naming the source, the field and what was expected. */
 export function checkSuite(doc: unknown, source: string): Suite {
-  if (!validateSuite(doc)) {
-    const { field, expected } = describe(mostUseful(validateSuite.errors ?? []));
-    throw new SuiteError(source, field, expected);
-  }
-  const suite = doc;
+  const suite = validateSuite(doc, source);
   for (const [axis, values] of Object.entries(suite.matrix)) {
     const seen = new Set(values.map((v) => JSON.stringify(v)));
     if (seen.size !== values.length) {
-      throw new SuiteError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
+      throw new ValidationError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
     }
   }
   return suite;

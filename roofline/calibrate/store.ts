@@ -4,10 +4,12 @@
  * matches the run's target (and host, for local runs).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { errorMessage, InputError } from '../../core/errors.ts';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { errorMessage, InputError, ValidationError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
-import { CALIBRATION_SCHEMA_VERSION, COMPUTE_KEYS, type Calibration, type Figure } from '../../core/calibration-types.ts';
+import { CALIBRATION_SCHEMA_VERSION, type Calibration } from '../../core/calibration-types.ts';
+import { schemaValidator } from '../../core/validate.ts';
 
 export const DEFAULT_CALIBRATION_DIR = join('results', 'calibration');
 
@@ -25,94 +27,26 @@ export function saveCalibration(calibration: Calibration, dir = DEFAULT_CALIBRAT
   return path;
 }
 
-type Json = Record<string, unknown>;
+const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema', 'calibration.schema.json');
+const validateCalibration = schemaValidator<Calibration>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object, {
+  oneOf: 'expected null or a figure object {value, source, method, threads}',
+});
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function fail(file: string, field: string, expected: string, got: unknown): never {
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 60);
-  throw new InputError(`${file}: field "${field}": expected ${expected}, got ${shown}`);
-}
-
-function str(file: string, obj: Json, key: string, path: string): string {
-  const v = obj[key];
-  if (typeof v !== 'string' || v.length === 0) fail(file, path, 'a non-empty string', v);
-  return v;
-}
-
-function num(file: string, obj: Json, key: string, path: string, min = 0): number {
-  const v = obj[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) fail(file, path, `a finite number >= ${min}`, v);
-  return v;
-}
-
-function checkFigure(file: string, v: unknown, path: string): Figure {
-  if (!isObject(v)) fail(file, path, 'a figure object {value, source, method, threads}', v);
-  const value = v['value'];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(file, `${path}.value`, 'a positive finite rate', value);
-  if (v['source'] !== 'measured' && v['source'] !== 'published') fail(file, `${path}.source`, '"measured" or "published"', v['source']);
-  str(file, v, 'method', `${path}.method`);
-  if (v['threads'] !== null && (typeof v['threads'] !== 'number' || !Number.isInteger(v['threads']))) {
-    fail(file, `${path}.threads`, 'an integer or null', v['threads']);
-  }
-  if (v['source'] === 'published' && typeof v['citation'] !== 'string') fail(file, `${path}.citation`, 'a citation for a published figure', v['citation']);
-  return v as unknown as Figure;
-}
-
-function checkFigureOrNull(file: string, v: unknown, path: string): Figure | null {
-  return v === null ? null : checkFigure(file, v, path);
-}
-
-function checkFigureMap(file: string, v: unknown, path: string, allowed?: readonly string[]): void {
-  if (!isObject(v)) fail(file, path, 'an object of figures', v);
-  for (const [k, f] of Object.entries(v)) {
-    if (allowed && !allowed.includes(k)) fail(file, `${path}.${k}`, `one of ${allowed.join(', ')}`, k);
-    checkFigure(file, f, `${path}.${k}`);
-  }
-}
-
-/** Validates a parsed calibration document; `file` names it in errors. */
+/** Validates a parsed calibration document (schema/calibration.schema.json); `file` names it in errors. */
 export function checkCalibration(doc: unknown, file: string): Calibration {
-  if (!isObject(doc)) fail(file, '(root)', 'a calibration object', doc);
-  const version = num(file, doc, 'schemaVersion', 'schemaVersion', 1);
-  if (version > CALIBRATION_SCHEMA_VERSION) {
-    fail(file, 'schemaVersion', `${CALIBRATION_SCHEMA_VERSION} or older (this build cannot read newer calibrations)`, version);
+  const version = (doc as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > CALIBRATION_SCHEMA_VERSION) {
+    throw new ValidationError(file, 'schemaVersion', `expected ${CALIBRATION_SCHEMA_VERSION} or older (this build cannot read newer calibrations), got ${version}`);
   }
-  str(file, doc, 'host', 'host');
-  str(file, doc, 'target', 'target');
-  const created = str(file, doc, 'createdAt', 'createdAt');
-  if (Number.isNaN(Date.parse(created))) fail(file, 'createdAt', 'an ISO date', created);
-  num(file, doc, 'durationMs', 'durationMs');
-  num(file, doc, 'threads', 'threads');
-  const machine = doc['machine'];
-  if (!isObject(machine)) fail(file, 'machine', 'an object', machine);
-  if (typeof machine['cpu'] !== 'string') fail(file, 'machine.cpu', 'a string', machine['cpu']);
-  const bw = doc['bandwidth'];
-  if (!isObject(bw)) fail(file, 'bandwidth', 'an object {read, copy, extra}', bw);
-  checkFigureOrNull(file, bw['read'], 'bandwidth.read');
-  checkFigureOrNull(file, bw['copy'], 'bandwidth.copy');
-  checkFigureMap(file, bw['extra'] ?? {}, 'bandwidth.extra');
-  checkFigureMap(file, doc['matmul'], 'matmul', COMPUTE_KEYS);
-  checkFigureMap(file, doc['matmulExtra'] ?? {}, 'matmulExtra');
-  if (doc['weightStream'] !== undefined) checkFigureMap(file, doc['weightStream'], 'weightStream', COMPUTE_KEYS);
-  if (doc['decodeAttention'] !== undefined) checkFigure(file, doc['decodeAttention'], 'decodeAttention');
-  const formats = doc['runtimeFormats'] ?? {};
-  if (!isObject(formats)) fail(file, 'runtimeFormats', 'an object', formats);
-  for (const [k, f] of Object.entries(formats)) {
-    if (!isObject(f) || typeof f['as'] !== 'string' || typeof f['reason'] !== 'string') {
-      fail(file, `runtimeFormats.${k}`, '{as: string, reason: string}', f);
-    }
-  }
-  const notes = doc['notes'] ?? [];
-  if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string')) fail(file, 'notes', 'an array of strings', notes);
+  const c = validateCalibration(doc, file);
+  if (Number.isNaN(Date.parse(c.createdAt))) throw new ValidationError(file, 'createdAt', `expected an ISO date, got ${JSON.stringify(c.createdAt)}`);
+  // Optional parts of older files read as empty.
   return {
-    ...(doc as unknown as Calibration),
-    bandwidth: { ...(bw as unknown as Calibration['bandwidth']), extra: (bw['extra'] ?? {}) as Record<string, Figure> },
-    matmulExtra: (doc['matmulExtra'] ?? {}) as Record<string, Figure>,
-    runtimeFormats: formats as Calibration['runtimeFormats'],
-    notes: notes as string[],
+    ...c,
+    bandwidth: { ...c.bandwidth, extra: c.bandwidth.extra ?? {} },
+    matmulExtra: c.matmulExtra ?? {},
+    runtimeFormats: c.runtimeFormats ?? {},
+    notes: c.notes ?? [],
   };
 }
 
