@@ -4,6 +4,7 @@
  *   npm run bench:int8-forms                 # accuracy + interleaved timing, 896x4864 and 4864x896
  *   npm run bench:int8-forms -- --accuracy   # accuracy only (e.g. under `qemu-x86_64 -cpu Haswell`,
  *                                            # to see the AVX2 path on a VNNI machine)
+ *   npm run bench:int8-forms -- --forms s8-dqmm,s7-dqmm --rounds 40   # an A/B of some forms
  *
  * Candidates (ORT CPU EP):
  *   s8-dqmm     DynamicQuantizeMatMul, s8 codes [-127, 127] (the zoo's form before BUILDER_VERSION 1.3.0)
@@ -13,7 +14,8 @@
  *   s7-mmi      DynamicQuantizeLinear + MatMulInteger + rescale, 7-bit codes
  * Accuracy: relative RMS error of y = x W against float64 with the unquantised W, on
  * LLM-like activations (Gaussian, every 97th channel x8). Timing: rounds interleave the forms
- * so load changes hit all of them alike; median and best of the rounds.
+ * so load changes hit all of them alike, each round starting at the next form so none always
+ * runs after the same neighbour; median and best of the rounds.
  */
 import * as ort from 'onnxruntime-node';
 import { encodeAttr, int, MS_DOMAIN, valueInfo } from '../models/onnx/graph-builder.ts';
@@ -117,8 +119,18 @@ function relativeError(x: Float32Array, w: Float32Array, y: Float32Array, m: num
   return Math.sqrt(err / ref);
 }
 
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 async function main(): Promise<void> {
   const accuracyOnly = process.argv.includes('--accuracy');
+  const chosen = argValue('--forms')?.split(',') ?? FORMS;
+  const unknown = chosen.filter((f) => !FORMS.includes(f as Form));
+  if (unknown.length) throw new Error(`unknown form(s) ${unknown.join(', ')}; known: ${FORMS.join(', ')}`);
+  const forms = chosen as Form[];
+  const rounds = Number(argValue('--rounds') ?? 15);
   const threads = Number(process.env.THREADS ?? 2);
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
   console.log(`int8 forms, ORT ${ort.env.versions.node}, ${threads} intra-op threads${accuracyOnly ? ', accuracy only' : ''}`);
@@ -128,7 +140,7 @@ async function main(): Promise<void> {
     const sessions = new Map<Form, ort.InferenceSession>();
     const m = 8;
     const x = Float32Array.from({ length: m * k }, (_, i) => g() * (i % k % 97 === 0 ? 8 : 1));
-    for (const form of FORMS) {
+    for (const form of forms) {
       const s = await ort.InferenceSession.create(build(form, w, k, n), options);
       sessions.set(form, s);
       const y = (await s.run({ x: new ort.Tensor('float32', x, [m, k]) }))['y']!.data as Float32Array;
@@ -137,11 +149,13 @@ async function main(): Promise<void> {
     if (!accuracyOnly) {
       for (const rows of [1, 128]) {
         const feed = { x: new ort.Tensor('float32', Float32Array.from({ length: rows * k }, () => g()), [rows, k]) };
-        const times = new Map<Form, number[]>(FORMS.map((f) => [f, []]));
+        const times = new Map<Form, number[]>(forms.map((f) => [f, []]));
         for (const s of sessions.values()) for (let i = 0; i < 3; i++) await s.run(feed);
         const reps = rows === 1 ? 50 : 5;
-        for (let round = 0; round < 15; round++) {
-          for (const [form, s] of sessions) {
+        for (let round = 0; round < rounds; round++) {
+          for (let j = 0; j < forms.length; j++) {
+            const form = forms[(round + j) % forms.length]!;
+            const s = sessions.get(form)!;
             const t0 = performance.now();
             for (let i = 0; i < reps; i++) await s.run(feed);
             times.get(form)!.push((performance.now() - t0) / reps);
