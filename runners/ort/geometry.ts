@@ -1,6 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
-import type { Qwen2PatchGeometry } from '../../models/qwen2-vl-inputs.ts';
+import { DEEPSTACK_EMBEDS, DEEPSTACK_FEATURES } from '../../models/layouts/onnx-community.ts';
+import type { PatchGeometry } from '../../models/qwen-patches.ts';
 
 /** Shapes the pipeline needs, read from the sessions' own metadata so real exports work too. */
 export interface PipelineGeometry {
@@ -17,14 +18,16 @@ export interface PipelineGeometry {
   imageSize: number | null;
   tokensPerImage: number | null;
   /**
-   * How the vision encoder takes an image: `images` = `pixel_values [n, 3, S, S]`; Qwen2-VL's
-   * `patches` = flattened patches `[num_patches, C*T*P*P]` + `grid_thw [num_images, 3]`.
+   * How the vision encoder takes an image: `image` = `pixel_values [n, 3, S, S]`; `patches` =
+   * Qwen-VL flattened patches `pixel_values [patches, C*T*P*P]` plus a grid input.
    */
-  visionInput: { kind: 'images' } | { kind: 'patches'; patches: Qwen2PatchGeometry } | null;
+  pixelLayout: 'image' | 'patches';
+  /** Patches: the grid input's name (`grid_thw` or `image_grid_thw`) and the patch layout. */
+  gridInput: string | null;
+  patch: PatchGeometry | null;
+  /** DeepStack levels the decoder adds (Qwen3-VL `deepstack_visual_embeds`); 0 without. */
+  deepstackTaps: number;
 }
-
-/** Qwen2-VL processor defaults (patch 14, temporal patch 2, 2x2 merge, RGB): a 1176-wide patch vector. */
-const QWEN2_VL_PATCHES: Qwen2PatchGeometry = { patchSize: 14, temporalPatchSize: 2, mergeSize: 2, channels: 3 };
 
 function tensorMeta(session: InferenceSession, name: string, side: 'input' | 'output') {
   const list = side === 'input' ? session.inputMetadata : session.outputMetadata;
@@ -40,7 +43,7 @@ function fixedDim(shape: ReadonlyArray<number | string> | undefined, index: numb
 export function readGeometry(
   decoder: InferenceSession,
   vision: InferenceSession | undefined,
-  hints: { imageSize?: number; tokensPerImage?: number; patches?: Qwen2PatchGeometry },
+  hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry },
   source: string,
 ): PipelineGeometry {
   const pastKeys = decoder.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n));
@@ -65,17 +68,18 @@ export function readGeometry(
   }
   const pixels = vision ? tensorMeta(vision, 'pixel_values', 'input') : undefined;
   const features = vision ? tensorMeta(vision, 'image_features', 'output') : undefined;
-  let visionInput: PipelineGeometry['visionInput'] = null;
-  if (vision && vision.inputNames.includes('grid_thw')) {
-    const patches = hints.patches ?? QWEN2_VL_PATCHES;
-    const width = fixedDim(pixels?.shape, 1);
-    const expected = patches.channels * patches.temporalPatchSize * patches.patchSize ** 2;
-    if (width !== null && width !== expected) {
-      throw new InputError(`${source}: vision encoder pixel_values is [num_patches, ${width}], expected ${expected} (channels x temporal patch x patch^2)`);
-    }
-    visionInput = { kind: 'patches', patches };
-  } else if (vision) {
-    visionInput = { kind: 'images' };
+  const pixelLayout = pixels && pixels.shape.length === 2 ? 'patches' : 'image';
+  const gridInput = vision?.inputNames.find((n) => n === 'grid_thw' || n === 'image_grid_thw') ?? null;
+  if (pixelLayout === 'patches' && (!gridInput || !hints.patch)) {
+    throw new InputError(
+      `${source}: the vision encoder takes flattened patches; it needs a grid_thw / image_grid_thw input and the patch layout (zoo models give it)`,
+    );
+  }
+  const deepstack = tensorMeta(decoder, DEEPSTACK_EMBEDS, 'input');
+  const deepstackTaps = deepstack ? fixedDim(deepstack.shape, 0) ?? 0 : 0;
+  if (deepstack && !deepstackTaps) throw new InputError(`${source}: ${DEEPSTACK_EMBEDS} needs a fixed level count as its first dimension`);
+  if (deepstack && vision && !vision.outputNames.includes(DEEPSTACK_FEATURES)) {
+    throw new InputError(`${source}: the decoder takes ${DEEPSTACK_EMBEDS} but the vision encoder has no ${DEEPSTACK_FEATURES} output`);
   }
   return {
     hidden,
@@ -86,9 +90,12 @@ export function readGeometry(
     positionIdsRank,
     hasAttentionMask: decoder.inputNames.includes('attention_mask'),
     decoderOutput,
-    imageSize: (visionInput?.kind === 'images' ? fixedDim(pixels?.shape, 3) : null) ?? hints.imageSize ?? null,
-    // Qwen2-VL's features are [num_image_tokens, hidden] (no per-image axis): tokens come from hints.
-    tokensPerImage: (visionInput?.kind === 'images' ? fixedDim(features?.shape, 1) : null) ?? hints.tokensPerImage ?? null,
-    visionInput,
+    imageSize: (pixelLayout === 'image' ? fixedDim(pixels?.shape, 3) : null) ?? hints.imageSize ?? null,
+    // image_features is [n, tokens, hidden] per image, or [tokens of all images, hidden] (Qwen-VL).
+    tokensPerImage: (features?.shape.length === 3 ? fixedDim(features.shape, 1) : null) ?? hints.tokensPerImage ?? null,
+    pixelLayout,
+    gridInput,
+    patch: pixelLayout === 'patches' ? hints.patch ?? null : null,
+    deepstackTaps,
   };
 }

@@ -1,9 +1,12 @@
 import * as ort from 'onnxruntime-node';
+import { DEEPSTACK_FEATURES } from '../../models/layouts/onnx-community.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
-import { imageGrid, mropePositions, patchifyImage, patchVectorLength, slicePositions, type MropePositions, type PromptSegment } from '../../models/qwen2-vl-inputs.ts';
+import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
+import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
-import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { mropePositions, slicePositions, type MropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { errorMessage } from '../../core/errors.ts';
 
 export interface PipelineSessions {
@@ -94,7 +97,7 @@ export class OrtPipeline {
   }
 
   /**
-   * M-RoPE positions of a prompt (Qwen2-VL, position_ids [3, batch, seq]): text tokens t = h = w,
+   * M-RoPE positions of a prompt (Qwen-VL, position_ids [3, batch, seq]): text tokens t = h = w,
    * image tokens their (t, h, w) grid ids, as get_rope_index computes them.
    */
   private promptPositions(total: number, imageRows: number[], tokensPerImage: number): MropePositions {
@@ -110,10 +113,10 @@ export class OrtPipeline {
   }
 
   private imageSegment(tokensPerImage: number): PromptSegment {
-    const input = this.geo.visionInput;
-    if (input?.kind === 'patches' && this.geo.imageSize) {
-      const [t, h, w] = imageGrid(this.geo.imageSize, input.patches);
-      return { kind: 'image', gridT: t, gridH: h / input.patches.mergeSize, gridW: w / input.patches.mergeSize };
+    const { patch, imageSize } = this.geo;
+    if (patch && imageSize) {
+      const side = imageSize / patch.patchSize / patch.mergeSize;
+      if (side * side === tokensPerImage) return { kind: 'image', gridT: 1, gridH: side, gridW: side };
     }
     // A square token grid otherwise (a ViT whose tokens are not patches of a known grid).
     const side = Math.round(Math.sqrt(tokensPerImage));
@@ -137,27 +140,14 @@ export class OrtPipeline {
     return new ort.Tensor('int64', pos, [1, length]);
   }
 
-  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, mrope: MropePositions | null): Feeds {
+  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, mrope: MropePositions | null, deepstack?: DeepstackInput): Feeds {
     const feeds: Feeds = { inputs_embeds: embeds, ...past };
+    if (this.geo.deepstackTaps > 0) Object.assign(feeds, deepstackFeeds(deepstack, start, length, this.geo.deepstackTaps, this.geo.hidden));
     if (this.geo.hasAttentionMask) {
       feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(start + length).fill(1n), [1, start + length]);
     }
     if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length, mrope);
     return feeds;
-  }
-
-  /** The vision encoder's feeds for one normalised CHW image. */
-  private visionFeeds(chw: Float32Array, size: number): Feeds {
-    const input = this.geo.visionInput;
-    if (input?.kind === 'patches') {
-      const patches = patchifyImage(chw, size, input.patches);
-      const width = patchVectorLength(input.patches);
-      return {
-        pixel_values: new ort.Tensor('float32', patches, [patches.length / width, width]),
-        grid_thw: new ort.Tensor('int64', BigInt64Array.from(imageGrid(size, input.patches).map(BigInt)), [1, 3]),
-      };
-    }
-    return { pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) };
   }
 
   private takePresent(out: ort.InferenceSession.OnnxValueMapType): Feeds {
@@ -184,6 +174,39 @@ export class OrtPipeline {
     );
     const logits = res['logits'] as ort.Tensor;
     return argmax(logits.data as Float32Array, 0, logits.dims[2]!);
+  }
+
+  /**
+   * Vision encoder feeds for one normalised CHW image: the image tensor, or (Qwen-VL) its
+   * flattened patches in the processor's layout with a one-image grid. Flattening is part of
+   * the image_encode phase, as the processor's work is in a deployment.
+   */
+  private visionFeeds(chw: Float32Array, size: number): Feeds {
+    const { patch, gridInput } = this.geo;
+    if (this.geo.pixelLayout === 'image' || !patch || !gridInput) {
+      return { pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) };
+    }
+    const geometry = { ...patch, imageSize: size };
+    const side = size / patch.patchSize;
+    return {
+      pixel_values: new ort.Tensor('float32', flattenPatches(chw, geometry), [patchCount(geometry), patchRowWidth(geometry)]),
+      [gridInput]: new ort.Tensor('int64', BigInt64Array.from([1n, BigInt(side), BigInt(side)]), [1, 3]),
+    };
+  }
+
+  /** DeepStack features of every image token of the prompt, `[taps, image tokens, hidden]`, with their rows. */
+  private deepstackInput(imageRows: number[], perImage: Float32Array[], tokensPerImage: number): DeepstackInput {
+    const { deepstackTaps: taps, hidden } = this.geo;
+    const total = imageRows.length * tokensPerImage;
+    const features = new Float32Array(taps * total * hidden);
+    perImage.forEach((data, i) => {
+      for (let level = 0; level < taps; level++) {
+        const from = level * tokensPerImage * hidden;
+        features.set(data.subarray(from, from + tokensPerImage * hidden), (level * total + i * tokensPerImage) * hidden);
+      }
+    });
+    const rows = imageRows.flatMap((start) => Array.from({ length: tokensPerImage }, (_, k) => start + k));
+    return { rows, features };
   }
 
   async run(shape: RequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
@@ -215,33 +238,35 @@ export class OrtPipeline {
     };
 
     try {
-      // preprocess: a synthetic camera tile per image, normalised (CLIP statistics for Qwen2-VL,
-      // ImageNet's otherwise) and, for Qwen2-VL, cut into the processor's patches; prompt ids and
-      // M-RoPE positions.
-      const { inputs, prompt, mrope } = await phase('preprocess', async () => {
+      // preprocess: a synthetic camera tile per image, normalised as InternVL does; prompt ids.
+      const { pixels, prompt, mrope } = await phase('preprocess', async () => {
         const size = geo.imageSize ?? 0;
-        const stats = geo.visionInput?.kind === 'patches' ? CLIP_MEAN_STD : IMAGENET_MEAN_STD;
-        const inputs: Feeds[] = [];
+        const pixels: Float32Array[] = [];
         for (let i = 0; i < shape.images; i++) {
           const chw = new Float32Array(3 * size * size);
-          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw, 0, stats);
-          inputs.push(this.visionFeeds(chw, size));
+          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
+          pixels.push(chw);
         }
         const prompt = makePromptIds(shape.textTokens, shape.images, tokensPerImage, shape.vocab, shape.seed);
         const mrope = geo.positionIdsRank === 3 ? this.promptPositions(prompt.ids.length, prompt.imageRows, tokensPerImage) : null;
-        return { inputs, prompt, mrope };
+        return { pixels, prompt, mrope };
       });
 
       const features: Float32Array[] = [];
+      const deepstackPerImage: Float32Array[] = [];
       if (shape.images > 0) {
         const vision = sessions.vision!;
+        const size = geo.imageSize!;
         await phase('image_encode', async () => {
-          for (const feeds of inputs) {
+          for (const chw of pixels) {
+            const feeds = this.visionFeeds(chw, size);
             const out = await timed('vision_encoder', 'image_encode', 1, () => vision.run(feeds));
             features.push((out['image_features'] as ort.Tensor).data as Float32Array);
+            if (geo.deepstackTaps > 0) deepstackPerImage.push((out[DEEPSTACK_FEATURES] as ort.Tensor).data as Float32Array);
           }
         });
       }
+      const deepstack = geo.deepstackTaps > 0 ? this.deepstackInput(prompt.imageRows, deepstackPerImage, tokensPerImage) : undefined;
 
       const total = record.promptTokens;
       const shared = this.kvMode === 'shared' ? this.sharedCache(total + shape.outputTokens) : null;
@@ -258,7 +283,7 @@ export class OrtPipeline {
         for (let start = 0; start < total; start += chunk) {
           const length = Math.min(chunk, total - start);
           const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
-          const feeds = this.decoderFeeds(rows, start, length, past, mrope);
+          const feeds = this.decoderFeeds(rows, start, length, past, mrope, deepstack);
           out = await timed('decoder_model_merged', 'prefill', length, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
         }

@@ -16,7 +16,7 @@ import { runSuite } from '../../harness/run-suite.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { accuracyGate, machineIdentity, verdictPath } from '../../models/accuracy-gate.ts';
 import { ACCURACY_THRESHOLDS, judgeDeviation } from '../../models/check.ts';
-import { mropePositions, patchifyImage } from '../../models/qwen2-vl-inputs.ts';
+import { mropePositions } from '../../models/mrope.ts';
 import { INT8_FORM_ID } from '../../models/weights/int8-form.ts';
 import { ensureModel, getDescriptor, listZoo } from '../../models/zoo.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
@@ -137,23 +137,6 @@ describe('Qwen2-VL inputs', () => {
     expect(axis(1)).toEqual([0, 1, 2, 2, 2, 3, 3, 3, 5, 6]);
     expect(axis(2)).toEqual([0, 1, 2, 3, 4, 2, 3, 4, 5, 6]);
     expect(p.next).toBe(7);
-  });
-
-  it('patches come in 2x2 merge windows, each channel x frame x row x column with the frame repeated', () => {
-    const size = 56;
-    const g = { patchSize: 14, temporalPatchSize: 2, mergeSize: 2, channels: 3 };
-    const chw = Float32Array.from({ length: 3 * size * size }, (_, i) => i);
-    const patches = patchifyImage(chw, size, g);
-    expect(patches.length).toBe(16 * 1176);
-    const at = (c: number, y: number, x: number) => c * size * size + y * size + x;
-    // Patch 1 is the top-right patch of the first window: rows 0..13, columns 14..27.
-    expect(patches[1176]).toBe(at(0, 0, 14));
-    // Patch 2 starts the window's second row; patch 4 the next window (columns 28..41).
-    expect(patches[2 * 1176]).toBe(at(0, 14, 0));
-    expect(patches[4 * 1176]).toBe(at(0, 0, 28));
-    // Frame 1 repeats frame 0; channel 1 follows both frames of channel 0.
-    expect(patches[196 + 15]).toBe(patches[15]);
-    expect(patches[2 * 196]).toBe(at(1, 0, 0));
   });
 });
 
