@@ -71,14 +71,14 @@ async function runCell(model: string, params: Cell['params']): Promise<{ rec: It
 }
 
 describe('image tokens per image', () => {
-  it('full scale: InternVL2.5 and Qwen2-VL 256 per 448 px tile, SmolVLM 64; tiny: 4 each', () => {
+  it('full scale: InternVL2.5 and Qwen2-VL 256 per 448 px tile, SmolVLM 64; tiny: the descriptor\'s count (4 for those three)', () => {
     expect(expectedTokensPerImage('internvl2_5-1b', 'full')).toBe(256);
     expect(expectedTokensPerImage('qwen2-vl-2b', 'full')).toBe(256);
     expect(expectedTokensPerImage('smolvlm-256m', 'full')).toBe(64);
     for (const { id } of listZoo()) {
       expect(expectedTokensPerImage(id, 'tiny')).toBe(getDescriptor(id, 'tiny').imageTokensPerTile);
-      expect(expectedTokensPerImage(id, 'tiny')).toBe(4);
     }
+    for (const id of ['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m']) expect(expectedTokensPerImage(id, 'tiny')).toBe(4);
   });
 });
 
