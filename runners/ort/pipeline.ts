@@ -5,7 +5,7 @@ import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.t
 import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
 import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
-import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
 import { mropePositions, slicePositions, type MropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { errorMessage } from '../../core/errors.ts';
 
@@ -244,7 +244,8 @@ export class OrtPipeline {
         const pixels: Float32Array[] = [];
         for (let i = 0; i < shape.images; i++) {
           const chw = new Float32Array(3 * size * size);
-          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
+          // Qwen-VL processors normalise with CLIP's statistics, InternVL with ImageNet's.
+          normalizeToChw(makeTestImage(size, shape.seed + i), size, chw, 0, geo.pixelLayout === 'patches' ? CLIP_MEAN_STD : IMAGENET_MEAN_STD);
           pixels.push(chw);
         }
         const prompt = makePromptIds(shape.textTokens, shape.images, tokensPerImage, shape.vocab, shape.seed);
