@@ -184,7 +184,7 @@ export function statisticsTable(result: RunResult): string {
       rows.push([c.id, name, s.unit, String(s.n), fmt(s.median), fmt(s.mean), fmt(s.p90), fmt(s.p99), fmt(s.stdev), fmtCi(s)]);
     }
   }
-  return markdownTable([['Cell', 'Metric', 'Unit', 'n', 'median', 'mean', 'p90', 'p99', 'stdev', '95% CI of mean'], ...rows], {
+  return markdownTable([['Cell', 'Metric', 'Unit', 'n', 'median', 'mean', 'p90', 'p99', 'stdev', '95% CI of median'], ...rows], {
     align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   });
 }
