@@ -36,7 +36,7 @@ interface RunFlags {
   out: string;
   resume?: string;
   adaptive?: number;
-  adaptiveMetric: string;
+  adaptiveMetric: string[];
   maxIterations?: number;
   cellBudget?: number;
   cooldown?: number;
@@ -69,8 +69,8 @@ export function registerRunCommand(program: Command): void {
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
     .option('-w, --warmup <n>', 'warm-up iterations per cell, discarded (overrides the suite)', intOption('--warmup', 0))
     .option('--threads <n>', 'intra-op threads for in-process runners (default: physical cores)', intOption('--threads'))
-    .option('--adaptive <pct>', 'measure until the 95% CI of the key metric is within ±pct % (--iterations becomes the minimum)', Number)
-    .option('--adaptive-metric <name>', 'key metric for --adaptive', 'ttft_ms')
+    .option('--adaptive <pct>', 'measure until the 95% CI of the median of each key metric is within ±pct % (--iterations becomes the minimum)', Number)
+    .option('--adaptive-metric <name>', 'key metric for --adaptive (repeatable; default ttft_ms and tpot_ms)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--max-iterations <n>', 'upper bound for --adaptive (default 30)', intOption('--max-iterations'))
     .option('--cell-budget <seconds>', 'time budget per cell for --adaptive (default 300)', Number)
     .option('--cooldown <seconds>', 'pause between cells to let the machine cool down', Number)
@@ -119,7 +119,7 @@ function methodologyFlags(flags: RunFlags) {
     adaptive:
       adaptivePct === undefined
         ? undefined
-        : { targetCiPct: adaptivePct, metric: flags.adaptiveMetric, maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
+        : { targetCiPct: adaptivePct, ...(flags.adaptiveMetric.length ? { metrics: flags.adaptiveMetric } : {}), maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
     cooldownSeconds: positive('--cooldown', flags.cooldown),
     shuffleSeed,
     ortProfile: flags.ortProfile,

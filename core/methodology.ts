@@ -1,24 +1,48 @@
 import type { IterationRecord } from './events.ts';
 import { seededRandom } from './random.ts';
-import { summarize } from './stats.ts';
+import { medianInterval, percentile, relativeHalfWidthPct } from './stats.ts';
 import type { Cell } from './suite-types.ts';
 import { iterationMetrics } from '../reporters/metrics.ts';
 
 /**
- * Adaptive iteration count: keep measuring until the 95% confidence interval of the key
- * metric's mean is within `targetCiPct` percent of the mean (each side), bounded by a maximum
- * count and a time budget per cell. `iterations` (the fixed count) becomes the minimum.
+ * Adaptive iteration count: keep measuring until the distribution-free 95% confidence interval
+ * of the median of every key metric is within `targetCiPct` percent of that median (each side),
+ * bounded by a maximum count and a time budget per cell. `iterations` (the fixed count) becomes
+ * the minimum. A key metric a cell does not produce at all (tpot_ms with one output token) is
+ * left out of the rule for that cell.
  */
 export interface AdaptivePlan {
-  metric: string;
+  /** Key metrics whose median intervals must all be narrow enough (default ttft_ms, tpot_ms). */
+  metrics: string[];
+  /** Results written before `metrics` existed had one key metric. */
+  metric?: string;
   targetCiPct: number;
   maxIterations: number;
   maxCellSeconds: number;
 }
 
+export const DEFAULT_ADAPTIVE_METRICS: readonly string[] = ['ttft_ms', 'tpot_ms'];
+
+/** Why a cell stopped measuring. */
+export type StopRule = 'fixed count' | 'target reached' | 'max count' | 'time budget';
+
 export interface StopDecision {
   stop: boolean;
   reason: string;
+  rule?: StopRule;
+  /** Key metric -> half-width of its median's 95% interval in % of the median (null: no interval yet). */
+  halfWidthPct: Record<string, number | null>;
+}
+
+/** What a cell's result says about how measuring ended (CellResult.stopping). */
+export interface StoppingRecord {
+  rule: StopRule;
+  /** Measured (non-warm-up) iterations. */
+  measured: number;
+  /** The adaptive target (± % of the median), null for a fixed count. */
+  targetCiPct: number | null;
+  /** Key metric -> half-width of the 95% interval of its median, % of the median, when measuring stopped. */
+  halfWidthPct: Record<string, number | null>;
 }
 
 /** Per-iteration values of one metric; list-valued metrics (per image, chunk ITL) use their mean. */
@@ -34,6 +58,26 @@ export function metricSeries(records: readonly IterationRecord[], metric: string
   return out;
 }
 
+/** Half-width of the median's 95% interval, % of the median; null with too few values for one. */
+export function medianHalfWidthPct(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const width = relativeHalfWidthPct(medianInterval(sorted), percentile(sorted, 50));
+  return Number.isFinite(width) ? width : null;
+}
+
+/** Key metric -> half-width now; metrics the cell has no value of are absent. */
+export function keyMetricWidths(records: readonly IterationRecord[], metrics: readonly string[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const metric of metrics) {
+    const series = metricSeries(records, metric).map((s) => s.value);
+    if (series.length > 0) out[metric] = medianHalfWidthPct(series);
+  }
+  return out;
+}
+
+const pct = (w: number | null) => (w === null ? 'no interval yet' : `±${w.toFixed(2)}%`);
+
 export function adaptiveStop(
   records: readonly IterationRecord[],
   measured: number,
@@ -41,26 +85,22 @@ export function adaptiveStop(
   plan: AdaptivePlan,
   elapsedMs: number,
 ): StopDecision {
-  if (measured < minIterations) return { stop: false, reason: '' };
-  const series = metricSeries(records, plan.metric).map((s) => s.value);
-  if (series.length >= 2) {
-    const s = summarize(series, '');
-    const halfPct = s.ci95 && s.mean !== 0 ? ((s.ci95[1] - s.mean) / Math.abs(s.mean)) * 100 : Infinity;
-    if (halfPct <= plan.targetCiPct) {
-      return { stop: true, reason: `95% CI of ${plan.metric} within ±${halfPct.toFixed(2)}% after ${measured} iterations (target ±${plan.targetCiPct}%)` };
-    }
-    if (measured >= plan.maxIterations) {
-      return { stop: true, reason: `reached ${plan.maxIterations} iterations with the 95% CI of ${plan.metric} at ±${halfPct.toFixed(2)}% (target ±${plan.targetCiPct}%)` };
-    }
-    if (elapsedMs >= plan.maxCellSeconds * 1000) {
-      return { stop: true, reason: `time budget of ${plan.maxCellSeconds} s spent after ${measured} iterations; 95% CI of ${plan.metric} at ±${halfPct.toFixed(2)}% (target ±${plan.targetCiPct}%)` };
-    }
-    return { stop: false, reason: '' };
+  const metrics = plan.metrics?.length ? plan.metrics : [plan.metric ?? DEFAULT_ADAPTIVE_METRICS[0]!];
+  const halfWidthPct = keyMetricWidths(records, metrics);
+  if (measured < minIterations) return { stop: false, reason: '', halfWidthPct };
+  const present = Object.entries(halfWidthPct);
+  const widths = present.map(([m, w]) => `${m} ${pct(w)}`).join(', ') || `no value of ${metrics.join(' or ')}`;
+  const target = `target ±${plan.targetCiPct}%`;
+  if (present.length > 0 && present.every(([, w]) => w !== null && w <= plan.targetCiPct)) {
+    return { stop: true, rule: 'target reached', halfWidthPct, reason: `95% CI of the median within the target after ${measured} iterations: ${widths} (${target})` };
   }
-  if (measured >= plan.maxIterations || elapsedMs >= plan.maxCellSeconds * 1000) {
-    return { stop: true, reason: `stopped after ${measured} iterations without two values of ${plan.metric}` };
+  if (measured >= plan.maxIterations) {
+    return { stop: true, rule: 'max count', halfWidthPct, reason: `reached ${plan.maxIterations} iterations with the 95% CI of the median at ${widths} (${target})` };
   }
-  return { stop: false, reason: '' };
+  if (elapsedMs >= plan.maxCellSeconds * 1000) {
+    return { stop: true, rule: 'time budget', halfWidthPct, reason: `time budget of ${plan.maxCellSeconds} s spent after ${measured} iterations; 95% CI of the median at ${widths} (${target})` };
+  }
+  return { stop: false, reason: '', halfWidthPct };
 }
 
 /**

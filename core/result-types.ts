@@ -1,6 +1,8 @@
 import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import type { IterationRecord } from './events.ts';
-import type { AdaptivePlan } from './methodology.ts';
+import type { AdaptivePlan, StoppingRecord } from './methodology.ts';
+import type { CellFlag, MetricSpread } from './cell-quality.ts';
+import type { MachineState } from '../hw-probes/machine-load.ts';
 import type { CellProbeRecord } from './cell-probes.ts';
 import type { ModelIdentity, OperatorProfile } from './runner.ts';
 import type { MetricStats } from './stats.ts';
@@ -37,8 +39,16 @@ export interface CellResult {
   subgraphs: Record<string, SubgraphStats>;
   /** Peak resident set size of the process while the cell ran, bytes. */
   peakRssBytes: number | null;
-  /** Why measuring stopped (fixed count, adaptive CI reached, budget spent). */
+  /** Why measuring stopped (fixed count, adaptive CI reached, budget spent), as a sentence. */
   stopReason?: string;
+  /** The same as data: which rule stopped the cell, after how many iterations, how wide the key intervals were. */
+  stopping?: StoppingRecord;
+  /** What the machine did while the cell measured (load, CPU steal, run-queue wait). */
+  machine?: MachineState;
+  /** Spread of the key metrics: 95% CI half-width of the median and IQR, % of the median. */
+  spread?: Record<string, MetricSpread>;
+  /** Why this cell's figures deserve caution (noisy, busy machine, outliers, throttled); empty when none. Thresholds: core/cell-quality.ts. */
+  flags?: CellFlag[];
   /** Metric -> indexes of iterations outside Tukey's fences; marked, never dropped. */
   outliers?: Record<string, number[]>;
   /** Hardware samples, power basis and thermal verdict, when probes ran. */

@@ -5,7 +5,9 @@ import type { IterationRecord } from './events.ts';
 import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from './result-types.ts';
-import { adaptiveStop, markOutliers, shuffleCells, type AdaptivePlan } from './methodology.ts';
+import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells, type AdaptivePlan, type StoppingRecord } from './methodology.ts';
+import { cellFlags, cellSpread } from './cell-quality.ts';
+import { startMachineWindow, type MachineState } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor, type ProbePlan } from './cell-probes.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../hw-probes/transport.ts';
@@ -13,7 +15,7 @@ import { ResultStore } from './result-store.ts';
 import type { OperatorProfile, PreparedCell, Runner } from './runner.ts';
 import { summarize } from './stats.ts';
 import type { Cell, LoadedSuite, Suite } from './suite-types.ts';
-import { cellMetrics, subgraphStats } from '../reporters/metrics.ts';
+import { cellMetrics, METRIC_UNITS, subgraphStats } from '../reporters/metrics.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
@@ -38,7 +40,7 @@ export interface RunRequest {
   warmup?: number;
   threads?: number;
   /** Overrides of the suite's methodology (CLI flags). */
-  adaptive?: { targetCiPct: number; metric?: string; maxIterations?: number; maxCellSeconds?: number };
+  adaptive?: { targetCiPct: number; metric?: string; metrics?: string[]; maxIterations?: number; maxCellSeconds?: number };
   cooldownSeconds?: number;
   /** Shuffle cells with this seed. */
   shuffleSeed?: number;
@@ -101,12 +103,18 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   const minIterations = req.iterations ?? suite.defaults.iterations;
   const adaptive: AdaptivePlan | null = adaptiveSpec
     ? {
-        metric: adaptiveSpec.metric ?? 'ttft_ms',
+        metrics: adaptiveSpec.metrics?.length ? adaptiveSpec.metrics : adaptiveSpec.metric ? [adaptiveSpec.metric] : [...DEFAULT_ADAPTIVE_METRICS],
         targetCiPct: adaptiveSpec.targetCiPct,
         maxIterations: Math.max(minIterations, adaptiveSpec.maxIterations ?? 30),
         maxCellSeconds: adaptiveSpec.maxCellSeconds ?? 300,
       }
     : null;
+  if (adaptive) {
+    const unknown = adaptive.metrics.filter((m) => !(m in METRIC_UNITS));
+    if (unknown.length) {
+      throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): unknown metric ${unknown.join(', ')}; per-iteration metrics are ${Object.keys(METRIC_UNITS).join(', ')}`);
+    }
+  }
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   const environment = await captureLocalEnvironment();
   const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);
@@ -180,15 +188,15 @@ async function cooldown(seconds: number, progress: ProgressSink): Promise<void> 
 }
 
 /**
- * Warm-up iterations, then the fixed count, or (adaptive) until the key metric's 95% CI is
- * narrow enough, the maximum count is reached or the cell's time budget is spent.
+ * Warm-up iterations, then the fixed count, or (adaptive) until the key metrics' median
+ * intervals are narrow enough, the maximum count is reached or the cell's time budget is spent.
  */
 async function measureCell(
   prepared: PreparedCell,
   options: RunResult['options'],
   iterations: IterationRecord[],
   progress: ProgressSink,
-): Promise<string> {
+): Promise<{ reason: string; stopping: StoppingRecord }> {
   const { warmup, iterations: minimum, adaptive } = options;
   const planned = warmup + (adaptive ? adaptive.maxIterations : minimum);
   const started = Date.now();
@@ -200,9 +208,18 @@ async function measureCell(
     progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec });
     if (isWarmup || !adaptive) continue;
     const decision = adaptiveStop(iterations, i + 1 - warmup, minimum, adaptive, Date.now() - started);
-    if (decision.stop) return decision.reason;
+    if (decision.stop) {
+      return {
+        reason: decision.reason,
+        stopping: { rule: decision.rule!, measured: i + 1 - warmup, targetCiPct: adaptive.targetCiPct, halfWidthPct: decision.halfWidthPct },
+      };
+    }
   }
-  return adaptive ? `reached ${adaptive.maxIterations} iterations` : `fixed count of ${minimum} iterations`;
+  const measured = iterations.filter((r) => !r.warmup).length;
+  const halfWidthPct = keyMetricWidths(iterations, adaptive?.metrics ?? DEFAULT_ADAPTIVE_METRICS);
+  return adaptive
+    ? { reason: `reached ${adaptive.maxIterations} iterations`, stopping: { rule: 'max count', measured, targetCiPct: adaptive.targetCiPct, halfWidthPct } }
+    : { reason: `fixed count of ${minimum} iterations`, stopping: { rule: 'fixed count', measured, targetCiPct: null, halfWidthPct } };
 }
 
 /**
@@ -231,16 +248,22 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
     const rss = startPeakRssWindow();
     const iterations: IterationRecord[] = [];
     let stopReason = '';
+    let stopping: StoppingRecord | undefined;
     let record: CellResult;
     try {
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
       const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
       let monitor: CellMonitor | null = null;
+      let machine: MachineState | undefined;
       let operatorProfile: OperatorProfile | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
-        stopReason = await measureCell(prepared, result.options, iterations, progress);
+        // The machine window covers the iterations only (the model is loaded, the runtime's
+        // threads exist), so load and run-queue wait describe the measured work.
+        const machineWindow = startMachineWindow();
+        ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
+        machine = machineWindow.finish();
         operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
         await prepared.close();
@@ -274,13 +297,19 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
         subgraphs: ok ? subgraphStats(iterations) : {},
         peakRssBytes: peak.bytes,
         stopReason,
+        ...(stopping ? { stopping } : {}),
         outliers: markOutliers(iterations),
+        ...(machine ? { machine } : {}),
         ...(operatorProfile ? { operatorProfile } : {}),
         ...(probed
           ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
           : {}),
       };
       if (probed) Object.assign(record.metrics, probed.metrics);
+      if (ok) {
+        record.spread = cellSpread(iterations);
+        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons });
+      }
     } catch (err) {
       record = {
         id: cell.id,

@@ -189,6 +189,44 @@ export function statisticsTable(result: RunResult): string {
   });
 }
 
+const pctOrDash = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(digits)}%`);
+
+/**
+ * Per cell: how measuring stopped, how wide the median intervals of the key metrics are, what
+ * the machine did meanwhile, and the cell's flags (thresholds: core/cell-quality.ts).
+ */
+export function measurementQualityTable(result: RunResult): string | null {
+  const cells = okCells(result).filter((c) => c.stopping || c.machine || c.flags);
+  if (!cells.length) return null;
+  const half = (c: CellResult, m: string) => {
+    const w = c.spread?.[m]?.ciHalfWidthPct ?? c.stopping?.halfWidthPct[m];
+    return w === null ? 'n < 6' : w === undefined ? '–' : `±${w.toFixed(1)}%`;
+  };
+  const rows = cells.map((c) => [
+    c.id,
+    String(c.stopping?.measured ?? c.iterations.filter((r) => !r.warmup && !r.error).length),
+    c.stopping?.rule ?? '–',
+    half(c, 'ttft_ms'),
+    half(c, 'tpot_ms'),
+    c.machine ? `${c.machine.loadAvg1Before.toFixed(1)} → ${c.machine.loadAvg1After.toFixed(1)} / ${c.machine.cpus}` : '–',
+    pctOrDash(c.machine?.stealPct),
+    pctOrDash(c.machine?.runQueueWaitPct),
+    c.flags?.length ? c.flags.map((f) => `**${f.kind}**: ${f.message}`).join('<br>') : 'none',
+  ]);
+  return markdownTable([['Cell', 'n', 'Stopped by', 'TTFT 95% CI', 'TPOT 95% CI', 'Load (1 min) / CPUs', 'Steal', 'Run-queue wait', 'Flags'], ...rows], {
+    align: ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'l'],
+  });
+}
+
+function optionsLine(result: RunResult): string {
+  const o = result.options;
+  const a = o.adaptive;
+  const count = a
+    ? `at least ${o.iterations} measured iteration(s), then on until the 95% CI of the median of ${(a.metrics?.length ? a.metrics : [a.metric ?? 'ttft_ms']).join(' and ')} is within ±${a.targetCiPct}% (at most ${a.maxIterations} iterations or ${a.maxCellSeconds} s per cell)`
+    : `${o.iterations} measured iteration(s)`;
+  return `- Options: ${o.warmup} warm-up + ${count} per cell, ${o.outputTokens} output tokens, ${o.threads} thread(s)${o.filters.length ? `, filters ${o.filters.join(' ')}` : ''}`;
+}
+
 function modelLines(result: RunResult): string[] {
   const seen = new Map<string, string>();
   for (const c of result.cells) {
@@ -210,12 +248,13 @@ export function renderReport(result: RunResult): string {
   const missing = result.plannedCells.filter((id) => !result.cells.some((c) => c.id === id));
   const energy = energyTable(result);
   const operators = operatorTable(result);
+  const quality = measurementQualityTable(result);
   const lines: string[] = [
     `# ${result.suite.name} — run ${result.runId}`,
     '',
     `- Target: ${result.target}; host ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}`,
     `- Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; git ${env.git.revision?.slice(0, 10) ?? 'unknown'}${env.git.dirty ? ' (dirty)' : ''}`,
-    `- Options: ${result.options.warmup} warm-up + ${result.options.iterations} measured iteration(s) per cell, ${result.options.outputTokens} output tokens, ${result.options.threads} thread(s)${result.options.filters.length ? `, filters ${result.options.filters.join(' ')}` : ''}`,
+    optionsLine(result),
     `- Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,
     ...modelLines(result),
     '',
@@ -225,6 +264,16 @@ export function renderReport(result: RunResult): string {
     '',
     axeraStyleTables(result) || '_No successful cell._',
     '',
+    ...(quality
+      ? [
+          '## Measurement quality',
+          '',
+          'Half-widths of the distribution-free 95% interval of each median, the rule that stopped measuring, and what the machine did while the cell ran. Flagged cells deserve caution; thresholds are in core/cell-quality.ts.',
+          '',
+          quality,
+          '',
+        ]
+      : []),
     '## Per-subgraph latency',
     '',
     subgraphTable(result),
