@@ -53,6 +53,62 @@ function axis(text: string, stacked = false) {
   return { title: { display: true, text }, stacked, beginAtZero: true };
 }
 
+type Interval = [number, number] | null;
+
+/**
+ * Whiskers for the 95% CI of each median: `intervals[dataset][point]` (null = none, e.g. fewer
+ * than six iterations). Drawn over the datasets so a reader sees how far each point can be
+ * trusted; a separate plugin so any chart can take it without changing its datasets.
+ */
+function medianIntervalBars(intervals: Interval[][], horizontal = false): Plugin {
+  return {
+    id: 'median-interval-bars',
+    afterDatasetsDraw(chart) {
+      const { ctx, chartArea } = chart;
+      const value = horizontal ? chart.scales['x']! : chart.scales['y']!;
+      ctx.save();
+      // A whisker longer than the axis is cut at the plot's edge (the axis stays readable).
+      ctx.beginPath();
+      ctx.rect(chartArea.left, chartArea.top, chartArea.right - chartArea.left, chartArea.bottom - chartArea.top);
+      ctx.clip();
+      ctx.strokeStyle = '#222';
+      ctx.lineWidth = 1.5;
+      intervals.forEach((list, d) => {
+        const meta = chart.getDatasetMeta(d);
+        if (meta.hidden) return;
+        list.forEach((ci, j) => {
+          const el = meta.data[j];
+          if (!ci || !el) return;
+          const at = horizontal ? el.y : el.x;
+          const a = value.getPixelForValue(ci[0]);
+          const b = value.getPixelForValue(ci[1]);
+          ctx.beginPath();
+          if (horizontal) {
+            ctx.moveTo(a, at);
+            ctx.lineTo(b, at);
+            ctx.moveTo(a, at - 5);
+            ctx.lineTo(a, at + 5);
+            ctx.moveTo(b, at - 5);
+            ctx.lineTo(b, at + 5);
+          } else {
+            ctx.moveTo(at, a);
+            ctx.lineTo(at, b);
+            ctx.moveTo(at - 5, a);
+            ctx.lineTo(at + 5, a);
+            ctx.moveTo(at - 5, b);
+            ctx.lineTo(at + 5, b);
+          }
+          ctx.stroke();
+        });
+      });
+      ctx.restore();
+    },
+  };
+}
+
+const SPREAD_NOTE = 'whiskers: 95% CI of the median';
+const withNote = (...parts: Array<string | undefined>) => parts.filter(Boolean).join('; ');
+
 const ok = (r: RunResult) => r.cells.filter((c) => c.status === 'ok');
 const precisionOf = (c: CellResult) => String(c.params['precision'] ?? 'default');
 const syntheticNote = (r: RunResult) =>
@@ -60,26 +116,28 @@ const syntheticNote = (r: RunResult) =>
 
 /** TTFT (end to end) against image count, one line per precision and prefill length. */
 export function ttftVsImages(result: RunResult): ChartConfiguration {
-  const series = new Map<string, Array<{ x: number; y: number }>>();
+  const series = new Map<string, Array<{ x: number; y: number; ci: Interval }>>();
   for (const c of ok(result)) {
     const ttft = c.metrics['ttft_ms'];
     if (!ttft) continue;
     const key = `${precisionOf(c)}, prefill ${String(c.params['prefill'] ?? '?')}`;
-    series.set(key, [...(series.get(key) ?? []), { x: Number(c.params['images'] ?? 0), y: ttft.median }]);
+    series.set(key, [...(series.get(key) ?? []), { x: Number(c.params['images'] ?? 0), y: ttft.median, ci: ttft.ciMedian ?? null }]);
   }
+  const sorted = [...series].map(([label, points]) => [label, points.sort((a, b) => a.x - b.x)] as const);
   return {
     type: 'line',
+    plugins: [medianIntervalBars(sorted.map(([, points]) => points.map((p) => p.ci)))],
     data: {
-      datasets: [...series].map(([label, points], i) => ({
+      datasets: sorted.map(([label, points], i) => ({
         label,
-        data: points.sort((a, b) => a.x - b.x),
+        data: points.map((p) => ({ x: p.x, y: p.y })),
         borderColor: PALETTE[i % PALETTE.length],
         backgroundColor: PALETTE[i % PALETTE.length],
         pointRadius: 5,
       })),
     },
     options: {
-      plugins: title(`${result.suite.name}: TTFT vs image count (median)`, syntheticNote(result)),
+      plugins: title(`${result.suite.name}: TTFT vs image count (median)`, withNote(syntheticNote(result), SPREAD_NOTE)),
       scales: { x: { type: 'linear', title: { display: true, text: 'images per request' }, ticks: { stepSize: 1 } }, y: axis('TTFT, end to end (ms)') },
     },
   };
@@ -89,21 +147,22 @@ export function ttftVsImages(result: RunResult): ChartConfiguration {
 export function decodeThroughput(result: RunResult): ChartConfiguration {
   const cells = ok(result).filter((c) => c.metrics['decode_tokens_per_s']);
   const precisions = [...new Set(cells.map(precisionOf))];
-  const groups = [...new Set(cells.map((c) => `images=${String(c.params['images'] ?? 0)}, prefill=${String(c.params['prefill'] ?? '?')}`))];
+  const groupOf = (c: CellResult) => `images=${String(c.params['images'] ?? 0)}, prefill=${String(c.params['prefill'] ?? '?')}`;
+  const groups = [...new Set(cells.map(groupOf))];
+  const stat = (g: string, p: string) => cells.find((c) => precisionOf(c) === p && groupOf(c) === g)?.metrics['decode_tokens_per_s'];
   return {
     type: 'bar',
+    plugins: [medianIntervalBars(groups.map((g) => precisions.map((p) => stat(g, p)?.ciMedian ?? null)))],
     data: {
       labels: precisions,
       datasets: groups.map((g, i) => ({
         label: g,
-        data: precisions.map(
-          (p) => cells.find((c) => precisionOf(c) === p && `images=${String(c.params['images'] ?? 0)}, prefill=${String(c.params['prefill'] ?? '?')}` === g)?.metrics['decode_tokens_per_s']?.median ?? null,
-        ),
+        data: precisions.map((p) => stat(g, p)?.median ?? null),
         backgroundColor: PALETTE[i % PALETTE.length],
       })),
     },
     options: {
-      plugins: title(`${result.suite.name}: decode tokens/s per precision (median)`, syntheticNote(result)),
+      plugins: title(`${result.suite.name}: decode tokens/s per precision (median)`, withNote(syntheticNote(result), SPREAD_NOTE)),
       scales: { x: { title: { display: true, text: 'precision' } }, y: axis('decode tokens/s') },
     },
   };
