@@ -12,6 +12,7 @@ import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { rooflineRecord } from '../reporters/roofline/index.ts';
 import { calibrationReason } from './calibration-policy.ts';
+import { prebuildZooModels } from './prebuild.ts';
 import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
@@ -223,6 +224,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    if (suite && target.kind === 'local' && !flags.resume) await prebuildZooModels(suite, flags.filter, (m) => progress.log(m));
     const outcome = await runSuite({
       suite,
       target: target.name,
