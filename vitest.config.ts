@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Installs the system programs tests drive for real (sshd, Chromium) when missing.
+    globalSetup: ['test/setup/system-packages.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Two cores: ONNX Runtime sessions in parallel workers would distort each other's timings

@@ -23,8 +23,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { measureOrtRead, touched } from '../hw-probes/calibrate/bandwidth.ts';
-import { calibrate } from '../hw-probes/calibrate/calibrate.ts';
+import { measureOrtRead, touched } from '../roofline/calibrate/bandwidth.ts';
+import { calibrate } from '../roofline/calibrate/calibrate.ts';
 
 const bufferMiB = Number(process.env['CHECK_BUFFER_MIB'] ?? 256);
 const threads = Number(process.env['CHECK_THREADS'] ?? availableParallelism());

@@ -13,7 +13,7 @@ import { compareRuns } from '../reporters/compare/compare-runs.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import { comparisonTables } from '../reporters/compare/table.ts';
-import { cellMetrics } from '../reporters/metrics.ts';
+import { cellMetrics } from '../core/metrics.ts';
 import { seededRandom } from '../core/random.ts';
 
 const BUDGET_MS = 2000;

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { markdownTable } from 'markdown-table';
 import { InputError } from '../core/errors.ts';
-import { calibrate, DEFAULT_BUFFER_MIB, LONG_BUFFER_MIB } from '../hw-probes/calibrate/calibrate.ts';
-import { publishedTargetNames } from '../hw-probes/calibrate/published.ts';
-import { DEFAULT_CALIBRATION_DIR, saveCalibration } from '../hw-probes/calibrate/store.ts';
-import type { Calibration, Figure } from '../hw-probes/calibrate/types.ts';
+import { calibrate, DEFAULT_BUFFER_MIB, LONG_BUFFER_MIB } from '../roofline/calibrate/calibrate.ts';
+import { publishedTargetNames } from '../roofline/calibrate/published.ts';
+import { DEFAULT_CALIBRATION_DIR, saveCalibration } from '../roofline/calibrate/store.ts';
+import type { Calibration, Figure } from '../core/calibration-types.ts';
 import { fmt } from '../reporters/format.ts';
 import { intOption } from './options.ts';
 

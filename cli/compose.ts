@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { newRunId } from '../core/result-store.ts';
-import { loadSuite } from '../core/suite-loader.ts';
+import { newRunId } from '../harness/result-store.ts';
+import { loadSuite } from '../harness/suite-loader.ts';
 import { composeSuite, readSubgraphLogs, renderComposition } from '../reporters/axera-compose-report.ts';
 
 export function registerComposeCommand(program: Command): void {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
 import type { ImportKind } from '../core/import-kind.ts';
 
 /** Every log format the suite can read, from board tools and from hardware probes. */
 async function importKinds(): Promise<ImportKind[]> {
   const [{ boardImportKinds }, { probeImportKinds }] = await Promise.all([
-    import('../runners/parsers/index.ts'),
+    import('../parsers/index.ts'),
     import('../hw-probes/import-kinds.ts'),
   ]);
   return [...boardImportKinds, ...probeImportKinds];
@@ -32,7 +32,7 @@ export function registerImportCommand(program: Command): void {
       try {
         text = readFileSync(file === '-' ? 0 : file, 'utf8');
       } catch (err) {
-        throw new InputError(`bench import ${kind}: cannot read ${file}: ${(err as Error).message}`);
+        throw new InputError(`bench import ${kind}: cannot read ${file}: ${errorMessage(err)}`);
       }
       const parsed = found.parse(text, file === '-' ? '<stdin>' : file);
       process.stdout.write(flags.json ? `${JSON.stringify(parsed, null, 1)}\n` : `${found.summarize(parsed)}\n`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { listSuiteFiles, loadSuite } from '../core/suite-loader.ts';
+import { listSuiteFiles, loadSuite } from '../harness/suite-loader.ts';
 import { listTargets } from './targets.ts';
 
 export function registerListCommand(program: Command): void {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyFilters, expandMatrix, parseFilters } from '../core/matrix.ts';
+import { applyFilters, expandMatrix, parseFilters } from '../harness/matrix.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createClock } from '../core/clock.ts';
 import { detectProbes, readOnce, snapshotAll } from '../hw-probes/detect.ts';
 import { describeSample } from '../hw-probes/describe.ts';
-import { LocalTransport, type CommandTransport } from '../hw-probes/transport.ts';
+import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 import { intOption } from './options.ts';
 import { resolveTarget } from './targets.ts';

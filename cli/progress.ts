@@ -1,5 +1,5 @@
 import { createLogUpdate } from 'log-update';
-import type { ProgressSink } from '../core/run-suite.ts';
+import type { ProgressSink } from '../harness/run-suite.ts';
 import type { CellResult } from '../core/result-types.ts';
 import type { Cell } from '../core/suite-types.ts';
 

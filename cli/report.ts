@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { readResult } from '../core/result-store.ts';
+import { readResult } from '../harness/result-store.ts';
 import { COMPARE_BY, type CompareBy } from '../reporters/compare/table-grid.ts';
 import { writeComparisonReport } from '../reporters/compare/write-comparison-report.ts';
-import { loadResultArg } from '../reporters/compare/load-result.ts';
+import { loadResultArg } from '../harness/load-result.ts';
 import { writeReport } from '../reporters/write-report.ts';
+import { findCalibration } from '../roofline/calibrate/store.ts';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -29,7 +30,9 @@ export function registerReportCommand(program: Command): void {
       const result = readResult(file);
       const dir = resolve(flags.out ?? dirname(file));
       mkdirSync(dir, { recursive: true });
-      const written = await writeReport(result, dir);
+      // A result from before results recorded their roofline: the newest calibration of its target.
+      const calibration = result.roofline ? null : findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
+      const written = await writeReport(result, dir, { calibration });
       process.stdout.write(`${written.markdown}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`);
     });
 }

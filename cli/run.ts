@@ -1,23 +1,17 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { runSuite, type ProgressSink } from '../core/run-suite.ts';
-import type { RunResult } from '../core/result-types.ts';
-import { calibrate } from '../hw-probes/calibrate/calibrate.ts';
-import { findCalibration, saveCalibration } from '../hw-probes/calibrate/store.ts';
-import type { ResultStore } from '../core/result-store.ts';
-import { checkSuite, hashSuite, loadSuite } from '../core/suite-loader.ts';
+import { runSuite } from '../harness/run-suite.ts';
+import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
-import { rooflineRecord } from '../reporters/roofline/index.ts';
-import { calibrationReason } from './calibration-policy.ts';
 import { prebuildZooModels } from './prebuild.ts';
-import type { Calibration } from '../hw-probes/calibrate/types.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
-import { preflight, renderPreflight } from './doctor.ts';
+import { renderPreflight } from './doctor.ts';
+import { preflight } from '../harness/preflight.ts';
 import { resolveTarget } from './targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
@@ -152,39 +146,6 @@ async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
   return { suite: checkSuite(suite, `--endpoint ${flags.endpoint}`), source: `endpoint:${flags.endpoint}`, hash: hashSuite(suite) };
 }
 
-/**
- * The report's roofline needs this machine's bandwidth, matmul peaks and decode kernel
- * ceilings. The first full-scale local run measures them (about 20 s, after the cells, on an
- * idle machine) and saves them for later runs; `--recalibrate` measures them after every run;
- * `bench calibrate --long` gives steadier figures. See cli/calibration-policy.ts.
- */
-async function calibrateIfNeeded(
-  result: RunResult,
-  existing: Calibration | null,
-  recalibrate: boolean,
-  progress: ProgressSink,
-): Promise<Calibration | null> {
-  const reason = calibrationReason(result, existing, recalibrate);
-  if (!reason) return existing;
-  progress.log(reason);
-  try {
-    const c = await calibrate({ target: 'local' });
-    progress.log(`calibration saved: ${saveCalibration(c)}`);
-    return c;
-  } catch (err) {
-    progress.log(`calibration failed, the report has no roofline: ${(err as Error).message}`);
-    return existing;
-  }
-}
-
-/** The run's bounds go into result.json, with the calibration they come from. */
-function recordRoofline(store: ResultStore, calibration: Calibration | null): void {
-  const result = store.result;
-  if (!calibration || !result.cells.some((c) => c.status === 'ok')) return;
-  result.roofline = rooflineRecord(result, calibration);
-  store.flush();
-}
-
 async function runCommand(flags: RunFlags): Promise<number> {
   if (!flags.endpoint) {
     const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
@@ -210,19 +171,6 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     boardFacts = report.facts;
   }
-  let store: ResultStore | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    // Finished cells are already on disk; mark the run so a reader (and --resume) knows.
-    if (store) {
-      store.result.status = 'interrupted';
-      store.result.warnings.push(`interrupted by ${signal} at ${new Date().toISOString()}`);
-      store.flush();
-      process.stderr.write(`\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`);
-    }
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     if (suite && target.kind === 'local' && !flags.resume) await prebuildZooModels(suite, flags.filter, (m) => progress.log(m));
     const outcome = await runSuite({
@@ -240,18 +188,13 @@ async function runCommand(flags: RunFlags): Promise<number> {
       transport: target.kind === 'local' ? undefined : sharedTransport(target),
       retryFailed: flags.retryFailed,
       progress,
-      onStore: (s) => {
-        store = s;
-        if (Object.keys(boardFacts).length) {
-          s.result.environment.board = { ...s.result.environment.board, ...boardFacts };
-          s.flush();
-        }
+      boardFacts,
+      roofline: { calibrate: flags.calibrate, recalibrate: flags.recalibrate === true },
+      onInterrupted: (_signal, store) => {
+        process.stderr.write(`\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`);
+        process.exit(130);
       },
     });
-    const result = outcome.store.result;
-    const existing = findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
-    const calibration = flags.calibrate ? await calibrateIfNeeded(result, existing, flags.recalibrate === true, progress) : existing;
-    recordRoofline(outcome.store, calibration);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
       `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +
@@ -260,7 +203,5 @@ async function runCommand(flags: RunFlags): Promise<number> {
     return outcome.failedCells > 0 ? 1 : 0;
   } finally {
     await closeSharedTransports();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
   }
 }

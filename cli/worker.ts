@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { createClock } from '../core/clock.ts';
 import { decodeRequest, type WorkerMessage } from '../runners/remote/protocol.ts';
+import { errorMessage } from '../core/errors.ts';
 
 function send(message: WorkerMessage): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
@@ -37,7 +38,7 @@ export function registerWorkerCommand(program: Command): void {
         }
         send({ type: 'done' });
       } catch (err) {
-        send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+        send({ type: 'error', message: errorMessage(err) });
         process.exitCode = 1;
       }
     });

@@ -21,14 +21,73 @@ export class ParseError extends InputError {
   }
 }
 
-/** A suite file (or suite object) that fails validation. */
-export class SuiteError extends InputError {
+/**
+ * A document (suite, targets file, result, calibration, runner options) that fails validation:
+ * which file, which field, what was expected. `message` may hold several issues; the fields
+ * describe the first.
+ */
+export class ValidationError extends InputError {
   constructor(
     readonly file: string,
     readonly field: string,
     readonly expected: string,
+    message = `${file}: field "${field}": ${expected}`,
   ) {
-    super(`${file}: field "${field}": ${expected}`);
-    this.name = 'SuiteError';
+    super(message);
+    this.name = 'ValidationError';
   }
+}
+
+/** A compiled graph that could not be run on the board (tool missing, non-zero exit, no latency in its output). */
+export class GraphRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GraphRunError';
+  }
+}
+
+/** A composed (Axera-method) figure that the measured subgraphs cannot give. */
+export class CompositionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CompositionError';
+  }
+}
+
+/** The server put an error object in its stream. */
+export class StreamServerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamServerError';
+  }
+}
+
+export type FileReadProblem = 'missing' | 'denied' | 'other';
+
+/** A file a probe or loader needed could not be read, and why in plain words. */
+export class FileReadError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: FileReadProblem,
+    detail: string,
+  ) {
+    super(`${path}: ${problem === 'missing' ? 'does not exist' : problem === 'denied' ? 'permission denied' : detail}`);
+    this.name = 'FileReadError';
+  }
+}
+
+/** Whatever was thrown, as an Error (a thrown string or object becomes the message). */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  try {
+    return new Error(JSON.stringify(thrown));
+  } catch {
+    return new Error(String(thrown));
+  }
+}
+
+/** The message of whatever was thrown. */
+export function errorMessage(thrown: unknown): string {
+  return toError(thrown).message;
 }

@@ -1,15 +1,93 @@
-import type { Calibration } from '../hw-probes/calibrate/types.ts';
+import type { Calibration } from './calibration-types.ts';
 import type { IterationRecord } from './events.ts';
-import type { AdaptivePlan, StoppingRecord } from './methodology.ts';
-import type { CellFlag, MetricSpread } from './cell-quality.ts';
-import type { MachineState } from '../hw-probes/machine-load.ts';
-import type { CellProbeRecord } from './cell-probes.ts';
+import type { IdleBaseline } from './energy.ts';
+import type { HwSample, ProbeRun, ThermalVerdict } from './probe-types.ts';
 import type { ModelIdentity, OperatorProfile } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
 
 /** Bumped whenever a reader of an older result would misread a newer one. */
 export const RESULT_SCHEMA_VERSION = 1;
+
+/**
+ * Adaptive iteration count: keep measuring until the 95% confidence interval of the key
+ * metric's mean is within `targetCiPct` percent of the mean (each side), bounded by a maximum
+ * count and a time budget per cell. `iterations` (the fixed count) becomes the minimum.
+ */
+export interface AdaptivePlan {
+  /** Key metrics whose median intervals must all be narrow enough (default ttft_ms, tpot_ms). */
+  metrics: string[];
+  /** Results written before `metrics` existed had one key metric. */
+  metric?: string;
+  targetCiPct: number;
+  maxIterations: number;
+  maxCellSeconds: number;
+}
+
+/** Why a cell stopped measuring. */
+export type StopRule = 'fixed count' | 'target reached' | 'max count' | 'time budget';
+
+/** What a cell's result says about how measuring ended (CellResult.stopping). */
+export interface StoppingRecord {
+  rule: StopRule;
+  /** Measured (non-warm-up) iterations. */
+  measured: number;
+  /** The adaptive target (± % of the median), null for a fixed count. */
+  targetCiPct: number | null;
+  /** Key metric -> half-width of the 95% interval of its median, % of the median, when measuring stopped. */
+  halfWidthPct: Record<string, number | null>;
+}
+
+/**
+ * How busy the machine was while a cell measured (hw-probes/machine-load.ts reads it). Fields
+ * are null where the kernel does not expose them.
+ */
+export interface MachineState {
+  cpus: number;
+  loadAvg1Before: number;
+  loadAvg1After: number;
+  /** Steal time over all CPU time of the machine during the window, %. */
+  stealPct: number | null;
+  /** Wait for a CPU over (run + wait) of this process's threads during the window, %. */
+  runQueueWaitPct: number | null;
+}
+
+export interface MetricSpread {
+  n: number;
+  /** Half-width of the 95% CI of the median, % of the median; null when n < 6. */
+  ciHalfWidthPct: number | null;
+  /** Interquartile range over the median, %. */
+  iqrOverMedianPct: number;
+}
+
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled';
+
+/** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
+export interface CellFlag {
+  kind: CellFlagKind;
+  /** A sentence a reader can act on, with the figure and the threshold. */
+  message: string;
+}
+
+export interface ProbePlan {
+  intervalMs: number;
+  /** Idle sampling before each cell, for the baseline power; 0 = none. */
+  baselineMs: number;
+  tempLimitC?: number;
+}
+
+/** What the probes saw during one cell, as stored in the result. */
+export interface CellProbeRecord {
+  runs: Array<{ probe: string; intervalMs: number; samples: number; warnings: string[]; alignment: ProbeRun['alignment'] }>;
+  /** The power the energy figures integrate: which rail(s), and the idle baseline. */
+  power: { basis: string; points: number; baseline: IdleBaseline | null; warnings: string[] } | null;
+  thermal: ThermalVerdict;
+  /** Every sample, on the run clock, so reports can plot power over time with phase bands. */
+  samples: HwSample[];
+  /** Idle window before the cell, run-clock ms. */
+  baselineWindow: { startMs: number; endMs: number } | null;
+}
+
 
 export interface SubgraphStats {
   /** Latency of one invocation, ms. */
@@ -47,7 +125,7 @@ export interface CellResult {
   machine?: MachineState;
   /** Spread of the key metrics: 95% CI half-width of the median and IQR, % of the median. */
   spread?: Record<string, MetricSpread>;
-  /** Why this cell's figures deserve caution (noisy, busy machine, outliers, throttled); empty when none. Thresholds: core/cell-quality.ts. */
+  /** Why this cell's figures deserve caution (noisy, busy machine, outliers, throttled); empty when none. Thresholds: harness/cell-quality.ts. */
   flags?: CellFlag[];
   /** Metric -> indexes of iterations outside Tukey's fences; marked, never dropped. */
   outliers?: Record<string, number[]>;

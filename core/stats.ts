@@ -112,3 +112,11 @@ export function summarize(values: readonly number[], unit: string): MetricStats 
     ciMedian: medianInterval(sorted),
   };
 }
+
+/** Half-width of the median's 95% interval, % of the median; null with too few values (n < 6) for one. */
+export function medianHalfWidthPct(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const width = relativeHalfWidthPct(medianInterval(sorted), percentile(sorted, 50));
+  return Number.isFinite(width) ? width : null;
+}

@@ -1,4 +1,4 @@
-import type { HwSample } from './types.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 /** Numbers as people read them: no trailing noise, at most `digits` decimals. */
 export function fmt(value: number, digits = 1): string {

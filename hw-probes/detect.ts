@@ -7,11 +7,11 @@ import { createPowercapProbe } from './powercap.ts';
 import { emptyRun, type Probe, type ProbeSnapshot } from './probe.ts';
 import { createSystemProbe } from './system.ts';
 import { createTegrastatsProbe } from './tegrastats/probe.ts';
-import type { CommandTransport } from './transport.ts';
-import type { HwSample } from './types.ts';
+import type { CommandTransport } from '../targets/command-transport.ts';
+import { PROBE_NAMES, type HwSample, type ProbeName } from '../core/probe-types.ts';
+import { errorMessage } from '../core/errors.ts';
 
-export const PROBE_NAMES = ['tegrastats', 'axera', 'hwmon', 'powercap', 'nvidia-smi', 'system'] as const;
-export type ProbeName = (typeof PROBE_NAMES)[number];
+export { PROBE_NAMES, type ProbeName } from '../core/probe-types.ts';
 
 export interface DetectOptions {
   /** A directory standing for "/" for the file-based probes (tests, or a mounted board image). */
@@ -78,7 +78,7 @@ export async function detectProbes(transport: CommandTransport, opts: DetectOpti
       const a = await probe.detect();
       out.push({ name, probe, available: a.available, reason: a.reason });
     } catch (err) {
-      out.push({ name, probe, available: false, reason: `detection failed: ${(err as Error).message}` });
+      out.push({ name, probe, available: false, reason: `detection failed: ${errorMessage(err)}` });
     }
   }
   return out;
@@ -98,7 +98,7 @@ export async function readOnce(detected: readonly DetectedProbe[], clock: Clock)
     try {
       out.push({ name: d.name, sample: await d.probe.readOnce(clock) });
     } catch (err) {
-      out.push({ name: d.name, error: (err as Error).message });
+      out.push({ name: d.name, error: errorMessage(err) });
     }
   }
   return out;

@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommandTransport } from './transport.ts';
+import type { CommandTransport } from '../targets/command-transport.ts';
+import { errorMessage, FileReadError, type FileReadProblem } from '../core/errors.ts';
 
 /**
  * Read access to sysfs/procfs-like trees. Probes take one of these instead of touching `fs`, so
@@ -16,19 +17,6 @@ export interface FileSource {
   list(dir: string): Promise<string[]>;
   /** Writes a file (used only where a probe is explicitly asked to enable statistics). */
   writeText?(path: string, text: string): Promise<void>;
-}
-
-export type FileReadProblem = 'missing' | 'denied' | 'other';
-
-export class FileReadError extends Error {
-  constructor(
-    readonly path: string,
-    readonly problem: FileReadProblem,
-    detail: string,
-  ) {
-    super(`${path}: ${problem === 'missing' ? 'does not exist' : problem === 'denied' ? 'permission denied' : detail}`);
-    this.name = 'FileReadError';
-  }
 }
 
 /** Text of a file, or null when it cannot be read for any reason. */
@@ -64,21 +52,21 @@ export function localFiles(root = '/'): FileSource {
       try {
         return await readFile(resolve(path), 'utf8');
       } catch (err) {
-        throw new FileReadError(path, problemOf(err), (err as Error).message);
+        throw new FileReadError(path, problemOf(err), errorMessage(err));
       }
     },
     async list(dir) {
       try {
         return (await readdir(resolve(dir))).sort();
       } catch (err) {
-        throw new FileReadError(dir, problemOf(err), (err as Error).message);
+        throw new FileReadError(dir, problemOf(err), errorMessage(err));
       }
     },
     async writeText(path, text) {
       try {
         await writeFile(resolve(path), text);
       } catch (err) {
-        throw new FileReadError(path, problemOf(err), (err as Error).message);
+        throw new FileReadError(path, problemOf(err), errorMessage(err));
       }
     },
   };

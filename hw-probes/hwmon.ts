@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.ts';
-import { FileReadError, localFiles, tryList, tryReadText, type FileSource } from './files.ts';
+import { errorMessage, FileReadError } from '../core/errors.ts';
+import { localFiles, tryList, tryReadText, type FileSource } from './files.ts';
 import { createPolledProbe, midpointOf } from './polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from './probe.ts';
-import type { HwSample, RailSample } from './types.ts';
+import type { HwSample, RailSample } from '../core/probe-types.ts';
 
 /**
  * Linux hwmon (/sys/class/hwmon/hwmonN): power monitors (INA3221 on Jetson JetPack 5+, INA226
@@ -155,7 +156,7 @@ export function createHwmonProbe(opts: HwmonProbeOptions = {}): Probe {
       return {
         probe: 'hwmon',
         available: false,
-        reason: missing ? `${HWMON_DIR} does not exist here (no hwmon sensors exposed to this kernel)` : (err as Error).message,
+        reason: missing ? `${HWMON_DIR} does not exist here (no hwmon sensors exposed to this kernel)` : errorMessage(err),
       };
     }
     if (chips.length === 0) return { probe: 'hwmon', available: false, reason: `${HWMON_DIR} has no hwmon devices` };
@@ -180,7 +181,7 @@ export function createHwmonProbe(opts: HwmonProbeOptions = {}): Probe {
         facts[`hwmon.${chip.dir.split('/').pop()}`] = `${chip.chip}${chip.rails.length ? ` rails=${chip.rails.map((r) => r.name).join(',')}` : ''}`;
       }
     } catch (err) {
-      warnings.push(`hwmon: ${(err as Error).message}`);
+      warnings.push(`hwmon: ${errorMessage(err)}`);
     }
     return { probe: 'hwmon', facts, warnings };
   };

@@ -3,7 +3,7 @@ import type { ImportKind } from '../core/import-kind.ts';
 import { parseNvidiaSmiCsv, smiPowerBasis, smiRowToSample, smiText, smiTimestampMs, type SmiColumn, type SmiPowerBasis, type SmiRow } from './nvidia-smi/parse.ts';
 import { summarizeSamples } from './summary.ts';
 import { parseTegrastatsText, tegrastatsToSample, type TegrastatsReading } from './tegrastats/parse.ts';
-import type { HwSample } from './types.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 export interface ImportedTegrastats {
   kind: 'tegrastats';

@@ -10,16 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-
-export interface MachineState {
-  cpus: number;
-  loadAvg1Before: number;
-  loadAvg1After: number;
-  /** Steal time over all CPU time of the machine during the window, %. */
-  stealPct: number | null;
-  /** Wait for a CPU over (run + wait) of this process's threads during the window, %. */
-  runQueueWaitPct: number | null;
-}
+import type { MachineState } from '../core/result-types.ts';
 
 interface CpuTimes {
   steal: number;

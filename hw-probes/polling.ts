@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.ts';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
 import { emptyRun, finishedRun, WarningLog, type Probe, type SamplingState, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
-import type { ClockAlignment } from './transport.ts';
-import type { HwSample } from './types.ts';
+import type { ClockAlignment } from '../targets/command-transport.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 /** A source read by polling (sysfs, procfs, systeminformation): one read = one sample. */
 export interface PolledSource {
@@ -59,7 +59,7 @@ export function createPolledProbe(source: PolledSource): Probe {
     try {
       s.samples.push(await source.read(s.clock));
     } catch (err) {
-      s.warnings.add(`${source.name}: read failed: ${(err as Error).message}`);
+      s.warnings.add(`${source.name}: read failed: ${errorMessage(err)}`);
     }
   };
 
@@ -116,7 +116,7 @@ export function createPolledProbe(source: PolledSource): Probe {
       try {
         await source.prepare?.();
       } catch (err) {
-        warnings.add(`${source.name}: not sampled: ${(err as Error).message}`);
+        warnings.add(`${source.name}: not sampled: ${errorMessage(err)}`);
         state.stopping = true;
         return;
       }

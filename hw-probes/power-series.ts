@@ -1,6 +1,6 @@
-import type { EnergyPoint, PowerPoint } from '../reporters/energy.ts';
+import type { EnergyPoint, PowerPoint } from '../core/energy.ts';
 import { raplTotalZones } from './powercap.ts';
-import type { HwSample } from './types.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 /**
  * Board power as a series of instantaneous points for reporters/energy.ts, chosen from probe

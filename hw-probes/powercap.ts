@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.ts';
-import { FileReadError, localFiles, tryReadText, type FileSource } from './files.ts';
+import { errorMessage, FileReadError } from '../core/errors.ts';
+import { localFiles, tryReadText, type FileSource } from './files.ts';
 import { createPolledProbe, midpointOf } from './polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from './probe.ts';
-import type { EnergyCounterSample, HwSample } from './types.ts';
+import type { EnergyCounterSample, HwSample } from '../core/probe-types.ts';
 
 /**
  * Linux powercap / RAPL (/sys/class/powercap/intel-rapl:N[:M]). RAPL gives cumulative energy
@@ -119,7 +120,7 @@ export function createPowercapProbe(opts: PowercapProbeOptions = {}): Probe {
         available: false,
         reason: missing
           ? `${POWERCAP_DIR} does not exist here (no RAPL: a VM, an ARM board, or the intel_rapl driver not loaded)`
-          : (err as Error).message,
+          : errorMessage(err),
       };
     }
     if (found.length === 0) return { probe: 'powercap', available: false, reason: `${POWERCAP_DIR} has no energy zones` };
@@ -133,7 +134,7 @@ export function createPowercapProbe(opts: PowercapProbeOptions = {}): Probe {
         problems.push(
           err instanceof FileReadError && err.problem === 'denied'
             ? `${z.name}: energy_uj is root-only (kernel 5.10+ hides RAPL from users, a Platypus side-channel fix)`
-            : `${z.name}: ${(err as Error).message}`,
+            : `${z.name}: ${errorMessage(err)}`,
         );
       }
     }
@@ -148,7 +149,7 @@ export function createPowercapProbe(opts: PowercapProbeOptions = {}): Probe {
       for (const z of found) facts[`rapl.${z.name}`] = `${z.id} max_energy_range_uj=${z.maxRangeUj}`;
       return { probe: 'powercap', facts, warnings: [] };
     } catch (err) {
-      return { probe: 'powercap', facts: {}, warnings: [`powercap: ${(err as Error).message}`] };
+      return { probe: 'powercap', facts: {}, warnings: [`powercap: ${errorMessage(err)}`] };
     }
   };
 

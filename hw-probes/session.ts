@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { emptyRun, type Probe, type ProbeRun } from './probe.ts';
+import { errorMessage } from '../core/errors.ts';
 
 export interface ProbeSession {
   /** Stops every probe; never throws (a probe that fails to stop becomes a warning in its run). */
@@ -24,7 +25,7 @@ export async function startProbes(
     } catch (err) {
       const now = clock.now();
       failedToStart.push(
-        emptyRun(probe.name, `${probe.name}: could not start: ${(err as Error).message}`, { intervalMs: intervalMs ?? defaultIntervalMs, startedMs: now, stoppedMs: now }),
+        emptyRun(probe.name, `${probe.name}: could not start: ${errorMessage(err)}`, { intervalMs: intervalMs ?? defaultIntervalMs, startedMs: now, stoppedMs: now }),
       );
     }
   }

@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.ts';
 import { emptyRun, finishedRun, WarningLog, type Probe, type SamplingState, type ProbeAvailability, type ProbeRun, type ProbeSnapshot } from './probe.ts';
 import { validateInterval } from './polling.ts';
-import type { CommandTransport, LineStream } from './transport.ts';
-import type { HwSample } from './types.ts';
+import type { CommandTransport, LineStream } from '../targets/command-transport.ts';
+import type { HwSample } from '../core/probe-types.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /** A tool that prints one sample per line at an interval it is told (tegrastats, nvidia-smi -lms). */
 export interface StreamedSource {
@@ -41,7 +42,7 @@ export function createStreamedProbe(source: StreamedSource): Probe {
         const sample = source.parseLine(line, tMs);
         if (sample) onSample(sample);
       } catch (err) {
-        warnings.add(`${source.name}: unreadable output skipped: ${(err as Error).message}`);
+        warnings.add(`${source.name}: unreadable output skipped: ${errorMessage(err)}`);
       }
     });
     stream.onExit((exit) => {

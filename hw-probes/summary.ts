@@ -1,7 +1,7 @@
-import { windowEnergy } from '../reporters/energy.ts';
+import { windowEnergy } from '../core/energy.ts';
 import { fmt } from './describe.ts';
 import { boardPowerSeries } from './power-series.ts';
-import type { HwSample } from './types.ts';
+import type { HwSample } from '../core/probe-types.ts';
 
 /** min/mean/max of the values that exist. */
 export function range(values: readonly number[]): { n: number; min: number; mean: number; max: number } | null {

@@ -5,7 +5,8 @@ import { localFiles } from './files.ts';
 import { readClockFacts } from './linux-facts.ts';
 import { createPolledProbe, midpointOf } from './polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from './probe.ts';
-import type { CpuCoreSample, HwSample } from './types.ts';
+import type { CpuCoreSample, HwSample } from '../core/probe-types.ts';
+import { errorMessage } from '../core/errors.ts';
 
 /**
  * Generic host sampler: CPU load per core, CPU clocks, memory and temperatures, through
@@ -130,7 +131,7 @@ export function createSystemProbe(readers: SystemReaders = defaultReaders): Prob
       if (sys.model) facts['system.model'] = `${sys.manufacturer} ${sys.model}`.trim();
       if (sys.virtual) facts['system.virtual'] = sys.virtualHost ? `yes (${sys.virtualHost})` : 'yes';
     } catch (err) {
-      warnings.push(`system facts: ${(err as Error).message}`);
+      warnings.push(`system facts: ${errorMessage(err)}`);
     }
     Object.assign(facts, await readClockFacts(localFiles()));
     return { probe: 'system', facts, warnings };

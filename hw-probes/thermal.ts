@@ -1,13 +1,4 @@
-import type { HwSample } from './types.ts';
-
-export interface ThermalVerdict {
-  maxTempC: number | null;
-  maxTempSensor: string | null;
-  /** Clocks whose lowest reading in the cell fell more than `dropPct` below their highest. */
-  clockDrops: Array<{ clock: string; maxMhz: number; minMhz: number; dropPct: number }>;
-  throttled: boolean;
-  reasons: string[];
-}
+import type { HwSample, ThermalVerdict } from '../core/probe-types.ts';
 
 /**
  * The throttling watch of one cell: the hottest sensor, and any clock that dropped while the
@@ -49,3 +40,5 @@ export function thermalVerdict(samples: readonly HwSample[], opts: { tempLimitC?
   for (const d of clockDrops) reasons.push(`${d.clock} clock fell from ${d.maxMhz} to ${d.minMhz} MHz (-${d.dropPct.toFixed(0)}%)`);
   return { maxTempC, maxTempSensor, clockDrops, throttled: reasons.length > 0, reasons };
 }
+
+export type { ThermalVerdict } from '../core/probe-types.ts';

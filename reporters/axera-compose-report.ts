@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
 import { InputError } from '../core/errors.ts';
 import type { Suite } from '../core/suite-types.ts';
-import { parseAxRunModel } from '../runners/parsers/ax-run-model.ts';
-import { checkFigure, composeRow, type ComposedRow, type ComposeParams, type FigureCheck, type SubgraphLatencies } from './axera-compose.ts';
+import { parseAxRunModel } from '../parsers/ax-run-model.ts';
+import { checkFigure, composeRow, type ComposedRow, type ComposeParams, type FigureCheck, type SubgraphLatencies } from '../runners/axera/compose.ts';
 import { fmt } from './format.ts';
 
 export interface SubgraphLog {

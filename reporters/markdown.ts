@@ -193,7 +193,7 @@ const pctOrDash = (v: number | null | undefined, digits = 1) => (v === null || v
 
 /**
  * Per cell: how measuring stopped, how wide the median intervals of the key metrics are, what
- * the machine did meanwhile, and the cell's flags (thresholds: core/cell-quality.ts).
+ * the machine did meanwhile, and the cell's flags (thresholds: harness/cell-quality.ts).
  */
 export function measurementQualityTable(result: RunResult): string | null {
   const cells = okCells(result).filter((c) => c.stopping || c.machine || c.flags);
@@ -268,7 +268,7 @@ export function renderReport(result: RunResult): string {
       ? [
           '## Measurement quality',
           '',
-          'Half-widths of the distribution-free 95% interval of each median, the rule that stopped measuring, and what the machine did while the cell ran. Flagged cells deserve caution; thresholds are in core/cell-quality.ts.',
+          'Half-widths of the distribution-free 95% interval of each median, the rule that stopped measuring, and what the machine did while the cell ran. Flagged cells deserve caution; thresholds are in harness/cell-quality.ts.',
           '',
           quality,
           '',

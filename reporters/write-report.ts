@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../core/result-types.ts';
-import { findCalibration } from '../hw-probes/calibrate/store.ts';
+import type { Calibration } from '../core/calibration-types.ts';
+import { zooDescriptorFor } from '../roofline/record.ts';
 import { writeCharts } from './charts.ts';
 import { renderReport } from './markdown.ts';
-import { rooflineSection, writeRooflineChart, zooDescriptorFor } from './roofline/index.ts';
+import { rooflineSection, writeRooflineChart } from './roofline/index.ts';
 
 export interface WrittenReport {
   markdown: string;
@@ -13,13 +14,12 @@ export interface WrittenReport {
 }
 
 /**
- * report.md and charts/*.png for one result, written into `dir`. With a calibration of the
- * run's target, the report also shows each cell's roofline bound: the one the result recorded
- * when it ran, else the newest one for the run's target and host (bench calibrate).
+ * report.md and charts/*.png for one result, written into `dir`. With a calibration, the report
+ * also shows each cell's roofline bound: the one the result recorded when it ran, else the one
+ * the caller found for an older result that recorded none.
  */
-export async function writeReport(result: RunResult, dir: string): Promise<WrittenReport> {
-  const calibration =
-    result.roofline?.calibration ?? findCalibration({ target: result.target, host: result.environment.host.hostname }).calibration;
+export async function writeReport(result: RunResult, dir: string, options: { calibration?: Calibration | null } = {}): Promise<WrittenReport> {
+  const calibration = result.roofline?.calibration ?? options.calibration ?? null;
   const markdown = `${renderReport(result)}\n${rooflineSection(result, { calibration })}`;
   const reportFile = join(dir, 'report.md');
   writeFileSync(reportFile, markdown);

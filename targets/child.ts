@@ -3,7 +3,7 @@
  * with a time limit and optional stdin, or stream its stdout as lines.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import type { LineStream, StreamExit } from '../hw-probes/transport.ts';
+import type { LineStream, StreamExit } from '../core/transport.ts';
 
 const STDERR_TAIL_CHARS = 4000;
 const KILL_GRACE_MS = 2000;

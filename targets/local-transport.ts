@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Clock } from '../core/clock.ts';
-import type { ClockAlignment, LineStream } from '../hw-probes/transport.ts';
+import type { ClockAlignment, LineStream } from './command-transport.ts';
 import { lineStreamOf, runChild } from './child.ts';
 import type { CommandFailureKind, TargetCommandResult, TargetDefinition, TargetRunOptions, TargetTransport } from './types.ts';
 

@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Clock } from '../core/clock.ts';
-import { InputError } from '../core/errors.ts';
-import { estimateClockOffset, type ClockAlignment, type LineStream } from '../hw-probes/transport.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
+import { estimateClockOffset, type ClockAlignment, type LineStream } from './command-transport.ts';
 import { lineStreamOf, runChild } from './child.ts';
 import { PID_MARKER, remoteScript } from './shell-quote.ts';
 import { classifyExitStatus, classifySshFailure } from './ssh-errors.ts';
@@ -184,7 +184,7 @@ export class SshTransport implements TargetTransport {
     try {
       remote = remoteScript(argv, { cwd: this.target.workDir, env: this.target.env, announcePid: true });
     } catch (err) {
-      return { stdout: '', stderr: '', code: null, error: (err as Error).message, failure: 'other', wallMs: 0 };
+      return { stdout: '', stderr: '', code: null, error: errorMessage(err), failure: 'other', wallMs: 0 };
     }
     if (!this.connected) {
       const c = await this.connect();
@@ -209,7 +209,7 @@ export class SshTransport implements TargetTransport {
     try {
       remote = remoteScript(argv, { cwd: this.target.workDir, env: this.target.env, announcePid: true });
     } catch (err) {
-      remote = `echo ${JSON.stringify((err as Error).message).replace(/[^A-Za-z0-9 _.:-]/g, '')} >&2; exit 2`;
+      remote = `echo ${JSON.stringify(errorMessage(err)).replace(/[^A-Za-z0-9 _.:-]/g, '')} >&2; exit 2`;
     }
     const child = spawn(this.ssh, [...this.sshArgs(), remote], { stdio: ['ignore', 'pipe', 'pipe'] });
     let remotePid: number | null = null;

@@ -7,10 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { InputError } from '../core/errors.ts';
-import { PROBE_NAMES } from '../hw-probes/detect.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
+import { PROBE_NAMES } from '../core/probe-types.ts';
+import { schemaValidator } from '../core/validate.ts';
 import { LocalTargetTransport } from './local-transport.ts';
 import { SshTransport } from './ssh-transport.ts';
 import type { TargetDefinition, TargetTransport } from './types.ts';
@@ -38,8 +38,15 @@ function loadSchema(): object {
   return schema;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validate = ajv.compile(loadSchema());
+/** Errors inside the list name the target by its name ("target \"orin\""), or by index when it has none. */
+function locateTarget(parts: string[], doc: unknown): { label: string; parts: string[] } {
+  if (parts[0] !== 'targets' || parts[1] === undefined) return { label: '', parts };
+  const idx = Number(parts[1]);
+  const entry = (doc as { targets?: unknown[] }).targets?.[idx] as { name?: unknown } | undefined;
+  return { label: typeof entry?.name === 'string' ? `target "${entry.name}"` : `targets[${idx}]`, parts: parts.slice(2) };
+}
+
+const validateTargets = schemaValidator<{ targets: Array<Omit<TargetDefinition, 'source'>> }>(loadSchema(), { locate: locateTarget, all: true });
 
 /** The targets file to read: explicit, then $BENCH_TARGETS, then ./targets.yaml, then <repo>/targets.yaml. */
 export function targetsFilePath(file?: string): string | null {
@@ -61,46 +68,9 @@ export function targetsFilePath(file?: string): string | null {
   return null;
 }
 
-function describeError(err: ErrorObject, doc: unknown): string {
-  const parts = err.instancePath.split('/').filter(Boolean);
-  const p = err.params as Record<string, unknown>;
-  let targetLabel = '';
-  let fieldParts = parts;
-  if (parts[0] === 'targets' && parts[1] !== undefined) {
-    const idx = Number(parts[1]);
-    const entry = (doc as { targets?: unknown[] }).targets?.[idx] as { name?: unknown } | undefined;
-    targetLabel = typeof entry?.name === 'string' ? `target "${entry.name}"` : `targets[${idx}]`;
-    fieldParts = parts.slice(2);
-  }
-  let field = fieldParts.join('.');
-  let expected: string;
-  switch (err.keyword) {
-    case 'required':
-      field = [field, String(p['missingProperty'])].filter(Boolean).join('.');
-      expected = 'is required';
-      break;
-    case 'additionalProperties':
-      field = [field, String(p['additionalProperty'])].filter(Boolean).join('.');
-      expected = 'is not a known field';
-      break;
-    case 'enum':
-      expected = `expected one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-      break;
-    case 'if':
-      return '';
-    default:
-      expected = `expected a value that ${err.message ?? 'matches the schema'}`;
-  }
-  return `${targetLabel ? `${targetLabel}: ` : ''}field "${field || '(root)'}": ${expected}`;
-}
-
 /** Checks a parsed targets document; errors name the file, the target and the field. */
 export function checkTargets(doc: unknown, source: string): TargetDefinition[] {
-  if (!validate(doc)) {
-    const messages = [...new Set((validate.errors ?? []).map((e) => describeError(e, doc)).filter(Boolean))];
-    throw new InputError(`${source}: ${messages.join('; ')}`);
-  }
-  const entries = (doc as { targets: Array<Omit<TargetDefinition, 'source'>> }).targets;
+  const entries = validateTargets(doc, source).targets;
   const seen = new Set<string>();
   return entries.map((entry) => {
     if (seen.has(entry.name)) throw new InputError(`${source}: target "${entry.name}": field "name": defined twice`);
@@ -122,7 +92,7 @@ export function readTargetsFile(path: string): TargetDefinition[] {
       const line = err.linePos?.[0]?.line;
       throw new InputError(`${path}${line !== undefined ? `:${line}` : ''}: not valid YAML: ${err.message.split('\n')[0]}`);
     }
-    throw new InputError(`${path}: cannot read: ${(err as Error).message}`);
+    throw new InputError(`${path}: cannot read: ${errorMessage(err)}`);
   }
   return checkTargets(doc ?? {}, path);
 }

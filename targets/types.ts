@@ -2,7 +2,7 @@
  * What a target is (a machine a suite runs on) and the transport the suite reaches it through.
  * A targets file (targets.yaml) lists board targets; the built-in `local` target is this machine.
  */
-import type { CommandResult, CommandTransport, RunOptions } from '../hw-probes/transport.ts';
+import type { CommandResult, CommandTransport, RunOptions } from './command-transport.ts';
 
 /**
  * Peak figures a vendor publishes for the hardware (for roofline / % of peak). They are quoted,

@@ -1,10 +1,11 @@
 import type { Clock } from '../../core/clock.ts';
-import { commandFiles, FileReadError, localFiles, tryReadText, type FileSource } from '../files.ts';
+import { errorMessage, FileReadError } from '../../core/errors.ts';
+import { commandFiles, localFiles, tryReadText, type FileSource } from '../files.ts';
 import { readClockFacts, readThermalZones } from '../linux-facts.ts';
 import { createPolledProbe, midpointOf } from '../polling.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from '../probe.ts';
-import type { CommandTransport } from '../transport.ts';
-import type { HwSample } from '../types.ts';
+import type { CommandTransport } from '../../targets/command-transport.ts';
+import type { HwSample } from '../../core/probe-types.ts';
 import { parseAxclSmi, parseCmmInfo, parseMeminfo, parseNpuTop } from './parse.ts';
 
 export const CMM_INFO = '/proc/ax_proc/mem_cmm_info';
@@ -74,7 +75,7 @@ export function createAxeraProbe(opts: AxeraProbeOptions = {}): Probe {
               : `no ${CMM_INFO} on ${files.description} (not an Axera board; for a PCIe/M.2 card use axclDevice)`,
         };
       }
-      return { probe: 'axera', available: false, reason: (err as Error).message };
+      return { probe: 'axera', available: false, reason: errorMessage(err) };
     }
   };
 
@@ -93,7 +94,7 @@ export function createAxeraProbe(opts: AxeraProbeOptions = {}): Probe {
       facts['axera.cmm_total_mb'] = String(Math.round(cmm.totalKb / 1024));
       if (cmm.sdkVersion) facts['axera.cmm_sdk'] = cmm.sdkVersion;
     } catch (err) {
-      warnings.push(`CMM size unknown: ${(err as Error).message}`);
+      warnings.push(`CMM size unknown: ${errorMessage(err)}`);
     }
     if (card !== undefined && opts.transport) {
       const res = await opts.transport.run(['axcl-smi'], { timeoutMs: 10_000 });
@@ -106,7 +107,7 @@ export function createAxeraProbe(opts: AxeraProbeOptions = {}): Probe {
           facts['axcl.card'] = `${c.name} firmware ${c.firmware} at ${c.busId}`;
         }
       } catch (err) {
-        warnings.push(`axcl-smi: ${res.error ?? (err as Error).message}`);
+        warnings.push(`axcl-smi: ${res.error ?? errorMessage(err)}`);
       }
     }
     Object.assign(facts, await readClockFacts(files));

@@ -1,5 +1,5 @@
 import { ParseError } from '../../core/errors.ts';
-import type { GpuSample, HwSample, RailSample } from '../types.ts';
+import type { GpuSample, HwSample, RailSample } from '../../core/probe-types.ts';
 
 /**
  * Parser for `nvidia-smi --query-gpu=... --format=csv[,nounits]`. The header names the fields

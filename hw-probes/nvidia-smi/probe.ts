@@ -1,7 +1,8 @@
 import type { Probe, ProbeAvailability, ProbeSnapshot } from '../probe.ts';
 import { createStreamedProbe } from '../streaming.ts';
-import type { CommandTransport } from '../transport.ts';
+import type { CommandTransport } from '../../targets/command-transport.ts';
 import { parseNvidiaSmiCsv, smiPowerBasis, smiRowToSample, smiText, SmiCsvReader, type SmiPowerBasis } from './parse.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 /** Fields sampled each tick. `power.draw.instant/average` exist on drivers from 2023 on. */
 export const SMI_FIELDS = [
@@ -75,7 +76,7 @@ export function createNvidiaSmiProbe(opts: NvidiaSmiProbeOptions): Probe {
       const names = rows.map((r) => `${smiText(r, 'index') ?? '?'}: ${smiText(r, 'name') ?? 'GPU'}`);
       return { probe: 'nvidia-smi', available: true, reason: names.length ? names.join('; ') : 'no GPU rows' };
     } catch (err) {
-      return { probe: 'nvidia-smi', available: false, reason: (err as Error).message };
+      return { probe: 'nvidia-smi', available: false, reason: errorMessage(err) };
     }
   };
 
@@ -96,7 +97,7 @@ export function createNvidiaSmiProbe(opts: NvidiaSmiProbeOptions): Probe {
       }
       return { probe: 'nvidia-smi', facts, warnings: [] };
     } catch (err) {
-      return { probe: 'nvidia-smi', facts, warnings: [(err as Error).message] };
+      return { probe: 'nvidia-smi', facts, warnings: [errorMessage(err)] };
     }
   };
 

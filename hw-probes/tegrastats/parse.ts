@@ -1,5 +1,5 @@
 import { ParseError } from '../../core/errors.ts';
-import type { CpuCoreSample, EngineSample, GpuSample, HwSample, RailSample } from '../types.ts';
+import type { CpuCoreSample, EngineSample, GpuSample, HwSample, RailSample } from '../../core/probe-types.ts';
 
 /**
  * Parser for tegrastats output, JetPack 3 to 7. A record is one line that starts with `RAM`

@@ -2,7 +2,7 @@ import { commandFiles, localFiles, tryReadText, type FileSource } from '../files
 import { readClockFacts } from '../linux-facts.ts';
 import type { Probe, ProbeAvailability, ProbeSnapshot } from '../probe.ts';
 import { createStreamedProbe } from '../streaming.ts';
-import type { CommandTransport } from '../transport.ts';
+import type { CommandTransport } from '../../targets/command-transport.ts';
 import { parseDeviceTreeModel, parseNvpmodelQuery, parseNvTegraRelease } from './facts.ts';
 import { parseTegrastatsLine, tegrastatsToSample } from './parse.ts';
 

@@ -1,16 +1,21 @@
 import type { CellResult } from '../../core/result-types.ts';
-import { iterationMetrics, METRIC_UNITS } from '../metrics.ts';
+import { InputError } from '../../core/errors.ts';
+import { METRICS, metricBetter, metricUnit as registryUnit } from '../../core/metric-registry.ts';
+import { iterationMetrics } from '../../core/metrics.ts';
 import type { Direction } from './types.ts';
 
-/** Metrics gated by default: the figures published tables carry (TPOT is the same signal as tokens/s). */
-export const DEFAULT_COMPARE_METRICS = ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'decode_tokens_per_s'];
-
+/** The registry's better direction in the words comparison tables print. */
 export function metricDirection(metric: string): Direction {
-  return /_per_s$/.test(metric) ? 'higher is better' : 'lower is better';
+  const better = metricBetter(metric);
+  if (better === 'higher') return 'higher is better';
+  if (better === 'lower') return 'lower is better';
+  throw new InputError(
+    `metric "${metric}" has no better direction in the metric registry, so a change cannot be judged; known metrics: ${METRICS.filter((m) => m.better !== 'none').map((m) => m.name).join(', ')}`,
+  );
 }
 
 export function metricUnit(cell: CellResult | undefined, metric: string): string {
-  return cell?.metrics[metric]?.unit ?? METRIC_UNITS[metric] ?? '';
+  return cell?.metrics[metric]?.unit ?? registryUnit(metric);
 }
 
 export interface CellValues {

@@ -1,12 +1,13 @@
 import { InputError } from '../../core/errors.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
-import { cellMetricValues, DEFAULT_COMPARE_METRICS, type CellValues, median, metricDirection, metricUnit } from './cell-values.ts';
+import { HEADLINE_METRICS } from '../../core/metric-registry.ts';
+import { cellMetricValues, type CellValues, median, metricDirection, metricUnit } from './cell-values.ts';
 import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
-import { estimateShift, lowerCriticalValue, minimumIterations } from './rank-stats.ts';
+import { estimateShift, lowerCriticalValue, minimumIterations } from '../../core/rank-stats.ts';
 import type { Comparison, ComparisonSummary, ContextWarning, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
 
 export interface CompareOptions {
-  /** Metrics to compare; default DEFAULT_COMPARE_METRICS (those present in the runs). */
+  /** Metrics to compare; default HEADLINE_METRICS (those present in the runs). */
   metrics?: string[];
   /** A change smaller than this (in %) is never a regression, however significant. */
   thresholdPct: number;
@@ -203,7 +204,7 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
     }
     metrics = [...new Set(opts.metrics)];
   } else {
-    metrics = DEFAULT_COMPARE_METRICS.filter((m) => available.has(m));
+    metrics = HEADLINE_METRICS.filter((m) => available.has(m));
   }
 
   // Cell by cell (each cell's events are read once), then listed metric by metric.

@@ -2,7 +2,7 @@ import type { ChartConfiguration } from 'chart.js';
 import { markdownTable } from 'markdown-table';
 import type { RunResult } from '../../core/result-types.ts';
 import { fmt } from '../format.ts';
-import { METRIC_UNITS } from '../metrics.ts';
+import { metricUnit } from '../../core/metric-registry.ts';
 import { metricDirection } from './cell-values.ts';
 import { isThrottled } from './context.ts';
 import { pipeTable } from './pipe-table.ts';
@@ -69,7 +69,7 @@ export function comparisonTables(results: RunResult[], compareBy: CompareBy, met
       if (listed) body.push([esc(r.key), ...r.entries.map((e) => entryText(e, metric))]);
     }
     if (!present) continue;
-    const unit = METRIC_UNITS[metric] ?? '';
+    const unit = metricUnit(metric);
     parts.push(
       `### ${metric} (median${unit ? `, ${unit}` : ''}; ${metricDirection(metric)})\n\n` +
         pipeTable([['Cell', ...grid.columns.map(esc)], ...body], ['l', ...grid.columns.map(() => 'r' as const)]),
@@ -92,7 +92,7 @@ export function comparisonChart(
 ): ChartConfiguration {
   const page = grid.rows.slice(rows.from, rows.to);
   const synthetic = grid.rows.some((r) => r.entries.some((e) => e?.cell.model?.synthetic));
-  const unit = METRIC_UNITS[metric] ?? '';
+  const unit = metricUnit(metric);
   const suites = [...new Set(results.map((r) => r.suite.name))].join(', ');
   const subtitle = [
     `median per cell; ${metricDirection(metric)}`,

@@ -6,10 +6,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import type { RunResult } from '../../core/result-types.ts';
-import type { Calibration } from '../../hw-probes/calibrate/types.ts';
+import type { Calibration } from '../../core/calibration-types.ts';
 import { renderChart } from '../charts.ts';
-import type { BoundPhase } from './bounds.ts';
-import { rooflineRows, type DescriptorLookup } from './table.ts';
+import type { BoundPhase } from '../../roofline/bounds.ts';
+import { rooflineRows, type DescriptorLookup } from '../../roofline/rows.ts';
 
 const PHASES: Array<[BoundPhase, string, string]> = [
   ['image_encode', 'image encode', '#2ca02c'],

@@ -1,95 +1,19 @@
 /**
- * Roofline reporting: hardware bounds per cell from the model descriptor and a calibration.
- * `rooflineSection` is the piece a report includes; the rest is exported for tests and tools.
+ * Roofline reporting: the table and chart of a run's bounds. `rooflineSection` is the piece a
+ * report includes; it reads the calibration it is given (the one the result recorded), never disk.
  */
-import { basename } from 'node:path';
-import type { CellResult, RooflineRecord, RunResult } from '../../core/result-types.ts';
-import { findCalibration } from '../../hw-probes/calibrate/store.ts';
-import type { Calibration } from '../../hw-probes/calibrate/types.ts';
-import { descriptorEntry, knownModelIds } from '../../models/descriptors.ts';
-import { getDescriptor, type Scale, type VlmDescriptor } from '../../models/zoo.ts';
-import { rooflineRows, rooflineTable, type DescriptorLookup } from './table.ts';
+import type { RunResult } from '../../core/result-types.ts';
+import type { Calibration } from '../../core/calibration-types.ts';
+import { zooDescriptorFor } from '../../roofline/record.ts';
+import type { DescriptorLookup } from '../../roofline/rows.ts';
+import { rooflineTable } from './table.ts';
 
-export { cellBounds, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
 export { rooflineChart, writeRooflineChart } from './chart.ts';
-export { decodeStepWork, imageEncodeWork, prefillWork, type Work } from './costs.ts';
-export { resolveFormat, weightBytes, WEIGHT_FORMATS, type WeightFormat } from './precision.ts';
-export { calibrationSummary, cellShape, rooflineRows, rooflineTable, type DescriptorLookup, type RooflineRow } from './table.ts';
+export { calibrationSummary, rooflineTable } from './table.ts';
 
-const normalise = (name: string): string => name.toLowerCase().replace(/[._\s]+/g, '-');
-
-/**
- * The zoo architecture a model name denotes: the zoo id itself, or a name that starts with it
- * up to a separator once case, dots and underscores are ignored ("InternVL2_5-1B-MPO" and
- * "InternVL2.5-1B" are internvl2_5-1b; "Qwen2-VL-2B-Instruct" is qwen2-vl-2b).
- */
-export function zooIdForName(name: string): string | null {
-  if (descriptorEntry(name)) return name;
-  const n = normalise(name);
-  const hits = knownModelIds().filter((id) => {
-    const z = normalise(id);
-    return n === z || n.startsWith(`${z}-`);
-  });
-  return hits.sort((a, b) => b.length - a.length)[0] ?? null;
-}
-
-/**
- * Descriptors for cells whose model is a zoo architecture: the synthetic models the ORT runner
- * builds (cell.model.architecture + scale), a suite that names `model.zoo`, or a real export /
- * board model whose name or folder starts with a zoo id (see zooIdForName). Anything else gets
- * null: its bounds are reported as unavailable, never guessed.
- */
-export function zooDescriptorFor(result: RunResult): DescriptorLookup {
-  const suiteModel = result.suite.definition.model;
-  const suiteName = 'zoo' in suiteModel ? suiteModel.zoo : 'name' in suiteModel ? suiteModel.name : basename(suiteModel.path);
-  return (cell: CellResult): VlmDescriptor | null => {
-    const id = (cell.model ? zooIdForName(cell.model.architecture) : null) ?? zooIdForName(suiteName);
-    if (!id) return null;
-    const named = cell.model?.scale ?? ('zoo' in suiteModel ? suiteModel.scale : undefined);
-    const scale: Scale = named === 'tiny' ? 'tiny' : 'full';
-    return getDescriptor(id, scale);
-  };
-}
-
-/**
- * What a result records of its roofline: the calibration, whole, and per cell and phase the
- * work, the bounds, the measured median and the percentages.
- */
-export function rooflineRecord(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup = zooDescriptorFor(result)): RooflineRecord {
-  const rows = rooflineRows(result, calibration, descriptorFor).map((r) => {
-    const b = r.bound;
-    return {
-      cellId: r.cellId,
-      phase: r.phase,
-      per: b?.per ?? (r.phase === 'decode' ? ('output token' as const) : ('request' as const)),
-      work: b ? { ...b.work } : null,
-      memoryMs: b?.memoryMs ?? null,
-      computeMs: b?.computeMs ?? null,
-      boundMs: b?.boundMs ?? null,
-      limitedBy: b?.limitedBy ?? null,
-      kernelMs: b?.kernelMs ?? null,
-      achievedMs: r.achievedMs,
-      percentOfBound: r.percentOfBound,
-      percentOfKernelCeiling: r.percentOfKernelCeiling,
-      notes: [...(b?.notes ?? []), ...(r.reason ? [r.reason] : [])],
-    };
-  });
-  return { calibration, rows };
-}
-
-/**
- * The report section: the newest calibration for the run's target (and host, for measured
- * ones) from `calibrationDir`, or an explicit one; a hint to calibrate when there is none.
- */
-export function rooflineSection(
-  result: RunResult,
-  options: { calibration?: Calibration | null; calibrationDir?: string; descriptorFor?: DescriptorLookup } = {},
-): string {
-  // An explicit null means "looked, there is none": the folder is not read again.
-  const calibration =
-    options.calibration !== undefined
-      ? options.calibration
-      : findCalibration({ target: result.target, host: result.environment.host.hostname }, options.calibrationDir).calibration;
+/** The report section for the given calibration (null: a hint to calibrate). */
+export function rooflineSection(result: RunResult, options: { calibration: Calibration | null; descriptorFor?: DescriptorLookup }): string {
+  const calibration = options.calibration;
   const heading = '## Roofline: achieved % of hardware bound';
   if (!calibration) {
     return `${heading}\n\n_No calibration for target "${result.target}" on host ${result.environment.host.hostname}: run \`bench calibrate\` (or \`bench calibrate --target <board>\` for published peaks) to get bounds._\n`;

@@ -16,6 +16,7 @@ import { axLlmTimings } from '../command/tool-timings.ts';
 import { composeFromLatencies, composedRecord, composedReported } from './compose-record.ts';
 import { measureGraphs, reportedLatencies, type GraphLatency } from './measure.ts';
 import { cellGeometry, graphRunsFor, parseAxeraOptions, type AxeraOptions } from './options.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export { parseAxeraOptions, cellGeometry, graphRunsFor, axRunModelArgv, type AxeraOptions, type GraphRun, type CellGeometry } from './options.ts';
 export { measureGraph, measureGraphs, reportedLatencies, type GraphLatency } from './measure.ts';
@@ -130,7 +131,7 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
           composedOnce = { ...reportedLatencies(lat), ...composedReported(composeFromLatencies(lat, geometry, compose)) };
           Object.assign(settings, versionSettings(lat));
         } catch (err) {
-          settings['composedNote'] = `no composed figures: ${(err as Error).message}`;
+          settings['composedNote'] = `no composed figures: ${errorMessage(err)}`;
         }
       }
       const loadMs = ctx.clock.now() - started;
@@ -144,7 +145,7 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
           const wall = ctx.clock.now() - startMs;
           return composedRecord(lat, geometry, compose, { index, warmup, startMs, outputTokens: suite.defaults.outputTokens }, { ...reportedLatencies(lat), 'measure.wall_ms': wall });
         } catch (err) {
-          return failedRecord(index, warmup, ctx.clock.now(), geometry.images, (err as Error).message);
+          return failedRecord(index, warmup, ctx.clock.now(), geometry.images, errorMessage(err));
         }
       };
 
@@ -153,7 +154,7 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
         try {
           inv = commandFor(demo!, suite, cell, index);
         } catch (err) {
-          return failedRecord(index, warmup, ctx.clock.now(), geometry.images, (err as Error).message);
+          return failedRecord(index, warmup, ctx.clock.now(), geometry.images, errorMessage(err));
         }
         const res = await transport.run(inv.argv, { timeoutMs: demo!.timeoutMs, ...(inv.stdin !== undefined ? { input: inv.stdin } : {}) });
         const endMs = ctx.clock.now();
@@ -169,7 +170,7 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
           rec.reported = { ...rec.reported, ...composedOnce };
           return rec;
         } catch (err) {
-          return failedRecord(index, warmup, endMs, geometry.images, (err as Error).message, composedOnce);
+          return failedRecord(index, warmup, endMs, geometry.images, errorMessage(err), composedOnce);
         }
       };
 

@@ -3,9 +3,10 @@
  * group), parsed with the shared parser. ax_run_model prints min / max / avg over its -r runs;
  * the average of one call is what the Axera method composes with.
  */
-import { parseAxRunModel } from '../parsers/ax-run-model.ts';
+import { parseAxRunModel } from '../../parsers/ax-run-model.ts';
 import type { TargetTransport } from '../../targets/types.ts';
 import { axRunModelArgv, type AxRunModelOptions, type GraphRun } from './options.ts';
+import { errorMessage, GraphRunError } from '../../core/errors.ts';
 
 export interface GraphLatency {
   name: string;
@@ -22,8 +23,6 @@ export interface GraphLatency {
   wallMs: number;
 }
 
-export class GraphRunError extends Error {}
-
 export async function measureGraph(transport: TargetTransport, run: GraphRun, a: AxRunModelOptions): Promise<GraphLatency> {
   const argv = axRunModelArgv(run, a, 'options.axRunModel');
   const label = `${run.name} (${run.file}${run.group !== undefined ? ` group ${run.group}` : ''})`;
@@ -37,7 +36,7 @@ export async function measureGraph(transport: TargetTransport, run: GraphRun, a:
   try {
     parsed = parseAxRunModel(res.stdout, `${argv[0]} output for ${label} on ${transport.name}`);
   } catch (err) {
-    throw new GraphRunError((err as Error).message);
+    throw new GraphRunError(errorMessage(err));
   }
   const last = parsed.runs[parsed.runs.length - 1]!;
   const out: GraphLatency = {

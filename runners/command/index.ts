@@ -10,6 +10,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import { checkProgram, transportForRunner, type RunnerTargetOptions } from '../../targets/runner-target.ts';
 import { cellImages, commandFor, parseCommandOptions } from './options.ts';
 import { failedRecord, recordFromTimings } from './record.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export { parseCommandOptions, commandFor, type CommandRunnerConfig } from './options.ts';
 export { recordFromTimings, failedRecord, UNKNOWN_COUNT } from './record.ts';
@@ -55,7 +56,7 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
         try {
           inv = commandFor(config, suite, cell, index);
         } catch (err) {
-          return failedRecord(index, warmup, ctx.clock.now(), images, (err as Error).message);
+          return failedRecord(index, warmup, ctx.clock.now(), images, errorMessage(err));
         }
         const res = await transport.run(inv.argv, { timeoutMs: config.timeoutMs, ...(inv.stdin !== undefined ? { input: inv.stdin } : {}) });
         const endMs = ctx.clock.now();
@@ -71,7 +72,7 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
           settings['timingNotes'] ??= timings.notes.join(' ');
           return recordFromTimings(timings, { index, warmup, endMs, images, wallMs: res.wallMs });
         } catch (err) {
-          return failedRecord(index, warmup, endMs, images, (err as Error).message, { 'command.wall_ms': res.wallMs });
+          return failedRecord(index, warmup, endMs, images, errorMessage(err), { 'command.wall_ms': res.wallMs });
         }
       };
 

@@ -4,8 +4,8 @@
  * figure is the tool's own; anything it does not print stays undefined.
  */
 import { InputError } from '../../core/errors.ts';
-import { parseAxLlm, type AxLlmTurn } from '../parsers/ax-llm.ts';
-import { parseLlamaCppLog } from '../parsers/llamacpp.ts';
+import { parseAxLlm, type AxLlmTurn } from '../../parsers/ax-llm.ts';
+import { parseLlamaCppLog } from '../../parsers/llamacpp.ts';
 
 export interface ToolTimings {
   /** Vision encoder time of each image, ms. */

@@ -14,6 +14,7 @@ import { describeHttpError, displayUrl, postJson } from './http-client.ts';
 import type { CalibrationMode } from './options.ts';
 import { calibrateWords, promptText } from './prompt.ts';
 import { tokenizeBody, usageProbeBody } from './request-body.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface CalibrationResult {
   mode: 'tokenize' | 'usage' | 'usage-with-template' | 'off';
@@ -114,7 +115,7 @@ export async function calibratePrompt(input: CalibrationInput): Promise<Calibrat
       empty = await promptTokensOf('');
     } catch (err) {
       mode = 'usage-with-template';
-      notes.push(`an empty message was refused (${(err as Error).message}); text token counts include the chat template`);
+      notes.push(`an empty message was refused (${errorMessage(err)}); text token counts include the chat template`);
     }
     result = await calibrateWords(input.target, async (w) => (await promptTokensOf(text(w))) - empty);
   }
@@ -124,7 +125,7 @@ export async function calibratePrompt(input: CalibrationInput): Promise<Calibrat
     try {
       textPromptTokens = await promptTokensOf(text(result.words));
     } catch (err) {
-      notes.push(`image token counts unavailable: ${(err as Error).message}`);
+      notes.push(`image token counts unavailable: ${errorMessage(err)}`);
     }
   }
   if (result.tokens !== input.target) {

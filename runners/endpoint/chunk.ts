@@ -9,7 +9,7 @@
  *   (cumulative `completion_tokens`) with `continuous_usage_stats: true`.
  * - ik_llama.cpp: no role chunk, usage in the final chunk, no `data: [DONE]`.
  */
-import { ParseError } from '../../core/errors.ts';
+import { errorMessage, ParseError } from '../../core/errors.ts';
 
 export interface ChunkInfo {
   /** Characters of generated text in this chunk (`content` plus `reasoning_content`). */
@@ -70,7 +70,7 @@ export function parseChunk(data: string, source: string, line: number): ChunkInf
   try {
     json = JSON.parse(data);
   } catch (err) {
-    throw new ParseError(source, line, `malformed SSE data, not JSON (${(err as Error).message}): ${excerpt(data)}`);
+    throw new ParseError(source, line, `malformed SSE data, not JSON (${errorMessage(err)}): ${excerpt(data)}`);
   }
   if (!isObject(json)) throw new ParseError(source, line, `expected a JSON object in SSE data, got: ${excerpt(data)}`);
 

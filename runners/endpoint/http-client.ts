@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { callWhenDue, type Clock } from '../../core/clock.ts';
 import { excerpt } from './chunk.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface HttpTarget {
   url: URL;
@@ -48,7 +49,7 @@ function errorCode(err: unknown): string {
 
 function describeSocketError(err: unknown, where: string, stage: 'before' | 'during'): { kind: FailureKind; message: string } {
   const code = errorCode(err);
-  const msg = (err as Error).message;
+  const msg = errorMessage(err);
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED'].includes(code)) {
     return { kind: 'connect', message: `cannot connect to ${where} (${code}: ${msg})` };
   }
@@ -156,7 +157,7 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
           done = consumer.onData(bytes, t);
         } catch (err) {
           const kind: FailureKind = (err as Error).name === 'StreamServerError' ? 'server' : 'parse';
-          settle({ kind, message: (err as Error).message }, t);
+          settle({ kind, message: errorMessage(err) }, t);
           return;
         }
         if (done) {

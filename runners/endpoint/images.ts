@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { createCanvas, ImageData } from '@napi-rs/canvas';
-import { InputError } from '../../core/errors.ts';
+import { errorMessage, InputError } from '../../core/errors.ts';
 import { seededRandom } from './random.ts';
 
 export type ImagePattern = 'noise' | 'pattern';
@@ -86,7 +86,7 @@ export function loadImageFiles(files: readonly string[], field: string): string[
     try {
       bytes = readFileSync(resolve(file));
     } catch (err) {
-      throw new InputError(`${field}[${i}]: cannot read "${file}": ${(err as Error).message}`);
+      throw new InputError(`${field}[${i}]: cannot read "${file}": ${errorMessage(err)}`);
     }
     return dataUrl(bytes, mime);
   });

@@ -27,9 +27,9 @@ import { hashSeed, mixSeeds, poissonOffsetsMs } from './random.ts';
 import { computeLoadMetrics } from './load.ts';
 import { runStreamingRequest } from './request.ts';
 import { streamingChatBody } from './request-body.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export { computeLoadMetrics, isGoodRequest, busyDurationMs, type GoodputTargets, type LoadMetrics } from './load.ts';
-export { requestMetrics, ttftMs, tpotMs, decodeTokensPerS, chunkItlMs, e2eMs, prefillTokensPerS, type RequestMetrics } from './metrics.ts';
 export { buildEndpointSuite, type EndpointSuiteOptions } from './suite.ts';
 export { parseEndpointOptions, parseCellParams } from './options.ts';
 export { poissonOffsetsMs } from './random.ts';
@@ -87,7 +87,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
     });
   } catch (err) {
     agent.destroy();
-    throw new Error(redact(`endpoint ${displayUrl(config.chatUrl)}: ${(err as Error).message}`));
+    throw new Error(redact(`endpoint ${displayUrl(config.chatUrl)}: ${errorMessage(err)}`));
   }
   ctx.log(
     `endpoint: prompt calibrated by ${calibration.mode}: ${calibration.words} words = ${calibration.textTokens ?? '?'} text tokens ` +
@@ -159,7 +159,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
       return await runRound(r, warmup);
     } catch (err) {
       const t = ctx.clock.now();
-      const message = redact(`endpoint runner failed to send round ${r}: ${(err as Error).message}`);
+      const message = redact(`endpoint runner failed to send round ${r}: ${errorMessage(err)}`);
       return Array.from({ length: params.concurrency }, (_, i) => failedRecord(r * params.concurrency + i, warmup, params.images, t, message));
     }
   };
@@ -219,7 +219,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
         return record;
       } catch (err) {
         const t = ctx.clock.now();
-        return failedRecord(index, warmup, params.images, t, redact(`endpoint runner: ${(err as Error).message}`));
+        return failedRecord(index, warmup, params.images, t, redact(`endpoint runner: ${errorMessage(err)}`));
       }
     },
     summarizeCell(records) {

@@ -12,7 +12,7 @@
  * single output token has no TPOT and so cannot miss a TPOT target (vLLM counts its TPOT as 0).
  */
 import type { IterationRecord } from '../../core/events.ts';
-import { e2eMs, tpotMs, ttftMs } from './metrics.ts';
+import { e2eMs, tpotMs, ttftMs } from '../../core/metrics.ts';
 
 export interface GoodputTargets {
   ttftMs?: number;

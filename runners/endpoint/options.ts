@@ -2,7 +2,7 @@
  * Suite options and cell params of the endpoint runner, checked once per cell with errors that
  * name the field. See runners/endpoint/README.md for the list with defaults.
  */
-import { SuiteError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { ImagePattern, ImageSize } from './images.ts';
 import type { GoodputTargets } from './load.ts';
@@ -78,13 +78,13 @@ export function endpointUrls(raw: string, where: string): { chatUrl: URL; tokeni
   try {
     url = new URL(raw);
   } catch {
-    throw new SuiteError(where, 'options.url', `expected an http(s) URL such as http://127.0.0.1:8080, got "${raw}"`);
+    throw new ValidationError(where, 'options.url', `expected an http(s) URL such as http://127.0.0.1:8080, got "${raw}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new SuiteError(where, 'options.url', `expected an http or https URL, got protocol "${url.protocol}"`);
+    throw new ValidationError(where, 'options.url', `expected an http or https URL, got protocol "${url.protocol}"`);
   }
   if (url.username || url.password) {
-    throw new SuiteError(where, 'options.url', 'expected a URL without credentials (name the env var holding the key in options.apiKeyEnv)');
+    throw new ValidationError(where, 'options.url', 'expected a URL without credentials (name the env var holding the key in options.apiKeyEnv)');
   }
   const path = url.pathname.replace(/\/+$/, '');
   let root: string;
@@ -105,7 +105,7 @@ export function endpointUrls(raw: string, where: string): { chatUrl: URL; tokeni
 
 function positiveNumber(v: unknown, where: string, field: string, integer: boolean): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new SuiteError(where, field, `expected a ${integer ? 'positive integer' : 'positive number'}, got ${JSON.stringify(v)}`);
+    throw new ValidationError(where, field, `expected a ${integer ? 'positive integer' : 'positive number'}, got ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -116,7 +116,7 @@ function optionalPositive(v: unknown, where: string, field: string, integer: boo
 
 function bool(v: unknown, fallback: boolean, where: string, field: string): boolean {
   if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new SuiteError(where, field, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ValidationError(where, field, `expected true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -131,7 +131,7 @@ export function parseImageSize(v: unknown, where: string, field: string): ImageS
       if (width > 0 && height > 0) return { width, height };
     }
   }
-  throw new SuiteError(where, field, `expected a size in pixels such as 448 or "640x480", got ${JSON.stringify(v)}`);
+  throw new ValidationError(where, field, `expected a size in pixels such as 448 or "640x480", got ${JSON.stringify(v)}`);
 }
 
 /** Reads and checks `suite.options`; the API key is read from the env var it names. */
@@ -139,10 +139,10 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
   const where = `suite "${suite.name}"`;
   const o = suite.options ?? {};
   if (typeof o['url'] !== 'string' || o['url'] === '') {
-    throw new SuiteError(where, 'options.url', 'is required: the server URL, e.g. http://127.0.0.1:8080');
+    throw new ValidationError(where, 'options.url', 'is required: the server URL, e.g. http://127.0.0.1:8080');
   }
   if (typeof o['model'] !== 'string' || o['model'] === '') {
-    throw new SuiteError(where, 'options.model', 'is required: the model name the server serves (as in GET /v1/models)');
+    throw new ValidationError(where, 'options.model', 'is required: the model name the server serves (as in GET /v1/models)');
   }
   const { chatUrl, tokenizeUrl } = endpointUrls(o['url'], where);
 
@@ -150,12 +150,12 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
   let apiKey: string | null = null;
   if (o['apiKeyEnv'] !== undefined) {
     if (typeof o['apiKeyEnv'] !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o['apiKeyEnv'])) {
-      throw new SuiteError(where, 'options.apiKeyEnv', 'expected the name of an environment variable (not the key itself)');
+      throw new ValidationError(where, 'options.apiKeyEnv', 'expected the name of an environment variable (not the key itself)');
     }
     apiKeyEnv = o['apiKeyEnv'];
     const key = env[apiKeyEnv];
     if (key === undefined || key === '') {
-      throw new SuiteError(where, 'options.apiKeyEnv', `names ${apiKeyEnv}, which is not set in the environment`);
+      throw new ValidationError(where, 'options.apiKeyEnv', `names ${apiKeyEnv}, which is not set in the environment`);
     }
     apiKey = key;
   }
@@ -164,26 +164,26 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
   if (o['imageFiles'] !== undefined) {
     const files = o['imageFiles'];
     if (!Array.isArray(files) || files.length === 0 || !files.every((f): f is string => typeof f === 'string' && f !== '')) {
-      throw new SuiteError(where, 'options.imageFiles', 'expected a non-empty list of image file paths');
+      throw new ValidationError(where, 'options.imageFiles', 'expected a non-empty list of image file paths');
     }
     imageFiles = files;
   }
 
   const pattern = o['imagePattern'] ?? 'noise';
   if (pattern !== 'noise' && pattern !== 'pattern') {
-    throw new SuiteError(where, 'options.imagePattern', `expected "noise" or "pattern", got ${JSON.stringify(pattern)}`);
+    throw new ValidationError(where, 'options.imagePattern', `expected "noise" or "pattern", got ${JSON.stringify(pattern)}`);
   }
   const calibrate = o['calibrate'] ?? 'auto';
   if (calibrate !== 'auto' && calibrate !== 'tokenize' && calibrate !== 'usage' && calibrate !== 'off') {
-    throw new SuiteError(where, 'options.calibrate', `expected "auto", "tokenize", "usage" or "off", got ${JSON.stringify(calibrate)}`);
+    throw new ValidationError(where, 'options.calibrate', `expected "auto", "tokenize", "usage" or "off", got ${JSON.stringify(calibrate)}`);
   }
   const seed = o['seed'] ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) {
-    throw new SuiteError(where, 'options.seed', `expected an integer >= 0, got ${JSON.stringify(seed)}`);
+    throw new ValidationError(where, 'options.seed', `expected an integer >= 0, got ${JSON.stringify(seed)}`);
   }
   const extraBody = o['extraBody'] ?? {};
   if (typeof extraBody !== 'object' || extraBody === null || Array.isArray(extraBody)) {
-    throw new SuiteError(where, 'options.extraBody', 'expected an object of fields to add to each request body');
+    throw new ValidationError(where, 'options.extraBody', 'expected an object of fields to add to each request body');
   }
 
   const targets: GoodputTargets = {};
@@ -221,7 +221,7 @@ function intParam(v: unknown, fallback: number, min: number, where: string, fiel
   if (v === undefined) return fallback;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
-    throw new SuiteError(where, field, `expected an integer >= ${min}, got ${JSON.stringify(v)}`);
+    throw new ValidationError(where, field, `expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   }
   return n;
 }

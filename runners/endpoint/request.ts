@@ -20,6 +20,7 @@ import type { HttpTarget, StreamOutcome } from './http-client.ts';
 import { displayUrl, postStream } from './http-client.ts';
 import { SseDecoder } from './sse.ts';
 import { StreamAccumulator } from './stream-accumulator.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface RequestMeta {
   index: number;
@@ -60,7 +61,7 @@ export async function runStreamingRequest(
     try {
       for (const ev of tail.events) acc.onEvent(ev, outcome.endMs);
     } catch (err) {
-      error = (err as Error).message;
+      error = errorMessage(err);
     }
     if (error === null && acc.finishReason === null && !acc.doneMarker) {
       error = `stream ended without [DONE] and without a finish_reason${tail.incomplete ? ' (in the middle of an event)' : ''} ${progress()}: the answer is truncated`;

@@ -8,15 +8,8 @@
  */
 import type { TokenEvent } from '../../core/events.ts';
 import { parseChunk } from './chunk.ts';
+import { StreamServerError } from '../../core/errors.ts';
 import type { SseEvent } from './sse.ts';
-
-/** Raised when the server puts an error object in the stream. */
-export class StreamServerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StreamServerError';
-  }
-}
 
 export class StreamAccumulator {
   readonly tokens: TokenEvent[] = [];

@@ -4,6 +4,7 @@ import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.t
 import type { PipelineGeometry } from './geometry.ts';
 import { SimdArgmax } from './argmax-simd.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 export interface PipelineSessions {
   vision?: ort.InferenceSession;
@@ -275,7 +276,7 @@ export class OrtPipeline {
         }
       });
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
     }
     record.endMs = clock.now();
     return record;

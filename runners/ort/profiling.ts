@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import type { OperatorProfile } from '../../core/runner.ts';
-import { aggregateByOpType, parseOrtProfile } from '../parsers/ort-profile.ts';
+import { aggregateByOpType, parseOrtProfile } from '../../parsers/ort-profile.ts';
 
 /**
  * ONNX Runtime's profiler for the sessions of one cell. onnxruntime-node writes

@@ -2,7 +2,7 @@ import type { IterationRecord } from '../../core/events.ts';
 import { InputError } from '../../core/errors.ts';
 import type { PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
-import type { LineStream, StreamExit } from '../../hw-probes/transport.ts';
+import type { LineStream, StreamExit } from '../../targets/command-transport.ts';
 import { transportForRunner, type RunnerTargetOptions } from '../../targets/runner-target.ts';
 import { encodeRequest, shiftRecord, type WorkerMessage } from './protocol.ts';
 

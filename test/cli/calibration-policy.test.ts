@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calibrationReason } from '../../cli/calibration-policy.ts';
+import { calibrationReason } from '../../harness/calibration-policy.ts';
 import { measured, runWith, testCalibration } from '../roofline/fixtures.ts';
 
 /** runWith(): a full-scale zoo suite on target local with the ort runner. */

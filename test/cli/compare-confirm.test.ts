@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
-import { cellMetrics } from '../../reporters/metrics.ts';
+import { cellMetrics } from '../../core/metrics.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bench = (args: string[]) => spawnSync(process.execPath, [join(repo, 'bin', 'bench.mjs'), ...args], { env: { ...process.env, CI: 'true' }, encoding: 'utf8' });

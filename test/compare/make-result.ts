@@ -6,7 +6,7 @@
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import { summarize } from '../../core/stats.ts';
-import { cellMetrics, subgraphStats } from '../../reporters/metrics.ts';
+import { cellMetrics, subgraphStats } from '../../core/metrics.ts';
 import { logNormal, rng } from './noise.ts';
 
 export interface CellSpec {

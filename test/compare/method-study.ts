@@ -4,7 +4,7 @@
  * percentile bootstrap of the ratio of medians, on log-normal latencies with 5% CV.
  * Not a test (about 30 s): run with `npx tsx test/compare/method-study.ts`.
  */
-import { estimateShift } from '../../reporters/compare/rank-stats.ts';
+import { estimateShift } from '../../core/rank-stats.ts';
 import { logNormal, rng } from './noise.ts';
 
 const median = (a: readonly number[]): number => {

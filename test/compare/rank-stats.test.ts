@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from './noise.ts';
-import { estimateShift, lowerCriticalValue, mannWhitneyCdf, minimumIterations } from '../../reporters/compare/rank-stats.ts';
+import { estimateShift, lowerCriticalValue, mannWhitneyCdf, minimumIterations } from '../../core/rank-stats.ts';
 
 describe('Mann-Whitney null distribution', () => {
   it('matches exact counts for small samples', () => {

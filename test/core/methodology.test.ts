@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
-import { expandMatrix } from '../../core/matrix.ts';
-import { adaptiveStop, markOutliers, shuffleCells, tukeyOutliers } from '../../core/methodology.ts';
+import { expandMatrix } from '../../harness/matrix.ts';
+import { adaptiveStop, markOutliers, shuffleCells, tukeyOutliers } from '../../harness/methodology.ts';
 
 /** An iteration whose TTFT is exactly `ttft` ms. */
 function rec(index: number, ttft: number, warmup = false): IterationRecord {

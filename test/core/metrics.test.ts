@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import { medianInterval, medianRanks, summarize } from '../../core/stats.ts';
-import { cellMetrics, iterationMetrics, subgraphStats } from '../../reporters/metrics.ts';
+import { cellMetrics, iterationMetrics, subgraphStats } from '../../core/metrics.ts';
 
 /**
  * A request with known timings: starts at 100 ms; preprocess 5 ms; two images encoded in 40 and

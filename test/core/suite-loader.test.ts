@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SuiteError } from '../../core/errors.ts';
-import { listSuiteFiles, loadSuite, parseSuiteText } from '../../core/suite-loader.ts';
+import { ValidationError } from '../../core/errors.ts';
+import { listSuiteFiles, loadSuite, parseSuiteText } from '../../harness/suite-loader.ts';
 
 const valid = `
 name: demo
@@ -18,14 +18,14 @@ matrix:
   chunk: [0, 32]
 `;
 
-function errorOf(text: string, file = 'suites/demo.yaml'): SuiteError {
+function errorOf(text: string, file = 'suites/demo.yaml'): ValidationError {
   try {
     parseSuiteText(text, file);
   } catch (err) {
-    if (err instanceof SuiteError) return err;
+    if (err instanceof ValidationError) return err;
     throw err;
   }
-  throw new Error('expected a SuiteError');
+  throw new Error('expected a ValidationError');
 }
 
 describe('suite validation', () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SuiteError } from '../../core/errors.ts';
-import { parseSuiteText } from '../../core/suite-loader.ts';
+import { ValidationError } from '../../core/errors.ts';
+import { parseSuiteText } from '../../harness/suite-loader.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { generateTestImage, loadImageFiles, pngSize } from '../../runners/endpoint/images.ts';
 import { endpointUrls, parseCellParams, parseEndpointOptions } from '../../runners/endpoint/options.ts';
@@ -77,7 +77,7 @@ describe('options', () => {
   const suite = (options: Record<string, unknown>): Suite => ({ ...buildEndpointSuite({ url: 'http://127.0.0.1:1', model: 'm' }), options });
 
   it('names the field that is wrong', () => {
-    expect(() => parseEndpointOptions(suite({ model: 'm' }))).toThrow(SuiteError);
+    expect(() => parseEndpointOptions(suite({ model: 'm' }))).toThrow(ValidationError);
     expect(() => parseEndpointOptions(suite({ model: 'm' }))).toThrow(/options\.url.*is required/);
     expect(() => parseEndpointOptions(suite({ url: 'http://h', model: 'm', maxTokens: 0 }))).toThrow(/options\.maxTokens.*positive integer, got 0/);
     expect(() => parseEndpointOptions(suite({ url: 'http://h', model: 'm', requestRate: -1 }))).toThrow(/options\.requestRate/);

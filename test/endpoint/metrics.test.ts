@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import type { IterationRecord, TokenEvent } from '../../core/events.ts';
+import type { IterationRecord, TimedEvent, TokenEvent } from '../../core/events.ts';
 import { busyDurationMs, computeLoadMetrics, isGoodRequest } from '../../runners/endpoint/load.ts';
-import { chunkItlMs, decodeTokensPerS, e2eMs, prefillTokensPerS, requestMetrics, tpotMs, ttftMs } from '../../runners/endpoint/metrics.ts';
+import { chunkItlMs, decodeTokensPerS, e2eMs, iterationMetrics, tpotMs, ttftMs } from '../../core/metrics.ts';
 import { poissonOffsetsMs, seededRandom } from '../../runners/endpoint/random.ts';
 
 function tok(tMs: number, index: number, count = 1): TokenEvent {
   return { kind: 'token', tMs, index, count };
 }
 
+/** A request as the endpoint runner records it: its prefill phase is the TTFT window. */
 function record(over: Partial<IterationRecord> & { tokens?: TokenEvent[] }): IterationRecord {
   const { tokens = [], ...rest } = over;
-  return { index: 0, warmup: false, startMs: 1000, endMs: 1300, promptTokens: 200, imageTokens: 64, images: 1, outputTokens: 5, events: tokens, ...rest };
+  const startMs = rest.startMs ?? 1000;
+  const first = [...tokens].sort((a, b) => a.tMs - b.tMs)[0];
+  const prefill: TimedEvent[] = first ? [{ kind: 'phase', phase: 'prefill', startMs, endMs: first.tMs }] : [];
+  return { index: 0, warmup: false, startMs, endMs: 1300, promptTokens: 200, imageTokens: 64, images: 1, outputTokens: 5, events: [...prefill, ...tokens], ...rest };
 }
+
+const prefillTokensPerS = (rec: IterationRecord): number | null => iterationMetrics(rec).prefill_tokens_per_s ?? null;
 
 describe('per-request metrics', () => {
   // Chunks at 1150 (1 token), 1190, 1230 and 1310 (2 tokens): 5 output tokens.
@@ -33,10 +39,11 @@ describe('per-request metrics', () => {
   it('e2e and prefill tokens/s', () => {
     expect(e2eMs(rec)).toBe(320);
     expect(prefillTokensPerS(rec)).toBeCloseTo((200 * 1000) / 150, 10);
-    expect(requestMetrics(rec)).toEqual({
+    expect(iterationMetrics(rec)).toEqual({
       ttft_ms: 150,
       tpot_ms: 40,
       decode_tokens_per_s: 25,
+      prefill_ms: 150,
       prefill_tokens_per_s: (200 * 1000) / 150,
       e2e_ms: 320,
       chunk_itl_ms: [40, 40, 80],

@@ -18,9 +18,10 @@ import type { RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { computeLoadMetrics, endpointRunner, prepareEndpointCell, type PreparedEndpointCell } from '../../runners/endpoint/index.ts';
 import { pngSize } from '../../runners/endpoint/images.ts';
-import { chunkItlMs, tpotMs, ttftMs } from '../../runners/endpoint/metrics.ts';
+import { chunkItlMs, tpotMs, ttftMs } from '../../core/metrics.ts';
 import { IMAGE_TOKENS, startFakeServer, TEMPLATE_TOKENS, type Behaviour, type FakeServer } from './fake-server.ts';
 import { buildEndpointSuite } from '../../runners/endpoint/suite.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 const FIRST_MS = 150;
 const GAP_MS = 40;
@@ -290,8 +291,8 @@ describe('API key', () => {
   it('a wrong key fails prepare with the server message and without the key', async () => {
     server.requiredKey = KEY;
     const err = await prepareEndpointCell(cell({ images: 0, prefill: 8 }), suite({ apiKeyEnv: 'BENCH_TEST_KEY' }), ctx, { BENCH_TEST_KEY: 'sk-wrong-key' }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/HTTP 401: Invalid API Key/);
-    expect((err as Error).message).not.toContain('sk-wrong-key');
+    expect(errorMessage(err)).toMatch(/HTTP 401: Invalid API Key/);
+    expect(errorMessage(err)).not.toContain('sk-wrong-key');
   });
 });
 

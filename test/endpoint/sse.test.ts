@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../core/errors.ts';
+import { errorMessage, ParseError } from '../../core/errors.ts';
 import { parseChunk } from '../../runners/endpoint/chunk.ts';
 import { SseDecoder, type SseEvent } from '../../runners/endpoint/sse.ts';
-import { StreamAccumulator, StreamServerError } from '../../runners/endpoint/stream-accumulator.ts';
+import { StreamServerError } from '../../core/errors.ts';
+import { StreamAccumulator } from '../../runners/endpoint/stream-accumulator.ts';
 import { readSseFixture } from './fake-server.ts';
 
 function decodeAll(pieces: Array<string | Uint8Array>): { events: SseEvent[]; incomplete: boolean } {
@@ -89,7 +90,7 @@ describe('chunk parsing', () => {
     }
     expect(caught).toBeInstanceOf(ParseError);
     expect((caught as ParseError).line).toBe(7);
-    expect((caught as Error).message).toMatch(/^SSE stream from http:\/\/h\/v1\/chat\/completions:7: malformed SSE data, not JSON/);
+    expect(errorMessage(caught)).toMatch(/^SSE stream from http:\/\/h\/v1\/chat\/completions:7: malformed SSE data, not JSON/);
   });
 
   it('rejects JSON that is not a chunk', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axLlmDecodeTokensPerSecond, parseAxLlm, summarizeAxLlm } from '../../runners/parsers/ax-llm.ts';
+import { axLlmDecodeTokensPerSecond, parseAxLlm, summarizeAxLlm } from '../../parsers/ax-llm.ts';
 import { section } from './fixture-sections.ts';
 import { parseError } from './parse-error.ts';
 

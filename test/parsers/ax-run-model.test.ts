@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
-import { parseAxRunModel, summarizeAxRunModel } from '../../runners/parsers/ax-run-model.ts';
+import { parseAxRunModel, summarizeAxRunModel } from '../../parsers/ax-run-model.ts';
 import { section } from './fixture-sections.ts';
 import { parseError } from './parse-error.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
-import { boardImportKinds, findImportKind } from '../../runners/parsers/index.ts';
+import { boardImportKinds, findImportKind } from '../../parsers/index.ts';
 import { fixtureSections, section } from './fixture-sections.ts';
 
 /** One real sample per kind, and a figure its summary must show. */

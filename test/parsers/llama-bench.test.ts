@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
-import { llamaBenchTestLabel, parseLlamaBench, summarizeLlamaBench } from '../../runners/parsers/llama-bench.ts';
+import { llamaBenchTestLabel, parseLlamaBench, summarizeLlamaBench } from '../../parsers/llama-bench.ts';
 import { section } from './fixture-sections.ts';
 import { parseError } from './parse-error.ts';
 

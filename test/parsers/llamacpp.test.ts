@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.ts';
-import { parseLlamaCppLog, summarizeLlamaCppLog, type LlamaTimingBlock } from '../../runners/parsers/llamacpp.ts';
+import { parseLlamaCppLog, summarizeLlamaCppLog, type LlamaTimingBlock } from '../../parsers/llamacpp.ts';
 import { section } from './fixture-sections.ts';
 import { parseError } from './parse-error.ts';
 

@@ -6,7 +6,7 @@ import {
   attributeKernelsToRuns,
   parseOrtProfile,
   summarizeOrtProfile,
-} from '../../runners/parsers/ort-profile.ts';
+} from '../../parsers/ort-profile.ts';
 import { section } from './fixture-sections.ts';
 import { parseError } from './parse-error.ts';
 import { profileTinyModel } from './ort-tiny-model.ts';

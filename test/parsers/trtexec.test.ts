@@ -7,7 +7,7 @@ import {
   summarizeTrtexec,
   summarizeTrtexecProfile,
   summarizeTrtexecTimes,
-} from '../../runners/parsers/trtexec.ts';
+} from '../../parsers/trtexec.ts';
 import { section } from './fixture-sections.ts';
 import { parseError } from './parse-error.ts';
 

@@ -12,7 +12,7 @@ import {
   samplingSummary,
   windowEnergy,
   type PowerPoint,
-} from '../../reporters/energy.ts';
+} from '../../core/energy.ts';
 
 /** Points of f(t) at the given times. */
 const sampled = (times: number[], f: (tMs: number) => number): PowerPoint[] => times.map((tMs) => ({ tMs, watts: f(tMs) }));

@@ -10,7 +10,7 @@ import { boardPowerSeries, raplEnergySeries } from '../../hw-probes/power-series
 import type { Probe } from '../../hw-probes/probe.ts';
 import { startProbes } from '../../hw-probes/session.ts';
 import { counterDeltaUj, createPowercapProbe, discoverPowercap, EnergyAccumulator, raplTotalZones } from '../../hw-probes/powercap.ts';
-import { counterWindowEnergy } from '../../reporters/energy.ts';
+import { counterWindowEnergy } from '../../core/energy.ts';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -230,7 +230,7 @@ describe('powercap / RAPL', () => {
       async readText(path) {
         if (path.endsWith('/name')) return 'package-0';
         if (path.endsWith('/max_energy_range_uj')) return '1000';
-        const { FileReadError } = await import('../../hw-probes/files.ts');
+        const { FileReadError } = await import('../../core/errors.ts');
         throw new FileReadError(path, 'denied', 'EACCES');
       },
     };

@@ -6,7 +6,7 @@ import { importTegrastats, probeImportKinds } from '../../hw-probes/import-kinds
 import { boardPowerSeries } from '../../hw-probes/power-series.ts';
 import { parseDeviceTreeModel, parseNvpmodelQuery, parseNvTegraRelease } from '../../hw-probes/tegrastats/facts.ts';
 import { parseTegrastatsLine, parseTegrastatsText, tegrastatsToSample, type TegrastatsReading } from '../../hw-probes/tegrastats/parse.ts';
-import { windowEnergy } from '../../reporters/energy.ts';
+import { windowEnergy } from '../../core/energy.ts';
 
 // Verbatim copy of /work/shared/fixtures/tegrastats.txt: each "### source:" line names the
 // repository, file and commit the lines below it come from (the parser skips '#' lines).

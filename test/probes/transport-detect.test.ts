@@ -8,7 +8,7 @@ import { describeSample } from '../../hw-probes/describe.ts';
 import { createNvidiaSmiProbe } from '../../hw-probes/nvidia-smi/probe.ts';
 import { loadBetween, readSystemSample, type SystemReaders } from '../../hw-probes/system.ts';
 import { createTegrastatsProbe } from '../../hw-probes/tegrastats/probe.ts';
-import { estimateClockOffset, LocalTransport, type CommandResult, type CommandTransport, type LineStream } from '../../hw-probes/transport.ts';
+import { estimateClockOffset, LocalTransport, type CommandResult, type CommandTransport, type LineStream } from '../../targets/command-transport.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'probes-transport-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

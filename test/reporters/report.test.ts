@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
-import { checkResult } from '../../core/result-schema.ts';
+import { checkResult } from '../../harness/result-schema.ts';
 import { summarize } from '../../core/stats.ts';
-import { cellMetrics, subgraphStats } from '../../reporters/metrics.ts';
+import { cellMetrics, subgraphStats } from '../../core/metrics.ts';
 import { axeraStyleTables, phaseShareTable, renderReport, subgraphTable } from '../../reporters/markdown.ts';
 import { writeReport } from '../../reporters/write-report.ts';
 
@@ -129,7 +129,7 @@ describe('report', () => {
   it('rejects a result with a wrong field, naming it', () => {
     const bad = JSON.parse(JSON.stringify(result()));
     bad.cells[0].status = 'great';
-    expect(() => checkResult(bad, 'r.json')).toThrow(/r\.json: not a valid result: field "cells\.0\.status"/);
+    expect(() => checkResult(bad, 'r.json')).toThrow(/r\.json: not a valid result: field "cells\[0\]\.status"/);
     expect(() => checkResult({ ...result(), schemaVersion: 9 }, 'r.json')).toThrow(/schema version 9/);
   });
 });

@@ -15,9 +15,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import { getDescriptor } from '../../models/zoo.ts';
-import { cellBounds } from '../../reporters/roofline/bounds.ts';
-import { decodeStepWork, imageEncodeWork, prefillWork } from '../../reporters/roofline/costs.ts';
-import { resolveFormat, weightBytes, WEIGHT_FORMATS } from '../../reporters/roofline/precision.ts';
+import { cellBounds } from '../../roofline/bounds.ts';
+import { decodeStepWork, imageEncodeWork, prefillWork } from '../../roofline/costs.ts';
+import { resolveFormat, weightBytes, WEIGHT_FORMATS } from '../../roofline/precision.ts';
 import { measured, testCalibration } from './fixtures.ts';
 
 const d = getDescriptor('internvl2_5-1b', 'full');

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { registerCalibrateCommand, renderCalibration } from '../../cli/calibrate.ts';
 import { InputError } from '../../core/errors.ts';
-import { loadCalibration } from '../../hw-probes/calibrate/store.ts';
+import { loadCalibration } from '../../roofline/calibrate/store.ts';
 import { testCalibration } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'roofline-cli-'));

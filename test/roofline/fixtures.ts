@@ -1,7 +1,7 @@
 /** Calibrations and run results for the roofline tests: round figures so bounds can be checked by hand. */
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import type { MetricStats } from '../../core/stats.ts';
-import type { Calibration, Figure } from '../../hw-probes/calibrate/types.ts';
+import type { Calibration, Figure } from '../../core/calibration-types.ts';
 
 export function measured(value: number): Figure {
   return { value, source: 'measured', method: 'test figure', threads: 2, samples: { n: 3, best: value, median: value * 0.9, worst: value * 0.8 } };

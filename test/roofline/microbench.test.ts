@@ -4,14 +4,14 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { bestOf, measureBandwidth, readWithChain } from '../../hw-probes/calibrate/bandwidth.ts';
-import { calibrate } from '../../hw-probes/calibrate/calibrate.ts';
-import { checkCalibration } from '../../hw-probes/calibrate/store.ts';
-import { gemvModel, gqaDecodeModel, matmulModel, matmulWeights, reduceSumModel, weightChainModel, type MatmulForm } from '../../hw-probes/calibrate/graphs.ts';
-import { attentionOps } from '../../hw-probes/calibrate/attention.ts';
-import { chainPairs, chainWeightBytes, measureWeightStream } from '../../hw-probes/calibrate/weight-stream.ts';
-import { measureMatmul } from '../../hw-probes/calibrate/matmul.ts';
-import { ratesFromLatencies } from '../../hw-probes/calibrate/timing.ts';
+import { bestOf, measureBandwidth, readWithChain } from '../../roofline/calibrate/bandwidth.ts';
+import { calibrate } from '../../roofline/calibrate/calibrate.ts';
+import { checkCalibration } from '../../roofline/calibrate/store.ts';
+import { gemvModel, gqaDecodeModel, matmulModel, matmulWeights, reduceSumModel, weightChainModel, type MatmulForm } from '../../roofline/calibrate/graphs.ts';
+import { attentionOps } from '../../roofline/calibrate/attention.ts';
+import { chainPairs, chainWeightBytes, measureWeightStream } from '../../roofline/calibrate/weight-stream.ts';
+import { measureMatmul } from '../../roofline/calibrate/matmul.ts';
+import { ratesFromLatencies } from '../../roofline/calibrate/timing.ts';
 
 const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
 

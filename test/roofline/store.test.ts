@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { calibrationPlan } from '../../hw-probes/calibrate/calibrate.ts';
-import { calibrationFromPeaks, publishedCalibration } from '../../hw-probes/calibrate/published.ts';
-import { calibrationFileName, checkCalibration, findCalibration, loadCalibration, saveCalibration } from '../../hw-probes/calibrate/store.ts';
+import { calibrationPlan } from '../../roofline/calibrate/calibrate.ts';
+import { calibrationFromPeaks, publishedCalibration } from '../../roofline/calibrate/published.ts';
+import { calibrationFileName, checkCalibration, findCalibration, loadCalibration, saveCalibration } from '../../roofline/calibrate/store.ts';
 import { testCalibration } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'roofline-store-'));

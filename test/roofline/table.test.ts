@@ -2,13 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { publishedCalibration } from '../../hw-probes/calibrate/published.ts';
+import { publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
 import { rooflineChart } from '../../reporters/roofline/chart.ts';
-import { rooflineRecord, rooflineSection, zooDescriptorFor, zooIdForName } from '../../reporters/roofline/index.ts';
+import { rooflineSection } from '../../reporters/roofline/index.ts';
+import { rooflineRecord, zooDescriptorFor, zooIdForName } from '../../roofline/record.ts';
 import { writeReport } from '../../reporters/write-report.ts';
-import { checkResult } from '../../core/result-schema.ts';
-import { cellShape, rooflineRows, rooflineTable } from '../../reporters/roofline/table.ts';
+import { checkResult } from '../../harness/result-schema.ts';
+import { rooflineTable } from '../../reporters/roofline/table.ts';
+import { cellShape, rooflineRows } from '../../roofline/rows.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
 const d = getDescriptor('internvl2_5-1b', 'full');
@@ -138,7 +140,7 @@ describe('roofline rows and table', () => {
   });
 
   it('report section: a hint without calibration, the table with one', () => {
-    expect(rooflineSection(run, { calibrationDir: '/nonexistent-calibration-dir' })).toContain('No calibration for target "local" on host testhost: run `bench calibrate`');
+    expect(rooflineSection(run, { calibration: null })).toContain('No calibration for target "local" on host testhost: run `bench calibrate`');
     const section = rooflineSection(run, { calibration: cal });
     expect(section.startsWith('## Roofline: achieved % of hardware bound')).toBe(true);
     expect(section).toContain('50.0%');

@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
-import { runSuite } from '../../core/run-suite.ts';
-import { readResult } from '../../core/result-store.ts';
-import { loadSuite } from '../../core/suite-loader.ts';
+import { runSuite } from '../../harness/run-suite.ts';
+import { readResult } from '../../harness/result-store.ts';
+import { loadSuite } from '../../harness/suite-loader.ts';
 import { createAxeraSubgraphRunner } from '../../runners/axera/index.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { createFakeBoard, VIT_GRAPH, type FakeBoard } from './helpers/fake-board.ts';

@@ -7,7 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSuite } from '../../core/run-suite.ts';
+import { runSuite } from '../../harness/run-suite.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { createRemoteOrtRunner } from '../../runners/remote/index.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { loadSuite } from '../../core/suite-loader.ts';
+import { loadSuite } from '../../harness/suite-loader.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { axRunModelArgv, cellGeometry, graphRunsFor, parseAxeraOptions } from '../../runners/axera/options.ts';
 import { recordFromTimings } from '../../runners/command/record.ts';

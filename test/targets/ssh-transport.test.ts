@@ -155,7 +155,7 @@ describe('SshTransport on a real sshd', () => {
 
   it('reports a missing streamed tool with the same clear message', async () => {
     const stream = ssh.spawn(['tegrastats_missing', '--interval', '100']);
-    const exit = await new Promise<import('../../hw-probes/transport.ts').StreamExit>((r) => stream.onExit(r));
+    const exit = await new Promise<import('../../targets/command-transport.ts').StreamExit>((r) => stream.onExit(r));
     expect(exit.error).toMatch(/^tegrastats_missing: command not found on ssh:board/);
   });
 });

@@ -59,7 +59,7 @@ describe('targets file', () => {
     const unknown = file('unknown.yaml', 'targets:\n  - { name: orin, kind: ssh, host: h, hostname: h }\n');
     expect(() => readTargetsFile(unknown)).toThrow(`${unknown}: target "orin": field "hostname": is not a known field`);
     const probe = file('probe.yaml', 'targets:\n  - { name: orin, kind: ssh, host: h, probes: [tegrastat] }\n');
-    expect(() => readTargetsFile(probe)).toThrow(`${probe}: target "orin": field "probes.0": expected one of ${PROBE_NAMES.map((p) => JSON.stringify(p)).join(', ')}`);
+    expect(() => readTargetsFile(probe)).toThrow(`${probe}: target "orin": field "probes[0]": expected one of ${PROBE_NAMES.map((p) => JSON.stringify(p)).join(', ')}`);
     const kind = file('kind.yaml', 'targets:\n  - { name: orin, kind: telnet }\n');
     expect(() => readTargetsFile(kind)).toThrow(`${kind}: target "orin": field "kind": expected one of "local", "ssh"`);
     const dup = file('dup.yaml', 'targets:\n  - { name: a, kind: local }\n  - { name: a, kind: local }\n');

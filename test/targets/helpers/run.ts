@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProgressSink } from '../../../core/run-suite.ts';
-import { hashSuite } from '../../../core/suite-loader.ts';
+import type { ProgressSink } from '../../../harness/run-suite.ts';
+import { hashSuite } from '../../../harness/suite-loader.ts';
 import type { LoadedSuite, Suite } from '../../../core/suite-types.ts';
 
 /** A ProgressSink that keeps log lines; `onCellStart` lets a test act when a cell begins. */

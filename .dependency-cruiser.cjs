@@ -1,0 +1,64 @@
+/**
+ * Import rules: the layers of docs/architecture.md, bottom to top. A module may import from its
+ * own layer's folder and from any folder below it, never above; no cycles between files.
+ * `npm run check:imports` runs it; the test suite runs it too (test/architecture.test.ts).
+ */
+const LAYERS = [
+  ['core'],
+  ['targets'],
+  ['hw-probes', 'models', 'parsers'],
+  ['runners'],
+  ['roofline'],
+  ['harness'],
+  ['reporters'],
+  ['history', 'publish'],
+  ['cli'],
+];
+
+const folderRe = (folders) => `^(${folders.join('|')})/`;
+
+const layerRules = LAYERS.flatMap((folders, i) => {
+  const above = LAYERS.slice(i + 1).flat();
+  if (above.length === 0) return [];
+  return [
+    {
+      name: `no-upward-from-${folders.join('-')}`,
+      comment: `${folders.join(', ')} may not import from a higher layer (${above.join(', ')})`,
+      severity: 'error',
+      from: { path: folderRe(folders) },
+      to: { path: folderRe(above) },
+    },
+  ];
+});
+
+// Folders that share a layer stay independent of each other.
+const siblingRules = LAYERS.filter((f) => f.length > 1).flatMap((folders) =>
+  folders.map((f) => ({
+    name: `no-sibling-from-${f}`,
+    comment: `${f} does not import its sibling layer folders (${folders.filter((o) => o !== f).join(', ')})`,
+    severity: 'error',
+    from: { path: folderRe([f]) },
+    to: { path: folderRe(folders.filter((o) => o !== f)) },
+  })),
+);
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'no import cycles between files (and so none between folders)',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    ...layerRules,
+    ...siblingRules,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|test|bench|scratch|\\.cache|results)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.mjs', '.js', '.json'] },
+  },
+};

@@ -1,0 +1,208 @@
+/**
+ * The metric registry: one definition per metric the suite reports. Reports, compare, history,
+ * progress lines and the schema docs read it; no other module keeps a list of metric names or
+ * guesses from a name whether more is better.
+ *
+ * Families whose names are built at run time (energy per phase, power per phase) are defined by a
+ * pattern; `metricDefinition(name)` resolves both fixed names and pattern families.
+ */
+
+export type Better = 'lower' | 'higher' | 'none';
+
+/** Per-iteration metrics have a value per measured request; cell metrics one value per cell. */
+export type MetricScope = 'iteration' | 'cell';
+
+export interface MetricDefinition {
+  name: string;
+  /** Short heading for tables. */
+  label: string;
+  unit: string;
+  better: Better;
+  scope: MetricScope;
+  /** What the figure means, as written in report glossaries. */
+  description: string;
+  /** How it is derived and from what. */
+  derivedFrom: string;
+  /** Default number of decimals when printed. */
+  digits: number;
+}
+
+type Definition = Omit<MetricDefinition, 'digits'> & { digits?: number };
+
+const FIXED: readonly Definition[] = [
+  {
+    name: 'preprocess_ms', label: 'Preprocess', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Image decode, resize, tiling and normalisation, and tokenisation, before the first model call.',
+    derivedFrom: 'sum of the request\'s `preprocess` phase windows',
+  },
+  {
+    name: 'image_encode_ms', label: 'ImageEncoder', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Vision encoder and projector over all images of the request.',
+    derivedFrom: 'sum of the request\'s `image_encode` phase windows (requests with images only)',
+  },
+  {
+    name: 'image_encode_per_image_ms', label: 'ImageEncoder per image', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Vision encoder time of one image.',
+    derivedFrom: 'each `image_encode` subgraph invocation when there is one per image, else the phase split evenly',
+  },
+  {
+    name: 'prefill_ms', label: 'Prefill', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'LLM forward over the whole prompt (image tokens included), all chunks; excludes image encoding (the Axera table\'s "Prefill TTFT").',
+    derivedFrom: 'sum of the request\'s `prefill` phase windows',
+  },
+  {
+    name: 'ttft_ms', label: 'TTFT', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Time to first token, end to end: request start to the first generated token, including preprocessing, image encoding and prefill (and, for an endpoint, the network).',
+    derivedFrom: 'first token arrival minus request start',
+  },
+  {
+    name: 'tpot_ms', label: 'TPOT', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Time per output token after the first: (t_last_token - t_first_token) / (n_output - 1).',
+    derivedFrom: 'token arrivals; n_output is the larger of the tokens seen in the stream and the runner\'s own count',
+    digits: 2,
+  },
+  {
+    name: 'decode_tokens_per_s', label: 'Decode', unit: 'tokens/s', better: 'higher', scope: 'iteration',
+    description: 'Decode speed: 1000 / TPOT.',
+    derivedFrom: 'TPOT of the same request',
+    digits: 2,
+  },
+  {
+    name: 'prefill_tokens_per_s', label: 'Prefill speed', unit: 'tokens/s', better: 'higher', scope: 'iteration',
+    description: 'Prompt tokens (image tokens included) per second of prefill.',
+    derivedFrom: 'prompt tokens / prefill_ms (an endpoint uses its TTFT window: a lower bound)',
+  },
+  {
+    name: 'decode_ms', label: 'Decode total', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'All decode steps of the request.',
+    derivedFrom: 'sum of the request\'s `decode` phase windows',
+  },
+  {
+    name: 'e2e_ms', label: 'End to end', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Whole request, start to last token (successful requests only).',
+    derivedFrom: 'request end minus request start',
+  },
+  {
+    name: 'chunk_itl_ms', label: 'Chunk ITL', unit: 'ms', better: 'lower', scope: 'iteration',
+    description: 'Gaps between successive streamed chunks (a chunk may carry several tokens); not per-token ITL.',
+    derivedFrom: 'differences of successive token arrivals',
+    digits: 2,
+  },
+  {
+    name: 'load_ms', label: 'Load', unit: 'ms', better: 'lower', scope: 'cell',
+    description: 'Time to load the model and create sessions for the cell.',
+    derivedFrom: 'the runner\'s prepare step, once per cell',
+  },
+  {
+    name: 'peak_rss_mb', label: 'Peak RSS', unit: 'MiB', better: 'lower', scope: 'cell',
+    description: 'Peak resident memory of the benchmarking process during the cell (Linux VmHWM, reset per cell).',
+    derivedFrom: '/proc/self/status after the cell',
+  },
+  {
+    name: 'request_throughput', label: 'Request throughput', unit: 'requests/s', better: 'higher', scope: 'cell',
+    description: 'Completed requests per second of busy time.',
+    derivedFrom: 'completed requests / sum over load rounds of (last end - first start)',
+    digits: 3,
+  },
+  {
+    name: 'output_throughput', label: 'Output throughput', unit: 'tokens/s', better: 'higher', scope: 'cell',
+    description: 'Output tokens of completed requests per second of busy time.',
+    derivedFrom: 'output tokens / busy time',
+  },
+  {
+    name: 'total_token_throughput', label: 'Total token throughput', unit: 'tokens/s', better: 'higher', scope: 'cell',
+    description: 'Prompt plus output tokens of completed requests per second of busy time.',
+    derivedFrom: '(prompt + output tokens) / busy time',
+  },
+  {
+    name: 'request_goodput', label: 'Goodput', unit: 'requests/s', better: 'higher', scope: 'cell',
+    description: 'Requests per second that succeeded and met every latency target given (DistServe goodput).',
+    derivedFrom: 'good requests / busy time',
+    digits: 3,
+  },
+  {
+    name: 'goodput_fraction', label: 'Good requests', unit: 'fraction', better: 'higher', scope: 'cell',
+    description: 'Share of measured requests that succeeded and met every latency target.',
+    derivedFrom: 'good requests / measured requests',
+    digits: 3,
+  },
+  {
+    name: 'power_idle_w', label: 'Idle power', unit: 'W', better: 'none', scope: 'cell',
+    description: 'Power measured before the cell with nothing running (the baseline net energy is taken above).',
+    derivedFrom: 'mean of the idle samples before the cell',
+    digits: 2,
+  },
+  {
+    name: 'decode_j_per_token', label: 'Energy per token', unit: 'J/token', better: 'lower', scope: 'iteration',
+    description: 'Energy of the decode phase per generated token.',
+    derivedFrom: 'integral of instantaneous power over the decode windows / decode tokens',
+    digits: 3,
+  },
+  {
+    name: 'image_encode_j_per_image', label: 'Energy per image', unit: 'J/image', better: 'lower', scope: 'iteration',
+    description: 'Energy of the image_encode phase per image.',
+    derivedFrom: 'integral of instantaneous power over the image_encode windows / images',
+    digits: 3,
+  },
+];
+
+interface Family {
+  pattern: RegExp;
+  define(match: RegExpMatchArray): Definition;
+}
+
+const FAMILIES: readonly Family[] = [
+  {
+    pattern: /^energy_(request|preprocess|image_encode|prefill|decode)(_net)?_j$/,
+    define: ([name, phase, net]) => ({
+      name: name!, label: `Energy ${phase}${net ? ' (net)' : ''}`, unit: 'J', better: 'lower', scope: 'iteration',
+      description: `Energy of the ${phase === 'request' ? 'whole request' : `${phase} phase`}${net ? ' above the idle baseline' : ''}.`,
+      derivedFrom: 'trapezoid integral of instantaneous power over the phase windows' + (net ? ', minus idle power x duration' : ''),
+      digits: 3,
+    }),
+  },
+  {
+    pattern: /^power_(request|preprocess|image_encode|prefill|decode)_w$/,
+    define: ([name, phase]) => ({
+      name: name!, label: `Power ${phase}`, unit: 'W', better: 'lower', scope: 'iteration',
+      description: `Mean power during the ${phase === 'request' ? 'whole request' : `${phase} phase`}.`,
+      derivedFrom: 'energy of the windows / their duration',
+      digits: 2,
+    }),
+  },
+];
+
+function complete(d: Definition): MetricDefinition {
+  return { ...d, digits: d.digits ?? 1 };
+}
+
+export const METRICS: readonly MetricDefinition[] = FIXED.map(complete);
+
+const BY_NAME = new Map(METRICS.map((m) => [m.name, m]));
+
+/** The definition of a metric, fixed or of a pattern family; undefined for an unknown name. */
+export function metricDefinition(name: string): MetricDefinition | undefined {
+  const fixed = BY_NAME.get(name);
+  if (fixed) return fixed;
+  for (const f of FAMILIES) {
+    const match = name.match(f.pattern);
+    if (match) return complete(f.define(match));
+  }
+  return undefined;
+}
+
+/** Unit of a metric, '' when unknown. */
+export function metricUnit(name: string): string {
+  return metricDefinition(name)?.unit ?? '';
+}
+
+/** Which direction is better; 'none' for an unknown metric (never guessed from its name). */
+export function metricBetter(name: string): Better {
+  return metricDefinition(name)?.better ?? 'none';
+}
+
+/** The metrics published tables carry and compare gates by default (TPOT is the same signal as tokens/s). */
+export const HEADLINE_METRICS = ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'decode_tokens_per_s'] as const;
+
+/** Per-iteration latency metrics whose outliers are marked (Tukey fences). */
+export const OUTLIER_CHECKED_METRICS = ['ttft_ms', 'prefill_ms', 'image_encode_ms', 'tpot_ms', 'e2e_ms'] as const;

@@ -1,0 +1,126 @@
+/**
+ * The one input validator: JSON Schema (Ajv) for every document a user or a tool hands the suite
+ * (suites, targets files, results, calibrations, runner options), with one message style:
+ *
+ *   <source>: [<part>: ]field "<dotted.path>": <what was expected>
+ *
+ * e.g. `suites/x.yaml: field "defaults.iterations": expected a value that must be >= 1` or
+ * `targets.yaml: target "orin": field "port": expected a value that must be <= 65535`.
+ *
+ * A schema can say in words what a field expects with the annotation `"x-expected"`; the message
+ * then reads `expected <words>, got <value>`.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ValidationError } from './errors.ts';
+
+export interface ValidatorOptions {
+  /**
+   * Names the part of the document an error sits in and the path inside it, e.g. the entry of a
+   * list by its name: (['targets', '2', 'port']) -> { label: 'target "orin"', parts: ['port'] }.
+   */
+  locate?: (parts: string[], doc: unknown) => { label: string; parts: string[] };
+  /** What to say when a `oneOf` fails (Ajv reports every branch; one summary is what a user can act on). */
+  oneOf?: string;
+  /** Words before the field, e.g. "not a valid result". */
+  prefix?: string;
+  /** Report every error (joined by "; ") instead of the most useful one. */
+  all?: boolean;
+}
+
+// verbose: errors carry the failing value and its schema, for x-expected and "got" in messages.
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+
+const quote = (v: unknown) => JSON.stringify(v);
+
+function shown(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The schema's own words for what it expects, when it has them. */
+function expectedWords(schema: unknown): string | undefined {
+  const words = (schema as Record<string, unknown> | null)?.['x-expected'];
+  return typeof words === 'string' ? words : undefined;
+}
+
+function describe(err: ErrorObject, options: ValidatorOptions): { parts: string[]; expected: string } | null {
+  const parts = err.instancePath.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const p = err.params as Record<string, unknown>;
+  if (err.keyword === 'propertyNames') {
+    const words = expectedWords(err.schema);
+    return { parts: [...parts, String(p['propertyName'])], expected: words ? `expected ${words}, got ${shown(p['propertyName'])}` : 'is not an allowed name' };
+  }
+  const words = expectedWords(err.parentSchema);
+  if (words && err.keyword !== 'required' && err.keyword !== 'additionalProperties') return { parts, expected: `expected ${words}, got ${shown(err.data)}` };
+  switch (err.keyword) {
+    case 'required':
+      return { parts: [...parts, String(p['missingProperty'])], expected: 'is required' };
+    case 'additionalProperties':
+      return { parts: [...parts, String(p['additionalProperty'])], expected: 'is not a known field' };
+    case 'enum':
+      return { parts, expected: `expected one of ${(p['allowedValues'] as unknown[]).map(quote).join(', ')}` };
+    case 'const':
+      return { parts, expected: `expected ${quote(p['allowedValue'])}` };
+    case 'oneOf':
+      return { parts, expected: options.oneOf ?? 'expected exactly one of the allowed forms' };
+    case 'if':
+      // The branch that failed reports its own error.
+      return null;
+    default:
+      return { parts, expected: `expected a value that ${err.message ?? 'matches the schema'}` };
+  }
+}
+
+/**
+ * The errors worth showing. A failed oneOf: the deepest error inside it when one branch got
+ * further than the type check (that branch is what the user meant), else the oneOf's summary.
+ * A propertyNames error hides its nested enum.
+ */
+function usefulErrors(errors: readonly ErrorObject[], all: boolean): ErrorObject[] {
+  const oneOf = errors.find((e) => e.keyword === 'oneOf');
+  if (oneOf && !all) {
+    const deeper = errors.filter((e) => e.instancePath.startsWith(`${oneOf.instancePath}/`) && e.keyword !== 'oneOf');
+    deeper.sort((a, b) => b.instancePath.length - a.instancePath.length);
+    return [deeper[0] ?? oneOf];
+  }
+  const names = errors.filter((e) => e.keyword === 'propertyNames');
+  const rest = errors.filter((e) => !(names.length && e.propertyName !== undefined && e.keyword !== 'propertyNames'));
+  return all ? rest : rest.slice(0, 1);
+}
+
+/** The field path in messages: dotted, list indices in brackets ("matrix.images[0]"). */
+export function fieldPath(parts: readonly string[]): string {
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out || '(root)';
+}
+
+/** Formats one issue in the common style. */
+export function issueText(source: string, field: string, expected: string, part?: string, prefix?: string): string {
+  return `${source}: ${prefix ? `${prefix}: ` : ''}${part ? `${part}: ` : ''}field "${field}": ${expected}`;
+}
+
+/**
+ * A checker for one schema: returns the document typed as T, or throws an InputError naming the
+ * source, the part, the field and what was expected.
+ */
+export function schemaValidator<T>(schema: object, options: ValidatorOptions = {}): (doc: unknown, source: string) => T {
+  let validate: ValidateFunction<T> | undefined;
+  return (doc: unknown, source: string): T => {
+    // Compiled on first use: loading a module must not cost a schema compilation it never needs.
+    validate ??= ajv.compile<T>(schema);
+    if (validate(doc)) return doc;
+    const issues: Array<{ field: string; expected: string; text: string }> = [];
+    for (const err of usefulErrors(validate.errors ?? [], options.all === true)) {
+      const d = describe(err, options);
+      if (!d) continue;
+      const located = options.locate ? options.locate(d.parts, doc) : { label: '', parts: d.parts };
+      const field = fieldPath(located.parts);
+      const text = issueText(source, field, d.expected, located.label || undefined, options.prefix);
+      if (!issues.some((i) => i.text === text)) issues.push({ field, expected: d.expected, text });
+    }
+    const first = issues[0] ?? { field: '(root)', expected: 'does not match the schema', text: issueText(source, '(root)', 'does not match the schema', undefined, options.prefix) };
+    throw new ValidationError(source, first.field, first.expected, issues.length ? issues.map((i) => i.text).join('; ') : first.text);
+  };
+}

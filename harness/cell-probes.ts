@@ -1,0 +1,81 @@
+import type { Clock } from '../core/clock.ts';
+import type { CellProbeRecord, ProbePlan } from '../core/result-types.ts';
+import type { IterationRecord } from '../core/events.ts';
+import { summarize, type MetricStats } from '../core/stats.ts';
+import type { DetectedProbe } from '../hw-probes/detect.ts';
+import { boardPowerSeries } from '../hw-probes/power-series.ts';
+import type { ProbeRun } from '../hw-probes/probe.ts';
+import { startProbes } from '../hw-probes/session.ts';
+import { thermalVerdict, type ThermalVerdict } from '../hw-probes/thermal.ts';
+import type { HwSample } from '../core/probe-types.ts';
+import { energyMetrics, idleBaseline, type IdleBaseline, type PowerPoint } from '../core/energy.ts';
+
+export interface CellMonitor {
+  /** Stops sampling and turns the samples into the cell's probe record and energy metrics. */
+  finish(iterations: readonly IterationRecord[]): Promise<{ record: CellProbeRecord; metrics: Record<string, MetricStats>; warnings: string[] }>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the available probes for one cell. With a power source, it first samples the idle
+ * machine for `baselineMs` so energy can also be stated above idle.
+ */
+export async function monitorCell(probes: readonly DetectedProbe[], clock: Clock, plan: ProbePlan): Promise<CellMonitor> {
+  const session = await startProbes(
+    probes.filter((p) => p.available).map((p) => ({ probe: p.probe })),
+    clock,
+    plan.intervalMs,
+  );
+  let baselineWindow: CellProbeRecord['baselineWindow'] = null;
+  if (plan.baselineMs > 0) {
+    const startMs = clock.now();
+    await sleep(plan.baselineMs);
+    baselineWindow = { startMs, endMs: clock.now() };
+  }
+  return {
+    async finish(iterations) {
+      const runs = await session.stop();
+      const samples = runs.flatMap((r) => r.samples).sort((a, b) => a.tMs - b.tMs);
+      const warnings = runs.flatMap((r) => r.warnings);
+      const series = boardPowerSeries(samples);
+      const metrics: Record<string, MetricStats> = {};
+      let power: CellProbeRecord['power'] = null;
+      if (series.points.length >= 2) {
+        const baseline = baselineWindow ? safeBaseline(series.points, baselineWindow) : null;
+        power = { basis: series.basis, points: series.points.length, baseline, warnings: series.warnings };
+        for (const [name, m] of Object.entries(energyMetrics(series.points, iterations, baseline?.watts))) {
+          if (m.values.length === 0) continue;
+          metrics[name] = summarize(m.values, m.unit);
+          if (m.lowConfidence > 0) warnings.push(`${name}: ${m.lowConfidence} of ${m.values.length} value(s) rest on a window shorter than two sampling intervals (low confidence)`);
+        }
+        if (baseline) metrics['power_idle_w'] = summarize([baseline.watts], 'W');
+      }
+      const thermal = thermalVerdict(samples, { tempLimitC: plan.tempLimitC });
+      return {
+        record: {
+          runs: runs.map((r) => ({ probe: r.probe, intervalMs: r.intervalMs, samples: r.samples.length, warnings: r.warnings, alignment: r.alignment })),
+          power,
+          thermal,
+          samples,
+          baselineWindow,
+        },
+        metrics,
+        warnings,
+      };
+    },
+  };
+}
+
+function safeBaseline(points: readonly PowerPoint[], window: { startMs: number; endMs: number }): IdleBaseline | null {
+  // A sampling tool takes a moment to print its first line: the baseline is the idle time
+  // the samples actually cover.
+  const first = points.reduce((m, p) => Math.min(m, p.tMs), Infinity);
+  const clipped = { startMs: Math.max(window.startMs, first), endMs: window.endMs };
+  if (clipped.endMs <= clipped.startMs) return null;
+  try {
+    return idleBaseline(points, clipped);
+  } catch {
+    return null; // too few idle samples: energy is still given, just not net of idle
+  }
+}

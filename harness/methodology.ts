@@ -1,0 +1,114 @@
+import { OUTLIER_CHECKED_METRICS } from '../core/metric-registry.ts';
+import type { IterationRecord } from '../core/events.ts';
+import { seededRandom } from '../core/random.ts';
+import { medianHalfWidthPct } from '../core/stats.ts';
+import type { AdaptivePlan, StopRule } from '../core/result-types.ts';
+import type { Cell } from '../core/suite-types.ts';
+import { iterationMetrics } from '../core/metrics.ts';
+
+/*
+ * Adaptive iteration count (AdaptivePlan): keep measuring until the distribution-free 95%
+ * confidence interval of the median of every key metric is within `targetCiPct` percent of
+ * that median (each side), bounded by a maximum count and a time budget per cell. `iterations`
+ * (the fixed count) becomes the minimum. A key metric a cell does not produce at all (tpot_ms
+ * with one output token) is left out of the rule for that cell.
+ */
+
+export const DEFAULT_ADAPTIVE_METRICS: readonly string[] = ['ttft_ms', 'tpot_ms'];
+
+
+export interface StopDecision {
+  stop: boolean;
+  reason: string;
+  rule?: StopRule;
+  /** Key metric -> half-width of its median's 95% interval in % of the median (null: no interval yet). */
+  halfWidthPct: Record<string, number | null>;
+}
+
+/** Per-iteration values of one metric; list-valued metrics (per image, chunk ITL) use their mean. */
+export function metricSeries(records: readonly IterationRecord[], metric: string): Array<{ index: number; value: number }> {
+  const out: Array<{ index: number; value: number }> = [];
+  for (const rec of records) {
+    if (rec.warmup || rec.error) continue;
+    const v = (iterationMetrics(rec) as Record<string, number | number[] | undefined>)[metric];
+    if (v === undefined) continue;
+    const value = Array.isArray(v) ? v.reduce((s, x) => s + x, 0) / (v.length || 1) : v;
+    if (Number.isFinite(value)) out.push({ index: rec.index, value });
+  }
+  return out;
+}
+
+/** Key metric -> half-width now; metrics the cell has no value of are absent. */
+export function keyMetricWidths(records: readonly IterationRecord[], metrics: readonly string[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const metric of metrics) {
+    const series = metricSeries(records, metric).map((s) => s.value);
+    if (series.length > 0) out[metric] = medianHalfWidthPct(series);
+  }
+  return out;
+}
+
+const pct = (w: number | null) => (w === null ? 'no interval yet' : `±${w.toFixed(2)}%`);
+
+export function adaptiveStop(
+  records: readonly IterationRecord[],
+  measured: number,
+  minIterations: number,
+  plan: AdaptivePlan,
+  elapsedMs: number,
+): StopDecision {
+  const metrics = plan.metrics?.length ? plan.metrics : [plan.metric ?? DEFAULT_ADAPTIVE_METRICS[0]!];
+  const halfWidthPct = keyMetricWidths(records, metrics);
+  if (measured < minIterations) return { stop: false, reason: '', halfWidthPct };
+  const present = Object.entries(halfWidthPct);
+  const widths = present.map(([m, w]) => `${m} ${pct(w)}`).join(', ') || `no value of ${metrics.join(' or ')}`;
+  const target = `target ±${plan.targetCiPct}%`;
+  if (present.length > 0 && present.every(([, w]) => w !== null && w <= plan.targetCiPct)) {
+    return { stop: true, rule: 'target reached', halfWidthPct, reason: `95% CI of the median within the target after ${measured} iterations: ${widths} (${target})` };
+  }
+  if (measured >= plan.maxIterations) {
+    return { stop: true, rule: 'max count', halfWidthPct, reason: `reached ${plan.maxIterations} iterations with the 95% CI of the median at ${widths} (${target})` };
+  }
+  if (elapsedMs >= plan.maxCellSeconds * 1000) {
+    return { stop: true, rule: 'time budget', halfWidthPct, reason: `time budget of ${plan.maxCellSeconds} s spent after ${measured} iterations; 95% CI of the median at ${widths} (${target})` };
+  }
+  return { stop: false, reason: '', halfWidthPct };
+}
+
+/**
+ * Iterations whose value lies outside Tukey's fences (1.5 IQR beyond the quartiles). They are
+ * marked, never dropped: the statistics keep them, and a reader sees which they were.
+ */
+export function tukeyOutliers(series: ReadonlyArray<{ index: number; value: number }>): number[] {
+  if (series.length < 4) return [];
+  const sorted = series.map((s) => s.value).sort((a, b) => a - b);
+  const q = (p: number) => {
+    const rank = p * (sorted.length - 1);
+    const lo = Math.floor(rank);
+    return sorted[lo]! + (sorted[Math.ceil(rank)]! - sorted[lo]!) * (rank - lo);
+  };
+  const q1 = q(0.25);
+  const q3 = q(0.75);
+  const iqr = q3 - q1;
+  return series.filter((s) => s.value < q1 - 1.5 * iqr || s.value > q3 + 1.5 * iqr).map((s) => s.index);
+}
+
+export function markOutliers(records: readonly IterationRecord[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const metric of OUTLIER_CHECKED_METRICS) {
+    const found = tukeyOutliers(metricSeries(records, metric));
+    if (found.length) out[metric] = found;
+  }
+  return out;
+}
+
+/** Seeded Fisher-Yates shuffle, so a randomised order can be reproduced from the result. */
+export function shuffleCells(cells: readonly Cell[], seed: number): Cell[] {
+  const rnd = seededRandom(seed);
+  const out = [...cells];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,369 @@
+import { createClock } from '../core/clock.ts';
+import { errorMessage, InputError } from '../core/errors.ts';
+import { captureLocalEnvironment } from './environment.ts';
+import type { IterationRecord } from '../core/events.ts';
+import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
+import { startPeakRssWindow } from './peak-rss.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
+import { cellFlags, cellSpread } from './cell-quality.ts';
+import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import { startMachineWindow } from '../hw-probes/machine-load.ts';
+import { monitorCell, type CellMonitor } from './cell-probes.ts';
+import type { AdaptivePlan, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
+import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
+import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
+import { ResultStore } from './result-store.ts';
+import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
+import { summarize } from '../core/stats.ts';
+import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
+import { cellMetrics, subgraphStats } from '../core/metrics.ts';
+
+/** What the run loop tells the user while it works (a TTY display or plain lines). */
+export interface ProgressSink {
+  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
+  cellStart(info: { position: number; total: number; cell: Cell }): void;
+  /** Before each iteration, so a display can say what is running. */
+  iterationStart(info: { index: number; total: number; warmups: number; warmup: boolean }): void;
+  /** index counts warm-ups first; warmups = their number; total = warm-ups + planned measured iterations. */
+  iteration(info: { index: number; total: number; warmups: number; warmup: boolean; record: IterationRecord }): void;
+  cellDone(result: CellResult): void;
+  log(message: string): void;
+  runDone(): void;
+}
+
+export interface RunRequest {
+  suite?: LoadedSuite;
+  target: string;
+  filters: string[];
+  /** Run only these cells (by id), e.g. to confirm regressions. */
+  cellIds?: string[];
+  iterations?: number;
+  warmup?: number;
+  threads?: number;
+  /** Overrides of the suite's methodology (CLI flags). */
+  adaptive?: { targetCiPct: number; metric?: string; metrics?: string[]; maxIterations?: number; maxCellSeconds?: number };
+  cooldownSeconds?: number;
+  /** Shuffle cells with this seed. */
+  shuffleSeed?: number;
+  /** Per-operator profiling by the runtime (slower; timings are marked). */
+  ortProfile?: boolean;
+  /** Probes to sample during each cell (overrides the suite's list). */
+  probes?: string[];
+  probeIntervalMs?: number;
+  baselineSeconds?: number;
+  tempLimitC?: number;
+  outDir: string;
+  resumeDir?: string;
+  runners: Record<string, Runner>;
+  progress: ProgressSink;
+  /** How probes reach the target (default: this machine). */
+  transport?: CommandTransport;
+  /** With resumeDir: run failed cells again as well as missing ones. */
+  retryFailed?: boolean;
+  /** Called once the run folder exists. */
+  onStore?: (store: ResultStore) => void;
+  /** Facts a preflight read off the board, merged into the result's environment. */
+  boardFacts?: Record<string, string>;
+  /** Record roofline bounds when the run ends (absent: none). */
+  roofline?: RooflinePolicy;
+  /**
+   * With this set, SIGINT and SIGTERM during the run mark the result interrupted (finished
+   * cells stay on disk) and then call it; the caller decides how the process ends.
+   */
+  onInterrupted?: (signal: NodeJS.Signals, store: ResultStore) => void;
+}
+
+export interface RunOutcome {
+  store: ResultStore;
+  failedCells: number;
+}
+
+function runnerFor(suite: Suite, runners: Record<string, Runner>): Runner {
+  const runner = runners[suite.runner];
+  if (!runner) {
+    throw new InputError(`suite "${suite.name}": unknown runner "${suite.runner}"; available: ${Object.keys(runners).join(', ')}`);
+  }
+  return runner;
+}
+
+async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
+  if (req.resumeDir) {
+    const store = ResultStore.open(req.resumeDir);
+    const stored = store.result.suite;
+    if (req.suite && req.suite.hash !== stored.hash) {
+      throw new InputError(`--resume ${req.resumeDir}: that run is of a different suite definition (${stored.source}); resume without --suite or with the same suite`);
+    }
+    const done = new Set(store.result.cells.filter((c) => !(req.retryFailed && c.status === 'failed')).map((c) => c.id));
+    const byId = new Map(expandMatrix(stored.definition.matrix).map((c) => [c.id, c]));
+    // plannedCells holds the run's order (shuffled or not); resume keeps it.
+    const cells = store.result.plannedCells.filter((id) => !done.has(id)).map((id) => byId.get(id)!).filter(Boolean);
+    store.result.status = 'running';
+    store.result.finishedAt = null;
+    store.result.warnings.push(`resumed at ${new Date().toISOString()} with ${cells.length} cell(s) left`);
+    store.flush();
+    return { store, cells };
+  }
+  if (!req.suite) throw new InputError('no suite given');
+  const { suite } = req.suite;
+  const filters = parseFilters(req.filters, suite.matrix);
+  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
+  const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
+  const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
+  const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;
+  const minIterations = req.iterations ?? suite.defaults.iterations;
+  const adaptive: AdaptivePlan | null = adaptiveSpec
+    ? {
+        metrics: adaptiveSpec.metrics?.length ? adaptiveSpec.metrics : adaptiveSpec.metric ? [adaptiveSpec.metric] : [...DEFAULT_ADAPTIVE_METRICS],
+        targetCiPct: adaptiveSpec.targetCiPct,
+        maxIterations: Math.max(minIterations, adaptiveSpec.maxIterations ?? 30),
+        maxCellSeconds: adaptiveSpec.maxCellSeconds ?? 300,
+      }
+    : null;
+  if (adaptive) {
+    const unknown = adaptive.metrics.filter((m) => metricDefinition(m)?.scope !== 'iteration');
+    if (unknown.length) {
+      const allowed = METRICS.filter((m) => m.scope === 'iteration').map((m) => m.name);
+      throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): ${unknown.join(', ')} is not a per-iteration metric; allowed: ${allowed.join(', ')}`);
+    }
+  }
+  if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
+  const environment = await captureLocalEnvironment();
+  if (req.boardFacts && Object.keys(req.boardFacts).length) environment.board = { ...environment.board, ...req.boardFacts };
+  const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);
+  const store = ResultStore.create(req.outDir, {
+    suite: { name: suite.name, source: req.suite.source, hash: req.suite.hash, definition: suite },
+    target: req.target,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    options: {
+      iterations: minIterations,
+      warmup: req.warmup ?? suite.defaults.warmup,
+      outputTokens: suite.defaults.outputTokens,
+      threads,
+      filters: req.filters,
+      adaptive,
+      cooldownSeconds: req.cooldownSeconds ?? suite.defaults.cooldownSeconds ?? 0,
+      order: shuffleSeed === null ? 'matrix' : 'shuffled',
+      shuffleSeed,
+      ortProfile: req.ortProfile ?? false,
+      probes: {
+        names: req.probes ?? suite.probes ?? [],
+        intervalMs: req.probeIntervalMs ?? suite.defaults.probeIntervalMs ?? 100,
+        baselineMs: 1000 * (req.baselineSeconds ?? suite.defaults.baselineSeconds ?? 2),
+        ...(req.tempLimitC ?? suite.defaults.tempLimitC) !== undefined ? { tempLimitC: req.tempLimitC ?? suite.defaults.tempLimitC } : {},
+      },
+    },
+    environment,
+    cells: [],
+    plannedCells: cells.map((c) => c.id),
+    warnings: [],
+  });
+  return { store, cells };
+}
+
+function probePlan(result: RunResult): ProbePlan {
+  const p = result.options.probes!;
+  return { intervalMs: p.intervalMs, baselineMs: p.baselineMs, ...(p.tempLimitC !== undefined ? { tempLimitC: p.tempLimitC } : {}) };
+}
+
+/**
+ * Finds the probes the run asked for on this machine. A probe that cannot read anything here is
+ * a warning in the result, never a failed run; board facts (power mode, clocks, BSP) go into
+ * the environment.
+ */
+async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
+  const names = result.options.probes?.names ?? [];
+  if (names.length === 0) return [];
+  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
+  const detected = await detectProbes(transport, { only: names as ProbeName[] });
+  for (const d of detected) {
+    if (!d.available) {
+      const msg = `probe ${d.name} unavailable: ${d.reason}`;
+      if (!result.warnings.includes(msg)) result.warnings.push(msg);
+      progress.log(msg);
+    }
+  }
+  const available = detected.filter((d) => d.available);
+  if (available.length) {
+    const { facts } = await snapshotAll(available);
+    if (Object.keys(facts).length) result.environment.board = { ...result.environment.board, ...facts };
+  }
+  return available;
+}
+
+async function cooldown(seconds: number, progress: ProgressSink): Promise<void> {
+  if (seconds <= 0) return;
+  progress.log(`cooling down ${seconds} s`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+}
+
+/**
+ * Warm-up iterations, then the fixed count, or (adaptive) until the key metrics' median
+ * intervals are narrow enough, the maximum count is reached or the cell's time budget is spent.
+ */
+async function measureCell(
+  prepared: PreparedCell,
+  options: RunResult['options'],
+  iterations: IterationRecord[],
+  progress: ProgressSink,
+): Promise<{ reason: string; stopping: StoppingRecord }> {
+  const { warmup, iterations: minimum, adaptive } = options;
+  const planned = warmup + (adaptive ? adaptive.maxIterations : minimum);
+  const started = Date.now();
+  for (let i = 0; i < planned; i++) {
+    const isWarmup = i < warmup;
+    progress.iterationStart({ index: i, total: planned, warmups: warmup, warmup: isWarmup });
+    const rec = await prepared.runIteration(i, isWarmup);
+    iterations.push(rec);
+    progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec });
+    if (isWarmup || !adaptive) continue;
+    const decision = adaptiveStop(iterations, i + 1 - warmup, minimum, adaptive, Date.now() - started);
+    if (decision.stop) {
+      return {
+        reason: decision.reason,
+        stopping: { rule: decision.rule!, measured: i + 1 - warmup, targetCiPct: adaptive.targetCiPct, halfWidthPct: decision.halfWidthPct },
+      };
+    }
+  }
+  const measured = iterations.filter((r) => !r.warmup).length;
+  const halfWidthPct = keyMetricWidths(iterations, adaptive?.metrics ?? DEFAULT_ADAPTIVE_METRICS);
+  return adaptive
+    ? { reason: `reached ${adaptive.maxIterations} iterations`, stopping: { rule: 'max count', measured, targetCiPct: adaptive.targetCiPct, halfWidthPct } }
+    : { reason: `fixed count of ${minimum} iterations`, stopping: { rule: 'fixed count', measured, targetCiPct: null, halfWidthPct } };
+}
+
+/**
+ * Runs every selected cell of a suite, one after another, writing the result after each cell
+ * so that an interrupted run keeps what it measured and can be resumed. A cell that fails
+ * records its error and the run goes on.
+ */
+export async function runSuite(req: RunRequest): Promise<RunOutcome> {
+  const { store, cells } = await openOrCreate(req);
+  req.onStore?.(store);
+  const { onInterrupted } = req;
+  const onSignal = (signal: NodeJS.Signals) => {
+    markInterrupted(store, signal);
+    onInterrupted?.(signal, store);
+  };
+  if (onInterrupted) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  try {
+    return await runCells(req, store, cells);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[]): Promise<RunOutcome> {
+  const result = store.result;
+  const suite = result.suite.definition;
+  const runner = runnerFor(suite, req.runners);
+  const clock = createClock();
+  const { progress } = req;
+  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone: result.cells.length });
+  const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
+
+  let position = result.cells.length;
+  for (const cell of cells) {
+    position += 1;
+    // Cool down between cells, not before the first one of this invocation.
+    if (cell !== cells[0]) await cooldown(result.options.cooldownSeconds ?? 0, progress);
+    progress.cellStart({ position, total: result.plannedCells.length, cell });
+    const startedAt = new Date().toISOString();
+    const rss = startPeakRssWindow();
+    const iterations: IterationRecord[] = [];
+    let stopReason = '';
+    let stopping: StoppingRecord | undefined;
+    let record: CellResult;
+    try {
+      const { warmup, iterations: minimum, adaptive } = result.options;
+      const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
+      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
+      let monitor: CellMonitor | null = null;
+      let machine: MachineState | undefined;
+      let operatorProfile: OperatorProfile | null = null;
+      try {
+        if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
+        // The machine window covers the iterations only (the model is loaded, the runtime's
+        // threads exist), so load and run-queue wait describe the measured work.
+        const machineWindow = startMachineWindow();
+        ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
+        machine = machineWindow.finish();
+        operatorProfile = (await prepared.collectProfile?.()) ?? null;
+      } finally {
+        await prepared.close();
+      }
+      const probed = monitor ? await monitor.finish(iterations) : null;
+      if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
+      const failures = iterations.filter((r) => !r.warmup && r.error);
+      const ok = iterations.some((r) => !r.warmup && !r.error);
+      const peak = rss.read();
+      const metrics = ok ? cellMetrics(iterations) : {};
+      metrics['load_ms'] = summarize([prepared.loadMs], 'ms');
+      if (ok && prepared.summarizeCell) {
+        for (const [name, { value, unit }] of Object.entries(prepared.summarizeCell(iterations))) {
+          if (Number.isFinite(value)) metrics[name] = summarize([value], unit);
+        }
+      }
+      metrics['peak_rss_mb'] = summarize([peak.bytes / 2 ** 20], 'MiB');
+      record = {
+        id: cell.id,
+        index: cell.index,
+        params: cell.params,
+        status: ok ? 'ok' : 'failed',
+        ...(failures.length ? { error: `${failures.length} of ${iterations.filter((r) => !r.warmup).length} iteration(s) failed: ${failures[0]!.error}` } : {}),
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        loadMs: prepared.loadMs,
+        model: prepared.model,
+        settings: { ...prepared.settings, peakRssScope: peak.scope },
+        iterations,
+        metrics,
+        subgraphs: ok ? subgraphStats(iterations) : {},
+        peakRssBytes: peak.bytes,
+        stopReason,
+        ...(stopping ? { stopping } : {}),
+        outliers: markOutliers(iterations),
+        ...(machine ? { machine } : {}),
+        ...(operatorProfile ? { operatorProfile } : {}),
+        ...(probed
+          ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
+          : {}),
+      };
+      if (probed) Object.assign(record.metrics, probed.metrics);
+      if (ok) {
+        record.spread = cellSpread(iterations);
+        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons });
+      }
+    } catch (err) {
+      record = {
+        id: cell.id,
+        index: cell.index,
+        params: cell.params,
+        status: 'failed',
+        error: errorMessage(err),
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        loadMs: null,
+        model: null,
+        settings: {},
+        iterations,
+        metrics: {},
+        subgraphs: {},
+        peakRssBytes: null,
+      };
+    }
+    store.addCell(record);
+    progress.cellDone(record);
+  }
+  await finishRun(store, req.roofline, (m) => progress.log(m));
+  progress.runDone();
+  return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
+}

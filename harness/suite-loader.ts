@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { errorMessage, InputError, ValidationError } from '../core/errors.ts';
+import type { LoadedSuite, Suite } from '../core/suite-types.ts';
+import { schemaValidator } from '../core/validate.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const SUITES_DIR = join(repoRoot, 'suites');
+const SCHEMA_PATH = join(repoRoot, 'schema', 'suite.schema.json');
+
+const validateSuite = schemaValidator<Suite>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object, {
+  oneOf: 'expected {zoo, scale[, layout, seed]} for a synthesised model, {path} for ONNX files, or {name}',
+});
+
+/** Checks a parsed suite document; throws ValidationError naming the source, the field and what was expected. */
+export function checkSuite(doc: unknown, source: string): Suite {
+  const suite = validateSuite(doc, source);
+  for (const [axis, values] of Object.entries(suite.matrix)) {
+    const seen = new Set(values.map((v) => JSON.stringify(v)));
+    if (seen.size !== values.length) {
+      throw new ValidationError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
+    }
+  }
+  return suite;
+}
+
+export function hashSuite(suite: Suite): string {
+  return createHash('sha256').update(canonicalJson(suite)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function parseSuiteText(text: string, source: string): Suite {
+  let doc: unknown;
+  try {
+    doc = extname(source) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? `:${err.linePos[0].line}` : '';
+    throw new InputError(`${source}${where}: not valid ${extname(source) === '.json' ? 'JSON' : 'YAML'}: ${errorMessage(err).split('\n')[0]}`);
+  }
+  return checkSuite(doc, source);
+}
+
+/** Names of the suites shipped in suites/. */
+export function listSuiteFiles(): Array<{ name: string; file: string }> {
+  if (!existsSync(SUITES_DIR)) return [];
+  return readdirSync(SUITES_DIR)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .map((f) => ({ name: basename(f).replace(/\.(ya?ml|json)$/, ''), file: join(SUITES_DIR, f) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Loads a suite by shipped name ("internvl-cpu") or by file path. */
+export function loadSuite(nameOrFile: string): LoadedSuite {
+  const looksLikePath = /[\\/]/.test(nameOrFile) || /\.(ya?ml|json)$/.test(nameOrFile);
+  let file: string;
+  if (looksLikePath) {
+    file = resolve(nameOrFile);
+    if (!existsSync(file)) throw new InputError(`suite file not found: ${nameOrFile}`);
+  } else {
+    const found = listSuiteFiles().find((s) => s.name === nameOrFile);
+    if (!found) {
+      const known = listSuiteFiles().map((s) => s.name).join(', ') || '(none)';
+      throw new InputError(`unknown suite "${nameOrFile}"; shipped suites: ${known} (or give a path to a YAML/JSON file)`);
+    }
+    file = found.file;
+  }
+  const suite = parseSuiteText(readFileSync(file, 'utf8'), file);
+  return { suite, source: file, hash: hashSuite(suite) };
+}

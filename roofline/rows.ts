@@ -1,0 +1,106 @@
+/**
+ * The roofline table of a run: per cell and phase, the hardware bound, the measured median
+ * and how close it comes (achieved % of bound = bound time / measured time).
+ */
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import type { MetricStats } from '../core/stats.ts';
+import type { Calibration } from '../core/calibration-types.ts';
+import type { VlmDescriptor } from '../models/descriptors.ts';
+import { cellBounds, type BoundPhase, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
+import { errorMessage } from '../core/errors.ts';
+
+export type DescriptorLookup = (cell: CellResult) => VlmDescriptor | null;
+
+/** Metric whose median is compared with each phase's bound. */
+export const PHASE_METRIC: Record<BoundPhase, string> = {
+  decode: 'tpot_ms',
+  prefill: 'prefill_ms',
+  image_encode: 'image_encode_ms',
+};
+
+export interface RooflineRow {
+  cellId: string;
+  phase: BoundPhase;
+  bound: PhaseBound | null;
+  /** Median of the phase's metric, ms. */
+  achievedMs: number | null;
+  /** bound / achieved x 100; null when either is missing. */
+  percentOfBound: number | null;
+  /** Decode: kernel ceiling / achieved x 100 (see PhaseBound.kernelMs); null otherwise. */
+  percentOfKernelCeiling: number | null;
+  /** Why there are no bounds for the cell (no descriptor, unknown precision); missing calibration figures are in bound.notes. */
+  reason?: string;
+}
+
+function firstMeasured(cell: CellResult) {
+  return cell.iterations.find((i) => !i.warmup && !i.error) ?? cell.iterations.find((i) => !i.warmup);
+}
+
+/** A count a runner recorded, or undefined when it could not know it (NaN in memory, null from JSON). */
+function known(v: number | null | undefined): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function intParam(cell: CellResult, key: string): number | undefined {
+  const v = cell.params[key];
+  const n = Number(v);
+  return v !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The cell's shape as run: counts from its first measured iteration (the runner's own prompt
+ * and output token counts), else, where a runner could not know a count (a board tool that does
+ * not print it), from the cell's params and the descriptor.
+ */
+export function cellShape(cell: CellResult, result: RunResult, descriptor: VlmDescriptor): BoundsParams {
+  const it = firstMeasured(cell);
+  const images = known(it?.images) ?? intParam(cell, 'images') ?? 0;
+  const promptTokens = known(it?.promptTokens) ?? (intParam(cell, 'prefill') ?? 0) + images * descriptor.imageTokensPerTile;
+  const settingTokens = typeof cell.settings['outputTokens'] === 'number' ? cell.settings['outputTokens'] : undefined;
+  const measuredOutput = known(it?.outputTokens);
+  const outputTokens = measuredOutput !== undefined && measuredOutput > 0 ? measuredOutput : (settingTokens ?? result.options.outputTokens);
+  const chunk = cell.settings['chunkSize'];
+  const precision = String(cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
+  return { images, promptTokens, outputTokens, precision, chunkSize: typeof chunk === 'number' ? chunk : 0 };
+}
+
+function median(stats: MetricStats | undefined): number | null {
+  return stats && Number.isFinite(stats.median) && stats.median > 0 ? stats.median : null;
+}
+
+/** One row per phase the cell has, bounds computed from its descriptor. */
+export function rooflineRows(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup): RooflineRow[] {
+  const rows: RooflineRow[] = [];
+  for (const cell of result.cells.filter((c) => c.status === 'ok')) {
+    const phases: BoundPhase[] = [];
+    if (cell.metrics['image_encode_ms']) phases.push('image_encode');
+    phases.push('prefill');
+    if (cell.metrics['tpot_ms']) phases.push('decode');
+    const descriptor = descriptorFor(cell);
+    let bounds: Bounds | null = null;
+    let reason: string | undefined;
+    if (!descriptor) reason = 'no model descriptor for this cell';
+    else {
+      try {
+        bounds = cellBounds(descriptor, cellShape(cell, result, descriptor), calibration);
+      } catch (err) {
+        reason = errorMessage(err);
+      }
+    }
+    for (const phase of phases) {
+      const bound = bounds ? (phase === 'decode' ? bounds.decode : phase === 'prefill' ? bounds.prefill : bounds.imageEncode) : null;
+      const achievedMs = median(cell.metrics[PHASE_METRIC[phase]]);
+      const boundMs = bound?.boundMs ?? null;
+      rows.push({
+        cellId: cell.id,
+        phase,
+        bound,
+        achievedMs,
+        percentOfBound: boundMs !== null && achievedMs !== null ? (boundMs / achievedMs) * 100 : null,
+        percentOfKernelCeiling: bound?.kernelMs != null && achievedMs !== null ? (bound.kernelMs / achievedMs) * 100 : null,
+        ...(reason ? { reason } : {}),
+      });
+    }
+  }
+  return rows;
+}
