@@ -71,3 +71,22 @@ export function stepGaps(rec: IterationRecord): Map<string, number[]> {
   }
   return gaps;
 }
+
+/**
+ * The harness's share of decode time over a cell's measured iterations, %: sum of time outside
+ * the runtime's calls over sum of step times. Null when no step holds a runtime call (a runner
+ * that does not time its graphs, such as an HTTP endpoint), where the figure means nothing.
+ */
+export function harnessOverheadPct(records: readonly IterationRecord[]): number | null {
+  let outside = 0;
+  let total = 0;
+  for (const rec of records) {
+    if (rec.warmup || rec.error) continue;
+    for (const step of harnessOverheadPerStep(rec)) {
+      if (step.runtimeMs <= 0) continue;
+      outside += step.outsideMs;
+      total += step.stepMs;
+    }
+  }
+  return total > 0 ? (outside / total) * 100 : null;
+}

@@ -7,6 +7,7 @@ import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
 import { cellFlags, cellSpread } from './cell-quality.ts';
+import { harnessOverheadPct } from '../core/overhead.ts';
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
@@ -313,6 +314,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         }
       }
       metrics['peak_rss_mb'] = summarize([peak.bytes / 2 ** 20], 'MiB');
+      const overheadPct = ok ? harnessOverheadPct(iterations) : null;
+      if (overheadPct !== null) metrics['harness_overhead_pct'] = summarize([overheadPct], '%');
       record = {
         id: cell.id,
         index: cell.index,

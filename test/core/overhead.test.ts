@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
-import { harnessOverheadPerStep, stepGaps } from '../../core/overhead.ts';
+import { harnessOverheadPct, harnessOverheadPerStep, stepGaps } from '../../core/overhead.ts';
 
 function rec(events: TimedEvent[]): IterationRecord {
   return { index: 0, warmup: false, startMs: 0, endMs: 100, promptTokens: 4, imageTokens: 0, images: 0, outputTokens: 3, events };
@@ -37,5 +37,11 @@ describe('harness overhead per decode step', () => {
     expect(gaps.get('embed_tokens -> decoder_model_merged')!.map((v) => +v.toFixed(6))).toEqual([0.5, 0.1]);
     expect(gaps.get('lm_head -> token')!.map((v) => +v.toFixed(6))).toEqual([0.4, 0.3]);
     expect(gaps.get('decoder_model_merged -> lm_head')!.map((v) => +v.toFixed(6))).toEqual([0.2, 0]);
+  });
+
+  it("gives a cell's share over all steps of measured iterations, and none without timed calls", () => {
+    // Steps 10.9 and 9.9 ms, outside 1.6 and 0.5 ms.
+    expect(harnessOverheadPct([rec(events), { ...rec(events), warmup: true }])).toBeCloseTo((2.1 / 20.8) * 100, 9);
+    expect(harnessOverheadPct([rec(events.filter((e) => e.kind === 'token'))])).toBeNull();
   });
 });
