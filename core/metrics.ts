@@ -118,6 +118,32 @@ export function iterationMetrics(rec: IterationRecord): IterationMetrics {
   return m;
 }
 
+/**
+ * One value per measured (non-warm-up, successful) iteration of each metric, in one pass over the
+ * records. Iterations, not tokens or chunks, are the independent unit: a metric with several
+ * values per request (chunk ITL, per-image encode) enters as that request's mean, because pooling
+ * correlated gaps would make an interval look far more certain than the run is.
+ */
+export function iterationSeries(records: readonly IterationRecord[], metrics: readonly string[]): Array<Array<{ index: number; value: number }>> {
+  const out = metrics.map((): Array<{ index: number; value: number }> => []);
+  for (const rec of records) {
+    if (rec.warmup || rec.error) continue;
+    const m = iterationMetrics(rec) as Record<string, number | number[] | undefined>;
+    for (let i = 0; i < metrics.length; i++) {
+      const v = m[metrics[i]!];
+      if (v === undefined) continue;
+      const value = Array.isArray(v) ? (v.length ? v.reduce((s, x) => s + x, 0) / v.length : Number.NaN) : v;
+      if (Number.isFinite(value)) out[i]!.push({ index: rec.index, value });
+    }
+  }
+  return out;
+}
+
+/** Per-iteration values of one metric; see iterationSeries. */
+export function metricSeries(records: readonly IterationRecord[], metric: string): Array<{ index: number; value: number }> {
+  return iterationSeries(records, [metric])[0]!;
+}
+
 /** Statistics of each metric over the measured (non-warm-up, successful) iterations. */
 export function cellMetrics(records: readonly IterationRecord[]): Record<string, MetricStats> {
   const measured = records.filter((r) => !r.warmup && !r.error);

@@ -85,6 +85,12 @@ export function percentile(sorted: readonly number[], p: number): number {
   return a + (b - a) * (rank - lo);
 }
 
+/** Median of unsorted values; null for none. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
 export function summarize(values: readonly number[], unit: string): MetricStats {
   const finite = values.filter((v) => Number.isFinite(v));
   if (finite.length === 0) throw new Error(`no finite values to summarize (${unit})`);

@@ -6,7 +6,7 @@
 import type { IterationRecord } from '../core/events.ts';
 import type { CellFlag, MachineState, MetricSpread } from '../core/result-types.ts';
 import { medianHalfWidthPct, percentile } from '../core/stats.ts';
-import { metricSeries } from './methodology.ts';
+import { metricSeries } from '../core/metrics.ts';
 
 export const NOISE_THRESHOLDS = {
   /** Half-width of the 95% CI of a key metric's median above this (% of the median): noisy. */

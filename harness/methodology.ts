@@ -1,10 +1,10 @@
 import { OUTLIER_CHECKED_METRICS } from '../core/metric-registry.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { seededRandom } from '../core/random.ts';
-import { medianHalfWidthPct } from '../core/stats.ts';
+import { medianHalfWidthPct, percentile } from '../core/stats.ts';
 import type { AdaptivePlan, StopRule } from '../core/result-types.ts';
 import type { Cell } from '../core/suite-types.ts';
-import { iterationMetrics } from '../core/metrics.ts';
+import { metricSeries } from '../core/metrics.ts';
 
 /*
  * Adaptive iteration count (AdaptivePlan): keep measuring until the distribution-free 95%
@@ -23,19 +23,6 @@ export interface StopDecision {
   rule?: StopRule;
   /** Key metric -> half-width of its median's 95% interval in % of the median (null: no interval yet). */
   halfWidthPct: Record<string, number | null>;
-}
-
-/** Per-iteration values of one metric; list-valued metrics (per image, chunk ITL) use their mean. */
-export function metricSeries(records: readonly IterationRecord[], metric: string): Array<{ index: number; value: number }> {
-  const out: Array<{ index: number; value: number }> = [];
-  for (const rec of records) {
-    if (rec.warmup || rec.error) continue;
-    const v = (iterationMetrics(rec) as Record<string, number | number[] | undefined>)[metric];
-    if (v === undefined) continue;
-    const value = Array.isArray(v) ? v.reduce((s, x) => s + x, 0) / (v.length || 1) : v;
-    if (Number.isFinite(value)) out.push({ index: rec.index, value });
-  }
-  return out;
 }
 
 /** Key metric -> half-width now; metrics the cell has no value of are absent. */
@@ -82,13 +69,8 @@ export function adaptiveStop(
 export function tukeyOutliers(series: ReadonlyArray<{ index: number; value: number }>): number[] {
   if (series.length < 4) return [];
   const sorted = series.map((s) => s.value).sort((a, b) => a - b);
-  const q = (p: number) => {
-    const rank = p * (sorted.length - 1);
-    const lo = Math.floor(rank);
-    return sorted[lo]! + (sorted[Math.ceil(rank)]! - sorted[lo]!) * (rank - lo);
-  };
-  const q1 = q(0.25);
-  const q3 = q(0.75);
+  const q1 = percentile(sorted, 25);
+  const q3 = percentile(sorted, 75);
   const iqr = q3 - q1;
   return series.filter((s) => s.value < q1 - 1.5 * iqr || s.value > q3 + 1.5 * iqr).map((s) => s.index);
 }

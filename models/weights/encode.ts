@@ -39,15 +39,6 @@ export function toHalfBits(value: number): number {
   return sign | r;
 }
 
-export function fromHalfBits(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /** Values in canonical row-major order, as fp32 or fp16. */
 export function produceFlat(t: RandomTensor, type: 'float32' | 'float16'): (emit: Emit) => void {
   return (emit) => {

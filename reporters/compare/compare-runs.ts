@@ -1,7 +1,8 @@
 import { InputError } from '../../core/errors.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import { HEADLINE_METRICS } from '../../core/metric-registry.ts';
-import { cellMetricValues, type CellValues, median, metricDirection, metricUnit } from './cell-values.ts';
+import { median } from '../../core/stats.ts';
+import { cellMetricValues, type CellValues, metricDirection, metricUnit } from './cell-values.ts';
 import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
 import { estimateShift, lowerCriticalValue, minimumIterations } from '../../core/rank-stats.ts';
 import type { Comparison, ComparisonSummary, ContextWarning, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';

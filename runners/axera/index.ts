@@ -191,5 +191,3 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
   };
 }
 
-/** The runner with the target from options.target / $BENCH_TARGET / local (see targets/runner-target.ts). */
-export const axeraSubgraphRunner: Runner = createAxeraSubgraphRunner();

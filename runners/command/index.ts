@@ -92,5 +92,3 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
   };
 }
 
-/** The runner with the target from options.target / $BENCH_TARGET / local (see targets/runner-target.ts). */
-export const commandRunner: Runner = createCommandRunner();

@@ -3,6 +3,7 @@
  * (phases, per-image encoder invocations, token arrivals) whose durations are log-normal around
  * the cell's medians, so the comparison recomputes its values from events as it does on real runs.
  */
+import { buildRunResult } from '../helpers/run-result.ts';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import { summarize } from '../../core/stats.ts';
@@ -128,31 +129,24 @@ export function makeResult(run: RunSpec): RunResult {
   const draw = logNormal(rng(run.seed), 1, run.cv ?? 0.04);
   const suite = run.suite ?? 'internvl-board';
   const cells = run.cells.map((c, i) => makeCell(c, i, run, draw));
-  return {
-    schemaVersion: 1,
+  return buildRunResult({
     runId: run.runId ?? `run-${run.seed}`,
-    suite: {
-      name: suite,
-      source: 'builtin',
-      hash: 'suitehash0001',
-      definition: { name: suite, model: { zoo: 'internvl2_5-1b', scale: 'full' }, target: 'local', runner: 'ort', defaults: { warmup: 1, iterations: 10, outputTokens: 16 }, matrix: {} },
-    },
+    suite,
+    suiteSource: 'builtin',
+    suiteHash: 'suitehash0001',
+    definition: { defaults: { warmup: 1, iterations: 10, outputTokens: 16 } },
     target: run.target ?? 'local',
-    status: 'complete',
-    startedAt: '2026-11-25T00:00:00Z',
     finishedAt: '2026-11-25T00:10:00Z',
     options: { iterations: run.iterations ?? 10, warmup: run.warmup ?? 1, outputTokens: run.outputTokens ?? 16, threads: run.threads ?? 4, filters: [] },
+    host: { hostname: run.hostname ?? 'orin-01', cpu: run.cpu ?? 'ARMv8 Cortex-A78AE', cores: 8, physicalCores: 8, memoryBytes: 16 * 2 ** 30, arch: 'arm64' },
     environment: {
-      host: { hostname: run.hostname ?? 'orin-01', cpu: run.cpu ?? 'ARMv8 Cortex-A78AE', cores: 8, physicalCores: 8, memoryBytes: 16 * 2 ** 30, arch: 'arm64' },
       os: { platform: 'linux', distro: 'Ubuntu', release: '22.04', kernel: '5.15.148-tegra' },
       versions: run.versions ?? { 'vlm-edge-bench': '0.1.0', node: '20.19.0', 'onnxruntime-node': '1.30.0' },
       git: { revision: 'a1b2c3d4e5f60718293a', dirty: false },
       ...(run.board ? { board: run.board } : {}),
     },
     cells,
-    plannedCells: cells.map((c) => c.id),
-    warnings: [],
-  };
+  });
 }
 
 /** A small board matrix: text-only and image cells, two precisions. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildRunResult } from '../helpers/run-result.ts';
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
@@ -59,17 +60,13 @@ function cell(index: number, images: number, precision: string, enc: number, pre
 }
 
 function result(): RunResult {
-  return {
-    schemaVersion: 1,
-    runId: 'test-run',
-    suite: { name: 'internvl-cpu', source: 'builtin', hash: 'abc', definition: { name: 'internvl-cpu', model: { zoo: 'internvl2_5-1b', scale: 'full' }, target: 'local', runner: 'ort', defaults: { warmup: 0, iterations: 3, outputTokens: 5 }, matrix: { images: [0, 1], prefill: [128], precision: ['int8'] } } },
-    target: 'local',
-    status: 'complete',
-    startedAt: '2026-11-25T00:00:00Z',
-    finishedAt: '2026-11-25T00:01:00Z',
-    options: { iterations: 3, warmup: 0, outputTokens: 5, threads: 2, filters: [] },
+  return buildRunResult({
+    suite: 'internvl-cpu',
+    suiteSource: 'builtin',
+    suiteHash: 'abc',
+    definition: { defaults: { warmup: 0, iterations: 3, outputTokens: 5 }, matrix: { images: [0, 1], prefill: [128], precision: ['int8'] } },
+    host: { hostname: 'h', memoryBytes: 2 ** 34 },
     environment: {
-      host: { hostname: 'h', cpu: 'Test CPU', cores: 2, physicalCores: 2, memoryBytes: 2 ** 34, arch: 'x64' },
       os: { platform: 'linux', distro: 'Debian', release: '12', kernel: '6' },
       versions: { node: '20' },
       git: { revision: 'deadbeef', dirty: false },
@@ -80,8 +77,7 @@ function result(): RunResult {
       { ...cell(2, 0, 'int4', 0, 0, 0), status: 'failed', error: 'planted failure', metrics: {}, subgraphs: {}, iterations: [] },
     ],
     plannedCells: ['images=0,prefill=128,precision=int8', 'images=1,prefill=128,precision=int8', 'images=0,prefill=128,precision=int4', 'images=1,prefill=128,precision=int4'],
-    warnings: [],
-  };
+  });
 }
 
 describe('report', () => {

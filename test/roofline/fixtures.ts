@@ -1,4 +1,5 @@
 /** Calibrations and run results for the roofline tests: round figures so bounds can be checked by hand. */
+import { buildRunResult } from '../helpers/run-result.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import type { MetricStats } from '../../core/stats.ts';
 import type { Calibration, Figure } from '../../core/calibration-types.ts';
@@ -52,35 +53,10 @@ export function okCell(id: string, params: CellResult['params'], metrics: Record
 }
 
 export function runWith(cells: CellResult[]): RunResult {
-  return {
-    schemaVersion: 1,
-    runId: 'test-run',
-    suite: {
-      name: 'roofline-test',
-      source: 'test',
-      hash: 'x',
-      definition: {
-        name: 'roofline-test',
-        model: { zoo: 'internvl2_5-1b', scale: 'full' },
-        target: 'local',
-        runner: 'ort',
-        defaults: { warmup: 1, iterations: 1, outputTokens: 16 },
-        matrix: {},
-      },
-    },
-    target: 'local',
-    status: 'complete',
+  return buildRunResult({
+    suite: 'roofline-test',
     startedAt: '2025-01-02T03:04:05.000Z',
     finishedAt: '2025-01-02T03:05:05.000Z',
-    options: { iterations: 1, warmup: 1, outputTokens: 16, threads: 2, filters: [] },
-    environment: {
-      host: { hostname: 'testhost', cpu: 'Test CPU', cores: 2, physicalCores: 2, memoryBytes: 8 * 2 ** 30, arch: 'x64' },
-      os: { platform: 'linux', distro: 'test', release: '1', kernel: '6' },
-      versions: {},
-      git: { revision: null, dirty: null },
-    },
     cells,
-    plannedCells: cells.map((c) => c.id),
-    warnings: [],
-  };
+  });
 }
