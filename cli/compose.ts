@@ -25,5 +25,14 @@ export function registerComposeCommand(program: Command): void {
       process.stdout.write(flags.json ? `${JSON.stringify(composition, null, 1)}\n` : `${markdown}\nwritten: ${join(out, 'compose.md')}\n`);
       const flagged = composition.checks.some((c) => c.figures.some((f) => f.flagged));
       if (flagged) process.stderr.write('\nnote: some published figures differ from the composition beyond rounding (see the table)\n');
+      if (composition.skipped.length) {
+        const missing = [...new Set(composition.skipped.flatMap((s) => s.missingGraphs))];
+        process.stderr.write(
+          `\nerror: ${composition.skipped.length} row(s) not composed (${composition.skipped.map((s) => `${s.images} image(s)`).join(', ')}): ` +
+            `--subgraph-logs ${flags.subgraphLogs} has no ${missing.map((g) => `${g}.txt`).join(', ')}\n`,
+        );
+        // Bad input: the rows it could compose are written, the run of logs is incomplete.
+        process.exitCode = 2;
+      }
     });
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { errorMessage, InputError } from '../core/errors.ts';
+import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
 import type { ImportKind } from '../core/import-kind.ts';
 
 /** Every log format the suite can read, from board tools and from hardware probes. */
@@ -34,7 +34,15 @@ export function registerImportCommand(program: Command): void {
       } catch (err) {
         throw new InputError(`bench import ${kind}: cannot read ${file}: ${errorMessage(err)}`);
       }
-      const parsed = found.parse(text, file === '-' ? '<stdin>' : file);
+      const source = file === '-' ? '<stdin>' : file;
+      const parsed = found.parse(text, source);
+      if (found.recognised(parsed) === 0) {
+        const first = text.split('\n', 1)[0] ?? '';
+        throw new InputError(
+          `bench import ${kind} ${source}: found nothing it recognises as ${found.kind} output (${found.description.split(':')[0]}); ` +
+            `the input starts with "${shortExcerpt(first.trim(), 120)}"`,
+        );
+      }
       process.stdout.write(flags.json ? `${JSON.stringify(parsed, null, 1)}\n` : `${found.summarize(parsed)}\n`);
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { suiteRunnerNames } from '../harness/matrix.ts';
 import { listSuiteFiles, loadSuite } from '../harness/suite-loader.ts';
 import { listTargets } from './targets.ts';
 
@@ -14,7 +15,7 @@ export function registerListCommand(program: Command): void {
         for (const { name } of listSuiteFiles()) {
           const { suite } = loadSuite(name);
           const axes = Object.entries(suite.matrix).map(([k, v]) => `${k}=${v.join(',')}`).join(' ');
-          process.stdout.write(`${name.padEnd(24)} ${suite.runner.padEnd(9)} ${suite.target.padEnd(8)} ${axes}\n${''.padEnd(25)}${suite.description ?? ''}\n`);
+          process.stdout.write(`${name.padEnd(24)} ${suiteRunnerNames(suite).join('+').padEnd(9)} ${suite.target.padEnd(8)} ${axes}\n${''.padEnd(25)}${suite.description ?? ''}\n`);
         }
       } else if (what === 'targets') {
         for (const t of listTargets(flags.targets)) {

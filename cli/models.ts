@@ -12,6 +12,18 @@ function oneOf<T extends string>(what: string, valid: readonly T[]) {
   };
 }
 
+/** GGUF type names accepted for --precision with --format gguf (the zoo's precisions map onto them). */
+const GGUF_PRECISION_NAMES: Record<string, Precision> = { f32: 'fp32', f16: 'fp16', q8_0: 'int8', q4_0: 'int4' };
+
+function buildPrecision(value: string): Precision {
+  const v = value.toLowerCase();
+  if (GGUF_PRECISION_NAMES[v]) return GGUF_PRECISION_NAMES[v];
+  if ((PRECISIONS as readonly string[]).includes(v)) return v as Precision;
+  throw new InputError(`unknown precision "${value}"; valid precisions: ${PRECISIONS.join(', ')} (GGUF: ${Object.keys(GGUF_PRECISION_NAMES).join(', ')})`);
+}
+
+const FORMATS = ['onnx', 'gguf'] as const;
+
 function precisionList(value: string): Precision[] {
   return value.split(',').map((p) => oneOf('precision', PRECISIONS)(p.trim()));
 }
@@ -47,18 +59,24 @@ export function registerModelsCommand(program: Command): void {
     .command('build')
     .description('Build (or find in the cache) a synthetic model; prints its folder.')
     .argument('<model>', `zoo id (${listZoo().map((m) => m.id).join(', ')})`)
-    .option('--precision <p>', `one of ${PRECISIONS.join(', ')}`, oneOf('precision', PRECISIONS), 'fp32' as Precision)
+    .option('--precision <p>', `one of ${PRECISIONS.join(', ')}; with --format gguf also f16, q8_0, q4_0 (int8 = Q8_0, int4 = Q4_0, fp16 = F16)`, buildPrecision, 'fp32' as Precision)
     .option('--scale <s>', `one of ${SCALES.join(', ')}`, oneOf('scale', SCALES), 'full' as Scale)
-    .option('--layout <l>', `one of ${LAYOUTS.join(', ')}`, oneOf('layout', LAYOUTS), 'onnx-community' as Layout)
+    .option('--format <f>', 'onnx (default) or gguf: the LLM alone as a llama.cpp GGUF file (same layout as --layout gguf)', oneOf('format', FORMATS))
+    .option('--layout <l>', `one of ${LAYOUTS.join(', ')}`, oneOf('layout', LAYOUTS))
     .option('--lm-head <h>', 'separate | merged (onnx-community only)', oneOf('lm-head', ['separate', 'merged'] as const), 'separate' as const)
     .option('--seed <n>', 'weight seed', seedOption)
     .option('--cache-dir <dir>', 'cache folder (default $BENCH_CACHE_DIR or <repo>/.cache/models)')
-    .action(async (model: string, opts: { precision: Precision; scale: Scale; layout: Layout; lmHead: 'separate' | 'merged'; seed?: number; cacheDir?: string }) => {
+    .action(async (model: string, opts: { precision: Precision; scale: Scale; format?: (typeof FORMATS)[number]; layout?: Layout; lmHead: 'separate' | 'merged'; seed?: number; cacheDir?: string }) => {
+      if (opts.format === 'gguf' && opts.layout !== undefined && opts.layout !== 'gguf') {
+        throw new InputError(`--format gguf writes one GGUF file; --layout ${opts.layout} is an ONNX layout (drop one of them)`);
+      }
+      if (opts.format === 'onnx' && opts.layout === 'gguf') throw new InputError('--format onnx and --layout gguf contradict each other: keep one');
+      const layout: Layout = opts.format === 'gguf' ? 'gguf' : opts.layout ?? 'onnx-community';
       const built = await ensureModel({
         model,
         scale: opts.scale,
         precision: opts.precision,
-        layout: opts.layout,
+        layout,
         lmHead: opts.lmHead,
         seed: opts.seed,
         cacheDir: opts.cacheDir,

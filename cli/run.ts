@@ -1,10 +1,16 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
+import type { RunResult } from '../core/result-types.ts';
+import { readResult, RESULT_FILE } from '../harness/result-store.ts';
+import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
+import { hasRedactedSecret } from '../core/redact.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
-import { axeraStyleTables, phaseShareTable } from '../reporters/markdown.ts';
+import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { prebuildZooModels } from './prebuild.ts';
 import { intOption } from './options.ts';
@@ -12,15 +18,18 @@ import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
-import { resolveTarget } from './targets.ts';
+import { listTargets, resolveTarget } from './targets.ts';
+import { targetsFilePath } from '../targets/targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
 export const DEFAULT_SUITE = 'internvl-cpu';
 
 interface RunFlags {
   suite?: string;
-  target: string;
+  target?: string;
   targets?: string;
+  yes?: boolean;
+  maxFailedFraction?: number;
   retryFailed?: boolean;
   calibrate: boolean;
   recalibrate?: boolean;
@@ -55,10 +64,12 @@ export function registerRunCommand(program: Command): void {
     .command('run')
     .description(`Run a suite's matrix on a target and write result.json, report.md and charts/ (default suite: ${DEFAULT_SUITE}).`)
     .option('-s, --suite <name|file>', `suite name (see "bench list suites") or a YAML/JSON suite file (default ${DEFAULT_SUITE})`)
-    .option('-t, --target <name>', 'target to run on (see "bench list targets")', 'local')
+    .option('-t, --target <name>', 'target to run on (see "bench list targets"; default: the suite\'s target, local for local suites; on --resume the run\'s own)')
     .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
     .option('--no-calibrate', 'do not measure this machine for roofline bounds when no calibration exists yet')
     .option('--recalibrate', 'measure this machine for roofline bounds after the cells even when a calibration exists (a shared machine changes; about 20 s)')
+    .option('--yes', 'run a plan beyond the size limits (more than 2,000 cells or 20,000 iterations) without refusing it')
+    .option('--max-failed-fraction <f>', 'a cell whose share of failed measured iterations is above f (0..1) is recorded failed and the run exits 1 (default 0: any failure)', Number)
     .option('--retry-failed', 'with --resume: run the cells that failed again, not only the missing ones')
     .option('-f, --filter <key=value>', 'select cells, e.g. images=1 or precision=int8,int4 (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
@@ -146,16 +157,55 @@ async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
   return { suite: checkSuite(suite, `--endpoint ${flags.endpoint}`), source: `endpoint:${flags.endpoint}`, hash: hashSuite(suite) };
 }
 
+/** The stored run of --resume DIR, read (with its cell journal) before anything else is decided. */
+function readRunToResume(dir: string): RunResult {
+  const file = join(resolve(dir), RESULT_FILE);
+  if (!existsSync(file)) throw new InputError(`--resume ${dir}: no ${RESULT_FILE} in that folder`);
+  return readResult(file);
+}
+
+function resumeFlagValues(flags: RunFlags, suite: LoadedSuite | undefined) {
+  return {
+    target: flags.target,
+    suite: suite ? { hash: suite.hash, source: suite.source, flag: flags.endpoint ? '--endpoint' : '--suite' } : undefined,
+    filters: flags.filter,
+    iterations: flags.iterations,
+    warmup: flags.warmup,
+    threads: flags.threads,
+    adaptivePct: flags.adaptive,
+    shuffleSeed: flags.shuffle === undefined || flags.shuffle === true ? undefined : Number(flags.shuffle),
+    ortProfile: flags.ortProfile,
+    probes: flags.probe,
+    cooldownSeconds: flags.cooldown,
+  };
+}
+
 async function runCommand(flags: RunFlags): Promise<number> {
   if (!flags.endpoint) {
     const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
     if (stray.length) throw new InputError(`${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --endpoint URL`);
   }
-  if (flags.resume && (flags.filter.length || flags.iterations !== undefined || flags.warmup !== undefined || flags.threads !== undefined || flags.adaptive !== undefined || flags.shuffle !== undefined)) {
-    throw new InputError('--resume takes its cells and options from the interrupted run; drop --filter/--iterations/--warmup/--threads/--adaptive/--shuffle');
-  }
   const suite = flags.endpoint ? await endpointSuite(flags) : flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
-  const target = resolveTarget(flags.target, flags.targets);
+  const resumed = flags.resume ? readRunToResume(flags.resume) : undefined;
+  if (resumed) checkResumeFlags(resumed, resumeFlagValues(flags, suite), flags.resume!, hostname());
+  if (resumed && !suite && hasRedactedSecret(JSON.stringify(resumed.suite.definition))) {
+    throw new InputError(`--resume ${flags.resume}: the run's endpoint URL held a secret in its query string, which was not recorded; resume with --endpoint and the same URL`);
+  }
+  const maxFailedFraction = flags.maxFailedFraction;
+  if (maxFailedFraction !== undefined && (!Number.isFinite(maxFailedFraction) || maxFailedFraction < 0 || maxFailedFraction > 1)) {
+    throw new InputError(`--max-failed-fraction expects a number from 0 to 1, got ${String(maxFailedFraction)}`);
+  }
+  if (resumed && maxFailedFraction !== undefined && maxFailedFraction !== (resumed.options.maxFailedFraction ?? 0)) {
+    throw new InputError(`--resume ${flags.resume}: --max-failed-fraction ${maxFailedFraction} conflicts with the run's ${resumed.options.maxFailedFraction ?? 0}; drop --max-failed-fraction`);
+  }
+  const targetName = chooseTargetName({
+    explicit: flags.target,
+    resumed,
+    suite: suite?.suite,
+    knownTargets: listTargets(flags.targets).map((t) => t.name),
+    targetsFile: targetsFilePath(flags.targets),
+  });
+  const target = resolveTarget(targetName, flags.targets);
   if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
   if (flags.recalibrate && !flags.calibrate) throw new InputError('--recalibrate and --no-calibrate contradict each other: keep one');
   const progress = createProgress();
@@ -187,17 +237,24 @@ async function runCommand(flags: RunFlags): Promise<number> {
       runners: await loadRunners(target),
       transport: target.kind === 'local' ? undefined : sharedTransport(target),
       retryFailed: flags.retryFailed,
+      confirmPlan: flags.yes === true,
+      maxFailedFraction,
       progress,
       boardFacts,
       roofline: { calibrate: flags.calibrate, recalibrate: flags.recalibrate === true },
-      onInterrupted: (_signal, store) => {
-        process.stderr.write(`\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`);
-        process.exit(130);
+      onInterrupted: (signal, store) => {
+        process.stderr.write(
+          store.result.status === 'interrupted'
+            ? `\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`
+            : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
+        );
+        // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+        process.exit(signal === 'SIGTERM' ? 143 : 130);
       },
     });
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
-      `\n${axeraStyleTables(outcome.store.result)}\n\nShare of TTFT by phase:\n\n${phaseShareTable(outcome.store.result)}\n\n(per-subgraph latency and full statistics: report.md)\n` +
+      `\n${written.report.sections.filter((x) => x.id === 'summary' || x.id === 'ttft-shares').map(renderSection).join('\n\n')}\n\n(per-subgraph latency and full statistics: report.md)\n` +
         `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
     );
     return outcome.failedCells > 0 ? 1 : 0;

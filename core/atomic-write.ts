@@ -1,12 +1,66 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** Flushes a folder's entry list to disk (a rename or a new file survives power loss only then). */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory (EISDIR/EINVAL); the rename still happened.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const TEMP_SUFFIX = /\.\d+\.[0-9a-f]+\.tmp$/;
 
 /**
- * Writes a file so that readers (and a process killed mid-write) only ever see the old or the
- * new whole content: write a sibling temp file, then rename over the target.
+ * Writes a file so that readers (and a process killed mid-write, or a power cut) only ever see
+ * the old or the new whole content: write a sibling temp file, fsync it, rename it over the
+ * target, fsync the folder.
  */
 export function writeFileAtomic(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
-  writeFileSync(tmp, content);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
+  fsyncDir(dirname(path));
 }
+
+/**
+ * Removes temp files of writeFileAtomic left by a killed process (`result.json.<pid>.<hex>.tmp`)
+ * whose writer is gone. Returns the names removed.
+ */
+export function removeStaleTempFiles(dir: string, target: string): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(`${target}.`) || !TEMP_SUFFIX.test(name)) continue;
+    const pid = Number(name.slice(target.length + 1).split('.')[0]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(name);
+    } catch {
+      // Gone already.
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+

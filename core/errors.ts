@@ -9,14 +9,30 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * At most `max` characters of a text for an error message: the start and the end, with the
+ * number of characters left out, so a 10 MB line or a 400 KB JSON header is never echoed.
+ */
+export function shortExcerpt(text: string, max = 200): string {
+  if (text.length <= max) return text;
+  const tail = Math.min(40, Math.floor(max / 5));
+  return `${text.slice(0, max - tail)} … (${text.length - max} characters left out) … ${text.slice(text.length - tail)}`;
+}
+
+/** Longest reason a ParseError quotes (the start and end of a longer one are kept). */
+const MAX_REASON = 400;
+
 /** A log or tool output that does not match the format a parser expects. */
 export class ParseError extends InputError {
+  readonly reason: string;
   constructor(
     readonly source: string,
     readonly line: number | undefined,
-    readonly reason: string,
+    reason: string,
   ) {
-    super(`${source}${line !== undefined ? `:${line}` : ''}: ${reason}`);
+    const short = shortExcerpt(reason, MAX_REASON);
+    super(`${source}${line !== undefined ? `:${line}` : ''}: ${short}`);
+    this.reason = short;
     this.name = 'ParseError';
   }
 }
@@ -46,9 +62,15 @@ export class GraphRunError extends Error {
   }
 }
 
-/** A composed (Axera-method) figure that the measured subgraphs cannot give. */
-export class CompositionError extends Error {
-  constructor(message: string) {
+/**
+ * A composed (Axera-method) figure that the measured subgraphs cannot give: bad input (exit 2),
+ * never a crash. `missingGraphs` names the prefill graphs a row needs that were not measured.
+ */
+export class CompositionError extends InputError {
+  constructor(
+    message: string,
+    readonly missingGraphs: string[] = [],
+  ) {
     super(message);
     this.name = 'CompositionError';
   }

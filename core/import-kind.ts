@@ -6,4 +6,9 @@ export interface ImportKind {
   parse(text: string, source: string): unknown;
   /** A short human-readable summary of what `parse` returned. */
   summarize(parsed: unknown): string;
+  /**
+   * How many records of this format `parse` found (runs, turns, timing blocks, samples): zero
+   * means the file held nothing this kind recognises, which `bench import` refuses.
+   */
+  recognised(parsed: unknown): number;
 }

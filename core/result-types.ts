@@ -165,6 +165,8 @@ export interface RunResult {
     adaptive?: AdaptivePlan | null;
     /** Pause between cells, seconds, to let the machine cool down. */
     cooldownSeconds?: number;
+    /** A cell whose share of failed measured iterations is above this is recorded failed. */
+    maxFailedFraction?: number;
     /** Cell order: as the matrix expands, or shuffled with a recorded seed. */
     order?: 'matrix' | 'shuffled';
     shuffleSeed?: number | null;

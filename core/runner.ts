@@ -63,4 +63,10 @@ export interface PreparedCell {
 export interface Runner {
   readonly name: string;
   prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell>;
+  /**
+   * Checks the suite and the planned cells before the run starts (throws InputError naming the
+   * field and the limit): unknown model, missing files, unset variables, values beyond what the
+   * model or runner can take. Nothing is loaded or built here.
+   */
+  checkPlan?(suite: Suite, cells: readonly Cell[]): void;
 }

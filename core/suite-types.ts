@@ -64,8 +64,11 @@ export interface Suite {
   model: ModelRef;
   /** Kind of target the suite is meant for: "local", "ax650", "jetson", ... */
   target: string;
-  /** Runner name: "ort", "endpoint", "command", ... */
-  runner: string;
+  /**
+   * Runner name: "ort", "llamacpp", "endpoint", "command", ... May be left out when the matrix
+   * has a `runner` axis (runners side by side); a cell's runner is its `runner` param if any.
+   */
+  runner?: string;
   defaults: SuiteDefaults;
   /**
    * Axes of the matrix. `images`, `prefill` (text tokens) and `precision` are known to the

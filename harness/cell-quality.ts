@@ -78,3 +78,26 @@ export function cellFlags(input: {
   if (input.throttled) flags.push({ kind: 'throttled', message: `throttled: ${(input.throttleReasons ?? []).join('; ') || 'clocks dropped or a temperature limit was crossed'}` });
   return flags;
 }
+
+/** Cell flags that concern every timing of the cell: the machine, not one metric. */
+const MACHINE_FLAG_KINDS: ReadonlySet<CellFlag['kind']> = new Set(['busy', 'steal', 'run-queue', 'throttled']);
+
+/**
+ * The flags each per-iteration figure of a cell carries (MetricStats.flags), so every table
+ * that shows the figure can mark it: the machine flags on all of them, a noisy flag on each
+ * metric whose own median interval is wider than the threshold.
+ */
+export function metricFlags(flags: readonly CellFlag[], spread: Record<string, MetricSpread>, metrics: readonly string[]): Record<string, CellFlag[]> {
+  const machine = flags.filter((f) => MACHINE_FLAG_KINDS.has(f.kind));
+  const out: Record<string, CellFlag[]> = {};
+  for (const metric of metrics) {
+    const own: CellFlag[] = [];
+    const s = spread[metric];
+    if (s?.ciHalfWidthPct != null && s.ciHalfWidthPct > NOISE_THRESHOLDS.ciHalfWidthPct) {
+      own.push({ kind: 'noisy', message: `noisy: 95% CI of the median ±${s.ciHalfWidthPct.toFixed(1)}% (over ±${NOISE_THRESHOLDS.ciHalfWidthPct}%)` });
+    }
+    const all = [...own, ...machine];
+    if (all.length) out[metric] = all;
+  }
+  return out;
+}

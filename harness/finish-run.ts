@@ -9,6 +9,7 @@ import { findCalibration, saveCalibration } from '../roofline/calibrate/store.ts
 import { rooflineRecord } from '../roofline/record.ts';
 import { calibrationReason } from './calibration-policy.ts';
 import type { ResultStore } from './result-store.ts';
+import { allCellsRecorded } from './run-plan.ts';
 import { errorMessage } from '../core/errors.ts';
 
 /** Whether a run measures this machine for its roofline when it ends (bench run's --no-calibrate / --recalibrate). */
@@ -51,9 +52,21 @@ export async function finishRun(store: ResultStore, policy: RooflinePolicy | und
   store.flush();
 }
 
-/** Finished cells are already on disk; the mark tells a reader (and --resume) the run did not end. */
+/**
+ * Finished cells are already on disk; the mark tells a reader (and --resume) the run did not end.
+ * A signal after the last cell was recorded does not make a complete run interrupted: it is
+ * marked complete (without the roofline, if that was still being measured).
+ */
 export function markInterrupted(store: ResultStore, signal: NodeJS.Signals): void {
-  store.result.status = 'interrupted';
-  store.result.warnings.push(`interrupted by ${signal} at ${new Date().toISOString()}`);
+  if (allCellsRecorded(store.result)) {
+    if (store.result.status !== 'complete') {
+      store.result.status = 'complete';
+      store.result.finishedAt = new Date().toISOString();
+      store.result.warnings.push(`${signal} after the last cell, at ${store.result.finishedAt}: the run's cells are complete`);
+    }
+  } else {
+    store.result.status = 'interrupted';
+    store.result.warnings.push(`interrupted by ${signal} at ${new Date().toISOString()}`);
+  }
   store.flush();
 }

@@ -2,22 +2,24 @@ import { createClock } from '../core/clock.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
-import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
+import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
-import { cellFlags, cellSpread } from './cell-quality.ts';
+import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
 import { harnessOverheadPct } from '../core/overhead.ts';
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
-import type { AdaptivePlan, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
+import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
 import { ResultStore } from './result-store.ts';
+import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
 import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
-import { summarize } from '../core/stats.ts';
+import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
 
@@ -63,6 +65,10 @@ export interface RunRequest {
   transport?: CommandTransport;
   /** With resumeDir: run failed cells again as well as missing ones. */
   retryFailed?: boolean;
+  /** Run a plan beyond PLAN_LIMITS (harness/run-plan.ts) without refusing it. */
+  confirmPlan?: boolean;
+  /** A cell whose share of failed measured iterations is above this is failed (default 0). */
+  maxFailedFraction?: number;
   /** Called once the run folder exists. */
   onStore?: (store: ResultStore) => void;
   /** Facts a preflight read off the board, merged into the result's environment. */
@@ -81,18 +87,28 @@ export interface RunOutcome {
   failedCells: number;
 }
 
-function runnerFor(suite: Suite, runners: Record<string, Runner>): Runner {
-  const runner = runners[suite.runner];
-  if (!runner) {
-    throw new InputError(`suite "${suite.name}": unknown runner "${suite.runner}"; available: ${Object.keys(runners).join(', ')}`);
+/** Every runner the suite names must exist before any cell runs (a typo is bad input, not N failed cells). */
+function checkRunners(suite: Suite, runners: Record<string, Runner>): void {
+  const names = suiteRunnerNames(suite);
+  if (names.length === 0) throw new InputError(`suite "${suite.name}": no runner (set runner, or a matrix.runner axis)`);
+  for (const name of names) {
+    if (!runners[name]) throw new InputError(`suite "${suite.name}": unknown runner "${name}"; available: ${Object.keys(runners).join(', ')}`);
   }
-  return runner;
+}
+
+/** The suite's runners exist and each accepts the suite and every cell it will run (Runner.checkPlan). */
+function checkRunnable(suite: Suite, cells: readonly Cell[], runners: Record<string, Runner>): void {
+  checkRunners(suite, runners);
+  for (const name of suiteRunnerNames(suite)) {
+    runners[name]!.checkPlan?.(suite, cells.filter((c) => cellRunnerName(suite, c.params) === name));
+  }
 }
 
 async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
   if (req.resumeDir) {
     const store = ResultStore.open(req.resumeDir);
     const stored = store.result.suite;
+    checkRunnable(stored.definition, expandMatrix(stored.definition.matrix), req.runners);
     if (req.suite && req.suite.hash !== stored.hash) {
       throw new InputError(`--resume ${req.resumeDir}: that run is of a different suite definition (${stored.source}); resume without --suite or with the same suite`);
     }
@@ -109,7 +125,24 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
+  const adaptiveSpecEarly = req.adaptive ?? suite.defaults.adaptive;
+  const iterationsEarly = req.iterations ?? suite.defaults.iterations;
+  // Sized before the matrix is expanded: 10^9 cells must be refused, not built.
+  checkPlanSize(
+    {
+      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity),
+      warmup: req.warmup ?? suite.defaults.warmup,
+      iterations: iterationsEarly,
+      adaptive: adaptiveSpecEarly
+        ? { maxIterations: Math.max(iterationsEarly, adaptiveSpecEarly.maxIterations ?? 30), maxCellSeconds: adaptiveSpecEarly.maxCellSeconds ?? 300 }
+        : null,
+    },
+    req.confirmPlan === true,
+  );
   const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
+  // Bad input is refused before the run folder exists: unknown runner, model, missing files,
+  // unset variables, values the model cannot take.
+  checkRunnable(suite, selected, req.runners);
   const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
   const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
   const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;
@@ -134,7 +167,8 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (req.boardFacts && Object.keys(req.boardFacts).length) environment.board = { ...environment.board, ...req.boardFacts };
   const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);
   const store = ResultStore.create(req.outDir, {
-    suite: { name: suite.name, source: req.suite.source, hash: req.suite.hash, definition: suite },
+    // Recorded without URL query secrets; the run itself uses the suite as given.
+    suite: { name: suite.name, source: redactQuerySecrets(req.suite.source), hash: req.suite.hash, definition: redactSuite(suite) },
     target: req.target,
     status: 'running',
     startedAt: new Date().toISOString(),
@@ -147,6 +181,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       filters: req.filters,
       adaptive,
       cooldownSeconds: req.cooldownSeconds ?? suite.defaults.cooldownSeconds ?? 0,
+      maxFailedFraction: req.maxFailedFraction ?? DEFAULT_MAX_FAILED_FRACTION,
       order: shuffleSeed === null ? 'matrix' : 'shuffled',
       shuffleSeed,
       ortProfile: req.ortProfile ?? false,
@@ -243,6 +278,8 @@ async function measureCell(
  * records its error and the run goes on.
  */
 export async function runSuite(req: RunRequest): Promise<RunOutcome> {
+  // Before the run folder exists: a runner typo leaves nothing behind.
+  if (req.suite) checkRunners(req.suite.suite, req.runners);
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
   const { onInterrupted } = req;
@@ -264,14 +301,17 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
 
 async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[]): Promise<RunOutcome> {
   const result = store.result;
-  const suite = result.suite.definition;
-  const runner = runnerFor(suite, req.runners);
+  // The suite as given (with any URL secret) when there is one; on a bare --resume, the recorded one.
+  const suite = req.suite?.suite ?? result.suite.definition;
+  checkRunners(suite, req.runners);
   const clock = createClock();
   const { progress } = req;
-  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone: result.cells.length });
+  // Cells run again (--retry-failed) are counted where they run, not also among those done.
+  const alreadyDone = result.plannedCells.length - cells.length;
+  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone });
   const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
 
-  let position = result.cells.length;
+  let position = alreadyDone;
   for (const cell of cells) {
     position += 1;
     // Cool down between cells, not before the first one of this invocation.
@@ -283,6 +323,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     let stopReason = '';
     let stopping: StoppingRecord | undefined;
     let record: CellResult;
+    const runnerName = cellRunnerName(suite, cell.params);
+    const runner = req.runners[runnerName]!;
     try {
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
@@ -304,6 +346,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const probed = monitor ? await monitor.finish(iterations) : null;
       if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
       const failures = iterations.filter((r) => !r.warmup && r.error);
+      const outcome = cellOutcome(iterations, result.options.maxFailedFraction ?? DEFAULT_MAX_FAILED_FRACTION);
+      // Figures of the iterations that worked are kept even when too many failed for the cell to pass.
       const ok = iterations.some((r) => !r.warmup && !r.error);
       const peak = rss.read();
       const metrics = ok ? cellMetrics(iterations) : {};
@@ -320,13 +364,20 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         id: cell.id,
         index: cell.index,
         params: cell.params,
-        status: ok ? 'ok' : 'failed',
-        ...(failures.length ? { error: `${failures.length} of ${iterations.filter((r) => !r.warmup).length} iteration(s) failed: ${failures[0]!.error}` } : {}),
+        status: outcome.status,
+        ...(failures.length
+          ? {
+              error:
+                `${outcome.failed} of ${outcome.measured} iteration(s) failed` +
+                (outcome.status === 'failed' && ok ? ` (above --max-failed-fraction ${result.options.maxFailedFraction ?? DEFAULT_MAX_FAILED_FRACTION})` : '') +
+                `: ${failures[0]!.error}`,
+            }
+          : {}),
         startedAt,
         finishedAt: new Date().toISOString(),
         loadMs: prepared.loadMs,
         model: prepared.model,
-        settings: { ...prepared.settings, peakRssScope: peak.scope },
+        settings: { runner: runnerName, ...prepared.settings, peakRssScope: peak.scope },
         iterations,
         metrics,
         subgraphs: ok ? subgraphStats(iterations) : {},
@@ -344,6 +395,12 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       if (ok) {
         record.spread = cellSpread(iterations);
         record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons });
+        const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
+        // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
+        // shows the figure marks it (reporters/figures.ts reads them).
+        for (const [metric, flags] of Object.entries(metricFlags(record.flags, record.spread, timed))) {
+          (record.metrics[metric] as MetricStats & { flags?: CellFlag[] }).flags = flags;
+        }
       }
     } catch (err) {
       record = {
@@ -356,7 +413,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         finishedAt: new Date().toISOString(),
         loadMs: null,
         model: null,
-        settings: {},
+        settings: { runner: runnerName },
         iterations,
         metrics: {},
         subgraphs: {},

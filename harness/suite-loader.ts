@@ -18,6 +18,10 @@ const validateSuite = schemaValidator<Suite>(JSON.parse(readFileSync(SCHEMA_PATH
 /** Checks a parsed suite document; throws ValidationError naming the source, the field and what was expected. */
 export function checkSuite(doc: unknown, source: string): Suite {
   const suite = validateSuite(doc, source);
+  // The top-level runner may be replaced by a runner axis (runners side by side).
+  if (suite.runner === undefined && suite.matrix['runner'] === undefined) {
+    throw new ValidationError(source, 'runner', 'is required (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])');
+  }
   for (const [axis, values] of Object.entries(suite.matrix)) {
     const seen = new Set(values.map((v) => JSON.stringify(v)));
     if (seen.size !== values.length) {

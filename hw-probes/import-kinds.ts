@@ -92,11 +92,14 @@ export const probeImportKinds: ImportKind[] = [
     description: 'a saved tegrastats log (any JetPack 3-7 format, with or without timestamps): per-rail power, energy, temperatures, memory, GPU load',
     parse: importTegrastats,
     summarize: summarizeTegrastats,
+    recognised: (parsed) => expectKind<ImportedTegrastats>(parsed, 'tegrastats').readings.length,
   },
   {
     kind: 'nvidia-smi',
     description: 'nvidia-smi --query-gpu=... --format=csv[,nounits] output: per-GPU power (instant vs average), utilisation, clocks, memory, temperature',
     parse: importNvidiaSmi,
     summarize: summarizeNvidiaSmi,
+    // Rows that carry GPU figures; a header alone (or one long line) is nothing.
+    recognised: (parsed) => expectKind<ImportedNvidiaSmi>(parsed, 'nvidia-smi').samples.length,
   },
 ];

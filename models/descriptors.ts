@@ -7,8 +7,12 @@
 export type Scale = 'full' | 'tiny';
 
 export interface VisionTower {
-  /** Block structure: InternViT (LayerNorm, CLS, layer scale), SigLIP (no CLS, post-LN), Qwen2-VL ViT. */
-  kind: 'internvit' | 'siglip' | 'qwen2-vit';
+  /**
+   * Block structure: InternViT (LayerNorm, CLS, layer scale), SigLIP (no CLS, post-LN), the
+   * Qwen-VL ViTs (flattened patches in, 2-D RoPE, patch merger): Qwen2-VL, Qwen2.5-VL (RMSNorm,
+   * SwiGLU, window attention), Qwen3-VL (learned interpolated positions, DeepStack).
+   */
+  kind: 'internvit' | 'siglip' | 'qwen2-vit' | 'qwen2_5-vit' | 'qwen3-vit';
   imageSize: number;
   patchSize: number;
   channels: number;
@@ -23,11 +27,25 @@ export interface VisionTower {
   layerScale: number | null;
   /** A CLS token is prepended (and dropped again before the projector). */
   clsToken: boolean;
-  activation: 'gelu' | 'gelu_tanh' | 'quick_gelu';
+  /** MLP activation (the gated MLP is always SiLU). */
+  activation: 'gelu' | 'gelu_tanh' | 'quick_gelu' | 'silu';
   /** A final LayerNorm after the last block (SigLIP post_layernorm). */
   postNorm: boolean;
-  /** Qwen2-VL: frames per temporal patch. */
+  /** Qwen-VL: frames per temporal patch. */
   temporalPatchSize?: number;
+  /** Block norms: LayerNorm with bias (default) or RMSNorm (Qwen2.5-VL). */
+  norm?: 'layer' | 'rms';
+  /** MLP: fc1 -> activation -> fc2 (default) or SiLU-gated gate/up/down with biases (Qwen2.5-VL). */
+  mlp?: 'plain' | 'gated';
+  /** The patch embedding (a Linear over flattened patches for the Qwen-VL towers) has a bias (Qwen3-VL). */
+  patchBias?: boolean;
+  /** Qwen2.5-VL window attention: window side in pixels; blocks not in fullAttentionBlocks attend within windows. */
+  windowSize?: number;
+  fullAttentionBlocks?: number[];
+  /** Qwen3-VL: rows of the learned position table (a square grid), bilinearly interpolated to the patch grid. */
+  positionEmbeddings?: number;
+  /** Qwen3-VL DeepStack: blocks whose outputs are merged and added into the first LLM layers, in order. */
+  deepstackLayers?: number[];
 }
 
 export interface ProjectorLayer {
@@ -46,8 +64,8 @@ export interface Projector {
 }
 
 export interface LanguageModel {
-  /** Decoder family (all are pre-norm RMSNorm, SiLU-gated MLP, RoPE, GQA). */
-  kind: 'qwen2' | 'llama';
+  /** Decoder family (all are pre-norm RMSNorm, SiLU-gated MLP, RoPE, GQA); qwen3 adds QK-norm. */
+  kind: 'qwen2' | 'llama' | 'qwen3';
   layers: number;
   hidden: number;
   intermediate: number;
@@ -64,11 +82,18 @@ export interface LanguageModel {
   maxPositions: number;
   /** Qwen2-VL multimodal RoPE sections (t, h, w) in rotary half-dims; absent for 1-D RoPE. */
   mropeSections?: [number, number, number];
+  /**
+   * Qwen3-VL interleaved M-RoPE: rotary half-dim j takes h positions when j % 3 == 1 and w when
+   * j % 3 == 2 (while j < 3 x that section), t otherwise; absent = contiguous sections.
+   */
+  mropeInterleaved?: boolean;
+  /** Qwen3: RMSNorm over head_dim on every query and key head (q_norm / k_norm), before RoPE. */
+  qkNorm?: boolean;
 }
 
 export interface VlmDescriptor {
   id: string;
-  family: 'internvl' | 'qwen2-vl' | 'smolvlm';
+  family: 'internvl' | 'qwen2-vl' | 'qwen2_5-vl' | 'qwen3-vl' | 'smolvlm';
   scale: Scale;
   description: string;
   vision: VisionTower;
@@ -265,6 +290,199 @@ const SMOLVLM_256M: VlmDescriptor = {
   },
 };
 
+/** Where the numbers of the 2025-2026 models were read (issue 17); ids are code-index file ids. */
+const SRC = {
+  qwen25vlConfig:
+    'Qwen2.5-VL-3B-Instruct config.json + module print (copy in the code index, find_string id 11644284334; the same vision_config in a second copy, id 69385864731)',
+  qwen3vlVision:
+    'Qwen3VLVisionConfig of the 2B/4B models: sgl-jax Qwen3VLVisionConfig defaults (out_hidden_size 2048) and a Qwen3-VL-4B config.json copy (find_string id 62547193220): depth 24, hidden 1024, 16 heads, intermediate 4096, patch 16, temporal 2, merge 2, num_position_embeddings 2304, deepstack_visual_indexes [5, 11, 17], gelu_pytorch_tanh',
+  qwen3vlWeights:
+    'InfiniCore Qwen3-VL weight loader (find_string id 35048442739): patch_embed.proj has a bias, pos_embed [2304, 1024], LayerNorm norm1/norm2 with bias, merger norm(1024) -> fc1(4096, 4096) -> fc2(4096, 2048), deepstack_merger_list.{0,1,2} norm(4096) -> fc1 -> fc2, q_norm/k_norm; its printed Qwen3-VL-2B meta: 28 layers, d 2048, 16 heads, 8 KV heads, head_dim 128, vocab 151936, eps 1e-6, rope theta 5e6',
+  qwen3vlText:
+    'Qwen3-VL text_config (4B/8B copies in the code index, e.g. find_string ids 62547193220, 59954827237): rope_scaling {mrope_interleaved: true, mrope_section [24, 20, 20]}, attention_bias false, tie_word_embeddings true for 2B/4B',
+  qwen3_0_6b:
+    'Qwen3-0.6B defaults (Qwen3Config dataclass copy in the code index): 28 layers, hidden 1024, intermediate 3072, 16 heads, 8 KV heads, head_dim 128, rms_norm_eps 1e-6, rope_theta 1e6, attention_bias false, vocab 151936, tie_word_embeddings true',
+  axeraInternvl35:
+    'AXERA-TECH/InternVL3_5-1B.axera@0606051 README: qwen3_p128_l{0..27}_together.axmodel (28 layers), vit internvl_vit_model_1x3x448x448',
+  axeraQwen3vl:
+    'AXERA-TECH/Qwen3-VL.AXERA@5d65059 TIME-2B.md: 384x384 frames, image token num 144 per frame, hidden layers 28',
+} as const;
+
+const INTERNVL3_5_1B: VlmDescriptor = {
+  id: 'internvl3_5-1b',
+  family: 'internvl',
+  scale: 'full',
+  description: 'InternVL3.5-1B: InternViT-300M-448px + pixel shuffle 0.5 + MLP projector + Qwen3-0.6B (QK-norm)',
+  vision: { ...INTERNVL2_5_1B.vision },
+  projector: {
+    mergeFactor: 2,
+    norm: 'after-merge',
+    normEps: 1e-5,
+    layers: [
+      { out: 1024, bias: true, activation: 'gelu' },
+      { out: 1024, bias: true },
+    ],
+  },
+  imageTokensPerTile: 256,
+  llm: {
+    kind: 'qwen3',
+    layers: 28,
+    hidden: 1024,
+    intermediate: 3072,
+    heads: 16,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 151936,
+    ropeTheta: 1e6,
+    rmsEps: 1e-6,
+    qkvBias: false,
+    qkNorm: true,
+    tieWordEmbeddings: false,
+    maxPositions: 32768,
+  },
+  sources: {
+    vision: `InternViT-300M-448px as InternVL2.5-1B (${REF} §2.1) — InternVL3.5-1B = InternViT-300M + Qwen3-0.6B per /work/shared/reference/ecosystem.md §5 and ${SRC.axeraInternvl35} (448x448 ViT input); the V2.5 tower dims themselves were not re-read from an InternVL3.5 config (UNVERIFIED)`,
+    projector: `${REF} §2.1 formula: mlp1 = LayerNorm(4096) -> Linear(4096, llm_hidden) -> GELU -> Linear(llm_hidden, llm_hidden), llm_hidden 1024`,
+    imageTokensPerTile: `${REF} §2.1: (448//14)^2 * 0.5^2 = 256`,
+    llm: `${SRC.qwen3_0_6b}; 28 layers also from ${SRC.axeraInternvl35}`,
+    'llm.qkNorm': 'Qwen3 attention: q_norm / k_norm RMSNorm(head_dim) applied per head before RoPE (Qwen3 modeling; q_norm/k_norm weights in the InfiniCore loader, find_string id 35048442739)',
+    'llm.vocab': '151936 = Qwen3-0.6B vocab_size; the InternVL3.5-1B llm_config was not found in the index (UNVERIFIED)',
+    'llm.tieWordEmbeddings': 'Qwen3-0.6B ties, but InternVL checkpoints keep a separate lm_head (InternVL3-1B print, reference notes §2.1); untied for InternVL3.5-1B is UNVERIFIED',
+    'llm.maxPositions': 'benchmark choice: rows of the RoPE table baked into the graphs (Qwen3-0.6B allows more)',
+  },
+};
+
+const QWEN2_5_VL_3B: VlmDescriptor = {
+  id: 'qwen2_5-vl-3b',
+  family: 'qwen2_5-vl',
+  scale: 'full',
+  description: 'Qwen2.5-VL-3B: 32-layer window-attention ViT (RMSNorm, SwiGLU, patch 14) + 2x2 merger + Qwen2.5-3B-class LLM with M-RoPE',
+  vision: {
+    kind: 'qwen2_5-vit',
+    imageSize: 448,
+    patchSize: 14,
+    channels: 3,
+    layers: 32,
+    hidden: 1280,
+    heads: 16,
+    headDim: 80,
+    intermediate: 3420,
+    normEps: 1e-6,
+    qkvBias: true,
+    layerScale: null,
+    clsToken: false,
+    activation: 'silu',
+    postNorm: false,
+    temporalPatchSize: 2,
+    norm: 'rms',
+    mlp: 'gated',
+    patchBias: false,
+    windowSize: 112,
+    fullAttentionBlocks: [7, 15, 23, 31],
+  },
+  projector: {
+    mergeFactor: 2,
+    norm: 'before-merge',
+    normEps: 1e-6,
+    layers: [
+      { out: 5120, bias: true, activation: 'gelu' },
+      { out: 2048, bias: true },
+    ],
+  },
+  imageTokensPerTile: 256,
+  llm: {
+    kind: 'qwen2',
+    layers: 36,
+    hidden: 2048,
+    intermediate: 11008,
+    heads: 16,
+    kvHeads: 2,
+    headDim: 128,
+    vocab: 151936,
+    ropeTheta: 1e6,
+    rmsEps: 1e-6,
+    qkvBias: true,
+    tieWordEmbeddings: true,
+    maxPositions: 32768,
+    mropeSections: [16, 24, 24],
+  },
+  sources: {
+    vision: `${SRC.qwen25vlConfig}: vision_config depth 32, hidden_size 1280, intermediate_size 3420, num_heads 16, patch_size 14, temporal_patch_size 2, spatial_merge_size 2, hidden_act silu, window_size 112, fullatt_block_indexes [7, 15, 23, 31]; print: Conv3d(3, 1280, (2, 14, 14), bias=False), RMSNorm(1280, eps 1e-6) norm1/norm2, qkv Linear(1280, 3840, bias), proj bias, gate/up/down_proj with bias, SiLU`,
+    'vision.imageSize': 'Qwen2.5-VL has dynamic resolution; 448 px (32x32 patches, 4x4 windows of 112 px, 256 tokens) is a benchmark choice matching one InternVL tile',
+    projector: `${SRC.qwen25vlConfig}: merger ln_q RMSNorm(1280, eps 1e-6) -> Linear(5120, 5120) -> GELU -> Linear(5120, 2048) (out_hidden_size 2048)`,
+    imageTokensPerTile: '(448/14)^2 / 2^2 = 256',
+    llm: `${SRC.qwen25vlConfig}: hidden_size 2048, intermediate_size 11008, num_hidden_layers 36, num_attention_heads 16, num_key_value_heads 2 (k_proj 2048 -> 256: head_dim 128), rms_norm_eps 1e-6, rope_theta 1e6, q/k/v bias, tie_word_embeddings true, vocab_size 151936, mrope_section [16, 24, 24]`,
+    'llm.maxPositions': 'benchmark choice: rows of the RoPE table baked into the graphs (max_position_embeddings 128000)',
+  },
+};
+
+const QWEN3_VL_2B: VlmDescriptor = {
+  id: 'qwen3-vl-2b',
+  family: 'qwen3-vl',
+  scale: 'full',
+  description: 'Qwen3-VL-2B: 24-layer ViT (patch 16, learned interpolated positions, DeepStack taps 5/11/17) + 2x2 merger + Qwen3-1.7B-class LLM (QK-norm, interleaved M-RoPE)',
+  vision: {
+    kind: 'qwen3-vit',
+    imageSize: 384,
+    patchSize: 16,
+    channels: 3,
+    layers: 24,
+    hidden: 1024,
+    heads: 16,
+    headDim: 64,
+    intermediate: 4096,
+    normEps: 1e-6,
+    qkvBias: true,
+    layerScale: null,
+    clsToken: false,
+    activation: 'gelu_tanh',
+    postNorm: false,
+    temporalPatchSize: 2,
+    norm: 'layer',
+    mlp: 'plain',
+    patchBias: true,
+    positionEmbeddings: 2304,
+    deepstackLayers: [5, 11, 17],
+  },
+  projector: {
+    mergeFactor: 2,
+    norm: 'before-merge',
+    normEps: 1e-6,
+    layers: [
+      { out: 4096, bias: true, activation: 'gelu' },
+      { out: 2048, bias: true },
+    ],
+  },
+  imageTokensPerTile: 144,
+  llm: {
+    kind: 'qwen3',
+    layers: 28,
+    hidden: 2048,
+    intermediate: 6144,
+    heads: 16,
+    kvHeads: 8,
+    headDim: 128,
+    vocab: 151936,
+    ropeTheta: 5e6,
+    rmsEps: 1e-6,
+    qkvBias: false,
+    qkNorm: true,
+    tieWordEmbeddings: true,
+    maxPositions: 32768,
+    mropeSections: [24, 20, 20],
+    mropeInterleaved: true,
+  },
+  sources: {
+    vision: `${SRC.qwen3vlVision}; ${SRC.qwen3vlWeights}`,
+    'vision.imageSize': `benchmark choice: 384 px (24x24 patches -> 144 tokens), the size Axera measures (${SRC.axeraQwen3vl})`,
+    projector: `${SRC.qwen3vlWeights}: merger LayerNorm(1024, before the 2x2 merge) -> Linear(4096, 4096) -> GELU -> Linear(4096, 2048); each DeepStack merger normalises after the merge (LayerNorm(4096)) with the same linears`,
+    imageTokensPerTile: '(384/16)^2 / 2^2 = 144 (one token per 32x32 px)',
+    llm: `${SRC.qwen3vlWeights}; ${SRC.qwen3vlText}; 28 layers also from ${SRC.axeraQwen3vl}`,
+    'llm.intermediate': '6144 from /work/shared/reference/ecosystem.md §5 (secondary) and Qwen3-1.7B-shaped configs in the code index (find_string id 71083386253); the Qwen3-VL-2B config.json itself was not found (UNVERIFIED)',
+    'llm.maxPositions': 'benchmark choice: rows of the RoPE table baked into the graphs (max_position_embeddings 262144)',
+  },
+};
+
 const TINY_LLM: Partial<LanguageModel> = {
   layers: 2,
   hidden: 64,
@@ -299,6 +517,32 @@ const ZOO: Record<string, ZooEntry> = {
       vision: { imageSize: 128, layers: 2, hidden: 64, heads: 4, headDim: 16, intermediate: 256 },
       projector: { layers: [{ out: 64, bias: false }] },
       llm: TINY_LLM,
+    },
+  },
+  'internvl3_5-1b': {
+    full: INTERNVL3_5_1B,
+    tiny: {
+      vision: { imageSize: 56, layers: 2, hidden: 64, heads: 4, headDim: 16, intermediate: 256 },
+      projector: { layers: [{ out: 64, bias: true, activation: 'gelu' }, { out: 64, bias: true }] },
+      llm: TINY_LLM,
+    },
+  },
+  'qwen2_5-vl-3b': {
+    full: QWEN2_5_VL_3B,
+    tiny: {
+      // 112 px = 8x8 patches in 2x2 windows of 56 px (4 windows), one windowed and one full block.
+      vision: { imageSize: 112, layers: 2, hidden: 64, heads: 4, headDim: 16, intermediate: 96, windowSize: 56, fullAttentionBlocks: [1] },
+      projector: { layers: [{ out: 256, bias: true, activation: 'gelu' }, { out: 64, bias: true }] },
+      llm: { ...TINY_LLM, mropeSections: [2, 3, 3] },
+    },
+  },
+  'qwen3-vl-2b': {
+    full: QWEN3_VL_2B,
+    tiny: {
+      // 128 px = 8x8 patches, a 4x4 learned position grid interpolated up; DeepStack from blocks 0 and 2.
+      vision: { imageSize: 128, layers: 3, hidden: 64, heads: 4, headDim: 16, intermediate: 128, positionEmbeddings: 16, deepstackLayers: [0, 2] },
+      projector: { layers: [{ out: 256, bias: true, activation: 'gelu' }, { out: 64, bias: true }] },
+      llm: { ...TINY_LLM, mropeSections: [4, 2, 2] },
     },
   },
 };
@@ -349,5 +593,23 @@ export function validateDescriptor(d: VlmDescriptor): string[] {
   if (l.mropeSections && l.mropeSections.reduce((a, b) => a + b, 0) !== l.headDim / 2) {
     problems.push(`llm.mropeSections sum ${l.mropeSections.reduce((a, b) => a + b, 0)} != headDim/2 ${l.headDim / 2}`);
   }
+  if (l.mropeInterleaved && (!l.mropeSections || 3 * Math.max(l.mropeSections[1], l.mropeSections[2]) > l.headDim / 2)) {
+    problems.push('llm.mropeInterleaved needs mropeSections whose h and w sections fit 3x into headDim/2');
+  }
+  const qwenTower = v.kind === 'qwen2-vit' || v.kind === 'qwen2_5-vit' || v.kind === 'qwen3-vit';
+  if (qwenTower && !v.temporalPatchSize) problems.push(`vision.kind ${v.kind} needs temporalPatchSize`);
+  if (v.windowSize !== undefined) {
+    const unit = v.patchSize * d.projector.mergeFactor;
+    if (v.windowSize % unit !== 0 || v.imageSize % v.windowSize !== 0) {
+      problems.push(`vision.windowSize ${v.windowSize} must be a multiple of patch*merge ${unit} and divide imageSize ${v.imageSize}`);
+    }
+  }
+  for (const b of v.fullAttentionBlocks ?? []) if (b < 0 || b >= v.layers) problems.push(`vision.fullAttentionBlocks: ${b} outside 0..${v.layers - 1}`);
+  if (v.positionEmbeddings !== undefined && !Number.isInteger(Math.sqrt(v.positionEmbeddings))) {
+    problems.push(`vision.positionEmbeddings ${v.positionEmbeddings} is not a square grid`);
+  }
+  const taps = v.deepstackLayers ?? [];
+  for (const b of taps) if (b < 0 || b >= v.layers) problems.push(`vision.deepstackLayers: ${b} outside 0..${v.layers - 1}`);
+  if (taps.length > l.layers) problems.push(`vision.deepstackLayers: ${taps.length} taps but only ${l.layers} LLM layers to add them to`);
   return problems;
 }

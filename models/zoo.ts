@@ -18,15 +18,17 @@ import {
 import { DEFAULT_LINEAR_OPTIONS, type LinearOptions, type Precision } from './layers/linear.ts';
 import { buildAxera } from './layouts/axera.ts';
 import { buildOnnxCommunity } from './layouts/onnx-community.ts';
-import type { LayoutResult } from './layouts/types.ts';
+import { buildGguf } from './gguf/llm.ts';
+import type { LayoutBuild, LayoutResult } from './layouts/types.ts';
 
 export type { Precision } from './layers/linear.ts';
 export type { Scale, VlmDescriptor } from './descriptors.ts';
-export type Layout = 'onnx-community' | 'axera';
+/** Graph layout of the ONNX builds, or `gguf`: the LLM alone as a llama.cpp GGUF file (models/gguf/). */
+export type Layout = 'onnx-community' | 'axera' | 'gguf';
 
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
 export const SCALES: readonly Scale[] = ['full', 'tiny'];
-export const LAYOUTS: readonly Layout[] = ['onnx-community', 'axera'];
+export const LAYOUTS: readonly Layout[] = ['onnx-community', 'axera', 'gguf'];
 
 /** Bump when the bytes a build produces change for the same request. */
 export const BUILDER_VERSION = '1.2.2';
@@ -152,6 +154,12 @@ export function isModelCached(req: BuildRequest): boolean {
   return readCached(folder, hash) !== undefined;
 }
 
+const LAYOUT_BUILDERS: Record<Layout, (b: LayoutBuild) => LayoutResult> = {
+  'onnx-community': buildOnnxCommunity,
+  axera: buildAxera,
+  gguf: buildGguf,
+};
+
 const inFlight = new Map<string, Promise<BuiltModel>>();
 
 /** Builds the model if it is not cached yet (in a temp folder, then renamed), else returns the cached one. */
@@ -213,7 +221,7 @@ function ensureModelSync(
       lmHead: request.lmHead,
       log: (m: string) => log(`  ${m}`),
     };
-    result = request.layout === 'onnx-community' ? buildOnnxCommunity(layoutBuild) : buildAxera(layoutBuild);
+    result = LAYOUT_BUILDERS[request.layout](layoutBuild);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;

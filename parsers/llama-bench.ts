@@ -9,7 +9,7 @@
  * Tokenization, sampling and image encoding are not included.
  */
 import { NUM, assertText, bytesFromUnit, failAt, fmt, readNumber, splitLines } from './common.ts';
-import { lineOfOffset, parseJsonDocument, topLevelObjectOffsets } from './json-text.ts';
+import { lineIndex, parseJsonDocument, topLevelElementOffsets } from './json-text.ts';
 import { errorMessage } from '../core/errors.ts';
 
 export interface LlamaBenchRow {
@@ -304,9 +304,10 @@ export function parseLlamaBench(text: string, source = '<input>'): LlamaBenchRes
   if (/^\[\s*[{\]]/.test(trimmed)) {
     const doc = parseJsonDocument(text, source, 'llama-bench JSON');
     if (!Array.isArray(doc)) failAt(source, firstLine, 'llama-bench JSON should be an array of result objects');
-    const offsets = topLevelObjectOffsets(text);
+    const offsets = topLevelElementOffsets(text);
+    const lineOf = lineIndex(text);
     const rows = doc.map((item, k) => {
-      const line = offsets[k] !== undefined ? lineOfOffset(text, offsets[k]) + 1 : firstLine + 1;
+      const line = offsets[k] !== undefined ? lineOf(offsets[k]) + 1 : firstLine + 1;
       return rowFromRecord(asRecord(item, source, line, `llama-bench JSON element ${k}`), line, source);
     });
     if (rows.length === 0) failAt(source, firstLine, 'llama-bench JSON array is empty');

@@ -14,7 +14,7 @@
  * in `repairs`. Times in the result are milliseconds.
  */
 import { assertText, failAt, fmt, splitLines } from './common.ts';
-import { isTruncationError, isUnclosed, lineOfOffset, pythonLiteralToJson, topLevelObjectOffsets } from './json-text.ts';
+import { isTruncationError, isUnclosed, lineIndex, lineOfOffset, pythonLiteralToJson, topLevelElementOffsets } from './json-text.ts';
 import { errorMessage } from '../core/errors.ts';
 
 export interface OrtTypedShape {
@@ -82,10 +82,11 @@ function repairKeys(value: unknown, line: number, repairs: string[]): unknown {
 }
 
 function eventsFromArray(doc: unknown[], text: string, lineOffset: number): RawEvent[] {
-  const offsets = topLevelObjectOffsets(text);
+  const offsets = topLevelElementOffsets(text);
+  const lineOf = lineIndex(text);
   return doc.map((value, k) => ({
     value,
-    line: lineOffset + (offsets[k] !== undefined ? lineOfOffset(text, offsets[k]) : 0),
+    line: lineOffset + (offsets[k] !== undefined ? lineOf(offsets[k]) : 0),
   }));
 }
 

@@ -17,7 +17,7 @@
  * the kernels only. Timestamped log prefixes ("[03/24/2023-12:57:42] [I] ") are optional.
  */
 import { NUM, assertText, bytesFromUnit, failAt, fmt, readNumber, splitLines } from './common.ts';
-import { lineOfOffset, parseJsonDocument, topLevelObjectOffsets } from './json-text.ts';
+import { lineIndex, parseJsonDocument, topLevelElementOffsets } from './json-text.ts';
 
 export interface TrtexecStats {
   minMs?: number;
@@ -378,9 +378,14 @@ export interface TrtexecProfileResult {
   layers: TrtexecProfileLayer[];
 }
 
-function objectLine(text: string, offsets: number[], k: number, fallback: number): number {
-  const offset = offsets[k];
-  return offset !== undefined ? lineOfOffset(text, offset) : fallback;
+/** Line of each top-level element of a JSON array, by element index (one pass over the text). */
+function elementLines(text: string, fallback: number): (k: number) => number {
+  const offsets = topLevelElementOffsets(text);
+  const lineOf = lineIndex(text);
+  return (k) => {
+    const offset = offsets[k];
+    return offset !== undefined ? lineOf(offset) : fallback;
+  };
 }
 
 export function parseTrtexecProfile(text: string, source = '<input>'): TrtexecProfileResult {
@@ -388,10 +393,10 @@ export function parseTrtexecProfile(text: string, source = '<input>'): TrtexecPr
   const doc = parseJsonDocument(text, source, 'trtexec --exportProfile JSON');
   const first = splitLines(text).findIndex((l) => l.trim() !== '');
   if (!Array.isArray(doc)) failAt(source, first, 'trtexec --exportProfile JSON should be an array ([{"count": N}, {"name": …, "timeMs": …}, …])');
-  const offsets = topLevelObjectOffsets(text);
+  const lineOfElement = elementLines(text, first);
   const result: TrtexecProfileResult = { layers: [] };
   doc.forEach((item: unknown, k) => {
-    const at = objectLine(text, offsets, k, first);
+    const at = lineOfElement(k);
     if (!item || typeof item !== 'object' || Array.isArray(item)) failAt(source, at, `profile element ${k} should be an object`);
     const o = item as Record<string, unknown>;
     if (k === 0 && 'count' in o && !('name' in o)) {
@@ -461,9 +466,9 @@ export function parseTrtexecTimes(text: string, source = '<input>'): TrtexecTime
   const doc = parseJsonDocument(text, source, 'trtexec --exportTimes JSON');
   const first = splitLines(text).findIndex((l) => l.trim() !== '');
   if (!Array.isArray(doc)) failAt(source, first, 'trtexec --exportTimes JSON should be an array of per-inference records');
-  const offsets = topLevelObjectOffsets(text);
+  const lineOfElement = elementLines(text, first);
   const inferences = doc.map((item: unknown, k) => {
-    const at = objectLine(text, offsets, k, first);
+    const at = lineOfElement(k);
     if (!item || typeof item !== 'object' || Array.isArray(item)) failAt(source, at, `record ${k} should be an object`);
     const o = item as Record<string, unknown>;
     const record = {} as TrtexecTimesRecord;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from 'markdown-table';
-import { InputError } from '../core/errors.ts';
+import { CompositionError, InputError } from '../core/errors.ts';
 import type { Suite } from '../core/suite-types.ts';
 import { parseAxRunModel } from '../parsers/ax-run-model.ts';
 import { checkFigure, composeRow, type ComposedRow, type ComposeParams, type FigureCheck, type SubgraphLatencies } from '../runners/axera/compose.ts';
@@ -72,6 +72,8 @@ export interface Composition {
   rows: ComposedRow[];
   checks: Array<{ images: number; figures: FigureCheck[] }>;
   logs: SubgraphLog[];
+  /** Rows of the matrix that could not be composed: their prompt needs graphs not measured. */
+  skipped: Array<{ images: number; reason: string; missingGraphs: string[] }>;
 }
 
 const FIGURES: Array<[string, (r: ComposedRow) => number]> = [
@@ -85,14 +87,24 @@ const FIGURES: Array<[string, (r: ComposedRow) => number]> = [
 export function composeSuite(suite: Suite, latencies: SubgraphLatencies, logs: SubgraphLog[]): Composition {
   const params = composeParams(suite);
   const images = (suite.matrix['images'] ?? [0]).map(Number);
-  const rows = images.map((n) => composeRow(n, latencies, params));
+  const rows: ComposedRow[] = [];
+  const skipped: Composition['skipped'] = [];
+  for (const n of images) {
+    try {
+      rows.push(composeRow(n, latencies, params));
+    } catch (err) {
+      if (!(err instanceof CompositionError)) throw err;
+      // The rows the logs do give are still composed; the others say which graphs they need.
+      skipped.push({ images: n, reason: err.message, missingGraphs: err.missingGraphs });
+    }
+  }
   const checks = (suite.reference?.rows ?? []).flatMap((ref) => {
     const row = rows.find((r) => r.images === Number(ref.params['images']));
     if (!row) return [];
     const figures = FIGURES.filter(([name]) => ref.figures[name] !== undefined).map(([name, get]) => checkFigure(name, ref.figures[name]!, get(row)));
     return [{ images: row.images, figures }];
   });
-  return { params, rows, checks, logs };
+  return { params, rows, checks, logs, skipped };
 }
 
 export function renderComposition(suite: Suite, c: Composition): string {
@@ -123,6 +135,9 @@ export function renderComposition(suite: Suite, c: Composition): string {
     '',
     ...c.rows.map((r) => `- ${r.images} image(s): ${r.formula}`),
   ];
+  if (c.skipped.length) {
+    lines.push('', '## Rows not composed', '', ...c.skipped.map((s) => `- ${s.images} image(s): ${s.reason}; missing logs: ${s.missingGraphs.map((g) => `${g}.txt`).join(', ')}`));
+  }
   if (c.checks.length) {
     const flagged = c.checks.flatMap((ch) => ch.figures.filter((f) => f.flagged));
     lines.push(

@@ -6,7 +6,7 @@
 import { InputError } from '../core/errors.ts';
 import type { Calibration, ComputeKey, Figure } from '../core/calibration-types.ts';
 import type { VlmDescriptor } from '../models/descriptors.ts';
-import { decodeStepWork, imageEncodeWork, prefillWork, type Work } from './costs.ts';
+import { addWork, decodeStepWork, deepstackPrefillWork, imageEncodeWork, prefillWork, type Work } from './costs.ts';
 import { resolveFormat, type WeightFormat } from './precision.ts';
 
 export type BoundPhase = 'decode' | 'prefill' | 'image_encode';
@@ -116,7 +116,7 @@ function phaseBound(
 }
 
 function decodeKernelMs(work: Work, format: WeightFormat, calibration: Calibration, read: Figure, boundMs: number): number | null {
-  const stream = calibration.weightStream?.[format.weightCompute];
+  const stream = format.ortKernels === false ? undefined : calibration.weightStream?.[format.weightCompute];
   if (!stream) return null;
   const attentionRate = calibration.decodeAttention;
   const kvMs = msAt(work.kvBytes, read);
@@ -153,7 +153,10 @@ export function cellBounds(descriptor: VlmDescriptor, params: BoundsParams, cali
     decodeContext = params.promptTokens + params.outputTokens / 2;
     decode = phaseBound('decode', 'output token', decodeStepWork(llm, decodeContext, format), format, calibration);
   }
-  const prefill = phaseBound('prefill', 'request', prefillWork(llm, params.promptTokens, params.chunkSize ?? 0, format), format, calibration);
+  // Image tokens of the prompt, whose DeepStack features (Qwen3-VL) the prefill reads too.
+  const imageTokens = Math.min(params.promptTokens, params.images * descriptor.imageTokensPerTile);
+  const prefillOnly = prefillWork(llm, params.promptTokens, params.chunkSize ?? 0, format);
+  const prefill = phaseBound('prefill', 'request', addWork(prefillOnly, deepstackPrefillWork(descriptor, imageTokens)), format, calibration);
   let imageEncode: PhaseBound | null = null;
   if (params.images > 0) {
     imageEncode = phaseBound('image_encode', 'request', scaleWork(imageEncodeWork(descriptor, format), params.images), format, calibration);

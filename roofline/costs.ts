@@ -45,15 +45,34 @@ export function lmHeadLinear(llm: LanguageModel): LinearShape {
   return { name: 'lm_head', inFeatures: llm.hidden, outFeatures: llm.vocab, bias: false };
 }
 
-/** Patch-conv ViT block linears (InternViT, SigLIP, Qwen2-VL ViT all have biases on proj and MLP). */
+/**
+ * ViT block linears (InternViT, SigLIP and the Qwen-VL ViTs all have biases on proj and MLP);
+ * Qwen2.5-VL's gated MLP has three projections where the others have two.
+ */
 export function visionLayerLinears(d: VlmDescriptor): LinearShape[] {
   const v = d.vision;
-  return [
+  const attention: LinearShape[] = [
     { name: 'qkv', inFeatures: v.hidden, outFeatures: 3 * v.hidden, bias: v.qkvBias },
     { name: 'proj', inFeatures: v.hidden, outFeatures: v.hidden, bias: true },
+  ];
+  if (v.mlp === 'gated') {
+    return [
+      ...attention,
+      { name: 'gate_proj', inFeatures: v.hidden, outFeatures: v.intermediate, bias: true },
+      { name: 'up_proj', inFeatures: v.hidden, outFeatures: v.intermediate, bias: true },
+      { name: 'down_proj', inFeatures: v.intermediate, outFeatures: v.hidden, bias: true },
+    ];
+  }
+  return [
+    ...attention,
     { name: 'fc1', inFeatures: v.hidden, outFeatures: v.intermediate, bias: true },
     { name: 'fc2', inFeatures: v.intermediate, outFeatures: v.hidden, bias: true },
   ];
+}
+
+/** Qwen3-VL DeepStack: ViT blocks tapped, each through its own merger, each added into one LLM layer. */
+export function deepstackTaps(d: VlmDescriptor): number {
+  return d.vision.deepstackLayers?.length ?? 0;
 }
 
 /** Projector linears after the merge of mergeFactor^2 patches into one token. */
@@ -79,9 +98,13 @@ export function linearsWeightBytes(linears: readonly LinearShape[], f: WeightFor
   return sum(linears.map((l) => weightBytes(l.inFeatures, l.outFeatures, f)));
 }
 
-/** Bytes of the decoder stack's weights: linears, two RMSNorm weights per layer and the final norm. */
+/**
+ * Bytes of the decoder stack's weights: linears, two RMSNorm weights per layer (plus the
+ * q_norm / k_norm gains of head_dim each with QK-norm) and the final norm.
+ */
 export function decoderWeightBytes(llm: LanguageModel, f: WeightFormat): number {
-  return llm.layers * (linearsBytes(decoderLayerLinears(llm), f) + 2 * llm.hidden * f.floatBytes) + llm.hidden * f.floatBytes;
+  const norms = 2 * llm.hidden + (llm.qkNorm ? 2 * llm.headDim : 0);
+  return llm.layers * (linearsBytes(decoderLayerLinears(llm), f) + norms * f.floatBytes) + llm.hidden * f.floatBytes;
 }
 
 /** Bytes of K and V for `positions` tokens over all layers. */
@@ -143,18 +166,54 @@ export function visionTokens(d: VlmDescriptor): number {
   return side * side + (d.vision.clsToken ? 1 : 0);
 }
 
-/** Bytes of the vision tower and projector weights. */
+const isQwenTower = (d: VlmDescriptor): boolean => d.vision.kind === 'qwen2-vit' || d.vision.kind === 'qwen2_5-vit' || d.vision.kind === 'qwen3-vit';
+
+/**
+ * Bytes of the position information one tile reads: a learned table of one row per token
+ * (InternViT, SigLIP); the Qwen-VL towers' 2-D RoPE cos/sin tables (headDim/2 each per patch),
+ * and for Qwen3-VL the learned-table rows its bilinear interpolation gathers (4 per patch, at
+ * most the whole table).
+ */
+function visionPositionBytes(d: VlmDescriptor, fb: number): number {
+  const v = d.vision;
+  if (!isQwenTower(d)) return visionTokens(d) * v.hidden * fb;
+  const patches = visionTokens(d);
+  const learned = v.positionEmbeddings !== undefined ? Math.min(v.positionEmbeddings, 4 * patches) * v.hidden * fb : 0;
+  return patches * v.headDim * fb + learned;
+}
+
+/** Bytes of the vision tower and projector weights (and the DeepStack mergers). */
 export function visionWeightBytes(d: VlmDescriptor, f: WeightFormat): number {
   const v = d.vision;
   const fb = f.floatBytes;
   const patchIn = v.channels * v.patchSize * v.patchSize * (v.temporalPatchSize ?? 1);
-  const embeddings = (patchIn * v.hidden + v.hidden) * fb + visionTokens(d) * v.hidden * fb + (v.clsToken ? v.hidden * fb : 0);
-  const perLayer = linearsBytes(visionLayerLinears(d), f) + 4 * v.hidden * fb + (v.layerScale !== null ? 2 * v.hidden * fb : 0);
+  // The patch conv of InternViT / SigLIP has a bias; of the Qwen-VL towers only Qwen3-VL's.
+  const patchBias = isQwenTower(d) ? v.patchBias === true : true;
+  const embeddings = (patchIn * v.hidden + (patchBias ? v.hidden : 0)) * fb + visionPositionBytes(d, fb) + (v.clsToken ? v.hidden * fb : 0);
+  // LayerNorm has a gain and a bias, RMSNorm a gain only.
+  const normVectors = v.norm === 'rms' ? 1 : 2;
+  const perLayer = linearsBytes(visionLayerLinears(d), f) + 2 * normVectors * v.hidden * fb + (v.layerScale !== null ? 2 * v.hidden * fb : 0);
   const postNorm = v.postNorm ? 2 * v.hidden * fb : 0;
   const p = d.projector;
-  const normWidth = p.norm === 'after-merge' ? v.hidden * p.mergeFactor ** 2 : p.norm === 'before-merge' ? v.hidden : 0;
-  const projector = linearsBytes(projectorLinears(d), f) + 2 * normWidth * fb;
-  return embeddings + v.layers * perLayer + postNorm + projector;
+  const merged = v.hidden * p.mergeFactor ** 2;
+  const normBytes = p.norm === 'after-merge' ? 2 * merged * fb : p.norm === 'before-merge' ? normVectors * v.hidden * fb : 0;
+  const projector = linearsBytes(projectorLinears(d), f) + normBytes;
+  // Each DeepStack merger: LayerNorm over the merged vector + the projector's linears.
+  const deepstack = deepstackTaps(d) * (linearsBytes(projectorLinears(d), f) + 2 * merged * fb);
+  return embeddings + v.layers * perLayer + postNorm + projector + deepstack;
+}
+
+/** Tokens one attention window holds in a windowed block: the whole tile without windows. */
+export function visionWindowTokens(d: VlmDescriptor): number {
+  const v = d.vision;
+  if (v.windowSize === undefined) return visionTokens(d);
+  const side = v.windowSize / v.patchSize;
+  return side * side;
+}
+
+/** Blocks that attend over the whole tile (all of them without window attention). */
+export function fullAttentionBlocks(d: VlmDescriptor): number {
+  return d.vision.windowSize === undefined ? d.vision.layers : (d.vision.fullAttentionBlocks ?? []).length;
 }
 
 /** One image tile through the ViT and the projector (the runner encodes images one by one). */
@@ -166,12 +225,37 @@ export function imageEncodeWork(d: VlmDescriptor, f: WeightFormat): Work {
   const patchIn = v.channels * v.patchSize * v.patchSize * (v.temporalPatchSize ?? 1);
   const merged = patches / d.projector.mergeFactor ** 2;
   const layerParams = sum(visionLayerLinears(d).map(params));
+  // The main merger, plus one merger per DeepStack tap over the same merged tokens.
+  const mergers = 1 + deepstackTaps(d);
+  const full = fullAttentionBlocks(d);
+  const windowed = v.layers - full;
   return {
     bytes: visionWeightBytes(d, f),
     kvBytes: 0,
-    matmulWeightBytes: v.layers * linearsWeightBytes(visionLayerLinears(d), f) + linearsWeightBytes(projectorLinears(d), f),
-    linearOps: 2 * patches * patchIn * v.hidden + v.layers * 2 * t * layerParams + 2 * merged * sum(projectorLinears(d).map(params)),
-    // Full (non-causal) attention within the tile: QK^T and AV, 2 t^2 hidden ops each.
-    attentionOps: v.layers * 4 * t * t * v.hidden,
+    matmulWeightBytes: v.layers * linearsWeightBytes(visionLayerLinears(d), f) + mergers * linearsWeightBytes(projectorLinears(d), f),
+    linearOps: 2 * patches * patchIn * v.hidden + v.layers * 2 * t * layerParams + mergers * 2 * merged * sum(projectorLinears(d).map(params)),
+    // Non-causal attention, QK^T and AV at 2 x tokens x attended x hidden ops each: over the whole
+    // tile in full blocks, within a window (Qwen2.5-VL) in the others.
+    attentionOps: full * 4 * t * t * v.hidden + windowed * 4 * t * visionWindowTokens(d) * v.hidden,
+  };
+}
+
+/**
+ * What DeepStack adds to a prefill: the decoder reads the features of every image token at
+ * each level (float32 graph input) and adds them into the first layers' outputs. The adds are
+ * element-wise, left out like the other non-matmul arithmetic; the bytes are counted.
+ */
+export function deepstackPrefillWork(d: VlmDescriptor, imageTokens: number): Work {
+  const bytes = deepstackTaps(d) * imageTokens * d.llm.hidden * 4;
+  return { bytes, matmulWeightBytes: 0, kvBytes: 0, linearOps: 0, attentionOps: 0 };
+}
+
+export function addWork(a: Work, b: Work): Work {
+  return {
+    bytes: a.bytes + b.bytes,
+    matmulWeightBytes: a.matmulWeightBytes + b.matmulWeightBytes,
+    kvBytes: a.kvBytes + b.kvBytes,
+    linearOps: a.linearOps + b.linearOps,
+    attentionOps: a.attentionOps + b.attentionOps,
   };
 }

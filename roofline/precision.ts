@@ -30,6 +30,11 @@ export interface WeightFormat {
   weightCompute: ComputeKey;
   /** Peak the activation x activation products (attention) run at. */
   activationCompute: ComputeKey;
+  /**
+   * False for formats another runtime executes (llama.cpp's GGUF types): the calibration's
+   * weight-stream ceilings time ONNX Runtime's kernels, so they say nothing about these.
+   */
+  ortKernels?: false;
 }
 
 export const WEIGHT_FORMATS: Readonly<Record<string, WeightFormat>> = {
@@ -57,6 +62,30 @@ export const WEIGHT_FORMATS: Readonly<Record<string, WeightFormat>> = {
   // Axera-style NPU precisions: 8- or 4-bit weights, 16-bit activations and KV cache.
   w8a16: { name: 'w8a16', bits: 8, scales: null, floatBytes: 2, kvBytes: 2, weightCompute: 'int8', activationCompute: 'fp16' },
   w4a16: { name: 'w4a16', bits: 4, scales: null, floatBytes: 2, kvBytes: 2, weightCompute: 'int4', activationCompute: 'fp16' },
+  // llama.cpp GGUF types (models/gguf/quants.ts): blocks of 32 with one fp16 scale (Q8_0 8.5,
+  // Q4_0 4.5 bits/weight); norms and biases F32; KV cache F16 (llama.cpp's default).
+  q8_0: {
+    name: 'q8_0',
+    bits: 8,
+    scales: { kind: 'block', blockSize: 32, bytesPerScale: 2 },
+    floatBytes: 4,
+    kvBytes: 2,
+    weightCompute: 'int8',
+    activationCompute: 'fp32',
+    ortKernels: false,
+  },
+  q4_0: {
+    name: 'q4_0',
+    bits: 4,
+    scales: { kind: 'block', blockSize: 32, bytesPerScale: 2 },
+    floatBytes: 4,
+    kvBytes: 2,
+    weightCompute: 'int4',
+    activationCompute: 'fp32',
+    ortKernels: false,
+  },
+  f32: { name: 'f32', bits: 32, scales: null, floatBytes: 4, kvBytes: 2, weightCompute: 'fp32', activationCompute: 'fp32', ortKernels: false },
+  f16: { name: 'f16', bits: 16, scales: null, floatBytes: 4, kvBytes: 2, weightCompute: 'fp16', activationCompute: 'fp32', ortKernels: false },
 };
 
 export interface ResolvedFormat {

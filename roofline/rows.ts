@@ -60,7 +60,9 @@ export function cellShape(cell: CellResult, result: RunResult, descriptor: VlmDe
   const measuredOutput = known(it?.outputTokens);
   const outputTokens = measuredOutput !== undefined && measuredOutput > 0 ? measuredOutput : (settingTokens ?? result.options.outputTokens);
   const chunk = cell.settings['chunkSize'];
-  const precision = String(cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
+  // A runner that executes another weight form than the precision's name says which (llama.cpp: q8_0 for int8).
+  const form = cell.settings['rooflineFormat'];
+  const precision = typeof form === 'string' ? form : String(cell.params['precision'] ?? cell.model?.precision ?? 'fp32');
   return { images, promptTokens, outputTokens, precision, chunkSize: typeof chunk === 'number' ? chunk : 0 };
 }
 

@@ -4,7 +4,9 @@
  * benchmark runner has its own, timed pipeline).
  */
 import * as ort from 'onnxruntime-node';
-import type { LanguageModel } from '../descriptors.ts';
+import type { VlmDescriptor } from '../descriptors.ts';
+import { DEEPSTACK_EMBEDS, DEEPSTACK_FEATURES, VISUAL_POS_MASKS } from '../layouts/onnx-community.ts';
+import { flattenPatches, patchCount, patchGeometry, patchRowWidth } from '../qwen-patches.ts';
 import type { BuiltModel } from '../zoo.ts';
 
 export interface TokenLogits {
@@ -13,18 +15,36 @@ export interface TokenLogits {
   vocab: number;
 }
 
+/** Image features of one image, and (Qwen3-VL) its DeepStack features `[taps, tokens, hidden]`. */
+export interface EncodedImage {
+  features: Float32Array;
+  deepstack: Float32Array | null;
+}
+
+/** DeepStack inputs for a forward pass: which rows of the sequence are image tokens, and their features. */
+export interface DeepstackInput {
+  /** Sequence rows holding image tokens, ascending. */
+  rows: number[];
+  /** `[taps, rows.length, hidden]`. */
+  features: Float32Array;
+}
+
 export class OnnxCommunityDriver {
   private constructor(
-    private readonly llm: LanguageModel,
+    private readonly descriptor: VlmDescriptor,
     private readonly sessions: Record<string, ort.InferenceSession>,
   ) {}
+
+  private get llm() {
+    return this.descriptor.llm;
+  }
 
   static async open(model: BuiltModel, threads = 1): Promise<OnnxCommunityDriver> {
     const sessions: Record<string, ort.InferenceSession> = {};
     for (const [name, path] of Object.entries(model.files)) {
       sessions[name] = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, interOpNumThreads: 1 });
     }
-    return new OnnxCommunityDriver(model.descriptor.llm, sessions);
+    return new OnnxCommunityDriver(model.descriptor, sessions);
   }
 
   private session(name: string): ort.InferenceSession {
@@ -42,9 +62,31 @@ export class OnnxCommunityDriver {
 
   /** Image features `[tokens, hidden]` of one `[3, S, S]` image. */
   async encodeImage(pixels: Float32Array, imageSize: number): Promise<Float32Array> {
-    const input = new ort.Tensor('float32', pixels, [1, 3, imageSize, imageSize]);
-    const out = await this.session('vision_encoder').run({ pixel_values: input });
-    return (out['image_features'] as ort.Tensor).data as Float32Array;
+    return (await this.encodeImageFull(pixels, imageSize)).features;
+  }
+
+  /**
+   * One `[3, S, S]` image through the vision encoder: as an image tensor, or for the Qwen-VL
+   * towers as flattened patches with its grid (`grid_thw` / `image_grid_thw`).
+   */
+  async encodeImageFull(pixels: Float32Array, imageSize: number): Promise<EncodedImage> {
+    const vision = this.session('vision_encoder');
+    const feeds: Record<string, ort.Tensor> = {};
+    const gridName = vision.inputNames.find((n) => n === 'grid_thw' || n === 'image_grid_thw');
+    if (gridName) {
+      const geo = { ...patchGeometry(this.descriptor), imageSize };
+      const side = imageSize / geo.patchSize;
+      feeds['pixel_values'] = new ort.Tensor('float32', flattenPatches(pixels, geo), [patchCount(geo), patchRowWidth(geo)]);
+      feeds[gridName] = new ort.Tensor('int64', BigInt64Array.from([1n, BigInt(side), BigInt(side)]), [1, 3]);
+    } else {
+      feeds['pixel_values'] = new ort.Tensor('float32', pixels, [1, 3, imageSize, imageSize]);
+    }
+    const out = await vision.run(feeds);
+    const deepstack = out[DEEPSTACK_FEATURES] as ort.Tensor | undefined;
+    return {
+      features: (out['image_features'] as ort.Tensor).data as Float32Array,
+      deepstack: deepstack ? (deepstack.data as Float32Array) : null,
+    };
   }
 
   /**
@@ -52,7 +94,7 @@ export class OnnxCommunityDriver {
    * to n), each chunk attending to the KV cache of the previous ones; returns the logits of
    * every position.
    */
-  async forward(embeds: Float32Array, chunks: number[]): Promise<TokenLogits> {
+  async forward(embeds: Float32Array, chunks: number[], deepstack?: DeepstackInput): Promise<TokenLogits> {
     const { hidden: H, vocab: V, layers, kvHeads, headDim } = this.llm;
     const n = embeds.length / H;
     if (chunks.reduce((a, b) => a + b, 0) !== n) throw new Error(`chunks ${chunks.join('+')} do not sum to ${n} tokens`);
@@ -64,6 +106,10 @@ export class OnnxCommunityDriver {
     }
     const decoder = this.session('decoder_model_merged');
     const separate = decoder.outputNames.includes('hidden_states');
+    const positionMeta = decoder.inputMetadata.find((m) => m.name === 'position_ids');
+    const mrope = positionMeta !== undefined && positionMeta.isTensor && positionMeta.shape.length === 3;
+    const taps = this.descriptor.vision.deepstackLayers?.length ?? 0;
+    const takesDeepstack = decoder.inputNames.includes(DEEPSTACK_EMBEDS);
     const logits = new Float32Array(n * V);
     let start = 0;
     for (const s of chunks) {
@@ -71,8 +117,11 @@ export class OnnxCommunityDriver {
         ...past,
         inputs_embeds: new ort.Tensor('float32', embeds.slice(start * H, (start + s) * H), [1, s, H]),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(start + s).fill(1n), [1, start + s]),
-        position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: s }, (_, i) => BigInt(start + i)), [1, s]),
       };
+      // Text positions: t = h = w for M-RoPE decoders (position_ids [3, b, s]).
+      const positions = BigInt64Array.from({ length: (mrope ? 3 : 1) * s }, (_, i) => BigInt(start + (i % s)));
+      feeds['position_ids'] = new ort.Tensor('int64', positions, mrope ? [3, 1, s] : [1, s]);
+      if (takesDeepstack) Object.assign(feeds, deepstackFeeds(deepstack, start, s, taps, H));
       const out = await decoder.run(feeds);
       past = {};
       for (let i = 0; i < layers; i++) {
@@ -94,4 +143,40 @@ export class OnnxCommunityDriver {
   async release(): Promise<void> {
     for (const s of Object.values(this.sessions)) await s.release();
   }
+}
+
+/**
+ * `visual_pos_masks` / `deepstack_visual_embeds` for the rows start..start+length-1 of the
+ * sequence: the mask marks the image rows among them, the embeds are those rows' features at
+ * every DeepStack level (none: an all-false mask and zero rows).
+ */
+export function deepstackFeeds(
+  input: DeepstackInput | undefined,
+  start: number,
+  length: number,
+  taps: number,
+  hidden: number,
+): Record<string, ort.Tensor> {
+  const mask = new Uint8Array(length);
+  const picked: number[] = [];
+  (input?.rows ?? []).forEach((row, k) => {
+    if (row >= start && row < start + length) {
+      mask[row - start] = 1;
+      picked.push(k);
+    }
+  });
+  const total = input?.rows.length ?? 0;
+  const embeds = new Float32Array(taps * picked.length * hidden);
+  if (input) {
+    for (let level = 0; level < taps; level++) {
+      picked.forEach((k, j) => {
+        const from = (level * total + k) * hidden;
+        embeds.set(input.features.subarray(from, from + hidden), (level * picked.length + j) * hidden);
+      });
+    }
+  }
+  return {
+    [VISUAL_POS_MASKS]: new ort.Tensor('bool', mask, [1, length]),
+    [DEEPSTACK_EMBEDS]: new ort.Tensor('float32', embeds, [taps, picked.length, hidden]),
+  };
 }

@@ -6,11 +6,13 @@
  * Canonical weight names (what the random values are keyed on):
  *   llm.layers.{i}.input_layernorm.weight, llm.layers.{i}.self_attn.qkv_proj.{weight,bias}
  *   (q rows, then k rows, then v rows), llm.layers.{i}.self_attn.o_proj.weight,
+ *   llm.layers.{i}.self_attn.{q_norm,k_norm}.weight (Qwen3, [head_dim]),
  *   llm.layers.{i}.post_attention_layernorm.weight, llm.layers.{i}.mlp.{gate,up,down}_proj.weight,
  *   llm.norm.weight, llm.lm_head.weight (or llm.embed_tokens.weight when tied).
  */
 import type { LanguageModel } from '../descriptors.ts';
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
+import { int } from '../onnx/graph-builder.ts';
 import { linear, type LinearOptions, type LinearSpec } from './linear.ts';
 import { rmsNorm, skipRmsNorm } from './norms.ts';
 
@@ -22,6 +24,31 @@ export interface DecoderContext {
 
 /** Receives the packed q|k|v projection `[b, s, (heads + 2 kvHeads) * headDim]`, returns `[b, s, heads * headDim]`. */
 export type AttentionFn = (layer: number, qkv: string) => string;
+
+/**
+ * Called with each layer's MLP output (before it joins the residual stream); what it returns
+ * joins instead. Adding to it is adding to the layer's output hidden state (Qwen3-VL DeepStack).
+ */
+export type LayerOutputFn = (layer: number, mlpOut: string) => string;
+
+/**
+ * Splits the packed projection into q `[b, s, heads*D]`, k and v `[b, s, kvHeads*D]`. Qwen3
+ * (QK-norm) then RMS-normalises every query and key head over head_dim with its own gain
+ * (q_norm / k_norm), which must happen before RoPE.
+ */
+export function splitQkv(ctx: DecoderContext, layer: number, qkv: string): { q: string; k: string; v: string } {
+  const { g, llm, lin } = ctx;
+  const qDim = llm.heads * llm.headDim;
+  const kvDim = llm.kvHeads * llm.headDim;
+  const [q, k, v] = g.node('Split', [qkv, g.i64([qDim, kvDim, kvDim])], 3, { axis: int(-1) }) as [string, string, string];
+  if (!llm.qkNorm) return { q, k, v };
+  const perHead = (x: string, heads: number, name: string): string => {
+    const split = g.op('Reshape', [x, g.i64([0, 0, heads, llm.headDim])]);
+    const normed = rmsNorm(g, split, lin.seed, `llm.layers.${layer}.self_attn.${name}`, llm.headDim, llm.rmsEps);
+    return g.op('Reshape', [normed, g.i64([0, 0, heads * llm.headDim])]);
+  };
+  return { q: perHead(q, llm.heads, 'q_norm'), k: perHead(k, llm.kvHeads, 'k_norm'), v };
+}
 
 export function qkvSpec(llm: LanguageModel, layer: number): LinearSpec {
   return {
@@ -65,6 +92,7 @@ export function decoderStack(
   layers: number[],
   attend: AttentionFn,
   end: 'hidden' | 'final-norm',
+  afterLayer?: LayerOutputFn,
 ): string {
   const { g, llm, lin } = ctx;
   const seed = lin.seed;
@@ -90,6 +118,7 @@ export function decoderStack(
     const up = linear(g, post.normed, m.up, lin);
     const act = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
     pending = linear(g, g.op('Mul', [act, up]), m.down, lin);
+    if (afterLayer) pending = afterLayer(i, pending);
   }
   if (pending === undefined) throw new Error('decoderStack: no layers');
   if (end === 'hidden') return g.op('Add', [pending, residual]);

@@ -13,7 +13,7 @@ import { MS_DOMAIN, int, type GraphBuilder } from '../onnx/graph-builder.ts';
 import { produceFlat } from '../weights/encode.ts';
 import { RandomTensor } from '../weights/random.ts';
 import { linear, type LinearOptions } from './linear.ts';
-import { emitVector, layerNorm } from './norms.ts';
+import { emitVector, layerNorm, rmsNorm } from './norms.ts';
 
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -40,7 +40,7 @@ export function layerScaleTensor(seed: number, name: string, d: VlmDescriptor): 
 }
 
 /** Large float tensors outside MatMuls (conv, position table) follow the weight storage type. */
-function emitFloat(g: GraphBuilder, t: RandomTensor, lin: LinearOptions): string {
+export function emitFloat(g: GraphBuilder, t: RandomTensor, lin: LinearOptions): string {
   if (lin.precision === 'fp16') {
     const half = g.weight(`${t.name}_fp16`, 'float16', t.shape, produceFlat(t, 'float16'));
     return g.op('Cast', [half], { to: int(1) });
@@ -51,7 +51,7 @@ function emitFloat(g: GraphBuilder, t: RandomTensor, lin: LinearOptions): string
 export function visionEncoder(g: GraphBuilder, pixels: string, d: VlmDescriptor, lin: LinearOptions): string {
   const v = d.vision;
   const seed = lin.seed;
-  if (v.kind === 'qwen2-vit') throw new Error(`vision tower kind ${v.kind} is not built by the patch-conv ViT builder`);
+  if (v.kind !== 'internvit' && v.kind !== 'siglip') throw new Error(`vision tower kind ${v.kind} is not built by the patch-conv ViT builder`);
   const side = v.imageSize / v.patchSize;
   const patches = side * side;
 
@@ -86,16 +86,35 @@ export interface VisionRope {
 }
 
 export function activation(g: GraphBuilder, x: string, kind: VlmDescriptor['vision']['activation']): string {
+  if (kind === 'silu') return g.op('Mul', [x, g.op('Sigmoid', [x])]);
   const op = kind === 'gelu' ? 'Gelu' : kind === 'gelu_tanh' ? 'FastGelu' : 'QuickGelu';
   return g.op(op, [x], {}, MS_DOMAIN);
 }
 
-/** One pre-norm ViT block: x + ls1 * attn(norm1(x)), then x + ls2 * mlp(norm2(x)). */
-export function vitBlock(g: GraphBuilder, x: string, d: VlmDescriptor, lin: LinearOptions, i: number, rope?: VisionRope): string {
+/** The tower's block norm: LayerNorm with bias, or RMSNorm (Qwen2.5-VL). */
+export function visionNorm(g: GraphBuilder, x: string, d: VlmDescriptor, seed: number, name: string, size: number, eps: number): string {
+  return d.vision.norm === 'rms' ? rmsNorm(g, x, seed, name, size, eps) : layerNorm(g, x, seed, name, size, eps);
+}
+
+/**
+ * One pre-norm ViT block: x + ls1 * attn(norm1(x)), then x + ls2 * mlp(norm2(x)). With
+ * `windowTokens`, attention runs within consecutive windows of that many tokens (Qwen2.5-VL's
+ * windowed blocks, whose tokens the caller has put in window order); RoPE is applied on the
+ * whole sequence first because its tables are indexed by sequence position.
+ */
+export function vitBlock(
+  g: GraphBuilder,
+  x: string,
+  d: VlmDescriptor,
+  lin: LinearOptions,
+  i: number,
+  rope?: VisionRope,
+  windowTokens?: number,
+): string {
   const v = d.vision;
   const seed = lin.seed;
   const p = `vision.encoder.layers.${i}`;
-  const h1 = layerNorm(g, x, seed, `${p}.norm1`, v.hidden, v.normEps);
+  const h1 = visionNorm(g, x, d, seed, `${p}.norm1`, v.hidden, v.normEps);
   const qkv = linear(g, h1, { name: `${p}.attn.qkv`, inFeatures: v.hidden, outFeatures: 3 * v.hidden, bias: v.qkvBias }, lin);
   let [q, k, vv] = g.node('Split', [qkv, g.i64([v.hidden, v.hidden, v.hidden])], 3, { axis: int(-1) }) as [string, string, string];
   if (rope) {
@@ -103,15 +122,31 @@ export function vitBlock(g: GraphBuilder, x: string, d: VlmDescriptor, lin: Line
     q = g.op('RotaryEmbedding', [q, rope.positions, rope.cos, rope.sin], attrs, MS_DOMAIN);
     k = g.op('RotaryEmbedding', [k, rope.positions, rope.cos, rope.sin], attrs, MS_DOMAIN);
   }
-  const attn = g.op('MultiHeadAttention', [q, k, vv], { num_heads: int(v.heads) }, MS_DOMAIN);
+  let attn: string;
+  if (windowTokens !== undefined) {
+    const windows = g.i64([-1, windowTokens, v.hidden]);
+    const inWindows = (t: string): string => g.op('Reshape', [t, windows]);
+    attn = g.op('MultiHeadAttention', [inWindows(q), inWindows(k), inWindows(vv)], { num_heads: int(v.heads) }, MS_DOMAIN);
+    attn = g.op('Reshape', [attn, g.op('Shape', [x])]);
+  } else {
+    attn = g.op('MultiHeadAttention', [q, k, vv], { num_heads: int(v.heads) }, MS_DOMAIN);
+  }
   let branch = linear(g, attn, { name: `${p}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }, lin);
   if (v.layerScale !== null) branch = g.op('Mul', [branch, emitVector(g, layerScaleTensor(seed, `${p}.ls1`, d))]);
   const mid = g.op('Add', [x, branch]);
 
-  const h2 = layerNorm(g, mid, seed, `${p}.norm2`, v.hidden, v.normEps);
-  const fc1 = linear(g, h2, { name: `${p}.mlp.fc1`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }, lin);
-  const act = activation(g, fc1, v.activation);
-  branch = linear(g, act, { name: `${p}.mlp.fc2`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }, lin);
+  const h2 = visionNorm(g, mid, d, seed, `${p}.norm2`, v.hidden, v.normEps);
+  if (v.mlp === 'gated') {
+    // Qwen2.5-VL: down(silu(gate(x)) * up(x)), every projection with a bias.
+    const gate = linear(g, h2, { name: `${p}.mlp.gate_proj`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }, lin);
+    const up = linear(g, h2, { name: `${p}.mlp.up_proj`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }, lin);
+    const act = g.op('Mul', [activation(g, gate, 'silu'), up]);
+    branch = linear(g, act, { name: `${p}.mlp.down_proj`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }, lin);
+  } else {
+    const fc1 = linear(g, h2, { name: `${p}.mlp.fc1`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }, lin);
+    const act = activation(g, fc1, v.activation);
+    branch = linear(g, act, { name: `${p}.mlp.fc2`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }, lin);
+  }
   if (v.layerScale !== null) branch = g.op('Mul', [branch, emitVector(g, layerScaleTensor(seed, `${p}.ls2`, d))]);
   return g.op('Add', [mid, branch]);
 }

@@ -15,7 +15,7 @@
  * group stays a distinct, separately timed invocation shape. bf16 I/O becomes float32 (the
  * CPU EP has almost no bf16 kernels).
  */
-import { decoderStack, emitRopeTables, finalNormAndHead, type DecoderContext } from '../layers/decoder.ts';
+import { decoderStack, emitRopeTables, finalNormAndHead, splitQkv, type DecoderContext } from '../layers/decoder.ts';
 import { embeddingTable } from '../layers/embedding.ts';
 import { visionEncoder } from '../layers/vision.ts';
 import { ExternalDataSink } from '../onnx/external-data.ts';
@@ -47,10 +47,10 @@ export function buildAxera(b: LayoutBuild): LayoutResult {
   const d = b.descriptor;
   const llm = d.llm;
   const params = AXERA_PARAMS[d.scale];
-  if (llm.mropeSections || d.vision.kind === 'qwen2-vit') {
+  if (llm.mropeSections || d.vision.kind === 'qwen2-vit' || d.vision.kind === 'qwen2_5-vit' || d.vision.kind === 'qwen3-vit') {
     // The reference notes describe the Axera split for InternVL/Qwen2 only; how an Axera build
     // feeds M-RoPE positions and flattened patches is not documented, so it is not guessed.
-    throw new InputError(`layout "axera" is not available for ${d.id} (M-RoPE / Qwen2-VL vision); use onnx-community`);
+    throw new InputError(`layout "axera" is not available for ${d.id} (M-RoPE / Qwen-VL vision); use onnx-community`);
   }
   const files: Record<string, string> = {};
   const sizes: Record<string, number> = {};
@@ -105,8 +105,8 @@ function buildLayer(g: GraphBuilder, b: LayoutBuild, layer: number, ropeRows: nu
   const positions = g.op('Cast', [indices], { to: int(7) });
   const { cos, sin } = emitRopeTables(g, llm, ropeRows);
   const ctx: DecoderContext = { g, llm, lin: b.lin };
-  const attend = (_i: number, qkv: string): string =>
-    maskedAttention(g, llm, { qkv, positions, cos, sin, kCache, vCache, mask, kOut: 'K_cache_out', vOut: 'V_cache_out' });
+  const attend = (i: number, qkv: string): string =>
+    maskedAttention(g, llm, { ...splitQkv(ctx, i, qkv), positions, cos, sin, kCache, vCache, mask, kOut: 'K_cache_out', vOut: 'V_cache_out' });
   const out = decoderStack(ctx, input, [layer], attend, 'hidden');
   g.output('K_cache_out', 'float32', [1, 'sequence_length', kvDim]);
   g.output('V_cache_out', 'float32', [1, 'sequence_length', kvDim]);
@@ -114,7 +114,10 @@ function buildLayer(g: GraphBuilder, b: LayoutBuild, layer: number, ropeRows: nu
 }
 
 interface MaskedAttentionIO {
-  qkv: string;
+  /** Projections split (and QK-normalised) by splitQkv. */
+  q: string;
+  k: string;
+  v: string;
   positions: string;
   cos: string;
   sin: string;
@@ -137,8 +140,7 @@ export function maskedAttention(g: GraphBuilder, llm: LanguageModel, io: MaskedA
   const Hkv = llm.kvHeads;
   const G = Hq / Hkv;
   const qDim = Hq * D;
-  const kvDim = Hkv * D;
-  const [q, k, v] = g.node('Split', [io.qkv, g.i64([qDim, kvDim, kvDim])], 3, { axis: int(-1) }) as [string, string, string];
+  const { q, k, v } = io;
   const qRot = g.op('RotaryEmbedding', [q, io.positions, io.cos, io.sin], { num_heads: int(Hq), interleaved: int(0) }, MS_DOMAIN);
   g.node('RotaryEmbedding', [k, io.positions, io.cos, io.sin], [io.kOut], { num_heads: int(Hkv), interleaved: int(0) }, MS_DOMAIN);
   g.node('Identity', [v], [io.vOut]);

@@ -5,7 +5,7 @@ import { median } from '../../core/stats.ts';
 import { cellMetricValues, type CellValues, metricDirection, metricUnit } from './cell-values.ts';
 import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
 import { estimateShift, lowerCriticalValue, minimumIterations } from '../../core/rank-stats.ts';
-import type { Comparison, ComparisonSummary, ContextWarning, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
+import type { Comparison, ComparisonSummary, ContextWarning, Direction, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
 
 export interface CompareOptions {
   /** Metrics to compare; default HEADLINE_METRICS (those present in the runs). */
@@ -37,6 +37,68 @@ function runRef(r: RunResult, source: string | undefined): RunRef {
 }
 
 const toPct = (logShift: number) => (Math.exp(logShift) - 1) * 100;
+
+export interface ShiftTestInput {
+  /** Median of the base values (the reference for a relative change on the raw scale). */
+  baseMedian: number | null;
+  /** Change of medians in %, in the metric's own terms; the threshold applies to it. */
+  changePct: number | null;
+  direction: Direction;
+  thresholdPct: number;
+  confidence: number;
+}
+
+export type ShiftTestOutcome = Pick<MetricComparison, 'ciPct' | 'shiftPct' | 'pValue' | 'verdict' | 'regression' | 'improvement' | 'note'>;
+
+/**
+ * The two-sample test behind every verdict: Mann-Whitney and the Hodges-Lehmann shift (Moses
+ * interval) of log values, or of raw values relative to the base median when some value is not
+ * positive; a regression is slower with a change of medians beyond the threshold. Used by
+ * `bench compare` (two runs) and `bench history check` (a run against its stable window).
+ */
+export function testShift(base: readonly number[], cand: readonly number[], t: ShiftTestInput): ShiftTestOutcome {
+  const out: ShiftTestOutcome = { ciPct: null, shiftPct: null, pValue: null, verdict: 'insufficient data', regression: false, improvement: false };
+  const m = base.length;
+  const n = cand.length;
+  if (m === 0 || n === 0 || lowerCriticalValue(m, n, 1 - t.confidence) < 0) {
+    out.note = `${m} vs ${n} iterations: no outcome can be significant at ${t.confidence * 100}%; at least ${minimumIterations(t.confidence)} per side are needed`;
+    return out;
+  }
+  const positive = base.every((v) => v > 0) && cand.every((v) => v > 0);
+  let ci: [number, number];
+  if (positive) {
+    const s = estimateShift(base.map(Math.log), cand.map(Math.log), t.confidence);
+    ci = [toPct(s.ci![0]), toPct(s.ci![1])];
+    out.shiftPct = toPct(s.shift);
+    out.pValue = s.pValue;
+  } else {
+    // Zero or negative values (a phase that can take 0 ms) have no ratio; shift on the raw
+    // scale, expressed relative to the base median.
+    const ref = t.baseMedian;
+    if (ref === null || ref <= 0) {
+      out.note = 'values are not all positive and the base median is not positive: no relative change';
+      return out;
+    }
+    const s = estimateShift(base, cand, t.confidence);
+    ci = [(s.ci![0] / ref) * 100, (s.ci![1] / ref) * 100];
+    out.shiftPct = (s.shift / ref) * 100;
+    out.pValue = s.pValue;
+  }
+  out.ciPct = ci;
+  const increased = ci[0] > 0;
+  const decreased = ci[1] < 0;
+  let verdict: Verdict = 'no significant change';
+  if (increased || decreased) {
+    const better = t.direction === 'lower is better' ? decreased : increased;
+    verdict = better ? 'faster' : 'slower';
+  }
+  out.verdict = verdict;
+  // The threshold is on the change of medians, in the metric's bad direction (a tokens/s drop).
+  const worsePct = t.changePct === null ? 0 : t.direction === 'lower is better' ? t.changePct : -t.changePct;
+  out.regression = verdict === 'slower' && worsePct > t.thresholdPct;
+  out.improvement = verdict === 'faster' && -worsePct > t.thresholdPct;
+  return out;
+}
 
 /** The statistics of one metric of one matched cell. */
 function compareMetric(
@@ -83,45 +145,7 @@ function compareMetric(
     row.note = bv.note ?? cv.note;
     return row;
   }
-  const m = bv.values.length;
-  const n = cv.values.length;
-  if (lowerCriticalValue(m, n, 1 - confidence) < 0) {
-    row.note = `${m} vs ${n} iterations: no outcome can be significant at ${confidence * 100}%; at least ${minimumIterations(confidence)} per side are needed`;
-    return row;
-  }
-  const positive = bv.values.every((v) => v > 0) && cv.values.every((v) => v > 0);
-  let ci: [number, number];
-  if (positive) {
-    const s = estimateShift(bv.values.map(Math.log), cv.values.map(Math.log), confidence);
-    ci = [toPct(s.ci![0]), toPct(s.ci![1])];
-    row.shiftPct = toPct(s.shift);
-    row.pValue = s.pValue;
-  } else {
-    // Zero or negative values (a phase that can take 0 ms) have no ratio; shift on the raw
-    // scale, expressed relative to the base median.
-    const ref = row.base.median;
-    if (ref === null || ref <= 0) {
-      row.note = 'values are not all positive and the base median is not positive: no relative change';
-      return row;
-    }
-    const s = estimateShift(bv.values, cv.values, confidence);
-    ci = [(s.ci![0] / ref) * 100, (s.ci![1] / ref) * 100];
-    row.shiftPct = (s.shift / ref) * 100;
-    row.pValue = s.pValue;
-  }
-  row.ciPct = ci;
-  const increased = ci[0] > 0;
-  const decreased = ci[1] < 0;
-  let verdict: Verdict = 'no significant change';
-  if (increased || decreased) {
-    const better = direction === 'lower is better' ? decreased : increased;
-    verdict = better ? 'faster' : 'slower';
-  }
-  row.verdict = verdict;
-  // The threshold is on the change of medians, in the metric's bad direction (a tokens/s drop).
-  const worsePct = row.changePct === null ? 0 : direction === 'lower is better' ? row.changePct : -row.changePct;
-  row.regression = verdict === 'slower' && worsePct > thresholdPct;
-  row.improvement = verdict === 'faster' && -worsePct > thresholdPct;
+  Object.assign(row, testShift(bv.values, cv.values, { baseMedian: row.base.median, changePct: row.changePct, direction, thresholdPct, confidence }));
   return row;
 }
 

@@ -1,6 +1,7 @@
 import { InputError } from '../../core/errors.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import { runFacts } from './context.ts';
+import { cellRunnerName } from '../../harness/matrix.ts';
 
 export type CompareBy = 'target' | 'backend' | 'precision';
 export const COMPARE_BY: readonly CompareBy[] = ['target', 'backend', 'precision'];
@@ -29,7 +30,8 @@ export interface ComparisonGrid {
 export function backendOf(result: RunResult, cell: CellResult): string {
   const s = cell.settings;
   if (typeof s['backend'] === 'string') return s['backend'];
-  const runner = result.suite.definition.runner;
+  const recorded = s['runner'];
+  const runner = typeof recorded === 'string' ? recorded : cellRunnerName(result.suite.definition, cell.params);
   const ep = s['executionProvider'];
   const server = s['server'];
   return `${runner}${typeof ep === 'string' ? `/${ep}` : ''}${typeof server === 'string' ? ` (${server})` : ''}`;

@@ -2,14 +2,12 @@ import type { ChartConfiguration } from 'chart.js';
 import { markdownTable } from 'markdown-table';
 import type { RunResult } from '../../core/result-types.ts';
 import { fmt } from '../format.ts';
-import { metricUnit } from '../../core/metric-registry.ts';
+import { metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
 import { metricDirection } from './cell-values.ts';
 import { isThrottled } from './context.ts';
 import { pipeTable } from './pipe-table.ts';
 import { buildComparisonGrid, columnDifferences, type CompareBy, type ComparisonGrid, type GridEntry } from './table-grid.ts';
 
-/** The figures published tables carry: encode, prefill, TTFT, and decode speed both ways. */
-export const TABLE_METRICS = ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'decode_tokens_per_s'];
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 

@@ -1,12 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../../core/result-types.ts';
-import { renderChart } from '../charts.ts';
-import { comparisonChart, comparisonTables, TABLE_METRICS } from './table.ts';
+import { renderChart } from '../render/png.ts';
+import { TABLE_METRICS } from '../../core/metric-registry.ts';
+import { comparisonChart, comparisonTables } from './table.ts';
 import { buildComparisonGrid, type CompareBy } from './table-grid.ts';
 
 /** Groups per chart: beyond this a grouped bar chart stops being readable, so charts are paged. */
 const ROWS_PER_CHART = 40;
+/** Pages per metric: a comparison of thousands of cells gets the first pages and a note, not thousands of images. */
+const MAX_PAGES = 5;
 
 /**
  * `bench report RESULT... --compare-by X --out DIR`: writes DIR/comparison.md (the published
@@ -22,7 +25,8 @@ export async function writeComparisonReport(
   mkdirSync(chartDir, { recursive: true });
   const charts: string[] = [];
   const links: string[] = [];
-  const pages = Math.max(1, Math.ceil(grid.rows.length / ROWS_PER_CHART));
+  const allPages = Math.max(1, Math.ceil(grid.rows.length / ROWS_PER_CHART));
+  const pages = Math.min(MAX_PAGES, allPages);
   for (const metric of TABLE_METRICS) {
     if (!grid.rows.some((r) => r.entries.some((e) => e?.cell.metrics[metric]))) continue;
     for (let p = 0; p < pages; p++) {
@@ -36,6 +40,7 @@ export async function writeComparisonReport(
       charts.push(file);
       links.push(`![${metric} by ${compareBy}${pages > 1 ? `, page ${p + 1}` : ''}](charts/${name})`);
     }
+    if (allPages > pages) links.push(`_${metric}: charts show rows 1-${pages * ROWS_PER_CHART} of ${grid.rows.length}; every row is in the tables above._`);
   }
   const title = `# Comparison by ${compareBy}: ${[...new Set(results.map((r) => r.suite.name))].join(', ')}`;
   const markdown = `${title}\n\n${comparisonTables(results, compareBy)}\n## Charts\n\n${links.join('\n\n')}\n`;

@@ -13,6 +13,7 @@
  */
 import { CompositionError } from '../../core/errors.ts';
 
+
 export interface SubgraphLatencies {
   /** Vision encoder, one image (ms). */
   vit: number;
@@ -49,8 +50,10 @@ export function composeRow(images: number, lat: SubgraphLatencies, p: ComposePar
   const promptTokens = p.textTokens + images * p.tokensPerImage;
   const chunks = Math.ceil(promptTokens / p.chunkSize);
   if (chunks > lat.prefill.length) {
+    const missing = Array.from({ length: chunks - lat.prefill.length }, (_, i) => `g${lat.prefill.length + 1 + i}`);
     throw new CompositionError(
       `${images} image(s) give ${promptTokens} prompt tokens = ${chunks} chunks of ${p.chunkSize}, but only g1..g${lat.prefill.length} were measured`,
+      missing,
     );
   }
   const perLayer = lat.prefill.slice(0, chunks).reduce((s, v) => s + v, 0);

@@ -14,7 +14,10 @@ export interface HttpTarget {
   url: URL;
   headers: Record<string, string>;
   agent: http.Agent;
-  /** Deadline for the whole request, ms; a stalled stream is aborted when it passes. */
+  /**
+   * Longest silence, ms: before the response headers, or between two reads of the body. A stream
+   * still sending (a long chunk arriving slowly) is never a timeout; a stalled one is aborted.
+   */
   timeoutMs: number;
 }
 
@@ -117,14 +120,23 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
       resolve({ startMs, endMs, status, serverHeader, failure, staleSocket });
     };
 
-    // The deadline counts from startMs, taken before the timer is armed, on the run clock.
+    // The silence limit counts from startMs (taken before the timer is armed) and, once bytes
+    // flow, from the last read: when it falls due after a read, it is armed again from that read.
     const startMs = clock.now();
     lastDataMs = startMs;
-    const cancelDeadline = callWhenDue(() => clock.now(), startMs + target.timeoutMs, () => {
-      const now = clock.now();
-      const stalled = status === null ? 'no response headers yet' : `no data for the last ${Math.round(now - lastDataMs)} ms`;
-      settle({ kind: 'timeout', message: `request timed out after ${target.timeoutMs} ms (${stalled}; ${consumer.progress()})` }, now);
-    });
+    let cancelDeadline: () => void = () => {};
+    const armDeadline = (dueMs: number): void => {
+      cancelDeadline = callWhenDue(() => clock.now(), dueMs, () => {
+        const now = clock.now();
+        if (lastDataMs + target.timeoutMs > now) {
+          armDeadline(lastDataMs + target.timeoutMs);
+          return;
+        }
+        const stalled = status === null ? 'no response headers yet' : `no data for the last ${Math.round(now - lastDataMs)} ms`;
+        settle({ kind: 'timeout', message: `request timed out after ${target.timeoutMs} ms (${stalled}; ${consumer.progress()})` }, now);
+      });
+    };
+    armDeadline(startMs + target.timeoutMs);
     const req = requestFn(target.url)(target.url, {
       method: 'POST',
       headers: { ...target.headers, 'content-length': String(Buffer.byteLength(body)) },
@@ -134,6 +146,7 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
     req.on('error', (err) => settle(describeSocketError(err, where, status === null ? 'before' : 'during')));
     req.on('response', (response) => {
       res = response;
+      lastDataMs = clock.now();
       status = response.statusCode ?? null;
       serverHeader = typeof response.headers.server === 'string' ? response.headers.server : null;
       const contentType = response.headers['content-type'] ?? '';
@@ -207,6 +220,8 @@ export interface JsonAnswer {
   json: unknown;
   text: string;
   serverHeader: string | null;
+  /** The Retry-After header (seconds or an HTTP date), when the server sent one. */
+  retryAfter: string | null;
 }
 
 /** A plain JSON POST (calibration, tokenize). Rejects with a clear Error on network failure. */
@@ -250,6 +265,7 @@ export function postJson(target: HttpTarget, payload: unknown): Promise<JsonAnsw
           json,
           text,
           serverHeader: typeof res.headers.server === 'string' ? res.headers.server : null,
+          retryAfter: typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : null,
         });
       });
     });

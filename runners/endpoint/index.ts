@@ -149,6 +149,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
           concurrency: c,
           scheduledOffsetMs: offsets ? offset : null,
           textPromptTokens: calibration.textPromptTokens,
+          maxSseLineBytes: config.maxSseLineBytes,
         }, redact);
       }),
     );
@@ -184,10 +185,14 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
     fixedOutputLength: config.fixedOutputLength,
     serverParams: config.serverParams,
     timeoutMs: config.timeoutMs,
+    maxSseLineBytes: config.maxSseLineBytes,
     ttftMeaning: 'request sent -> first content token: upload, image encoding, prefill and first token',
   };
   if (calibration.textPromptTokens !== null) settings['textPromptTokens'] = calibration.textPromptTokens;
   if (calibration.serverHeader) settings['server'] = calibration.serverHeader;
+  // A cell whose calibration had to retry or fall back says so in its record.
+  if (calibration.retries > 0) settings['calibrationRetries'] = calibration.retries;
+  if (calibration.fallback) settings['calibrationFallback'] = redact(calibration.fallback);
   if (config.requestRate !== null) settings['requestRate'] = config.requestRate;
   if (config.apiKeyEnv !== null) settings['apiKeyEnv'] = config.apiKeyEnv;
   if (config.targets.ttftMs !== undefined) settings['ttftTargetMs'] = config.targets.ttftMs;
@@ -247,4 +252,9 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
 export const endpointRunner: Runner = {
   name: 'endpoint',
   prepare: (cell, suite, ctx) => prepareEndpointCell(cell, suite, ctx),
+  // Options (an unset apiKeyEnv variable included) and every cell's values, before the run.
+  checkPlan: (suite, cells) => {
+    const config = parseEndpointOptions(suite);
+    for (const cell of cells) parseCellParams(cell, suite, config);
+  },
 };

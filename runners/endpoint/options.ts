@@ -6,6 +6,7 @@ import { ValidationError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { ImagePattern, ImageSize } from './images.ts';
 import type { GoodputTargets } from './load.ts';
+import { DEFAULT_MAX_SSE_LINE_BYTES } from './sse.ts';
 
 export type CalibrationMode = 'auto' | 'tokenize' | 'usage' | 'off';
 
@@ -19,7 +20,10 @@ export interface EndpointConfig {
   /** Name of the env var that held the key (the key itself is only in `apiKey`). */
   apiKeyEnv: string | null;
   apiKey: string | null;
+  /** A request fails when no byte arrives for this long (before the headers or between reads). */
   timeoutMs: number;
+  /** Cap of one SSE line or one event's data, bytes. */
+  maxSseLineBytes: number;
   /** Poisson arrivals within a round when set (requests/s). */
   requestRate: number | null;
   targets: GoodputTargets;
@@ -54,6 +58,7 @@ const KNOWN_OPTIONS = new Set([
   'maxTokens',
   'apiKeyEnv',
   'timeoutMs',
+  'maxSseLineBytes',
   'requestRate',
   'ttftTargetMs',
   'tpotTargetMs',
@@ -202,6 +207,7 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
     apiKeyEnv,
     apiKey,
     timeoutMs: o['timeoutMs'] === undefined ? DEFAULT_TIMEOUT_MS : positiveNumber(o['timeoutMs'], where, 'options.timeoutMs', false),
+    maxSseLineBytes: o['maxSseLineBytes'] === undefined ? DEFAULT_MAX_SSE_LINE_BYTES : positiveNumber(o['maxSseLineBytes'], where, 'options.maxSseLineBytes', true),
     requestRate: optionalPositive(o['requestRate'], where, 'options.requestRate', false),
     targets,
     imageFiles,
@@ -217,12 +223,21 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
   };
 }
 
-function intParam(v: unknown, fallback: number, min: number, where: string, field: string): number {
+/**
+ * Largest cell values the endpoint runner takes. Each request's images and prompt are built in
+ * memory before it is sent (99999 images grew the process by 35 MB/s), so values far beyond what
+ * any served model accepts are refused before the run: 1,048,576 tokens is the largest context
+ * served models have; 64 images per request is above any server's default multi-image limit.
+ */
+export const ENDPOINT_CELL_LIMITS = { images: 64, prefill: 1_048_576, concurrency: 1024 } as const;
+
+function intParam(v: unknown, fallback: number, min: number, where: string, field: string, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return fallback;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
     throw new ValidationError(where, field, `expected an integer >= ${min}, got ${JSON.stringify(v)}`);
   }
+  if (n > max) throw new ValidationError(where, field, `${n} is beyond the endpoint runner's limit of ${max} (runners/endpoint/options.ts ENDPOINT_CELL_LIMITS)`);
   return n;
 }
 
@@ -231,9 +246,9 @@ export function parseCellParams(cell: Cell, suite: Suite, config: EndpointConfig
   const where = `suite "${suite.name}", cell ${cell.id}`;
   const p = cell.params;
   return {
-    images: intParam(p['images'], 1, 0, where, 'images'),
-    prefill: intParam(p['prefill'], 128, 1, where, 'prefill'),
-    concurrency: intParam(p['concurrency'], 1, 1, where, 'concurrency'),
+    images: intParam(p['images'], 1, 0, where, 'images', ENDPOINT_CELL_LIMITS.images),
+    prefill: intParam(p['prefill'], 128, 1, where, 'prefill', ENDPOINT_CELL_LIMITS.prefill),
+    concurrency: intParam(p['concurrency'], 1, 1, where, 'concurrency', ENDPOINT_CELL_LIMITS.concurrency),
     imageSize: p['image_size'] === undefined ? config.imageSize : parseImageSize(p['image_size'], where, 'image_size'),
   };
 }

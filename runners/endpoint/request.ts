@@ -18,7 +18,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { HttpTarget, StreamOutcome } from './http-client.ts';
 import { displayUrl, postStream } from './http-client.ts';
-import { SseDecoder } from './sse.ts';
+import { DEFAULT_MAX_SSE_LINE_BYTES, SseDecoder } from './sse.ts';
 import { StreamAccumulator } from './stream-accumulator.ts';
 import { errorMessage } from '../../core/errors.ts';
 
@@ -29,6 +29,8 @@ export interface RequestMeta {
   round: number;
   request: number;
   concurrency: number;
+  /** Cap of one SSE line or event, bytes (options.maxSseLineBytes). */
+  maxSseLineBytes?: number;
   scheduledOffsetMs: number | null;
   /** usage.prompt_tokens of the same prompt without images, to derive image tokens. */
   textPromptTokens: number | null;
@@ -43,7 +45,7 @@ export async function runStreamingRequest(
   redact: (text: string) => string,
 ): Promise<IterationRecord> {
   const acc = new StreamAccumulator(`SSE stream from ${displayUrl(target.url)}`);
-  const decoder = new SseDecoder();
+  const decoder = new SseDecoder(meta.maxSseLineBytes ?? DEFAULT_MAX_SSE_LINE_BYTES);
   const progress = () => `after ${acc.tokensReceived} token${acc.tokensReceived === 1 ? '' : 's'}`;
   const outcome = await postStream(target, body, clock, {
     onData(bytes, tMs) {

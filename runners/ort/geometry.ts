@@ -1,5 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
+import { DEEPSTACK_EMBEDS, DEEPSTACK_FEATURES } from '../../models/layouts/onnx-community.ts';
+import type { PatchGeometry } from '../../models/qwen-patches.ts';
 
 /** Shapes the pipeline needs, read from the sessions' own metadata so real exports work too. */
 export interface PipelineGeometry {
@@ -15,6 +17,16 @@ export interface PipelineGeometry {
   decoderOutput: 'hidden_states' | 'logits';
   imageSize: number | null;
   tokensPerImage: number | null;
+  /**
+   * How the vision encoder takes an image: `image` = `pixel_values [n, 3, S, S]`; `patches` =
+   * Qwen-VL flattened patches `pixel_values [patches, C*T*P*P]` plus a grid input.
+   */
+  pixelLayout: 'image' | 'patches';
+  /** Patches: the grid input's name (`grid_thw` or `image_grid_thw`) and the patch layout. */
+  gridInput: string | null;
+  patch: PatchGeometry | null;
+  /** DeepStack levels the decoder adds (Qwen3-VL `deepstack_visual_embeds`); 0 without. */
+  deepstackTaps: number;
 }
 
 function tensorMeta(session: InferenceSession, name: string, side: 'input' | 'output') {
@@ -31,7 +43,7 @@ function fixedDim(shape: ReadonlyArray<number | string> | undefined, index: numb
 export function readGeometry(
   decoder: InferenceSession,
   vision: InferenceSession | undefined,
-  hints: { imageSize?: number; tokensPerImage?: number },
+  hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry },
   source: string,
 ): PipelineGeometry {
   const pastKeys = decoder.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n));
@@ -56,6 +68,19 @@ export function readGeometry(
   }
   const pixels = vision ? tensorMeta(vision, 'pixel_values', 'input') : undefined;
   const features = vision ? tensorMeta(vision, 'image_features', 'output') : undefined;
+  const pixelLayout = pixels && pixels.shape.length === 2 ? 'patches' : 'image';
+  const gridInput = vision?.inputNames.find((n) => n === 'grid_thw' || n === 'image_grid_thw') ?? null;
+  if (pixelLayout === 'patches' && (!gridInput || !hints.patch)) {
+    throw new InputError(
+      `${source}: the vision encoder takes flattened patches; it needs a grid_thw / image_grid_thw input and the patch layout (zoo models give it)`,
+    );
+  }
+  const deepstack = tensorMeta(decoder, DEEPSTACK_EMBEDS, 'input');
+  const deepstackTaps = deepstack ? fixedDim(deepstack.shape, 0) ?? 0 : 0;
+  if (deepstack && !deepstackTaps) throw new InputError(`${source}: ${DEEPSTACK_EMBEDS} needs a fixed level count as its first dimension`);
+  if (deepstack && vision && !vision.outputNames.includes(DEEPSTACK_FEATURES)) {
+    throw new InputError(`${source}: the decoder takes ${DEEPSTACK_EMBEDS} but the vision encoder has no ${DEEPSTACK_FEATURES} output`);
+  }
   return {
     hidden,
     layers: pastKeys.length,
@@ -65,7 +90,12 @@ export function readGeometry(
     positionIdsRank,
     hasAttentionMask: decoder.inputNames.includes('attention_mask'),
     decoderOutput,
-    imageSize: fixedDim(pixels?.shape, 3) ?? hints.imageSize ?? null,
-    tokensPerImage: fixedDim(features?.shape, 1) ?? hints.tokensPerImage ?? null,
+    imageSize: (pixelLayout === 'image' ? fixedDim(pixels?.shape, 3) : null) ?? hints.imageSize ?? null,
+    // image_features is [n, tokens, hidden] per image, or [tokens of all images, hidden] (Qwen-VL).
+    tokensPerImage: (features?.shape.length === 3 ? fixedDim(features.shape, 1) : null) ?? hints.tokensPerImage ?? null,
+    pixelLayout,
+    gridInput,
+    patch: pixelLayout === 'patches' ? hints.patch ?? null : null,
+    deepstackTaps,
   };
 }

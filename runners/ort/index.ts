@@ -5,12 +5,15 @@ import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
+import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
+import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
 import { OrtPipeline, type KvCacheMode, type PipelineSessions } from './pipeline.ts';
 import { CellProfiler } from './profiling.ts';
+import { checkOrtPlan } from './plan-check.ts';
 
 const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8', 'int4'];
 
@@ -18,8 +21,10 @@ interface ResolvedModel {
   files: Partial<Record<SessionName, string>>;
   identity: ModelIdentity;
   vocab: number;
-  hints: { imageSize?: number; tokensPerImage?: number };
+  hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry };
   notes: string[];
+  /** What the cell records about its weight form (zoo builds), for side-by-side comparisons. */
+  weightSettings: Record<string, string | number>;
 }
 
 function numberParam(cell: Cell, axis: string, fallback: number): number {
@@ -65,8 +70,12 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         builderVersion: built.builderVersion,
       },
       vocab: d.llm.vocab,
-      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile },
+      hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile, patch: patchGeometry(d) },
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
+      weightSettings: {
+        weightFormat: weightFormLabel(precision as Precision, 'onnx'),
+        weightBytesPerToken: decodeWeightBytesPerToken(d.llm, precision as Precision, 'onnx'),
+      },
     };
   }
   if ('path' in ref) {
@@ -87,6 +96,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         tokensPerImage: typeof opts['tokensPerImage'] === 'number' ? opts['tokensPerImage'] : undefined,
       },
       notes: fallbacks,
+      weightSettings: {},
     };
   }
   throw new InputError(`suite "${suite.name}": the ort runner needs model.zoo or model.path, not a model named on a target`);
@@ -95,6 +105,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
 /** In-process ONNX Runtime runner (CPU execution provider). */
 export const ortRunner: Runner = {
   name: 'ort',
+  checkPlan: (suite, cells) => checkOrtPlan(suite, cells, true),
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     const textTokens = numberParam(cell, 'prefill', 128);
@@ -154,7 +165,10 @@ export const ortRunner: Runner = {
         outputTokens,
         layers: geo.layers,
         tokensPerImage: geo.tokensPerImage ?? 0,
+        ...(sessions.vision ? { visionInput: geo.pixelLayout === 'patches' ? `flattened patches + ${geo.gridInput}` : 'image tensor' } : {}),
+        ...(geo.deepstackTaps > 0 ? { deepstackLevels: geo.deepstackTaps } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
+        ...model.weightSettings,
         ...(profiler ? { ortProfiling: 'on: timings include profiler overhead' } : {}),
         ...(model.notes.length ? { notes: model.notes.join('; ') } : {}),
       },

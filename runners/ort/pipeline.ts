@@ -1,6 +1,9 @@
 import * as ort from 'onnxruntime-node';
+import { DEEPSTACK_FEATURES } from '../../models/layouts/onnx-community.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
+import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
+import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { SimdArgmax } from './argmax-simd.ts';
 import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
@@ -118,9 +121,10 @@ export class OrtPipeline {
    * the same shared past buffers) is updated in place instead of spreading 2 x layers entries
    * into a new object every step.
    */
-  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, into?: Feeds): Feeds {
+  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, deepstack?: DeepstackInput, into?: Feeds): Feeds {
     const feeds: Feeds = into ?? { ...past };
     feeds['inputs_embeds'] = embeds;
+    if (this.geo.deepstackTaps > 0) Object.assign(feeds, deepstackFeeds(deepstack, start, length, this.geo.deepstackTaps, this.geo.hidden));
     if (this.geo.hasAttentionMask) {
       const n = start + length;
       if (this.ones.length < n) this.ones = new BigInt64Array(Math.max(n, 2 * this.ones.length)).fill(1n);
@@ -175,6 +179,39 @@ export class OrtPipeline {
     return { logits: out.tensor };
   }
 
+  /**
+   * Vision encoder feeds for one normalised CHW image: the image tensor, or (Qwen-VL) its
+   * flattened patches in the processor's layout with a one-image grid. Flattening is part of
+   * the image_encode phase, as the processor's work is in a deployment.
+   */
+  private visionFeeds(chw: Float32Array, size: number): Feeds {
+    const { patch, gridInput } = this.geo;
+    if (this.geo.pixelLayout === 'image' || !patch || !gridInput) {
+      return { pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) };
+    }
+    const geometry = { ...patch, imageSize: size };
+    const side = size / patch.patchSize;
+    return {
+      pixel_values: new ort.Tensor('float32', flattenPatches(chw, geometry), [patchCount(geometry), patchRowWidth(geometry)]),
+      [gridInput]: new ort.Tensor('int64', BigInt64Array.from([1n, BigInt(side), BigInt(side)]), [1, 3]),
+    };
+  }
+
+  /** DeepStack features of every image token of the prompt, `[taps, image tokens, hidden]`, with their rows. */
+  private deepstackInput(imageRows: number[], perImage: Float32Array[], tokensPerImage: number): DeepstackInput {
+    const { deepstackTaps: taps, hidden } = this.geo;
+    const total = imageRows.length * tokensPerImage;
+    const features = new Float32Array(taps * total * hidden);
+    perImage.forEach((data, i) => {
+      for (let level = 0; level < taps; level++) {
+        const from = level * tokensPerImage * hidden;
+        features.set(data.subarray(from, from + tokensPerImage * hidden), (level * total + i * tokensPerImage) * hidden);
+      }
+    });
+    const rows = imageRows.flatMap((start) => Array.from({ length: tokensPerImage }, (_, k) => start + k));
+    return { rows, features };
+  }
+
   async run(shape: RequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
     const { clock, geo, sessions } = this;
     const events: TimedEvent[] = [];
@@ -218,18 +255,20 @@ export class OrtPipeline {
       });
 
       const features: Float32Array[] = [];
+      const deepstackPerImage: Float32Array[] = [];
       if (shape.images > 0) {
         const vision = sessions.vision!;
         const size = geo.imageSize!;
         await phase('image_encode', async () => {
           for (const chw of pixels) {
-            const out = await timed('vision_encoder', 'image_encode', 1, () =>
-              vision.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, size, size]) }),
-            );
+            const feeds = this.visionFeeds(chw, size);
+            const out = await timed('vision_encoder', 'image_encode', 1, () => vision.run(feeds));
             features.push((out['image_features'] as ort.Tensor).data as Float32Array);
+            if (geo.deepstackTaps > 0) deepstackPerImage.push((out[DEEPSTACK_FEATURES] as ort.Tensor).data as Float32Array);
           }
         });
       }
+      const deepstack = geo.deepstackTaps > 0 ? this.deepstackInput(prompt.imageRows, deepstackPerImage, tokensPerImage) : undefined;
 
       const total = record.promptTokens;
       const shared = this.kvMode === 'shared' ? this.sharedCache(total + shape.outputTokens) : null;
@@ -246,7 +285,7 @@ export class OrtPipeline {
         for (let start = 0; start < total; start += chunk) {
           const length = Math.min(chunk, total - start);
           const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
-          const feeds = this.decoderFeeds(rows, start, length, past);
+          const feeds = this.decoderFeeds(rows, start, length, past, deepstack);
           out = await timed('decoder_model_merged', 'prefill', length, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
         }
@@ -266,7 +305,7 @@ export class OrtPipeline {
           const embedOut = await timed('embed_tokens', 'decode', 1, () =>
             sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) }),
           );
-          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past, stepFeeds);
+          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past, undefined, stepFeeds);
           const out = await timed('decoder_model_merged', 'decode', 1, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
           token = await this.nextToken(out, 'decode', timed);

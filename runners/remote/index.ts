@@ -5,6 +5,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { LineStream, StreamExit } from '../../targets/command-transport.ts';
 import { transportForRunner, type RunnerTargetOptions } from '../../targets/runner-target.ts';
 import { encodeRequest, shiftRecord, type WorkerMessage } from './protocol.ts';
+import { checkOrtPlan } from '../ort/plan-check.ts';
 
 /** Command that starts the suite on the board, relative to the target's workDir. */
 const DEFAULT_WORKER = ['node', 'bin/bench.mjs'];
@@ -69,6 +70,8 @@ function exitText(exit: StreamExit): string {
 export function createRemoteOrtRunner(opts: RunnerTargetOptions = {}): Runner {
   return {
     name: 'ort',
+    // The model folder is on the board: its presence is the worker's to check.
+    checkPlan: (suite, cells) => checkOrtPlan(suite, cells, false),
     async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
       const transport = transportForRunner(suite, opts);
       if (!ctx.plan) throw new InputError('remote ort runner: the run loop did not say how many iterations to plan');

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
+import { readResult } from '../../harness/result-store.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bench = join(repo, 'bin', 'bench.mjs');
@@ -18,7 +19,8 @@ function runDirOf(out: string, suite: string): string | null {
 
 function readRun(dir: string): RunResult | null {
   try {
-    return JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult;
+    // result.json plus the cells journal (cells.jsonl) of a run still going or killed.
+    return readResult(join(dir, 'result.json'));
   } catch {
     return null; // not written yet
   }

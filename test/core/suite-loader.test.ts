@@ -47,7 +47,7 @@ describe('suite validation', () => {
 
     const e3 = errorOf(valid.replace('runner: ort\n', ''));
     expect(e3.field).toBe('runner');
-    expect(e3.expected).toBe('is required');
+    expect(e3.expected).toBe('is required (or list runners as a matrix axis, e.g. matrix.runner: [ort, llamacpp])');
 
     const e4 = errorOf(valid.replace('target: local', 'target: local\niterations: 5'));
     expect(e4.field).toBe('iterations');

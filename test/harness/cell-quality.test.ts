@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
-import { cellFlags, cellSpread, NOISE_THRESHOLDS } from '../../harness/cell-quality.ts';
+import { cellFlags, cellSpread, metricFlags, NOISE_THRESHOLDS } from '../../harness/cell-quality.ts';
 import { startMachineWindow } from '../../hw-probes/machine-load.ts';
 
 /** An iteration with the given TTFT and 16 tokens one `step` ms apart. */
@@ -41,6 +41,19 @@ describe('cell spread and flags', () => {
     // Just inside every threshold: nothing.
     const edge = { cpus: 2, loadAvg1Before: 2, loadAvg1After: 2, stealPct: NOISE_THRESHOLDS.stealPct, runQueueWaitPct: NOISE_THRESHOLDS.runQueueWaitPct };
     expect(cellFlags({ spread: {}, machine: edge })).toEqual([]);
+  });
+});
+
+describe('flags on each figure', () => {
+  it('puts machine flags on every timing and a noisy flag only on the metrics whose own interval is wide', () => {
+    const recs = [100, 130, 80, 110, 95, 120].map((t, i) => rec(i, t, 20));
+    const spread = cellSpread(recs);
+    const flags = cellFlags({ spread, machine: { cpus: 2, loadAvg1Before: 5, loadAvg1After: 6, stealPct: 0, runQueueWaitPct: 1 } });
+    const perMetric = metricFlags(flags, spread, ['ttft_ms', 'tpot_ms']);
+    expect(perMetric['ttft_ms']!.map((f) => f.kind)).toEqual(['noisy', 'busy']);
+    expect(perMetric['ttft_ms']![0]!.message).toMatch(/^noisy: 95% CI of the median ±2\d\.\d% \(over ±5%\)$/);
+    expect(perMetric['tpot_ms']!.map((f) => f.kind)).toEqual(['busy']); // TPOT is steady (20 ms every step)
+    expect(metricFlags([], spread, ['tpot_ms'])).toEqual({});
   });
 });
 

@@ -32,6 +32,17 @@ describe('bench models', () => {
     expect(out).toMatch(/smolvlm-256m[^\n]*\n\s+vision 12L\/768 @512px, 64 tokens\/tile/);
   });
 
+  it('build --format gguf writes the LLM as GGUF, taking the GGUF type names for --precision', async () => {
+    const out = await run('build', 'smolvlm-256m', '--scale', 'tiny', '--format', 'gguf', '--precision', 'q4_0', '--cache-dir', cacheDir);
+    const dir = out.trim();
+    expect(dir).toContain('smolvlm-256m-tiny-gguf-int4');
+    expect(existsSync(join(dir, 'smolvlm-256m-llm-Q4_0.gguf'))).toBe(true);
+    await expect(run('build', 'smolvlm-256m', '--scale', 'tiny', '--format', 'gguf', '--precision', 'q5_k', '--cache-dir', cacheDir)).rejects.toThrow(
+      'unknown precision "q5_k"; valid precisions: fp32, fp16, int8, int4 (GGUF: f32, f16, q8_0, q4_0)',
+    );
+    await expect(run('build', 'smolvlm-256m', '--format', 'gguf', '--layout', 'axera')).rejects.toThrow(InputError);
+  });
+
   it('build prints the model folder', async () => {
     const out = await run('build', 'internvl2_5-1b', '--scale', 'tiny', '--precision', 'int4', '--layout', 'axera', '--cache-dir', cacheDir);
     const dir = out.trim();
@@ -47,7 +58,7 @@ describe('bench models', () => {
     await expect(run('build', 'internvl2_5-1b', '--precision', 'bf16')).rejects.toThrow('unknown precision "bf16"; valid precisions: fp32, fp16, int8, int4');
     await expect(run('build', 'internvl2_5-1b', '--scale', 'huge')).rejects.toThrow('valid scales: full, tiny');
     await expect(run('build', 'llava-7b', '--scale', 'tiny', '--cache-dir', cacheDir)).rejects.toThrow(
-      'unknown model "llava-7b"; known models: internvl2_5-1b, qwen2-vl-2b, smolvlm-256m',
+      'unknown model "llava-7b"; known models: internvl2_5-1b, qwen2-vl-2b, smolvlm-256m, internvl3_5-1b, qwen2_5-vl-3b, qwen3-vl-2b',
     );
     await expect(run('check', 'internvl2_5-1b', '--precision', 'fp16,q3')).rejects.toThrow('unknown precision "q3"');
   });

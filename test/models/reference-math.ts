@@ -97,7 +97,7 @@ export interface DecoderLayerResult {
 }
 
 /**
- * Qwen2 decoder layer over `rows` new tokens at `positions`, attending to `history` cached
+ * Qwen2 (or Qwen3, with QK-norm) decoder layer over `rows` new tokens at `positions`, attending to `history` cached
  * rows (keys already rotated) plus themselves, with `visible(row, col)` deciding the mask.
  */
 export function decoderLayerReference(
@@ -125,6 +125,15 @@ export function decoderLayerReference(
     q.set(qkv.subarray(r * width, r * width + qDim), r * qDim);
     kNew.set(qkv.subarray(r * width + qDim, r * width + qDim + kvDim), r * kvDim);
     vNew.set(qkv.subarray(r * width + qDim + kvDim, (r + 1) * width), r * kvDim);
+  }
+  if (llm.qkNorm) {
+    // Qwen3: RMSNorm over head_dim on every query / key head, before RoPE.
+    const perHead = (x: Mat, heads: number, name: string): void => {
+      const gamma = gainTensor(seed, `llm.layers.${layer}.self_attn.${name}.weight`, D).toArray();
+      x.set(rmsNorm(x, rows * heads, D, gamma, llm.rmsEps));
+    };
+    perHead(q, Hq, 'q_norm');
+    perHead(kNew, Hkv, 'k_norm');
   }
   rope(q, rows, Hq, D, positions, llm.ropeTheta);
   rope(kNew, rows, Hkv, D, positions, llm.ropeTheta);

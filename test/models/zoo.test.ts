@@ -21,8 +21,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('descriptors', () => {
-  it('lists the three zoo models', () => {
-    expect(listZoo().map((z) => z.id)).toEqual(['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m']);
+  it('lists the zoo models', () => {
+    expect(listZoo().map((z) => z.id)).toEqual(['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m', 'internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b']);
   });
 
   it('resolves InternVL2.5-1B at full scale with the reference numbers', () => {
@@ -44,7 +44,7 @@ describe('descriptors', () => {
 
   it('names the unknown id and lists the known ones', () => {
     expect(() => getDescriptor('llava-9b', 'full')).toThrow(InputError);
-    expect(() => getDescriptor('llava-9b', 'full')).toThrow(/"llava-9b".*internvl2_5-1b, qwen2-vl-2b, smolvlm-256m/);
+    expect(() => getDescriptor('llava-9b', 'full')).toThrow(/"llava-9b".*internvl2_5-1b, qwen2-vl-2b, smolvlm-256m, internvl3_5-1b, qwen2_5-vl-3b, qwen3-vl-2b/);
   });
 
   it('rejects an unknown precision, listing the valid ones', async () => {

@@ -61,3 +61,34 @@ describe('Axera composition from per-subgraph ax_run_model logs', () => {
     );
   });
 });
+
+describe('bench compose with missing chunk logs (issue 12.5)', () => {
+  it('composes the rows it can, names the missing graphs, exits 2 without a stack trace', async () => {
+    const { cpSync, mkdtempSync, rmSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { spawnSync } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'bench-compose-'));
+    const logs = join(dir, 'logs');
+    cpSync(fixtures, logs, { recursive: true });
+    // Keep g1..g3 only: 0 and 1 image(s) need 1 and 3 chunks; 4 and 8 images need 9 and 17.
+    for (let k = 4; k <= 17; k++) rmSync(join(logs, `g${k}.txt`));
+    const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const r = spawnSync(process.execPath, [join(repo, 'bin', 'bench.mjs'), 'compose', '--suite', 'internvl-ax650', '--subgraph-logs', logs, '--out', join(dir, 'out')], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('2 row(s) not composed (4 image(s), 8 image(s))');
+    expect(r.stderr).toMatch(/has no g4\.txt, g5\.txt, .*g17\.txt/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const md = readFileSync(join(dir, 'out', 'compose.md'), 'utf8');
+
+    expect(md).toContain('## Rows not composed');
+    expect(md).toContain('- 4 image(s): 4 image(s) give 1152 prompt tokens = 9 chunks of 128, but only g1..g3 were measured; missing logs: g4.txt');
+    const json = JSON.parse(readFileSync(join(dir, 'out', 'compose.json'), 'utf8')) as { rows: Array<{ images: number; prefillTtftMs: number }> };
+    expect(json.rows.map((row) => row.images)).toEqual([0, 1]);
+    // Same figures as with every log present: the composed rows do not depend on the missing ones.
+    expect(json.rows.map((row) => Number(row.prefillTtftMs.toFixed(3)))).toEqual([220.979, 862.291]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});

@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
-import { rooflineChart } from '../../reporters/roofline/chart.ts';
-import { rooflineSection } from '../../reporters/roofline/index.ts';
+import { rooflineChart, rooflineSection, rooflineTable } from '../../reporters/roofline/index.ts';
 import { rooflineRecord, zooDescriptorFor, zooIdForName } from '../../roofline/record.ts';
 import { writeReport } from '../../reporters/write-report.ts';
 import { checkResult } from '../../harness/result-schema.ts';
-import { rooflineTable } from '../../reporters/roofline/table.ts';
 import { cellShape, rooflineRows } from '../../roofline/rows.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
 
@@ -92,7 +90,7 @@ describe('roofline rows and table', () => {
     const md = rooflineTable(run, cal, () => null);
     expect(md).toContain('- no model descriptor for this cell (images=1,prefill=128,precision=int4; images=0,prefill=128,precision=fp16)');
     const odd = runWith([okCell('q', { images: 0, prefill: 8, precision: 'q4_k_m' }, { prefill_ms: 5 }, { images: 0, promptTokens: 8, outputTokens: 1 })]);
-    expect(rooflineTable(odd, cal, () => d)).toContain('- precision "q4_k_m" has no weight format for roofline bounds; known: fp32, fp16, int8, int4, w8a16, w4a16 (q)');
+    expect(rooflineTable(odd, cal, () => d)).toContain('- precision "q4_k_m" has no weight format for roofline bounds; known: fp32, fp16, int8, int4, w8a16, w4a16, q8_0, q4_0, f32, f16 (q)');
   });
 
   it('flags a measurement faster than its bound', () => {
@@ -126,6 +124,8 @@ describe('roofline rows and table', () => {
     named.suite.definition.model = { name: 'InternVL2_5-1B-MPO' };
     expect(zooDescriptorFor(named)({ ...cell, model: null })?.id).toBe('internvl2_5-1b');
     named.suite.definition.model = { name: 'qwen2.5-vl-3b-instruct-q4_k_m' };
+    expect(zooDescriptorFor(named)({ ...cell, model: null })?.id).toBe('qwen2_5-vl-3b');
+    named.suite.definition.model = { name: 'gemma-3-4b-it-q4_k_m' };
     expect(zooDescriptorFor(named)({ ...cell, model: null })).toBeNull();
   });
 
@@ -134,6 +134,9 @@ describe('roofline rows and table', () => {
     expect(zooIdForName('InternVL2.5-1B')).toBe('internvl2_5-1b');
     expect(zooIdForName('Qwen2-VL-2B-Instruct')).toBe('qwen2-vl-2b');
     expect(zooIdForName('SmolVLM-256M-Instruct')).toBe('smolvlm-256m');
+    expect(zooIdForName('InternVL3_5-1B')).toBe('internvl3_5-1b');
+    expect(zooIdForName('Qwen2.5-VL-3B-Instruct')).toBe('qwen2_5-vl-3b');
+    expect(zooIdForName('Qwen3-VL-2B-Instruct')).toBe('qwen3-vl-2b');
     expect(zooIdForName('Qwen2-VL-2B5')).toBeNull();
     expect(zooIdForName('InternVL2_5-1B2')).toBeNull();
     expect(zooIdForName('llava-1.5-7b')).toBeNull();

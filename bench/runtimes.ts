@@ -1,0 +1,132 @@
+/**
+ * `npm run bench:runtimes`: the same LLM on the two in-process runtimes, side by side.
+ *
+ * InternVL2.5-1B's LLM (Qwen2.5-0.5B, synthetic random weights, full scale by default) runs a
+ * 128-token prefill and a greedy decode on ONNX Runtime (the zoo's ONNX build, `ort` runner) and
+ * on llama.cpp (the zoo's GGUF build, `llamacpp` runner, node-llama-cpp 3.21.1 CPU), with the
+ * same prompt ids and thread count. Requests alternate between the runtimes, in ABBA order, so
+ * a drift of the (shared) machine hits both alike. Each phase is set against this machine's
+ * calibrated memory-bandwidth bound for the weight form each runtime reads (ONNX int4 = 5
+ * bits/weight, Q4_0 = 4.5; int8 = 8 + a scale per row, Q8_0 = 8.5).
+ *
+ * Options (env): RUNTIMES_PRECISION (int4; int8, fp16, fp32, or a comma list), RUNTIMES_SCALE
+ * (full), RUNTIMES_PREFILL (128), RUNTIMES_OUTPUT (33 tokens = 32 decode steps), RUNTIMES_ROUNDS
+ * (6 requests per runtime), RUNTIMES_THREADS (physical cores), RUNTIMES_MODEL (internvl2_5-1b).
+ */
+import { cpus, hostname, loadavg } from 'node:os';
+import { createClock } from '../core/clock.ts';
+import { captureLocalEnvironment } from '../harness/environment.ts';
+import type { IterationRecord } from '../core/events.ts';
+import type { PreparedCell, Runner } from '../core/runner.ts';
+import { summarize } from '../core/stats.ts';
+import type { Suite } from '../core/suite-types.ts';
+import { calibrate } from '../roofline/calibrate/calibrate.ts';
+import { findCalibration, saveCalibration } from '../roofline/calibrate/store.ts';
+import { GGUF_WEIGHT_TYPE } from '../models/gguf/llm.ts';
+import { decodeWeightBytesPerToken, weightFormLabel } from '../models/weight-bytes.ts';
+import { getDescriptor, type Precision, type Scale } from '../models/zoo.ts';
+import { iterationMetrics } from '../core/metrics.ts';
+import { cellBounds } from '../roofline/bounds.ts';
+import { llamaCppRunner } from '../runners/llamacpp/index.ts';
+import { ortRunner } from '../runners/ort/index.ts';
+
+const env = (k: string, d: string): string => process.env[k] ?? d;
+const model = env('RUNTIMES_MODEL', 'internvl2_5-1b');
+const scale = env('RUNTIMES_SCALE', 'full') as Scale;
+const precisions = env('RUNTIMES_PRECISION', 'int4').split(',').map((p) => p.trim() as Precision);
+const prefill = Number(env('RUNTIMES_PREFILL', '128'));
+const outputTokens = Number(env('RUNTIMES_OUTPUT', '33'));
+const rounds = Number(env('RUNTIMES_ROUNDS', '6'));
+const environment = await captureLocalEnvironment();
+const threads = Number(env('RUNTIMES_THREADS', String(Math.max(1, environment.host.physicalCores))));
+
+const log = (m: string): void => {
+  process.stderr.write(`${m}\n`);
+};
+const load = (): string => loadavg().map((v) => v.toFixed(2)).join(' ');
+const clock = createClock();
+
+function suiteFor(runner: string): Suite {
+  return {
+    name: 'bench-runtimes',
+    model: { zoo: model, scale, seed: 1234 },
+    target: 'local',
+    runner,
+    defaults: { warmup: 1, iterations: rounds, outputTokens },
+    matrix: { prefill: [prefill] },
+  };
+}
+
+async function prepare(runner: Runner, precision: Precision): Promise<PreparedCell> {
+  const cell = { id: `${runner.name}:${precision}`, index: 0, params: { prefill, precision } };
+  return runner.prepare(cell, suiteFor(runner.name), { clock, threads, log });
+}
+
+function check(rec: IterationRecord, who: string): IterationRecord {
+  if (rec.error) throw new Error(`${who}: ${rec.error}`);
+  return rec;
+}
+
+const fmt = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : '–');
+
+/** The machine's calibration: the saved one for this host, else measured now (about 20 s) and saved. */
+async function machineCalibration() {
+  const found = findCalibration({ target: 'local', host: hostname() });
+  if (found.calibration) return { calibration: found.calibration, where: `saved ${found.path} (${found.calibration.createdAt})` };
+  log('no calibration of this machine: measuring bandwidth and matmul peaks (about 20 s)');
+  const c = await calibrate({ target: 'local', log });
+  return { calibration: c, where: `measured now, saved ${saveCalibration(c)}` };
+}
+
+const { calibration, where } = await machineCalibration();
+const descriptor = getDescriptor(model, scale);
+const loadAtStart = load();
+console.log(`# ONNX Runtime vs llama.cpp, ${model} LLM (${scale}, SYNTHETIC random weights), ${prefill}-token prefill, ${outputTokens - 1} decode steps`);
+console.log(`host ${hostname()}, ${cpus().length} logical CPUs (${environment.host.physicalCores} physical), ${threads} thread(s) per runtime; ${rounds} requests per runtime after 1 warm-up, interleaved ABBA`);
+console.log(`calibration: ${where}; read bandwidth ${fmt(calibration.bandwidth.read?.value ?? NaN, 2)} GB/s (load average then: ${calibration.loadAverage?.before.map((v) => v.toFixed(1)).join(' ') ?? '?'})`);
+
+for (const precision of precisions) {
+  log(`preparing ${precision} (builds the models on first use)`);
+  const ort = await prepare(ortRunner, precision);
+  const llama = await prepare(llamaCppRunner, precision);
+  const sides = [
+    { name: 'ort', prepared: ort, records: [] as IterationRecord[], form: 'onnx' as const, boundsFormat: precision as string },
+    { name: 'llamacpp', prepared: llama, records: [] as IterationRecord[], form: 'gguf' as const, boundsFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() },
+  ];
+  try {
+    for (const s of sides) check(await s.prepared.runIteration(0, true), s.name);
+    for (let r = 0; r < rounds; r++) {
+      // ABBA: ort, llama, llama, ort, ...
+      const order = r % 2 === 0 ? sides : [...sides].reverse();
+      for (const s of order) s.records.push(check(await s.prepared.runIteration(r + 1, false), s.name));
+    }
+  } finally {
+    await ort.close();
+    await llama.close();
+  }
+
+  console.log(`\n## ${precision}: ONNX ${weightFormLabel(precision, 'onnx')} vs GGUF ${weightFormLabel(precision, 'gguf')}\n`);
+  console.log('| runtime | weight bytes/token | prefill ms (median, min) | prefill bound | % of bound | TPOT ms (median, min) | decode bound | % of bound | TTFT ms |');
+  console.log('| :-- | --: | --: | --: | --: | --: | --: | --: | --: |');
+  for (const s of sides) {
+    const m = s.records.map(iterationMetrics);
+    const pre = summarize(m.map((x) => x.prefill_ms ?? NaN).filter(Number.isFinite), 'ms');
+    const tpot = summarize(m.map((x) => x.tpot_ms ?? NaN).filter(Number.isFinite), 'ms');
+    const ttft = summarize(m.map((x) => x.ttft_ms ?? NaN).filter(Number.isFinite), 'ms');
+    const bounds = cellBounds(descriptor, { images: 0, promptTokens: prefill, outputTokens, precision: s.boundsFormat, chunkSize: 0 }, calibration);
+    const pb = bounds.prefill.boundMs ?? NaN;
+    const db = bounds.decode?.boundMs ?? NaN;
+    const bytes = decodeWeightBytesPerToken(descriptor.llm, precision, s.form);
+    console.log(
+      `| ${s.name} | ${fmt(bytes / 1e6)} MB | ${fmt(pre.median)}, ${fmt(pre.min)} | ${fmt(pb, 2)} (${bounds.prefill.limitedBy ?? '?'}) | ${fmt((pb / pre.median) * 100)}% | ` +
+        `${fmt(tpot.median, 2)}, ${fmt(tpot.min, 2)} | ${fmt(db, 2)} (${bounds.decode?.limitedBy ?? '?'}) | ${fmt((db / tpot.median) * 100)}% | ${fmt(ttft.median)} |`,
+    );
+  }
+  const [o, l] = sides.map((s) => s.records.map(iterationMetrics));
+  const ratio = (k: 'prefill_ms' | 'tpot_ms') =>
+    summarize(o!.map((x, i) => (l![i]![k] ?? NaN) / (x[k] ?? NaN)).filter(Number.isFinite), 'ratio').median;
+  console.log(`\nllama.cpp / ORT, median of per-round ratios: prefill ${fmt(ratio('prefill_ms'), 2)}x, TPOT ${fmt(ratio('tpot_ms'), 2)}x`);
+  console.log(`llama.cpp: ${String(llama.settings['binding'])}, ${String(llama.settings['llamaCppRelease'])}, flash attention ${String(llama.settings['flashAttention'])}, KV ${String(llama.settings['kvCacheType'])}; ${String(llama.settings['llamaSystemInfo'])}`);
+  console.log(`ORT: ${String(ort.settings['kvCache'])}, intra-op threads ${String(ort.settings['intraOpNumThreads'])}`);
+}
+console.log(`\nload average (1, 5, 15 min): ${loadAtStart} at start, ${load()} at end — a shared machine: read ratios, not absolute times`);

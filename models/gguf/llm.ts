@@ -1,0 +1,228 @@
+/**
+ * The LLM of a zoo descriptor as a llama.cpp GGUF file: the same canonical random weights the
+ * ONNX layouts write (models/layers/decoder.ts names, models/weights/random.ts values), under
+ * llama.cpp's tensor names and metadata keys, so both runtimes run the same model.
+ *
+ * Architectures (llama.cpp `general.architecture`):
+ * - `qwen2` for Qwen2.5 (InternVL2.5's LLM): NEOX RoPE (rotate_half, as the ONNX graphs), q/k/v bias.
+ * - `qwen2vl` for Qwen2-VL's LLM: qwen2 tensors plus `qwen2vl.rope.dimension_sections`
+ *   (M-RoPE t/h/w sections; llama.cpp gives text tokens the same position on all axes, which
+ *   equals 1-D RoPE, as the ONNX build does for text).
+ * - `qwen3` for Qwen3 (InternVL3.5's LLM): no q/k/v bias, `attn_q_norm` / `attn_k_norm` gains
+ *   over head_dim (QK-norm). Qwen3-VL's LLM (llama.cpp `qwen3vl`) is refused, not approximated.
+ * - `llama` for SmolLM2 (SmolVLM's LLM): llama.cpp rotates adjacent pairs (ROPE_TYPE_NORM), so
+ *   q and k rows are permuted as llama.cpp's HF converter does, which keeps the function equal
+ *   to the rotate_half ONNX graph on the same weights.
+ *
+ * Tokenizer: byte-level BPE (`gpt2`, as both Qwen2 and SmolLM2 ship): the 256 byte symbols,
+ * placeholder tokens up to the descriptor's vocabulary size, one control token
+ * `<|endoftext|>` (last id) as BOS/EOS, no merges. It tokenises any text (byte by byte) and
+ * detokenises any id, which is all a latency benchmark needs; it is not the real vocabulary.
+ */
+import { join } from 'node:path';
+import { InputError } from '../../core/errors.ts';
+import type { LanguageModel, VlmDescriptor } from '../descriptors.ts';
+import { lmHeadSpec, mlpSpecs, oProjSpec, qkvSpec } from '../layers/decoder.ts';
+import { embeddingTable } from '../layers/embedding.ts';
+import { linearBias, linearWeight, type Precision } from '../layers/linear.ts';
+import { gainTensor } from '../layers/norms.ts';
+import type { LayoutBuild, LayoutResult } from '../layouts/types.ts';
+import type { RandomTensor } from '../weights/random.ts';
+import { f32, str, u32, writeGguf, type GgufTensor, type GgufValue } from './container.ts';
+import { encodeMatrix, type GgmlTypeName } from './quants.ts';
+
+/** Zoo precision -> the ggml type of every matmul weight (token embedding and output included). */
+export const GGUF_WEIGHT_TYPE: Record<Precision, GgmlTypeName> = { fp32: 'F32', fp16: 'F16', int8: 'Q8_0', int4: 'Q4_0' };
+
+/** llama_ftype of such a file (general.file_type). */
+const FILE_TYPE: Record<GgmlTypeName, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+
+export type GgufArchitecture = 'qwen2' | 'qwen2vl' | 'qwen3' | 'llama';
+
+/** llama.cpp architecture of a descriptor's LLM; throws for the ones not written yet. */
+export function ggufArchitecture(llm: LanguageModel): GgufArchitecture {
+  if (llm.kind === 'llama') return 'llama';
+  if (llm.kind === 'qwen3') {
+    // Qwen3-VL's text model is llama.cpp's `qwen3vl` (interleaved M-RoPE sections and DeepStack
+    // inputs): not written; Qwen3 with 1-D RoPE (InternVL3.5) is plain `qwen3`.
+    if (llm.mropeSections) throw new InputError('GGUF: Qwen3-VL\'s LLM (llama.cpp arch qwen3vl, interleaved M-RoPE, DeepStack) is not written by the zoo yet; use the ONNX build');
+    return 'qwen3';
+  }
+  return llm.mropeSections ? 'qwen2vl' : 'qwen2';
+}
+
+/** llama.cpp pre-tokenizer names of the real models (tokenizer.ggml.pre). */
+const PRE_TOKENIZER: Record<VlmDescriptor['family'], string> = {
+  internvl: 'qwen2',
+  'qwen2-vl': 'qwen2',
+  'qwen2_5-vl': 'qwen2',
+  'qwen3-vl': 'qwen2',
+  smolvlm: 'smollm',
+};
+
+/** GPT-2's byte -> printable character table (byte-level BPE symbols). */
+export function byteSymbols(): string[] {
+  const printable: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
+  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
+  const symbols: string[] = new Array(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) symbols[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
+  return symbols;
+}
+
+const TOKEN_TYPE = { normal: 1, control: 3 } as const;
+export const CONTROL_TOKEN_TEXT = '<|endoftext|>';
+
+export interface PlaceholderVocab {
+  tokens: string[];
+  tokenTypes: Int32Array;
+  /** The control token, used as BOS and EOS. */
+  controlId: number;
+}
+
+export function placeholderVocab(size: number): PlaceholderVocab {
+  if (size < 257) throw new Error(`a byte-level vocabulary needs at least 257 tokens, got ${size}`);
+  const tokens = byteSymbols();
+  for (let id = 256; id < size - 1; id++) tokens.push(`<synthetic_${id}>`);
+  tokens.push(CONTROL_TOKEN_TEXT);
+  const tokenTypes = new Int32Array(size).fill(TOKEN_TYPE.normal);
+  tokenTypes[size - 1] = TOKEN_TYPE.control;
+  return { tokens, tokenTypes, controlId: size - 1 };
+}
+
+/** A `[rows, cols]` weight encoded as `type`, optionally a row range of a packed tensor and/or rows reordered. */
+function matrixTensor(
+  name: string,
+  type: GgmlTypeName,
+  source: RandomTensor,
+  rows: number,
+  rowOffset = 0,
+  rowMap: (row: number) => number = (r) => r,
+): GgufTensor {
+  const cols = source.shape[source.shape.length - 1]!;
+  return {
+    name,
+    ne: [cols, rows],
+    type,
+    produce: encodeMatrix(type, rows, cols, (r, c) => source.at((rowOffset + rowMap(r)) * cols + c)),
+  };
+}
+
+function vectorTensor(name: string, source: RandomTensor, offset = 0, length = source.size): GgufTensor {
+  return { name, ne: [length], type: 'F32', produce: encodeMatrix('F32', 1, length, (_r, c) => source.at(offset + c)) };
+}
+
+/** llama.cpp's HF->GGUF q/k permutation (rotate_half halves -> adjacent pairs), per head of `headDim` rows. */
+function ropePairPermutation(headDim: number): (row: number) => number {
+  const half = headDim / 2;
+  return (row) => {
+    const head = Math.floor(row / headDim);
+    const within = row % headDim;
+    return head * headDim + (within % 2) * half + Math.floor(within / 2);
+  };
+}
+
+/** Tensor list in llama.cpp's names and ggml shapes (ne[0] = input features). */
+export function ggufTensors(llm: LanguageModel, seed: number, type: GgmlTypeName, arch: GgufArchitecture): GgufTensor[] {
+  const tensors: GgufTensor[] = [];
+  const embed = embeddingTable(seed, llm);
+  tensors.push(matrixTensor('token_embd.weight', type, embed, llm.vocab));
+  const qRows = llm.heads * llm.headDim;
+  const kvRows = llm.kvHeads * llm.headDim;
+  const permute = arch === 'llama' ? ropePairPermutation(llm.headDim) : undefined;
+  for (let i = 0; i < llm.layers; i++) {
+    const p = `blk.${i}`;
+    tensors.push(vectorTensor(`${p}.attn_norm.weight`, gainTensor(seed, `llm.layers.${i}.input_layernorm.weight`, llm.hidden)));
+    const qkv = qkvSpec(llm, i);
+    const w = linearWeight(seed, qkv);
+    tensors.push(matrixTensor(`${p}.attn_q.weight`, type, w, qRows, 0, permute));
+    tensors.push(matrixTensor(`${p}.attn_k.weight`, type, w, kvRows, qRows, permute));
+    tensors.push(matrixTensor(`${p}.attn_v.weight`, type, w, kvRows, qRows + kvRows));
+    if (qkv.bias) {
+      // Biases of permuted rows would need the same permutation; llama-class models have none.
+      if (permute) throw new Error(`${llm.kind}: q/k bias with a RoPE row permutation is not supported`);
+      const b = linearBias(seed, qkv);
+      tensors.push(vectorTensor(`${p}.attn_q.bias`, b, 0, qRows));
+      tensors.push(vectorTensor(`${p}.attn_k.bias`, b, qRows, kvRows));
+      tensors.push(vectorTensor(`${p}.attn_v.bias`, b, qRows + kvRows, kvRows));
+    }
+    if (llm.qkNorm) {
+      // Qwen3 QK-norm: one RMSNorm gain over head_dim, shared by every q (k) head.
+      tensors.push(vectorTensor(`${p}.attn_q_norm.weight`, gainTensor(seed, `llm.layers.${i}.self_attn.q_norm.weight`, llm.headDim)));
+      tensors.push(vectorTensor(`${p}.attn_k_norm.weight`, gainTensor(seed, `llm.layers.${i}.self_attn.k_norm.weight`, llm.headDim)));
+    }
+    tensors.push(matrixTensor(`${p}.attn_output.weight`, type, linearWeight(seed, oProjSpec(llm, i)), llm.hidden));
+    tensors.push(vectorTensor(`${p}.ffn_norm.weight`, gainTensor(seed, `llm.layers.${i}.post_attention_layernorm.weight`, llm.hidden)));
+    const m = mlpSpecs(llm, i);
+    tensors.push(matrixTensor(`${p}.ffn_gate.weight`, type, linearWeight(seed, m.gate), llm.intermediate));
+    tensors.push(matrixTensor(`${p}.ffn_up.weight`, type, linearWeight(seed, m.up), llm.intermediate));
+    tensors.push(matrixTensor(`${p}.ffn_down.weight`, type, linearWeight(seed, m.down), llm.hidden));
+  }
+  tensors.push(vectorTensor('output_norm.weight', gainTensor(seed, 'llm.norm.weight', llm.hidden)));
+  // A tied head reads token_embd (llama.cpp falls back to it when `output` is absent).
+  if (!llm.tieWordEmbeddings) tensors.push(matrixTensor('output.weight', type, linearWeight(seed, lmHeadSpec(llm)), llm.vocab));
+  return tensors;
+}
+
+export function ggufMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName, arch: GgufArchitecture): Array<[string, GgufValue]> {
+  const llm = d.llm;
+  const vocab = placeholderVocab(llm.vocab);
+  const a = arch;
+  const md: Array<[string, GgufValue]> = [
+    ['general.architecture', str(arch)],
+    ['general.type', str('model')],
+    ['general.name', str(`SYNTHETIC random weights: ${d.id} LLM (${d.scale}), seed ${seed}, not a trained model`)],
+    ['general.description', str(`vlm-edge-bench model zoo: the ${d.description} language model architecture with random seeded weights and a placeholder vocabulary, for latency measurement only`)],
+    ['general.file_type', u32(FILE_TYPE[type])],
+    ['general.quantization_version', u32(2)],
+    ['general.alignment', u32(32)],
+    [`${a}.context_length`, u32(llm.maxPositions)],
+    [`${a}.embedding_length`, u32(llm.hidden)],
+    [`${a}.block_count`, u32(llm.layers)],
+    [`${a}.feed_forward_length`, u32(llm.intermediate)],
+    [`${a}.attention.head_count`, u32(llm.heads)],
+    [`${a}.attention.head_count_kv`, u32(llm.kvHeads)],
+    [`${a}.attention.key_length`, u32(llm.headDim)],
+    [`${a}.attention.value_length`, u32(llm.headDim)],
+    [`${a}.rope.dimension_count`, u32(llm.headDim)],
+    [`${a}.rope.freq_base`, f32(llm.ropeTheta)],
+    [`${a}.attention.layer_norm_rms_epsilon`, f32(llm.rmsEps)],
+    [`${a}.vocab_size`, u32(llm.vocab)],
+  ];
+  if (arch === 'qwen2vl') {
+    const [t, h, w] = llm.mropeSections!;
+    md.push([`${a}.rope.dimension_sections`, { type: 'array', itemType: 'int32', value: [t, h, w, 0] }]);
+  }
+  md.push(
+    ['tokenizer.ggml.model', str('gpt2')],
+    ['tokenizer.ggml.pre', str(PRE_TOKENIZER[d.family])],
+    ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', value: vocab.tokens }],
+    ['tokenizer.ggml.token_type', { type: 'array', itemType: 'int32', value: vocab.tokenTypes }],
+    ['tokenizer.ggml.merges', { type: 'array', itemType: 'string', value: [] }],
+    ['tokenizer.ggml.bos_token_id', u32(vocab.controlId)],
+    ['tokenizer.ggml.eos_token_id', u32(vocab.controlId)],
+    ['tokenizer.ggml.padding_token_id', u32(vocab.controlId)],
+    ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
+  );
+  return md;
+}
+
+export const GGUF_FILE_SESSION = 'llm';
+
+/** The zoo layout `gguf`: one `<id>-llm-<type>.gguf` holding the LLM (no vision tower: llama.cpp takes no image embeddings here). */
+export function buildGguf(b: LayoutBuild): LayoutResult {
+  const d = b.descriptor;
+  const type = GGUF_WEIGHT_TYPE[b.lin.precision];
+  const arch = ggufArchitecture(d.llm);
+  const file = `${d.id}-llm-${type}.gguf`;
+  b.log(`${file} (${arch}, ${type})`);
+  const written = writeGguf(join(b.dir, file), ggufMetadata(d, b.lin.seed, type, arch), ggufTensors(d.llm, b.lin.seed, type, arch));
+  return {
+    files: { [GGUF_FILE_SESSION]: written.path },
+    assets: {},
+    sizes: { [file]: written.bytes },
+    params: {},
+  };
+}

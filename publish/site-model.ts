@@ -1,0 +1,397 @@
+/**
+ * What `bench publish` shows, as report-model data: comparison tables (rows and columns chosen
+ * by the user from the dimensions below) whose every entry is a cell of some run, with its spread,
+ * n, status and a link to that run's page; and one provenance row per run, with what a
+ * defensible table needs and the run did not record marked as a gap, never dropped.
+ */
+import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import { InputError } from '../core/errors.ts';
+import { cellRunnerName, suiteRunnerNames } from '../harness/matrix.ts';
+import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
+import { fmt } from '../reporters/format.ts';
+import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
+
+export interface PublishedRun {
+  result: RunResult;
+  /** The file it was read from. */
+  file: string;
+  /** Page name: runs/<slug>.html, raw data runs/<slug>.json. */
+  slug: string;
+}
+
+export const DIMENSIONS = ['board', 'backend', 'precision', 'model', 'images', 'prefill', 'suite', 'target', 'host', 'power_mode', 'date', 'commit'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+/** Dimensions the index offers as filters (one select each). */
+export const FILTER_DIMENSIONS: readonly Dimension[] = ['board', 'backend', 'precision', 'model'];
+
+export interface SiteOptions {
+  rows: Dimension[];
+  columns: Dimension[];
+  metrics: string[];
+}
+
+export const DEFAULT_SITE_OPTIONS: SiteOptions = {
+  rows: ['model', 'precision', 'images', 'prefill'],
+  columns: ['board', 'backend'],
+  metrics: [...HEADLINE_METRICS],
+};
+
+export function parseDimensions(text: string, flag: string): Dimension[] {
+  const dims = text.split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of dims) {
+    if (!(DIMENSIONS as readonly string[]).includes(d)) throw new InputError(`${flag} ${text}: unknown dimension "${d}"; allowed: ${DIMENSIONS.join(', ')}`);
+  }
+  if (dims.length === 0) throw new InputError(`${flag}: give at least one of ${DIMENSIONS.join(', ')}`);
+  return dims as Dimension[];
+}
+
+export function parseMetrics(text: string): string[] {
+  const names = text.split(',').map((d) => d.trim()).filter(Boolean);
+  for (const n of names) if (!metricDefinition(n)) throw new InputError(`--metric ${text}: unknown metric "${n}" (see docs/metrics or core/metric-registry.ts)`);
+  return names;
+}
+
+/** The board a run measured: the probe's board model, else the target, else the host CPU. */
+export function boardOf(r: RunResult): string {
+  const b = r.environment.board ?? {};
+  if (r.suite.definition.runner === 'endpoint') {
+    // The hardware is the server's, which the client cannot see: name the server instead.
+    const url = String(r.suite.definition.options?.['url'] ?? '');
+    return `server ${url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') || '(url not recorded)'}`;
+  }
+  return b['board.model'] ?? b['l4t.board'] ?? (r.target !== 'local' ? r.target : r.environment.host.cpu);
+}
+
+/** Runner and its runtime: "ort onnxruntime-node 1.30.0", "endpoint llama.cpp", "axera-subgraph pulsar2 ...". */
+export function backendOf(r: RunResult, c?: CellResult): string {
+  const s = c?.settings ?? r.cells.find((x) => x.status === 'ok')?.settings ?? {};
+  // A suite with a runner axis runs several runtimes: the cell's own runner.
+  const recorded = s['runner'];
+  const runner = typeof recorded === 'string' ? recorded : c ? cellRunnerName(r.suite.definition, c.params) : suiteRunnerNames(r.suite.definition).join('+');
+  if (runner === 'ort') return `ort ${r.environment.versions['onnxruntime-node'] ?? '(version not recorded)'}`;
+  if (runner === 'endpoint') return `endpoint ${String(s['server'] ?? '(server not identified)')}`;
+  if (runner === 'llamacpp') return `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`;
+  if (runner === 'axera-subgraph') return `axera ${s['engineVersion'] ? `engine ${String(s['engineVersion'])}` : '(engine version not recorded)'}`;
+  return runner;
+}
+
+function modelOf(r: RunResult, c?: CellResult): string {
+  const m = c?.model;
+  if (m) return m.architecture;
+  const ref = r.suite.definition.model;
+  return 'zoo' in ref ? ref.zoo : 'name' in ref ? ref.name : ref.path;
+}
+
+export function dimensionValue(r: RunResult, c: CellResult | undefined, d: Dimension): string {
+  switch (d) {
+    case 'board': return boardOf(r);
+    case 'backend': return backendOf(r, c);
+    case 'precision': return String(c?.params['precision'] ?? c?.model?.precision ?? 'default');
+    case 'model': return modelOf(r, c);
+    case 'images': return String(c?.params['images'] ?? '0');
+    case 'prefill': return String(c?.params['prefill'] ?? '–');
+    case 'suite': return r.suite.name;
+    case 'target': return r.target;
+    case 'host': return r.environment.host.hostname;
+    case 'power_mode': return r.environment.board?.['power.nvpmodel'] ?? 'not recorded';
+    case 'date': return r.startedAt.slice(0, 10);
+    case 'commit': return r.environment.git.revision?.slice(0, 10) ?? 'not recorded';
+  }
+}
+
+const keyOf = (values: string[]): string => values.join(' · ');
+
+interface Entry {
+  run: PublishedRun;
+  cell: CellResult | null;
+  cellId: string;
+}
+
+/** The figure of one grid position: median, interval and n, or an explicit failure / not run. */
+export function entryCell(e: Entry | undefined, metric: string, others: number): TableCell {
+  if (!e) return cell('·', { status: 'missing', note: 'no run measured this combination' });
+  const link = `runs/${e.run.slug}.html#cell-${encodeURIComponent(e.cellId)}`;
+  const more = others > 0 ? ` (+${others} older)` : '';
+  if (!e.cell) return cell(`not run${more}`, { status: 'missing', link, note: `planned in run ${e.run.result.runId} but not run` });
+  if (e.cell.status === 'failed') return cell(`FAILED${more}`, { status: 'failed', link, note: e.cell.error ?? 'failed' });
+  const s = e.cell.metrics[metric] as StoredStats | undefined;
+  if (!s) return cell(`–${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
+  const def = metricDefinition(metric);
+  const iv = figureInterval(s);
+  const flags = flagTexts(s);
+  const flagged = flagStatus(flags);
+  const spread = iv ? ` [${fmt(iv.interval[0], def?.digits)}–${fmt(iv.interval[1], def?.digits)}]` : '';
+  const source = cellSource(e.cell);
+  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'composed' ? ' composed' : ''}${more}`, {
+    value: s.median,
+    unit: s.unit,
+    n: s.n,
+    status: flagged ?? source,
+    ...(iv ? { interval: iv.interval } : {}),
+    link,
+    note: `run ${e.run.result.runId}${flagged ? `; ${flags.join('; ')}` : ''}`,
+  });
+}
+
+export interface ComparisonGrid {
+  rowKeys: string[];
+  columnKeys: string[];
+  /** Values of each row's / column's dimensions, for filters. */
+  rowValues: Map<string, Record<string, string>>;
+  columnValues: Map<string, Record<string, string>>;
+  /** row key -> column key -> entries, newest first. */
+  slots: Map<string, Map<string, Entry[]>>;
+}
+
+export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptions): ComparisonGrid {
+  const rowValues = new Map<string, Record<string, string>>();
+  const columnValues = new Map<string, Record<string, string>>();
+  const slots = new Map<string, Map<string, Entry[]>>();
+  const place = (run: PublishedRun, c: CellResult | undefined, cellId: string) => {
+    const rv = Object.fromEntries(options.rows.map((d) => [d, dimensionValue(run.result, c, d)]));
+    const cv = Object.fromEntries(options.columns.map((d) => [d, dimensionValue(run.result, c, d)]));
+    const rk = keyOf(Object.values(rv));
+    const ck = keyOf(Object.values(cv));
+    rowValues.set(rk, rv);
+    columnValues.set(ck, cv);
+    let row = slots.get(rk);
+    if (!row) slots.set(rk, (row = new Map()));
+    const list = row.get(ck);
+    const entry = { run, cell: c ?? null, cellId };
+    if (list) list.push(entry);
+    else row.set(ck, [entry]);
+  };
+  for (const run of runs) {
+    const present = new Set<string>();
+    for (const c of run.result.cells) {
+      present.add(c.id);
+      place(run, c, c.id);
+    }
+    // A planned cell that never ran still has a place: parameters from its id (k=v,...).
+    for (const id of run.result.plannedCells) {
+      if (present.has(id)) continue;
+      const params = Object.fromEntries(id.split(',').map((kv) => kv.split('=') as [string, string]));
+      place(run, { id, params, settings: {}, model: null } as unknown as CellResult, id);
+    }
+  }
+  for (const row of slots.values()) for (const list of row.values()) list.sort((a, b) => b.run.result.startedAt.localeCompare(a.run.result.startedAt));
+  const natural = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
+  return { rowKeys: [...rowValues.keys()].sort(natural), columnKeys: [...columnValues.keys()].sort(natural), rowValues, columnValues, slots };
+}
+
+export function comparisonTable(grid: ComparisonGrid, metric: string, options: SiteOptions): Table {
+  const def = metricDefinition(metric);
+  const rows = grid.rowKeys.map((rk) => {
+    const rv = grid.rowValues.get(rk)!;
+    return [
+      ...options.rows.map((d) => cell(rv[d]!)),
+      ...grid.columnKeys.map((ck) => {
+        const list = grid.slots.get(rk)?.get(ck);
+        return entryCell(list?.[0], metric, (list?.length ?? 1) - 1);
+      }),
+    ];
+  });
+  return {
+    id: `compare-${metric}`,
+    caption: `${def?.label ?? metric} (${def?.unit ?? ''}${def ? `, ${def.better} is better` : ''})`,
+    figures: `Median [95% interval] n=iterations of the newest run of each combination (older runs of it are counted and on their pages). ${def?.description ?? ''} FAILED: the cell failed; not run: planned but not measured; ·: no run of this combination`,
+    columns: columns([...options.rows.map((d): [string, 'left'] => [d, 'left']), ...grid.columnKeys.map((k): [string, 'right'] => [k, 'right'])]),
+    rows,
+  };
+}
+
+/** A grouped bar chart of a comparison table (first 40 rows, first 10 columns), with error bars. */
+export function comparisonChart(t: Table, metric: string, options: SiteOptions): ChartSpec {
+  const maxRows = 40;
+  const maxCols = 10;
+  const first = options.rows.length;
+  const rows = t.rows.slice(0, maxRows);
+  const colIdx = t.columns.slice(first).slice(0, maxCols).map((_, i) => first + i);
+  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const def = metricDefinition(metric);
+  const parts = [t.rows.length > maxRows ? `rows 1-${maxRows} of ${t.rows.length}` : '', t.columns.length - first > maxCols ? `${maxCols} of ${t.columns.length - first} columns` : '', 'bars: 95% interval'].filter(Boolean);
+  return {
+    id: `compare-${metric}`,
+    title: `${def?.label ?? metric} by ${options.columns.join(', ')}`,
+    width: Math.max(960, 160 + rows.length * (24 + 14 * colIdx.length)),
+    height: 540,
+    config: {
+      type: 'bar',
+      data: {
+        labels: rows.map((r) => r.slice(0, first).map((c) => c.text).join(' · ')),
+        datasets: colIdx.map((ci, k) => ({ label: t.columns[ci]!.header, data: rows.map((r) => r[ci]?.value ?? null), backgroundColor: palette[k % palette.length] })),
+      },
+      options: {
+        plugins: {
+          title: { display: true, text: `${def?.label ?? metric} (${def?.unit ?? ''}), median`, font: { size: 18 } },
+          subtitle: { display: true, text: parts.join('; '), font: { size: 12 } },
+          errorBars: { bars: colIdx.map((ci) => rows.map((r) => r[ci]?.interval ?? null)) },
+        } as never,
+        scales: { y: { beginAtZero: true, title: { display: true, text: def?.unit ?? '' }, suggestedMax: Math.max(0, ...colIdx.flatMap((ci) => rows.map((r) => r[ci]?.interval?.[1] ?? 0))) } },
+      },
+    },
+  };
+}
+
+const gap = (what: string): TableCell => cell(`not recorded: ${what}`, { status: 'missing' });
+
+/** One row per run: software and hardware identity, workload, and the gaps. */
+export function provenanceTable(runs: readonly PublishedRun[]): Table {
+  const rows = runs.map((p) => {
+    const r = p.result;
+    const env = r.environment;
+    const b = env.board ?? {};
+    const ok = r.cells.filter((c) => c.status === 'ok');
+    const failed = r.cells.length - ok.length;
+    const notRun = r.plannedCells.length - r.cells.length;
+    const models = [...new Set(r.cells.map((c) => c.model).filter((m) => m !== null).map((m) => `${m!.architecture} ${m!.synthetic ? '(SYNTHETIC weights)' : Object.keys(m!.hashes ?? {}).length ? '(hashed)' : '(not hashed)'}`))];
+    const gaps: string[] = [];
+    if (!env.git.revision) gaps.push('suite commit');
+    if (r.cells.some((c) => c.model && !c.model.synthetic && !Object.keys(c.model.hashes ?? {}).length)) gaps.push('model hash');
+    if (r.target !== 'local' && r.target !== 'endpoint' && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
+    if (!r.cells.some((c) => c.probes?.power)) gaps.push('power measurement');
+    if (r.status !== 'complete') gaps.push(`run ${r.status}`);
+    const sdk = b['jetpack.version'] ?? b['l4t.release'] ?? b['axera.bsp_version'] ?? b['axera.cmm_sdk'];
+    return [
+      cell(r.runId, { link: `runs/${p.slug}.html` }),
+      cell(r.startedAt.slice(0, 16).replace('T', ' ')),
+      cell(r.suite.name),
+      cell(boardOf(r)),
+      cell(`${env.host.cpu}, ${env.host.physicalCores} cores`),
+      cell(backendOf(r)),
+      sdk ? cell(sdk) : r.target === 'local' ? cell(`${env.os.distro} ${env.os.release}`) : gap('SDK/BSP'),
+      models.length ? cell(models.join('; ')) : gap('model'),
+      b['power.nvpmodel'] ? cell(b['power.nvpmodel']) : gap('power mode'),
+      env.git.revision ? cell(`${env.git.revision.slice(0, 10)}${env.git.dirty ? ' (dirty)' : ''}`) : gap('commit'),
+      cell(`${ok.length} ok, ${failed} failed, ${notRun} not run`, { status: failed || notRun ? 'flagged' : 'measured' }),
+      gaps.length ? cell(gaps.join(', '), { status: 'missing' }) : cell('none'),
+      cell('result.json', { link: `runs/${p.slug}.json` }),
+    ];
+  });
+  return {
+    id: 'runs',
+    figures: 'One row per run: what it ran on and with. "not recorded" marks a fact the run did not record; Gaps lists what a defensible comparison needs and this run lacks',
+    columns: columns([
+      ['Run', 'left'], ['Date (UTC)', 'left'], ['Suite', 'left'], ['Board', 'left'], ['Host CPU', 'left'], ['Backend', 'left'], ['SDK / BSP / OS', 'left'],
+      ['Model', 'left'], ['Power mode', 'left'], ['Commit', 'left'], ['Cells', 'left'], ['Gaps', 'left'], ['Raw', 'left'],
+    ]),
+    rows,
+  };
+}
+
+/**
+ * Trends over dates and commits: per board, the workload (row) it ran most often, its figure in
+ * every run of that workload in time order. Only when some board has runs on several dates or
+ * commits.
+ */
+export function trendSection(runs: readonly PublishedRun[], grid: ComparisonGrid, metric: string, options: SiteOptions): Section | null {
+  const boards = new Map<string, Array<{ run: PublishedRun; cell: CellResult; row: string }>>();
+  for (const run of runs) {
+    const board = boardOf(run.result);
+    for (const c of run.result.cells) {
+      const row = keyOf(options.rows.map((d) => dimensionValue(run.result, c, d)));
+      const list = boards.get(board);
+      if (list) list.push({ run, cell: c, row });
+      else boards.set(board, [{ run, cell: c, row }]);
+    }
+  }
+  const series: Array<{ board: string; row: string; points: Array<{ run: PublishedRun; cell: CellResult }> }> = [];
+  for (const [board, entries] of boards) {
+    const when = new Set(entries.map((e) => `${e.run.result.startedAt.slice(0, 10)} ${e.run.result.environment.git.revision ?? ''}`));
+    if (when.size < 2) continue;
+    const counts = new Map<string, number>();
+    for (const e of entries) counts.set(e.row, (counts.get(e.row) ?? 0) + 1);
+    const row = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]![0];
+    const points = entries.filter((e) => e.row === row).sort((a, b) => a.run.result.startedAt.localeCompare(b.run.result.startedAt));
+    series.push({ board, row, points });
+  }
+  if (series.length === 0 || !grid.rowKeys.length) return null;
+  const def = metricDefinition(metric);
+  const rows: TableCell[][] = [];
+  for (const s of series) {
+    for (const p of s.points) {
+      rows.push([
+        cell(s.board),
+        cell(s.row),
+        cell(p.run.result.startedAt.slice(0, 16).replace('T', ' ')),
+        cell(p.run.result.environment.git.revision?.slice(0, 10) ?? 'not recorded', p.run.result.environment.git.revision ? {} : { status: 'missing' }),
+        entryCell({ run: p.run, cell: p.cell, cellId: p.cell.id }, metric, 0),
+      ]);
+    }
+  }
+  const shown = series.slice(0, 10);
+  const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const chart: ChartSpec = {
+    id: `trend-${metric}`,
+    title: `${def?.label ?? metric} over time`,
+    width: 1100,
+    height: 480,
+    config: {
+      type: 'line',
+      data: {
+        datasets: shown.map((s, k) => ({
+          label: `${s.board}: ${s.row}`,
+          data: s.points.map((p) => ({ x: Date.parse(p.run.result.startedAt) / 86_400_000, y: p.cell.status === 'ok' ? (p.cell.metrics[metric]?.median ?? null) : null })),
+          borderColor: palette[k % palette.length],
+          backgroundColor: palette[k % palette.length],
+          pointRadius: 4,
+        })),
+      },
+      options: {
+        plugins: {
+          title: { display: true, text: `${def?.label ?? metric} (${def?.unit ?? ''}) over time, median per run`, font: { size: 18 } },
+          subtitle: { display: true, text: `per board, its most-run workload${series.length > shown.length ? `; ${shown.length} of ${series.length} boards` : ''}`, font: { size: 12 } },
+        },
+        scales: { x: { type: 'linear', title: { display: true, text: 'days since 1970-01-01 (UTC)' } }, y: { beginAtZero: true, title: { display: true, text: def?.unit ?? '' } } },
+      },
+    },
+  };
+  return {
+    id: `trend-${metric}`,
+    heading: `Trend: ${def?.label ?? metric} over dates and commits`,
+    notes: [],
+    tables: [{ id: `trend-${metric}`, figures: 'Each run of the workload a board ran most, in time order: median [95% interval] n', columns: columns([['Board', 'left'], ['Workload', 'left'], ['Date (UTC)', 'left'], ['Commit', 'left'], [def?.label ?? metric, 'right']]), rows }],
+    charts: [chart],
+  };
+}
+
+/** The index as a report: comparison per metric, trends, runs with provenance, metric definitions. */
+export function siteIndex(runs: readonly PublishedRun[], options: SiteOptions): { report: Report; grid: ComparisonGrid } {
+  const grid = comparisonGrid(runs, options);
+  const sections: Section[] = options.metrics.map((metric) => {
+    const t = comparisonTable(grid, metric, options);
+    return { id: `compare-${metric}`, heading: t.caption!, notes: [], tables: [{ ...t, caption: undefined }], charts: [comparisonChart(t, metric, options)] };
+  });
+  const trend = options.metrics[0] ? trendSection(runs, grid, options.metrics.includes('ttft_ms') ? 'ttft_ms' : options.metrics[0], options) : null;
+  if (trend) sections.push(trend);
+  sections.push({ id: 'runs', heading: 'Runs and provenance', notes: [], tables: [provenanceTable(runs)], charts: [] });
+  sections.push({
+    id: 'definitions',
+    heading: 'Metric definitions',
+    notes: [],
+    tables: [],
+    charts: [],
+    bullets: options.metrics.map((m) => {
+      const d = metricDefinition(m)!;
+      return `**${d.name}** (${d.label}, ${d.unit}, ${d.better} is better): ${d.description} Derived from ${d.derivedFrom}.`;
+    }),
+  });
+  const boards = new Set(runs.map((r) => boardOf(r.result)));
+  const suites = new Set(runs.map((r) => r.result.suite.name));
+  const dates = runs.map((r) => r.result.startedAt.slice(0, 10)).sort();
+  return {
+    grid,
+    report: {
+      title: 'VLM edge benchmark results',
+      facts: [
+        `${runs.length} run(s), ${runs.reduce((s, r) => s + r.result.cells.length, 0)} cell(s), ${boards.size} board(s), suites ${[...suites].join(', ')}`,
+        `Dates ${dates[0] ?? '–'} to ${dates[dates.length - 1] ?? '–'}`,
+        `Rows: ${options.rows.join(', ')}; columns: ${options.columns.join(', ')}`,
+      ],
+      notes: ['Every figure is a median over measured iterations with its 95% interval and n, or labelled composed; click a figure for its run.'],
+      sections,
+      charts: [],
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * `bench publish`: a static site from any number of results, offline from file:// and on GitHub
+ * Pages (no CDN: chart.js's UMD build is copied from node_modules into assets/). The index and
+ * each run's page are the report model (reporters/) rendered as HTML, their charts drawn in the
+ * browser from the same ChartSpec JSON and plugins that make the PNGs.
+ */
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { buildReport } from '../reporters/build-report.ts';
+import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
+import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
+import { renderMarkdown } from '../reporters/render/markdown.ts';
+import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
+import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
+import { slugger } from './collect.ts';
+import { dimensionValue, FILTER_DIMENSIONS, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
+
+const require = createRequire(import.meta.url);
+
+const CSS = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem; color: #222; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ccc; padding: .2rem .45rem; vertical-align: top; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+td.right, th.right { text-align: right; } td.center { text-align: center; }
+td.failed { background: #fde2e2; color: #9b1c1c; font-weight: 600; }
+td.missing { color: #888; font-style: italic; }
+td.composed { background: #fff6dd; }
+td.noisy, td.busy, td.flagged { background: #fff0c2; }
+td.differs { background: #fde2e2; font-weight: 600; }
+td.published { color: #555; }
+p.figures { color: #555; font-style: italic; margin: .2rem 0; }
+.filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; border-bottom: 1px solid #ddd; z-index: 2; }
+.filters label { margin-right: 1rem; }
+figure.chart { margin: .5rem 0 1.5rem; overflow-x: auto; }
+.hidden { display: none; }
+ul.facts li { margin: .1rem 0; }
+`;
+
+/** Draws every canvas from the page's chart JSON; wires the filters. Plain browser JavaScript. */
+const SITE_JS = `
+(function () {
+  var plugins = ${CHART_PLUGINS_SOURCE};
+  var specs = JSON.parse(document.getElementById('chart-specs').textContent);
+  var byId = {};
+  specs.forEach(function (s) { byId[s.id] = s; });
+  document.querySelectorAll('canvas[data-chart]').forEach(function (canvas) {
+    var spec = byId[canvas.getAttribute('data-chart')];
+    if (!spec) return;
+    var config = Object.assign({}, spec.config, {
+      options: Object.assign({}, spec.config.options, { animation: false, responsive: false, maintainAspectRatio: false }),
+      plugins: plugins,
+    });
+    new Chart(canvas.getContext('2d'), config);
+  });
+  var selects = document.querySelectorAll('select[data-filter]');
+  function apply() {
+    var active = {};
+    selects.forEach(function (s) { if (s.value) active[s.getAttribute('data-filter')] = s.value; });
+    document.querySelectorAll('[data-filtered]').forEach(function (el) {
+      var hide = false;
+      Object.keys(active).forEach(function (dim) {
+        var v = el.getAttribute('data-f-' + dim);
+        if (v !== null && v !== active[dim]) hide = true;
+      });
+      el.classList.toggle('hidden', hide);
+    });
+  }
+  selects.forEach(function (s) { s.addEventListener('change', apply); });
+  apply();
+})();
+`;
+
+function page(title: string, body: string, charts: readonly ChartSpec[], assets: string): string {
+  // "</" cannot appear inside the JSON script element.
+  const json = JSON.stringify(charts).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${assets}/site.css"></head>
+<body>
+${body}
+<script type="application/json" id="chart-specs">${json}</script>
+<script src="${assets}/chart.umd.js"></script>
+<script src="${assets}/site.js"></script>
+</body></html>
+`;
+}
+
+/** data-f-<dim> attributes of a value set (only filter dimensions). */
+function filterAttributes(values: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of FILTER_DIMENSIONS) if (values[d] !== undefined) out[`data-f-${d}`] = values[d]!;
+  return Object.keys(out).length ? { 'data-filtered': '', ...out } : {};
+}
+
+export interface WrittenSite {
+  index: string;
+  pages: number;
+  markdown?: string;
+}
+
+export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions): string {
+  const { report } = siteIndex(runs, options);
+  const md: Report = { ...report, sections: report.sections.map((s) => ({ ...s, charts: [] })) };
+  // The provenance footer a README table needs, as llama-bench prints its build line.
+  const footer = runs.map((p) => {
+    const r = p.result;
+    return `- ${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`;
+  });
+  return `${renderMarkdown(md)}\n## Provenance\n\n${footer.join('\n')}\n`;
+}
+
+/** A run's page (its report as HTML) and its raw result.json beside it. */
+function writeRunPage(p: PublishedRun, out: string): void {
+  const runReport = buildReport(p.result);
+  // Anchors per cell, so an index figure links to its cell.
+  const anchors = p.result.cells.map((c) => `<span id="cell-${escapeHtml(encodeURIComponent(c.id))}"></span>`).join('');
+  const html = `<p><a href="../index.html">← all results</a> · <a href="${escapeHtml(p.slug)}.json">raw result.json</a></p>${anchors}\n${renderHtmlReport(runReport)}`;
+  writeFileSync(join(out, 'runs', `${p.slug}.html`), page(runReport.title, html, allCharts(runReport), '../assets'));
+  // The raw data as read: a run still journalling cells (cells.jsonl beside it) is written merged.
+  const raw = join(out, 'runs', `${p.slug}.json`);
+  if (existsSync(join(dirname(p.file), CELL_JOURNAL_FILE))) writeFileSync(raw, `${JSON.stringify(p.result)}\n`);
+  else copyFileSync(p.file, raw);
+}
+
+/**
+ * The site from result files: each run is read, validated and given its page one at a time,
+ * then kept without its iterations (the index needs only per-cell statistics), so memory stays
+ * bounded by one run's raw events plus the index's figures.
+ */
+export function publishSite(files: readonly string[], out: string, options: SiteOptions): WrittenSite {
+  mkdirSync(join(out, 'runs'), { recursive: true });
+  const slug = slugger();
+  const runs: PublishedRun[] = [];
+  for (const file of files) {
+    const result = readResult(file);
+    const run = { result, file, slug: slug(result) };
+    writeRunPage(run, out);
+    for (const c of result.cells) c.iterations = [];
+    runs.push(run);
+  }
+  return writeSite(runs, out, options, { runPages: false });
+}
+
+/** The site from runs in memory; `runPages: false` when publishSite has written them. */
+export function writeSite(runs: readonly PublishedRun[], out: string, options: SiteOptions, what: { runPages: boolean } = { runPages: true }): WrittenSite {
+  mkdirSync(join(out, 'assets'), { recursive: true });
+  mkdirSync(join(out, 'runs'), { recursive: true });
+  copyFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), join(out, 'assets', 'chart.umd.js'));
+  writeFileSync(join(out, 'assets', 'site.css'), CSS);
+  writeFileSync(join(out, 'assets', 'site.js'), SITE_JS);
+
+  const { report, grid } = siteIndex(runs, options);
+  // Filters: one select per dimension, values from every run's cells.
+  const values = new Map<string, Set<string>>(FILTER_DIMENSIONS.map((d) => [d, new Set<string>()]));
+  for (const p of runs) for (const c of p.result.cells) for (const d of FILTER_DIMENSIONS) values.get(d)!.add(dimensionValue(p.result, c, d));
+  const filters = `<div class="filters">Filter: ${FILTER_DIMENSIONS.map(
+    (d) => `<label>${d} <select data-filter="${d}"><option value="">all</option>${[...values.get(d)!].sort().map((v) => `<option>${escapeHtml(v)}</option>`).join('')}</select></label>`,
+  ).join('')}</div>`;
+  const body = [
+    `<h1>${escapeHtml(report.title)}</h1>`,
+    `<ul class="facts">${report.facts.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`,
+    ...report.notes.map((n) => `<p>${escapeHtml(n)}</p>`),
+    filters,
+    ...report.sections.map((s) => {
+      if (s.id === 'runs') {
+        const t = s.tables[0]!;
+        return `<section id="runs"><h2>${escapeHtml(s.heading)}</h2>${renderHtmlTable(t, {
+          rowAttributes: (i) => filterAttributes({ board: dimensionValue(runs[i]!.result, undefined, 'board'), backend: dimensionValue(runs[i]!.result, undefined, 'backend') }),
+        })}</section>`;
+      }
+      if (!s.id.startsWith('compare-')) return renderHtmlSection(s);
+      const t = s.tables[0]!;
+      const first = options.rows.length;
+      return [
+        `<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.heading)}</h2>`,
+        renderHtmlTable(t, {
+          rowAttributes: (i) => filterAttributes(grid.rowValues.get(grid.rowKeys[i]!)!),
+          columnAttributes: (ci) => (ci < first ? undefined : filterAttributes(grid.columnValues.get(grid.columnKeys[ci - first]!)!)),
+        }),
+        ...s.charts.map(renderHtmlChart),
+        '</section>',
+      ].join('\n');
+    }),
+  ].join('\n');
+  const index = join(out, 'index.html');
+  writeFileSync(index, page(report.title, body, allCharts(report), 'assets'));
+
+  if (what.runPages) for (const p of runs) writeRunPage(p, out);
+  return { index, pages: runs.length + 1 };
+}

@@ -1,0 +1,476 @@
+/**
+ * buildReport: a RunResult -> the report model (report-model.ts). Reads nothing but the result
+ * and the metric registry: the roofline comes from the record the run stored (result.roofline),
+ * never from disk. Every table says what its figures are; composed figures say so.
+ */
+import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import type { AxisValue } from '../core/suite-types.ts';
+import { axeraSections, composedStat, hasComposedFigures } from './report-axera.ts';
+import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-charts.ts';
+import { rooflineSectionModel } from './report-roofline.ts';
+import { cellSource, flagTexts, fmtInterval, medianCell, type StoredStats } from './figures.ts';
+import { fmt, fmtBytes } from './format.ts';
+import { cell, columns, type Report, type Section, type Table, type TableCell } from './report-model.ts';
+
+/** Rows beyond this in one table go to a CSV beside report.md (the table says so). */
+export const MAX_TABLE_ROWS = 2000;
+
+const KNOWN_AXES = new Set(['images', 'prefill', 'precision']);
+
+export const okCells = (result: RunResult): CellResult[] => result.cells.filter((c) => c.status === 'ok');
+
+/** An OpenAI-compatible server somewhere else: its hardware is not this machine's. */
+export const isRemoteServer = (result: RunResult): boolean => result.suite.definition.runner === 'endpoint';
+
+function otherAxes(c: CellResult): string {
+  return Object.entries(c.params)
+    .filter(([k]) => !KNOWN_AXES.has(k))
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+}
+
+export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+const byNumber = (a: AxisValue | undefined, b: AxisValue | undefined): number => Number(a ?? 0) - Number(b ?? 0);
+const text = (t: string): TableCell => cell(t);
+const ms = (n: string): string => `${n} ms`;
+
+/** Measured (non-warm-up) iterations of a cell, successful or not. */
+const measuredIterations = (c: CellResult): number => c.iterations.filter((i) => !i.warmup).length;
+
+/** "3" or "3–8": the range of a count over cells. */
+function range(values: readonly number[]): string {
+  if (values.length === 0) return '0';
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo === hi ? String(lo) : `${lo}–${hi}`;
+}
+
+/** What a table of per-cell medians rests on: "medians of 3–8 measured iterations per cell". */
+export function mediansOf(cells: readonly CellResult[], metric = 'ttft_ms'): string {
+  const ns = cells.map((c) => c.metrics[metric]?.n ?? c.metrics['e2e_ms']?.n ?? measuredIterations(c));
+  const composed = cells.some((c) => cellSource(c) === 'composed');
+  return composed
+    ? `COMPOSED figures (Axera method: sums of ax_run_model per-graph averages, not measured end to end); medians over ${range(ns)} composition(s) per cell`
+    : `Measured: medians of ${range(ns)} successful measured iteration(s) per cell`;
+}
+
+/** Tables that grow with the cell count: report.md shows the first rows, tables/<id>.csv all. */
+function bounded(t: Table): Table {
+  return { ...t, display: { maxRows: MAX_TABLE_ROWS, rest: `all rows in tables/${t.id}.csv` } };
+}
+
+function promptTokens(c: CellResult): { tokens: number; expected: boolean } | undefined {
+  const first = c.iterations.find((i) => !i.warmup);
+  // A runner that cannot know the count records NaN (null once read back from JSON).
+  const counted = first?.promptTokens;
+  if (typeof counted === 'number' && Number.isFinite(counted)) return { tokens: counted, expected: false };
+  const expected = first?.reported?.['expected.prompt_tokens'] ?? first?.reported?.['composed.prompt_tokens'];
+  return typeof expected === 'number' ? { tokens: expected, expected: true } : undefined;
+}
+
+/** Decode figures: measured TPOT when the cell decoded, else the composition's decoder figure. */
+function decodeCells(c: CellResult): [TableCell, TableCell] {
+  const m = c.metrics as Record<string, StoredStats>;
+  if (m['tpot_ms']) return [medianCell(m['tpot_ms'], cellSource(c), ms), medianCell(m['decode_tokens_per_s'], cellSource(c), (n) => `${n} tokens/sec`, 2)];
+  const dec = composedStat(c, 'composed.decoder_ms', 'ms');
+  const tps = composedStat(c, 'composed.tokens_per_s', 'tokens/s');
+  if (dec) return [medianCell(dec, 'composed', (n) => `${n} ms (composed)`), medianCell(tps, 'composed', (n) => `${n} tokens/sec (composed)`, 2)];
+  return [medianCell(undefined, 'measured', ms), medianCell(undefined, 'measured')];
+}
+
+/** The seed's Axera table layout, one table per precision (and per extra-axis combination). */
+export function summaryTables(result: RunResult): Table[] {
+  const ok = okCells(result);
+  const remote = isRemoteServer(result);
+  const prefills = new Set(ok.map((c) => String(c.params['prefill'] ?? '')));
+  const groups = groupBy(ok, (c) =>
+    [String(c.params['precision'] ?? 'default'), prefills.size > 1 ? `${String(c.params['prefill'])} text tokens` : '', otherAxes(c)].filter(Boolean).join(', '),
+  );
+  const tables: Table[] = [];
+  for (const [group, cells] of groups) {
+    cells.sort((a, b) => byNumber(a.params['images'], b.params['images']) || byNumber(a.params['prefill'], b.params['prefill']));
+    // A column no cell of the table can fill is left out (an endpoint reports no image encoding).
+    const hasEncoder = cells.some((c) => c.metrics['image_encode_ms']);
+    const composedBeside = cells.some((c) => cellSource(c) === 'measured' && hasComposedFigures(c));
+    const rows = cells.map((c) => {
+      const m = c.metrics as Record<string, StoredStats>;
+      const source = cellSource(c);
+      const prompt = promptTokens(c);
+      const promptText = prompt ? `${prompt.tokens} tokens${prompt.expected ? ', from the prompt geometry' : ''}` : '? tokens';
+      const row = [
+        text(String(c.params['images'] ?? 0)),
+        ...(hasEncoder ? [m['image_encode_ms'] ? medianCell(m['image_encode_ms'], source, ms) : text('–')] : []),
+        ...(remote ? [] : [medianCell(m['prefill_ms'], source, (n) => `${n} ms (${promptText})`)]),
+        medianCell(m['ttft_ms'], source, ms),
+        ...decodeCells(c),
+      ];
+      if (remote) row.splice(1, 0, text(prompt ? String(prompt.tokens) : '?'));
+      if (composedBeside) {
+        row.push(
+          medianCell(composedStat(c, 'composed.prefill_ttft_ms', 'ms'), 'composed', ms),
+          medianCell(composedStat(c, 'composed.decoder_ms', 'ms'), 'composed', ms),
+          medianCell(composedStat(c, 'composed.tokens_per_s', 'tokens/s'), 'composed', (n) => `${n} tokens/sec`, 2),
+        );
+      }
+      return row;
+    });
+    const cols: Array<[string, 'right']> = remote
+      ? [['Image num', 'right'], ['Prompt tokens', 'right'], ['TTFT (end to end)', 'right'], ['TPOT', 'right'], ['tokens/s', 'right']]
+      : [
+          ['Image num', 'right'],
+          ...(hasEncoder ? [['ImageEncoder', 'right'] as [string, 'right']] : []),
+          ['Prefill TTFT', 'right'],
+          ['TTFT (end to end)', 'right'],
+          ['Decoder', 'right'],
+          ['tokens/s', 'right'],
+        ];
+    if (composedBeside) cols.push(['Prefill TTFT (composed)', 'right'], ['Decoder (composed)', 'right'], ['tokens/s (composed)', 'right']);
+    tables.push({
+      id: `summary-${tables.length}`,
+      caption: group,
+      figures: `${mediansOf(cells)}${composedBeside ? '; the "(composed)" columns are the Axera composition of the same cell from per-graph averages, beside the measured figures' : ''}`,
+      columns: columns(cols),
+      rows,
+    });
+  }
+  return tables;
+}
+
+/** Request-level throughput and goodput (one value per cell over its busy time). */
+export function throughputTable(result: RunResult): Table | null {
+  // Request-level figures are the registry's per-cell rates and fractions; chunk ITL sits beside them.
+  const names = [...METRICS.filter((d) => d.scope === 'cell' && (d.unit.endsWith('/s') || d.unit === 'fraction')).map((d) => d.name), 'chunk_itl_ms'];
+  const cells = okCells(result).filter((c) => names.some((n) => c.metrics[n]));
+  if (cells.length === 0 || !cells.some((c) => c.metrics['request_throughput'])) return null;
+  const present = names.filter((n) => cells.some((c) => c.metrics[n]));
+  const rows = cells.map((c) => [
+    text(c.id),
+    ...present.map((n) => {
+      const def = metricDefinition(n);
+      return medianCell(c.metrics[n], cellSource(c), (v) => (def?.unit === 'fraction' ? v : `${v} ${def?.unit ?? ''}`.trim()), def?.digits);
+    }),
+  ]);
+  return {
+    id: 'throughput',
+    figures: 'Throughput and goodput: one value per cell, completed requests (or tokens) over the cell\'s busy time; chunk ITL: median of the gaps between streamed chunks over all requests (n = gaps)',
+    columns: columns([['Cell', 'left'], ...present.map((n): [string, 'right'] => [metricDefinition(n)?.label ?? n, 'right'])]),
+    rows,
+  };
+}
+
+/**
+ * Per-subgraph latency: per invocation and per request, and the graph's share of the request.
+ * Medians do not add up, so shares are of the sum of the medians shown (every graph, plus the
+ * request's time outside any graph when there is some): they add up to 100%.
+ */
+export function subgraphTable(result: RunResult): Table {
+  const rows: TableCell[][] = [];
+  const cells = okCells(result).filter((c) => Object.keys(c.subgraphs).length);
+  for (const c of cells) {
+    const source = cellSource(c);
+    const e2e = c.metrics['e2e_ms']?.median;
+    const entries = Object.entries(c.subgraphs).sort(([, a], [, b]) => b.perRequest.median - a.perRequest.median);
+    const inGraphs = entries.reduce((s, [, g]) => s + g.perRequest.median, 0);
+    const outside = e2e !== undefined ? Math.max(0, e2e - inGraphs) : 0;
+    const whole = inGraphs + outside;
+    const share = (v: number): TableCell => (whole > 0 ? cell(`${fmt((v / whole) * 100, 1)}%`, { value: (v / whole) * 100, unit: '%', status: 'derived' }) : text('–'));
+    for (const [key, s] of entries) {
+      rows.push([
+        text(c.id),
+        text(key),
+        text(fmt(s.invocationsPerRequest, 0)),
+        medianCell(s.perInvocation, source),
+        text(fmt(s.perInvocation.p90)),
+        medianCell(s.perRequest, source),
+        share(s.perRequest.median),
+      ]);
+    }
+    if (outside > 0) rows.push([text(c.id), text('(outside any graph)'), text('–'), text('–'), text('–'), cell(fmt(outside), { value: outside, unit: 'ms', status: 'derived' }), share(outside)]);
+  }
+  return bounded({
+    id: 'subgraphs',
+    figures: `${mediansOf(cells)} (per call: all calls of those iterations). Share of request = the graph's median per request / the sum of this cell's medians per request (graphs + time outside any graph), so each cell's shares add up to 100%`,
+    columns: columns([['Cell', 'left'], ['Graph / phase', 'left'], ['Calls per request', 'right'], ['Per call median (ms)', 'right'], ['Per call p90 (ms)', 'right'], ['Per request median (ms)', 'right'], ['Share of request', 'right']]),
+    rows,
+    empty: '_No subgraph timings._',
+  });
+}
+
+/**
+ * Each phase's share of TTFT, from medians as every other table. TTFT (end to end) =
+ * preprocess + image encode + prefill + the time between them ("other": runner overhead,
+ * sampling of the first token). Medians need not add up; when the phase medians exceed the TTFT
+ * median, shares are of their sum and "other" is 0.
+ */
+export function phaseShareTable(result: RunResult): Table {
+  const phases = ['preprocess_ms', 'image_encode_ms', 'prefill_ms'];
+  const cells = okCells(result).filter((c) => c.metrics['ttft_ms']);
+  const rows = cells.map((c) => {
+    const ttft = c.metrics['ttft_ms']!.median;
+    const parts = phases.map((p) => c.metrics[p]?.median ?? 0);
+    const known = parts.reduce((s, v) => s + v, 0);
+    const other = Math.max(0, ttft - known);
+    const whole = known + other;
+    const share = (v: number): TableCell => (whole > 0 ? cell(`${fmt((v / whole) * 100, 1)}%`, { value: (v / whole) * 100, unit: '%', status: 'derived' }) : text('–'));
+    return [text(c.id), medianCell(c.metrics['ttft_ms'], cellSource(c), ms), ...parts.map(share), share(other)];
+  });
+  return bounded({
+    id: 'ttft-shares',
+    figures: `${mediansOf(cells)}. TTFT (end to end) = preprocess + image encode + prefill + other (time between the phases: runner overhead, the first token's sampling), so ImageEncoder + Prefill TTFT is less than TTFT by preprocess + other. Shares are of the sum of the medians shown and add up to 100%`,
+    columns: columns([['Cell', 'left'], ['TTFT median', 'right'], ['preprocess', 'right'], ['image_encode', 'right'], ['prefill', 'right'], ['other', 'right']]),
+    rows,
+  });
+}
+
+/** Power and energy per phase, with the sampling they rest on, and the throttling watch. */
+export function energyTable(result: RunResult): Table | null {
+  const cells = result.cells.filter((c) => c.probes);
+  if (cells.length === 0) return null;
+  const rows = cells.map((c) => {
+    const m = c.metrics as Record<string, StoredStats>;
+    const p = c.probes!;
+    const interval = p.runs.map((r) => `${r.probe} ${r.samples} @ ${r.intervalMs} ms`).join(', ');
+    const t = p.thermal;
+    const f = (name: string) => medianCell(m[name], 'measured');
+    return [
+      text(c.id),
+      text(p.power?.basis ?? 'no power reading'),
+      f('power_idle_w'),
+      f('power_image_encode_w'),
+      f('image_encode_j_per_image'),
+      f('power_prefill_w'),
+      f('energy_prefill_j'),
+      f('power_decode_w'),
+      f('decode_j_per_token'),
+      text(interval),
+      text(t.maxTempC === null ? '–' : `${fmt(t.maxTempC, 1)} °C (${t.maxTempSensor})`),
+      c.throttled ? cell(`throttled: ${(c.throttleReasons ?? []).join('; ')}`, { status: 'flagged' }) : text('no'),
+    ];
+  });
+  return bounded({
+    id: 'energy',
+    figures: `Measured: medians over ${range(cells.map(measuredIterations))} measured iteration(s) per cell; "Idle W" is sampled before each cell`,
+    columns: columns([
+      ['Cell', 'left'], ['Power basis', 'left'], ['Idle W', 'right'], ['Encode W', 'right'], ['J/image', 'right'], ['Prefill W', 'right'],
+      ['Prefill J', 'right'], ['Decode W', 'right'], ['J/token', 'right'], ['Samples', 'left'], ['Max temp', 'right'], ['Throttling', 'left'],
+    ]),
+    rows,
+  });
+}
+
+/** Kernel time per operator type of each graph, from the runtime's profiler (`--ort-profile`). */
+export function operatorTable(result: RunResult, top = 8): Table | null {
+  const rows: TableCell[][] = [];
+  for (const c of result.cells) {
+    for (const [graph, ops] of Object.entries(c.operatorProfile?.graphs ?? {})) {
+      for (const o of ops.slice(0, top)) rows.push([c.id, graph, o.op, String(o.calls), fmt(o.totalMs), `${fmt(o.share * 100, 1)}%`].map(text));
+    }
+  }
+  if (rows.length === 0) return null;
+  return bounded({
+    id: 'operators',
+    figures: `Measured by the runtime's profiler: kernel time summed over all iterations of the cell; the ${top} operator types with the most time per graph`,
+    columns: columns([['Cell', 'left'], ['Graph', 'left'], ['Operator', 'left'], ['Calls', 'right'], ['Kernel time (ms)', 'right'], ['Share of graph', 'right']]),
+    rows,
+  });
+}
+
+/** Registry order (the order metrics are defined in), then families by name. */
+function metricOrder(name: string): number {
+  const i = METRICS.findIndex((d) => d.name === name);
+  return i >= 0 ? i : METRICS.length;
+}
+
+/** Every metric of every cell with its full statistics, the spread flags and the outliers. */
+export function statisticsTable(result: RunResult): Table {
+  const rows: TableCell[][] = [];
+  const cells = okCells(result);
+  for (const c of cells) {
+    const names = Object.keys(c.metrics).sort((a, b) => metricOrder(a) - metricOrder(b) || a.localeCompare(b));
+    for (const name of names) {
+      const s = c.metrics[name] as StoredStats;
+      const outliers = c.outliers?.[name]?.length ?? 0;
+      const median = medianCell(s, cellSource(c));
+      rows.push([
+        text(c.id),
+        text(name),
+        text(s.unit),
+        text(String(s.n)),
+        median,
+        text(fmt(s.mean)),
+        text(fmt(s.p90)),
+        text(fmt(s.p99)),
+        text(fmt(s.stdev)),
+        text(fmtInterval(s)),
+        outliers ? cell(String(outliers), { value: outliers, status: 'flagged', note: `iterations ${c.outliers![name]!.join(', ')} outside Tukey's fences (kept)` }) : text('0'),
+      ]);
+    }
+  }
+  const anyMedianCi = cells.some((c) => Object.values(c.metrics).some((s) => (s as StoredStats).ciMedian));
+  return bounded({
+    id: 'statistics',
+    figures: `Statistics of each cell's successful measured iterations (n per row; per-cell metrics have n = 1). 95% CI: ${anyMedianCi ? 'of the median (distribution-free) where the result has it, else ' : ''}of the mean (Student t), marked "(mean)" and cut at 0 since no figure here can be negative. Outliers: iterations outside Tukey's fences, kept in every figure`,
+    columns: columns([['Cell', 'left'], ['Metric', 'left'], ['Unit', 'left'], ['n', 'right'], ['median', 'right'], ['mean', 'right'], ['p90', 'right'], ['p99', 'right'], ['stdev', 'right'], ['95% CI', 'right'], ['Outliers', 'right']]),
+    rows,
+  });
+}
+
+function modelLines(result: RunResult): string[] {
+  const seen = new Map<string, string>();
+  for (const c of result.cells) {
+    const m = c.model;
+    if (!m) continue;
+    const key = `${m.architecture} ${m.precision}`;
+    if (seen.has(key)) continue;
+    const hashes = Object.entries(m.hashes ?? {});
+    const hashNote = typeof c.settings['hashNote'] === 'string' ? `: ${c.settings['hashNote']}` : '';
+    const label = m.synthetic
+      ? `**SYNTHETIC WEIGHTS** (random values, seed ${m.seed ?? '?'}, real architecture; not a trained model)`
+      : hashes.length
+        ? `weights from files (${hashes.map(([f, h]) => `${f} sha256 ${h.slice(0, 12)}`).join(', ')})`
+        : `weights not hashed${hashNote || ' (they live on the target or the server)'}`;
+    const size = m.sizes ? `, ${fmtBytes(Object.values(m.sizes).reduce((s, v) => s + v, 0))} on disk` : '';
+    seen.set(key, `${m.architecture}, ${m.precision}, layout ${m.layout}${m.scale ? `, scale ${m.scale}` : ''}${size}: ${label}`);
+  }
+  return [...seen.values()];
+}
+
+/** The options as they ran: the iteration counts actually measured, not the minimum asked for. */
+function optionsLine(result: RunResult): string {
+  const o = result.options;
+  const counts = result.cells.map(measuredIterations);
+  const parts = [`${o.warmup} warm-up + ${range(counts.length ? counts : [o.iterations])} measured iteration(s) per cell`];
+  if (o.adaptive) {
+    // Results before `metrics` existed stopped on the interval of one metric's mean.
+    const keys = o.adaptive.metrics?.length ? `the median of ${o.adaptive.metrics.join(' and ')}` : (o.adaptive.metric ?? 'ttft_ms');
+    parts.push(`adaptive: until the 95% CI of ${keys} is within ±${o.adaptive.targetCiPct}% (at least ${o.iterations}, at most ${o.adaptive.maxIterations} iterations, ${o.adaptive.maxCellSeconds} s per cell)`);
+  }
+  parts.push(`${o.outputTokens} output tokens`, `${o.threads} thread(s)`);
+  parts.push(o.order === 'shuffled' ? `cells in shuffled order (seed ${o.shuffleSeed ?? '?'})` : 'cells in matrix order');
+  if (o.cooldownSeconds) parts.push(`${o.cooldownSeconds} s cool-down between cells`);
+  if (o.ortProfile) parts.push('runtime profiler ON (timings include its overhead)');
+  if (o.probes?.names.length) parts.push(`probes ${o.probes.names.join(', ')} every ${o.probes.intervalMs} ms`);
+  if (o.filters.length) parts.push(`filters ${o.filters.join(' ')}`);
+  return `Options: ${parts.join(', ')}`;
+}
+
+function introNotes(result: RunResult): string[] {
+  const cells = okCells(result);
+  const composed = cells.some((c) => cellSource(c) === 'composed');
+  const measured = cells.some((c) => cellSource(c) === 'measured');
+  const what = composed && !measured
+    ? 'Every timing below is COMPOSED (Axera method): built from ax_run_model per-graph averages, not measured end to end; each table says so.'
+    : composed
+      ? 'Some cells are COMPOSED (Axera method) and some measured; each table and cell says which.'
+      : "Figures are measured on this run's monotonic clock; each table says what its figures are (medians of how many iterations).";
+  if (isRemoteServer(result)) {
+    return [`${what} "TTFT (end to end)" is request sent to first content token (upload, image encoding, prefill and the first token on the server, and the network). TPOT = (t_last − t_first) / (n_output − 1).`];
+  }
+  return [
+    `${what} "Prefill TTFT" is the prefill phase alone (embedding, decoder over the whole prompt, lm_head for the first token), as in the Axera table; "TTFT (end to end)" adds preprocessing, image encoding and the time between phases, so ImageEncoder + Prefill TTFT is less than TTFT (see Share of TTFT). "Decoder" is TPOT = (t_last − t_first) / (n_output − 1).`,
+  ];
+}
+
+/** Busy-machine and noisy-cell flags the run set, summarised where a reader starts. */
+function noiseBullets(result: RunResult): string[] {
+  const flagged = new Map<string, string[]>();
+  let outlierCells = 0;
+  for (const c of okCells(result)) {
+    for (const [name, s] of Object.entries(c.metrics as Record<string, StoredStats>)) {
+      for (const f of flagTexts(s)) {
+        const list = flagged.get(f);
+        if (list) list.push(`${c.id} ${name}`);
+        else flagged.set(f, [`${c.id} ${name}`]);
+      }
+    }
+    if (Object.values(c.outliers ?? {}).some((l) => l.length)) outlierCells += 1;
+  }
+  const out = [...flagged].map(([flag, where]) => `${flag}: ${where.length} figure(s)${where.length <= 5 ? ` (${where.join('; ')})` : ''}`);
+  // How each cell stopped measuring and what the machine did meanwhile (CellResult.stopping, .machine).
+  for (const c of okCells(result)) {
+    if (!c.stopping && !c.machine) continue;
+    const widths = Object.entries(c.stopping?.halfWidthPct ?? {}).map(([m, w]) => `${m} ${w === null ? 'no interval (n < 6)' : `±${w.toFixed(1)}%`}`).join(', ');
+    const m = c.machine;
+    const machine = m
+      ? `load ${m.loadAvg1Before.toFixed(1)} -> ${m.loadAvg1After.toFixed(1)} on ${m.cpus} CPU(s)${m.stealPct !== null ? `, steal ${m.stealPct.toFixed(1)}%` : ''}${m.runQueueWaitPct !== null ? `, run-queue wait ${m.runQueueWaitPct.toFixed(0)}%` : ''}`
+      : '';
+    out.push(`${c.id}: ${c.stopping ? `stopped by ${c.stopping.rule} after ${c.stopping.measured} iterations${widths ? ` (95% CI of the median: ${widths})` : ''}` : ''}${c.stopping && machine ? '; ' : ''}${machine}`);
+  }
+  if (outlierCells) out.push(`${outlierCells} cell(s) have outlier iterations (outside Tukey's fences), kept in every figure: see the Outliers column of Statistics.`);
+  return out;
+}
+
+export function buildReport(result: RunResult): Report {
+  const env = result.environment;
+  const failed = result.cells.filter((c) => c.status === 'failed');
+  const present = new Set(result.cells.map((c) => c.id));
+  const missing = result.plannedCells.filter((id) => !present.has(id));
+  const sections: Section[] = [];
+  const section = (id: string, heading: string, parts: Partial<Section>): void => {
+    sections.push({ id, heading, notes: [], tables: [], charts: [], ...parts });
+  };
+  const summary = summaryTables(result);
+  const summaryCharts = [ttftChart(result, summary), decodeChart(result, summary)].filter((c) => c !== null);
+  section('summary', isRemoteServer(result) ? 'Summary' : 'Summary (Axera table layout)', summary.length ? { tables: summary, charts: summaryCharts } : { notes: ['_No successful cell._'] });
+  const noise = noiseBullets(result);
+  if (noise.length) section('noise', 'Noise and flags', { notes: ['Figures the run flagged are marked in every table (~noisy, ~busy, (!)); their intervals are wide or the machine was loaded while they were measured.'], bullets: noise });
+  sections.push(...axeraSections(result));
+  const throughput = throughputTable(result);
+  if (throughput) section('throughput', 'Throughput, goodput and chunk ITL', { tables: [throughput] });
+  if (!isRemoteServer(result)) {
+    const sub = subgraphTable(result);
+    const chart = subgraphChart(result);
+    section('subgraphs', 'Per-subgraph latency', { tables: [sub], charts: chart ? [chart] : [] });
+    section('ttft-shares', 'Share of TTFT by phase', { tables: [phaseShareTable(result)] });
+  }
+  const energy = energyTable(result);
+  if (energy) {
+    section('energy', 'Power and energy', {
+      notes: ['Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated.'],
+      tables: [energy],
+      charts: powerCharts(result),
+    });
+  }
+  const operators = operatorTable(result);
+  if (operators) {
+    section('operators', 'Time per operator (ONNX Runtime profiler)', {
+      notes: ['Profiling slows a run, so compare these shares, not the latencies above, with unprofiled runs.'],
+      tables: [operators],
+    });
+  }
+  section('statistics', 'Statistics', { tables: [statisticsTable(result)] });
+  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}: ${c.error ?? 'unknown error'}`) });
+  if (missing.length) section('not-run', 'Not run', { bullets: missing });
+  if (result.warnings.length) section('warnings', 'Warnings', { bullets: result.warnings });
+  sections.push(rooflineSectionModel(result, isRemoteServer(result)));
+  return {
+    title: `${result.suite.name} — run ${result.runId}`,
+    facts: [
+      `Target: ${result.target}; host ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}${isRemoteServer(result) ? ' (the benchmarking client: the server runs elsewhere)' : ''}`,
+      `Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; git ${env.git.revision?.slice(0, 10) ?? 'unknown'}${env.git.dirty ? ' (dirty)' : ''}`,
+      optionsLine(result),
+      `Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,
+      ...modelLines(result),
+    ],
+    notes: introNotes(result),
+    sections,
+    charts: [],
+  };
+}
+
+

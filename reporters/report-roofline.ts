@@ -1,0 +1,187 @@
+/**
+ * The roofline section, from the record the run stored (result.roofline): the calibration it
+ * was judged against and per cell and phase the bound and the measured median. A remote server
+ * gets no roofline: this machine's bounds say nothing about its hardware.
+ */
+import type { Calibration, Figure } from '../core/calibration-types.ts';
+import type { RooflineRecordRow, RunResult } from '../core/result-types.ts';
+import { fmt } from './format.ts';
+import { cell, columns, type ChartSpec, type Section } from './report-model.ts';
+
+const text = (t: string) => cell(t);
+const okCells = (result: RunResult) => result.cells.filter((c) => c.status === 'ok');
+
+const GB = 1e9;
+type BoundPhase = RooflineRecordRow['phase'];
+const PHASE_LABEL: Record<BoundPhase, string> = {
+  image_encode: 'image encode (all images)',
+  prefill: 'prefill',
+  decode: 'decode (per token)',
+};
+
+function figureText(name: string, f: Figure | null | undefined, unit: string): string {
+  if (!f) return `${name}: none`;
+  return `${name} ${fmt(f.value)} ${unit} (${f.source})`;
+}
+
+/** One line naming the calibration the bounds come from. */
+export function calibrationSummary(c: Calibration): string {
+  const peaks = (['fp32', 'fp16', 'int8', 'int4'] as const).filter((k) => c.matmul[k]).map((k) => figureText(`${k} matmul`, c.matmul[k], 'G op/s'));
+  const published = [c.bandwidth.read, ...Object.values(c.matmul)].every((f) => !f || f.source === 'published');
+  const where = published ? `${c.machine.cpu} (published figures)` : `${c.host} (${c.machine.cpu}, ${c.threads} threads)`;
+  return `Calibration: ${where}, target ${c.target}, ${c.createdAt}; ${[figureText('read bandwidth', c.bandwidth.read, 'GB/s'), ...peaks].join(', ')}.`;
+}
+
+/** A bound whose calibration lacked a figure it needs covers part of the work (bounds.ts: partial = notes). */
+const isPartial = (r: RooflineRecordRow): boolean => r.work !== null && r.notes.length > 0;
+
+function achievedRate(r: RooflineRecordRow, achievedMs: number): string {
+  const s = achievedMs / 1000;
+  const w = r.work!;
+  if (r.limitedBy === 'compute') return `${fmt((w.linearOps + w.attentionOps) / s / GB)} G op/s`;
+  return `${fmt(w.bytes / s / GB)} GB/s`;
+}
+
+const ROOFLINE_EXPLAINED =
+  'Bound = max(operations / matmul peak, bytes / read bandwidth): the least time the phase can take on this hardware. ' +
+  'Achieved % of bound = bound / measured median (100% = at the hardware limit). Decode is per output token at the mean attended length of the request\'s steps; ' +
+  'bytes count weights (with quantisation scales) and the KV cache, not activations, so a working set that fits in cache (tiny models) can beat a DRAM bound. ' +
+  "Decode kernel ceiling = the least decode time with this runtime's batch-1 kernels (weights at the calibrated weight-stream rate of the precision, attention at the calibrated batch-1 attention rate, the rest at read bandwidth), and the % of it reached: " +
+  'the gap between bound and ceiling is what the kernels cannot do on this machine; below the ceiling, time is lost around them.';
+
+export function rooflineSectionModel(result: RunResult, remoteServer = false): Section {
+  const heading = 'Roofline: achieved % of hardware bound';
+  const record = result.roofline;
+  if (remoteServer) {
+    return { id: 'roofline', heading, notes: ['_No roofline: this run measured a remote server, whose hardware is not this machine; bounds from this machine\'s calibration would not apply._'], tables: [], charts: [] };
+  }
+  if (!record) {
+    return {
+      id: 'roofline',
+      heading,
+      notes: [`_No calibration for target "${result.target}" on host ${result.environment.host.hostname}: run \`bench calibrate\` (or \`bench calibrate --target <board>\` for published peaks) to get bounds._`],
+      tables: [],
+      charts: [],
+    };
+  }
+  const calibration = record.calibration;
+  const rows = record.rows;
+  const body = rows.map((r) => {
+    const boundMs = r.boundMs;
+    const w = r.work;
+    return [
+      r.cellId,
+      PHASE_LABEL[r.phase],
+      w ? `${fmt(w.bytes / GB, 3)} GB, ${fmt((w.linearOps + w.attentionOps) / GB, 2)} G op` : '–',
+      boundMs !== null ? `${fmt(boundMs)} ms` : '–',
+      w && r.limitedBy ? `${r.limitedBy}${isPartial(r) ? ' (partial)' : ''}` : '–',
+      r.achievedMs !== null ? `${fmt(r.achievedMs)} ms` : '–',
+      w && r.achievedMs !== null && boundMs !== null ? achievedRate(r, r.achievedMs) : '–',
+      r.percentOfBound !== null ? `${fmt(r.percentOfBound, 1)}%` : '–',
+      r.kernelMs != null ? `${fmt(r.kernelMs)} ms${r.percentOfKernelCeiling !== null ? ` (${fmt(r.percentOfKernelCeiling, 1)}%)` : ''}` : '–',
+    ].map(text);
+  });
+  // The same note for many cells and phases is printed once, with where it applies.
+  const where = new Map<string, string[]>();
+  const addNote = (note: string, at: string): void => {
+    where.set(note, [...(where.get(note) ?? []), at]);
+  };
+  for (const r of rows) for (const n of r.notes) addNote(n, r.work ? `${r.cellId} ${r.phase}` : r.cellId);
+  const formatNotes = new Set<string>();
+  for (const c of okCells(result)) {
+    const precision = String(c.params['precision'] ?? c.model?.precision ?? '');
+    const conv = calibration.runtimeFormats[precision];
+    if (conv) formatNotes.add(`${String(c.params['precision'] ?? c.model?.precision)} runs as ${conv.as}: ${conv.reason}.`);
+  }
+  for (const r of rows.filter((x) => x.percentOfBound !== null && x.percentOfBound > 100)) {
+    addNote('faster than the bound: the working set fits in cache, or the calibration does not describe this machine as it ran', `${r.cellId} ${r.phase}`);
+  }
+  const notes = [...where].map(([note, at]) => `${note} (${[...new Set(at)].join('; ')})`);
+  if (calibration.bandwidth.read?.source === 'measured' && rows.some((r) => r.phase === 'decode' && r.boundMs != null && r.kernelMs === null)) {
+    notes.push('no decode kernel ceiling: the calibration has no weight-stream rate for the precision (calibrations made before it was measured lack it; run `bench calibrate` again).');
+  }
+  if (rows.some((r) => isPartial(r) && r.boundMs !== null)) {
+    notes.push('(partial): a figure the bound needs is missing from the calibration, so it covers only part of the work: still a lower bound, a looser one.');
+  }
+  return {
+    id: 'roofline',
+    heading,
+    notes: [calibrationSummary(calibration), ROOFLINE_EXPLAINED],
+    tables: [
+      {
+        id: 'roofline',
+        columns: columns([
+          ['Cell', 'left'], ['Phase', 'left'], ['Work', 'right'], ['Bound', 'right'], ['Limited by', 'left'], ['Achieved (median)', 'right'],
+          ['Achieved rate', 'right'], ['% of bound', 'right'], ['Decode kernel ceiling (% reached)', 'right'],
+        ]),
+        figures: 'Bound: computed from the calibration and the model\'s work; achieved: the measured median of the phase (TPOT for decode)',
+        rows: body,
+        empty: '_No successful cell._',
+      },
+    ],
+    charts: [rooflineChartSpec(result, rows)],
+    bullets: [...formatNotes, ...notes, ...calibration.notes.map((n) => `calibration: ${n}`)],
+  };
+}
+
+
+const PHASES: Array<[BoundPhase, string, string]> = [
+  ['image_encode', 'image encode', '#2ca02c'],
+  ['prefill', 'prefill', '#1f77b4'],
+  ['decode', 'decode', '#d62728'],
+];
+
+/** Cells per roofline chart: beyond it, the cells furthest from their bound are shown. */
+export const ROOFLINE_CHART_CELLS = 40;
+
+/** Achieved % of bound per cell, one bar per phase; the 100% line is the hardware limit. */
+export function rooflineChartSpec(result: RunResult, rows: readonly RooflineRecordRow[]): ChartSpec {
+  const byCell = new Map<string, Map<BoundPhase, RooflineRecordRow>>();
+  for (const r of rows) {
+    let m = byCell.get(r.cellId);
+    if (!m) byCell.set(r.cellId, (m = new Map()));
+    m.set(r.phase, r);
+  }
+  let cells = [...byCell.keys()];
+  const total = cells.length;
+  if (cells.length > ROOFLINE_CHART_CELLS) {
+    const worst = (id: string) => Math.min(...[...byCell.get(id)!.values()].map((r) => r.percentOfBound ?? Infinity));
+    cells = cells.map((id) => [id, worst(id)] as const).sort((a, b) => a[1] - b[1]).slice(0, ROOFLINE_CHART_CELLS).map(([id]) => id);
+  }
+  const value = (id: string, phase: BoundPhase, of: 'percentOfBound' | 'percentOfKernelCeiling' = 'percentOfBound'): number | null => byCell.get(id)?.get(phase)?.[of] ?? null;
+  const datasets = PHASES.filter(([phase]) => rows.some((r) => r.phase === phase && r.percentOfBound !== null)).map(([phase, label, color]) => ({
+    label,
+    data: cells.map((c) => value(c, phase)),
+    backgroundColor: color,
+  }));
+  if (rows.some((r) => r.percentOfKernelCeiling !== null)) {
+    datasets.push({ label: 'decode, % of kernel ceiling', data: cells.map((c) => value(c, 'decode', 'percentOfKernelCeiling')), backgroundColor: '#f4a6a6' });
+  }
+  let highest = 100;
+  for (const r of rows) highest = Math.max(highest, r.percentOfBound ?? 0, r.percentOfKernelCeiling ?? 0);
+  const calibration = result.roofline!.calibration;
+  const source = calibration.bandwidth.read?.source ?? Object.values(calibration.matmul)[0]?.source ?? 'no';
+  const synthetic = result.cells.some((c) => c.model?.synthetic) ? '; synthetic weights (random values, real architecture)' : '';
+  const shown = cells.length < total ? `; ${cells.length} of ${total} cells (furthest from their bound)` : '';
+  return {
+    id: 'roofline-percent-of-bound',
+    title: 'Achieved % of hardware bound',
+    width: 1200,
+    height: 140 + Math.max(1, cells.length) * 60,
+    config: {
+      type: 'bar',
+      data: { labels: cells, datasets },
+      options: {
+        indexAxis: 'y',
+        plugins: {
+          title: { display: true, text: `${result.suite.name}: achieved % of hardware bound (median)`, font: { size: 18 } },
+          subtitle: { display: true, text: `bounds from ${source} figures of ${calibration.host} (${calibration.createdAt.slice(0, 10)}); 100% = at the limit${synthetic}${shown}`, font: { size: 12 } },
+        },
+        scales: {
+          x: { min: 0, max: Math.ceil(highest / 10) * 10, title: { display: true, text: '% of bound (bound time / measured time)' } },
+          y: { title: { display: true, text: 'cell' } },
+        },
+      },
+    },
+  };
+}
