@@ -79,24 +79,27 @@ export function cellFlags(input: {
   return flags;
 }
 
-/** Cell flags that concern every timing of the cell: the machine, not one metric. */
-const MACHINE_FLAG_KINDS: ReadonlySet<CellFlag['kind']> = new Set(['busy', 'steal', 'run-queue', 'throttled']);
-
 /**
  * The flags each per-iteration figure of a cell carries (MetricStats.flags), so every table
  * that shows the figure can mark it: the machine flags on all of them, a noisy flag on each
- * metric whose own median interval is wider than the threshold.
+ * metric whose own median interval is wider than the threshold. The sentences are the same for
+ * every figure of a kind (so a report can group them); the figures behind them are in the
+ * cell's own flags, spread and machine record.
  */
 export function metricFlags(flags: readonly CellFlag[], spread: Record<string, MetricSpread>, metrics: readonly string[]): Record<string, CellFlag[]> {
-  const machine = flags.filter((f) => MACHINE_FLAG_KINDS.has(f.kind));
+  const t = NOISE_THRESHOLDS;
+  const shared: Partial<Record<CellFlag['kind'], string>> = {
+    busy: `machine busy while measured (load average above ${t.loadPerCpu} x the CPU count)`,
+    steal: `CPU steal over ${t.stealPct}% while measured`,
+    'run-queue': `the run's threads waited for a CPU over ${t.runQueueWaitPct}% of their runnable time`,
+    throttled: 'throttled while measured',
+  };
+  const machine = flags.filter((f) => shared[f.kind]).map((f) => ({ kind: f.kind, message: shared[f.kind]! }));
   const out: Record<string, CellFlag[]> = {};
   for (const metric of metrics) {
-    const own: CellFlag[] = [];
     const s = spread[metric];
-    if (s?.ciHalfWidthPct != null && s.ciHalfWidthPct > NOISE_THRESHOLDS.ciHalfWidthPct) {
-      own.push({ kind: 'noisy', message: `noisy: 95% CI of the median ±${s.ciHalfWidthPct.toFixed(1)}% (over ±${NOISE_THRESHOLDS.ciHalfWidthPct}%)` });
-    }
-    const all = [...own, ...machine];
+    const noisy = s?.ciHalfWidthPct != null && s.ciHalfWidthPct > t.ciHalfWidthPct;
+    const all = [...(noisy ? [{ kind: 'noisy' as const, message: `95% CI of the median wider than ±${t.ciHalfWidthPct}%` }] : []), ...machine];
     if (all.length) out[metric] = all;
   }
   return out;
