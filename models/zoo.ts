@@ -139,6 +139,23 @@ export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['reques
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** Whether the model `req` asks for is already in the cache (nothing is built or checked beyond its record and files). */
+export function isModelCached(req: BuildRequest): boolean {
+  checkRequest(req);
+  const descriptor = getDescriptor(req.model, req.scale);
+  const request: BuiltModel['request'] = {
+    model: req.model,
+    scale: req.scale,
+    precision: req.precision,
+    layout: req.layout,
+    seed: req.seed ?? DEFAULT_SEED,
+    lmHead: req.lmHead ?? 'separate',
+  };
+  const hash = buildHash(descriptor, request, { ...DEFAULT_LINEAR_OPTIONS });
+  const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}-${hash.slice(0, 12)}`);
+  return readCached(folder, hash) !== undefined;
+}
+
 const LAYOUT_BUILDERS: Record<Layout, (b: LayoutBuild) => LayoutResult> = {
   'onnx-community': buildOnnxCommunity,
   axera: buildAxera,

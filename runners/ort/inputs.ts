@@ -2,6 +2,7 @@
  * Synthetic request inputs. They are deterministic (seeded) so every iteration and every run
  * sends the same work, and cheap to make so they do not distort the phases they belong to.
  */
+import { SimdArgmax } from './argmax-simd.ts';
 import { seededRandom } from '../../core/random.ts';
 
 /** An RGB test image (uint8, HWC) with structure, as a camera frame would have. */
@@ -76,7 +77,17 @@ export function makePromptIds(
   return { ids, imageRows };
 }
 
+let shared: SimdArgmax | null | undefined;
+
+/** Index (relative to offset) of the first largest value: WebAssembly SIMD when available. */
 export function argmax(data: Float32Array, offset: number, length: number): number {
+  if (shared === undefined) shared = SimdArgmax.create(0);
+  const found = shared && length > 0 ? shared.argmax(data, offset, length) : -1;
+  return found >= 0 ? found : argmaxScalar(data, offset, length);
+}
+
+/** The plain loop (and the reference the SIMD version is tested against). */
+export function argmaxScalar(data: Float32Array, offset: number, length: number): number {
   let best = offset;
   let bestValue = data[offset]!;
   for (let i = offset + 1; i < offset + length; i++) {

@@ -5,6 +5,7 @@ import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.t
 import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
 import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
+import { SimdArgmax } from './argmax-simd.ts';
 import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
 import { mropePositions, slicePositions, type MropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -55,6 +56,11 @@ export class OrtPipeline {
 
   /** Shared-mode buffers, kept across requests of the cell (a deployment allocates its cache once). */
   private shared: { capacity: number; feeds: Feeds; fetches: Fetches } | null = null;
+
+  /** Greedy choice over the vocabulary with WebAssembly SIMD (null: scalar loop). */
+  private readonly argmaxer = SimdArgmax.create(0);
+  /** lm_head's logits output, bound into the argmaxer's memory after the first call. */
+  private logitsOut: { vocab: number; tensor: ort.Tensor } | null = null;
 
   constructor(
     private readonly sessions: PipelineSessions,
@@ -140,11 +146,30 @@ export class OrtPipeline {
     return new ort.Tensor('int64', pos, [1, length]);
   }
 
-  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, mrope: MropePositions | null, deepstack?: DeepstackInput): Feeds {
-    const feeds: Feeds = { inputs_embeds: embeds, ...past };
+  /** A run of 1s for attention masks, grown as needed (sessions only read their inputs). */
+  private ones = new BigInt64Array(0);
+
+  /**
+   * Feeds of one decoder call. `into` (a decode step's feeds from the previous step, holding
+   * the same shared past buffers) is updated in place instead of spreading 2 x layers entries
+   * into a new object every step.
+   */
+  private decoderFeeds(
+    embeds: ort.Tensor,
+    start: number,
+    length: number,
+    past: Feeds,
+    mrope: MropePositions | null,
+    deepstack?: DeepstackInput,
+    into?: Feeds,
+  ): Feeds {
+    const feeds: Feeds = into ?? { ...past };
+    feeds['inputs_embeds'] = embeds;
     if (this.geo.deepstackTaps > 0) Object.assign(feeds, deepstackFeeds(deepstack, start, length, this.geo.deepstackTaps, this.geo.hidden));
     if (this.geo.hasAttentionMask) {
-      feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(start + length).fill(1n), [1, start + length]);
+      const n = start + length;
+      if (this.ones.length < n) this.ones = new BigInt64Array(Math.max(n, 2 * this.ones.length)).fill(1n);
+      feeds['attention_mask'] = new ort.Tensor('int64', this.ones.subarray(0, n), [1, n]);
     }
     if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length, mrope);
     return feeds;
@@ -167,13 +192,32 @@ export class OrtPipeline {
     const width = produced.dims[2]!;
     const data = produced.data as Float32Array;
     if (this.geo.decoderOutput === 'logits') return argmax(data, (rows - 1) * width, width);
-    const last = data.slice((rows - 1) * width, rows * width);
+    // Decode hands the decoder's [1, 1, hidden] output on as it is; prefill copies its last row.
+    const last = rows === 1 ? produced : new ort.Tensor('float32', data.slice((rows - 1) * width, rows * width), [1, 1, width]);
     const lmHead = this.sessions.lmHead!;
-    const res = await timed('lm_head', phase, 1, () =>
-      lmHead.run({ hidden_states: new ort.Tensor('float32', last, [1, 1, width]) }),
-    );
+    const fetches = this.logitsFetches();
+    const res = await timed('lm_head', phase, 1, () => (fetches ? lmHead.run({ hidden_states: last }, fetches) : lmHead.run({ hidden_states: last })));
     const logits = res['logits'] as ort.Tensor;
-    return argmax(logits.data as Float32Array, 0, logits.dims[2]!);
+    const values = logits.data as Float32Array;
+    const vocab = logits.dims[2]!;
+    if (!this.logitsOut && this.argmaxer && values.length === vocab) {
+      // First call: now the vocabulary is known, later calls write the logits straight into
+      // the argmax module's memory (no allocation, no copy per step).
+      const buffer = this.argmaxer.reserve(vocab);
+      this.logitsOut = { vocab, tensor: new ort.Tensor('float32', buffer.subarray(0, vocab), [1, 1, vocab]) };
+    }
+    const found = this.argmaxer ? this.argmaxer.argmax(values, 0, vocab) : -1;
+    return found >= 0 ? found : argmax(values, 0, vocab);
+  }
+
+  /** lm_head's pre-allocated output, re-bound if the argmax memory was replaced (grown). */
+  private logitsFetches(): Fetches | null {
+    const out = this.logitsOut;
+    if (!out || !this.argmaxer) return null;
+    if (out.tensor.data !== this.argmaxer.logits && (out.tensor.data as Float32Array).buffer !== this.argmaxer.logits.buffer) {
+      out.tensor = new ort.Tensor('float32', this.argmaxer.reserve(out.vocab).subarray(0, out.vocab), [1, 1, out.vocab]);
+    }
+    return { logits: out.tensor };
   }
 
   /**
@@ -297,12 +341,14 @@ export class OrtPipeline {
 
       await phase('decode', async () => {
         let token = first;
+        // Shared KV buffers are the same every step, so one feeds object serves all steps.
+        const stepFeeds: Feeds | undefined = shared ? { ...shared.feeds } : undefined;
         for (let step = 1; step < shape.outputTokens; step++) {
           const position = total + step - 1;
           const embedOut = await timed('embed_tokens', 'decode', 1, () =>
             sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) }),
           );
-          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past, mrope);
+          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past, mrope, undefined, stepFeeds);
           const out = await timed('decoder_model_merged', 'decode', 1, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
           token = await this.nextToken(out, 'decode', timed);
