@@ -7,7 +7,7 @@ import { runSuite } from '../harness/run-suite.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
 import { resolveTarget } from './targets.ts';
-import { compareRuns, DEFAULT_CONFIDENCE, gateFails } from '../reporters/compare/compare-runs.ts';
+import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../reporters/compare/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
 import { loadResultArg } from '../harness/load-result.ts';
@@ -94,7 +94,8 @@ export function registerCompareCommand(program: Command): void {
     .command('compare')
     .description(
       'Compare a candidate run with a base run (e.g. a board baseline), cell by cell: change of medians, confidence interval, verdict. ' +
-        'Exit code 1 on a regression (slower beyond the threshold and significant) or a newly failing cell, 2 when the runs cannot be compared.',
+        'Exit code 1 on a regression (slower beyond the threshold and significant) or a newly failing cell; 2 when the runs cannot be compared, ' +
+          'or when a median moved beyond the threshold the bad way but no verdict is possible (too few iterations): cannot judge is not a pass.',
     )
     .argument('<base>', 'base result: a result.json, a baseline .json or a run folder')
     .argument('<cand>', 'candidate result: a result.json or a run folder')
@@ -133,6 +134,6 @@ export function registerCompareCommand(program: Command): void {
       if (summaryFile) appendFileSync(summaryFile, `${stepSummaryMarkdown(comparison)}\n`);
       // The verdict on stderr too, so a CI log shows it whatever the format and destination.
       process.stderr.write(`compare: ${gateLine(comparison)}${flags.out ? `; written to ${flags.out}` : ''}\n`);
-      process.exitCode = gateFails(comparison) ? 1 : 0;
+      process.exitCode = GATE_EXIT_CODE[gateOutcome(comparison)];
     });
 }

@@ -117,5 +117,7 @@ export function registerModelsCommand(program: Command): void {
         log,
       });
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));
+      // A precision below its thresholds is a failed check (exit 1), as a failed cell is.
+      if (report.results.some((r) => !r.passed)) process.exitCode = 1;
     });
 }

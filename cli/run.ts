@@ -12,6 +12,7 @@ import { hasRedactedSecret } from '../core/redact.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
+import { prebuildZooModels } from './prebuild.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
@@ -39,7 +40,7 @@ interface RunFlags {
   out: string;
   resume?: string;
   adaptive?: number;
-  adaptiveMetric: string;
+  adaptiveMetric: string[];
   maxIterations?: number;
   cellBudget?: number;
   cooldown?: number;
@@ -74,8 +75,8 @@ export function registerRunCommand(program: Command): void {
     .option('-n, --iterations <n>', 'measured iterations per cell (overrides the suite)', intOption('--iterations'))
     .option('-w, --warmup <n>', 'warm-up iterations per cell, discarded (overrides the suite)', intOption('--warmup', 0))
     .option('--threads <n>', 'intra-op threads for in-process runners (default: physical cores)', intOption('--threads'))
-    .option('--adaptive <pct>', 'measure until the 95% CI of the key metric is within ±pct % (--iterations becomes the minimum)', Number)
-    .option('--adaptive-metric <name>', 'key metric for --adaptive', 'ttft_ms')
+    .option('--adaptive <pct>', 'measure until the 95% CI of the median of each key metric is within ±pct % (--iterations becomes the minimum)', Number)
+    .option('--adaptive-metric <name>', 'key metric for --adaptive (repeatable; default ttft_ms and tpot_ms)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--max-iterations <n>', 'upper bound for --adaptive (default 30)', intOption('--max-iterations'))
     .option('--cell-budget <seconds>', 'time budget per cell for --adaptive (default 300)', Number)
     .option('--cooldown <seconds>', 'pause between cells to let the machine cool down', Number)
@@ -124,7 +125,7 @@ function methodologyFlags(flags: RunFlags) {
     adaptive:
       adaptivePct === undefined
         ? undefined
-        : { targetCiPct: adaptivePct, metric: flags.adaptiveMetric, maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
+        : { targetCiPct: adaptivePct, ...(flags.adaptiveMetric.length ? { metrics: flags.adaptiveMetric } : {}), maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
     cooldownSeconds: positive('--cooldown', flags.cooldown),
     shuffleSeed,
     ortProfile: flags.ortProfile,
@@ -221,6 +222,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
     boardFacts = report.facts;
   }
   try {
+    if (suite && target.kind === 'local' && !flags.resume) await prebuildZooModels(suite, flags.filter, (m) => progress.log(m));
     const outcome = await runSuite({
       suite,
       target: target.name,

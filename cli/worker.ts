@@ -28,7 +28,13 @@ export function registerWorkerCommand(program: Command): void {
           threads: req.threads,
           log: (message) => send({ type: 'log', message }),
         });
-        send({ type: 'prepared', loadMs: prepared.loadMs, model: prepared.model, settings: prepared.settings });
+        send({
+          type: 'prepared',
+          loadMs: prepared.loadMs,
+          model: prepared.model,
+          settings: prepared.settings,
+          ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
+        });
         try {
           for (let i = 0; i < req.warmup + req.iterations; i++) {
             send({ type: 'iteration', record: await prepared.runIteration(i, i < req.warmup) });

@@ -94,6 +94,12 @@ const FIXED: readonly Definition[] = [
     derivedFrom: 'the runner\'s prepare step, once per cell',
   },
   {
+    name: 'harness_overhead_pct', label: 'Harness overhead', unit: '%', better: 'lower', scope: 'cell',
+    description: 'Share of the decode time the harness itself spent outside the runtime\'s graph calls (building feeds, recording events, choosing the token, promise hops); in-process runners only.',
+    derivedFrom: 'over all decode steps of the measured iterations: sum of (step time minus the subgraph calls inside the step) over sum of step times (core/overhead.ts)',
+    digits: 3,
+  },
+  {
     name: 'peak_rss_mb', label: 'Peak RSS', unit: 'MiB', better: 'lower', scope: 'cell',
     description: 'Peak resident memory of the benchmarking process during the cell (Linux VmHWM, reset per cell).',
     derivedFrom: '/proc/self/status after the cell',

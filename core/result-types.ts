@@ -2,7 +2,7 @@ import type { Calibration } from './calibration-types.ts';
 import type { IterationRecord } from './events.ts';
 import type { IdleBaseline } from './energy.ts';
 import type { HwSample, ProbeRun, ThermalVerdict } from './probe-types.ts';
-import type { ModelIdentity, OperatorProfile } from './runner.ts';
+import type { AccuracyCheck, ModelIdentity, OperatorProfile } from './runner.ts';
 import type { MetricStats } from './stats.ts';
 import type { AxisValue, Suite } from './suite-types.ts';
 
@@ -15,10 +15,58 @@ export const RESULT_SCHEMA_VERSION = 1;
  * count and a time budget per cell. `iterations` (the fixed count) becomes the minimum.
  */
 export interface AdaptivePlan {
-  metric: string;
+  /** Key metrics whose median intervals must all be narrow enough (default ttft_ms, tpot_ms). */
+  metrics: string[];
+  /** Results written before `metrics` existed had one key metric. */
+  metric?: string;
   targetCiPct: number;
   maxIterations: number;
   maxCellSeconds: number;
+}
+
+/** Why a cell stopped measuring. */
+export type StopRule = 'fixed count' | 'target reached' | 'max count' | 'time budget';
+
+/** What a cell's result says about how measuring ended (CellResult.stopping). */
+export interface StoppingRecord {
+  rule: StopRule;
+  /** Measured (non-warm-up) iterations. */
+  measured: number;
+  /** The adaptive target (± % of the median), null for a fixed count. */
+  targetCiPct: number | null;
+  /** Key metric -> half-width of the 95% interval of its median, % of the median, when measuring stopped. */
+  halfWidthPct: Record<string, number | null>;
+}
+
+/**
+ * How busy the machine was while a cell measured (hw-probes/machine-load.ts reads it). Fields
+ * are null where the kernel does not expose them.
+ */
+export interface MachineState {
+  cpus: number;
+  loadAvg1Before: number;
+  loadAvg1After: number;
+  /** Steal time over all CPU time of the machine during the window, %. */
+  stealPct: number | null;
+  /** Wait for a CPU over (run + wait) of this process's threads during the window, %. */
+  runQueueWaitPct: number | null;
+}
+
+export interface MetricSpread {
+  n: number;
+  /** Half-width of the 95% CI of the median, % of the median; null when n < 6. */
+  ciHalfWidthPct: number | null;
+  /** Interquartile range over the median, %. */
+  iqrOverMedianPct: number;
+}
+
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled';
+
+/** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
+export interface CellFlag {
+  kind: CellFlagKind;
+  /** A sentence a reader can act on, with the figure and the threshold. */
+  message: string;
 }
 
 export interface ProbePlan {
@@ -69,14 +117,27 @@ export interface CellResult {
   subgraphs: Record<string, SubgraphStats>;
   /** Peak resident set size of the process while the cell ran, bytes. */
   peakRssBytes: number | null;
-  /** Why measuring stopped (fixed count, adaptive CI reached, budget spent). */
+  /** Why measuring stopped (fixed count, adaptive CI reached, budget spent), as a sentence. */
   stopReason?: string;
+  /** The same as data: which rule stopped the cell, after how many iterations, how wide the key intervals were. */
+  stopping?: StoppingRecord;
+  /** What the machine did while the cell measured (load, CPU steal, run-queue wait). */
+  machine?: MachineState;
+  /** Spread of the key metrics: 95% CI half-width of the median and IQR, % of the median. */
+  spread?: Record<string, MetricSpread>;
+  /** Why this cell's figures deserve caution (noisy, busy machine, outliers, throttled); empty when none. Thresholds: harness/cell-quality.ts. */
+  flags?: CellFlag[];
   /** Metric -> indexes of iterations outside Tukey's fences; marked, never dropped. */
   outliers?: Record<string, number[]>;
   /** Hardware samples, power basis and thermal verdict, when probes ran. */
   probes?: CellProbeRecord;
   /** Per-operator time of each graph (`--ort-profile`); timings of such a cell include profiler overhead. */
   operatorProfile?: OperatorProfile;
+  /**
+   * Quantised models: agreement with fp32 on this machine (accuracy gate). `passed: false`
+   * means the cell's figures come from a numerically wrong model: tables and charts must say so.
+   */
+  accuracy?: AccuracyCheck;
   /** True when clocks dropped or a temperature limit was crossed during the cell. */
   throttled?: boolean;
   throttleReasons?: string[];

@@ -20,6 +20,42 @@ export interface ModelIdentity {
   /** File name -> bytes. */
   sizes?: Record<string, number>;
   builderVersion?: string;
+  /**
+   * int8 models: the operator form of their linears (e.g. `s7-dynamic-quantize-matmul`), since
+   * int8 speed and accuracy depend on it; absent for other precisions and for files not built here.
+   */
+  int8Form?: string;
+}
+
+/**
+ * A quantised model's agreement with its fp32 build on the machine that timed it (the
+ * accuracy gate, models/accuracy-gate.ts). `passed: false` = the cell's numbers come from a
+ * model that computes wrong outputs on this CPU: report them as numerically wrong.
+ */
+export interface AccuracyCheck {
+  reference: 'fp32';
+  precision: string;
+  scale: string;
+  /** Token positions compared. */
+  tokens: number;
+  /** Mean logit cosine vs fp32 over positions. */
+  cosine: number;
+  cosineMin: number;
+  /** Share of positions whose argmax equals fp32's. */
+  top1: number;
+  /** Cosine of the image features vs fp32; null without a vision encoder. */
+  imageCosine: number | null;
+  passed: boolean;
+  /** What missed its threshold; empty when passed. */
+  failures: string[];
+  thresholds: { cosineMean: number; top1: number; imageCosine: number };
+  /** CPU model, arch, the CPU features that select integer kernels, ONNX Runtime version. */
+  checkedOn: { cpu: string; arch: string; flags: string[]; onnxruntime: string };
+  checkedAt: string;
+  /** Build hash of the checked model. */
+  modelHash: string;
+  /** True when the verdict was cached from an earlier check on this machine. */
+  cached: boolean;
 }
 
 export interface RunnerContext {
@@ -51,6 +87,8 @@ export interface PreparedCell {
   model: ModelIdentity;
   /** Extra facts worth recording with the cell (thread count, EP, chunk size, ...). */
   settings: Record<string, string | number | boolean>;
+  /** Quantised zoo models: agreement with fp32 on this machine, checked before timing. */
+  accuracy?: AccuracyCheck;
   /** Run one request. Must not throw for a failed request: return it with `error` set. */
   runIteration(index: number, warmup: boolean): Promise<IterationRecord>;
   /**

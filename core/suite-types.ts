@@ -14,8 +14,11 @@ export interface SuiteDefaults {
   threads?: number;
   /** Prefill chunk size in tokens; absent or 0 = the whole prompt in one call. */
   chunkSize?: number;
-  /** Measure until the 95% CI of `metric` (default ttft_ms) is within targetCiPct %. */
-  adaptive?: { metric?: string; targetCiPct: number; maxIterations?: number; maxCellSeconds?: number };
+  /**
+   * Measure until the 95% CI of the median of every key metric (`metrics`, default ttft_ms and
+   * tpot_ms; `metric` names a single one) is within targetCiPct % of it.
+   */
+  adaptive?: { metric?: string; metrics?: string[]; targetCiPct: number; maxIterations?: number; maxCellSeconds?: number };
   /** Pause between cells, seconds. */
   cooldownSeconds?: number;
   /** Run cells in a seeded random order (the seed is recorded). */

@@ -1,15 +1,41 @@
 import { OUTLIER_CHECKED_METRICS } from '../core/metric-registry.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { seededRandom } from '../core/random.ts';
-import { percentile, summarize } from '../core/stats.ts';
-import type { AdaptivePlan } from '../core/result-types.ts';
+import { medianHalfWidthPct, percentile } from '../core/stats.ts';
+import type { AdaptivePlan, StopRule } from '../core/result-types.ts';
 import type { Cell } from '../core/suite-types.ts';
 import { metricSeries } from '../core/metrics.ts';
+
+/*
+ * Adaptive iteration count (AdaptivePlan): keep measuring until the distribution-free 95%
+ * confidence interval of the median of every key metric is within `targetCiPct` percent of
+ * that median (each side), bounded by a maximum count and a time budget per cell. `iterations`
+ * (the fixed count) becomes the minimum. A key metric a cell does not produce at all (tpot_ms
+ * with one output token) is left out of the rule for that cell.
+ */
+
+export const DEFAULT_ADAPTIVE_METRICS: readonly string[] = ['ttft_ms', 'tpot_ms'];
+
 
 export interface StopDecision {
   stop: boolean;
   reason: string;
+  rule?: StopRule;
+  /** Key metric -> half-width of its median's 95% interval in % of the median (null: no interval yet). */
+  halfWidthPct: Record<string, number | null>;
 }
+
+/** Key metric -> half-width now; metrics the cell has no value of are absent. */
+export function keyMetricWidths(records: readonly IterationRecord[], metrics: readonly string[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const metric of metrics) {
+    const series = metricSeries(records, metric).map((s) => s.value);
+    if (series.length > 0) out[metric] = medianHalfWidthPct(series);
+  }
+  return out;
+}
+
+const pct = (w: number | null) => (w === null ? 'no interval yet' : `±${w.toFixed(2)}%`);
 
 export function adaptiveStop(
   records: readonly IterationRecord[],
@@ -18,26 +44,22 @@ export function adaptiveStop(
   plan: AdaptivePlan,
   elapsedMs: number,
 ): StopDecision {
-  if (measured < minIterations) return { stop: false, reason: '' };
-  const series = metricSeries(records, plan.metric).map((s) => s.value);
-  if (series.length >= 2) {
-    const s = summarize(series, '');
-    const halfPct = s.ci95 && s.mean !== 0 ? ((s.ci95[1] - s.mean) / Math.abs(s.mean)) * 100 : Infinity;
-    if (halfPct <= plan.targetCiPct) {
-      return { stop: true, reason: `95% CI of ${plan.metric} within ±${halfPct.toFixed(2)}% after ${measured} iterations (target ±${plan.targetCiPct}%)` };
-    }
-    if (measured >= plan.maxIterations) {
-      return { stop: true, reason: `reached ${plan.maxIterations} iterations with the 95% CI of ${plan.metric} at ±${halfPct.toFixed(2)}% (target ±${plan.targetCiPct}%)` };
-    }
-    if (elapsedMs >= plan.maxCellSeconds * 1000) {
-      return { stop: true, reason: `time budget of ${plan.maxCellSeconds} s spent after ${measured} iterations; 95% CI of ${plan.metric} at ±${halfPct.toFixed(2)}% (target ±${plan.targetCiPct}%)` };
-    }
-    return { stop: false, reason: '' };
+  const metrics = plan.metrics?.length ? plan.metrics : [plan.metric ?? DEFAULT_ADAPTIVE_METRICS[0]!];
+  const halfWidthPct = keyMetricWidths(records, metrics);
+  if (measured < minIterations) return { stop: false, reason: '', halfWidthPct };
+  const present = Object.entries(halfWidthPct);
+  const widths = present.map(([m, w]) => `${m} ${pct(w)}`).join(', ') || `no value of ${metrics.join(' or ')}`;
+  const target = `target ±${plan.targetCiPct}%`;
+  if (present.length > 0 && present.every(([, w]) => w !== null && w <= plan.targetCiPct)) {
+    return { stop: true, rule: 'target reached', halfWidthPct, reason: `95% CI of the median within the target after ${measured} iterations: ${widths} (${target})` };
   }
-  if (measured >= plan.maxIterations || elapsedMs >= plan.maxCellSeconds * 1000) {
-    return { stop: true, reason: `stopped after ${measured} iterations without two values of ${plan.metric}` };
+  if (measured >= plan.maxIterations) {
+    return { stop: true, rule: 'max count', halfWidthPct, reason: `reached ${plan.maxIterations} iterations with the 95% CI of the median at ${widths} (${target})` };
   }
-  return { stop: false, reason: '' };
+  if (elapsedMs >= plan.maxCellSeconds * 1000) {
+    return { stop: true, rule: 'time budget', halfWidthPct, reason: `time budget of ${plan.maxCellSeconds} s spent after ${measured} iterations; 95% CI of the median at ${widths} (${target})` };
+  }
+  return { stop: false, reason: '', halfWidthPct };
 }
 
 /**

@@ -6,16 +6,20 @@ import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNa
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
-import { adaptiveStop, markOutliers, shuffleCells } from './methodology.ts';
+import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
+import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
+import { harnessOverheadPct } from '../core/overhead.ts';
+import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
-import type { AdaptivePlan, ProbePlan } from '../core/result-types.ts';
+import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
 import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
-import { summarize } from '../core/stats.ts';
+import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
 import { PowerModeController } from './power-mode.ts';
@@ -43,7 +47,7 @@ export interface RunRequest {
   warmup?: number;
   threads?: number;
   /** Overrides of the suite's methodology (CLI flags). */
-  adaptive?: { targetCiPct: number; metric?: string; maxIterations?: number; maxCellSeconds?: number };
+  adaptive?: { targetCiPct: number; metric?: string; metrics?: string[]; maxIterations?: number; maxCellSeconds?: number };
   cooldownSeconds?: number;
   /** Shuffle cells with this seed. */
   shuffleSeed?: number;
@@ -148,12 +152,19 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   const minIterations = req.iterations ?? suite.defaults.iterations;
   const adaptive: AdaptivePlan | null = adaptiveSpec
     ? {
-        metric: adaptiveSpec.metric ?? 'ttft_ms',
+        metrics: adaptiveSpec.metrics?.length ? adaptiveSpec.metrics : adaptiveSpec.metric ? [adaptiveSpec.metric] : [...DEFAULT_ADAPTIVE_METRICS],
         targetCiPct: adaptiveSpec.targetCiPct,
         maxIterations: Math.max(minIterations, adaptiveSpec.maxIterations ?? 30),
         maxCellSeconds: adaptiveSpec.maxCellSeconds ?? 300,
       }
     : null;
+  if (adaptive) {
+    const unknown = adaptive.metrics.filter((m) => metricDefinition(m)?.scope !== 'iteration');
+    if (unknown.length) {
+      const allowed = METRICS.filter((m) => m.scope === 'iteration').map((m) => m.name);
+      throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): ${unknown.join(', ')} is not a per-iteration metric; allowed: ${allowed.join(', ')}`);
+    }
+  }
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   const environment = await captureLocalEnvironment();
   if (req.boardFacts && Object.keys(req.boardFacts).length) environment.board = { ...environment.board, ...req.boardFacts };
@@ -230,15 +241,15 @@ async function cooldown(seconds: number, progress: ProgressSink): Promise<void> 
 }
 
 /**
- * Warm-up iterations, then the fixed count, or (adaptive) until the key metric's 95% CI is
- * narrow enough, the maximum count is reached or the cell's time budget is spent.
+ * Warm-up iterations, then the fixed count, or (adaptive) until the key metrics' median
+ * intervals are narrow enough, the maximum count is reached or the cell's time budget is spent.
  */
 async function measureCell(
   prepared: PreparedCell,
   options: RunResult['options'],
   iterations: IterationRecord[],
   progress: ProgressSink,
-): Promise<string> {
+): Promise<{ reason: string; stopping: StoppingRecord }> {
   const { warmup, iterations: minimum, adaptive } = options;
   const planned = warmup + (adaptive ? adaptive.maxIterations : minimum);
   const started = Date.now();
@@ -250,9 +261,18 @@ async function measureCell(
     progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec });
     if (isWarmup || !adaptive) continue;
     const decision = adaptiveStop(iterations, i + 1 - warmup, minimum, adaptive, Date.now() - started);
-    if (decision.stop) return decision.reason;
+    if (decision.stop) {
+      return {
+        reason: decision.reason,
+        stopping: { rule: decision.rule!, measured: i + 1 - warmup, targetCiPct: adaptive.targetCiPct, halfWidthPct: decision.halfWidthPct },
+      };
+    }
   }
-  return adaptive ? `reached ${adaptive.maxIterations} iterations` : `fixed count of ${minimum} iterations`;
+  const measured = iterations.filter((r) => !r.warmup).length;
+  const halfWidthPct = keyMetricWidths(iterations, adaptive?.metrics ?? DEFAULT_ADAPTIVE_METRICS);
+  return adaptive
+    ? { reason: `reached ${adaptive.maxIterations} iterations`, stopping: { rule: 'max count', measured, targetCiPct: adaptive.targetCiPct, halfWidthPct } }
+    : { reason: `fixed count of ${minimum} iterations`, stopping: { rule: 'fixed count', measured, targetCiPct: null, halfWidthPct } };
 }
 
 /**
@@ -322,6 +342,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     const rss = startPeakRssWindow();
     const iterations: IterationRecord[] = [];
     let stopReason = '';
+    let stopping: StoppingRecord | undefined;
     let record: CellResult;
     const runnerName = cellRunnerName(suite, cell.params);
     const runner = req.runners[runnerName]!;
@@ -331,16 +352,25 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const powerSettings = power ? await power.apply(cell) : {};
       const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
       let monitor: CellMonitor | null = null;
+      let machine: MachineState | undefined;
       let operatorProfile: OperatorProfile | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
-        stopReason = await measureCell(prepared, result.options, iterations, progress);
+        // The machine window covers the iterations only (the model is loaded, the runtime's
+        // threads exist), so load and run-queue wait describe the measured work.
+        const machineWindow = startMachineWindow();
+        ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
+        machine = machineWindow.finish();
         operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
         await prepared.close();
       }
       const probed = monitor ? await monitor.finish(iterations) : null;
       if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
+      const wrong = prepared.accuracy && !prepared.accuracy.passed ? prepared.accuracy : null;
+      if (wrong) {
+        result.warnings.push(`${cell.id}: ${wrong.precision} model is NUMERICALLY WRONG on this CPU (${wrong.failures.join('; ')} vs fp32); its figures were measured but do not describe a working model`);
+      }
       const failures = iterations.filter((r) => !r.warmup && r.error);
       const outcome = cellOutcome(iterations, result.options.maxFailedFraction ?? DEFAULT_MAX_FAILED_FRACTION);
       // Figures of the iterations that worked are kept even when too many failed for the cell to pass.
@@ -354,6 +384,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         }
       }
       metrics['peak_rss_mb'] = summarize([peak.bytes / 2 ** 20], 'MiB');
+      const overheadPct = ok ? harnessOverheadPct(iterations) : null;
+      if (overheadPct !== null) metrics['harness_overhead_pct'] = summarize([overheadPct], '%');
       record = {
         id: cell.id,
         index: cell.index,
@@ -377,13 +409,26 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         subgraphs: ok ? subgraphStats(iterations) : {},
         peakRssBytes: peak.bytes,
         stopReason,
+        ...(stopping ? { stopping } : {}),
         outliers: markOutliers(iterations),
+        ...(machine ? { machine } : {}),
         ...(operatorProfile ? { operatorProfile } : {}),
+        ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
         ...(probed
           ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
           : {}),
       };
       if (probed) Object.assign(record.metrics, probed.metrics);
+      if (ok) {
+        record.spread = cellSpread(iterations);
+        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons });
+        const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
+        // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
+        // shows the figure marks it (reporters/figures.ts reads them).
+        for (const [metric, flags] of Object.entries(metricFlags(record.flags, record.spread, timed))) {
+          (record.metrics[metric] as MetricStats & { flags?: CellFlag[] }).flags = flags;
+        }
+      }
     } catch (err) {
       record = {
         id: cell.id,

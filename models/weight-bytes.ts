@@ -74,7 +74,7 @@ export function weightFormLabel(precision: Precision, form: WeightForm): string 
   const label: Record<Precision, string> = {
     fp32: 'fp32 (32 bits/weight)',
     fp16: 'fp16 (16 bits/weight stored; ORT CPU computes in fp32)',
-    int8: 'int8 per output channel (8 bits/weight + fp32 scale per row)',
+    int8: 'int8 per output channel, 7-bit codes |q| <= 64 (8 bits/weight stored + fp32 scale per row)',
     int4: 'int4 MatMulNBits block 32 (4 bits/weight + fp32 scale per 32 = 5 bits)',
   };
   return label[precision];

@@ -31,7 +31,7 @@ export const SCALES: readonly Scale[] = ['full', 'tiny'];
 export const LAYOUTS: readonly Layout[] = ['onnx-community', 'axera', 'gguf'];
 
 /** Bump when the bytes a build produces change for the same request. */
-export const BUILDER_VERSION = '1.2.2';
+export const BUILDER_VERSION = '1.3.0';
 export const DEFAULT_SEED = 1234;
 
 export interface BuildRequest {
@@ -69,6 +69,8 @@ export interface BuiltModel {
   assets: Record<string, string>;
   /** Host-loop parameters of the layout (Axera: prefillChunk, kvCacheLen); empty for onnx-community. */
   layoutParams: Record<string, number>;
+  /** Operator forms of the quantised linears (int8 form, int4 block and accuracy level). */
+  opForms: Omit<LinearOptions, 'precision' | 'seed'>;
 }
 
 /** What builder.json holds (and is read back from the cache). */
@@ -135,6 +137,23 @@ export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['reques
     builderVersion: BUILDER_VERSION,
   });
   return createHash('sha256').update(key).digest('hex');
+}
+
+/** Whether the model `req` asks for is already in the cache (nothing is built or checked beyond its record and files). */
+export function isModelCached(req: BuildRequest): boolean {
+  checkRequest(req);
+  const descriptor = getDescriptor(req.model, req.scale);
+  const request: BuiltModel['request'] = {
+    model: req.model,
+    scale: req.scale,
+    precision: req.precision,
+    layout: req.layout,
+    seed: req.seed ?? DEFAULT_SEED,
+    lmHead: req.lmHead ?? 'separate',
+  };
+  const hash = buildHash(descriptor, request, { ...DEFAULT_LINEAR_OPTIONS });
+  const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}-${hash.slice(0, 12)}`);
+  return readCached(folder, hash) !== undefined;
 }
 
 const LAYOUT_BUILDERS: Record<Layout, (b: LayoutBuild) => LayoutResult> = {
@@ -277,5 +296,6 @@ function toBuiltModel(folder: string, record: BuilderRecord, built: boolean, bui
     buildMs,
     assets: Object.fromEntries(Object.entries(record.assets).map(([k, f]) => [k, join(folder, f)])),
     layoutParams: record.layoutParams,
+    opForms: record.opForms,
   };
 }

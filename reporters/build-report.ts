@@ -358,7 +358,9 @@ function optionsLine(result: RunResult): string {
   const counts = result.cells.map(measuredIterations);
   const parts = [`${o.warmup} warm-up + ${range(counts.length ? counts : [o.iterations])} measured iteration(s) per cell`];
   if (o.adaptive) {
-    parts.push(`adaptive: until the 95% CI of ${o.adaptive.metric} is within ±${o.adaptive.targetCiPct}% (at least ${o.iterations}, at most ${o.adaptive.maxIterations} iterations, ${o.adaptive.maxCellSeconds} s per cell)`);
+    // Results before `metrics` existed stopped on the interval of one metric's mean.
+    const keys = o.adaptive.metrics?.length ? `the median of ${o.adaptive.metrics.join(' and ')}` : (o.adaptive.metric ?? 'ttft_ms');
+    parts.push(`adaptive: until the 95% CI of ${keys} is within ±${o.adaptive.targetCiPct}% (at least ${o.iterations}, at most ${o.adaptive.maxIterations} iterations, ${o.adaptive.maxCellSeconds} s per cell)`);
   }
   parts.push(`${o.outputTokens} output tokens`, `${o.threads} thread(s)`);
   parts.push(o.order === 'shuffled' ? `cells in shuffled order (seed ${o.shuffleSeed ?? '?'})` : 'cells in matrix order');
@@ -401,6 +403,16 @@ function noiseBullets(result: RunResult): string[] {
     if (Object.values(c.outliers ?? {}).some((l) => l.length)) outlierCells += 1;
   }
   const out = [...flagged].map(([flag, where]) => `${flag}: ${where.length} figure(s)${where.length <= 5 ? ` (${where.join('; ')})` : ''}`);
+  // How each cell stopped measuring and what the machine did meanwhile (CellResult.stopping, .machine).
+  for (const c of okCells(result)) {
+    if (!c.stopping && !c.machine) continue;
+    const widths = Object.entries(c.stopping?.halfWidthPct ?? {}).map(([m, w]) => `${m} ${w === null ? 'no interval (n < 6)' : `±${w.toFixed(1)}%`}`).join(', ');
+    const m = c.machine;
+    const machine = m
+      ? `load ${m.loadAvg1Before.toFixed(1)} -> ${m.loadAvg1After.toFixed(1)} on ${m.cpus} CPU(s)${m.stealPct !== null ? `, steal ${m.stealPct.toFixed(1)}%` : ''}${m.runQueueWaitPct !== null ? `, run-queue wait ${m.runQueueWaitPct.toFixed(0)}%` : ''}`
+      : '';
+    out.push(`${c.id}: ${c.stopping ? `stopped by ${c.stopping.rule} after ${c.stopping.measured} iterations${widths ? ` (95% CI of the median: ${widths})` : ''}` : ''}${c.stopping && machine ? '; ' : ''}${machine}`);
+  }
   if (outlierCells) out.push(`${outlierCells} cell(s) have outlier iterations (outside Tukey's fences), kept in every figure: see the Outliers column of Statistics.`);
   return out;
 }

@@ -11,9 +11,11 @@ export function fmtStat(s: MetricStats | undefined, digits?: number): string {
   return s ? fmt(s.median, digits) : '–';
 }
 
+/** The distribution-free 95% interval of the median; "n < 6" when the sample is too small for one. */
 export function fmtCi(s: MetricStats | undefined, digits?: number): string {
-  if (!s?.ci95) return '–';
-  return `${fmt(s.ci95[0], digits)} – ${fmt(s.ci95[1], digits)}`;
+  if (!s) return '–';
+  if (!s.ciMedian) return s.ciMedian === null ? 'n < 6' : '–';
+  return `${fmt(s.ciMedian[0], digits)} – ${fmt(s.ciMedian[1], digits)}`;
 }
 
 export function fmtBytes(bytes: number | null | undefined): string {

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import type { VlmDescriptor } from '../descriptors.ts';
 import { DEEPSTACK_EMBEDS, DEEPSTACK_FEATURES, VISUAL_POS_MASKS } from '../layouts/onnx-community.ts';
 import { flattenPatches, patchCount, patchGeometry, patchRowWidth } from '../qwen-patches.ts';
+import { slicePositions, type MropePositions } from '../mrope.ts';
 import type { BuiltModel } from '../zoo.ts';
 
 export interface TokenLogits {
@@ -92,9 +93,10 @@ export class OnnxCommunityDriver {
   /**
    * Runs `embeds` (`[n, hidden]`) through the decoder in chunks of the given sizes (summing
    * to n), each chunk attending to the KV cache of the previous ones; returns the logits of
-   * every position.
+   * every position. M-RoPE decoders take `mropePositions` (images' t/h/w grid ids, see
+   * models/mrope.ts); without it every token is text (t = h = w = index).
    */
-  async forward(embeds: Float32Array, chunks: number[], deepstack?: DeepstackInput): Promise<TokenLogits> {
+  async forward(embeds: Float32Array, chunks: number[], deepstack?: DeepstackInput, mropeIds?: MropePositions): Promise<TokenLogits> {
     const { hidden: H, vocab: V, layers, kvHeads, headDim } = this.llm;
     const n = embeds.length / H;
     if (chunks.reduce((a, b) => a + b, 0) !== n) throw new Error(`chunks ${chunks.join('+')} do not sum to ${n} tokens`);
@@ -118,8 +120,11 @@ export class OnnxCommunityDriver {
         inputs_embeds: new ort.Tensor('float32', embeds.slice(start * H, (start + s) * H), [1, s, H]),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(start + s).fill(1n), [1, start + s]),
       };
-      // Text positions: t = h = w for M-RoPE decoders (position_ids [3, b, s]).
-      const positions = BigInt64Array.from({ length: (mrope ? 3 : 1) * s }, (_, i) => BigInt(start + (i % s)));
+      // Text positions: t = h = w for M-RoPE decoders (position_ids [3, b, s]) unless given.
+      const positions =
+        mrope && mropeIds
+          ? slicePositions(mropeIds, start, s)
+          : BigInt64Array.from({ length: (mrope ? 3 : 1) * s }, (_, i) => BigInt(start + (i % s)));
       feeds['position_ids'] = new ort.Tensor('int64', positions, mrope ? [3, 1, s] : [1, s]);
       if (takesDeepstack) Object.assign(feeds, deepstackFeeds(deepstack, start, s, taps, H));
       const out = await decoder.run(feeds);

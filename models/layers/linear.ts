@@ -1,5 +1,6 @@
 import { MS_DOMAIN, int, type GraphBuilder } from '../onnx/graph-builder.ts';
 import { produceFlat, produceTransposed, quantizeInt4Blockwise, quantizeInt8PerChannel } from '../weights/encode.ts';
+import { INT8_FORM_ID } from '../weights/int8-form.ts';
 import { RandomTensor } from '../weights/random.ts';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
@@ -8,15 +9,18 @@ export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 export interface LinearOptions {
   precision: Precision;
   seed: number;
-  /** int8: fused DynamicQuantizeMatMul, or the DynamicQuantizeLinear + MatMulInteger pattern. */
-  int8Form: 'dynamic-quantize-matmul' | 'matmul-integer';
+  /**
+   * int8: fused DynamicQuantizeMatMul, or the DynamicQuantizeLinear + MatMulInteger pattern;
+   * both with 7-bit weight codes (models/weights/int8-form.ts explains why).
+   */
+  int8Form: typeof INT8_FORM_ID | 's7-matmul-integer';
   /** int4: MatMulNBits block size and accuracy level. */
   int4BlockSize: number;
   int4AccuracyLevel: number;
 }
 
 export const DEFAULT_LINEAR_OPTIONS: Omit<LinearOptions, 'precision' | 'seed'> = {
-  int8Form: 'dynamic-quantize-matmul',
+  int8Form: INT8_FORM_ID,
   int4BlockSize: 32,
   int4AccuracyLevel: 4,
 };
@@ -71,7 +75,7 @@ export function linear(g: GraphBuilder, x: string, spec: LinearSpec, opts: Linea
       const q = quantizeInt8PerChannel(w);
       const codes = g.weight(`${spec.name}.weight_int8`, 'int8', [K, N], q.produceCodes);
       const scales = g.weight(`${spec.name}.weight_scale`, 'float32', [N], (emit) => emit(q.scales));
-      if (opts.int8Form === 'dynamic-quantize-matmul') {
+      if (opts.int8Form === INT8_FORM_ID) {
         const inputs = [x, codes, scales, '', biasName ?? ''];
         while (inputs[inputs.length - 1] === '') inputs.pop();
         return g.op('DynamicQuantizeMatMul', inputs, {}, MS_DOMAIN);

@@ -4,6 +4,7 @@
  */
 import type { Chunk } from '../onnx/external-data.ts';
 import type { RandomTensor } from './random.ts';
+import { INT8_CODE_LIMIT } from './int8-form.ts';
 
 type Emit = (chunk: Chunk) => void;
 
@@ -80,7 +81,10 @@ export function produceTransposed(t: RandomTensor, type: 'float32' | 'float16'):
   };
 }
 
-/** Symmetric per-output-channel int8 quantisation of an `[out, in]` weight. */
+/**
+ * Symmetric per-output-channel quantisation of an `[out, in]` weight for the int8 linears:
+ * codes in [-limit, limit] (default 7-bit, INT8_CODE_LIMIT; see int8-form.ts for why).
+ */
 export interface Int8Weight {
   /** Scale per output channel `[out]`. */
   scales: Float32Array;
@@ -88,14 +92,14 @@ export interface Int8Weight {
   produceCodes: (emit: Emit) => void;
 }
 
-export function quantizeInt8PerChannel(t: RandomTensor): Int8Weight {
+export function quantizeInt8PerChannel(t: RandomTensor, limit = INT8_CODE_LIMIT): Int8Weight {
   const { rows: N, cols: K } = dims2(t);
   const scales = new Float32Array(N);
   for (let n = 0; n < N; n++) {
     let m = 0;
     const base = n * K;
     for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(t.at(base + k)));
-    scales[n] = m > 0 ? m / 127 : 1;
+    scales[n] = m > 0 ? m / limit : 1;
   }
   const produceCodes = (emit: Emit): void => {
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / N));
@@ -107,7 +111,7 @@ export function quantizeInt8PerChannel(t: RandomTensor): Int8Weight {
         const k = k0 + dk;
         for (let n = 0; n < N; n++) {
           const q = Math.round(t.at(n * K + k) / (scales[n] as number));
-          buf[base + n] = q > 127 ? 127 : q < -127 ? -127 : q;
+          buf[base + n] = q > limit ? limit : q < -limit ? -limit : q;
         }
       }
       emit(kn === rowsPerChunk ? buf : buf.subarray(0, kn * N));
@@ -116,7 +120,10 @@ export function quantizeInt8PerChannel(t: RandomTensor): Int8Weight {
   return { scales, produceCodes };
 }
 
-/** Symmetric per-row int8 quantisation of a table (embeddings): codes in canonical order. */
+/**
+ * Symmetric per-row int8 quantisation of a table (embeddings): codes in canonical order, full
+ * 8-bit range (rows are gathered and rescaled, never fed to an integer matmul).
+ */
 export function quantizeInt8PerRow(t: RandomTensor): Int8Weight {
   const { rows: N, cols: K } = dims2(t);
   const scales = new Float32Array(N);

@@ -243,6 +243,10 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
     });
   }
   const rows = byMetric.flat();
+  for (const r of rows) {
+    if (r.verdict === 'insufficient data' && worsePct(r) > opts.thresholdPct) r.unjudged = true;
+  }
+  const unjudged = new Set(rows.filter((r) => r.unjudged).map((r) => r.cellId));
   const regressed = new Set(rows.filter((r) => r.regression).map((r) => r.cellId));
   const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(pairs)];
   const resolution = resolutionWarning(rows, opts.thresholdPct, confidence);
@@ -262,6 +266,7 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
     failed,
     newlyFailedCells,
     regressedCells: pairs.map(([, c]) => c.id).filter((id) => regressed.has(id)),
+    unjudgedCells: pairs.map(([, c]) => c.id).filter((id) => unjudged.has(id)),
     warnings,
     summary: summarizeRows(rows),
   };
@@ -271,3 +276,24 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
 export function gateFails(c: Comparison): boolean {
   return c.regressedCells.length > 0 || c.newlyFailedCells.length > 0;
 }
+
+/** How far a row's median moved in the metric's bad direction, % (negative = better). */
+function worsePct(r: MetricComparison): number {
+  if (r.changePct === null) return 0;
+  return r.direction === 'lower is better' ? r.changePct : -r.changePct;
+}
+
+export type GateOutcome = 'pass' | 'fail' | 'cannot judge';
+
+/**
+ * The gate's outcome: fail on a regression or a newly failing cell; else "cannot judge" when
+ * some median moved beyond the threshold the bad way but no verdict was possible for it (a
+ * gate that cannot see must not pass); else pass.
+ */
+export function gateOutcome(c: Comparison): GateOutcome {
+  if (gateFails(c)) return 'fail';
+  return c.unjudgedCells.length > 0 ? 'cannot judge' : 'pass';
+}
+
+/** Process exit code of each outcome (2 is also what a comparison that cannot be made at all exits with). */
+export const GATE_EXIT_CODE: Record<GateOutcome, number> = { pass: 0, fail: 1, 'cannot judge': 2 };

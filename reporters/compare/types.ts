@@ -36,6 +36,11 @@ export interface MetricComparison {
   note?: string;
   /** Which side's cell was flagged throttled by the run (its figures are suspect). */
   throttled?: 'base' | 'cand' | 'both';
+  /**
+   * The median moved beyond the threshold in the bad direction but no verdict is possible
+   * (too few iterations, a metric missing): the gate cannot judge this row, so it cannot pass.
+   */
+  unjudged?: boolean;
 }
 
 export type WarningKind =
@@ -106,6 +111,8 @@ export interface Comparison {
   newlyFailedCells: string[];
   /** Cells with at least one regressed metric, in matrix order (to re-run and confirm). */
   regressedCells: string[];
+  /** Cells with at least one unjudged row (see MetricComparison.unjudged), in matrix order. */
+  unjudgedCells: string[];
   warnings: ContextWarning[];
   summary: ComparisonSummary;
 }

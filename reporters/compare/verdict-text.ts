@@ -24,6 +24,7 @@ export function verdictText(row: MetricComparison, thresholdPct: number): string
   else if (row.verdict === 'slower' || row.verdict === 'faster') text = `${row.verdict} (within ${thresholdPct}%)`;
   else text = row.verdict;
   if (row.note && row.verdict === 'insufficient data') text += ` (${row.note})`;
+  if (row.unjudged) text += `; the median moved beyond ${thresholdPct}%: cannot judge`;
   if (row.throttled) text += `; throttled in ${row.throttled === 'both' ? 'both runs' : row.throttled === 'base' ? 'base' : 'candidate'}`;
   return text;
 }
@@ -36,7 +37,23 @@ export function gateLine(c: Comparison): string {
     parts.push(`${c.summary.regressions} regression${c.summary.regressions === 1 ? '' : 's'} in ${c.regressedCells.length} cell${c.regressedCells.length === 1 ? '' : 's'}`);
   }
   if (c.newlyFailedCells.length) parts.push(`${c.newlyFailedCells.length} cell${c.newlyFailedCells.length === 1 ? '' : 's'} newly failing`);
-  return parts.length ? `FAIL: ${parts.join(', ')} (${cond})` : `pass: no regression beyond ${c.thresholdPct}% (${cond})`;
+  const unjudged = unjudgedPhrase(c);
+  if (parts.length) return `FAIL: ${parts.join(', ')}${unjudged ? `; also ${unjudged}` : ''} (${cond})`;
+  if (unjudged) return `CANNOT JUDGE (not a pass): ${unjudged} (${cond})`;
+  return `pass: no regression beyond ${c.thresholdPct}% (${cond})`;
+}
+
+/** "3 metric(s) in 2 cell(s) got worse by more than 5% but ... ", or '' when every row could be judged. */
+function unjudgedPhrase(c: Comparison): string {
+  const rows = c.rows.filter((r) => r.unjudged);
+  if (!rows.length) return '';
+  const cells = c.unjudgedCells.length;
+  const worst = rows.reduce((w, r) => (Math.abs(r.changePct ?? 0) > Math.abs(w.changePct ?? 0) ? r : w));
+  return (
+    `${rows.length} median${rows.length === 1 ? '' : 's'} in ${cells} cell${cells === 1 ? '' : 's'} moved beyond the ${c.thresholdPct}% threshold ` +
+    `the bad way (up to ${fmtPct(worst.changePct)}, ${worst.metric} of ${worst.cellId}) but no verdict is possible` +
+    (worst.note ? `: ${worst.note}` : '')
+  );
 }
 
 export function summaryLine(c: Comparison): string {

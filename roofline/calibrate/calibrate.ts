@@ -9,7 +9,7 @@ import { availableParallelism, cpus, hostname, loadavg, totalmem } from 'node:os
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
 import { measureBandwidth, readWithChain } from './bandwidth.ts';
-import type { MatmulShape } from './graphs.ts';
+import { ZOO_INT8_MATMUL_FORM, type MatmulShape } from './graphs.ts';
 import { DEFAULT_MATMUL_SHAPE, measureMatmul } from './matmul.ts';
 import { STREAM_FORMS, measureWeightStream } from './weight-stream.ts';
 import { measureDecodeAttention } from './attention.ts';
@@ -140,8 +140,8 @@ export async function calibrate(opts: CalibrateOptions): Promise<Calibration> {
   const matmulExtra: Record<string, Figure> = {};
   log('matmul: fp32');
   matmul.fp32 = await measureMatmul('fp32', shape, threads, budget);
-  log('matmul: int8 (DynamicQuantizeMatMul)');
-  matmul.int8 = await measureMatmul('int8-dynamic-quantize-matmul', shape, threads, budget);
+  log(`matmul: int8 (${ZOO_INT8_MATMUL_FORM}, the zoo's form)`);
+  matmul.int8 = await measureMatmul(ZOO_INT8_MATMUL_FORM, shape, threads, budget);
   log('matmul: int4 (MatMulNBits)');
   matmul.int4 = await measureMatmul('int4-matmulnbits', shape, threads, budget);
   if (opts.long) {

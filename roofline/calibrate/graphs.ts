@@ -6,6 +6,8 @@
  */
 import { encodeAttr, int, MS_DOMAIN, valueInfo } from '../../models/onnx/graph-builder.ts';
 import { onnx, ONNX_DATA_TYPE, type ElemType, type NodeProtoInit, type TensorProtoInit } from '../../models/onnx/proto.ts';
+import { DEFAULT_LINEAR_OPTIONS, type LinearOptions } from '../../models/layers/linear.ts';
+import { INT8_CODE_LIMIT } from '../../models/weights/int8-form.ts';
 
 function tensor(name: string, type: ElemType, dims: number[], data: ArrayBufferView): TensorProtoInit {
   return { name, dims, dataType: ONNX_DATA_TYPE[type], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
@@ -70,13 +72,26 @@ export function gemvModel(k: number, n: number): Uint8Array {
 /** Precisions the ORT runner's synthetic models use for their linears. */
 export type MatmulForm = 'fp32' | 'int8-dynamic-quantize-matmul' | 'int8-matmul-integer' | 'int4-matmulnbits';
 
+/** The calibration graph of each zoo int8 linear form (both with the zoo's 7-bit codes). */
+const MATMUL_FORM_OF_INT8: Record<LinearOptions['int8Form'], MatmulForm> = {
+  's7-dynamic-quantize-matmul': 'int8-dynamic-quantize-matmul',
+  's7-matmul-integer': 'int8-matmul-integer',
+};
+
+/** The form the zoo's int8 models use (models/layers/linear.ts), so calibration follows the zoo's choice. */
+export const ZOO_INT8_MATMUL_FORM: MatmulForm = MATMUL_FORM_OF_INT8[DEFAULT_LINEAR_OPTIONS.int8Form];
+
 export interface MatmulShape {
   m: number;
   k: number;
   n: number;
 }
 
-/** Deterministic filler: weight values do not change the time of a dense kernel. */
+/**
+ * Deterministic filler: weight values do not change the time of a dense kernel. fp32 +-0.05;
+ * int8 codes in the zoo's 7-bit range [-INT8_CODE_LIMIT, INT8_CODE_LIMIT] (the range that
+ * cannot saturate VPMADDUBSW, models/weights/int8-form.ts); uint8 (int4 nibbles) 0..255.
+ */
 function filled<T extends Float32Array | Int8Array | Uint8Array>(array: T, seed: number): T {
   let s = seed >>> 0 || 1;
   for (let i = 0; i < array.length; i++) {
@@ -84,7 +99,9 @@ function filled<T extends Float32Array | Int8Array | Uint8Array>(array: T, seed:
     s ^= s >>> 17;
     s ^= s << 5;
     const u = (s >>> 0) / 4294967296;
-    array[i] = array instanceof Float32Array ? (u - 0.5) * 0.1 : Math.floor(u * 256) - (array instanceof Int8Array ? 128 : 0);
+    if (array instanceof Float32Array) array[i] = (u - 0.5) * 0.1;
+    else if (array instanceof Int8Array) array[i] = Math.floor(u * (2 * INT8_CODE_LIMIT + 1)) - INT8_CODE_LIMIT;
+    else array[i] = Math.floor(u * 256);
   }
   return array;
 }
@@ -174,8 +191,8 @@ const GRAPH_NAME: Record<MatmulForm, string> = {
 
 /**
  * `y[M, N] = x[M, K] @ W` with W a constant initializer in the zoo's encoding for `form`:
- * fp32 MatMul; int8 per-output-channel weights through DynamicQuantizeMatMul (the zoo default)
- * or DynamicQuantizeLinear + MatMulInteger; int4 MatMulNBits, block 32, accuracy_level 4.
+ * fp32 MatMul; int8 per-output-channel 7-bit weight codes through DynamicQuantizeMatMul (the zoo
+ * default) or DynamicQuantizeLinear + MatMulInteger; int4 MatMulNBits, block 32, accuracy_level 4.
  */
 export function matmulModel(form: MatmulForm, shape: MatmulShape, int4BlockSize = 32): Uint8Array {
   const { m, k, n } = shape;
@@ -189,8 +206,13 @@ export function matmulModel(form: MatmulForm, shape: MatmulShape, int4BlockSize 
   });
 }
 
-/** Largest magnitude of a weight code in each form (fp32 filler +-0.05, int8 -128..127, int4 -8..7). */
-const CODE_RANGE: Record<MatmulForm, number> = { fp32: 0.05, 'int8-dynamic-quantize-matmul': 128, 'int8-matmul-integer': 128, 'int4-matmulnbits': 8 };
+/** Largest magnitude of a weight code in each form (fp32 filler +-0.05, int8 7-bit codes, int4 -8..7). */
+const CODE_RANGE: Record<MatmulForm, number> = {
+  fp32: 0.05,
+  'int8-dynamic-quantize-matmul': INT8_CODE_LIMIT,
+  'int8-matmul-integer': INT8_CODE_LIMIT,
+  'int4-matmulnbits': 8,
+};
 
 /**
  * A batch-1 chain through `pairs` x (hidden -> intermediate -> hidden) linears, every weight a

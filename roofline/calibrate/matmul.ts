@@ -1,6 +1,6 @@
 /**
  * Matrix-multiply throughput per precision, through the operators the model zoo emits for its
- * linears (models/layers/linear.ts): fp32 MatMul, int8 DynamicQuantizeMatMul (or the
+ * linears (models/layers/linear.ts): fp32 MatMul, int8 DynamicQuantizeMatMul with 7-bit weight codes (or the
  * DynamicQuantizeLinear + MatMulInteger pattern), int4 MatMulNBits block 32 with
  * accuracy_level 4. The weight is a constant initializer so ORT packs it once, as it does for
  * the runner's models; M is large enough that every weight is reused M times and the kernel is
@@ -17,8 +17,8 @@ export const DEFAULT_MATMUL_SHAPE: MatmulShape = { m: 256, k: 1024, n: 4096 };
 
 const FORM_LABEL: Record<MatmulForm, string> = {
   fp32: 'MatMul, float32 weight',
-  'int8-dynamic-quantize-matmul': 'com.microsoft.DynamicQuantizeMatMul, int8 per-output-channel weight',
-  'int8-matmul-integer': 'DynamicQuantizeLinear + MatMulInteger + rescale, int8 weight',
+  'int8-dynamic-quantize-matmul': 'com.microsoft.DynamicQuantizeMatMul, int8 per-output-channel weight with 7-bit codes (the zoo form)',
+  'int8-matmul-integer': 'DynamicQuantizeLinear + MatMulInteger + rescale, int8 weight with 7-bit codes',
   'int4-matmulnbits': 'com.microsoft.MatMulNBits, 4-bit weight, block 32, fp32 scales, accuracy_level 4 (int8 compute)',
 };
 

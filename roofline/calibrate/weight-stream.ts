@@ -10,7 +10,8 @@
  * tell "the runner wastes time" from "the kernels cannot go faster here".
  */
 import * as ort from 'onnxruntime-node';
-import { weightChainModel, type MatmulForm } from './graphs.ts';
+import { weightChainModel, ZOO_INT8_MATMUL_FORM, type MatmulForm } from './graphs.ts';
+import { INT8_FORM_TEXT } from '../../models/weights/int8-form.ts';
 import { weightBytes, WEIGHT_FORMATS } from '../precision.ts';
 import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
 import { measureSessionRate } from './session.ts';
@@ -27,14 +28,14 @@ const INT4_BLOCK = int4Scales?.kind === 'block' ? int4Scales.blockSize : 32;
 /** The operator form each precision's linears take in the zoo (models/layers/linear.ts). */
 export const STREAM_FORMS: ReadonlyArray<[ComputeKey, MatmulForm]> = [
   ['fp32', 'fp32'],
-  ['int8', 'int8-dynamic-quantize-matmul'],
+  ['int8', ZOO_INT8_MATMUL_FORM],
   ['int4', 'int4-matmulnbits'],
 ];
 
 const FORM_TEXT: Record<MatmulForm, string> = {
   fp32: 'MatMul, float32 weights',
-  'int8-dynamic-quantize-matmul': 'com.microsoft.DynamicQuantizeMatMul, int8 weights + fp32 per-channel scales',
-  'int8-matmul-integer': 'DynamicQuantizeLinear + MatMulInteger, int8 weights + fp32 per-channel scales',
+  'int8-dynamic-quantize-matmul': INT8_FORM_TEXT,
+  'int8-matmul-integer': 'DynamicQuantizeLinear + MatMulInteger, int8 weights with 7-bit codes + fp32 per-channel scales',
   'int4-matmulnbits': 'com.microsoft.MatMulNBits, 4-bit weights + fp32 scale per block of 32, accuracy_level 4',
 };
 

@@ -7,7 +7,8 @@ import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../c
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
-import { ensureModel, type Precision } from '../../models/zoo.ts';
+import { accuracyGate, describeVerdict } from '../../models/accuracy-gate.ts';
+import { ensureModel, type BuiltModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from './session-options.ts';
@@ -31,6 +32,8 @@ interface ResolvedModel {
   notes: string[];
   /** What the cell records about its weight form (zoo builds), for side-by-side comparisons. */
   weightSettings: Record<string, string | number>;
+  /** Zoo builds: what the accuracy gate needs to find the model's fp32 twin. */
+  zoo?: BuiltModel;
 }
 
 function numberParam(cell: Cell, axis: string, fallback: number): number {
@@ -63,6 +66,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
     });
     const d = built.descriptor;
     return {
+      zoo: built,
       files: built.files as Partial<Record<SessionName, string>>,
       identity: {
         architecture: d.id,
@@ -74,6 +78,8 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
         hashes: { build: built.hash },
         sizes: built.sizes,
         builderVersion: built.builderVersion,
+        // Which int8 operator form the numbers come from: int8 timings are comparable only within one form.
+        ...(built.request.precision === 'int8' ? { int8Form: built.opForms.int8Form } : {}),
       },
       vocab: d.llm.vocab,
       hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile, patch: patchGeometry(d) },
@@ -148,6 +154,12 @@ export const ortRunner: Runner = {
     if (needsVision && visionPrecision !== llmPrecision) {
       withVisionFrom(model, await resolveModel(suite, visionPrecision, ctx), visionPrecision);
     }
+    // Before any session of the cell exists (the check opens its own and releases them): a
+    // quantised model is checked against fp32 once per build and machine; a failing one is
+    // still timed, its cell marked numerically wrong. (The LLM build's; a vision_precision
+    // build is not gated.)
+    const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
+    if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
 
     const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.
@@ -207,6 +219,7 @@ export const ortRunner: Runner = {
     return {
       loadMs,
       model: model.identity,
+      ...(accuracy ? { accuracy } : {}),
       settings: {
         executionProvider: 'cpu',
         intraOpNumThreads: ctx.threads,
@@ -222,6 +235,7 @@ export const ortRunner: Runner = {
         ...(workload ? {} : { tokensPerImage: geo.tokensPerImage ?? 0 }),
         promptTokens: textTokens + imageTokensPerRequest,
         ...(workload?.settings ?? {}),
+        ...(model.identity.int8Form ? { int8Form: model.identity.int8Form } : {}),
         ...(sessions.vision ? { visionInput: geo.pixelLayout === 'patches' ? `flattened patches + ${geo.gridInput}` : 'image tensor' } : {}),
         ...(geo.deepstackTaps > 0 ? { deepstackLevels: geo.deepstackTaps } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',

@@ -2,6 +2,7 @@
  * Synthetic request inputs. They are deterministic (seeded) so every iteration and every run
  * sends the same work, and cheap to make so they do not distort the phases they belong to.
  */
+import { SimdArgmax } from './argmax-simd.ts';
 import { seededRandom } from '../../core/random.ts';
 
 /** An RGB test image (uint8, HWC) with structure, as a camera frame would have. */
@@ -22,18 +23,27 @@ export function makeTestImage(size: number, seed: number): Uint8Array {
   return img;
 }
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** Per-channel normalisation statistics of an image processor. */
+export interface MeanStd {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/** InternVL's (ImageNet) statistics. */
+export const IMAGENET_MEAN_STD: MeanStd = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+/** Qwen2-VL's processor (OpenAI CLIP) statistics. */
+export const CLIP_MEAN_STD: MeanStd = { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
 
 /**
- * The preprocessing InternVL does after resize: HWC uint8 -> CHW float32 normalised with the
- * ImageNet mean/std. Written into `out` at `offset` (elements) so a batch can share one buffer.
+ * The preprocessing a VLM does after resize: HWC uint8 -> CHW float32 normalised with the
+ * processor's mean/std (ImageNet's by default, as InternVL). Written into `out` at `offset`
+ * (elements) so a batch can share one buffer.
  */
-export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset = 0): void {
+export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset = 0, stats: MeanStd = IMAGENET_MEAN_STD): void {
   const plane = size * size;
   for (let c = 0; c < 3; c++) {
-    const mean = IMAGENET_MEAN[c]!;
-    const std = IMAGENET_STD[c]!;
+    const mean = stats.mean[c]!;
+    const std = stats.std[c]!;
     const dst = offset + c * plane;
     for (let i = 0; i < plane; i++) out[dst + i] = (img[i * 3 + c]! / 255 - mean) / std;
   }
@@ -67,7 +77,17 @@ export function makePromptIds(
   return { ids, imageRows };
 }
 
+let shared: SimdArgmax | null | undefined;
+
+/** Index (relative to offset) of the first largest value: WebAssembly SIMD when available. */
 export function argmax(data: Float32Array, offset: number, length: number): number {
+  if (shared === undefined) shared = SimdArgmax.create(0);
+  const found = shared && length > 0 ? shared.argmax(data, offset, length) : -1;
+  return found >= 0 ? found : argmaxScalar(data, offset, length);
+}
+
+/** The plain loop (and the reference the SIMD version is tested against). */
+export function argmaxScalar(data: Float32Array, offset: number, length: number): number {
   let best = offset;
   let bestValue = data[offset]!;
   for (let i = offset + 1; i < offset + length; i++) {

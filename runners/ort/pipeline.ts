@@ -5,7 +5,9 @@ import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.t
 import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
 import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
-import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { SimdArgmax } from './argmax-simd.ts';
+import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { mropePositions, slicePositions, type MropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { prepareTiles, type PixelConvention, type VisualItem } from './visual-inputs.ts';
 import { errorMessage } from '../../core/errors.ts';
 
@@ -62,6 +64,11 @@ export class OrtPipeline {
   /** Shared-mode buffers, kept across requests of the cell (a deployment allocates its cache once). */
   private shared: { capacity: number; feeds: Feeds; fetches: Fetches } | null = null;
 
+  /** Greedy choice over the vocabulary with WebAssembly SIMD (null: scalar loop). */
+  private readonly argmaxer = SimdArgmax.create(0);
+  /** lm_head's logits output, bound into the argmaxer's memory after the first call. */
+  private logitsOut: { vocab: number; tensor: ort.Tensor } | null = null;
+
   constructor(
     private readonly sessions: PipelineSessions,
     private readonly geo: PipelineGeometry,
@@ -102,25 +109,76 @@ export class OrtPipeline {
     return this.shared;
   }
 
-  private positionIds(start: number, length: number): ort.Tensor {
+  /**
+   * M-RoPE positions of a prompt (Qwen-VL, position_ids [3, batch, seq]): text tokens t = h = w,
+   * image tokens their (t, h, w) grid ids, as get_rope_index computes them.
+   */
+  private promptPositions(total: number, imageRows: number[], tokensPerImage: number): MropePositions {
+    const segments: PromptSegment[] = [];
+    let row = 0;
+    for (const start of imageRows) {
+      if (start > row) segments.push({ kind: 'text', tokens: start - row });
+      segments.push(this.imageSegment(tokensPerImage));
+      row = start + tokensPerImage;
+    }
+    if (total > row) segments.push({ kind: 'text', tokens: total - row });
+    return mropePositions(segments);
+  }
+
+  private imageSegment(tokensPerImage: number): PromptSegment {
+    const { patch, imageSize } = this.geo;
+    if (patch && imageSize) {
+      const side = imageSize / patch.patchSize / patch.mergeSize;
+      if (side * side === tokensPerImage) return { kind: 'image', gridT: 1, gridH: side, gridW: side };
+    }
+    // A square token grid otherwise (a ViT whose tokens are not patches of a known grid).
+    const side = Math.round(Math.sqrt(tokensPerImage));
+    return side * side === tokensPerImage ? { kind: 'image', gridT: 1, gridH: side, gridW: side } : { kind: 'text', tokens: tokensPerImage };
+  }
+
+  /**
+   * position_ids of sequence rows [start, start + length): prompt rows from the M-RoPE table when
+   * there is one; generated rows continue from the prompt's largest position + 1 on all axes.
+   */
+  private positionIds(start: number, length: number, mrope: MropePositions | null): ort.Tensor {
+    if (this.geo.positionIdsRank === 3) {
+      if (mrope && start < mrope.tokens) return new ort.Tensor('int64', slicePositions(mrope, start, length), [3, 1, length]);
+      const p = BigInt(mrope ? mrope.next + (start - mrope.tokens) : start);
+      const ids = new BigInt64Array(3 * length);
+      for (let a = 0; a < 3; a++) for (let i = 0; i < length; i++) ids[a * length + i] = p + BigInt(i);
+      return new ort.Tensor('int64', ids, [3, 1, length]);
+    }
     const pos = new BigInt64Array(length);
     for (let i = 0; i < length; i++) pos[i] = BigInt(start + i);
-    if (this.geo.positionIdsRank === 3) {
-      // M-RoPE takes [3, batch, seq]; text positions are the same on all three axes.
-      const mrope = new BigInt64Array(3 * length);
-      for (let a = 0; a < 3; a++) mrope.set(pos, a * length);
-      return new ort.Tensor('int64', mrope, [3, 1, length]);
-    }
     return new ort.Tensor('int64', pos, [1, length]);
   }
 
-  private decoderFeeds(embeds: ort.Tensor, start: number, length: number, past: Feeds, deepstack?: DeepstackInput): Feeds {
-    const feeds: Feeds = { inputs_embeds: embeds, ...past };
+  /** A run of 1s for attention masks, grown as needed (sessions only read their inputs). */
+  private ones = new BigInt64Array(0);
+
+  /**
+   * Feeds of one decoder call. `into` (a decode step's feeds from the previous step, holding
+   * the same shared past buffers) is updated in place instead of spreading 2 x layers entries
+   * into a new object every step.
+   */
+  private decoderFeeds(
+    embeds: ort.Tensor,
+    start: number,
+    length: number,
+    past: Feeds,
+    mrope: MropePositions | null,
+    deepstack?: DeepstackInput,
+    into?: Feeds,
+  ): Feeds {
+    const feeds: Feeds = into ?? { ...past };
+    feeds['inputs_embeds'] = embeds;
     if (this.geo.deepstackTaps > 0) Object.assign(feeds, deepstackFeeds(deepstack, start, length, this.geo.deepstackTaps, this.geo.hidden));
     if (this.geo.hasAttentionMask) {
-      feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(start + length).fill(1n), [1, start + length]);
+      const n = start + length;
+      if (this.ones.length < n) this.ones = new BigInt64Array(Math.max(n, 2 * this.ones.length)).fill(1n);
+      feeds['attention_mask'] = new ort.Tensor('int64', this.ones.subarray(0, n), [1, n]);
     }
-    if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length);
+    if (this.geo.positionIdsRank !== 0) feeds['position_ids'] = this.positionIds(start, length, mrope);
     return feeds;
   }
 
@@ -141,13 +199,32 @@ export class OrtPipeline {
     const width = produced.dims[2]!;
     const data = produced.data as Float32Array;
     if (this.geo.decoderOutput === 'logits') return argmax(data, (rows - 1) * width, width);
-    const last = data.slice((rows - 1) * width, rows * width);
+    // Decode hands the decoder's [1, 1, hidden] output on as it is; prefill copies its last row.
+    const last = rows === 1 ? produced : new ort.Tensor('float32', data.slice((rows - 1) * width, rows * width), [1, 1, width]);
     const lmHead = this.sessions.lmHead!;
-    const res = await timed('lm_head', phase, 1, () =>
-      lmHead.run({ hidden_states: new ort.Tensor('float32', last, [1, 1, width]) }),
-    );
+    const fetches = this.logitsFetches();
+    const res = await timed('lm_head', phase, 1, () => (fetches ? lmHead.run({ hidden_states: last }, fetches) : lmHead.run({ hidden_states: last })));
     const logits = res['logits'] as ort.Tensor;
-    return argmax(logits.data as Float32Array, 0, logits.dims[2]!);
+    const values = logits.data as Float32Array;
+    const vocab = logits.dims[2]!;
+    if (!this.logitsOut && this.argmaxer && values.length === vocab) {
+      // First call: now the vocabulary is known, later calls write the logits straight into
+      // the argmax module's memory (no allocation, no copy per step).
+      const buffer = this.argmaxer.reserve(vocab);
+      this.logitsOut = { vocab, tensor: new ort.Tensor('float32', buffer.subarray(0, vocab), [1, 1, vocab]) };
+    }
+    const found = this.argmaxer ? this.argmaxer.argmax(values, 0, vocab) : -1;
+    return found >= 0 ? found : argmax(values, 0, vocab);
+  }
+
+  /** lm_head's pre-allocated output, re-bound if the argmax memory was replaced (grown). */
+  private logitsFetches(): Fetches | null {
+    const out = this.logitsOut;
+    if (!out || !this.argmaxer) return null;
+    if (out.tensor.data !== this.argmaxer.logits && (out.tensor.data as Float32Array).buffer !== this.argmaxer.logits.buffer) {
+      out.tensor = new ort.Tensor('float32', this.argmaxer.reserve(out.vocab).subarray(0, out.vocab), [1, 1, out.vocab]);
+    }
+    return { logits: out.tensor };
   }
 
   /**
@@ -222,9 +299,9 @@ export class OrtPipeline {
     try {
       // preprocess: images/frames decoded (real files), resized, tiled and normalised as the
       // family's reference preprocessing does; or, in the legacy shape, one synthetic camera
-      // tile per image normalised as InternVL does. Prompt ids with the image placeholders.
+      // tile per image. Prompt ids with the image placeholders.
       const size = geo.imageSize ?? 0;
-      const { tiles, prompt } = await phase('preprocess', async () => {
+      const { tiles, prompt, mrope } = await phase('preprocess', async () => {
         const tiles: Float32Array[][] = [];
         if (visuals) {
           const step = <T>(name: string, fn: () => Promise<T>) => timed(name, 'preprocess', 1, fn);
@@ -232,12 +309,16 @@ export class OrtPipeline {
         } else {
           for (let i = 0; i < shape.images; i++) {
             const chw = new Float32Array(3 * size * size);
-            normalizeToChw(makeTestImage(size, shape.seed + i), size, chw);
+            // Qwen-VL processors normalise with CLIP's statistics, InternVL with ImageNet's.
+            normalizeToChw(makeTestImage(size, shape.seed + i), size, chw, 0, geo.pixelLayout === 'patches' ? CLIP_MEAN_STD : IMAGENET_MEAN_STD);
             tiles.push([chw]);
           }
         }
         const prompt = makePromptIds(shape.textTokens, visualTokens, shape.vocab, shape.seed);
-        return { tiles, prompt };
+        // M-RoPE (Qwen-VL) images are one tile each here (other grids are refused when the
+        // cell is prepared), so every image run is tokensPerTile long.
+        const mrope = geo.positionIdsRank === 3 ? this.promptPositions(prompt.ids.length, prompt.imageRows, tokensPerTile) : null;
+        return { tiles, prompt, mrope };
       });
 
       // The encoder runs once per tile at batch 1, as edge deployments run it; an image's
@@ -283,7 +364,7 @@ export class OrtPipeline {
         for (let start = 0; start < total; start += chunk) {
           const length = Math.min(chunk, total - start);
           const rows = new ort.Tensor('float32', embeds.slice(start * geo.hidden, (start + length) * geo.hidden), [1, length, geo.hidden]);
-          const feeds = this.decoderFeeds(rows, start, length, past, deepstack);
+          const feeds = this.decoderFeeds(rows, start, length, past, mrope, deepstack);
           out = await timed('decoder_model_merged', 'prefill', length, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
         }
@@ -296,12 +377,14 @@ export class OrtPipeline {
 
       await phase('decode', async () => {
         let token = first;
+        // Shared KV buffers are the same every step, so one feeds object serves all steps.
+        const stepFeeds: Feeds | undefined = shared ? { ...shared.feeds } : undefined;
         for (let step = 1; step < shape.outputTokens; step++) {
           const position = total + step - 1;
           const embedOut = await timed('embed_tokens', 'decode', 1, () =>
             sessions.embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]) }),
           );
-          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past);
+          const feeds = this.decoderFeeds(embedOut['inputs_embeds'] as ort.Tensor, position, 1, past, mrope, undefined, stepFeeds);
           const out = await timed('decoder_model_merged', 'decode', 1, () => runDecoder(feeds));
           if (!shared) past = this.takePresent(out);
           token = await this.nextToken(out, 'decode', timed);

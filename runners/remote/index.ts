@@ -95,6 +95,7 @@ export function createRemoteOrtRunner(opts: RunnerTargetOptions = {}): Runner {
           return {
             loadMs: m.loadMs,
             model: m.model,
+            ...(m.accuracy ? { accuracy: m.accuracy } : {}),
             settings: {
               ...m.settings,
               remoteTarget: transport.name,

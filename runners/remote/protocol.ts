@@ -1,5 +1,5 @@
 import type { IterationRecord } from '../../core/events.ts';
-import type { ModelIdentity } from '../../core/runner.ts';
+import type { ModelIdentity, AccuracyCheck } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 
 /**
@@ -19,7 +19,14 @@ export interface WorkerRequest {
 export type WorkerMessage =
   | { type: 'hello'; originEpochMs: number; host: string; node: string }
   | { type: 'log'; message: string }
-  | { type: 'prepared'; loadMs: number; model: ModelIdentity; settings: Record<string, string | number | boolean> }
+  | {
+      type: 'prepared';
+      loadMs: number;
+      model: ModelIdentity;
+      settings: Record<string, string | number | boolean>;
+      /** The accuracy gate's verdict, checked on the board (its CPU picks the kernels). */
+      accuracy?: AccuracyCheck;
+    }
   | { type: 'iteration'; record: IterationRecord }
   | { type: 'error'; message: string }
   | { type: 'done' };

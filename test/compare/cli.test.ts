@@ -8,7 +8,7 @@ import type { RunResult } from '../../core/result-types.ts';
 import { registerBaselineCommand } from '../../cli/baseline.ts';
 import { registerCompareCommand } from '../../cli/compare.ts';
 import type { Comparison } from '../../reporters/compare/types.ts';
-import { boardCells, makeResult } from './make-result.ts';
+import { boardCells, cellId, makeResult } from './make-result.ts';
 import { findAll, parseXml } from './xml-check.ts';
 
 const SLOW = 'images=1,prefill=128,precision=w8a16';
@@ -70,6 +70,33 @@ describe('bench compare (through commander)', () => {
     expect(await bench('compare', save('base', base), save('same', same))).toBe(0);
     expect(stderr).toContain('compare: pass: no regression beyond 5%');
     expect(await bench('compare', save('base', base), save('cand', slower), '--threshold', '15%')).toBe(0);
+  });
+
+  it('exits 2 (cannot judge, not a pass) when a median moved beyond the threshold but too few iterations allow no verdict', async () => {
+    // The case: 3 measured iterations per cell, every cell slower by ~25%.
+    const all = Object.fromEntries(boardCells().map((c) => [cellId(c), 1.25]));
+    const few = makeResult({ seed: 111, cells: boardCells(), cv: 0.04, iterations: 3 });
+    const fewSlower = makeResult({ seed: 112, cells: boardCells(all), cv: 0.04, iterations: 3 });
+    expect(await bench('compare', save('few', few), save('few-slower', fewSlower), '--format', 'json')).toBe(2);
+    const json = JSON.parse(stdout) as Comparison;
+    expect(json.regressedCells).toEqual([]);
+    expect(json.unjudgedCells).toHaveLength(4);
+    expect(json.rows.filter((r) => r.unjudged).length).toBeGreaterThanOrEqual(12);
+    expect(json.rows.every((r) => r.verdict === 'insufficient data')).toBe(true);
+    expect(stderr).toMatch(/compare: CANNOT JUDGE \(not a pass\): 1\d medians in 4 cells moved beyond the 5% threshold the bad way \(up to [+-]\d+\.\d%, .+\) but no verdict is possible: 3 vs 3 iterations: no outcome can be significant at 99%; at least 5 per side are needed/);
+    expect(stderr).not.toContain('pass: no regression');
+
+    // Same few iterations but no median moved past the threshold: nothing to judge, a pass.
+    process.exitCode = undefined;
+    const fewSame = makeResult({ seed: 113, cells: boardCells(), cv: 0.01, iterations: 3 });
+    expect(await bench('compare', save('few', few), save('few-same', fewSame), '--threshold', '20%')).toBe(0);
+
+    // With enough iterations the same slowdown gets its verdict: a regression, exit 1.
+    process.exitCode = undefined;
+    const enough = makeResult({ seed: 114, cells: boardCells(), cv: 0.04, iterations: 8 });
+    const enoughSlower = makeResult({ seed: 115, cells: boardCells(all), cv: 0.04, iterations: 8 });
+    expect(await bench('compare', save('enough', enough), save('enough-slower', enoughSlower))).toBe(1);
+    expect(stderr).toMatch(/compare: FAIL: 1\d regressions in 4 cells/);
   });
 
   it('writes JUnit to --out, JSON with regressed cells, and appends Markdown to the step summary', async () => {

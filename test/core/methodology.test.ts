@@ -11,25 +11,45 @@ function rec(index: number, ttft: number, warmup = false): IterationRecord {
   };
 }
 
-const plan = { metric: 'ttft_ms', targetCiPct: 2, maxIterations: 10, maxCellSeconds: 60 };
+const plan = { metrics: ['ttft_ms'], targetCiPct: 2, maxIterations: 12, maxCellSeconds: 60 };
 
 describe('adaptive iterations', () => {
-  it('waits for the minimum, then stops once the CI half-width is within the target', () => {
-    const tight = [rec(0, 500, true), rec(1, 100), rec(2, 101), rec(3, 99)];
+  it('waits for the minimum, then stops once the median interval of every key metric is within the target', () => {
+    const tight = [rec(0, 500, true), rec(1, 100), rec(2, 101), rec(3, 99), rec(4, 100.4), rec(5, 99.6)];
     expect(adaptiveStop(tight.slice(0, 3), 2, 3, plan, 0).stop).toBe(false); // below the minimum
-    const d = adaptiveStop(tight, 3, 3, plan, 0);
-    // mean 100, stdev 1, t(0.975,2)=4.303 -> half-width 2.48 ms = 2.48% > 2%: keep going
+    // Five values give no 95% interval of the median (n >= 6 is needed): keep going.
+    const d = adaptiveStop(tight, 5, 3, plan, 0);
     expect(d.stop).toBe(false);
-    const more = [...tight, rec(4, 100), rec(5, 100.5), rec(6, 99.5)];
+    expect(d.halfWidthPct).toEqual({ ttft_ms: null });
+    // n = 6: the interval is [min, max] = [99, 101] around the median 100.1.
+    const more = [...tight, rec(6, 100.2)];
     const d2 = adaptiveStop(more, 6, 3, plan, 0);
     expect(d2.stop).toBe(true);
-    expect(d2.reason).toMatch(/95% CI of ttft_ms within ±0\.\d+% after 6 iterations \(target ±2%\)/);
+    expect(d2.rule).toBe('target reached');
+    expect(d2.halfWidthPct['ttft_ms']).toBeCloseTo((1.1 / 100.1) * 100, 6); // [99, 101] around 100.1: the wider side
+    expect(d2.reason).toMatch(/95% CI of the median within the target after 6 iterations: ttft_ms ±1\.10% \(target ±2%\)/);
   });
-  it('stops at the maximum count or the time budget, saying how wide the CI still is', () => {
-    const noisy = [rec(0, 100), rec(1, 150), rec(2, 60), rec(3, 130)];
-    expect(adaptiveStop(noisy, 4, 3, { ...plan, maxIterations: 4 }, 0).reason).toMatch(/reached 4 iterations with the 95% CI of ttft_ms at ±\d+\.\d+%/);
-    expect(adaptiveStop(noisy, 4, 3, plan, 61_000).reason).toMatch(/time budget of 60 s spent after 4 iterations/);
-    expect(adaptiveStop(noisy, 4, 3, plan, 1_000).stop).toBe(false);
+  it('needs every key metric within the target, and leaves out one the cell does not produce', () => {
+    // TTFT is tight, e2e (TTFT + 10 ms, so also tight) too; a metric the cells lack (tpot_ms) is skipped.
+    const recs = [100, 101, 99, 100.5, 99.5, 100.2].map((v, i) => rec(i, v));
+    const both = adaptiveStop(recs, 6, 3, { ...plan, metrics: ['ttft_ms', 'tpot_ms', 'e2e_ms'] }, 0);
+    expect(both.stop).toBe(true);
+    expect(Object.keys(both.halfWidthPct)).toEqual(['ttft_ms', 'e2e_ms']);
+    // One wide metric keeps the cell measuring.
+    const wide = [100, 101, 99, 100.5, 99.5, 100.2].map((v, i) => ({ ...rec(i, v), endMs: v + 10 + (i % 2 ? 30 : 0) }));
+    const d = adaptiveStop(wide, 6, 3, { ...plan, metrics: ['ttft_ms', 'e2e_ms'] }, 0);
+    expect(d.stop).toBe(false);
+    expect(d.halfWidthPct['e2e_ms']).toBeGreaterThan(2);
+  });
+  it('stops at the maximum count or the time budget, saying which and how wide the interval still is', () => {
+    const noisy = [100, 150, 60, 130, 90, 170, 75].map((v, i) => rec(i, v));
+    const max = adaptiveStop(noisy, 7, 3, { ...plan, maxIterations: 7 }, 0);
+    expect(max.rule).toBe('max count');
+    expect(max.reason).toMatch(/reached 7 iterations with the 95% CI of the median at ttft_ms ±\d+\.\d+%/);
+    const budget = adaptiveStop(noisy, 7, 3, plan, 61_000);
+    expect(budget.rule).toBe('time budget');
+    expect(budget.reason).toMatch(/time budget of 60 s spent after 7 iterations/);
+    expect(adaptiveStop(noisy, 7, 3, plan, 1_000).stop).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
-import { summarize } from '../../core/stats.ts';
+import { medianInterval, medianRanks, summarize } from '../../core/stats.ts';
 import { cellMetrics, iterationMetrics, subgraphStats } from '../../core/metrics.ts';
 
 /**
@@ -83,6 +83,16 @@ describe('metrics from a known event stream', () => {
   });
 });
 
+function tHalf(s: { stdev: number; n: number }): number {
+  return 2.364624 * (s.stdev / Math.sqrt(s.n)); // t(0.975, 7)
+}
+
+function binomPmf(n: number, k: number): number {
+  let c = 1;
+  for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
+  return c * 0.5 ** n;
+}
+
 describe('summary statistics', () => {
   it('matches hand-computed values', () => {
     const s = summarize([10, 12, 14, 16, 18], 'ms');
@@ -92,9 +102,38 @@ describe('summary statistics', () => {
     expect(s.p90).toBeCloseTo(17.2, 10); // numpy linear: 16 + 0.6 * 2
     expect(s.p99).toBeCloseTo(17.92, 10);
     expect(s.stdev).toBeCloseTo(Math.sqrt(10), 10);
-    // t(0.975, 4) = 2.776445; half-width = 2.776445 * sqrt(10) / sqrt(5)
+    // t(0.975, 4) = 2.776445; half-width = 2.776445 * sqrt(10) / sqrt(5) = 3.93, inside [10, 18]
     expect(s.ci95![0]).toBeCloseTo(14 - 2.776445 * Math.sqrt(2), 5);
     expect(s.ci95![1]).toBeCloseTo(14 + 2.776445 * Math.sqrt(2), 5);
+    // Five values cannot give a 95% interval of the median: [min, max] covers it with 93.75%.
+    expect(s.ciMedian).toBeNull();
+  });
+  it('never puts an interval outside the values a skewed sample can take', () => {
+    // One slow outlier among small positive latencies: the plain t interval of the mean went
+    // below zero (-1.6 ms in a real report).
+    const s = summarize([0.5, 0.6, 0.55, 0.58, 0.52, 0.61, 0.57, 40], 'ms');
+    expect(s.mean - tHalf(s)).toBeLessThan(0);
+    expect(s.ci95![0]).toBe(0.5);
+    expect(s.ci95![1]).toBeCloseTo(s.mean + tHalf(s), 4);
+    // n = 8: ranks 1 and 8 (coverage 1 - 2 * 2^-8 = 99.2%), the next narrower pair covers < 95%.
+    expect(s.ciMedian).toEqual([0.5, 40]);
+  });
+  it('takes the order statistics the binomial tables give for the median interval', () => {
+    expect(medianRanks(5)).toBeNull();
+    expect(medianRanks(6)).toMatchObject({ lower: 1, upper: 6 });
+    expect(medianRanks(10)).toMatchObject({ lower: 2, upper: 9 });
+    expect(medianRanks(20)).toMatchObject({ lower: 6, upper: 15 });
+    expect(medianRanks(30)).toMatchObject({ lower: 10, upper: 21 });
+    expect(medianRanks(100)).toMatchObject({ lower: 40, upper: 61 });
+    for (const n of [6, 9, 17, 30, 101, 1000]) {
+      const r = medianRanks(n)!;
+      expect(r.coverage).toBeGreaterThanOrEqual(0.95);
+      // One rank further in would fall below 95%.
+      expect(r.coverage - 2 * binomPmf(n, r.lower)).toBeLessThan(0.95);
+    }
+    const values = Array.from({ length: 20 }, (_, i) => 100 + i);
+    expect(medianInterval(values)).toEqual([105, 114]);
+    expect(summarize([...values].reverse(), 'ms').ciMedian).toEqual([105, 114]);
   });
   it('has no interval for one value and rejects an empty sample', () => {
     const s = summarize([3], 'ms');

@@ -76,5 +76,18 @@ describe('bench models', () => {
     // int8 (per-channel weights, dynamic per-tensor activations) is further off but close.
     expect(int8?.cosineMean).toBeGreaterThan(0.99);
     expect(int8?.cosineMean).toBeLessThan(0.99999);
+    // Every precision meets its thresholds (the same on every CPU), so the command exits 0.
+    expect(report.results.map((r) => [r.precision, r.passed, r.failures])).toEqual([
+      ['fp32', true, []],
+      ['fp16', true, []],
+      ['int8', true, []],
+    ]);
+  });
+
+  it('check runs Qwen2-VL (patches + grid_thw, M-RoPE positions) and prints a verdict with the thresholds', async () => {
+    const out = await run('check', 'qwen2-vl-2b', '--scale', 'tiny', '--precision', 'int8,int4', '--tokens', '16', '--cache-dir', cacheDir);
+    expect(out).toMatch(/^int8 +0\.99\d+ .* pass$/m);
+    expect(out).toMatch(/^int4 +0\.9\d+ .* pass$/m);
+    expect(out).toContain('thresholds (same on every CPU): int8 cos_mean >= 0.99, top1 >= 60%, image_cos >= 0.995; int4 cos_mean >= 0.9');
   });
 });

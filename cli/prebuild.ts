@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyFilters, expandMatrix, parseFilters } from '../harness/matrix.ts';
+import type { LoadedSuite } from '../core/suite-types.ts';
+import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
+
+const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
+
+/**
+ * Cold start: a first local run of a zoo suite needs one synthetic model per precision. Built
+ * one by one as each cell comes up, they take the sum of their build times; building is
+ * single-threaded random generation and quantisation, so the missing ones are built here first,
+ * as many at once as there are CPUs, each in its own `bench models build` process (the cache
+ * takes concurrent builds: each writes a temporary folder and renames it). Cells then find
+ * them cached. A build that fails here is left to the cell, which reports its error as usual.
+ */
+export async function prebuildZooModels(loaded: LoadedSuite, filters: string[], log: (m: string) => void): Promise<void> {
+  const { suite } = loaded;
+  if (suite.runner !== 'ort' || !('zoo' in suite.model)) return;
+  const ref = suite.model;
+  const cells = applyFilters(expandMatrix(suite.matrix), parseFilters(filters, suite.matrix));
+  const precisions = [...new Set(cells.map((c) => String(c.params['precision'] ?? 'fp32')))].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
+  const missing = precisions.filter((precision) => !isModelCached({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community', seed: ref.seed }));
+  if (missing.length < 2) return; // one build gains nothing from running here
+  const slots = Math.max(1, Math.min(missing.length, availableParallelism()));
+  log(`first run: building ${ref.zoo} (${ref.scale}) ${missing.join(', ')}, ${slots} at a time`);
+  const started = performance.now();
+  const queue = [...missing];
+  const worker = async (): Promise<void> => {
+    for (let precision = queue.shift(); precision; precision = queue.shift()) {
+      const args = [BENCH, 'models', 'build', ref.zoo, '--precision', precision, '--scale', ref.scale, ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : [])];
+      const code = await new Promise<number>((done) => {
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+        child.on('error', () => done(-1));
+        child.on('close', (c) => {
+          if (c !== 0) log(`building ${precision} failed here (the cell will try again): ${err.trim().split('\n').pop() ?? ''}`);
+          done(c ?? -1);
+        });
+      });
+      if (code === 0) log(`built ${ref.zoo} ${precision} (${((performance.now() - started) / 1000).toFixed(1)} s since the builds started)`);
+    }
+  };
+  await Promise.all(Array.from({ length: slots }, worker));
+}

@@ -1,0 +1,106 @@
+/**
+ * How far a cell's figures can be trusted: the spread of its key metrics and flags with reasons
+ * for cells that are noisy or were measured on a busy machine. Every threshold is here, in
+ * NOISE_THRESHOLDS, and nowhere else; the report lists the flags beside the cells.
+ */
+import type { IterationRecord } from '../core/events.ts';
+import type { CellFlag, MachineState, MetricSpread } from '../core/result-types.ts';
+import { medianHalfWidthPct, percentile } from '../core/stats.ts';
+import { metricSeries } from '../core/metrics.ts';
+
+export const NOISE_THRESHOLDS = {
+  /** Half-width of the 95% CI of a key metric's median above this (% of the median): noisy. */
+  ciHalfWidthPct: 5,
+  /** A 1-minute load average above this many times the CPU count: busy machine. */
+  loadPerCpu: 1,
+  /** CPU steal above this share of all CPU time during the cell (%): the hypervisor took cores. */
+  stealPct: 2,
+  /** This process's threads waited for a CPU more than this share of their runnable time (%). */
+  runQueueWaitPct: 5,
+} as const;
+
+/** Metrics whose spread is recorded and judged. */
+export const SPREAD_METRICS: readonly string[] = ['ttft_ms', 'tpot_ms', 'image_encode_ms', 'prefill_ms', 'e2e_ms'];
+
+export function cellSpread(records: readonly IterationRecord[]): Record<string, MetricSpread> {
+  const out: Record<string, MetricSpread> = {};
+  for (const metric of SPREAD_METRICS) {
+    const values = metricSeries(records, metric).map((s) => s.value);
+    if (values.length === 0) continue;
+    const sorted = [...values].sort((a, b) => a - b);
+    const median = percentile(sorted, 50);
+    out[metric] = {
+      n: values.length,
+      ciHalfWidthPct: medianHalfWidthPct(sorted),
+      iqrOverMedianPct: median !== 0 ? ((percentile(sorted, 75) - percentile(sorted, 25)) / Math.abs(median)) * 100 : 0,
+    };
+  }
+  return out;
+}
+
+export function cellFlags(input: {
+  spread: Record<string, MetricSpread>;
+  outliers?: Record<string, number[]>;
+  machine?: MachineState | null;
+  throttleReasons?: string[] | null;
+  throttled?: boolean;
+}): CellFlag[] {
+  const t = NOISE_THRESHOLDS;
+  const flags: CellFlag[] = [];
+  const wide = Object.entries(input.spread).filter(([, s]) => s.ciHalfWidthPct !== null && s.ciHalfWidthPct > t.ciHalfWidthPct);
+  if (wide.length) {
+    flags.push({
+      kind: 'noisy',
+      message: `95% CI of the median wider than ±${t.ciHalfWidthPct}%: ${wide.map(([m, s]) => `${m} ±${s.ciHalfWidthPct!.toFixed(1)}% (IQR ${s.iqrOverMedianPct.toFixed(1)}% of the median)`).join(', ')}`,
+    });
+  }
+  const few = Object.entries(input.spread).filter(([, s]) => s.ciHalfWidthPct === null);
+  if (few.length) {
+    flags.push({ kind: 'few-iterations', message: `${few[0]![1].n} value(s) of ${few.map(([m]) => m).join(', ')}: fewer than 6 give no 95% interval of the median, so the spread is unknown` });
+  }
+  const out = Object.entries(input.outliers ?? {}).filter(([, idx]) => idx.length > 0);
+  if (out.length) {
+    flags.push({ kind: 'outliers', message: `outside Tukey's fences (kept in the statistics): ${out.map(([m, idx]) => `${m} iteration${idx.length === 1 ? '' : 's'} ${idx.join(', ')}`).join('; ')}` });
+  }
+  const m = input.machine;
+  if (m) {
+    const load = Math.max(m.loadAvg1Before, m.loadAvg1After);
+    if (load > t.loadPerCpu * m.cpus) {
+      flags.push({ kind: 'busy', message: `busy machine: load average ${m.loadAvg1Before.toFixed(2)} -> ${m.loadAvg1After.toFixed(2)} on ${m.cpus} CPU(s) (over ${t.loadPerCpu * m.cpus})` });
+    }
+    if (m.stealPct !== null && m.stealPct > t.stealPct) {
+      flags.push({ kind: 'steal', message: `CPU steal ${m.stealPct.toFixed(1)}% of CPU time (over ${t.stealPct}%): the hypervisor gave the cores to other guests` });
+    }
+    if (m.runQueueWaitPct !== null && m.runQueueWaitPct > t.runQueueWaitPct) {
+      flags.push({ kind: 'run-queue', message: `this process's threads waited for a CPU ${m.runQueueWaitPct.toFixed(1)}% of their runnable time (over ${t.runQueueWaitPct}%): other processes took the cores` });
+    }
+  }
+  if (input.throttled) flags.push({ kind: 'throttled', message: `throttled: ${(input.throttleReasons ?? []).join('; ') || 'clocks dropped or a temperature limit was crossed'}` });
+  return flags;
+}
+
+/**
+ * The flags each per-iteration figure of a cell carries (MetricStats.flags), so every table
+ * that shows the figure can mark it: the machine flags on all of them, a noisy flag on each
+ * metric whose own median interval is wider than the threshold. The sentences are the same for
+ * every figure of a kind (so a report can group them); the figures behind them are in the
+ * cell's own flags, spread and machine record.
+ */
+export function metricFlags(flags: readonly CellFlag[], spread: Record<string, MetricSpread>, metrics: readonly string[]): Record<string, CellFlag[]> {
+  const t = NOISE_THRESHOLDS;
+  const shared: Partial<Record<CellFlag['kind'], string>> = {
+    busy: `machine busy while measured (load average above ${t.loadPerCpu} x the CPU count)`,
+    steal: `CPU steal over ${t.stealPct}% while measured`,
+    'run-queue': `the run's threads waited for a CPU over ${t.runQueueWaitPct}% of their runnable time`,
+    throttled: 'throttled while measured',
+  };
+  const machine = flags.filter((f) => shared[f.kind]).map((f) => ({ kind: f.kind, message: shared[f.kind]! }));
+  const out: Record<string, CellFlag[]> = {};
+  for (const metric of metrics) {
+    const s = spread[metric];
+    const noisy = s?.ciHalfWidthPct != null && s.ciHalfWidthPct > t.ciHalfWidthPct;
+    const all = [...(noisy ? [{ kind: 'noisy' as const, message: `95% CI of the median wider than ±${t.ciHalfWidthPct}%` }] : []), ...machine];
+    if (all.length) out[metric] = all;
+  }
+  return out;
+}

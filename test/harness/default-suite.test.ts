@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SUITE } from '../../cli/run.ts';
+import { prebuildZooModels } from '../../cli/prebuild.ts';
+import { minimumIterations } from '../../core/rank-stats.ts';
+import { medianRanks } from '../../core/stats.ts';
+import { loadSuite } from '../../harness/suite-loader.ts';
+import { DEFAULT_CONFIDENCE } from '../../reporters/compare/compare-runs.ts';
+import { isModelCached } from '../../models/zoo.ts';
+
+describe('the default suite can be judged', () => {
+  const { suite } = loadSuite(DEFAULT_SUITE);
+
+  it('measures enough iterations per cell for bench compare at its default confidence, and for a median interval', () => {
+    expect(suite.defaults.iterations).toBeGreaterThanOrEqual(minimumIterations(DEFAULT_CONFIDENCE));
+    expect(medianRanks(suite.defaults.iterations)).not.toBeNull();
+  });
+
+  it('stops adaptively on the median intervals of TTFT and TPOT at ±2%, bounded per cell', () => {
+    expect(suite.defaults.adaptive).toMatchObject({ metrics: ['ttft_ms', 'tpot_ms'], targetCiPct: 2 });
+    expect(suite.defaults.adaptive!.maxIterations).toBeGreaterThan(suite.defaults.iterations);
+    expect(suite.defaults.adaptive!.maxCellSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('first-run model builds', () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'bench-prebuild-'));
+  const saved = process.env['BENCH_CACHE_DIR'];
+  afterAll(() => {
+    if (saved === undefined) delete process.env['BENCH_CACHE_DIR'];
+    else process.env['BENCH_CACHE_DIR'] = saved;
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("builds every precision a zoo suite's selected cells need, in parallel processes, into the cache the cells read", async () => {
+    process.env['BENCH_CACHE_DIR'] = cacheDir; // the build processes inherit it
+    const loaded = loadSuite('internvl-tiny');
+    const ref = { model: 'internvl2_5-1b', scale: 'tiny' as const, layout: 'onnx-community' as const, seed: 1234, cacheDir };
+    expect(isModelCached({ ...ref, precision: 'int4' })).toBe(false);
+    const lines: string[] = [];
+    await prebuildZooModels(loaded, ['images=0'], (m) => lines.push(m));
+    expect(lines[0]).toMatch(/first run: building internvl2_5-1b \(tiny\) fp32, int4, \d at a time/);
+    expect(isModelCached({ ...ref, precision: 'fp32' })).toBe(true);
+    expect(isModelCached({ ...ref, precision: 'int4' })).toBe(true);
+    // Nothing missing: nothing built, nothing said.
+    lines.length = 0;
+    await prebuildZooModels(loaded, ['images=0'], (m) => lines.push(m));
+    expect(lines).toEqual([]);
+  }, 300_000);
+});
