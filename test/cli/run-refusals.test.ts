@@ -53,7 +53,8 @@ describe('refused before the run starts: exit 2, no run folder', () => {
     ['images beyond the context', { model: { zoo: 'internvl2_5-1b', scale: 'full' }, matrix: { images: [99999] } }, /cell images=99999: 99999 image\(s\) x 256 tokens \+ 128 text tokens \+ 2 output tokens = 25599874 tokens, beyond the 32768-token context of model internvl2_5-1b \(full\) \(at most 127 image\(s\) with this prompt\)/],
     ['prefill beyond the context', { model: { zoo: 'internvl2_5-1b', scale: 'full' }, matrix: { prefill: [1000000000] } }, /1000000000 text tokens \+ 2 output tokens = 1000000002 tokens, beyond the 32768-token context/],
     ['an unknown runner', { model: { name: 'x' }, runner: 'warp-drive', matrix: { images: [0] } }, /field "runner": unknown runner "warp-drive"; expected one of ort, /],
-    ['a matrix of 10^9 cells', { model: { zoo: 'internvl2_5-1b', scale: 'tiny' }, matrix: { prefill: [...Array(1000).keys()].map((k) => k + 1), chunk: [...Array(1000).keys()], resolution: [...Array(1000).keys()].map((k) => `${k + 1}x1`) } }, /1,000,000,000 cells x 1 iterations .* never run/],
+    // Axes the runner does not know are refused by the suite loader, before the plan is sized.
+    ['a matrix of 10^9 cells on axes the runner does not know', { model: { zoo: 'internvl2_5-1b', scale: 'tiny' }, matrix: { a: [...Array(1000).keys()], b: [...Array(1000).keys()], c: [...Array(1000).keys()] } }, /field "matrix\.a": is not an axis of the ort runner; its axes are images, prefill/],
   ];
   for (const [what, doc, message] of cases) {
     it(what, async () => {
