@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import type { ResultStore } from '../harness/result-store.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
 import type { RunResult } from '../core/result-types.ts';
@@ -12,7 +13,6 @@ import { hasRedactedSecret } from '../core/redact.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
-import { prebuildZooModels } from './prebuild.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
@@ -221,8 +221,17 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     boardFacts = report.facts;
   }
+  const onInterrupted = (signal: NodeJS.Signals, store: ResultStore): void => {
+    process.stderr.write(
+      store.result.status === 'interrupted'
+        ? `\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`
+        : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
+    );
+    // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
+  };
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
   try {
-    if (suite && target.kind === 'local' && !flags.resume) await prebuildZooModels(suite, flags.filter, (m) => progress.log(m));
     const outcome = await runSuite({
       suite,
       target: target.name,
@@ -233,6 +242,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       threads: flags.threads,
       ...methodologyFlags(flags),
       outDir: resolve(flags.out),
+      prebuildModels: target.kind === 'local',
       resumeDir: flags.resume,
       runners: await loadRunners(target),
       transport: target.kind === 'local' ? undefined : sharedTransport(target),
@@ -242,16 +252,12 @@ async function runCommand(flags: RunFlags): Promise<number> {
       progress,
       boardFacts,
       roofline: { calibrate: flags.calibrate, recalibrate: flags.recalibrate === true },
-      onInterrupted: (signal, store) => {
-        process.stderr.write(
-          store.result.status === 'interrupted'
-            ? `\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`
-            : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
-        );
-        // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
-        process.exit(signal === 'SIGTERM' ? 143 : 130);
-      },
+      onInterrupted,
     });
+    // The run is finished on disk; a signal while the report is written says how to write it again.
+    onSignal = (signal: NodeJS.Signals) => onInterrupted(signal, outcome.store);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const written = await writeReport(outcome.store.result, outcome.store.runDir);
     process.stdout.write(
       `\n${written.report.sections.filter((x) => x.id === 'summary' || x.id === 'ttft-shares').map(renderSection).join('\n\n')}\n\n(per-subgraph latency and full statistics: report.md)\n` +
@@ -259,6 +265,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
     );
     return outcome.failedCells > 0 ? 1 : 0;
   } finally {
+    if (onSignal) {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
     await closeSharedTransports();
   }
 }

@@ -16,6 +16,7 @@ import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } 
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
+import { prebuildZooModels } from './prebuild.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
 import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
@@ -76,6 +77,8 @@ export interface RunRequest {
   onStore?: (store: ResultStore) => void;
   /** Facts a preflight read off the board, merged into the result's environment. */
   boardFacts?: Record<string, string>;
+  /** Build the suite's missing synthetic models in parallel before the first cell (a first local run). */
+  prebuildModels?: boolean;
   /** Record roofline bounds when the run ends (absent: none). */
   roofline?: RooflinePolicy;
   /**
@@ -166,6 +169,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     }
   }
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
+  if (req.prebuildModels) await prebuildZooModels(suite, cells, (m) => req.progress.log(m));
   const environment = await captureLocalEnvironment();
   if (req.boardFacts && Object.keys(req.boardFacts).length) environment.board = { ...environment.board, ...req.boardFacts };
   const threads = req.threads ?? suite.defaults.threads ?? Math.max(1, environment.host.physicalCores);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SUITE } from '../../cli/run.ts';
-import { prebuildZooModels } from '../../cli/prebuild.ts';
+import { applyFilters, expandMatrix, parseFilters } from '../../harness/matrix.ts';
+import { prebuildZooModels } from '../../harness/prebuild.ts';
 import { minimumIterations } from '../../core/rank-stats.ts';
 import { medianRanks } from '../../core/stats.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
@@ -36,17 +37,18 @@ describe('first-run model builds', () => {
 
   it("builds every precision a zoo suite's selected cells need, in parallel processes, into the cache the cells read", async () => {
     process.env['BENCH_CACHE_DIR'] = cacheDir; // the build processes inherit it
-    const loaded = loadSuite('internvl-tiny');
+    const { suite: tiny } = loadSuite('internvl-tiny');
+    const cells = applyFilters(expandMatrix(tiny.matrix), parseFilters(['images=0'], tiny.matrix));
     const ref = { model: 'internvl2_5-1b', scale: 'tiny' as const, layout: 'onnx-community' as const, seed: 1234, cacheDir };
     expect(isModelCached({ ...ref, precision: 'int4' })).toBe(false);
     const lines: string[] = [];
-    await prebuildZooModels(loaded, ['images=0'], (m) => lines.push(m));
+    await prebuildZooModels(tiny, cells, (m) => lines.push(m));
     expect(lines[0]).toMatch(/first run: building internvl2_5-1b \(tiny\) fp32, int4, \d at a time/);
     expect(isModelCached({ ...ref, precision: 'fp32' })).toBe(true);
     expect(isModelCached({ ...ref, precision: 'int4' })).toBe(true);
     // Nothing missing: nothing built, nothing said.
     lines.length = 0;
-    await prebuildZooModels(loaded, ['images=0'], (m) => lines.push(m));
+    await prebuildZooModels(tiny, cells, (m) => lines.push(m));
     expect(lines).toEqual([]);
   }, 300_000);
 });

@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyFilters, expandMatrix, parseFilters } from '../harness/matrix.ts';
-import type { LoadedSuite } from '../core/suite-types.ts';
+import type { Cell, Suite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
 
 const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
@@ -15,12 +14,12 @@ const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.
  * as many at once as there are CPUs, each in its own `bench models build` process (the cache
  * takes concurrent builds: each writes a temporary folder and renames it). Cells then find
  * them cached. A build that fails here is left to the cell, which reports its error as usual.
+ * The run loop calls it after the plan checks, so a suite that names an unknown model is
+ * refused before anything is built.
  */
-export async function prebuildZooModels(loaded: LoadedSuite, filters: string[], log: (m: string) => void): Promise<void> {
-  const { suite } = loaded;
+export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], log: (m: string) => void): Promise<void> {
   if (suite.runner !== 'ort' || !('zoo' in suite.model)) return;
   const ref = suite.model;
-  const cells = applyFilters(expandMatrix(suite.matrix), parseFilters(filters, suite.matrix));
   const precisions = [...new Set(cells.map((c) => String(c.params['precision'] ?? 'fp32')))].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
   const missing = precisions.filter((precision) => !isModelCached({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community', seed: ref.seed }));
   if (missing.length < 2) return; // one build gains nothing from running here
