@@ -139,8 +139,8 @@ export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['reques
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** Whether the model `req` asks for is already in the cache (nothing is built or checked beyond its record and files). */
-export function isModelCached(req: BuildRequest): boolean {
+/** What a build request resolves to: the descriptor, the full request, its hash and its cache folder. */
+function resolveBuild(req: BuildRequest) {
   checkRequest(req);
   const descriptor = getDescriptor(req.model, req.scale);
   const request: BuiltModel['request'] = {
@@ -151,8 +151,15 @@ export function isModelCached(req: BuildRequest): boolean {
     seed: req.seed ?? DEFAULT_SEED,
     lmHead: req.lmHead ?? 'separate',
   };
-  const hash = buildHash(descriptor, request, { ...DEFAULT_LINEAR_OPTIONS });
+  const opForms = { ...DEFAULT_LINEAR_OPTIONS };
+  const hash = buildHash(descriptor, request, opForms);
   const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}-${hash.slice(0, 12)}`);
+  return { descriptor, request, opForms, hash, folder };
+}
+
+/** Whether the model `req` asks for is already in the cache (nothing is built or checked beyond its record and files). */
+export function isModelCached(req: BuildRequest): boolean {
+  const { hash, folder } = resolveBuild(req);
   return readCached(folder, hash) !== undefined;
 }
 
@@ -167,20 +174,7 @@ const inFlight = new Map<string, Promise<BuiltModel>>();
 /** Builds the model if it is not cached yet (in a temp folder, then renamed), else returns the cached one. */
 export function ensureModel(req: BuildRequest): Promise<BuiltModel> {
   try {
-    checkRequest(req);
-    const descriptor = getDescriptor(req.model, req.scale);
-    const request: BuiltModel['request'] = {
-      model: req.model,
-      scale: req.scale,
-      precision: req.precision,
-      layout: req.layout,
-      seed: req.seed ?? DEFAULT_SEED,
-      lmHead: req.lmHead ?? 'separate',
-    };
-    const opForms = { ...DEFAULT_LINEAR_OPTIONS };
-    const hash = buildHash(descriptor, request, opForms);
-    const cacheDir = resolve(req.cacheDir ?? defaultCacheDir());
-    const folder = join(cacheDir, `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}-${hash.slice(0, 12)}`);
+    const { descriptor, request, opForms, hash, folder } = resolveBuild(req);
     const pending = inFlight.get(folder);
     if (pending) return pending;
     const job = Promise.resolve().then(() =>

@@ -8,8 +8,7 @@
  * placed in the prompt. Image cells are refused with that reason rather than measured as
  * something else.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import type { LlamaContext, LlamaModel } from 'node-llama-cpp';
@@ -22,6 +21,7 @@ import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
 import { LlamaPipeline } from './pipeline.ts';
+import { numberParam, sha256File } from '../cell-input.ts';
 
 export const IMAGES_REFUSED = `llamacpp runner: images not supported by node-llama-cpp ${NODE_LLAMA_CPP_VERSION} binding (no embeddings input); use runner ort`;
 
@@ -45,20 +45,6 @@ export function ggufPrecision(value: string): Precision {
 
 function ggmlTypeName(id: number): string {
   return Object.entries(GGML_TYPES).find(([, t]) => t.id === id)?.[0] ?? `ggml type ${id}`;
-}
-
-function numberParam(cell: Cell, axis: string, fallback: number): number {
-  const v = cell.params[axis];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InputError(`cell ${cell.id}: axis "${axis}" must be a non-negative integer, got ${String(v)}`);
-  return n;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 interface ResolvedGguf {

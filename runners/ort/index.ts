@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
@@ -19,6 +18,7 @@ import { ORT_PRECISIONS } from './spec.ts';
 import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
 import { familyPreprocessing } from '../../models/preprocess/plan.ts';
 import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
+import { numberParam, sha256File } from '../cell-input.ts';
 
 const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
 
@@ -34,20 +34,6 @@ interface ResolvedModel {
   weightSettings: Record<string, string | number>;
   /** Zoo builds: what the accuracy gate needs to find the model's fp32 twin. */
   zoo?: BuiltModel;
-}
-
-function numberParam(cell: Cell, axis: string, fallback: number): number {
-  const v = cell.params[axis];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InputError(`cell ${cell.id}: axis "${axis}" must be a non-negative integer, got ${String(v)}`);
-  return n;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext): Promise<ResolvedModel> {

@@ -34,13 +34,16 @@ describe('cell spread and flags', () => {
     const kinds = flags.map((f) => f.kind);
     expect(kinds).toEqual(['noisy', 'outliers', 'busy', 'steal', 'run-queue', 'throttled']);
     expect(flags[0]!.message).toMatch(/ttft_ms ±2\d\.\d%/); // [80, 130] around 105: ±23.8%
-    expect(flags[2]!.message).toContain('load average 5.20 -> 9.10 on 2 CPU(s) (over 2)');
+    expect(flags[2]!.message).toContain('load average 5.20 -> 9.10 on 2 CPU(s), 9.10 of it not this run\'s 0 thread(s) (over 1)');
     expect(flags[4]!.message).toContain('31.0%');
     const few = cellFlags({ spread: cellSpread(recs.slice(0, 5)) });
     expect(few.map((f) => f.kind)).toEqual(['few-iterations']);
     // Just inside every threshold: nothing.
-    const edge = { cpus: 2, loadAvg1Before: 2, loadAvg1After: 2, stealPct: NOISE_THRESHOLDS.stealPct, runQueueWaitPct: NOISE_THRESHOLDS.runQueueWaitPct };
+    const edge = { cpus: 2, loadAvg1Before: 1, loadAvg1After: 1, stealPct: NOISE_THRESHOLDS.stealPct, runQueueWaitPct: NOISE_THRESHOLDS.runQueueWaitPct };
     expect(cellFlags({ spread: {}, machine: edge })).toEqual([]);
+    // The run's own compute threads are not other work: a 2-thread cell at load 3 on 2 CPUs is not busy, at load 3.1 it is.
+    expect(cellFlags({ spread: {}, machine: { ...edge, loadAvg1After: 3 }, ownThreads: 2 })).toEqual([]);
+    expect(cellFlags({ spread: {}, machine: { ...edge, loadAvg1After: 3.1 }, ownThreads: 2 }).map((f) => f.kind)).toEqual(['busy']);
   });
 });
 
@@ -52,7 +55,7 @@ describe('flags on each figure', () => {
     const perMetric = metricFlags(flags, spread, ['ttft_ms', 'tpot_ms']);
     expect(perMetric['ttft_ms']!.map((f) => f.kind)).toEqual(['noisy', 'busy']);
     expect(perMetric['ttft_ms']![0]!.message).toBe('95% CI of the median wider than ±5%');
-    expect(perMetric['ttft_ms']![1]!.message).toBe('machine busy while measured (load average above 1 x the CPU count)');
+    expect(perMetric['ttft_ms']![1]!.message).toBe('machine busy while measured (load from other work above 0.5 x the CPU count)');
     expect(perMetric['tpot_ms']!.map((f) => f.kind)).toEqual(['busy']); // TPOT is steady (20 ms every step)
     expect(metricFlags([], spread, ['tpot_ms'])).toEqual({});
   });

@@ -1,0 +1,21 @@
+/** Small pieces every in-process runner needs: a cell's integer axes and the hash of a model file. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { InputError } from '../core/errors.ts';
+import type { Cell } from '../core/suite-types.ts';
+
+/** A non-negative integer axis of the cell, or the fallback when the matrix has no such axis. */
+export function numberParam(cell: Cell, axis: string, fallback: number): number {
+  const v = cell.params[axis];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`cell ${cell.id}: axis "${axis}" must be a non-negative integer, got ${String(v)}`);
+  return n;
+}
+
+/** sha256 of a (possibly large) file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
