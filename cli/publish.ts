@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { collectRuns, resultFiles } from '../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS, parseDimensions, parseMetrics, type SiteOptions } from '../publish/site-model.ts';
-import { publishSite, siteMarkdown } from '../publish/write-site.ts';
+import { publishSite, siteMarkdown, writeRunPages } from '../publish/write-site.ts';
 
 export function registerPublishCommand(program: Command): void {
   program
@@ -16,7 +16,7 @@ export function registerPublishCommand(program: Command): void {
     .option('--cols <dims>', `comparison columns, comma-separated (default ${DEFAULT_SITE_OPTIONS.columns.join(',')})`)
     .option('--metric <names>', `metrics to compare, comma-separated (default ${DEFAULT_SITE_OPTIONS.metrics.join(',')})`)
     .option('--format <format>', 'html (a site) or md (README tables with a provenance footer)', 'html')
-    .action((args: string[], flags: { out: string; rows?: string; cols?: string; metric?: string; format: string }) => {
+    .action(async (args: string[], flags: { out: string; rows?: string; cols?: string; metric?: string; format: string }) => {
       if (flags.format !== 'html' && flags.format !== 'md') throw new InputError(`--format ${flags.format}: expected html or md`);
       const options: SiteOptions = {
         rows: flags.rows ? parseDimensions(flags.rows, '--rows') : DEFAULT_SITE_OPTIONS.rows,
@@ -33,7 +33,17 @@ export function registerPublishCommand(program: Command): void {
         return;
       }
       const files = resultFiles(args);
-      const site = publishSite(files, out, options);
+      const site = await publishSite(files, out, options);
       process.stdout.write(`published ${files.length} run(s): ${site.index} (${site.pages} pages)\n`);
+    });
+  // One slice of a large publish, run by publishSite in another process.
+  program
+    .command('publish-pages', { hidden: true })
+    .argument('<files-json>', 'a JSON list of result files')
+    .requiredOption('-o, --out <dir>', 'the site folder')
+    .requiredOption('--runs <file>', 'where to write the runs read (without iterations)')
+    .action((list: string, flags: { out: string; runs: string }) => {
+      const files = JSON.parse(readFileSync(list, 'utf8')) as string[];
+      writeFileSync(flags.runs, JSON.stringify(writeRunPages(files, resolve(flags.out))));
     });
 }

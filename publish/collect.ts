@@ -30,11 +30,16 @@ export function resultFiles(args: readonly string[]): string[] {
   return [...new Set(files)];
 }
 
+/** A run's page name before duplicates are numbered: suite and run id, safe for any file system. */
+export function baseSlug(result: RunResult): string {
+  return `${result.suite.name}-${result.runId}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
 /** Page names from run ids, unique and safe for any file system. */
 export function slugger(): (result: RunResult) => string {
   const seen = new Map<string, number>();
   return (result) => {
-    const base = `${result.suite.name}-${result.runId}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+    const base = baseSlug(result);
     const k = (seen.get(base) ?? 0) + 1;
     seen.set(base, k);
     return k > 1 ? `${base}-${k}` : base;

@@ -4,19 +4,24 @@
  * each run's page are the report model (reporters/) rendered as HTML, their charts drawn in the
  * browser from the same ChartSpec JSON and plugins that make the PNGs.
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildReport } from '../reporters/build-report.ts';
 import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
 import { renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
-import { slugger } from './collect.ts';
+import { InputError } from '../core/errors.ts';
+import { baseSlug, slugger } from './collect.ts';
 import { dimensionValue, FILTER_DIMENSIONS, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
 const require = createRequire(import.meta.url);
+const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
 const CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -126,22 +131,81 @@ function writeRunPage(p: PublishedRun, out: string): void {
 }
 
 /**
- * The site from result files: each run is read, validated and given its page one at a time,
- * then kept without its iterations (the index needs only per-cell statistics), so memory stays
- * bounded by one run's raw events plus the index's figures.
+ * Run pages for a slice of the result files, written under their base slugs: each run is read,
+ * validated and given its page one at a time, then kept without its iterations (the index
+ * needs only per-cell statistics), so memory stays bounded by one run's raw events.
  */
-export function publishSite(files: readonly string[], out: string, options: SiteOptions): WrittenSite {
+export function writeRunPages(files: readonly string[], out: string): PublishedRun[] {
   mkdirSync(join(out, 'runs'), { recursive: true });
-  const slug = slugger();
-  const runs: PublishedRun[] = [];
-  for (const file of files) {
+  return files.map((file) => {
     const result = readResult(file);
-    const run = { result, file, slug: slug(result) };
+    const run = { result, file, slug: baseSlug(result) };
     writeRunPage(run, out);
     for (const c of result.cells) c.iterations = [];
-    runs.push(run);
+    return run;
+  });
+}
+
+export interface PublishParallelism {
+  /** Processes writing pages, this one included (at most 4). */
+  workers: number;
+  /** Below this many runs one process is faster than starting another. */
+  minRuns: number;
+}
+
+const DEFAULT_PARALLELISM: PublishParallelism = { workers: availableParallelism(), minRuns: 64 };
+
+/**
+ * The site from result files. With many runs the pages are written by this process and one
+ * `bench publish-pages` process per further CPU, each on a contiguous slice (parsing,
+ * validating and rendering a run is CPU work of its own); the index is built here from what
+ * they hand back. Runs whose page names collide (the same suite and run id twice) are written
+ * again here under their final, numbered names.
+ */
+export async function publishSite(files: readonly string[], out: string, options: SiteOptions, parallel: PublishParallelism = DEFAULT_PARALLELISM): Promise<WrittenSite> {
+  mkdirSync(join(out, 'runs'), { recursive: true });
+  const slices = files.length >= parallel.minRuns ? Math.max(1, Math.min(parallel.workers, 4, files.length)) : 1;
+  const size = Math.ceil(files.length / slices);
+  const parts = Array.from({ length: slices }, (_, i) => files.slice(i * size, (i + 1) * size));
+  const [own, ...others] = parts;
+  const children = others.map((part) => pagesInChild(part, out));
+  const runs = [...writeRunPages(own ?? [], out), ...(await Promise.all(children)).flat()];
+  const slug = slugger();
+  for (const run of runs) {
+    const final = slug(run.result);
+    if (final !== run.slug) {
+      run.slug = final;
+      writeRunPage({ ...run, result: readResult(run.file) }, out);
+    }
   }
+  const duplicated = new Set(runs.filter((r) => r.slug !== baseSlug(r.result)).map((r) => baseSlug(r.result)));
+  // The first run of a duplicated name may have had its page overwritten by a later one.
+  for (const run of runs) if (duplicated.has(run.slug)) writeRunPage({ ...run, result: readResult(run.file) }, out);
   return writeSite(runs, out, options, { runPages: false });
+}
+
+/** Pages of one slice in a `bench publish-pages` child; resolves with its runs (without iterations). */
+function pagesInChild(files: readonly string[], out: string): Promise<PublishedRun[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-publish-'));
+  const list = join(dir, 'files.json');
+  const runsFile = join(dir, 'runs.json');
+  writeFileSync(list, JSON.stringify(files));
+  return new Promise<PublishedRun[]>((done, fail) => {
+    const child = spawn(process.execPath, [BENCH, 'publish-pages', list, '--out', out, '--runs', runsFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      try {
+        if (code !== 0) throw new InputError(err.trim().replace(/^error: /, '') || `bench publish-pages exited with ${code}`);
+        done(JSON.parse(readFileSync(runsFile, 'utf8')) as PublishedRun[]);
+      } catch (e) {
+        fail(e);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
 }
 
 /** The site from runs in memory; `runPages: false` when publishSite has written them. */

@@ -4,7 +4,7 @@
  * result files they come from; filters, failed cells, links and console errors are checked on
  * the live page.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -57,7 +57,7 @@ beforeAll(async () => {
   failed.cells[0] = { ...failed.cells[0]!, status: 'failed', error: 'HTTP 500 from the server', metrics: {}, subgraphs: {}, iterations: [] };
   store('endpoint-failed', JSON.stringify(failed));
   site = mkdtempSync(join(tmpdir(), 'publish-site-'));
-  publishSite(resultFiles([inputs]), site, DEFAULT_SITE_OPTIONS);
+  await publishSite(resultFiles([inputs]), site, DEFAULT_SITE_OPTIONS);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -159,4 +159,23 @@ describe('bench publish site in headless Chromium', () => {
     expect(footer).toHaveLength(4);
     expect(footer.find((l) => l.includes('internvl-tiny'))).toMatch(/^- .*: suite internvl-tiny \([0-9a-f]{10}\), AMD EPYC, ort 1\.30\.0, commit c4280a5bc8, 2026-12-02T/);
   });
+});
+
+describe('publishing in several processes', () => {
+  it('writes the same site as one process, with a run stored twice given two pages', async () => {
+    const dup = mkdtempSync(join(tmpdir(), 'publish-dup-'));
+    // The same run in a second folder: same suite and run id, so its page needs a numbered name.
+    mkdirSync(join(dup, 'copy'), { recursive: true });
+    writeFileSync(join(dup, 'copy', 'result.json'), readFileSync(join(fixtures, 'ort-tiny.result.json')));
+    const files = resultFiles([inputs, dup]);
+    const one = mkdtempSync(join(tmpdir(), 'publish-one-'));
+    const two = mkdtempSync(join(tmpdir(), 'publish-two-'));
+    await publishSite(files, one, DEFAULT_SITE_OPTIONS, { workers: 1, minRuns: 1 });
+    await publishSite(files, two, DEFAULT_SITE_OPTIONS, { workers: 2, minRuns: 1 });
+    const pages = (dir: string) => readdirSync(join(dir, 'runs')).sort();
+    expect(pages(two)).toEqual(pages(one));
+    expect(pages(one).filter((p) => p.endsWith('.html'))).toHaveLength(files.length);
+    for (const p of pages(one)) expect(readFileSync(join(two, 'runs', p), 'utf8'), p).toBe(readFileSync(join(one, 'runs', p), 'utf8'));
+    expect(readFileSync(join(two, 'index.html'), 'utf8')).toBe(readFileSync(join(one, 'index.html'), 'utf8'));
+  }, 120_000);
 });
