@@ -8,12 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
-import type { Cell, Suite } from '../../core/suite-types.ts';
+import type { Suite } from '../../core/suite-types.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { getDescriptor } from '../../models/zoo.ts';
-import { ortRunner } from '../../runners/ort/index.ts';
+import { cell, ctx, runOnce as once } from '../helpers/ort-cell.ts';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'ort-new-models-'));
 const savedCache = process.env.BENCH_CACHE_DIR;
@@ -24,7 +23,6 @@ afterAll(() => {
   rmSync(cacheDir, { recursive: true, force: true });
 });
 
-const ctx = { clock: createClock(), threads: 1, log: () => {} };
 
 function suiteFor(zoo: string): Suite {
   return {
@@ -35,17 +33,6 @@ function suiteFor(zoo: string): Suite {
     defaults: { warmup: 0, iterations: 1, outputTokens: 4 },
     matrix: { images: [0, 1, 2], prefill: [12], precision: ['fp32'] },
   };
-}
-
-async function once(s: Suite, params: Cell['params']): Promise<{ rec: IterationRecord; settings: Record<string, unknown> }> {
-  const prepared = await ortRunner.prepare({ id: JSON.stringify(params), index: 0, params }, s, ctx);
-  try {
-    const rec = await prepared.runIteration(0, false);
-    expect(rec.error).toBeUndefined();
-    return { rec, settings: prepared.settings };
-  } finally {
-    await prepared.close();
-  }
 }
 
 const calls = (rec: IterationRecord, graph: string, phase: string): number =>

@@ -1,10 +1,9 @@
 import { THREAD_SPINNING_SETTING, pipelineSessionOptions } from '../../runners/ort/session-options.ts';
 import { describe, expect, it } from 'vitest';
-import { createClock } from '../../core/clock.ts';
-import type { IterationRecord } from '../../core/events.ts';
-import type { Cell, Suite } from '../../core/suite-types.ts';
+import type { Suite } from '../../core/suite-types.ts';
 import { ensureModel } from '../../models/zoo.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
+import { cell, ctx, runOnce as once } from '../helpers/ort-cell.ts';
 
 const suite: Suite = {
   name: 'runner-test',
@@ -14,19 +13,6 @@ const suite: Suite = {
   defaults: { warmup: 0, iterations: 1, outputTokens: 6 },
   matrix: { images: [2], prefill: [24], precision: ['fp32'] },
 };
-const ctx = { clock: createClock(), threads: 1, log: () => {} };
-const cell = (params: Cell['params']): Cell => ({ id: JSON.stringify(params), index: 0, params });
-
-async function once(s: Suite, params: Cell['params']): Promise<{ rec: IterationRecord; settings: Record<string, unknown> }> {
-  const prepared = await ortRunner.prepare(cell(params), s, ctx);
-  try {
-    const rec = await prepared.runIteration(0, false);
-    expect(rec.error).toBeUndefined();
-    return { rec, settings: prepared.settings };
-  } finally {
-    await prepared.close();
-  }
-}
 
 describe('ORT runner on real ONNX Runtime sessions (tiny synthetic InternVL)', () => {
   it('runs a real generation with every graph and phase timed on one clock', async () => {

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
-import type { Cell, Suite } from '../../core/suite-types.ts';
+import type { Suite } from '../../core/suite-types.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
+import { cell, ctx, runOnce as once } from '../helpers/ort-cell.ts';
 
 const base = (zoo: string, options?: Suite['options']): Suite => ({
   name: 'workload-test',
@@ -23,19 +23,6 @@ const base = (zoo: string, options?: Suite['options']): Suite => ({
   matrix: { images: [1] },
   ...(options ? { options } : {}),
 });
-const ctx = { clock: createClock(), threads: 1, log: () => {} };
-const cell = (params: Cell['params']): Cell => ({ id: JSON.stringify(params), index: 0, params });
-
-async function once(s: Suite, params: Cell['params']): Promise<{ rec: IterationRecord; settings: Record<string, unknown> }> {
-  const prepared = await ortRunner.prepare(cell(params), s, ctx);
-  try {
-    const rec = await prepared.runIteration(0, false);
-    expect(rec.error).toBeUndefined();
-    return { rec, settings: prepared.settings };
-  } finally {
-    await prepared.close();
-  }
-}
 
 const calls = (rec: IterationRecord, graph: string, phase = 'image_encode') =>
   rec.events.filter((e) => e.kind === 'subgraph' && e.graph === graph && e.phase === phase).length;

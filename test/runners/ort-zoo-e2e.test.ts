@@ -9,7 +9,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
@@ -20,6 +19,7 @@ import { mropePositions } from '../../models/mrope.ts';
 import { INT8_FORM_ID } from '../../models/weights/int8-form.ts';
 import { ensureModel, getDescriptor, listZoo } from '../../models/zoo.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
+import { cell, ctx, runOnce } from '../helpers/ort-cell.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
 
 // Models, verdicts and results of this file stay in a folder of its own.
@@ -35,7 +35,6 @@ afterAll(() => {
   removeOutDirs();
 });
 
-const ctx = { clock: createClock(), threads: 1, log: () => {} };
 const OUTPUT_TOKENS = 4;
 const PREFILL = 12;
 
@@ -50,7 +49,6 @@ function suiteFor(model: string): Suite {
   };
 }
 
-const cell = (params: Cell['params']): Cell => ({ id: JSON.stringify(params), index: 0, params });
 
 /** Image tokens per image from the descriptor's geometry: (imageSize / patch / merge)^2. */
 function expectedTokensPerImage(model: string, scale: 'tiny' | 'full'): number {
@@ -59,15 +57,8 @@ function expectedTokensPerImage(model: string, scale: 'tiny' | 'full'): number {
   return side * side;
 }
 
-async function runCell(model: string, params: Cell['params']): Promise<{ rec: IterationRecord; settings: Record<string, unknown> }> {
-  const prepared = await ortRunner.prepare(cell(params), suiteFor(model), ctx);
-  try {
-    const rec = await prepared.runIteration(0, false);
-    expect(rec.error).toBeUndefined();
-    return { rec, settings: prepared.settings };
-  } finally {
-    await prepared.close();
-  }
+function runCell(model: string, params: Cell['params']): Promise<{ rec: IterationRecord; settings: Record<string, unknown> }> {
+  return runOnce(suiteFor(model), params);
 }
 
 describe('image tokens per image', () => {
