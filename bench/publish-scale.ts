@@ -1,7 +1,8 @@
 /**
  * Scale check for `bench publish` (issue 14): 1,000 runs of 20 cells (10 boards, 4 precisions,
- * dates over a month; each cell 1 warm-up + 3 measured iterations of raw events) published by
- * the real CLI in a child process; then the index opened from file:// in headless Chromium.
+ * dates over a month; each cell 1 warm-up + 3 measured iterations of raw events; written as
+ * `bench run` writes result.json) published by the real CLI in a child process; then the index
+ * opened from file:// in headless Chromium.
  * Budgets: publish under 10 s, index open under 2 s.
  *
  *   npm run bench:publish-scale [-- --runs 1000 --cells 20]
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   console.log(`bench publish at scale: ${runs} runs x ${cells} cells; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   try {
     let bytes = 0;
+    const precisions = ['fp32', 'fp16', 'int8', 'int4'];
     for (let i = 0; i < runs; i++) {
       const r = syntheticResult(cells, i + 1);
       r.runId = `run-${String(i).padStart(4, '0')}`;
@@ -40,9 +42,18 @@ async function main(): Promise<void> {
       r.environment.board = { 'board.model': `Board ${i % 10}`, 'power.nvpmodel': i % 3 ? 'MAXN' : '15W' };
       r.startedAt = new Date(Date.UTC(2026, 10, 1 + (i % 30), i % 24)).toISOString();
       r.environment.git.revision = (i * 2654435761).toString(16).padStart(40, '0').slice(0, 40);
+      // Each run one precision, as a suite per precision runs: the index compares all four.
+      const precision = precisions[Math.floor(i / 10) % precisions.length]!;
+      for (const c of r.cells) {
+        c.params['precision'] = precision;
+        if (c.model) c.model.precision = precision;
+        c.id = Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(',');
+      }
+      r.plannedCells = r.cells.map((c) => c.id);
       const folder = join(dir, 'in', r.target, r.runId);
       mkdirSync(folder, { recursive: true });
-      const text = JSON.stringify(r);
+      // As `bench run` writes it (harness/result-store.ts): one space of indent.
+      const text = `${JSON.stringify(r, null, 1)}\n`;
       bytes += text.length;
       writeFileSync(join(folder, 'result.json'), text);
     }

@@ -1,48 +1,51 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { registerBaselineCommand } from './baseline.ts';
-import { registerCalibrateCommand } from './calibrate.ts';
-import { registerCompareCommand } from './compare.ts';
-import { registerComposeCommand } from './compose.ts';
-import { registerDoctorCommand } from './doctor.ts';
-import { registerHistoryCommand } from './history.ts';
-import { registerImportCommand } from './import.ts';
-import { registerListCommand } from './list.ts';
-import { registerModelsCommand } from './models.ts';
-import { registerProbeCommand } from './probe.ts';
-import { registerPublishCommand } from './publish.ts';
-import { registerWorkerCommand } from './worker.ts';
-import { registerReportCommand } from './report.ts';
-import { registerRunCommand } from './run.ts';
-
 /** Exit codes: 0 ok, 1 some cells failed (or a regression), 2 bad input. */
 export const EXIT = { ok: 0, failures: 1, badInput: 2 } as const;
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command and the module that defines it, in the order help lists them. A module
+ * is loaded only when its command is the one asked for: loading all of them (runners, probes,
+ * history's database, the zoo) costs about a second through tsx, which every `bench publish`
+ * worker process and every short command would otherwise pay.
+ */
+const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Register>]> = [
+  [['run'], async () => (await import('./run.ts')).registerRunCommand],
+  [['list'], async () => (await import('./list.ts')).registerListCommand],
+  [['report'], async () => (await import('./report.ts')).registerReportCommand],
+  [['publish', 'publish-pages'], async () => (await import('./publish.ts')).registerPublishCommand],
+  [['compose'], async () => (await import('./compose.ts')).registerComposeCommand],
+  [['import'], async () => (await import('./import.ts')).registerImportCommand],
+  [['probe'], async () => (await import('./probe.ts')).registerProbeCommand],
+  [['doctor'], async () => (await import('./doctor.ts')).registerDoctorCommand],
+  [['compare'], async () => (await import('./compare.ts')).registerCompareCommand],
+  [['baseline'], async () => (await import('./baseline.ts')).registerBaselineCommand],
+  [['history'], async () => (await import('./history.ts')).registerHistoryCommand],
+  [['models'], async () => (await import('./models.ts')).registerModelsCommand],
+  [['calibrate'], async () => (await import('./calibrate.ts')).registerCalibrateCommand],
+  [['worker'], async () => (await import('./worker.ts')).registerWorkerCommand],
+];
+
+/**
+ * The program with the command argv names, or with every command when argv names none of them
+ * (help, a typo that commander answers with a suggestion).
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('bench')
     .description('Benchmark and profile vision-language models on edge hardware (and on this CPU with ONNX Runtime).')
     .showHelpAfterError()
     .exitOverride();
-  registerRunCommand(program);
-  registerListCommand(program);
-  registerReportCommand(program);
-  registerPublishCommand(program);
-  registerComposeCommand(program);
-  registerImportCommand(program);
-  registerProbeCommand(program);
-  registerDoctorCommand(program);
-  registerCompareCommand(program);
-  registerBaselineCommand(program);
-  registerHistoryCommand(program);
-  registerModelsCommand(program);
-  registerCalibrateCommand(program);
-  registerWorkerCommand(program);
+  const asked = argv[2];
+  const one = COMMANDS.find(([names]) => asked !== undefined && names.includes(asked));
+  for (const [, load] of one ? [one] : COMMANDS) (await load())(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {

@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { collectRuns, resultFiles } from '../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS, parseDimensions, parseMetrics, type SiteOptions } from '../publish/site-model.ts';
-import { publishSite, siteMarkdown, writeRunPages } from '../publish/write-site.ts';
+import { publishSite, servePages, siteMarkdown } from '../publish/write-site.ts';
 
 export function registerPublishCommand(program: Command): void {
   program
@@ -36,14 +36,9 @@ export function registerPublishCommand(program: Command): void {
       const site = await publishSite(files, out, options);
       process.stdout.write(`published ${files.length} run(s): ${site.index} (${site.pages} pages)\n`);
     });
-  // One slice of a large publish, run by publishSite in another process.
+  // A worker of a large publish, started by publishSite, which sends it slices over IPC.
   program
     .command('publish-pages', { hidden: true })
-    .argument('<files-json>', 'a JSON list of result files')
     .requiredOption('-o, --out <dir>', 'the site folder')
-    .requiredOption('--runs <file>', 'where to write the runs read (without iterations)')
-    .action((list: string, flags: { out: string; runs: string }) => {
-      const files = JSON.parse(readFileSync(list, 'utf8')) as string[];
-      writeFileSync(flags.runs, JSON.stringify(writeRunPages(files, resolve(flags.out))));
-    });
+    .action((flags: { out: string }) => servePages(resolve(flags.out)));
 }

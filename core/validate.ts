@@ -27,8 +27,15 @@ export interface ValidatorOptions {
   all?: boolean;
 }
 
-// verbose: errors carry the failing value and its schema, for x-expected and "got" in messages.
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+// Two compilations of each schema, which accept exactly the same documents. The fast one stops
+// at the first error and keeps no error detail: it is what almost every document meets (a result
+// of 80,000 events validates 2-3x faster). The detailed one runs only on a document the fast one
+// refused: allErrors to pick the most useful error, verbose so errors carry the failing value
+// and its schema, for x-expected and "got" in messages. `discriminator` (a oneOf whose branches
+// are told apart by a const property, e.g. an event's "kind") checks only the branch named; the
+// detailed compilation ignores the keyword and reports the oneOf as it always has.
+const fastAjv = new Ajv({ allErrors: false, strict: false, discriminator: true });
+const detailedAjv = new Ajv({ allErrors: true, strict: false, verbose: true });
 
 const quote = (v: unknown) => JSON.stringify(v);
 
@@ -80,7 +87,25 @@ function describe(err: ErrorObject, options: ValidatorOptions): { parts: string[
 function usefulErrors(errors: readonly ErrorObject[], all: boolean): ErrorObject[] {
   const oneOf = errors.find((e) => e.keyword === 'oneOf');
   if (oneOf && !all) {
-    const deeper = errors.filter((e) => e.instancePath.startsWith(`${oneOf.instancePath}/`) && e.keyword !== 'oneOf');
+    // A field every branch needs (the tag itself) missing says more than "none of the forms".
+    const missing = errors.find((e) => e.keyword === 'required' && e.instancePath === oneOf.instancePath && !e.schemaPath.startsWith(`${oneOf.schemaPath}/`));
+    if (missing) return [missing];
+    let deeper = errors.filter((e) => e.instancePath.startsWith(`${oneOf.instancePath}/`) && e.keyword !== 'oneOf');
+    // Branches told apart by a tag (a const property such as an event's "kind"): a branch whose
+    // tag did not match is not what the user meant. When one branch's tag matched, its errors
+    // are the ones to show; when none did, the tag itself is wrong: name the tags allowed.
+    const branchOf = (e: ErrorObject) => /^\/(\d+)\//.exec(e.schemaPath.slice(oneOf.schemaPath.length))?.[1];
+    const tagMisses = deeper.filter((e) => e.keyword === 'const' && e.instancePath.split('/').length === oneOf.instancePath.split('/').length + 1);
+    if (tagMisses.length) {
+      const missed = new Set(tagMisses.map(branchOf));
+      // The meant branch's own errors, including those on the tagged object itself (a required field).
+      const inBranches = errors.filter((e) => e !== oneOf && e.schemaPath.startsWith(`${oneOf.schemaPath}/`) && (e.instancePath === oneOf.instancePath || e.instancePath.startsWith(`${oneOf.instancePath}/`)));
+      const meant = inBranches.filter((e) => !missed.has(branchOf(e)));
+      if (meant.length) deeper = meant;
+      else if (tagMisses.every((e) => e.instancePath === tagMisses[0]!.instancePath)) {
+        return [{ ...tagMisses[0]!, keyword: 'enum', params: { allowedValues: tagMisses.map((e) => (e.params as { allowedValue: unknown }).allowedValue) } }];
+      }
+    }
     deeper.sort((a, b) => b.instancePath.length - a.instancePath.length);
     return [deeper[0] ?? oneOf];
   }
@@ -106,11 +131,15 @@ export function issueText(source: string, field: string, expected: string, part?
  * source, the part, the field and what was expected.
  */
 export function schemaValidator<T>(schema: object, options: ValidatorOptions = {}): (doc: unknown, source: string) => T {
-  let validate: ValidateFunction<T> | undefined;
+  let fast: ValidateFunction<T> | undefined;
+  let detailed: ValidateFunction<T> | undefined;
   return (doc: unknown, source: string): T => {
     // Compiled on first use: loading a module must not cost a schema compilation it never needs.
-    validate ??= ajv.compile<T>(schema);
-    if (validate(doc)) return doc;
+    fast ??= fastAjv.compile<T>(schema);
+    if (fast(doc)) return doc;
+    detailed ??= detailedAjv.compile<T>(schema);
+    const validate = detailed;
+    if (validate(doc)) throw new Error(`${source}: the two compilations of one schema disagree on this document`);
     const issues: Array<{ field: string; expected: string; text: string }> = [];
     for (const err of usefulErrors(validate.errors ?? [], options.all === true)) {
       const d = describe(err, options);

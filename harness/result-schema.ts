@@ -18,7 +18,7 @@ export function checkResult(doc: unknown, source: string): RunResult {
   // One record per cell id: a second record of an id would hide a measured cell (issue 18.5).
   const seen = new Set<string>();
   result.cells.forEach((cell, i) => {
-    if (seen.has(cell.id)) throw new InputError(`${source}: not a valid result: field "cells.${i}.id": cell id "${cell.id.slice(0, 200)}" occurs twice`);
+    if (seen.has(cell.id)) throw new InputError(`${source}: not a valid result: field "cells[${i}].id": cell id "${cell.id.slice(0, 200)}" occurs twice`);
     seen.add(cell.id);
   });
   if (new Set(result.plannedCells).size !== result.plannedCells.length) {

@@ -20,6 +20,26 @@ export interface PublishedRun {
   slug: string;
 }
 
+/**
+ * The part of a run the index reads: each cell's identity, status, settings, model and the
+ * statistics of the metrics the index shows. Once a run's page is written the rest (raw events,
+ * other metrics, per-graph statistics, operator profiles, outlier lists, probe samples) is
+ * dropped: memory stays bounded by one run's raw data, and a worker process hands back a small
+ * fraction of the bytes. (A test checks the index is the same as from the full runs.)
+ */
+export function indexView(result: RunResult, metrics: readonly string[]): RunResult {
+  return {
+    ...result,
+    cells: result.cells.map(({ iterations: _events, metrics: all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept }) => ({
+      ...kept,
+      iterations: [],
+      metrics: Object.fromEntries(metrics.filter((m) => all[m] !== undefined).map((m) => [m, all[m]!])),
+      subgraphs: {},
+      ...(probes ? { probes: { ...probes, samples: [] } } : {}),
+    })),
+  };
+}
+
 export const DIMENSIONS = ['board', 'backend', 'precision', 'model', 'images', 'prefill', 'suite', 'target', 'host', 'power_mode', 'date', 'commit'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 /** Dimensions the index offers as filters (one select each). */
@@ -123,14 +143,16 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
   const flagged = flagStatus(flags);
   const spread = iv ? ` [${fmt(iv.interval[0], def?.digits)}–${fmt(iv.interval[1], def?.digits)}]` : '';
   const source = cellSource(e.cell);
-  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'composed' ? ' composed' : ''}${more}`, {
+  // A quantised model that failed the accuracy gate was timed, but does not compute what fp32 does.
+  const wrong = e.cell.accuracy && !e.cell.accuracy.passed ? `numerically wrong vs fp32 (${e.cell.accuracy.failures.join('; ')})` : '';
+  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'composed' ? ' composed' : ''}${wrong ? ' WRONG OUTPUT' : ''}${more}`, {
     value: s.median,
     unit: s.unit,
     n: s.n,
-    status: flagged ?? source,
+    status: wrong ? 'flagged' : (flagged ?? source),
     ...(iv ? { interval: iv.interval } : {}),
     link,
-    note: `run ${e.run.result.runId}${flagged ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}${wrong ? `; ${wrong}` : ''}${flagged ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 

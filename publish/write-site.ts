@@ -5,9 +5,9 @@
  * browser from the same ChartSpec JSON and plugins that make the PNGs.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildReport } from '../reporters/build-report.ts';
@@ -16,9 +16,9 @@ import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, rende
 import { renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
-import { InputError } from '../core/errors.ts';
+import { errorMessage, InputError, toError } from '../core/errors.ts';
 import { baseSlug, slugger } from './collect.ts';
-import { dimensionValue, FILTER_DIMENSIONS, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
+import { dimensionValue, FILTER_DIMENSIONS, indexView, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
 const require = createRequire(import.meta.url);
 const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
@@ -104,6 +104,8 @@ export interface WrittenSite {
   index: string;
   pages: number;
   markdown?: string;
+  /** Run pages this process wrote (the rest were written by worker processes). */
+  pagesWrittenHere?: number;
 }
 
 export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions): string {
@@ -117,6 +119,21 @@ export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions
   return `${renderMarkdown(md)}\n## Provenance\n\n${footer.join('\n')}\n`;
 }
 
+/**
+ * The raw result.json in the site: a hard link when the site is on the same file system (a
+ * thousand runs are half a gigabyte that need not be copied), else a copy. A link is safe here
+ * because nothing rewrites a result in place: `bench run` replaces result.json by renaming a new
+ * file over it, which leaves the site's link on the version that was published.
+ */
+function shareFile(from: string, to: string): void {
+  rmSync(to, { force: true });
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+  }
+}
+
 /** A run's page (its report as HTML) and its raw result.json beside it. */
 function writeRunPage(p: PublishedRun, out: string): void {
   const runReport = buildReport(p.result);
@@ -127,49 +144,109 @@ function writeRunPage(p: PublishedRun, out: string): void {
   // The raw data as read: a run still journalling cells (cells.jsonl beside it) is written merged.
   const raw = join(out, 'runs', `${p.slug}.json`);
   if (existsSync(join(dirname(p.file), CELL_JOURNAL_FILE))) writeFileSync(raw, `${JSON.stringify(p.result)}\n`);
-  else copyFileSync(p.file, raw);
+  else shareFile(p.file, raw);
+}
+
+/** One run's page, written under its base slug; the run comes back as the index reads it. */
+function writeRunPageOf(file: string, out: string, metrics: readonly string[]): PublishedRun {
+  const result = readResult(file);
+  const run = { result, file, slug: baseSlug(result) };
+  writeRunPage(run, out);
+  return { ...run, result: indexView(result, metrics) };
 }
 
 /**
- * Run pages for a slice of the result files, written under their base slugs: each run is read,
- * validated and given its page one at a time, then kept without its iterations (the index
- * needs only per-cell statistics), so memory stays bounded by one run's raw events.
+ * Run pages for a slice of the result files: each run is read, validated and given its page one
+ * at a time, then kept as the index reads it, so memory stays bounded by one run's raw events.
  */
-export function writeRunPages(files: readonly string[], out: string): PublishedRun[] {
+export function writeRunPages(files: readonly string[], out: string, metrics: readonly string[]): PublishedRun[] {
   mkdirSync(join(out, 'runs'), { recursive: true });
-  return files.map((file) => {
-    const result = readResult(file);
-    const run = { result, file, slug: baseSlug(result) };
-    writeRunPage(run, out);
-    for (const c of result.cells) c.iterations = [];
-    return run;
-  });
+  return files.map((file) => writeRunPageOf(file, out, metrics));
 }
 
 export interface PublishParallelism {
-  /** Processes writing pages, this one included (at most 4). */
+  /** Processes writing pages, this one included unless thisProcessWrites is false (at most 4). */
   workers: number;
   /** Below this many runs one process is faster than starting another. */
   minRuns: number;
+  /** Whether this process writes pages too (false only to exercise the worker processes). */
+  thisProcessWrites?: boolean;
 }
 
 const DEFAULT_PARALLELISM: PublishParallelism = { workers: availableParallelism(), minRuns: 64 };
 
 /**
- * The site from result files. With many runs the pages are written by this process and one
- * `bench publish-pages` process per further CPU, each on a contiguous slice (parsing,
- * validating and rendering a run is CPU work of its own); the index is built here from what
- * they hand back. Runs whose page names collide (the same suite and run id twice) are written
- * again here under their final, numbered names.
+ * What a `bench publish-pages` worker is sent: a slice of result files, and the metrics the index
+ * shows (the runs come back with only those). It exits when the channel closes.
+ */
+interface PagesRequest {
+  files: string[];
+  metrics: string[];
+}
+
+/** What a worker answers: it is ready, the runs of the slice it was sent, or why it could not. */
+type PagesReply = { ready: true } | { runs: PublishedRun[] } | { error: string; badInput: boolean };
+
+/** Hands out slices of the file list in order; stops handing out after a failure. */
+class SliceQueue {
+  private next = 0;
+  failure: Error | undefined;
+  readonly done: PublishedRun[][];
+
+  constructor(readonly slices: readonly string[][]) {
+    this.done = new Array<PublishedRun[]>(slices.length);
+  }
+
+  take(): number {
+    return this.failure || this.next >= this.slices.length ? -1 : this.next++;
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+  }
+}
+
+/**
+ * The site from result files. With many runs, worker processes (`bench publish-pages`, one per
+ * further CPU) write run pages beside this process: parsing, validating and rendering a run is
+ * CPU work of its own. Work is handed out in small slices as each process asks for more, so a
+ * worker that starts late or runs slow does not leave the others waiting at the end; the runs
+ * come back in file order whoever wrote them. The index is built here from what they hand back.
+ * Runs whose page names collide (the same suite and run id twice) are written again here under
+ * their final, numbered names.
  */
 export async function publishSite(files: readonly string[], out: string, options: SiteOptions, parallel: PublishParallelism = DEFAULT_PARALLELISM): Promise<WrittenSite> {
   mkdirSync(join(out, 'runs'), { recursive: true });
-  const slices = files.length >= parallel.minRuns ? Math.max(1, Math.min(parallel.workers, 4, files.length)) : 1;
-  const size = Math.ceil(files.length / slices);
-  const parts = Array.from({ length: slices }, (_, i) => files.slice(i * size, (i + 1) * size));
-  const [own, ...others] = parts;
-  const children = others.map((part) => pagesInChild(part, out));
-  const runs = [...writeRunPages(own ?? [], out), ...(await Promise.all(children)).flat()];
+  const here = parallel.thisProcessWrites !== false;
+  const processes = files.length >= parallel.minRuns ? Math.max(1, Math.min(parallel.workers, 4, files.length)) : 1;
+  const workers = here ? processes - 1 : Math.max(1, processes);
+  // About four slices per process, at most 8 runs each: small enough to even out the finish.
+  const size = Math.max(1, Math.min(8, Math.floor(files.length / ((workers + (here ? 1 : 0)) * 4))));
+  const queue = new SliceQueue(Array.from({ length: Math.ceil(files.length / size) }, (_, i) => files.slice(i * size, (i + 1) * size)));
+  const children = Array.from({ length: workers }, () => pagesInWorker(queue, out, options.metrics));
+  const pagesHere = { runs: 0 };
+  if (here) {
+    for (let i = queue.take(); i >= 0; i = queue.take()) {
+      const runs: PublishedRun[] = [];
+      for (const file of queue.slices[i]!) {
+        // Between runs, the workers' answers are read and their next slices sent: a worker must
+        // not wait on this process's own work.
+        if (workers > 0) await new Promise((resume) => setImmediate(resume));
+        if (queue.failure) break;
+        try {
+          runs.push(writeRunPageOf(file, out, options.metrics));
+        } catch (err) {
+          queue.fail(toError(err));
+          break;
+        }
+      }
+      queue.done[i] = runs;
+      pagesHere.runs += runs.length;
+    }
+  }
+  await Promise.allSettled(children);
+  if (queue.failure) throw queue.failure;
+  const runs = queue.done.flat();
   const slug = slugger();
   for (const run of runs) {
     const final = slug(run.result);
@@ -181,30 +258,79 @@ export async function publishSite(files: readonly string[], out: string, options
   const duplicated = new Set(runs.filter((r) => r.slug !== baseSlug(r.result)).map((r) => baseSlug(r.result)));
   // The first run of a duplicated name may have had its page overwritten by a later one.
   for (const run of runs) if (duplicated.has(run.slug)) writeRunPage({ ...run, result: readResult(run.file) }, out);
-  return writeSite(runs, out, options, { runPages: false });
+  return { ...writeSite(runs, out, options, { runPages: false }), pagesWrittenHere: pagesHere.runs };
 }
 
-/** Pages of one slice in a `bench publish-pages` child; resolves with its runs (without iterations). */
-function pagesInChild(files: readonly string[], out: string): Promise<PublishedRun[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-publish-'));
-  const list = join(dir, 'files.json');
-  const runsFile = join(dir, 'runs.json');
-  writeFileSync(list, JSON.stringify(files));
-  return new Promise<PublishedRun[]>((done, fail) => {
-    const child = spawn(process.execPath, [BENCH, 'publish-pages', list, '--out', out, '--runs', runsFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    child.on('error', fail);
-    child.on('close', (code) => {
+/**
+ * One `bench publish-pages` worker: sends it a slice whenever it asks, stores the runs it answers
+ * with, tells it to stop when the queue is empty or failed. Settles when the worker has exited.
+ */
+function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[]): Promise<void> {
+  return new Promise<void>((finished) => {
+    // 'advanced' serialization: the runs come back as structured clones, not JSON text.
+    const child = spawn(process.execPath, [BENCH, 'publish-pages', '--out', out], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    let stderr = '';
+    // Slices sent and not yet answered, oldest first (the worker answers in order). Two are kept
+    // in flight so the worker never waits for this process, busy with a slice of its own, to
+    // answer its request for more.
+    const sent: number[] = [];
+    let reported = false;
+    const fail = (err: Error) => {
+      reported = true;
+      queue.fail(err);
+      child.kill();
+    };
+    const send = () => {
+      const i = queue.take();
+      if (i < 0) return;
+      sent.push(i);
+      const request: PagesRequest = { files: [...queue.slices[i]!], metrics: [...metrics] };
+      child.send(request);
+    };
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('message', (reply: PagesReply) => {
+      if ('error' in reply) return fail(reply.badInput ? new InputError(reply.error) : new Error(reply.error));
+      if ('runs' in reply) queue.done[sent.shift()!] = reply.runs;
+      else send();
+      send();
+      // Closing the channel is what tells the worker to exit; this side closes it only once
+      // every answer has arrived, so none is lost in a channel closing under it.
+      if (sent.length === 0) child.disconnect();
+    });
+    child.on('error', (err) => {
+      fail(err);
+      finished();
+    });
+    // 'close' never comes once this side has disconnected the channel (Node 20), so the end is
+    // the process's exit and the end of its stderr.
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    const drained = new Promise<void>((resolve) => (child.stderr ? child.stderr.on('close', () => resolve()) : resolve()));
+    void Promise.all([exited, drained]).then(([[code, signal]]) => {
+      if (!reported && (code !== 0 || sent.length > 0)) {
+        queue.fail(new Error(`bench publish-pages exited with ${code ?? signal}${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
+      }
+      finished();
+    });
+  });
+}
+
+/**
+ * The worker side of publishSite (`bench publish-pages`): writes the pages of each slice it is
+ * sent and answers with its runs (without iterations), until it is sent null.
+ */
+export function servePages(out: string): Promise<void> {
+  const send = (reply: PagesReply) => process.send!(reply);
+  return new Promise<void>((finished) => {
+    if (!process.send) throw new Error('bench publish-pages runs only as a worker of bench publish');
+    process.on('disconnect', finished);
+    process.on('message', (request: PagesRequest) => {
       try {
-        if (code !== 0) throw new InputError(err.trim().replace(/^error: /, '') || `bench publish-pages exited with ${code}`);
-        done(JSON.parse(readFileSync(runsFile, 'utf8')) as PublishedRun[]);
-      } catch (e) {
-        fail(e);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+        send({ runs: writeRunPages(request.files, out, request.metrics) });
+      } catch (err) {
+        send({ error: errorMessage(err), badInput: err instanceof InputError });
       }
     });
+    send({ ready: true });
   });
 }
 

@@ -23,25 +23,34 @@ export function inlineMarkdown(text: string): string {
 }
 
 function tooltip(c: TableCell): string {
-  const parts: string[] = [];
-  if (c.status) parts.push(c.status);
-  if (c.n !== undefined) parts.push(`n = ${c.n}`);
-  if (c.interval) parts.push(`95% interval ${c.interval[0].toPrecision(4)} – ${c.interval[1].toPrecision(4)}${c.unit ? ` ${c.unit}` : ''}`);
-  if (c.note) parts.push(c.note);
-  return parts.join('; ');
+  let t = c.status ?? '';
+  if (c.n !== undefined) t += `${t ? '; ' : ''}n = ${c.n}`;
+  if (c.interval) t += `${t ? '; ' : ''}95% interval ${c.interval[0].toPrecision(4)} – ${c.interval[1].toPrecision(4)}${c.unit ? ` ${c.unit}` : ''}`;
+  if (c.note) t += `${t ? '; ' : ''}${c.note}`;
+  return t;
 }
 
 /** Extra attributes a row or cell carries (data-* for the page's filters). */
 export type Attributes = Record<string, string>;
 
-const attrs = (a: Attributes | undefined): string =>
-  a ? Object.entries(a).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`).join('') : '';
+function attrs(a: Attributes | undefined): string {
+  if (!a) return '';
+  let out = '';
+  for (const k in a) out += ` ${k}="${escapeHtml(a[k]!)}"`;
+  return out;
+}
 
+// Run pages hold thousands of cells each and a site a thousand pages: cells are built by plain
+// concatenation, without intermediate arrays.
 export function renderHtmlCell(c: TableCell, tag: 'td' | 'th' = 'td', align = 'left', extra?: Attributes): string {
   const title = tooltip(c);
   const body = escapeHtml(cellText(c));
-  const inner = c.link ? `<a href="${escapeHtml(c.link)}">${body}</a>` : body;
-  return `<${tag} class="${c.status ?? ''} ${align}"${title ? ` title="${escapeHtml(title)}"` : ''}${c.value !== undefined ? ` data-value="${c.value}"` : ''}${attrs(extra)}>${inner}</${tag}>`;
+  let html = `<${tag} class="${c.status ?? ''} ${align}"`;
+  if (title) html += ` title="${escapeHtml(title)}"`;
+  if (c.value !== undefined) html += ` data-value="${c.value}"`;
+  if (extra) html += attrs(extra);
+  html += c.link ? `><a href="${escapeHtml(c.link)}">${body}</a></${tag}>` : `>${body}</${tag}>`;
+  return html;
 }
 
 export interface HtmlTableOptions {
@@ -59,11 +68,15 @@ export function renderHtmlTable(t: Table, options: HtmlTableOptions = {}): strin
     parts.push(`<p>${inlineMarkdown(t.empty ?? 'No rows.')}</p>`);
     return parts.join('\n');
   }
-  const align = t.columns.map((c) => c.align);
   const head = t.columns.map((c, i) => `<th class="${c.align}"${attrs(options.columnAttributes?.(i))}>${escapeHtml(c.header)}</th>`).join('');
-  const body = t.rows
-    .map((r, ri) => `<tr${attrs(options.rowAttributes?.(ri))}>${r.map((c, ci) => renderHtmlCell(c, 'td', align[ci], options.columnAttributes?.(ci))).join('')}</tr>`)
-    .join('\n');
+  const columnAttributes = t.columns.map((_, ci) => options.columnAttributes?.(ci));
+  let body = '';
+  for (let ri = 0; ri < t.rows.length; ri++) {
+    const r = t.rows[ri]!;
+    body += `${ri ? '\n' : ''}<tr${attrs(options.rowAttributes?.(ri))}>`;
+    for (let ci = 0; ci < r.length; ci++) body += renderHtmlCell(r[ci]!, 'td', t.columns[ci]?.align, columnAttributes[ci]);
+    body += '</tr>';
+  }
   parts.push(`<table data-table="${escapeHtml(t.id)}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`);
   return parts.join('\n');
 }

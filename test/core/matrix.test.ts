@@ -83,7 +83,7 @@ describe('cell ids are unique and reversible (issue 18.5)', () => {
   it('a result file with a duplicate cell id is an error naming the field', () => {
     const cell = { id: 'tag=1', index: 0, params: { tag: 1 }, status: 'ok', startedAt: 'x', finishedAt: 'x', loadMs: 1, model: null, settings: {}, iterations: [], metrics: {}, subgraphs: {}, peakRssBytes: null };
     const doc = makeResultDoc([cell, { ...cell, index: 1 }]);
-    expect(() => checkResult(doc, 'r.json')).toThrow(/r\.json: not a valid result: field "cells\.1\.id": cell id "tag=1" occurs twice/);
+    expect(() => checkResult(doc, 'r.json')).toThrow(/r\.json: not a valid result: field "cells\[1\]\.id": cell id "tag=1" occurs twice/);
     expect(() => checkResult(makeResultDoc([cell]), 'r.json')).not.toThrow();
   });
 });

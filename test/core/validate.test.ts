@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.ts';
 import { schemaValidator } from '../../core/validate.ts';
+import { checkResult } from '../../harness/result-schema.ts';
 
 const schema = {
   type: 'object',
@@ -37,5 +40,31 @@ describe('the one validator', () => {
   it('shows the error inside the oneOf branch the user meant, else the summary', () => {
     expect(errorOf({ name: 'a', items: [], choice: { k: 1.5 } }).message).toBe('f.json: field "choice.k": expected a value that must be integer');
     expect(errorOf({ name: 'a', items: [], choice: 3 }).message).toBe('f.json: field "choice": null or {k}');
+  });
+
+  // Documents are checked by a fast compilation (first error, no detail; a oneOf with a
+  // discriminator checks only the branch its tag names) and only a refused one by the detailed
+  // compilation: both must accept and refuse the same documents, and messages stay the detailed ones.
+  it('accepts and refuses raw events of a result the same way, with the detailed message', () => {
+    const good = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/reports/ort-tiny.result.json'), 'utf8')) as { cells: Array<{ iterations: Array<{ events: Array<Record<string, unknown>> }> }> };
+    expect(() => checkResult(structuredClone(good), 'r.json')).not.toThrow();
+    const badEvent = (edit: (e: Record<string, unknown>) => void) => {
+      const doc = structuredClone(good);
+      edit(doc.cells[0]!.iterations[1]!.events[2]!);
+      try {
+        checkResult(doc, 'r.json');
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(badEvent((e) => (e['kind'] = 'phaze'))).toBe('r.json: not a valid result: field "cells[0].iterations[1].events[2].kind": expected one of "phase", "subgraph", "token"');
+    // The branch the tag names is the one reported, not another branch's tag.
+    expect(badEvent((e) => {
+      for (const k of Object.keys(e)) delete e[k];
+      Object.assign(e, { kind: 'token', index: 0, count: 1 });
+    })).toBe('r.json: not a valid result: field "cells[0].iterations[1].events[2].tMs": is required');
+    expect(badEvent((e) => (e['startMs'] = 'soon'))).toBe('r.json: not a valid result: field "cells[0].iterations[1].events[2].startMs": expected a value that must be number');
+    expect(badEvent((e) => delete e['kind'])).toBe('r.json: not a valid result: field "cells[0].iterations[1].events[2].kind": is required');
   });
 });

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
+import { InputError } from '../../core/errors.ts';
 import { metricDefinition } from '../../core/metric-registry.ts';
 import { fmt as fmtAny } from '../../reporters/format.ts';
 
@@ -177,5 +178,26 @@ describe('publishing in several processes', () => {
     expect(pages(one).filter((p) => p.endsWith('.html'))).toHaveLength(files.length);
     for (const p of pages(one)) expect(readFileSync(join(two, 'runs', p), 'utf8'), p).toBe(readFileSync(join(one, 'runs', p), 'utf8'));
     expect(readFileSync(join(two, 'index.html'), 'utf8')).toBe(readFileSync(join(one, 'index.html'), 'utf8'));
+    // The worker processes alone (this process writes no page): the same site again.
+    const workers = mkdtempSync(join(tmpdir(), 'publish-workers-'));
+    const written = await publishSite(files, workers, DEFAULT_SITE_OPTIONS, { workers: 2, minRuns: 1, thisProcessWrites: false });
+    expect(written.pagesWrittenHere).toBe(0);
+    expect(pages(workers)).toEqual(pages(one));
+    for (const p of pages(one)) expect(readFileSync(join(workers, 'runs', p), 'utf8'), p).toBe(readFileSync(join(one, 'runs', p), 'utf8'));
+    expect(readFileSync(join(workers, 'index.html'), 'utf8')).toBe(readFileSync(join(one, 'index.html'), 'utf8'));
+  }, 120_000);
+
+  it('stops with the file and field of a bad result a worker process read', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'publish-bad-'));
+    const broken = read('endpoint') as unknown as Record<string, unknown>;
+    delete broken['target'];
+    mkdirSync(join(bad, 'zz-broken'), { recursive: true });
+    writeFileSync(join(bad, 'zz-broken', 'result.json'), JSON.stringify(broken));
+    const files = resultFiles([inputs, bad]);
+    const out = mkdtempSync(join(tmpdir(), 'publish-bad-site-'));
+    const publishing = publishSite(files, out, DEFAULT_SITE_OPTIONS, { workers: 2, minRuns: 1, thisProcessWrites: false });
+    await expect(publishing).rejects.toThrow(InputError);
+    await expect(publishing).rejects.toThrow(`${join(bad, 'zz-broken', 'result.json')}: not a valid result: field "target": is required`);
+    expect(existsSync(join(out, 'index.html'))).toBe(false);
   }, 120_000);
 });
