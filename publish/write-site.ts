@@ -43,14 +43,19 @@ figure.chart { margin: .5rem 0 1.5rem; overflow-x: auto; }
 ul.facts li { margin: .1rem 0; }
 `;
 
-/** Draws every canvas from the page's chart JSON; wires the filters. Plain browser JavaScript. */
+/**
+ * Draws each canvas from the page's chart JSON when it first comes into view (a chart below the
+ * fold costs nothing until scrolled to; each drawn canvas gets data-drawn); wires the filters.
+ * Plain browser JavaScript.
+ */
 const SITE_JS = `
 (function () {
   var plugins = ${CHART_PLUGINS_SOURCE};
   var specs = JSON.parse(document.getElementById('chart-specs').textContent);
   var byId = {};
   specs.forEach(function (s) { byId[s.id] = s; });
-  document.querySelectorAll('canvas[data-chart]').forEach(function (canvas) {
+  function draw(canvas) {
+    if (canvas.hasAttribute('data-drawn')) return;
     var spec = byId[canvas.getAttribute('data-chart')];
     if (!spec) return;
     var config = Object.assign({}, spec.config, {
@@ -58,18 +63,44 @@ const SITE_JS = `
       plugins: plugins,
     });
     new Chart(canvas.getContext('2d'), config);
-  });
+    canvas.setAttribute('data-drawn', '');
+  }
+  var canvases = document.querySelectorAll('canvas[data-chart]');
+  if ('IntersectionObserver' in window) {
+    var seen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (e.isIntersecting) { seen.unobserve(e.target); draw(e.target); }
+      });
+    }, { rootMargin: '200px' });
+    canvases.forEach(function (c) { seen.observe(c); });
+  } else {
+    canvases.forEach(draw);
+  }
   var selects = document.querySelectorAll('select[data-filter]');
   function apply() {
     var active = {};
     selects.forEach(function (s) { if (s.value) active[s.getAttribute('data-filter')] = s.value; });
-    document.querySelectorAll('[data-filtered]').forEach(function (el) {
-      var hide = false;
-      Object.keys(active).forEach(function (dim) {
+    function hides(el) {
+      return Object.keys(active).some(function (dim) {
         var v = el.getAttribute('data-f-' + dim);
-        if (v !== null && v !== active[dim]) hide = true;
+        return v !== null && v !== active[dim];
       });
-      el.classList.toggle('hidden', hide);
+    }
+    document.querySelectorAll('tr[data-filtered]').forEach(function (row) { row.classList.toggle('hidden', hides(row)); });
+    // Columns carry their values on the header only; a hidden column hides its cell in every row.
+    document.querySelectorAll('table').forEach(function (table) {
+      if (!table.tHead) return;
+      var hidden = [];
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+        if (!th.hasAttribute('data-filtered')) return;
+        var hide = hides(th);
+        th.classList.toggle('hidden', hide);
+        hidden.push([i, hide]);
+      });
+      if (!hidden.length) return;
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        hidden.forEach(function (h) { if (row.cells[h[0]]) row.cells[h[0]].classList.toggle('hidden', h[1]); });
+      });
     });
   }
   selects.forEach(function (s) { s.addEventListener('change', apply); });
@@ -99,6 +130,12 @@ function filterAttributes(values: Record<string, string>): Record<string, string
   for (const d of FILTER_DIMENSIONS) if (values[d] !== undefined) out[`data-f-${d}`] = values[d]!;
   return Object.keys(out).length ? { 'data-filtered': '', ...out } : {};
 }
+
+/**
+ * Rows of an index table shown before the rest is folded away: a site of a thousand runs has a
+ * thousand provenance rows, and the index must open in a browser in well under two seconds.
+ */
+const INDEX_ROWS_SHOWN = 100;
 
 export interface WrittenSite {
   index: string;
@@ -359,9 +396,10 @@ export function writeSite(runs: readonly PublishedRun[], out: string, options: S
         const t = s.tables[0]!;
         return `<section id="runs"><h2>${escapeHtml(s.heading)}</h2>${renderHtmlTable(t, {
           rowAttributes: (i) => filterAttributes({ board: dimensionValue(runs[i]!.result, undefined, 'board'), backend: dimensionValue(runs[i]!.result, undefined, 'backend') }),
+          foldAfter: INDEX_ROWS_SHOWN,
         })}</section>`;
       }
-      if (!s.id.startsWith('compare-')) return renderHtmlSection(s);
+      if (!s.id.startsWith('compare-')) return renderHtmlSection(s, { foldAfter: INDEX_ROWS_SHOWN });
       const t = s.tables[0]!;
       const first = options.rows.length;
       return [
@@ -369,6 +407,8 @@ export function writeSite(runs: readonly PublishedRun[], out: string, options: S
         renderHtmlTable(t, {
           rowAttributes: (i) => filterAttributes(grid.rowValues.get(grid.rowKeys[i]!)!),
           columnAttributes: (ci) => (ci < first ? undefined : filterAttributes(grid.columnValues.get(grid.columnKeys[ci - first]!)!)),
+          foldAfter: INDEX_ROWS_SHOWN,
+          values: true,
         }),
         ...s.charts.map(renderHtmlChart),
         '</section>',

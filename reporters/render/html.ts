@@ -42,22 +42,31 @@ function attrs(a: Attributes | undefined): string {
 
 // Run pages hold thousands of cells each and a site a thousand pages: cells are built by plain
 // concatenation, without intermediate arrays.
-export function renderHtmlCell(c: TableCell, tag: 'td' | 'th' = 'td', align = 'left', extra?: Attributes): string {
+export function renderHtmlCell(c: TableCell, align = 'left', value = false): string {
   const title = tooltip(c);
   const body = escapeHtml(cellText(c));
-  let html = `<${tag} class="${c.status ?? ''} ${align}"`;
+  let html = `<td class="${c.status ?? ''} ${align}"`;
   if (title) html += ` title="${escapeHtml(title)}"`;
-  if (c.value !== undefined) html += ` data-value="${c.value}"`;
-  if (extra) html += attrs(extra);
-  html += c.link ? `><a href="${escapeHtml(c.link)}">${body}</a></${tag}>` : `>${body}</${tag}>`;
+  if (value && c.value !== undefined) html += ` data-value="${c.value}"`;
+  html += c.link ? `><a href="${escapeHtml(c.link)}">${body}</a></td>` : `>${body}</td>`;
   return html;
 }
 
 export interface HtmlTableOptions {
   /** Attributes of each body row (by index), e.g. data-f-board for filters. */
   rowAttributes?: (row: number) => Attributes | undefined;
-  /** Attributes of each column's cells (by index). */
+  /** Attributes of each column's header (by index); a page script applies them to the column. */
   columnAttributes?: (column: number) => Attributes | undefined;
+  /**
+   * Rows after this many go into a collapsed <details> below the table: every row stays in the
+   * page, but a browser does not lay out the folded ones until they are opened.
+   */
+  foldAfter?: number;
+  /**
+   * Each figure's full-precision value as data-value, for readers who check a published table
+   * against its raw result.json (the comparison tables); a run's own page links its raw data.
+   */
+  values?: boolean;
 }
 
 export function renderHtmlTable(t: Table, options: HtmlTableOptions = {}): string {
@@ -68,16 +77,22 @@ export function renderHtmlTable(t: Table, options: HtmlTableOptions = {}): strin
     parts.push(`<p>${inlineMarkdown(t.empty ?? 'No rows.')}</p>`);
     return parts.join('\n');
   }
-  const head = t.columns.map((c, i) => `<th class="${c.align}"${attrs(options.columnAttributes?.(i))}>${escapeHtml(c.header)}</th>`).join('');
-  const columnAttributes = t.columns.map((_, ci) => options.columnAttributes?.(ci));
-  let body = '';
-  for (let ri = 0; ri < t.rows.length; ri++) {
-    const r = t.rows[ri]!;
-    body += `${ri ? '\n' : ''}<tr${attrs(options.rowAttributes?.(ri))}>`;
-    for (let ci = 0; ci < r.length; ci++) body += renderHtmlCell(r[ci]!, 'td', t.columns[ci]?.align, columnAttributes[ci]);
-    body += '</tr>';
+  const head = `<thead><tr>${t.columns.map((c, i) => `<th class="${c.align}"${attrs(options.columnAttributes?.(i))}>${escapeHtml(c.header)}</th>`).join('')}</tr></thead>`;
+  const body = (from: number, to: number): string => {
+    let html = '';
+    for (let ri = from; ri < to; ri++) {
+      const r = t.rows[ri]!;
+      html += `${ri > from ? '\n' : ''}<tr${attrs(options.rowAttributes?.(ri))}>`;
+      for (let ci = 0; ci < r.length; ci++) html += renderHtmlCell(r[ci]!, t.columns[ci]?.align, options.values === true);
+      html += '</tr>';
+    }
+    return html;
+  };
+  const shown = options.foldAfter !== undefined && t.rows.length > options.foldAfter ? options.foldAfter : t.rows.length;
+  parts.push(`<table data-table="${escapeHtml(t.id)}">${head}<tbody>\n${body(0, shown)}\n</tbody></table>`);
+  if (shown < t.rows.length) {
+    parts.push(`<details><summary>${t.rows.length - shown} more rows (${t.rows.length} in all)</summary><table data-table="${escapeHtml(t.id)}" data-folded="">${head}<tbody>\n${body(shown, t.rows.length)}\n</tbody></table></details>`);
   }
-  parts.push(`<table data-table="${escapeHtml(t.id)}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`);
   return parts.join('\n');
 }
 
@@ -85,11 +100,11 @@ export function renderHtmlChart(spec: ChartSpec): string {
   return `<figure class="chart"><canvas data-chart="${escapeHtml(spec.id)}" width="${spec.width}" height="${spec.height}" aria-label="${escapeHtml(spec.title)}"></canvas></figure>`;
 }
 
-export function renderHtmlSection(s: Section): string {
+export function renderHtmlSection(s: Section, tables: HtmlTableOptions = {}): string {
   return [
     `<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.heading)}</h2>`,
     ...s.notes.map((n) => `<p>${inlineMarkdown(n)}</p>`),
-    ...s.tables.map((t) => renderHtmlTable(t)),
+    ...s.tables.map((t) => renderHtmlTable(t, tables)),
     ...s.charts.map(renderHtmlChart),
     ...(s.bullets?.length ? [`<ul>${s.bullets.map((b) => `<li>${inlineMarkdown(b)}</li>`).join('')}</ul>`] : []),
     '</section>',
@@ -102,7 +117,7 @@ export function renderHtmlReport(report: Report): string {
     `<h1>${escapeHtml(report.title)}</h1>`,
     `<ul class="facts">${report.facts.map((f) => `<li>${inlineMarkdown(f)}</li>`).join('')}</ul>`,
     ...report.notes.map((n) => `<p>${inlineMarkdown(n)}</p>`),
-    ...report.sections.map(renderHtmlSection),
+    ...report.sections.map((s) => renderHtmlSection(s)),
     ...report.charts.map(renderHtmlChart),
   ].join('\n');
 }

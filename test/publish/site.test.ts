@@ -98,6 +98,10 @@ describe('bench publish site in headless Chromium', () => {
     const run = await open(href!.split('#')[0]!);
     expect(await run.page.locator('h2', { hasText: 'Summary (Axera table layout)' }).count()).toBe(1);
     expect(await run.page.locator('canvas[data-chart]').count()).toBeGreaterThanOrEqual(3);
+    // Charts are drawn as they come into view: the first at once, the others when scrolled to.
+    expect(await run.page.locator('canvas[data-chart]').first().getAttribute('data-drawn')).toBe('');
+    for (const canvas of await run.page.locator('canvas[data-chart]').all()) await canvas.scrollIntoViewIfNeeded();
+    await run.page.waitForFunction(() => document.querySelectorAll('canvas[data-chart]:not([data-drawn])').length === 0, undefined, { timeout: 10_000 });
     const drawn = await run.page.$$eval('canvas[data-chart]', (cs) => cs.map((c) => (c as HTMLCanvasElement).toDataURL().length));
     expect(Math.min(...drawn)).toBeGreaterThan(5000); // drawn, not blank
     expect(run.errors).toEqual([]);
@@ -126,6 +130,9 @@ describe('bench publish site in headless Chromium', () => {
     // Columns of other boards are hidden; so are the runs of other boards.
     const headers = await page.$$eval('table[data-table="compare-ttft_ms"] thead th:not(.hidden)', (ths) => ths.map((th) => (th as HTMLElement).innerText.trim()));
     expect(headers.slice(4)).toEqual(['ax650 · axera engine 2.3.0a']);
+    // ...and so are their cells in every row (the header carries the column's values).
+    const cellsShown = await page.$$eval('table[data-table="compare-ttft_ms"] tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td:not(.hidden)').length));
+    expect(new Set(cellsShown)).toEqual(new Set([5]));
     expect(await page.$$eval('table[data-table="runs"] tbody tr:not(.hidden)', (trs) => trs.length)).toBe(1);
     expect(errors).toEqual([]);
   }, 60_000);
