@@ -257,9 +257,16 @@ export async function publishSite(files: readonly string[], out: string, options
   const here = parallel.thisProcessWrites !== false;
   const processes = files.length >= parallel.minRuns ? Math.max(1, Math.min(parallel.workers, 4, files.length)) : 1;
   const workers = here ? processes - 1 : Math.max(1, processes);
-  // About four slices per process, at most 8 runs each: small enough to even out the finish.
-  const size = Math.max(1, Math.min(8, Math.floor(files.length / ((workers + (here ? 1 : 0)) * 4))));
-  const queue = new SliceQueue(Array.from({ length: Math.ceil(files.length / size) }, (_, i) => files.slice(i * size, (i + 1) * size)));
+  // Slices of at most 8 runs, shrinking towards the end (a quarter of what is left per process)
+  // so that all processes finish within about one run of each other.
+  const slices: string[][] = [];
+  const sharing = workers + (here ? 1 : 0);
+  for (let i = 0; i < files.length; ) {
+    const size = Math.max(1, Math.min(8, Math.ceil((files.length - i) / (4 * sharing))));
+    slices.push(files.slice(i, i + size));
+    i += size;
+  }
+  const queue = new SliceQueue(slices);
   const children = Array.from({ length: workers }, () => pagesInWorker(queue, out, options.metrics));
   const pagesHere = { runs: 0 };
   if (here) {
@@ -331,8 +338,12 @@ function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[
       else send();
       send();
       // Closing the channel is what tells the worker to exit; this side closes it only once
-      // every answer has arrived, so none is lost in a channel closing under it.
-      if (sent.length === 0) child.disconnect();
+      // every answer has arrived, so none is lost in a channel closing under it. Its pages are
+      // written by then: the index need not wait for the process to wind down.
+      if (sent.length === 0) {
+        child.disconnect();
+        finished();
+      }
     });
     child.on('error', (err) => {
       fail(err);
