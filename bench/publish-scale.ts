@@ -8,6 +8,7 @@
  *   npm run bench:publish-scale [-- --runs 1000 --cells 20 --repeat 3]
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,8 @@ function generate(dir: string, runs: number, cells: number): number {
     r.target = `board-${i % 10}`;
     r.environment.board = { 'board.model': `Board ${i % 10}`, 'power.nvpmodel': i % 3 ? 'MAXN' : '15W' };
     r.startedAt = new Date(Date.UTC(2026, 10, 1 + (i % 30), i % 24)).toISOString();
-    r.environment.git.revision = (i * 2654435761).toString(16).padStart(40, '0').slice(0, 40);
+    // A commit per ten runs, as a fleet publishing after each commit has.
+    r.environment.git.revision = createHash('sha1').update(`commit ${Math.floor(i / 10)}`).digest('hex');
     // Each run one precision, as a suite per precision runs: the index compares all four.
     const precision = precisions[Math.floor(i / 10) % precisions.length]!;
     for (const c of r.cells) {
