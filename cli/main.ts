@@ -39,7 +39,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .exitOverride();
   const asked = argv[2];
   const one = COMMANDS.find(([names]) => asked !== undefined && names.includes(asked));
-  for (const [, load] of one ? [one] : COMMANDS) (await load())(program);
+  // Loaded together (the loader resolves them concurrently), registered in help's order.
+  for (const register of await Promise.all((one ? [one] : COMMANDS).map(([, load]) => load()))) register(program);
   return program;
 }
 
