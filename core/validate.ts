@@ -138,10 +138,9 @@ export function schemaValidator<T>(schema: object, options: ValidatorOptions = {
     fast ??= fastAjv.compile<T>(schema);
     if (fast(doc)) return doc;
     detailed ??= detailedAjv.compile<T>(schema);
-    const validate = detailed;
-    if (validate(doc)) throw new Error(`${source}: the two compilations of one schema disagree on this document`);
+    if (detailed(doc)) throw new Error(`${source}: the two compilations of one schema disagree on this document`);
     const issues: Array<{ field: string; expected: string; text: string }> = [];
-    for (const err of usefulErrors(validate.errors ?? [], options.all === true)) {
+    for (const err of usefulErrors(detailed.errors ?? [], options.all === true)) {
       const d = describe(err, options);
       if (!d) continue;
       const located = options.locate ? options.locate(d.parts, doc) : { label: '', parts: d.parts };

@@ -90,16 +90,16 @@ const SITE_JS = `
     // Columns carry their values on the header only; a hidden column hides its cell in every row.
     document.querySelectorAll('table').forEach(function (table) {
       if (!table.tHead) return;
-      var hidden = [];
+      var filtered = [];
       Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
         if (!th.hasAttribute('data-filtered')) return;
         var hide = hides(th);
         th.classList.toggle('hidden', hide);
-        hidden.push([i, hide]);
+        filtered.push([i, hide]);
       });
-      if (!hidden.length) return;
+      if (!filtered.length) return;
       Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-        hidden.forEach(function (h) { if (row.cells[h[0]]) row.cells[h[0]].classList.toggle('hidden', h[1]); });
+        filtered.forEach(function (f) { if (row.cells[f[0]]) row.cells[f[0]].classList.toggle('hidden', f[1]); });
       });
     });
   }
@@ -268,7 +268,7 @@ export async function publishSite(files: readonly string[], out: string, options
   }
   const queue = new SliceQueue(slices);
   const children = Array.from({ length: workers }, () => pagesInWorker(queue, out, options.metrics));
-  const pagesHere = { runs: 0 };
+  let pagesWrittenHere = 0;
   if (here) {
     for (let i = queue.take(); i >= 0; i = queue.take()) {
       const runs: PublishedRun[] = [];
@@ -285,29 +285,29 @@ export async function publishSite(files: readonly string[], out: string, options
         }
       }
       queue.done[i] = runs;
-      pagesHere.runs += runs.length;
+      pagesWrittenHere += runs.length;
     }
   }
   await Promise.allSettled(children);
   if (queue.failure) throw queue.failure;
   const runs = queue.done.flat();
+  // Every run was written under its base name; a name that occurs twice was overwritten by its
+  // later runs, so all runs of such a name are written again, under their final names.
   const slug = slugger();
-  for (const run of runs) {
-    const final = slug(run.result);
-    if (final !== run.slug) {
-      run.slug = final;
-      writeRunPage({ ...run, result: readResult(run.file) }, out);
-    }
-  }
-  const duplicated = new Set(runs.filter((r) => r.slug !== baseSlug(r.result)).map((r) => baseSlug(r.result)));
-  // The first run of a duplicated name may have had its page overwritten by a later one.
-  for (const run of runs) if (duplicated.has(run.slug)) writeRunPage({ ...run, result: readResult(run.file) }, out);
-  return { ...writeSite(runs, out, options, { runPages: false }), pagesWrittenHere: pagesHere.runs };
+  const finals = runs.map((run) => slug(run.result));
+  const duplicated = new Set(runs.filter((run, i) => finals[i] !== run.slug).map((run) => run.slug));
+  runs.forEach((run, i) => {
+    const again = duplicated.has(run.slug);
+    run.slug = finals[i]!;
+    if (again) writeRunPage({ ...run, result: readResult(run.file) }, out);
+  });
+  return { ...writeSite(runs, out, options, { runPages: false }), pagesWrittenHere };
 }
 
 /**
- * One `bench publish-pages` worker: sends it a slice whenever it asks, stores the runs it answers
- * with, tells it to stop when the queue is empty or failed. Settles when the worker has exited.
+ * One `bench publish-pages` worker: keeps two slices in flight, stores the runs it answers with,
+ * and closes its channel (which tells it to exit) once the queue is empty or failed and every
+ * slice sent is answered. Settles then, or when the worker fails or exits early.
  */
 function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[]): Promise<void> {
   return new Promise<void>((finished) => {
@@ -364,7 +364,7 @@ function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[
 
 /**
  * The worker side of publishSite (`bench publish-pages`): writes the pages of each slice it is
- * sent and answers with its runs (without iterations), until it is sent null.
+ * sent and answers with its runs as the index reads them, until the channel is closed.
  */
 export function servePages(out: string): Promise<void> {
   const send = (reply: PagesReply) => process.send!(reply);

@@ -9,20 +9,13 @@ import { join } from 'node:path';
 import { InputError, ValidationError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { getDescriptor, PRECISIONS } from '../../models/zoo.ts';
+import { numberParam } from '../cell-input.ts';
 
 interface ContextLimit {
   maxPositions: number;
   tokensPerImage: number | null;
   /** Where the figures come from, for the error. */
   source: string;
-}
-
-function intParam(cell: Cell, axis: string, fallback: number): number {
-  const v = cell.params[axis];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InputError(`cell ${cell.id}: axis "${axis}" must be a non-negative integer, got ${String(v)}`);
-  return n;
 }
 
 /** max_position_embeddings of an exported model's config.json (top level or its LLM part). */
@@ -71,9 +64,9 @@ export function checkOrtPlan(suite: Suite, cells: readonly Cell[], localFiles: b
     throw new ValidationError(where, 'model', 'the ort runner needs model.zoo or model.path, not a model named on a target');
   }
   for (const cell of cells) {
-    const images = intParam(cell, 'images', 0);
-    const text = intParam(cell, 'prefill', 128);
-    const output = intParam(cell, 'output_tokens', suite.defaults.outputTokens);
+    const images = numberParam(cell, 'images', 0);
+    const text = numberParam(cell, 'prefill', 128);
+    const output = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     if (!limit) continue;
     const imageTokens = limit.tokensPerImage === null ? 0 : images * limit.tokensPerImage;
     const total = imageTokens + text + output;
