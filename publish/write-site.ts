@@ -369,7 +369,7 @@ function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[
 export function servePages(out: string): Promise<void> {
   const send = (reply: PagesReply) => process.send!(reply);
   return new Promise<void>((finished) => {
-    if (!process.send) throw new Error('bench publish-pages runs only as a worker of bench publish');
+    if (!process.send) throw new InputError('bench publish-pages runs only as a worker of bench publish (started by it over IPC); use bench publish');
     process.on('disconnect', finished);
     process.on('message', (request: PagesRequest) => {
       try {
