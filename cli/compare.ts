@@ -7,12 +7,12 @@ import { runSuite } from '../harness/run-suite.ts';
 import { createProgress } from './progress.ts';
 import { loadRunners } from './runners.ts';
 import { resolveTarget } from './targets.ts';
-import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../reporters/compare/compare-runs.ts';
+import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
 import { loadResultArg } from '../harness/load-result.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
-import type { Comparison } from '../reporters/compare/types.ts';
+import type { Comparison } from '../analysis/comparison-types.ts';
 import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
 
 export type CompareFormat = 'md' | 'json' | 'junit';

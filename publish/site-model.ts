@@ -7,7 +7,7 @@
 import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
-import { cellRunnerName, suiteRunnerNames } from '../harness/matrix.ts';
+import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
 import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
 import { fmt } from '../reporters/format.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
