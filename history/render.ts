@@ -1,8 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../reporters/render/junit.ts';
 import { pipeTable } from '../reporters/compare/pipe-table.ts';
-import { findingCounts, fmtCiPct, fmtMedian, fmtPct } from '../reporters/compare/verdict-text.ts';
-import type { GateFinding } from '../analysis/comparison-types.ts';
+import { findingCounts, findingLine, findingOutcome, fmtCiPct, fmtMedian, fmtPct, inertMarkdown, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
 import type { DetectedChange, HistoryCheck, HistoryRow } from './check.ts';
 
 /** `bench history check` output: Markdown (step summary), JSON, JUnit, built from compare's pieces. */
@@ -27,14 +26,12 @@ export function historyGateLine(c: HistoryCheck): string {
   return `pass: no unaccepted regression beyond ${c.thresholdPct}% (${cond})`;
 }
 
-/** Text from a result file as inert Markdown (no HTML, links, emphasis or line breaks). */
-const inert = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`);
+const inert = inertMarkdown;
 
 function findingsSection(c: HistoryCheck): string {
   const parts: string[] = [];
   if (c.findings.length) {
-    const line = (f: GateFinding) => `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${inert(f.cellId)}` : ''}: ${inert(f.reason)}`;
-    parts.push(`### Gate findings\n\n${c.findings.map(line).join('\n')}`);
+    parts.push(`### Gate findings\n\n${c.findings.map(findingLine).join('\n')}`);
   }
   if (c.suiteChanged) {
     parts.push(
@@ -203,13 +200,11 @@ function rowOutcome(r: HistoryRow, c: HistoryCheck): JunitCaseOutcome {
     return { kind: 'failure', type: 'regression', message, detail };
   }
   const f = c.findings.find((x) => x.cellId === r.cellId && x.metric === r.metric);
-  if (f) return { kind: f.outcome === 'fail' ? 'failure' : 'error', type: f.outcome === 'fail' ? f.kind : `cannot judge: ${f.kind}`, message: f.reason, detail };
+  if (f) return findingOutcome(f, detail);
   if (r.status === 'insufficient history') return { kind: 'skipped', message: statusText(r) };
   return { kind: 'passed', output: detail };
 }
 
-/** Findings that are not a row of a metric suite or a cell-status case. */
-const OWN_CASE_KINDS = new Set(['lost-cell', 'short-output', 'accuracy', 'identity', 'nothing-compared']);
 
 /**
  * JUnit (reporters/render/junit.ts, the writer `bench compare` uses too): one testsuite per
@@ -234,12 +229,8 @@ export function formatHistoryJunit(c: HistoryCheck): string {
     }),
   );
   const gate = c.findings
-    .filter((f) => OWN_CASE_KINDS.has(f.kind))
-    .map((f): JunitCase => ({
-      classname: `${where}.gate.${f.kind}`,
-      name: f.cellId || c.suite,
-      outcome: f.outcome === 'fail' ? { kind: 'failure', type: f.kind, message: f.reason } : { kind: 'error', type: `cannot judge: ${f.kind}`, message: f.reason },
-    }));
+    .filter((f) => OWN_CASE_FINDINGS.has(f.kind))
+    .map((f): JunitCase => ({ classname: `${where}.gate.${f.kind}`, name: f.cellId || c.suite, outcome: findingOutcome(f) }));
   return renderJunit({
     name: `bench history check ${c.suite} on ${c.board}: ${historyGateLine(c)}`,
     suites: [
