@@ -5,7 +5,7 @@ import { InputError } from '../core/errors.ts';
 import type { RunResult } from '../core/result-types.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { createProgress } from './progress.ts';
-import { loadRunners } from './runners.ts';
+import { loadRunners } from '../runners/registry.ts';
 import { resolveTarget } from './targets.ts';
 import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';

@@ -26,10 +26,11 @@ export function registerListCommand(program: Command): void {
         const { listZoo } = await import('../models/zoo.ts');
         for (const m of listZoo()) process.stdout.write(`${m.id.padEnd(20)} ${m.description}\n`);
       } else if (what === 'runners') {
-        const { RUNNER_SPECS } = await import('../runners/specs.ts');
+        const { runnerDescriptors } = await import('../runners/registry.ts');
         const { HARNESS_AXES } = await import('../harness/suite-loader.ts');
-        for (const spec of Object.values(RUNNER_SPECS)) {
-          process.stdout.write(`${spec.name}\n  axes:\n`);
+        for (const { spec, description, capabilities } of runnerDescriptors()) {
+          const can = Object.entries(capabilities).filter(([, yes]) => yes).map(([name]) => name);
+          process.stdout.write(`${spec.name}\n  ${description}\n  capabilities: ${can.join(', ') || '(none)'}\n  axes:\n`);
           for (const [axis, a] of Object.entries({ ...spec.axes, ...HARNESS_AXES })) {
             process.stdout.write(`    ${axis.padEnd(17)} ${a.meaning}; ${a.allowed}\n`);
           }

@@ -6,7 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { errorMessage, InputError, ValidationError } from '../core/errors.ts';
 import type { LoadedSuite, Suite } from '../core/suite-types.ts';
 import { schemaValidator } from '../core/validate.ts';
-import { RUNNER_SPECS } from '../runners/specs.ts';
+import { runnerNames, runnerSpec } from '../runners/registry.ts';
 import type { AxisSpec } from '../runners/spec.ts';
 import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
 import { suiteRunnerNames } from '../core/matrix.ts';
@@ -49,9 +49,9 @@ function checkAgainstRunner(suite: Suite, source: string): void {
   const names = suiteRunnerNames(suite);
   if (names.length === 0) throw new ValidationError(source, 'runner', 'is required (or a matrix.runner axis)');
   const specs = names.map((name, i) => {
-    const spec = RUNNER_SPECS[name];
+    const spec = runnerSpec(name);
     if (!spec) {
-      throw new ValidationError(source, suite.matrix['runner'] ? `${runnerField}[${i}]` : runnerField, `unknown runner "${name}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
+      throw new ValidationError(source, suite.matrix['runner'] ? `${runnerField}[${i}]` : runnerField, `unknown runner "${name}"; expected one of ${runnerNames().join(', ')}`);
     }
     return spec;
   });

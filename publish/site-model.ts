@@ -10,6 +10,9 @@ import { InputError } from '../core/errors.ts';
 import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
 import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
 import { fmt } from '../reporters/format.ts';
+import { isRemoteServer } from '../reporters/build-report.ts';
+import { backendLabel } from '../runners/registry.ts';
+import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
 
 export interface PublishedRun {
@@ -75,7 +78,7 @@ export function parseMetrics(text: string): string[] {
 /** The board a run measured: the probe's board model, else the target, else the host CPU. */
 export function boardOf(r: RunResult): string {
   const b = r.environment.board ?? {};
-  if (r.suite.definition.runner === 'endpoint') {
+  if (isRemoteServer(r)) {
     // The hardware is the server's, which the client cannot see: name the server instead.
     const url = String(r.suite.definition.options?.['url'] ?? '');
     return `server ${url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') || '(url not recorded)'}`;
@@ -89,11 +92,7 @@ export function backendOf(r: RunResult, c?: CellResult): string {
   // A suite with a runner axis runs several runtimes: the cell's own runner.
   const recorded = s['runner'];
   const runner = typeof recorded === 'string' ? recorded : c ? cellRunnerName(r.suite.definition, c.params) : suiteRunnerNames(r.suite.definition).join('+');
-  if (runner === 'ort') return `ort ${r.environment.versions['onnxruntime-node'] ?? '(version not recorded)'}`;
-  if (runner === 'endpoint') return `endpoint ${String(s['server'] ?? '(server not identified)')}`;
-  if (runner === 'llamacpp') return `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`;
-  if (runner === 'axera-subgraph') return `axera ${s['engineVersion'] ? `engine ${String(s['engineVersion'])}` : '(engine version not recorded)'}`;
-  return runner;
+  return backendLabel(runner, { settings: s, versions: r.environment.versions });
 }
 
 function modelOf(r: RunResult, c?: CellResult): string {
@@ -271,7 +270,7 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
     const gaps: string[] = [];
     if (!env.git.revision) gaps.push('suite commit');
     if (r.cells.some((c) => c.model && !c.model.synthetic && !Object.keys(c.model.hashes ?? {}).length)) gaps.push('model hash');
-    if (r.target !== 'local' && r.target !== 'endpoint' && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
+    if (!THIS_MACHINE_TARGETS.includes(r.target) && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
     if (!r.cells.some((c) => c.probes?.power)) gaps.push('power measurement');
     if (r.status !== 'complete') gaps.push(`run ${r.status}`);
     const sdk = b['jetpack.version'] ?? b['l4t.release'] ?? b['axera.bsp_version'] ?? b['axera.cmm_sdk'];

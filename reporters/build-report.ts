@@ -4,6 +4,7 @@
  * never from disk. Every table says what its figures are; composed figures say so.
  */
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import { runnerCan } from '../runners/registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AxisValue } from '../core/suite-types.ts';
 import { axeraSections, composedStat, hasComposedFigures } from './report-axera.ts';
@@ -21,8 +22,8 @@ const KNOWN_AXES = new Set(['images', 'prefill', 'precision']);
 
 export const okCells = (result: RunResult): CellResult[] => result.cells.filter((c) => c.status === 'ok');
 
-/** An OpenAI-compatible server somewhere else: its hardware is not this machine's. */
-export const isRemoteServer = (result: RunResult): boolean => result.suite.definition.runner === 'endpoint';
+/** A server somewhere else (the endpoint runner): its hardware is not this machine's. */
+export const isRemoteServer = (result: RunResult): boolean => runnerCan(result.suite.definition.runner, 'measuresRemoteServer');
 
 function otherAxes(c: CellResult): string {
   return Object.entries(c.params)

@@ -29,6 +29,12 @@ export const BUILTIN_LOCAL: TargetDefinition = {
   source: 'builtin',
 };
 
+/**
+ * Suite `target:` values that mean this machine: `local`, and `endpoint` (a server reached over
+ * HTTP from here, whose own hardware no target describes).
+ */
+export const THIS_MACHINE_TARGETS: readonly string[] = ['local', 'endpoint'];
+
 function loadSchema(): object {
   const schema = JSON.parse(readFileSync(join(here, 'targets.schema.json'), 'utf8')) as {
     definitions: { target: { properties: { probes: { items: { enum: string[] } } } } };
