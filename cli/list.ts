@@ -7,8 +7,8 @@ import { listTargets } from './targets.ts';
 export function registerListCommand(program: Command): void {
   program
     .command('list')
-    .description('List shipped suites, known targets, models of the model zoo, or the runners with their matrix axes and options.')
-    .argument('<what>', 'suites | targets | models | runners')
+    .description('List shipped suites, known targets, models of the model zoo, the runners with their capabilities, matrix axes and options, or the hardware probes.')
+    .argument('<what>', 'suites | targets | models | runners | probes')
     .option('--targets <file>', 'targets file (default: $BENCH_TARGETS or ./targets.yaml)')
     .action(async (what: string, flags: { targets?: string }) => {
       if (what === 'suites') {
@@ -36,8 +36,14 @@ export function registerListCommand(program: Command): void {
           }
           process.stdout.write(`  options: ${spec.options.join(', ')}\n`);
         }
+      } else if (what === 'probes') {
+        const { probeDescriptors } = await import('../hw-probes/registry.ts');
+        for (const p of probeDescriptors()) {
+          process.stdout.write(`${p.name.padEnd(12)} samples ${p.samples.join(', ')}\n${''.padEnd(13)}${p.description}\n`);
+          if (p.tools.length) process.stdout.write(`${''.padEnd(13)}tools: ${p.tools.map((t) => `${t.tool}${t.required ? '' : ' (optional)'}`).join(', ')}\n`);
+        }
       } else {
-        throw new InputError(`bench list: unknown "${what}"; expected suites, targets, models or runners`);
+        throw new InputError(`bench list: unknown "${what}"; expected suites, targets, models, runners or probes`);
       }
     });
 }

@@ -13,7 +13,8 @@ import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
-import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
+import { isProbeName, probeNames } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
@@ -220,9 +221,9 @@ function probePlan(result: RunResult): ProbePlan {
 async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
   const names = result.options.probes?.names ?? [];
   if (names.length === 0) return [];
-  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
-  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
-  const detected = await detectProbes(transport, { only: names as ProbeName[] });
+  const unknown = names.filter((n) => !isProbeName(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${probeNames().join(', ')}`);
+  const detected = await detectProbes(transport, { only: names });
   for (const d of detected) {
     if (!d.available) {
       const msg = `probe ${d.name} unavailable: ${d.reason}`;
