@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.ts';
@@ -10,7 +10,9 @@ import { resolveTarget } from './targets.ts';
 import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
-import { loadResultArg } from '../harness/load-result.ts';
+import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
+import { refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import type { Comparison } from '../analysis/comparison-types.ts';
 import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
@@ -109,6 +111,10 @@ export function registerCompareCommand(program: Command): void {
     .action(async (baseArg: string, candArg: string, flags: CompareFlags) => {
       const base = loadResultArg(baseArg, 'base');
       const cand = loadResultArg(candArg, 'candidate');
+      if (flags.out) {
+        refuseFolderAsFile('--out', flags.out);
+        refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [resolve(flags.out)], reads: [base.file, cand.file].flatMap(resultInputFiles) });
+      }
       const opts = {
         metrics: flags.metric.length ? flags.metric : undefined,
         thresholdPct: flags.threshold,
@@ -126,7 +132,7 @@ export function registerCompareCommand(program: Command): void {
       if (flags.out) {
         const out = resolve(flags.out);
         mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, text);
+        writeFileAtomic(out, text);
       } else {
         process.stdout.write(text);
       }
