@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
@@ -9,7 +9,9 @@ import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
 import type { RunResult } from '../core/result-types.ts';
 import { readResult, RESULT_FILE } from '../harness/result-store.ts';
 import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
-import { hasRedactedSecret } from '../core/redact.ts';
+import { hasRedactedSecret, redactQuerySecrets } from '../core/redact.ts';
+import { acquireRunLock, describeHolder } from '../targets/run-lock.ts';
+import { LocalTransport } from '../targets/command-transport.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
@@ -246,6 +248,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     boardFacts = report.facts;
   }
+  // One run per board: the lock lives on the board, so runs from other machines are excluded too.
+  const lock = await takeRunLock(target);
+  if (lock.tookOver) progress.log(`took over the run lock of ${target.name} left by a run that is gone: ${describeHolder(lock.tookOver)}`);
+  if (lock.warning) progress.log(lock.warning);
   const onInterrupted = (signal: NodeJS.Signals, store: ResultStore): void => {
     process.stderr.write(
       store.result.status === 'interrupted'
@@ -253,7 +259,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
         : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
     );
     // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
-    process.exit(signal === 'SIGTERM' ? 143 : 130);
+    void lock.release().finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   };
   let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
   try {
@@ -295,6 +301,25 @@ async function runCommand(flags: RunFlags): Promise<number> {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
+    await lock.release();
     await closeSharedTransports();
+  }
+}
+
+/** The board's run lock, taken through the target's own transport (targets/run-lock.ts). */
+async function takeRunLock(target: TargetDefinition) {
+  const me = {
+    host: hostname(),
+    pid: process.pid,
+    user: userInfo().username,
+    since: new Date().toISOString(),
+    command: redactQuerySecrets(['bench', ...process.argv.slice(2)].join(' ')),
+  };
+  const transport = target.kind === 'local' ? new LocalTransport() : sharedTransport(target);
+  try {
+    return await acquireRunLock(transport, me, target.name);
+  } catch (err) {
+    await closeSharedTransports();
+    throw err;
   }
 }
