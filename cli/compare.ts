@@ -14,6 +14,7 @@ import { loadResultArg } from '../harness/load-result.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import type { Comparison } from '../reporters/compare/types.ts';
 import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
+import { takeRunLock } from './run-lock.ts';
 
 export type CompareFormat = 'md' | 'json' | 'junit';
 
@@ -73,6 +74,7 @@ function render(c: Comparison, format: CompareFormat): string {
  */
 async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir: string): Promise<{ merged: RunResult; runDir: string }> {
   const target = resolveTarget(cand.target);
+  const lock = await takeRunLock(target);
   const { store } = await runSuite({
     suite: { suite: cand.suite.definition, source: cand.suite.source, hash: cand.suite.hash },
     target: target.name,
@@ -84,7 +86,7 @@ async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir
     outDir: resolve(resultsDir),
     runners: await loadRunners(target),
     progress: createProgress(),
-  });
+  }).finally(() => lock.release());
   const rerun = new Map(store.result.cells.map((c) => [c.id, c]));
   return { merged: { ...cand, cells: cand.cells.map((c) => rerun.get(c.id) ?? c) }, runDir: store.runDir };
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
@@ -9,9 +9,9 @@ import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
 import type { RunResult } from '../core/result-types.ts';
 import { readResult, RESULT_FILE } from '../harness/result-store.ts';
 import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
-import { hasRedactedSecret, redactQuerySecrets } from '../core/redact.ts';
-import { acquireRunLock, describeHolder } from '../targets/run-lock.ts';
-import { LocalTransport } from '../targets/command-transport.ts';
+import { hasRedactedSecret } from '../core/redact.ts';
+import { describeHolder } from '../targets/run-lock.ts';
+import { takeRunLock } from './run-lock.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
@@ -303,23 +303,5 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     await lock.release();
     await closeSharedTransports();
-  }
-}
-
-/** The board's run lock, taken through the target's own transport (targets/run-lock.ts). */
-async function takeRunLock(target: TargetDefinition) {
-  const me = {
-    host: hostname(),
-    pid: process.pid,
-    user: userInfo().username,
-    since: new Date().toISOString(),
-    command: redactQuerySecrets(['bench', ...process.argv.slice(2)].join(' ')),
-  };
-  const transport = target.kind === 'local' ? new LocalTransport() : sharedTransport(target);
-  try {
-    return await acquireRunLock(transport, me, target.name);
-  } catch (err) {
-    await closeSharedTransports();
-    throw err;
   }
 }
