@@ -65,8 +65,19 @@ export function readPlanFile(file: string, suite: LoadedSuite, filters: readonly
   return checkPlanFor(doc, suite.hash, plannedCellIds(suite.suite, filters), `--plan ${file}`);
 }
 
+/** Board labels given with --boards: one shard per board. */
+export function parseBoards(text: string): string[] {
+  const boards = text.split(',').map((b) => b.trim()).filter(Boolean);
+  if (boards.length === 0) throw new InputError('--boards expects a comma-separated list of board labels');
+  for (const b of boards) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$/.test(b)) throw new InputError(`--boards: "${b.slice(0, 100)}" is not a board label (letters, digits and . _ : @ + -)`);
+  }
+  if (new Set(boards).size !== boards.length) throw new InputError('--boards lists a board twice');
+  return boards;
+}
+
 /** The plan as printed by --json: what a CI workflow's `fromJSON` reads. */
-export function planJson(suite: LoadedSuite, plan: ShardPlan): object {
+export function planJson(suite: LoadedSuite, plan: ShardPlan, boards?: readonly string[]): object {
   return {
     suite: suite.suite.name,
     suiteHash: plan.suiteHash,
@@ -76,8 +87,8 @@ export function planJson(suite: LoadedSuite, plan: ShardPlan): object {
     // Seconds the history expects for the cells it knows; cells it does not know are counted apart.
     expectedSeconds: plan.shards.reduce((s, x) => s + x.expectedSeconds, 0),
     unknownCostCells: plan.shards.reduce((s, x) => s + x.unknownCostCells, 0),
-    // strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix) }} gives one job per shard.
-    matrix: { shard: plan.shards.map((s) => s.label) },
+    // strategy.matrix: ${{ fromJSON(needs.plan.outputs.matrix) }} gives one job per shard (on its own board with --boards).
+    matrix: boards ? { include: plan.shards.map((s, i) => ({ shard: s.label, board: boards[i]! })) } : { shard: plan.shards.map((s) => s.label) },
     shards: plan.shards,
     cells: plan.cells,
   };
@@ -98,22 +109,25 @@ export function registerPlanCommand(program: Command): void {
     .command('plan')
     .description('Print a suite\'s cells split into shards (bench run --shard K/N) with their expected cost; --json for a CI matrix.')
     .requiredOption('-s, --suite <name|file>', 'suite name or file')
-    .option('--shards <n>', 'number of shards (boards)', intOption('--shards'), 1)
+    .option('--shards <n>', 'number of shards (boards)', intOption('--shards'))
+    .option('--boards <labels>', 'comma-separated board labels, one shard each (the CI matrix then pins shard K to board K)')
     .option('-f, --filter <key=value>', 'select cells as bench run does (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('-n, --iterations <n>', 'measured iterations per cell, as the run will use (for the expected cost)', intOption('--iterations'))
     .option('-w, --warmup <n>', 'warm-up iterations per cell, as the run will use', intOption('--warmup', 0))
     .option('--db <file>', `history database with earlier runs (default $${DB_ENV} or results/history.sqlite when it exists)`)
     .option('--history-board <label>', 'take expected costs from this board\'s runs only (default: the newest run of any board)')
     .option('--json', 'print the plan as JSON (suite, planHash, matrix.shard, shards, cells, expected seconds)')
-    .action((flags: { suite: string; shards: number; filter: string[]; iterations?: number; warmup?: number; db?: string; historyBoard?: string; json?: boolean }) => {
+    .action((flags: { suite: string; shards?: number; boards?: string; filter: string[]; iterations?: number; warmup?: number; db?: string; historyBoard?: string; json?: boolean }) => {
       const suite = loadSuite(flags.suite);
-      const plan = planSuite(suite, parseShardCount(flags.shards), {
+      const boards = flags.boards !== undefined ? parseBoards(flags.boards) : undefined;
+      if (boards && flags.shards !== undefined && flags.shards !== boards.length) throw new InputError(`--shards ${flags.shards} and --boards with ${boards.length} board(s) disagree: give one of them`);
+      const plan = planSuite(suite, parseShardCount(boards?.length ?? flags.shards ?? 1), {
         filters: flags.filter,
         iterations: flags.iterations,
         warmup: flags.warmup,
         db: flags.db,
         historyBoard: flags.historyBoard,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(planJson(suite, plan))}\n` : renderPlan(suite, plan));
+      process.stdout.write(flags.json ? `${JSON.stringify(planJson(suite, plan, boards))}\n` : renderPlan(suite, plan));
     });
 }
