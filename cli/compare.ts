@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import type { Comparison } from '../analysis/comparison-types.ts';
 import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
+import { takeRunLock } from './run-lock.ts';
 
 export type CompareFormat = 'md' | 'json' | 'junit';
 
@@ -75,6 +76,7 @@ function render(c: Comparison, format: CompareFormat): string {
  */
 async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir: string): Promise<{ merged: RunResult; runDir: string }> {
   const target = resolveTarget(cand.target);
+  const lock = await takeRunLock(target);
   const { store } = await runSuite({
     suite: { suite: cand.suite.definition, source: cand.suite.source, hash: cand.suite.hash },
     target: target.name,
@@ -86,7 +88,7 @@ async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir
     outDir: resolve(resultsDir),
     runners: await loadRunners(target),
     progress: createProgress(),
-  });
+  }).finally(() => lock.release());
   const rerun = new Map(store.result.cells.map((c) => [c.id, c]));
   return { merged: { ...cand, cells: cand.cells.map((c) => rerun.get(c.id) ?? c) }, runDir: store.runDir };
 }

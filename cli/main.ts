@@ -14,6 +14,8 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Register>]> = [
   [['run'], async () => (await import('./run.ts')).registerRunCommand],
+  [['plan'], async () => (await import('./plan.ts')).registerPlanCommand],
+  [['merge'], async () => (await import('./merge.ts')).registerMergeCommand],
   [['list'], async () => (await import('./list.ts')).registerListCommand],
   [['report'], async () => (await import('./report.ts')).registerReportCommand],
   [['publish', 'publish-pages'], async () => (await import('./publish.ts')).registerPublishCommand],
