@@ -2,7 +2,7 @@ import { createClock } from '../core/clock.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
-import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from '../core/matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
@@ -25,6 +25,7 @@ import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
 import { PowerModeController } from './power-mode.ts';
+import { shardCellIds, type ShardRecord } from './shard.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
@@ -45,6 +46,8 @@ export interface RunRequest {
   filters: string[];
   /** Run only these cells (by id), e.g. to confirm regressions. */
   cellIds?: string[];
+  /** Run only this shard's cells of the plan, and record the shard (harness/shard.ts). */
+  shard?: ShardRecord;
   iterations?: number;
   warmup?: number;
   threads?: number;
@@ -132,12 +135,13 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
+  const shardCells = req.shard ? new Set(shardCellIds(req.shard)) : null;
   const adaptiveSpecEarly = req.adaptive ?? suite.defaults.adaptive;
   const iterationsEarly = req.iterations ?? suite.defaults.iterations;
   // Sized before the matrix is expanded: 10^9 cells must be refused, not built.
   checkPlanSize(
     {
-      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity),
+      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity, shardCells?.size ?? Infinity),
       warmup: req.warmup ?? suite.defaults.warmup,
       iterations: iterationsEarly,
       adaptive: adaptiveSpecEarly
@@ -146,7 +150,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     },
     req.confirmPlan === true,
   );
-  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
+  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => (!req.cellIds || req.cellIds.includes(c.id)) && (!shardCells || shardCells.has(c.id)));
   // Bad input is refused before the run folder exists: unknown runner, model, missing files,
   // unset variables, values the model cannot take.
   checkRunnable(suite, selected, req.runners);
@@ -169,6 +173,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): ${unknown.join(', ')} is not a per-iteration metric; allowed: ${allowed.join(', ')}`);
     }
   }
+  if (cells.length === 0 && req.shard) throw new InputError(`--shard ${req.shard.index}/${req.shard.count}: this shard of the plan has no cell (the plan has ${req.shard.planCells.length} cell(s)); use fewer shards`);
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   if (req.prebuildModels) await prebuildZooModels(suite, cells, (m) => req.progress.log(m));
   const environment = await captureLocalEnvironment();
@@ -204,6 +209,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     cells: [],
     plannedCells: cells.map((c) => c.id),
     warnings: [],
+    ...(req.shard ? { shard: req.shard } : {}),
   });
   return { store, cells };
 }

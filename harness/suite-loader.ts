@@ -10,7 +10,7 @@ import { expectedProbeNames, isProbeName } from '../hw-probes/registry.ts';
 import { runnerNames, runnerSpec } from '../runners/registry.ts';
 import type { AxisSpec } from '../runners/spec.ts';
 import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
-import { suiteRunnerNames } from './matrix.ts';
+import { suiteRunnerNames } from '../core/matrix.ts';
 
 /** Axes the harness itself acts on, for every runner. */
 export const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };

@@ -1,4 +1,4 @@
-import type { Comparison, MetricComparison } from './types.ts';
+import type { Comparison, MetricComparison } from '../../analysis/comparison-types.ts';
 import { fmtCiPct, fmtMedian, fmtPct, gateLine, verdictText } from './verdict-text.ts';
 
 /** Characters XML 1.0 does not allow at all (control characters other than tab, newline, return). */

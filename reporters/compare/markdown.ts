@@ -1,6 +1,6 @@
 import { markdownTable } from 'markdown-table';
 import { pipeTable } from './pipe-table.ts';
-import type { Comparison, MetricComparison, RunRef } from './types.ts';
+import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
 import { fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 export interface ComparisonMarkdownOptions {

@@ -1,5 +1,5 @@
 import { fmt } from '../format.ts';
-import type { Comparison, MetricComparison } from './types.ts';
+import type { Comparison, MetricComparison } from '../../analysis/comparison-types.ts';
 
 /** "+10.3%" / "-4.0%": a sign on every change so a reader never guesses the direction. */
 export function fmtPct(value: number | null | undefined): string {

@@ -7,7 +7,7 @@ import { InputError } from '../../core/errors.ts';
 import type { RunResult } from '../../core/result-types.ts';
 import { registerBaselineCommand } from '../../cli/baseline.ts';
 import { registerCompareCommand } from '../../cli/compare.ts';
-import type { Comparison } from '../../reporters/compare/types.ts';
+import type { Comparison } from '../../analysis/comparison-types.ts';
 import { boardCells, cellId, makeResult } from './make-result.ts';
 import { findAll, parseXml } from './xml-check.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { compareRuns, gateFails } from '../../reporters/compare/compare-runs.ts';
+import { compareRuns, gateFails } from '../../analysis/compare-runs.ts';
 import { boardCells, cellId, makeResult } from './make-result.ts';
 
 const SLOW = 'images=1,prefill=128,precision=w8a16';

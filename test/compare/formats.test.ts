@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compareRuns } from '../../reporters/compare/compare-runs.ts';
+import { compareRuns } from '../../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../../reporters/compare/junit.ts';
 import { formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
-import type { Comparison } from '../../reporters/compare/types.ts';
+import type { Comparison } from '../../analysis/comparison-types.ts';
 import { boardCells, cellId, makeResult, type CellSpec } from './make-result.ts';
 import { findAll, parseXml } from './xml-check.ts';
 

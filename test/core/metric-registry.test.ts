@@ -6,7 +6,7 @@ import { HEADLINE_METRICS, METRICS, metricBetter, metricDefinition, metricsWithR
 import { iterationMetrics } from '../../core/metrics.ts';
 import { DEFAULT_ADAPTIVE_METRICS } from '../../harness/methodology.ts';
 import { SPREAD_METRICS } from '../../harness/cell-quality.ts';
-import { metricDirection } from '../../reporters/compare/cell-values.ts';
+import { metricDirection } from '../../analysis/cell-values.ts';
 
 describe('metric registry', () => {
   it('gives throughput and goodput metrics "higher is better" (the old name regex called them lower)', () => {

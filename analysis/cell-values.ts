@@ -1,8 +1,8 @@
-import type { CellResult } from '../../core/result-types.ts';
-import { InputError } from '../../core/errors.ts';
-import { METRICS, metricBetter, metricUnit as registryUnit } from '../../core/metric-registry.ts';
-import { iterationSeries } from '../../core/metrics.ts';
-import type { Direction } from './types.ts';
+import type { CellResult } from '../core/result-types.ts';
+import { InputError } from '../core/errors.ts';
+import { METRICS, metricBetter, metricUnit as registryUnit } from '../core/metric-registry.ts';
+import { iterationSeries } from '../core/metrics.ts';
+import type { Direction } from './comparison-types.ts';
 
 /** The registry's better direction in the words comparison tables print. */
 export function metricDirection(metric: string): Direction {

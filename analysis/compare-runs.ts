@@ -1,11 +1,11 @@
-import { InputError } from '../../core/errors.ts';
-import type { CellResult, RunResult } from '../../core/result-types.ts';
-import { HEADLINE_METRICS } from '../../core/metric-registry.ts';
-import { median } from '../../core/stats.ts';
+import { InputError } from '../core/errors.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import { HEADLINE_METRICS } from '../core/metric-registry.ts';
+import { median } from '../core/stats.ts';
 import { cellMetricValues, type CellValues, metricDirection, metricUnit } from './cell-values.ts';
-import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
-import { estimateShift, lowerCriticalValue, minimumIterations } from '../../core/rank-stats.ts';
-import type { Comparison, ComparisonSummary, ContextWarning, Direction, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
+import { cellContextWarnings, isThrottled, runContextWarnings } from './run-facts.ts';
+import { estimateShift, lowerCriticalValue, minimumIterations } from '../core/rank-stats.ts';
+import type { Comparison, ComparisonSummary, ContextWarning, Direction, FailedCell, MetricComparison, RunRef, Verdict } from './comparison-types.ts';
 
 export interface CompareOptions {
   /** Metrics to compare; default HEADLINE_METRICS (those present in the runs). */
