@@ -9,20 +9,19 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, writeFileSync } 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildReport } from '../reporters/build-report.ts';
 import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
 import { renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
+import { benchArgv } from '../core/commands.ts';
 import { errorMessage, InputError, toError } from '../core/errors.ts';
 import { baseSlug, slugger } from './collect.ts';
 import { replaceSite, stagingFolder } from './site-folder.ts';
 import { dimensionValue, FILTER_DIMENSIONS, indexView, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
 const require = createRequire(import.meta.url);
-const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
 const CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -332,7 +331,7 @@ async function publishInto(files: readonly string[], out: string, options: SiteO
 function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[]): Promise<void> {
   return new Promise<void>((finished) => {
     // 'advanced' serialization: the runs come back as structured clones, not JSON text.
-    const child = spawn(process.execPath, [BENCH, 'publish-pages', '--out', out], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = spawn(process.execPath, benchArgv('publishPages', ['--out', out]), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     let stderr = '';
     // Slices sent and not yet answered, oldest first (the worker answers in order). Two are kept
     // in flight so the worker never waits for this process, busy with a slice of its own, to

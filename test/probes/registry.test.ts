@@ -7,7 +7,7 @@ import { probeDescriptor, probeNames, probeTools, registerProbe } from '../../hw
 const BUILT_IN = ['tegrastats', 'axera', 'hwmon', 'powercap', 'nvidia-smi', 'system'];
 
 /** Source folders outside hw-probes/ whose code must ask the registry instead of naming a probe. */
-const CODE_FOLDERS = ['cli', 'harness', 'reporters', 'publish', 'history', 'roofline', 'core', 'runners', 'models', 'targets'];
+const CODE_FOLDERS = ['cli', 'harness', 'analysis', 'reporters', 'publish', 'history', 'roofline', 'core', 'runners', 'models', 'targets'];
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -7,7 +7,7 @@ import { ORT_RUNNER } from '../../runners/ort/descriptor.ts';
 const BUILT_IN = ['ort', 'llamacpp', 'endpoint', 'command', 'axera-subgraph'];
 
 /** Source folders outside runners/ whose code must ask the registry instead of naming a runner. */
-const CODE_FOLDERS = ['cli', 'harness', 'reporters', 'publish', 'history', 'roofline', 'core', 'hw-probes', 'models'];
+const CODE_FOLDERS = ['cli', 'harness', 'analysis', 'reporters', 'publish', 'history', 'roofline', 'core', 'hw-probes', 'models'];
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
