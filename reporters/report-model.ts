@@ -5,6 +5,7 @@
  * label, its unit and whether it was measured or composed is decided here, once.
  */
 import type { ChartConfiguration } from 'chart.js';
+import type { Marker } from './markers.ts';
 
 /**
  * Where a figure comes from, or what is wrong with it. `measured` = a statistic of measured
@@ -24,8 +25,12 @@ export interface TableCell {
   value?: number;
   unit?: string;
   status?: FigureStatus;
-  /** Interval around `value` (a 95% CI of the median, or p10-p90): never outside what the quantity can take. */
+  /** Interval around `value`: never outside what the quantity can take; `intervalOf` says what it is. */
   interval?: [number, number];
+  /** The distribution-free 95% interval of the median, or the range min–max when n is too small for one (figures.ts). */
+  intervalOf?: 'median-ci' | 'range';
+  /** Markers printed after the text (markers.ts: one per meaning, each in the legend). */
+  marks?: Marker[];
   /** Samples the figure rests on. */
   n?: number;
   /** Why the cell has its status, for a tooltip or a footnote. */
