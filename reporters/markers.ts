@@ -6,23 +6,9 @@
  */
 import { NOISE_THRESHOLDS } from '../harness/cell-quality.ts';
 import { medianRanks } from '../core/stats.ts';
-import type { Section } from './report-model.ts';
+import type { Marker, Section } from './report-model.ts';
 
-export type Marker =
-  | 'noisy'
-  | 'few'
-  | 'busy'
-  | 'steal'
-  | 'run-queue'
-  | 'throttled'
-  | 'flagged'
-  | 'composed'
-  | 'wrong-output'
-  | 'failed'
-  | 'not-run'
-  | 'differs'
-  | 'no-figure'
-  | 'no-run';
+export type { Marker } from './report-model.ts';
 
 /** Fewest values with a distribution-free 95% interval of the median (6). */
 export const MIN_VALUES_FOR_MEDIAN_INTERVAL = (() => {

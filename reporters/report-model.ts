@@ -5,7 +5,6 @@
  * label, its unit and whether it was measured or composed is decided here, once.
  */
 import type { ChartConfiguration } from 'chart.js';
-import type { Marker } from './markers.ts';
 
 /**
  * Where a figure comes from, or what is wrong with it. `measured` = a statistic of measured
@@ -17,6 +16,23 @@ import type { Marker } from './markers.ts';
  * beyond rounding), `failed` (no figure: the cell failed), `missing` (not run, or not known).
  */
 export type FigureStatus = 'measured' | 'composed' | 'published' | 'derived' | 'noisy' | 'busy' | 'flagged' | 'differs' | 'failed' | 'missing';
+
+/** A marker printed after a figure or in its place; markers.ts gives each its text and meaning (the legend). */
+export type Marker =
+  | 'noisy'
+  | 'few'
+  | 'busy'
+  | 'steal'
+  | 'run-queue'
+  | 'throttled'
+  | 'flagged'
+  | 'composed'
+  | 'wrong-output'
+  | 'failed'
+  | 'not-run'
+  | 'differs'
+  | 'no-figure'
+  | 'no-run';
 
 export interface TableCell {
   /** The text every renderer prints (already formatted; Markdown prints it verbatim). */
