@@ -10,6 +10,7 @@ const LAYERS = [
   ['runners'],
   ['roofline'],
   ['harness'],
+  ['analysis'],
   ['reporters'],
   ['history', 'publish'],
   ['cli'],

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
-import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
+import { DEFAULT_CONFIDENCE } from '../analysis/compare-runs.ts';
 import { loadResultArg } from '../harness/load-result.ts';
 import { renderChart } from '../reporters/render/png.ts';
 import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';

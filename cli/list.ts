@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { suiteRunnerNames } from '../harness/matrix.ts';
+import { suiteRunnerNames } from '../core/matrix.ts';
 import { listSuiteFiles, loadSuite } from '../harness/suite-loader.ts';
 import { listTargets } from './targets.ts';
 

@@ -1,4 +1,4 @@
-import { suiteRunnerNames } from './matrix.ts';
+import { suiteRunnerNames } from '../core/matrix.ts';
 import type { RunResult } from '../core/result-types.ts';
 import type { Calibration } from '../core/calibration-types.ts';
 

@@ -4,7 +4,7 @@
  * over the suite, the flags and the stored RunResult.
  */
 import { InputError } from '../core/errors.ts';
-import { parseFilters } from './matrix.ts';
+import { parseFilters } from '../core/matrix.ts';
 import type { IterationRecord } from '../core/events.ts';
 import type { RunResult } from '../core/result-types.ts';
 import type { Suite } from '../core/suite-types.ts';

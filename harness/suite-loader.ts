@@ -9,7 +9,7 @@ import { schemaValidator } from '../core/validate.ts';
 import { RUNNER_SPECS } from '../runners/specs.ts';
 import type { AxisSpec } from '../runners/spec.ts';
 import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
-import { suiteRunnerNames } from './matrix.ts';
+import { suiteRunnerNames } from '../core/matrix.ts';
 
 /** Axes the harness itself acts on, for every runner. */
 export const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };

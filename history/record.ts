@@ -1,10 +1,10 @@
-import { suiteRunnerNames } from '../harness/matrix.ts';
+import { suiteRunnerNames } from '../core/matrix.ts';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../core/result-types.ts';
 import { median } from '../core/stats.ts';
-import { cellMetricValues } from '../reporters/compare/cell-values.ts';
-import { runFacts } from '../reporters/compare/context.ts';
+import { cellMetricValues } from '../analysis/cell-values.ts';
+import { runFacts } from '../analysis/run-facts.ts';
 
 /**
  * What the history keeps of one run: its provenance and, per cell and metric, every measured

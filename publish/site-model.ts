@@ -7,7 +7,7 @@
 import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
-import { cellRunnerName, suiteRunnerNames } from '../harness/matrix.ts';
+import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
 import { accuracyCell, cellSource, errorBarsNote, withMedianIntervals, failedCell, figureInterval, figureMarkers, flagStatus, flagTexts, fmtInterval, INTERVAL_LABELS, shortReason, type StoredStats } from '../reporters/figures.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from '../reporters/markers.ts';
 import { fmt } from '../reporters/format.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { METRICS, metricBetter, metricDefinition, metricUnit } from '../../core/metric-registry.ts';
-import { metricDirection } from '../../reporters/compare/cell-values.ts';
+import { metricDirection } from '../../analysis/cell-values.ts';
 
 describe('metric registry', () => {
   it('gives throughput and goodput metrics "higher is better" (the old name regex called them lower)', () => {
