@@ -191,7 +191,8 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
   const rowValues = new Map<string, Record<string, string>>();
   const columnValues = new Map<string, Record<string, string>>();
   const slots = new Map<string, Map<string, Entry[]>>();
-  const place = (run: PublishedRun, c: CellResult | undefined, cellId: string) => {
+  // `c` gives the dimensions; `ran` false places a planned cell that never ran (its entry has no cell).
+  const place = (run: PublishedRun, c: CellResult | undefined, cellId: string, ran = true) => {
     const rv = Object.fromEntries(options.rows.map((d) => [d, dimensionValue(run.result, c, d)]));
     const cv = Object.fromEntries(options.columns.map((d) => [d, dimensionValue(run.result, c, d)]));
     const rk = keyOf(Object.values(rv));
@@ -201,7 +202,7 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     let row = slots.get(rk);
     if (!row) slots.set(rk, (row = new Map()));
     const list = row.get(ck);
-    const entry = { run, cell: c ?? null, cellId };
+    const entry = { run, cell: ran ? (c ?? null) : null, cellId };
     if (list) list.push(entry);
     else row.set(ck, [entry]);
   };
@@ -215,7 +216,7 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     for (const id of run.result.plannedCells) {
       if (present.has(id)) continue;
       const params = Object.fromEntries(id.split(',').map((kv) => kv.split('=') as [string, string]));
-      place(run, { id, params, settings: {}, model: null } as unknown as CellResult, id);
+      place(run, { id, params, settings: {}, model: null } as unknown as CellResult, id, false);
     }
   }
   for (const row of slots.values()) for (const list of row.values()) list.sort((a, b) => b.run.result.startedAt.localeCompare(a.run.result.startedAt));
