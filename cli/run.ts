@@ -17,7 +17,7 @@ import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
-import { loadRunners } from './runners.ts';
+import { loadRunners } from '../runners/registry.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
 import { listTargets, resolveTarget, type TargetDefinition } from './targets.ts';

@@ -2,7 +2,7 @@ import { createClock } from '../core/clock.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
-import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from '../core/matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
@@ -13,7 +13,8 @@ import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
-import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
+import { isProbeName, probeNames } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
@@ -226,9 +227,9 @@ function probePlan(result: RunResult): ProbePlan {
 async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
   const names = result.options.probes?.names ?? [];
   if (names.length === 0) return [];
-  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
-  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
-  const detected = await detectProbes(transport, { only: names as ProbeName[] });
+  const unknown = names.filter((n) => !isProbeName(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${probeNames().join(', ')}`);
+  const detected = await detectProbes(transport, { only: names });
   for (const d of detected) {
     if (!d.available) {
       const msg = `probe ${d.name} unavailable: ${d.reason}`;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../core/errors.ts';
 import type { CostBasis, ShardRecord } from '../core/result-types.ts';
 import type { Suite } from '../core/suite-types.ts';
-import { applyFilters, expandMatrix, parseFilters } from './matrix.ts';
+import { applyFilters, expandMatrix, parseFilters } from '../core/matrix.ts';
 import { HARD_CELL_LIMIT, plannedCellCount } from './run-plan.ts';
 
 export type { CostBasis, ShardRecord };

@@ -1,10 +1,10 @@
-import { suiteRunnerNames } from '../harness/matrix.ts';
-import { spawnSync } from 'node:child_process';
+import { suiteRunnerNames } from '../core/matrix.ts';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../core/result-types.ts';
 import { median } from '../core/stats.ts';
-import { cellMetricValues } from '../reporters/compare/cell-values.ts';
-import { runFacts } from '../reporters/compare/context.ts';
+import { cellMetricValues } from '../analysis/cell-values.ts';
+import { runFacts } from '../analysis/run-facts.ts';
+import { checkedRevision, gitCommitDate } from './git-revision.ts';
 
 /**
  * What the history keeps of one run: its provenance and, per cell and metric, every measured
@@ -83,13 +83,6 @@ export function contentHash(result: RunResult): string {
   return createHash('sha256').update(JSON.stringify(result)).digest('hex');
 }
 
-/** The committer date of a revision, from git in the current folder; null when git does not know it. */
-function gitCommitDate(revision: string): string | null {
-  const out = spawnSync('git', ['show', '-s', '--format=%cI', revision], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const date = out.status === 0 ? out.stdout.trim() : '';
-  return date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null;
-}
-
 function modelHash(result: RunResult): string | null {
   const entries = new Set<string>();
   for (const c of result.cells) for (const [file, hash] of Object.entries(c.model?.hashes ?? {})) entries.add(`${file}=${hash}`);
@@ -99,7 +92,8 @@ function modelHash(result: RunResult): string | null {
 
 export function provenanceOf(result: RunResult, opts: RecordOptions = {}): RunProvenance {
   const env = result.environment;
-  const commit = opts.commit ?? env.git.revision;
+  // A flag may name a ref (resolved here); a result file's revision is a hex name (its schema).
+  const commit = opts.commit !== undefined ? checkedRevision(opts.commit, '--commit') : env.git.revision;
   let commitDate: string;
   let commitDateSource: RunProvenance['commitDateSource'];
   const known = opts.commitDate ? null : commit ? gitCommitDate(commit) : null;

@@ -197,6 +197,11 @@ export function resolveDbPath(flag: string | undefined): string {
   return resolve(flag ?? process.env[DB_ENV] ?? DEFAULT_DB);
 }
 
+/** The database and the files SQLite keeps beside it: what no output of a history command may be. */
+export function databaseFiles(db: string): string[] {
+  return [db, `${db}-wal`, `${db}-shm`, `${db}-journal`];
+}
+
 export interface OpenOptions {
   /** Create the file (and its folder) when missing; readers pass false so a typo is an error, not an empty history. */
   create: boolean;

@@ -7,9 +7,14 @@
 import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
-import { cellRunnerName, suiteRunnerNames } from '../harness/matrix.ts';
-import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
+import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
+import { figureSourceDetail } from '../core/figure-source.ts';
+import { cellFigure } from '../reporters/report-axera.ts';
+import { figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
 import { fmt } from '../reporters/format.ts';
+import { isRemoteServer } from '../reporters/build-report.ts';
+import { backendLabel } from '../runners/registry.ts';
+import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
 
 export interface PublishedRun {
@@ -30,13 +35,21 @@ export interface PublishedRun {
 export function indexView(result: RunResult, metrics: readonly string[]): RunResult {
   return {
     ...result,
-    cells: result.cells.map(({ iterations: _events, metrics: all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept }) => ({
+    cells: result.cells.map((full) => {
+      const { iterations: _events, metrics: _all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept } = full;
+      // cellFigure: a composed cell's decode figures come from its iterations, which are dropped here.
+      const figures = metrics.flatMap((m) => {
+        const f = cellFigure(full, m);
+        return f ? [[m, f.stats] as const] : [];
+      });
+      return {
       ...kept,
       iterations: [],
-      metrics: Object.fromEntries(metrics.filter((m) => all[m] !== undefined).map((m) => [m, all[m]!])),
+      metrics: Object.fromEntries(figures),
       subgraphs: {},
       ...(probes ? { probes: { ...probes, samples: [] } } : {}),
-    })),
+      };
+    }),
   };
 }
 
@@ -75,7 +88,7 @@ export function parseMetrics(text: string): string[] {
 /** The board a run measured: the probe's board model, else the target, else the host CPU. */
 export function boardOf(r: RunResult): string {
   const b = r.environment.board ?? {};
-  if (r.suite.definition.runner === 'endpoint') {
+  if (isRemoteServer(r)) {
     // The hardware is the server's, which the client cannot see: name the server instead.
     const url = String(r.suite.definition.options?.['url'] ?? '');
     return `server ${url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') || '(url not recorded)'}`;
@@ -89,11 +102,7 @@ export function backendOf(r: RunResult, c?: CellResult): string {
   // A suite with a runner axis runs several runtimes: the cell's own runner.
   const recorded = s['runner'];
   const runner = typeof recorded === 'string' ? recorded : c ? cellRunnerName(r.suite.definition, c.params) : suiteRunnerNames(r.suite.definition).join('+');
-  if (runner === 'ort') return `ort ${r.environment.versions['onnxruntime-node'] ?? '(version not recorded)'}`;
-  if (runner === 'endpoint') return `endpoint ${String(s['server'] ?? '(server not identified)')}`;
-  if (runner === 'llamacpp') return `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`;
-  if (runner === 'axera-subgraph') return `axera ${s['engineVersion'] ? `engine ${String(s['engineVersion'])}` : '(engine version not recorded)'}`;
-  return runner;
+  return backendLabel(runner, { settings: s, versions: r.environment.versions });
 }
 
 function modelOf(r: RunResult, c?: CellResult): string {
@@ -135,24 +144,26 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
   const more = others > 0 ? ` (+${others} older)` : '';
   if (!e.cell) return cell(`not run${more}`, { status: 'missing', link, note: `planned in run ${e.run.result.runId} but not run` });
   if (e.cell.status === 'failed') return cell(`FAILED${more}`, { status: 'failed', link, note: e.cell.error ?? 'failed' });
-  const s = e.cell.metrics[metric] as StoredStats | undefined;
-  if (!s) return cell(`–${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
+  // A composed (Axera) cell never decodes: its decode figures are the composition's, recorded beside.
+  const figure = cellFigure(e.cell, metric);
+  const s = figure?.stats;
+  if (!figure || !s) return cell(`–${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
   const def = metricDefinition(metric);
   const iv = figureInterval(s);
   const flags = flagTexts(s);
   const flagged = flagStatus(flags);
   const spread = iv ? ` [${fmt(iv.interval[0], def?.digits)}–${fmt(iv.interval[1], def?.digits)}]` : '';
-  const source = cellSource(e.cell);
+  const source = figure.source;
   // A quantised model that failed the accuracy gate was timed, but does not compute what fp32 does.
   const wrong = e.cell.accuracy && !e.cell.accuracy.passed ? `numerically wrong vs fp32 (${e.cell.accuracy.failures.join('; ')})` : '';
-  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'composed' ? ' composed' : ''}${wrong ? ' WRONG OUTPUT' : ''}${more}`, {
+  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'measured' ? '' : ` ${source}`}${wrong ? ' WRONG OUTPUT' : ''}${more}`, {
     value: s.median,
     unit: s.unit,
     n: s.n,
     status: wrong ? 'flagged' : (flagged ?? source),
     ...(iv ? { interval: iv.interval } : {}),
     link,
-    note: `run ${e.run.result.runId}${wrong ? `; ${wrong}` : ''}${flagged ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings)}${wrong ? `; ${wrong}` : ''}${flagged ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 
@@ -271,7 +282,7 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
     const gaps: string[] = [];
     if (!env.git.revision) gaps.push('suite commit');
     if (r.cells.some((c) => c.model && !c.model.synthetic && !Object.keys(c.model.hashes ?? {}).length)) gaps.push('model hash');
-    if (r.target !== 'local' && r.target !== 'endpoint' && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
+    if (!THIS_MACHINE_TARGETS.includes(r.target) && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
     if (!r.cells.some((c) => c.probes?.power)) gaps.push('power measurement');
     if (r.status !== 'complete') gaps.push(`run ${r.status}`);
     const sdk = b['jetpack.version'] ?? b['l4t.release'] ?? b['axera.bsp_version'] ?? b['axera.cmm_sdk'];

@@ -109,8 +109,10 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
         axRunModelRepeat: opts.axRunModel.repeat,
       };
       if (endToEnd) {
-        settings['timing'] = 'measured: the demo\'s own log (ax-llm); image_encode = "image encode time", prefill = its "ttft" (prefill only); composed figures beside it under reported composed.*';
+        settings['figureSource'] = 'tool-reported';
+        settings['timing'] = 'tool-reported: the demo\'s own log (ax-llm); image_encode = "image encode time", prefill = its "ttft" (prefill only); composed figures beside it under reported composed.*';
       } else {
+        settings['figureSource'] = 'composed';
         settings['timing'] =
           `composed (Axera method): every figure is built from ax_run_model per-invocation averages, not measured end to end: ` +
           `prefill = (g1 + ... + g${geometry.chunks}) x ${opts.layers} layers + post; decode per token = g0 x ${opts.layers} + post; image encode = images x vit`;

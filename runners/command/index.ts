@@ -46,7 +46,8 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
         program,
         programPath: found.path ?? program,
         parser: config.parserName,
-        timing: "tool-reported: phases are the tool's own durations, laid back to back ending when the command exited",
+        figureSource: 'tool-reported',
+        timing: `tool-reported: ${program}'s own durations, parsed from its output by parser ${config.parserName}, laid back to back ending when the command exited; this run's clock timed only the whole command`,
         loadMsMeans: "time to reach the target and check the program; the tool's own model load is per iteration in reported tool.load_ms / tool.init_ms",
         countsUnknownAre: 'null (the tool does not print them)',
       };

@@ -150,7 +150,8 @@ describe('axera-subgraph runner over ssh', () => {
     expect(rec.reported!['composed.image_encoder_ms']).toBeCloseTo(364.87, 9);
     expect(rec.reported!['expected.prompt_tokens']).toBe(384);
     expect(rec.promptTokens).toBeNull(); // the demo prints no count: unknown, null in result.json
-    expect(c.settings['timing']).toMatch(/^measured: the demo's own log \(ax-llm\)/);
+    expect(c.settings['timing']).toMatch(/^tool-reported: the demo's own log \(ax-llm\)/);
+    expect(c.settings['figureSource']).toBe('tool-reported');
     const stdin = board.axllmStdin().split('\n');
     expect(stdin[1]).toBe('images/ssd_dog.jpg');
     expect(stdin[0]!.split(' ').length).toBe(128 + 5);
