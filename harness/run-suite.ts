@@ -4,7 +4,7 @@ import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from '../core/matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
-import { startPeakRssWindow } from './peak-rss.ts';
+import { startPeakRssWindow, type PeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
 import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
@@ -20,7 +20,7 @@ import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts
 import { prebuildZooModels } from './prebuild.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
-import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
+import type { AccuracyCheck, OperatorProfile, PreparedCell, Runner, RunnerContext } from '../core/runner.ts';
 import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
@@ -348,6 +348,21 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   }
 }
 
+/** The runner's accuracy gate in its own window (`window` was opened just before): the verdict with its cost. */
+async function runAccuracyGate(
+  check: NonNullable<Runner['checkAccuracy']>,
+  cell: Cell,
+  suite: Suite,
+  ctx: RunnerContext,
+  window: PeakRssWindow,
+): Promise<AccuracyCheck | null> {
+  const start = performance.now();
+  const verdict = await check(cell, suite, ctx);
+  if (!verdict) return null;
+  const peak = window.read();
+  return { ...verdict, gateCost: { ms: performance.now() - start, peakRssBytes: peak.bytes, scope: peak.scope } };
+}
+
 async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[], power: PowerModeController | null): Promise<RunOutcome> {
   const result = store.result;
   // The suite as given (with any URL secret) when there is one; on a bare --resume, the recorded one.
@@ -367,7 +382,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     if (cell !== cells[0]) await cooldown(result.options.cooldownSeconds ?? 0, progress);
     progress.cellStart({ position, total: result.plannedCells.length, cell });
     const startedAt = new Date().toISOString();
-    const rss = startPeakRssWindow();
+    let rss = startPeakRssWindow();
     const iterations: IterationRecord[] = [];
     let stopReason = '';
     let stopping: StoppingRecord | undefined;
@@ -378,7 +393,12 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
       const powerSettings = power ? await power.apply(cell) : {};
-      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
+      const context = { clock, threads: result.options.threads, log: (m: string) => progress.log(m), plan, profile: result.options.ortProfile ?? false };
+      // The accuracy gate runs its fp32 twin before the cell's memory window opens (it once put
+      // 3.76 GB into the first cell of each precision); its own cost is recorded with its verdict.
+      const gated = runner.checkAccuracy ? await runAccuracyGate(runner.checkAccuracy.bind(runner), cell, suite, context, rss) : undefined;
+      if (gated !== undefined) rss = startPeakRssWindow();
+      const prepared = await runner.prepare(cell, suite, gated !== undefined ? { ...context, accuracy: gated } : context);
       let monitor: CellMonitor | null = null;
       let machine: MachineState | undefined;
       let operatorProfile: OperatorProfile | null = null;

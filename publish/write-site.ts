@@ -431,7 +431,7 @@ export function writeSite(runs: readonly PublishedRun[], out: string, options: S
       }
       if (!s.id.startsWith('compare-')) return renderHtmlSection(s, { foldAfter: INDEX_ROWS_SHOWN });
       const t = s.tables[0]!;
-      const first = options.rows.length;
+      const first = grid.rowDims.length;
       return [
         `<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.heading)}</h2>`,
         renderHtmlTable(t, {
