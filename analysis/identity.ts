@@ -138,7 +138,7 @@ function versionsOf(result: RunResult, cell: CellResult): Record<string, string>
   versions['os'] = `${result.environment.os.distro} ${result.environment.os.release}, kernel ${result.environment.os.kernel}`.trim();
   const board = result.environment.board ?? {};
   for (const k of Object.keys(board).sort()) {
-    if (/version|release|bsp|driver|firmware|jetpack|sdk/i.test(k) && !POWER_FACT.test(k)) versions[k] = board[k]!;
+    if (/version|release|bsp|driver|firmware|jetpack|sdk|l4t/i.test(k) && !POWER_FACT.test(k) && !BOARD_FACT.test(k)) versions[k] = board[k]!;
   }
   for (const k of ['binding', 'llamaCppRelease', 'pulsar2Version'] as const) {
     const v = cell.settings[k];

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { mergeShards } from '../harness/merge-shards.ts';
+import { mergeShards } from '../analysis/merge-shards.ts';
 import { readResult, RESULT_FILE, writeFileAtomic } from '../harness/result-store.ts';
 import { resultFiles } from '../publish/collect.ts';
 import { writeReport } from '../reporters/write-report.ts';

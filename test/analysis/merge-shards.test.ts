@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.ts';
 import type { RunResult } from '../../core/result-types.ts';
-import { mergeShards, type ShardInput } from '../../harness/merge-shards.ts';
+import { mergeShards, type ShardInput } from '../../analysis/merge-shards.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { planShards, shardRecord } from '../../harness/shard.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
@@ -63,12 +63,13 @@ describe('mergeShards', () => {
       ['options.threads', (r) => (r.options.threads = 8)],
       ['environment.versions.onnxruntime-node', (r) => (r.environment.versions['onnxruntime-node'] = '1.29.0')],
       ['environment.git.revision', (r) => (r.environment.git.revision = 'ffff')],
-      ['environment.host.cpu', (r) => (r.environment.host.cpu = 'Other CPU')],
+      ['identity field machine (CPU, architecture and core count (environment.host))', (r) => (r.environment.host.cpu = 'Other CPU')],
+      ['identity field threads (compute threads (cells[].settings.intraOpNumThreads / threads, else the threads axis))', (r) => r.cells.forEach((c) => (c.settings['intraOpNumThreads'] = 1))],
     ];
     for (const [field, change] of cases) {
       const shards = shardResults(2);
       change(shards[1]!);
-      expect(() => mergeShards(inputs(shards)), field).toThrow(new RegExp(`${field.replace(/\./g, '\\.')} differs \\(shard1\\.json: .*; shard2\\.json: `));
+      expect(() => mergeShards(inputs(shards)), field).toThrow(new RegExp(`${field.replace(/[.()[\]/]/g, '\\$&')} differs \\(shard1\\.json: .*; shard2\\.json: `));
     }
     // Another plan (3 shards of the same suite): the plan hash differs.
     const two = shardResults(2);

@@ -8,8 +8,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { InputError } from '../core/errors.ts';
 import type { CellResult, MergeRecord, RunResult, ShardRecord } from '../core/result-types.ts';
-import { newRunId } from './result-store.ts';
-import { checkShardRecord, shardCellIds } from './shard.ts';
+import { newRunId } from '../harness/result-store.ts';
+import { checkShardRecord, shardCellIds } from '../harness/shard.ts';
+import { cellIdentity, diffIdentities, type IdentityFieldName } from './identity.ts';
 
 export interface ShardInput {
   /** Where the result came from, for messages. */
@@ -30,9 +31,6 @@ const SAME_FIELDS: ReadonlyArray<readonly [field: string, read: (r: RunResult) =
   ['suite.hash', (r) => r.suite.hash],
   ['environment.git.revision', (r) => r.environment.git.revision],
   ['environment.git.dirty', (r) => r.environment.git.dirty],
-  ['environment.host.arch', (r) => r.environment.host.arch],
-  ['environment.host.cpu', (r) => r.environment.host.cpu],
-  ['environment.host.physicalCores', (r) => r.environment.host.physicalCores],
   ['environment.os.platform', (r) => r.environment.os.platform],
   ['options.iterations', (r) => r.options.iterations],
   ['options.warmup', (r) => r.options.warmup],
@@ -84,6 +82,35 @@ function checkBuilds(inputs: readonly ShardInput[]): void {
   }
 }
 
+/**
+ * Configuration identity fields (analysis/identity.ts) that every cell of a plan shares unless the
+ * matrix varies them: the shards of one plan must agree on them (identical boards, one runner
+ * setting). `target` is left out: boards driven over SSH are different targets of one pool.
+ */
+const SHARED_IDENTITY: readonly IdentityFieldName[] = ['machine', 'board', 'power_mode', 'weights', 'scale', 'layout', 'seed', 'runner', 'threads', 'execution_provider', 'chunking', 'kv_cache'];
+/** Matrix axes that drive an identity field (a field an axis varies differs between cells by design). */
+const AXIS_OF: Partial<Record<IdentityFieldName, readonly string[]>> = {
+  power_mode: ['power_mode'],
+  runner: ['runner'],
+  threads: ['threads'],
+  execution_provider: ['ep', 'execution_provider'],
+  chunking: ['chunk'],
+};
+
+function checkIdentities(inputs: readonly ShardInput[]): void {
+  const axes = new Set(Object.keys(inputs[0]!.result.suite.definition?.matrix ?? {}));
+  const fields = new Set(SHARED_IDENTITY.filter((f) => !(AXIS_OF[f] ?? []).some((a) => axes.has(a))));
+  const firstOk = (i: ShardInput) => {
+    const cell = i.result.cells.find((c) => c.status === 'ok');
+    return cell ? { cell, identity: cellIdentity(i.result, cell) } : null;
+  };
+  const base = inputs.map((i) => ({ input: i, id: firstOk(i) })).filter((x) => x.id);
+  for (const other of base.slice(1)) {
+    const d = diffIdentities(base[0]!.id!.identity, other.id!.identity).find((x) => fields.has(x.field));
+    if (d) refuseDifferent(`identity field ${d.field} (${d.label})`, base[0]!.input, d.base, other.input, d.cand);
+  }
+}
+
 function shardOf(input: ShardInput): ShardRecord {
   const s = input.result.shard;
   if (!s) throw new InputError(`${input.file}: not a shard result (no "shard" field): only results of \`bench run --shard K/N\` are merged`);
@@ -127,6 +154,7 @@ export function mergeShards(inputs: readonly ShardInput[], now = new Date()): Me
     }
   }
   checkBuilds(inputs);
+  checkIdentities(inputs);
   const byIndex = new Map<number, ShardInput>();
   inputs.forEach((input, i) => {
     const k = shards[i]!.index;
