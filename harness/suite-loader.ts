@@ -49,7 +49,8 @@ function checkAgainstRunner(suite: Suite, source: string): void {
   const names = suiteRunnerNames(suite);
   if (names.length === 0) throw new ValidationError(source, 'runner', 'is required (or a matrix.runner axis)');
   const specs = names.map((name, i) => {
-    const spec = RUNNER_SPECS[name];
+    // Own entries only: a runner or axis named like an Object.prototype member (constructor, toString) is unknown, not inherited.
+    const spec = Object.hasOwn(RUNNER_SPECS, name) ? RUNNER_SPECS[name] : undefined;
     if (!spec) {
       throw new ValidationError(source, suite.matrix['runner'] ? `${runnerField}[${i}]` : runnerField, `unknown runner "${name}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
     }
@@ -59,7 +60,7 @@ function checkAgainstRunner(suite: Suite, source: string): void {
   for (const [axis, values] of Object.entries(suite.matrix)) {
     if (axis === 'runner') continue;
     for (const spec of specs) {
-      const axisSpec = spec.axes[axis] ?? HARNESS_AXES[axis];
+      const axisSpec = Object.hasOwn(spec.axes, axis) ? spec.axes[axis] : Object.hasOwn(HARNESS_AXES, axis) ? HARNESS_AXES[axis] : undefined;
       if (!axisSpec) {
         throw new ValidationError(
           source,
