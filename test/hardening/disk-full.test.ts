@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHistory } from '../history/make-history.ts';
 import { bench } from './cli-harness.ts';
+import { makeFolder } from '../../core/output-path.ts';
+import { writeFileSync } from 'node:fs';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('disk-full tests skipped: mounting a small tmpfs needs root');
@@ -99,5 +101,14 @@ describe.skipIf(!isRoot)('disk full and read-only file systems', () => {
     oneLine(pub.stderr);
     expect(pub.stderr).toContain('read-only file system (EROFS)');
     expect(existsSync(join(ro, 'site'))).toBe(false);
+    // A results folder on it: the run folder cannot be made, said in one line naming the folder.
+    expect(() => makeFolder(join(ro, 'results', 'suite', 'run'), 'the run folder')).toThrow(`cannot create the run folder ${join(ro, 'results', 'suite', 'run')}: `);
+    expect(() => makeFolder(join(ro, 'results'), 'the run folder')).toThrow(/read-only file system \(EROFS\)/);
   }, 60_000);
+
+  it('a results folder path through a file names the file', () => {
+    const file = join(dir, 'plain.txt');
+    writeFileSync(file, 'x');
+    expect(() => makeFolder(join(file, 'suite', 'run'), 'the run folder')).toThrow(`${file}: is a file, not a folder`);
+  });
 });
