@@ -15,7 +15,7 @@ import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
-import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
+import { finishRun, markInterrupted, STOP_SIGNALS, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
@@ -27,7 +27,8 @@ import { PowerModeController } from './power-mode.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
-  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
+  /** `failedKept`: cells of a resumed run that failed before and are not run again (no --retry-failed). */
+  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number; failedKept?: number }): void;
   cellStart(info: { position: number; total: number; cell: Cell }): void;
   /** Before each iteration, so a display can say what is running. */
   iterationStart(info: { index: number; total: number; warmups: number; warmup: boolean }): void;
@@ -307,35 +308,33 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
   const suite = store.result.suite.definition;
-  const power = await PowerModeController.open(
-    req.transport ?? new LocalTransport(),
-    suite,
-    cells,
-    { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
-    (m) => req.progress.log(m),
-  );
   const { onInterrupted } = req;
+  let power: PowerModeController | null = null;
+  let signalled = false;
+  // Installed in the same tick as onStore, before anything can run on the board. Every stop
+  // signal (a terminal's Ctrl-C, `kill`, `timeout`, a closed session) and any repeat of it (a
+  // signal to the process group reaches this process and its `timeout` parent, which forwards
+  // it again) ends the run once: marked interrupted, the board's power mode restored, then the
+  // caller ends the process.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
     markInterrupted(store, signal);
-    if (!power) {
-      onInterrupted?.(signal, store);
-      return;
-    }
-    // The board goes back to its power mode before the caller ends the process.
-    void power
-      .restore()
-      .then((warning) => warning && req.progress.log(warning))
-      .finally(() => onInterrupted?.(signal, store));
+    const restored = power ? power.restore().then((warning) => warning && req.progress.log(warning)) : Promise.resolve();
+    void restored.finally(() => onInterrupted?.(signal, store));
   };
-  if (onInterrupted) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  if (onInterrupted) for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
+    power = await PowerModeController.open(
+      req.transport ?? new LocalTransport(),
+      suite,
+      cells,
+      { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
+      (m) => req.progress.log(m),
+    );
     return await runCells(req, store, cells, power);
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     const warning = await power?.restore();
     if (warning) req.progress.log(warning);
   }
@@ -350,7 +349,9 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
   const { progress } = req;
   // Cells run again (--retry-failed) are counted where they run, not also among those done.
   const alreadyDone = result.plannedCells.length - cells.length;
-  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone });
+  const pending = new Set(cells.map((c) => c.id));
+  const failedKept = result.cells.filter((c) => c.status === 'failed' && !pending.has(c.id)).length;
+  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone, failedKept });
   const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
 
   let position = alreadyDone;
@@ -470,9 +471,13 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         peakRssBytes: null,
       };
     }
+    // A cell cut short by a stop signal is not recorded (its commands died with the signal): a
+    // resume runs it again, instead of keeping a failure the interruption caused.
+    if (result.status === 'interrupted') return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
     store.addCell(record);
     progress.cellDone(record);
   }
+  if (result.status === 'interrupted') return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
   const powerWarning = await power?.restore();
   if (powerWarning) result.warnings.push(powerWarning);
   await finishRun(store, req.roofline, (m) => progress.log(m));
