@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
-import { readResult } from '../harness/result-store.ts';
 import { COMPARE_BY, type CompareBy } from '../reporters/compare/table-grid.ts';
 import { writeComparisonReport } from '../reporters/compare/write-comparison-report.ts';
 import { loadResultArg } from '../harness/load-result.ts';
@@ -26,8 +25,8 @@ export function registerReportCommand(program: Command): void {
         process.stdout.write(`comparison: ${written.markdownFile}\ncharts: ${written.charts.join(', ')}\n`);
         return;
       }
-      const file = resolve(files[0]!);
-      const result = readResult(file);
+      // A run folder or its result.json, as compare and publish take them.
+      const { result, file } = loadResultArg(files[0]!, 'result');
       const dir = resolve(flags.out ?? dirname(file));
       mkdirSync(dir, { recursive: true });
       // A result from before results recorded their roofline: the newest calibration of its target.

@@ -144,5 +144,10 @@ describe('resume after failed cells', () => {
     const progress = `${resumed.stdout}${resumed.stderr}`;
     expect(progress).toContain('2 cell(s), 2 already done (2 of them failed and are kept as failed: add --retry-failed to run them again)');
     expect(resumed.stderr).toContain(`bench run --resume ${runDir} --retry-failed`);
+
+    // `bench report` takes the run folder, as compare and publish do (it said EISDIR).
+    const report = bench(['report', runDir]);
+    expect(report.status, report.stderr).toBe(0);
+    expect(existsSync(join(runDir, 'report.md'))).toBe(true);
   }, 120_000);
 });
