@@ -34,7 +34,7 @@ beforeAll(async () => {
   board = createFakeBoard();
   sshd = await startSshd([board.binDir]);
   dir = mkdtempSync(join(tmpdir(), 'bench-signals-'));
-  const { source: _source, ...orin } = sshd.target('orin-nx', { workDir: board.dir });
+  const { source: _source, ...orin } = sshd.target('orin-nx', { workDir: board.dir, probes: ['tegrastats'] });
   writeFileSync(join(dir, 'targets.yaml'), stringify({ targets: [orin] }));
   writeSuite(join(dir, 'orin.yaml'));
   writeSuite(join(dir, 'orin-bad-parser.yaml'), 'ax-llm');
@@ -148,6 +148,11 @@ describe('resume after failed cells', () => {
     // `bench report` takes the run folder, as compare and publish do (it said EISDIR).
     const report = bench(['report', runDir]);
     expect(report.status, report.stderr).toBe(0);
-    expect(existsSync(join(runDir, 'report.md'))).toBe(true);
+    // The header names the board's state as the preflight found it (recorded nvpmodel / jetson_clocks
+    // outputs of an Orin NX), with doctor's warning, and says the host only drove the run.
+    const md = readFileSync(join(runDir, 'report.md'), 'utf8');
+    expect(md).toMatch(/^- Target: orin-nx; driver host \(the machine running bench, not the board; threads and peak RSS are its own\)/m);
+    expect(md).toMatch(/^- Board: .*power mode MAXN_SUPER; clocks .*GPU 306\/624\.75 MHz \(below maximum\)/m);
+    expect(md).toMatch(/^- Doctor warned before the run: clocks: not locked: .*GPU 306 of 624\.75 MHz/m);
   }, 120_000);
 });
