@@ -11,6 +11,7 @@ import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
 import { harnessOverheadPct } from '../core/overhead.ts';
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
+import { startBoardWindow } from '../hw-probes/board-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
 import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
@@ -353,6 +354,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
   const failedKept = result.cells.filter((c) => c.status === 'failed' && !pending.has(c.id)).length;
   progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone, failedKept });
   const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
+  // Cells that run on a board over ssh: the board's load is what qualifies their figures.
+  const onBoard = req.transport !== undefined && req.transport.name.startsWith('ssh:');
 
   let position = alreadyDone;
   for (const cell of cells) {
@@ -375,14 +378,22 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
       let monitor: CellMonitor | null = null;
       let machine: MachineState | undefined;
+      let driverMachine: MachineState | undefined;
       let operatorProfile: OperatorProfile | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
         // The machine window covers the iterations only (the model is loaded, the runtime's
         // threads exist), so load and run-queue wait describe the measured work.
+        // On a board the work is the board's: its load is read there, through the same transport;
+        // this machine's own load is kept apart as the driver's.
+        const boardWindow = onBoard ? await startBoardWindow(req.transport!) : null;
         const machineWindow = startMachineWindow();
         ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
-        machine = machineWindow.finish();
+        const local = machineWindow.finish();
+        if (boardWindow) {
+          machine = (await boardWindow.finish()) ?? undefined;
+          driverMachine = local;
+        } else machine = local;
         operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
         await prepared.close();
@@ -434,6 +445,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         ...(stopping ? { stopping } : {}),
         outliers: markOutliers(iterations),
         ...(machine ? { machine } : {}),
+        ...(driverMachine ? { driverMachine, machineIs: 'board' as const } : {}),
         ...(operatorProfile ? { operatorProfile } : {}),
         ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
         ...(probed
@@ -445,7 +457,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         record.spread = cellSpread(iterations);
         // An in-process runner's own compute threads count in the load average; a remote one's do not.
         const ownThreads = typeof record.settings['intraOpNumThreads'] === 'number' ? record.settings['intraOpNumThreads'] : typeof record.settings['threads'] === 'number' ? record.settings['threads'] : 0;
-        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
+        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
         const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
         // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
         // shows the figure marks it (reporters/figures.ts reads them).

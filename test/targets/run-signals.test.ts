@@ -156,3 +156,22 @@ describe('resume after failed cells', () => {
     expect(md).toMatch(/^- Doctor warned before the run: clocks: not locked: .*GPU 306 of 624\.75 MHz/m);
   }, 120_000);
 });
+
+describe("the board's load qualifies board figures", () => {
+  it('reads load and steal on the board through the transport; the workstation is kept apart as the driver', () => {
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'bench.mjs'), ...baseArgs('out-load'), '--filter', 'images=1'], { cwd: dir, env: { ...process.env, CI: 'true' }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(runDirOf('out-load')!, 'result.json'), 'utf8')) as RunResult;
+    const cell = result.cells[0]!;
+    expect(cell.status, cell.error).toBe('ok');
+    expect(cell.machineIs).toBe('board');
+    // Read with /proc/loadavg and /proc/stat on the board: no per-process run-queue figure there.
+    expect(cell.machine).toMatchObject({ runQueueWaitPct: null });
+    expect(cell.machine!.cpus).toBeGreaterThanOrEqual(1);
+    // This process's own scheduler counters are the driver's.
+    expect(cell.driverMachine).toBeDefined();
+    const kinds = (cell.flags ?? []).map((f) => f.kind);
+    expect(kinds).not.toContain('run-queue');
+    for (const f of cell.flags ?? []) if (f.kind === 'busy') expect(f.message).toMatch(/^busy board: load average [\d.]+ before the cell on its \d+ CPU\(s\)/);
+  }, 120_000);
+});
