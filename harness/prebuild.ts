@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cell, Suite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
+import { cellPartPrecisions } from '../runners/cell-input.ts';
 
 const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
@@ -20,7 +21,12 @@ const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.
 export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], log: (m: string) => void): Promise<void> {
   if (suite.runner !== 'ort' || !('zoo' in suite.model)) return;
   const ref = suite.model;
-  const precisions = [...new Set(cells.map((c) => String(c.params['precision'] ?? 'fp32')))].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
+  // Every part's build: the LLM's and, for cells with images, the vision encoder's (vision_precision).
+  const needed = cells.flatMap((c) => {
+    const parts = cellPartPrecisions(c);
+    return parts.vision ? [parts.llm, parts.vision] : [parts.llm];
+  });
+  const precisions = [...new Set(needed)].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
   const missing = precisions.filter((precision) => !isModelCached({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community', seed: ref.seed }));
   if (missing.length < 2) return; // one build gains nothing from running here
   const slots = Math.max(1, Math.min(missing.length, availableParallelism()));
