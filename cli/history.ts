@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { InputError, toError } from '../core/errors.ts';
+import { FileSystemError, fileSystemProblem, InputError, toError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { DEFAULT_CONFIDENCE } from '../analysis/compare-runs.ts';
 import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
@@ -12,7 +12,7 @@ import { renderChart } from '../reporters/render/png.ts';
 import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
 import { exportCsv, exportJson } from '../history/export.ts';
-import { recordFromResult, type RecordOptions } from '../history/record.ts';
+import { checkComplete, recordFromResult, type RecordOptions } from '../history/record.ts';
 import { formatHistoryJson, formatHistoryJunit, formatHistoryMarkdown, historyGateLine, historyStepSummary } from '../history/render.ts';
 import { databaseFiles, DB_ENV, DEFAULT_DB, HistoryStore, resolveDbPath } from '../history/store.ts';
 import { refuseFileAsFolder, refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
@@ -132,23 +132,37 @@ export function registerHistoryCommand(program: Command): void {
       .command('add')
       .description('Store runs (result.json files or run folders); a run already stored is left as it is.')
       .argument('<results...>', 'result.json files or run folders'),
-  ).action((results: string[], flags: RecordFlags) => {
-    // Read every input first: a bad file among several adds nothing.
-    const loaded = results.map((arg) => ({ arg, ...loadResultArg(arg, 'result') }));
-    withStore(flags.db, true, (store) => {
-      for (const { arg, result, file } of loaded) {
-        const record = recordFromResult(result, recordOptions(flags, file));
-        const values = record.cells.reduce((s, c) => s + [...c.metrics.values()].reduce((t, m) => t + m.values.length, 0), 0);
-        const { added, run } = store.add(record);
-        process.stdout.write(
-          added
-            ? `added ${arg}: run ${run.runId} (${run.suite} on ${run.board}, commit ${run.gitCommit?.slice(0, 12) ?? 'unknown'}, ${run.commitDate}), ${record.cells.length} cells, ${values} values\n`
-            : `already stored: ${arg} (run ${run.runId}, added ${run.addedAt})\n`,
-        );
-      }
-      process.stderr.write(`history: ${store.file}\n`);
+  )
+    .option('--allow-incomplete', 'also store a run that is still running or was interrupted (the history otherwise holds complete runs only)')
+    .action((results: string[], flags: RecordFlags & { allowIncomplete?: boolean }) => {
+      // Read and check every input first: a bad file among several adds nothing.
+      const loaded = results.map((arg) => ({ arg, ...loadResultArg(arg, 'result') }));
+      for (const { result, file } of loaded) checkComplete(result, file, flags.allowIncomplete === true);
+      const records = loaded.map(({ arg, result, file }) => ({ arg, record: recordFromResult(result, recordOptions(flags, file)) }));
+      withStore(flags.db, true, (store) => {
+        const added: string[] = [];
+        for (const { arg, record } of records) {
+          const values = record.cells.reduce((s, c) => s + [...c.metrics.values()].reduce((t, m) => t + m.values.length, 0), 0);
+          let outcome: ReturnType<HistoryStore['add']>;
+          try {
+            outcome = store.add(record);
+          } catch (err) {
+            // Each run is one transaction: the runs before this one are stored whole, this one not at all.
+            const problem = fileSystemProblem(err, store.file);
+            if (!problem) throw err;
+            throw new FileSystemError(`history add ${arg}: ${problem}`, `kept: ${added.length} of ${records.length} run(s) added${added.length ? ` (${added.join(', ')})` : ''}; ${arg} and the rest not added`);
+          }
+          const { run } = outcome;
+          if (outcome.added) added.push(run.runId);
+          process.stdout.write(
+            outcome.added
+              ? `added ${arg}: run ${run.runId} (${run.suite} on ${run.board}, commit ${run.gitCommit?.slice(0, 12) ?? 'unknown'}, ${run.commitDate}), ${record.cells.length} cells, ${values} values\n`
+              : `already stored: ${arg} (run ${run.runId}, added ${run.addedAt})\n`,
+          );
+        }
+        process.stderr.write(`history: ${store.file}\n`);
+      });
     });
-  });
 
   history
     .command('list')

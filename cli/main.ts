@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${terminalSafe(problem)}\n`);
       return EXIT.badInput;
     }
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`error: ${terminalSafe(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
     return EXIT.failures;
   }
 }

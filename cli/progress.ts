@@ -1,4 +1,5 @@
 import { createLogUpdate } from 'log-update';
+import { terminalSafe } from '../core/terminal-text.ts';
 import type { ProgressSink } from '../harness/run-suite.ts';
 import { METRICS, type MetricDefinition } from '../core/metric-registry.ts';
 import type { CellResult } from '../core/result-types.ts';
@@ -61,7 +62,9 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   const timer = live ? setInterval(render, 500) : null;
   timer?.unref();
 
-  const line = (text: string) => {
+  // Lines quote server answers, tool logs and cell errors: shown, never obeyed by the terminal.
+  const line = (untrusted: string) => {
+    const text = terminalSafe(untrusted);
     if (live) {
       live.clear();
       stream.write(`${text}\n`);

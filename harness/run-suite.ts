@@ -114,6 +114,21 @@ function checkRunnable(suite: Suite, cells: readonly Cell[], runners: Record<str
   }
 }
 
+/**
+ * What the cells will call is on the target (Runner.checkTarget: program, model and image files,
+ * a writable work folder): else the run is refused before its first cell, naming each missing thing.
+ */
+async function checkTargets(suite: Suite, cells: readonly Cell[], runners: Record<string, Runner>, target: string): Promise<void> {
+  const problems: string[] = [];
+  for (const name of suiteRunnerNames(suite)) {
+    const mine = cells.filter((c) => cellRunnerName(suite, c.params) === name);
+    if (mine.length) problems.push(...((await runners[name]?.checkTarget?.(suite, mine)) ?? []));
+  }
+  if (problems.length) {
+    throw new InputError(`target ${target} lacks what suite "${suite.name}" will call; nothing was run:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
 async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
   if (req.resumeDir) {
     const store = ResultStore.open(req.resumeDir);
@@ -126,6 +141,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     const byId = new Map(expandMatrix(stored.definition.matrix).map((c) => [c.id, c]));
     // plannedCells holds the run's order (shuffled or not); resume keeps it.
     const cells = store.result.plannedCells.filter((id) => !done.has(id)).map((id) => byId.get(id)!).filter(Boolean);
+    await checkTargets(stored.definition, cells, req.runners, store.result.target);
     store.result.status = 'running';
     store.result.finishedAt = null;
     store.result.warnings.push(`resumed at ${new Date().toISOString()} with ${cells.length} cell(s) left`);
@@ -154,6 +170,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   // Bad input is refused before the run folder exists: unknown runner, model, missing files,
   // unset variables, values the model cannot take.
   checkRunnable(suite, selected, req.runners);
+  await checkTargets(suite, selected, req.runners, req.target);
   const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
   const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
   const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;

@@ -5,6 +5,7 @@ import { median } from '../core/stats.ts';
 import { cellMetricValues } from '../analysis/cell-values.ts';
 import { runFacts } from '../analysis/run-facts.ts';
 import { checkedRevision, gitCommitDate } from './git-revision.ts';
+import { InputError } from '../core/errors.ts';
 
 /**
  * What the history keeps of one run: its provenance and, per cell and metric, every measured
@@ -168,4 +169,18 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
     };
   });
   return { provenance: provenanceOf(result, opts), cells };
+}
+
+/**
+ * The history holds complete runs: a run still going or interrupted would enter its series with
+ * the cells it had, and again once finished. Refused (exit 2) unless the caller allows it.
+ */
+export function checkComplete(result: RunResult, source: string, allowIncomplete: boolean): void {
+  if (result.status === 'complete' || allowIncomplete) return;
+  const done = result.cells.length;
+  const planned = result.plannedCells.length;
+  throw new InputError(
+    `${source}: run ${result.runId} is ${result.status} (${done} of ${planned} cells); the history stores complete runs only ` +
+      `(finish it with \`bench run --resume\`, or pass --allow-incomplete to store it as it is)`,
+  );
 }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { buildReport } from '../reporters/build-report.ts';
 import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
-import { renderMarkdown } from '../reporters/render/markdown.ts';
+import { markdownText, renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
 import { benchArgv } from '../core/commands.ts';
@@ -151,7 +151,7 @@ export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions
   // The provenance footer a README table needs, as llama-bench prints its build line.
   const footer = runs.map((p) => {
     const r = p.result;
-    return `- ${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`;
+    return `- ${markdownText(`${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`)}`;
   });
   return `${renderMarkdown(md)}\n## Provenance\n\n${footer.join('\n')}\n`;
 }

@@ -130,6 +130,22 @@ describe('publish', () => {
     expect(f.stderr).toContain('is a file, not a folder');
   }, 60_000);
 
+  it('an interrupted run (planned cells that never ran) is published, its missing cells marked "not run"', async () => {
+    const run = JSON.parse(readFileSync(fixture, 'utf8')) as { status: string; cells: { id: string }[]; plannedCells: string[] };
+    run.status = 'interrupted';
+    const dropped = run.cells.splice(1, 2).map((c) => c.id);
+    const folder = join(dir, 'interrupted');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'result.json'), JSON.stringify(run));
+    const site = join(dir, 'site4');
+    const r = await bench('publish', folder, '--out', site, '--rows', 'images,prefill,precision');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const index = readFileSync(join(site, 'index.html'), 'utf8');
+    expect(dropped.length).toBe(2);
+    expect(index.match(/not run/g)?.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
   it('a symbolic link among the inputs is read through: the site holds files, never links', async () => {
     const links = join(dir, 'links', 'run');
     mkdirSync(links, { recursive: true });

@@ -44,10 +44,6 @@ function jetsonSuite(): Suite {
 beforeAll(async () => {
   board = createFakeBoard();
   sshd = await startSshd([board.binDir]);
-  for (const image of ['images/test-448-a.jpg', 'images/test-448-b.jpg']) {
-    mkdirSync(join(board.dir, 'images'), { recursive: true });
-    writeFileSync(join(board.dir, image), 'stand-in image\n');
-  }
   const work = join(board.dir, 'work');
   for (const g of [VIT_GRAPH, LAYER_GRAPH, POST_GRAPH]) {
     mkdirSync(join(work, g, '..'), { recursive: true });
