@@ -10,6 +10,8 @@ import sharp from 'sharp';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, RunnerContext } from '../../core/runner.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
+import { MMPROJ_WEIGHT_TYPE } from '../../models/gguf/mmproj.ts';
+import type { Precision } from '../../models/layers/linear.ts';
 import { makeTestImage } from '../ort/inputs.ts';
 import { MtmdPipeline, MTMD_PHASE_SPLIT, promptText } from './image-pipeline.ts';
 import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion } from './mtmd-binding.ts';
@@ -19,6 +21,8 @@ export interface ImageCellInput {
   llmPath: string;
   mmprojPath: string | undefined;
   descriptor: VlmDescriptor;
+  /** Zoo precision: sets the mmproj's form (models/gguf/mmproj.ts MMPROJ_WEIGHT_TYPE). */
+  precision: Precision;
   identity: ModelIdentity;
   images: number;
   textTokens: number;
@@ -71,7 +75,8 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     const ctxRef = context;
     return {
       loadMs,
-      model: input.identity,
+      // The vision tower runs in the mmproj's form (F32 at fp32, F16 otherwise), which the roofline bounds.
+      model: { ...input.identity, visionPrecision: MMPROJ_WEIGHT_TYPE[input.precision] === 'F32' ? 'fp32' : 'fp16' },
       settings: {
         runner: 'llamacpp',
         binding,
@@ -83,6 +88,7 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         contextSize,
         flashAttention: 'off',
         mmproj: input.mmprojPath.split(/[\\/]/).pop()!,
+        mmprojType: MMPROJ_WEIGHT_TYPE[input.precision],
         phaseSplit: MTMD_PHASE_SPLIT,
         imagePreprocessing: `mtmd's own (${d.family}); a ${side}x${side} frame is one tile in both mtmd and the reference preprocessing`,
         imageTokensReference: d.imageTokensPerTile,

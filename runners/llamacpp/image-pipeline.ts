@@ -1,27 +1,29 @@
 /**
- * One image request through llama.cpp's mtmd (@fugood/llama.node): the images and the prompt
- * go to one `completion` call, which loads and preprocesses each image, encodes it with the
- * mmproj, evaluates the prompt with the image embeddings in place and decodes greedily.
+ * One image request through llama.cpp's mtmd (@fugood/llama.node): a `completion` call loads
+ * and preprocesses each image, encodes it with the mmproj, evaluates the prompt with the image
+ * embeddings in place and samples greedily.
  *
- * Timing, on the run's clock: the completion's start, the arrival of each generated token (the
- * binding's token callback) and its end, so time to first token and every decode step are
- * measured as for the other runners. Inside time to first token the binding shows no boundary
- * (its `prompt_ms` is llama.cpp's prompt-eval span, which runs from the first text chunk's
- * decode across the image encode, and mtmd's per-image encode times go to the process's stderr
- * only), so the phases are split with two further calls, each timed on the same clock:
- * - preprocess = a `tokenize` of the same prompt and images (image file decode, mtmd
- *   preprocessing, tokenisation: the work the completion starts with), run just before;
- * - prefill = a text-only completion of as many prompt tokens (llama_decode over the same
- *   number of positions, first token sampled), run just after;
- * - image_encode = time to first token - preprocess - prefill.
+ * Timing, on the run's clock. The binding's per-token callback is not usable as a clock: it
+ * holds back tokens that end inside a UTF-8 sequence (frequent with the zoo's byte-level
+ * vocabulary) and can deliver all of a request's tokens in one call or none. So:
+ * - time to first token = a completion with n_predict 1, start to return;
+ * - decode = the same request again at once, n_predict = output tokens - 1: rn-llama replays
+ *   the cached prompt (checked: one prompt position evaluated) and generates; its duration is
+ *   the decode phase, and its tokens arrive as one event at its end (TPOT = decode / steps);
+ * - inside time to first token, preprocess = a `tokenize` of the same prompt and images (file
+ *   decode, mtmd preprocessing, tokenisation) run just before, prefill = a text-only completion
+ *   of as many prompt positions run just after, image_encode = the rest (composed).
  * The cell's settings say so (`phaseSplit`); llama.cpp's own timings are kept in `reported`.
  */
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
-import type { MtmdContext } from './mtmd-binding.ts';
+import type { MtmdCompletion, MtmdContext } from './mtmd-binding.ts';
+
+/** Greedy, fixed length: exactly n_predict tokens (the binding's loop stops at n_predict). */
+const GREEDY = { temperature: 0, top_k: 1, ignore_eos: true } as const;
 
 export const MTMD_PHASE_SPLIT =
-  'time to first token and decode measured on the suite clock; inside it, preprocess = a tokenize of the same prompt and images and prefill = a text-only completion of as many prompt tokens, each timed on the suite clock beside the request; image_encode = time to first token - preprocess - prefill (composed)';
+  'on the suite clock: time to first token = a 1-token completion; decode = the same request replayed from its cached prompt for the remaining tokens (one arrival at its end); preprocess = a tokenize of the same prompt and images, prefill = a text-only completion of as many prompt positions, image_encode = time to first token - preprocess - prefill (composed)';
 
 /** The marker rn-llama / mtmd replaces by an image's tokens (mtmd_default_marker). */
 export const MEDIA_MARKER = '<__media__>';
@@ -67,7 +69,6 @@ export class MtmdPipeline {
       outputTokens: 0,
       events,
     };
-    const tokenTimes: number[] = [];
     try {
       const prompt = shape.imagePaths.map(() => MEDIA_MARKER).join('') + shape.text;
       const tokStart = clock.now();
@@ -77,51 +78,53 @@ export class MtmdPipeline {
       const imageTokens = Array.from(tokenized.tokens).filter((t) => t < 0).length;
       context.clearCache(true);
 
+      // Time to first token: the whole request up to its first token, one call.
       record.startMs = clock.now();
-      const result = await context.completion(
-        { prompt, media_paths: shape.imagePaths, n_predict: shape.outputTokens, temperature: 0, top_k: 1, ignore_eos: true },
-        () => {
-          tokenTimes.push(clock.now());
-        },
-      );
-      record.endMs = clock.now();
-      if (tokenTimes.length === 0) throw new Error('llama.cpp returned no token');
-      if (result.timings.prompt_n !== tokenized.tokens.length) {
-        throw new Error(`llama.cpp evaluated ${result.timings.prompt_n} prompt tokens of ${tokenized.tokens.length}: a cached prompt, not what this cell measures`);
+      const head = await context.completion({ prompt, media_paths: shape.imagePaths, ...GREEDY, n_predict: 1 });
+      const first = clock.now();
+      if (head.timings.prompt_n !== tokenized.tokens.length) {
+        throw new Error(`llama.cpp evaluated ${head.timings.prompt_n} prompt tokens of ${tokenized.tokens.length}: a cached prompt, not what this cell measures`);
       }
+      events.push({ kind: 'token', tMs: first, index: 0, count: 1 });
+      let last = first;
+      const steps = shape.outputTokens - 1;
+      let tail: MtmdCompletion | undefined;
+      if (steps > 0) {
+        // Decode: the same request again at once; rn-llama replays the prompt's KV cache (checked:
+        // it evaluates only the last prompt position), then generates `steps` tokens.
+        tail = await context.completion({ prompt, media_paths: shape.imagePaths, ...GREEDY, n_predict: steps });
+        last = clock.now();
+        if (tail.timings.prompt_n > 1) {
+          throw new Error(`llama.cpp re-evaluated ${tail.timings.prompt_n} prompt tokens instead of reusing the cached prompt: decode cannot be isolated`);
+        }
+        events.push({ kind: 'token', tMs: last, index: 1, count: steps });
+      }
+      record.endMs = last;
 
       // The prefill reference: the same number of positions, text only, first token sampled.
       context.clearCache(true);
       const refStart = clock.now();
-      await context.completion({ prompt: 'a'.repeat(tokenized.tokens.length), n_predict: 1, temperature: 0, top_k: 1, ignore_eos: true });
+      await context.completion({ prompt: 'a'.repeat(tokenized.tokens.length), ...GREEDY, n_predict: 1 });
       const prefillRefMs = clock.now() - refStart;
 
-      const first = tokenTimes[0]!;
       const ttft = first - record.startMs;
       const preprocess = Math.min(preprocessMs, ttft);
       const prefill = Math.min(prefillRefMs, ttft - preprocess);
       const encodeEnd = first - prefill;
-      events.push({ kind: 'phase', phase: 'preprocess', startMs: record.startMs, endMs: record.startMs + preprocess });
-      events.push({ kind: 'phase', phase: 'image_encode', startMs: record.startMs + preprocess, endMs: encodeEnd });
-      events.push({ kind: 'phase', phase: 'prefill', startMs: encodeEnd, endMs: first });
-      // The binding holds back a token that ends inside a UTF-8 sequence and sends it with the
-      // next one: an arrival then carries more than one token (the last one takes the rest).
-      const generated = result.tokens_predicted;
-      tokenTimes.forEach((t, i) => {
-        const count = i === tokenTimes.length - 1 ? Math.max(1, generated - i) : 1;
-        events.push({ kind: 'token', tMs: t, index: i, count });
-      });
-      if (generated > 1) events.push({ kind: 'phase', phase: 'decode', startMs: first, endMs: tokenTimes[tokenTimes.length - 1]! });
-      record.outputTokens = Math.max(generated, tokenTimes.length);
+      events.unshift(
+        { kind: 'phase', phase: 'preprocess', startMs: record.startMs, endMs: record.startMs + preprocess },
+        { kind: 'phase', phase: 'image_encode', startMs: record.startMs + preprocess, endMs: encodeEnd },
+        { kind: 'phase', phase: 'prefill', startMs: encodeEnd, endMs: first },
+      );
+      if (steps > 0) events.push({ kind: 'phase', phase: 'decode', startMs: first, endMs: last });
+      record.outputTokens = shape.outputTokens;
       record.imageTokens = imageTokens;
       record.visionTiles = shape.imagePaths.length;
       record.promptTokens = tokenized.tokens.length;
       record.reported = {
-        prompt_ms: result.timings.prompt_ms,
-        prompt_n: result.timings.prompt_n,
-        predicted_ms: result.timings.predicted_ms,
-        predicted_n: result.timings.predicted_n,
-        token_arrivals: tokenTimes.length,
+        prompt_ms: head.timings.prompt_ms,
+        prompt_n: head.timings.prompt_n,
+        ...(tail ? { predicted_ms: tail.timings.predicted_ms, predicted_n: tail.timings.predicted_n } : {}),
       };
     } catch (err) {
       record.error = err instanceof Error ? err.message : String(err);

@@ -144,7 +144,7 @@ export const llamaCppRunner: Runner = {
       if (!model.descriptor) throw new InputError(`cell ${cell.id}: llamacpp image cells need a zoo model (its mmproj GGUF); model.path gives the LLM only`);
       if (chunkSize > 0) throw new InputError(`cell ${cell.id}: llamacpp image cells evaluate the prompt in one call; chunk must be 0`);
       return prepareImageCell(
-        { llmPath: model.path, mmprojPath: model.mmprojPath, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision] } },
+        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
         ctx,
       );
     }

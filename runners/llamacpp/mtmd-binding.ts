@@ -31,10 +31,7 @@ export interface MtmdContext {
   isMultimodalEnabled(): boolean;
   clearCache(clearData?: boolean): void;
   tokenize(text: string, options: { media_paths?: string[] }): Promise<{ tokens: Int32Array; has_media: boolean }>;
-  completion(
-    options: { prompt: string; media_paths?: string[]; n_predict: number; temperature: number; top_k?: number; ignore_eos?: boolean },
-    onToken?: (token: { token: string }) => void,
-  ): Promise<MtmdCompletion>;
+  completion(options: { prompt: string; media_paths?: string[]; n_predict: number; temperature: number; top_k?: number; ignore_eos?: boolean }): Promise<MtmdCompletion>;
   release(): Promise<void>;
 }
 

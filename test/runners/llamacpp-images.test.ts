@@ -101,6 +101,8 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
       expect(firstToken && firstToken.kind === 'token' ? firstToken.tMs : NaN).toBe(pf!.endMs);
       expect(enc!.endMs - enc!.startMs).toBeGreaterThan(0);
       expect(rec.outputTokens).toBe(4);
+      // The first token ends the 1-token request; the other 3 arrive together at the end of the replayed decode.
+      expect(rec.events.filter((e) => e.kind === 'token').map((e) => (e.kind === 'token' ? e.count : 0))).toEqual([1, 3]);
       expect(rec.images).toBe(2);
       expect(rec.visionTiles).toBe(2);
       expect(rec.reported?.['prompt_n']).toBe(rec.promptTokens);
