@@ -1,19 +1,22 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import type { RunResult } from '../core/result-types.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { createProgress } from './progress.ts';
-import { loadRunners } from './runners.ts';
+import { loadRunners } from '../runners/registry.ts';
 import { resolveTarget } from './targets.ts';
 import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
-import { loadResultArg } from '../harness/load-result.ts';
+import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
+import { refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import type { Comparison } from '../analysis/comparison-types.ts';
 import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
+import { takeRunLock } from './run-lock.ts';
 import { parseAllowedDifferences } from '../analysis/identity.ts';
 
 export type CompareFormat = 'md' | 'json' | 'junit';
@@ -75,6 +78,7 @@ function render(c: Comparison, format: CompareFormat): string {
  */
 async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir: string): Promise<{ merged: RunResult; runDir: string }> {
   const target = resolveTarget(cand.target);
+  const lock = await takeRunLock(target);
   const { store } = await runSuite({
     suite: { suite: cand.suite.definition, source: cand.suite.source, hash: cand.suite.hash },
     target: target.name,
@@ -86,7 +90,7 @@ async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir
     outDir: resolve(resultsDir),
     runners: await loadRunners(target),
     progress: createProgress(),
-  });
+  }).finally(() => lock.release());
   const rerun = new Map(store.result.cells.map((c) => [c.id, c]));
   return { merged: { ...cand, cells: cand.cells.map((c) => rerun.get(c.id) ?? c) }, runDir: store.runDir };
 }
@@ -119,6 +123,10 @@ export function registerCompareCommand(program: Command): void {
     .action(async (baseArg: string, candArg: string, flags: CompareFlags) => {
       const base = loadResultArg(baseArg, 'base');
       const cand = loadResultArg(candArg, 'candidate');
+      if (flags.out) {
+        refuseFolderAsFile('--out', flags.out);
+        refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [resolve(flags.out)], reads: [base.file, cand.file].flatMap(resultInputFiles) });
+      }
       const opts = {
         metrics: flags.metric.length ? flags.metric : undefined,
         thresholdPct: flags.threshold,
@@ -139,7 +147,7 @@ export function registerCompareCommand(program: Command): void {
       if (flags.out) {
         const out = resolve(flags.out);
         mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, text);
+        writeFileAtomic(out, text);
       } else {
         process.stdout.write(text);
       }

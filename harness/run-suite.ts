@@ -11,11 +11,13 @@ import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
 import { harnessOverheadPct } from '../core/overhead.ts';
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
+import { startBoardWindow } from '../hw-probes/board-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
-import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
+import { isProbeName, probeNames } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
-import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
+import { finishRun, markInterrupted, STOP_SIGNALS, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
@@ -24,10 +26,12 @@ import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
 import { PowerModeController } from './power-mode.ts';
+import { shardCellIds, type ShardRecord } from './shard.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
-  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
+  /** `failedKept`: cells of a resumed run that failed before and are not run again (no --retry-failed). */
+  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number; failedKept?: number }): void;
   cellStart(info: { position: number; total: number; cell: Cell }): void;
   /** Before each iteration, so a display can say what is running. */
   iterationStart(info: { index: number; total: number; warmups: number; warmup: boolean }): void;
@@ -44,6 +48,8 @@ export interface RunRequest {
   filters: string[];
   /** Run only these cells (by id), e.g. to confirm regressions. */
   cellIds?: string[];
+  /** Run only this shard's cells of the plan, and record the shard (harness/shard.ts). */
+  shard?: ShardRecord;
   iterations?: number;
   warmup?: number;
   threads?: number;
@@ -110,6 +116,21 @@ function checkRunnable(suite: Suite, cells: readonly Cell[], runners: Record<str
   }
 }
 
+/**
+ * What the cells will call is on the target (Runner.checkTarget: program, model and image files,
+ * a writable work folder): else the run is refused before its first cell, naming each missing thing.
+ */
+async function checkTargets(suite: Suite, cells: readonly Cell[], runners: Record<string, Runner>, target: string): Promise<void> {
+  const problems: string[] = [];
+  for (const name of suiteRunnerNames(suite)) {
+    const mine = cells.filter((c) => cellRunnerName(suite, c.params) === name);
+    if (mine.length) problems.push(...((await runners[name]?.checkTarget?.(suite, mine)) ?? []));
+  }
+  if (problems.length) {
+    throw new InputError(`target ${target} lacks what suite "${suite.name}" will call; nothing was run:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
 async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
   if (req.resumeDir) {
     const store = ResultStore.open(req.resumeDir);
@@ -122,6 +143,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     const byId = new Map(expandMatrix(stored.definition.matrix).map((c) => [c.id, c]));
     // plannedCells holds the run's order (shuffled or not); resume keeps it.
     const cells = store.result.plannedCells.filter((id) => !done.has(id)).map((id) => byId.get(id)!).filter(Boolean);
+    await checkTargets(stored.definition, cells, req.runners, store.result.target);
     store.result.status = 'running';
     store.result.finishedAt = null;
     store.result.warnings.push(`resumed at ${new Date().toISOString()} with ${cells.length} cell(s) left`);
@@ -131,12 +153,13 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
+  const shardCells = req.shard ? new Set(shardCellIds(req.shard)) : null;
   const adaptiveSpecEarly = req.adaptive ?? suite.defaults.adaptive;
   const iterationsEarly = req.iterations ?? suite.defaults.iterations;
   // Sized before the matrix is expanded: 10^9 cells must be refused, not built.
   checkPlanSize(
     {
-      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity),
+      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity, shardCells?.size ?? Infinity),
       warmup: req.warmup ?? suite.defaults.warmup,
       iterations: iterationsEarly,
       adaptive: adaptiveSpecEarly
@@ -145,10 +168,11 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     },
     req.confirmPlan === true,
   );
-  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
+  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => (!req.cellIds || req.cellIds.includes(c.id)) && (!shardCells || shardCells.has(c.id)));
   // Bad input is refused before the run folder exists: unknown runner, model, missing files,
   // unset variables, values the model cannot take.
   checkRunnable(suite, selected, req.runners);
+  await checkTargets(suite, selected, req.runners, req.target);
   const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
   const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
   const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;
@@ -168,6 +192,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): ${unknown.join(', ')} is not a per-iteration metric; allowed: ${allowed.join(', ')}`);
     }
   }
+  if (cells.length === 0 && req.shard) throw new InputError(`--shard ${req.shard.index}/${req.shard.count}: this shard of the plan has no cell (the plan has ${req.shard.planCells.length} cell(s)); use fewer shards`);
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   if (req.prebuildModels) await prebuildZooModels(suite, cells, (m) => req.progress.log(m));
   const environment = await captureLocalEnvironment();
@@ -203,6 +228,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     cells: [],
     plannedCells: cells.map((c) => c.id),
     warnings: [],
+    ...(req.shard ? { shard: req.shard } : {}),
   });
   return { store, cells };
 }
@@ -220,9 +246,9 @@ function probePlan(result: RunResult): ProbePlan {
 async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
   const names = result.options.probes?.names ?? [];
   if (names.length === 0) return [];
-  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
-  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
-  const detected = await detectProbes(transport, { only: names as ProbeName[] });
+  const unknown = names.filter((n) => !isProbeName(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${probeNames().join(', ')}`);
+  const detected = await detectProbes(transport, { only: names });
   for (const d of detected) {
     if (!d.available) {
       const msg = `probe ${d.name} unavailable: ${d.reason}`;
@@ -290,35 +316,33 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
   const suite = store.result.suite.definition;
-  const power = await PowerModeController.open(
-    req.transport ?? new LocalTransport(),
-    suite,
-    cells,
-    { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
-    (m) => req.progress.log(m),
-  );
   const { onInterrupted } = req;
+  let power: PowerModeController | null = null;
+  let signalled = false;
+  // Installed in the same tick as onStore, before anything can run on the board. Every stop
+  // signal (a terminal's Ctrl-C, `kill`, `timeout`, a closed session) and any repeat of it (a
+  // signal to the process group reaches this process and its `timeout` parent, which forwards
+  // it again) ends the run once: marked interrupted, the board's power mode restored, then the
+  // caller ends the process.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
     markInterrupted(store, signal);
-    if (!power) {
-      onInterrupted?.(signal, store);
-      return;
-    }
-    // The board goes back to its power mode before the caller ends the process.
-    void power
-      .restore()
-      .then((warning) => warning && req.progress.log(warning))
-      .finally(() => onInterrupted?.(signal, store));
+    const restored = power ? power.restore().then((warning) => warning && req.progress.log(warning)) : Promise.resolve();
+    void restored.finally(() => onInterrupted?.(signal, store));
   };
-  if (onInterrupted) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  if (onInterrupted) for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
+    power = await PowerModeController.open(
+      req.transport ?? new LocalTransport(),
+      suite,
+      cells,
+      { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
+      (m) => req.progress.log(m),
+    );
     return await runCells(req, store, cells, power);
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     const warning = await power?.restore();
     if (warning) req.progress.log(warning);
   }
@@ -348,8 +372,12 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
   const { progress } = req;
   // Cells run again (--retry-failed) are counted where they run, not also among those done.
   const alreadyDone = result.plannedCells.length - cells.length;
-  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone });
+  const pending = new Set(cells.map((c) => c.id));
+  const failedKept = result.cells.filter((c) => c.status === 'failed' && !pending.has(c.id)).length;
+  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone, failedKept });
   const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
+  // Cells that run on a board over ssh: the board's load is what qualifies their figures.
+  const onBoard = req.transport !== undefined && req.transport.name.startsWith('ssh:');
 
   let position = alreadyDone;
   for (const cell of cells) {
@@ -377,14 +405,22 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const prepared = await runner.prepare(cell, suite, gated !== undefined ? { ...context, accuracy: gated } : context);
       let monitor: CellMonitor | null = null;
       let machine: MachineState | undefined;
+      let driverMachine: MachineState | undefined;
       let operatorProfile: OperatorProfile | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
         // The machine window covers the iterations only (the model is loaded, the runtime's
         // threads exist), so load and run-queue wait describe the measured work.
+        // On a board the work is the board's: its load is read there, through the same transport;
+        // this machine's own load is kept apart as the driver's.
+        const boardWindow = onBoard ? await startBoardWindow(req.transport!) : null;
         const machineWindow = startMachineWindow();
         ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
-        machine = machineWindow.finish();
+        const local = machineWindow.finish();
+        if (boardWindow) {
+          machine = (await boardWindow.finish()) ?? undefined;
+          driverMachine = local;
+        } else machine = local;
         operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
         await prepared.close();
@@ -436,6 +472,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         ...(stopping ? { stopping } : {}),
         outliers: markOutliers(iterations),
         ...(machine ? { machine } : {}),
+        ...(driverMachine ? { driverMachine, machineIs: 'board' as const } : {}),
         ...(operatorProfile ? { operatorProfile } : {}),
         ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
         ...(probed
@@ -447,7 +484,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         record.spread = cellSpread(iterations);
         // An in-process runner's own compute threads count in the load average; a remote one's do not.
         const ownThreads = typeof record.settings['intraOpNumThreads'] === 'number' ? record.settings['intraOpNumThreads'] : typeof record.settings['threads'] === 'number' ? record.settings['threads'] : 0;
-        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
+        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
         const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
         // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
         // shows the figure marks it (reporters/figures.ts reads them).
@@ -473,9 +510,13 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         peakRssBytes: null,
       };
     }
+    // A cell cut short by a stop signal is not recorded (its commands died with the signal): a
+    // resume runs it again, instead of keeping a failure the interruption caused.
+    if (result.status === 'interrupted') return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
     store.addCell(record);
     progress.cellDone(record);
   }
+  if (result.status === 'interrupted') return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
   const powerWarning = await power?.restore();
   if (powerWarning) result.warnings.push(powerWarning);
   await finishRun(store, req.roofline, (m) => progress.log(m));

@@ -8,11 +8,16 @@ import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
 import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
+import { figureSourceDetail } from '../core/figure-source.ts';
+import { cellFigure } from '../reporters/report-axera.ts';
 import { accuracyCell, cellSource, errorBarsNote, withMedianIntervals, failedCell, figureInterval, figureMarkers, flagStatus, flagTexts, fmtInterval, INTERVAL_LABELS, shortReason, type StoredStats } from '../reporters/figures.ts';
 import { cellIdentity, IDENTITY_FIELDS, NOT_RECORDED, type IdentityFieldName } from '../analysis/identity.ts';
 import { groupBy } from '../reporters/build-report.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from '../reporters/markers.ts';
 import { fmt } from '../reporters/format.ts';
+import { isRemoteServer } from '../reporters/build-report.ts';
+import { backendLabel } from '../runners/registry.ts';
+import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
 
 export interface PublishedRun {
@@ -35,7 +40,14 @@ export function indexView(full: RunResult, metrics: readonly string[]): RunResul
   const result = withMedianIntervals(full);
   return {
     ...result,
-    cells: result.cells.map(({ iterations, metrics: all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept }) => ({
+    cells: result.cells.map((full) => {
+      const { iterations, metrics: _all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept } = full;
+      // cellFigure: a composed cell's decode figures come from its iterations, which are dropped here.
+      const figures = metrics.flatMap((m) => {
+        const f = cellFigure(full, m);
+        return f ? [[m, f.stats] as const] : [];
+      });
+      return {
       ...kept,
       // What the configuration identity reads of each iteration (its workload), without the events.
       iterations: iterations.map((it) => ({
@@ -50,10 +62,11 @@ export function indexView(full: RunResult, metrics: readonly string[]): RunResul
         events: [],
         ...(it.error !== undefined ? { error: it.error } : {}),
       })),
-      metrics: Object.fromEntries(metrics.filter((m) => all[m] !== undefined).map((m) => [m, all[m]!])),
+      metrics: Object.fromEntries(figures),
       subgraphs: {},
       ...(probes ? { probes: { ...probes, samples: [] } } : {}),
-    })),
+      };
+    }),
   };
 }
 
@@ -92,7 +105,7 @@ export function parseMetrics(text: string): string[] {
 /** The board a run measured: the probe's board model, else the target, else the host CPU. */
 export function boardOf(r: RunResult): string {
   const b = r.environment.board ?? {};
-  if (r.suite.definition.runner === 'endpoint') {
+  if (isRemoteServer(r)) {
     // The hardware is the server's, which the client cannot see: name the server instead.
     const url = String(r.suite.definition.options?.['url'] ?? '');
     return `server ${url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') || '(url not recorded)'}`;
@@ -106,11 +119,7 @@ export function backendOf(r: RunResult, c?: CellResult): string {
   // A suite with a runner axis runs several runtimes: the cell's own runner.
   const recorded = s['runner'];
   const runner = typeof recorded === 'string' ? recorded : c ? cellRunnerName(r.suite.definition, c.params) : suiteRunnerNames(r.suite.definition).join('+');
-  if (runner === 'ort') return `ort ${r.environment.versions['onnxruntime-node'] ?? '(version not recorded)'}`;
-  if (runner === 'endpoint') return `endpoint ${String(s['server'] ?? '(server not identified)')}`;
-  if (runner === 'llamacpp') return `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`;
-  if (runner === 'axera-subgraph') return `axera ${s['engineVersion'] ? `engine ${String(s['engineVersion'])}` : '(engine version not recorded)'}`;
-  return runner;
+  return backendLabel(runner, { settings: s, versions: r.environment.versions });
 }
 
 function modelOf(r: RunResult, c?: CellResult): string {
@@ -156,15 +165,17 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
     const failed = failedCell(e.cell.error, { link });
     return { ...failed, text: `${failed.text}${more}` };
   }
-  const s = e.cell.metrics[metric] as StoredStats | undefined;
-  if (!s) return cell(`${markerText('no-figure')}${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
+  // A composed (Axera) cell never decodes: its decode figures are the composition's, recorded beside.
+  const figure = cellFigure(e.cell, metric);
+  const s = figure?.stats as StoredStats | undefined;
+  if (!figure || !s) return cell(`${markerText('no-figure')}${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
   const def = metricDefinition(metric);
   const iv = figureInterval(s);
   const flags = flagTexts(s);
-  const source = cellSource(e.cell);
+  const source = figure.source;
   // A quantised model that failed the accuracy gate was timed, but does not compute what fp32 does.
   const wrong = e.cell.accuracy && !e.cell.accuracy.passed ? e.cell.accuracy.failures.join('; ') : '';
-  const marks: Marker[] = [...(source === 'composed' ? (['composed'] as const) : []), ...(wrong ? (['wrong-output'] as const) : []), ...figureMarkers(s)];
+  const marks: Marker[] = [...(source !== 'measured' ? [source] : []), ...(wrong ? (['wrong-output'] as const) : []), ...figureMarkers(s)];
   const spread = iv ? ` ${fmtInterval(s, def?.digits)}` : '';
   return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${wrong ? ` ${markerText('wrong-output')} (${shortReason(wrong, 80)})` : ''}${more}`, {
     value: s.median,
@@ -174,7 +185,7 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
     marks,
     ...(iv ? { interval: iv.interval, intervalOf: iv.of } : {}),
     link,
-    note: `run ${e.run.result.runId}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings)}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 
@@ -426,7 +437,7 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
     const gaps: string[] = [];
     if (!env.git.revision) gaps.push('suite commit');
     if (r.cells.some((c) => c.model && !c.model.synthetic && !Object.keys(c.model.hashes ?? {}).length)) gaps.push('model hash');
-    if (r.target !== 'local' && r.target !== 'endpoint' && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
+    if (!THIS_MACHINE_TARGETS.includes(r.target) && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
     if (!r.cells.some((c) => c.probes?.power)) gaps.push('power measurement');
     if (r.status !== 'complete') gaps.push(`run ${r.status}`);
     const sdk = b['jetpack.version'] ?? b['l4t.release'] ?? b['axera.bsp_version'] ?? b['axera.cmm_sdk'];

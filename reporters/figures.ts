@@ -2,6 +2,7 @@
  * One figure of a report table: a statistic of a cell's metric as a TableCell, with its value,
  * interval, sample size and status, so every renderer shows the same facts.
  */
+import { figureSourceOf, type FigureSource } from '../core/figure-source.ts';
 import { cellMetrics } from '../core/metrics.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AccuracyCheck } from '../core/runner.ts';
@@ -21,9 +22,9 @@ export function flagTexts(s: StoredStats | undefined): string[] {
   return (s?.flags ?? []).map((f) => (typeof f === 'string' ? f : [f.kind, f.reason ?? f.message].filter(Boolean).join(': ') || JSON.stringify(f)));
 }
 
-/** Where a cell's figures come from: the Axera method composes them from per-graph averages. */
-export function cellSource(c: CellResult): 'measured' | 'composed' {
-  return String(c.settings['timing'] ?? '').startsWith('composed') ? 'composed' : 'measured';
+/** How a cell's figures were obtained: measured, tool-reported or composed (core/figure-source.ts). */
+export function cellSource(c: CellResult): FigureSource {
+  return figureSourceOf(c.settings);
 }
 
 /** A flag the run set on a statistic, as the status (CSS class) a reader sees first. */
@@ -108,7 +109,7 @@ export function withMedianIntervals(result: RunResult): RunResult {
  * The median of a statistic as a cell: `format` turns the formatted number into the cell text
  * ("12.3 ms"); the status is the run's flag if any, else the source; the markers say which flags.
  */
-export function medianCell(s: StoredStats | undefined, source: 'measured' | 'composed', format: (n: string) => string = (n) => n, digits?: number): TableCell {
+export function medianCell(s: StoredStats | undefined, source: FigureSource, format: (n: string) => string = (n) => n, digits?: number): TableCell {
   if (!s) return cell('–', { status: 'missing' });
   const iv = figureInterval(s);
   const flags = flagTexts(s);

@@ -31,6 +31,7 @@ export const MARKERS: Readonly<Record<Marker, { text: string; meaning: string }>
   throttled: { text: '~throttled', meaning: 'throttled: clocks dropped or a temperature limit was crossed while measured' },
   flagged: { text: '(!)', meaning: 'another flag the run set on the figure (its note says which)' },
   composed: { text: 'composed', meaning: 'composed (Axera method): built by arithmetic from ax_run_model per-graph averages, not measured end to end' },
+  'tool-reported': { text: 'tool-reported', meaning: "tool-reported: durations the program under test printed about itself (e.g. llama.cpp's timing block), parsed from its output; the run's clock only timed the whole command" },
   'wrong-output': {
     text: 'WRONG OUTPUT',
     meaning: 'the quantised model failed the accuracy gate against its fp32 build on this machine (the reason is shown): the figure was measured, but on a model that computes wrong outputs',

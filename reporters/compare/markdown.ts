@@ -1,8 +1,8 @@
 import { markdownTable } from 'markdown-table';
 import { markdownCode, markdownText } from '../render/markdown.ts';
 import { pipeTable } from './pipe-table.ts';
-import type { Comparison, GateFinding, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
-import { allowedDifferencesLine, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
+import { allowedDifferencesLine, findingLine, inertMarkdown as inert, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 export interface ComparisonMarkdownOptions {
   /** Leave out rows with no significant change (for size-limited places like a step summary). */
@@ -14,13 +14,9 @@ export interface ComparisonMarkdownOptions {
  * no HTML, links, images, line breaks or table pipes, whatever it holds (render/markdown.ts).
  */
 const esc = markdownText;
-const inert = markdownText;
 
 function findingsSection(c: Comparison): string {
-  if (!c.findings.length) return '';
-  const line = (f: GateFinding) =>
-    `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${inert(f.cellId)}` : ''}: ${inert(f.reason)}`;
-  return `### Gate findings\n\n${c.findings.map(line).join('\n')}`;
+  return c.findings.length ? `### Gate findings\n\n${c.findings.map(findingLine).join('\n')}` : '';
 }
 
 function identitySection(c: Comparison): string {

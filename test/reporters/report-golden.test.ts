@@ -31,7 +31,7 @@ const CHANGES: IntentionalChange[] = [
   { why: 'the Options line states the measured iteration count (adaptive), the adaptive target, the order and seed, the profiler', old: /^- Options: /, added: /^- Options: /},
   { why: 'the model line no longer prints "? on disk: weights from files ()" when nothing was hashed', old: /^- .*(\? on disk|weights from files \(\))/, added: /^- .*weights not hashed/ },
   { why: 'an endpoint run says the host is the benchmarking client', old: /^- Target: /, added: /^- Target: .*the benchmarking client/, fixtures: ['endpoint'] },
-  { why: 'the intro said "All figures are medians of measured iterations" also for composed figures; it now says which', old: /^All figures are medians/, added: /^(Figures are measured|Every timing below is COMPOSED|Some cells are COMPOSED)/ },
+  { why: 'the intro said "All figures are medians of measured iterations" also for composed figures; it now says which', old: /^All figures are medians/, added: /^(Figures are measured|Every timing below is COMPOSED|Some cells are COMPOSED|Every timing below is TOOL-REPORTED)/ },
   { why: 'every table states what its figures are (measured or composed, medians of how many)', added: /^_.*_$/ },
   { why: 'per-subgraph shares are of the sum of the medians, with the time outside any graph as a row, so they add up to 100% (they summed to 109.9%)', sections: ['Per-subgraph latency'], added: /\(outside any graph\)/ },
   { why: 'share of TTFT from medians like every other table (it used means), the other column never negative', sections: ['Share of TTFT by phase'] },
