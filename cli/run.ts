@@ -194,15 +194,14 @@ function resumeFlagValues(flags: RunFlags, suite: LoadedSuite | undefined) {
 
 /** The shard this run measures: from the plan file, or planned here (deterministically) from the history. */
 async function shardOfRun(flags: RunFlags, suite: LoadedSuite, target: TargetDefinition): Promise<ShardRecord> {
-  const { parseShard, shardRecord } = await import('../harness/shard.ts');
+  const { checkBoardLabel, parseShard, shardRecord } = await import('../harness/shard.ts');
   const { planSuite, readPlanFile } = await import('./plan.ts');
   const spec = parseShard(flags.shard!);
   const plan = flags.plan
     ? readPlanFile(flags.plan, suite, flags.filter)
     : planSuite(suite, spec.count, { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup, adaptive: flags.adaptive !== undefined || undefined, db: flags.db });
   const board = flags.board ?? process.env['BENCH_BOARD'] ?? (target.kind === 'local' ? hostname() : target.name);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$/.test(board)) throw new InputError(`--board "${board.slice(0, 100)}": expected a label of letters, digits and . _ : @ + - (at most 100)`);
-  return shardRecord(plan, spec, board);
+  return shardRecord(plan, spec, checkBoardLabel(board, flags.board ? '--board' : process.env['BENCH_BOARD'] ? '$BENCH_BOARD' : 'the board label (host name)'));
 }
 
 /**
