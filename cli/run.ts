@@ -1,15 +1,10 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import type { ResultStore } from '../harness/result-store.ts';
 import { runSuite } from '../harness/run-suite.ts';
-import { checkSuite, hashSuite, loadSuite } from '../harness/suite-loader.ts';
+import { DEFAULT_SUITE, planRun, type RunFlagValues } from '../harness/plan-run.ts';
 import type { RunResult } from '../core/result-types.ts';
-import { readResult, RESULT_FILE } from '../harness/result-store.ts';
-import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
-import { hasRedactedSecret } from '../core/redact.ts';
 import { describeHolder, type HeldRunLock } from '../targets/run-lock.ts';
 import { takeRunLock } from './run-lock.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
@@ -21,51 +16,13 @@ import { loadRunners } from '../runners/registry.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
 import { signalExitCode, STOP_SIGNALS } from '../harness/finish-run.ts';
-import { listTargets, resolveTarget, type TargetDefinition } from './targets.ts';
+import type { TargetDefinition } from './targets.ts';
 import type { ShardRecord } from '../core/result-types.ts';
-import { targetsFilePath } from '../targets/targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
-export const DEFAULT_SUITE = 'internvl-cpu';
+export { DEFAULT_SUITE };
 
-interface RunFlags {
-  suite?: string;
-  target?: string;
-  targets?: string;
-  yes?: boolean;
-  maxFailedFraction?: number;
-  retryFailed?: boolean;
-  calibrate: boolean;
-  recalibrate?: boolean;
-  filter: string[];
-  iterations?: number;
-  warmup?: number;
-  threads?: number;
-  out: string;
-  resume?: string;
-  adaptive?: number;
-  adaptiveMetric: string[];
-  maxIterations?: number;
-  cellBudget?: number;
-  cooldown?: number;
-  shuffle?: string | boolean;
-  ortProfile?: boolean;
-  probe: string[];
-  probeInterval?: number;
-  baseline?: number;
-  tempLimit?: number;
-  endpoint?: string;
-  model?: string;
-  images?: number;
-  promptTokens?: number;
-  maxTokens?: number;
-  concurrency?: number;
-  apiKeyEnv?: string;
-  shard?: string;
-  plan?: string;
-  board?: string;
-  db?: string;
-}
+type RunFlags = RunFlagValues;
 
 export function registerRunCommand(program: Command): void {
   program
@@ -112,86 +69,6 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-function positive(name: string, v: number | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isFinite(v) || v < 0) throw new InputError(`${name} expects a non-negative number, got ${String(v)}`);
-  return v;
-}
-
-function finite(name: string, v: number | undefined): number | undefined {
-  if (v !== undefined && !Number.isFinite(v)) throw new InputError(`${name} expects a number, got ${String(v)}`);
-  return v;
-}
-
-function methodologyFlags(flags: RunFlags) {
-  const adaptivePct = positive('--adaptive', flags.adaptive);
-  if (adaptivePct === undefined && (flags.maxIterations !== undefined || flags.cellBudget !== undefined)) {
-    throw new InputError('--max-iterations and --cell-budget only apply with --adaptive <pct>');
-  }
-  let shuffleSeed: number | undefined;
-  if (flags.shuffle !== undefined) {
-    shuffleSeed = flags.shuffle === true ? Date.now() % 2 ** 31 : Number(flags.shuffle);
-    if (!Number.isInteger(shuffleSeed) || shuffleSeed < 0) throw new InputError(`--shuffle expects an integer seed, got "${String(flags.shuffle)}"`);
-  }
-  return {
-    adaptive:
-      adaptivePct === undefined
-        ? undefined
-        : { targetCiPct: adaptivePct, ...(flags.adaptiveMetric.length ? { metrics: flags.adaptiveMetric } : {}), maxIterations: flags.maxIterations, maxCellSeconds: positive('--cell-budget', flags.cellBudget) },
-    cooldownSeconds: positive('--cooldown', flags.cooldown),
-    shuffleSeed,
-    ortProfile: flags.ortProfile,
-    probes: flags.probe.length ? flags.probe : undefined,
-    probeIntervalMs: flags.probeInterval,
-    baselineSeconds: positive('--baseline', flags.baseline),
-    tempLimitC: finite('--temp-limit', flags.tempLimit),
-  };
-}
-
-const ENDPOINT_ONLY = ['model', 'images', 'promptTokens', 'maxTokens', 'concurrency', 'apiKeyEnv'] as const;
-
-/** `--endpoint URL --model NAME ...` needs no suite file: the default endpoint suite is built from the flags. */
-async function endpointSuite(flags: RunFlags): Promise<LoadedSuite> {
-  if (flags.suite) throw new InputError('--endpoint builds its own suite; drop --suite (or put the URL in a suite file)');
-  if (!flags.model) throw new InputError('--endpoint needs --model NAME (the model name the server serves)');
-  const { buildEndpointSuite } = await import('../runners/endpoint/suite.ts');
-  const suite = buildEndpointSuite({
-    url: flags.endpoint!,
-    model: flags.model,
-    images: flags.images,
-    promptTokens: flags.promptTokens,
-    maxTokens: flags.maxTokens,
-    concurrency: flags.concurrency,
-    iterations: flags.iterations,
-    warmup: flags.warmup,
-    apiKeyEnv: flags.apiKeyEnv,
-  });
-  return { suite: checkSuite(suite, `--endpoint ${flags.endpoint}`), source: `endpoint:${flags.endpoint}`, hash: hashSuite(suite) };
-}
-
-/** The stored run of --resume DIR, read (with its cell journal) before anything else is decided. */
-function readRunToResume(dir: string): RunResult {
-  const file = join(resolve(dir), RESULT_FILE);
-  if (!existsSync(file)) throw new InputError(`--resume ${dir}: no ${RESULT_FILE} in that folder`);
-  return readResult(file);
-}
-
-function resumeFlagValues(flags: RunFlags, suite: LoadedSuite | undefined) {
-  return {
-    target: flags.target,
-    suite: suite ? { hash: suite.hash, source: suite.source, flag: flags.endpoint ? '--endpoint' : '--suite' } : undefined,
-    filters: flags.filter,
-    iterations: flags.iterations,
-    warmup: flags.warmup,
-    threads: flags.threads,
-    adaptivePct: flags.adaptive,
-    shuffleSeed: flags.shuffle === undefined || flags.shuffle === true ? undefined : Number(flags.shuffle),
-    ortProfile: flags.ortProfile,
-    probes: flags.probe,
-    cooldownSeconds: flags.cooldown,
-  };
-}
-
 /** The shard this run measures: from the plan file, or planned here (deterministically) from the history. */
 async function shardOfRun(flags: RunFlags, suite: LoadedSuite, target: TargetDefinition): Promise<ShardRecord> {
   const { checkBoardLabel, parseShard, shardRecord } = await import('../harness/shard.ts');
@@ -221,35 +98,7 @@ export function failedCellsNote(result: RunResult, runDir: string): string {
 }
 
 async function runCommand(flags: RunFlags): Promise<number> {
-  if (!flags.endpoint) {
-    const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
-    if (stray.length) throw new InputError(`${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --endpoint URL`);
-  }
-  const suite = flags.endpoint ? await endpointSuite(flags) : flags.resume && !flags.suite ? undefined : loadSuite(flags.suite ?? DEFAULT_SUITE);
-  const resumed = flags.resume ? readRunToResume(flags.resume) : undefined;
-  if (resumed) checkResumeFlags(resumed, resumeFlagValues(flags, suite), flags.resume!, hostname());
-  if (resumed && !suite && hasRedactedSecret(JSON.stringify(resumed.suite.definition))) {
-    throw new InputError(`--resume ${flags.resume}: the run's endpoint URL held a secret in its query string, which was not recorded; resume with --endpoint and the same URL`);
-  }
-  const maxFailedFraction = flags.maxFailedFraction;
-  if (maxFailedFraction !== undefined && (!Number.isFinite(maxFailedFraction) || maxFailedFraction < 0 || maxFailedFraction > 1)) {
-    throw new InputError(`--max-failed-fraction expects a number from 0 to 1, got ${String(maxFailedFraction)}`);
-  }
-  if (resumed && maxFailedFraction !== undefined && maxFailedFraction !== (resumed.options.maxFailedFraction ?? 0)) {
-    throw new InputError(`--resume ${flags.resume}: --max-failed-fraction ${maxFailedFraction} conflicts with the run's ${resumed.options.maxFailedFraction ?? 0}; drop --max-failed-fraction`);
-  }
-  const targetName = chooseTargetName({
-    explicit: flags.target,
-    resumed,
-    suite: suite?.suite,
-    knownTargets: listTargets(flags.targets).map((t) => t.name),
-    targetsFile: targetsFilePath(flags.targets),
-  });
-  const target = resolveTarget(targetName, flags.targets);
-  if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
-  if (flags.recalibrate && !flags.calibrate) throw new InputError('--recalibrate and --no-calibrate contradict each other: keep one');
-  if (!flags.shard && (flags.plan || flags.board || flags.db)) throw new InputError('--plan, --board and --db only apply with --shard K/N');
-  if (flags.shard && flags.resume) throw new InputError('--shard: a resumed run keeps its own shard; drop --shard');
+  const { suite, target, request } = await planRun(flags);
   const shard = suite && flags.shard ? await shardOfRun(flags, suite, target) : undefined;
   const progress = createProgress();
   // One handler for every stop signal over the whole command, so none takes the default action
@@ -303,26 +152,12 @@ async function runCommand(flags: RunFlags): Promise<number> {
     if (lock.warning) progress.log(lock.warning);
     try {
       const outcome = await runSuite({
-        suite,
-        target: target.name,
-        filters: flags.filter,
-        // The endpoint suite already holds --iterations/--warmup (rounded to the concurrency).
-        iterations: flags.endpoint ? undefined : flags.iterations,
-        warmup: flags.endpoint ? undefined : flags.warmup,
-        threads: flags.threads,
-        ...methodologyFlags(flags),
-        outDir: resolve(flags.out),
-        prebuildModels: target.kind === 'local',
-        resumeDir: flags.resume,
+        ...request,
         runners: await loadRunners(target),
         transport: target.kind === 'local' ? undefined : sharedTransport(target),
-        retryFailed: flags.retryFailed,
         shard,
-        confirmPlan: flags.yes === true,
-        maxFailedFraction,
         progress,
         boardFacts,
-        roofline: { calibrate: flags.calibrate, recalibrate: flags.recalibrate === true },
         onStore: () => {
           phase = 'running';
         },

@@ -3,7 +3,8 @@
  * probes are listed below; a user's probe is added with `registerProbe` (the plug-in loader,
  * harness/plugins.ts, calls it for each `plugins:` entry of bench.config.yaml).
  */
-import { InputError, ValidationError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
+import { NamedRegistry } from '../core/named-registry.ts';
 import { issueText } from '../core/validate.ts';
 import type { TargetDefinition } from '../targets/types.ts';
 import { AXERA_PROBE } from './axera/descriptor.ts';
@@ -18,27 +19,19 @@ export type { BoardCheck, ProbeContext, ProbeDescriptor, ProbeTool, SampledQuant
 
 const BUILT_IN: readonly ProbeDescriptor[] = [TEGRASTATS_PROBE, AXERA_PROBE, HWMON_PROBE, POWERCAP_PROBE, NVIDIA_SMI_PROBE, SYSTEM_PROBE];
 
-const registry = new Map<string, ProbeDescriptor>(BUILT_IN.map((d) => [d.name, d]));
-
-/** Names a probe may have: they key result records, warnings and environment facts. */
-const PROBE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const registry = new NamedRegistry<ProbeDescriptor>('probe', (d) => d.name, BUILT_IN);
 
 /** Adds a probe; a name already taken or not of the allowed form is refused (never replaced). */
 export function registerProbe(descriptor: ProbeDescriptor, from = 'a plug-in'): void {
-  const name = descriptor.name;
-  if (typeof name !== 'string' || !PROBE_NAME.test(name)) {
-    throw new InputError(`${from}: probe name ${JSON.stringify(name)} is not allowed; expected lower-case letters, digits and "-" (at most 40), starting with a letter`);
-  }
-  if (registry.has(name)) throw new InputError(`${from}: a probe named "${name}" is already registered`);
-  registry.set(name, descriptor);
+  registry.register(descriptor, from);
 }
 
 export function probeDescriptors(): readonly ProbeDescriptor[] {
-  return [...registry.values()];
+  return registry.all();
 }
 
 export function probeNames(): string[] {
-  return [...registry.keys()];
+  return registry.names();
 }
 
 export function probeDescriptor(name: string): ProbeDescriptor | undefined {

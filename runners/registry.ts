@@ -4,7 +4,7 @@
  * which the plug-in loader (harness/plugins.ts) calls for each `plugins:` entry of
  * bench.config.yaml. Everything that needs to know what a runner can do asks here.
  */
-import { InputError } from '../core/errors.ts';
+import { NamedRegistry } from '../core/named-registry.ts';
 import type { Runner } from '../core/runner.ts';
 import type { TargetDefinition } from '../targets/types.ts';
 import { AXERA_RUNNER } from './axera/descriptor.ts';
@@ -19,27 +19,19 @@ export type { RunnerCapabilities, RunnerDescriptor } from './descriptor.ts';
 
 const BUILT_IN: readonly RunnerDescriptor[] = [ORT_RUNNER, LLAMACPP_RUNNER, ENDPOINT_RUNNER, COMMAND_RUNNER, AXERA_RUNNER];
 
-const registry = new Map<string, RunnerDescriptor>(BUILT_IN.map((d) => [d.spec.name, d]));
-
-/** Names a runner may have: they appear in suites, cell ids, file names and tables. */
-const RUNNER_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const registry = new NamedRegistry<RunnerDescriptor>('runner', (d) => d.spec?.name, BUILT_IN);
 
 /** Adds a runner; a name already taken or not of the allowed form is refused (never replaced). */
 export function registerRunner(descriptor: RunnerDescriptor, from = 'a plug-in'): void {
-  const name = descriptor.spec?.name;
-  if (typeof name !== 'string' || !RUNNER_NAME.test(name)) {
-    throw new InputError(`${from}: runner name ${JSON.stringify(name)} is not allowed; expected lower-case letters, digits and "-" (at most 40), starting with a letter`);
-  }
-  if (registry.has(name)) throw new InputError(`${from}: a runner named "${name}" is already registered`);
-  registry.set(name, descriptor);
+  registry.register(descriptor, from);
 }
 
 export function runnerDescriptors(): readonly RunnerDescriptor[] {
-  return [...registry.values()];
+  return registry.all();
 }
 
 export function runnerNames(): string[] {
-  return [...registry.keys()];
+  return registry.names();
 }
 
 export function runnerDescriptor(name: string): RunnerDescriptor | undefined {

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { codeLinesMatching } from '../helpers/source-literals.ts';
 import { checkSuite } from '../../harness/suite-loader.ts';
 import { probeDescriptor, probeNames, probeTools, registerProbe } from '../../hw-probes/registry.ts';
 
@@ -9,12 +9,6 @@ const BUILT_IN = ['tegrastats', 'axera', 'hwmon', 'powercap', 'nvidia-smi', 'sys
 /** Source folders outside hw-probes/ whose code must ask the registry instead of naming a probe. */
 const CODE_FOLDERS = ['cli', 'harness', 'analysis', 'reporters', 'publish', 'history', 'roofline', 'core', 'runners', 'models', 'targets'];
 
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? tsFiles(path) : path.endsWith('.ts') ? [path] : [];
-  });
-}
 
 const suiteDoc = (probes: string[]) => ({
   name: 't',
@@ -70,13 +64,6 @@ describe('probe registry', () => {
   it('no probe name is a string literal in code outside hw-probes/', () => {
     // "axera" and "system" are also a model layout and a preflight row: only comparisons with them count.
     const literal = new RegExp(`['"\`](tegrastats|hwmon|powercap|nvidia-smi)['"\`]|(===|!==|includes\\()\\s*['"\`](axera|system)['"\`]`);
-    const found: string[] = [];
-    for (const file of CODE_FOLDERS.flatMap(tsFiles)) {
-      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-        const code = line.replace(/\/\/.*$/, '');
-        if (!/^\s*(\/\*\*|\*)/.test(code) && literal.test(code)) found.push(`${file}:${i + 1}: ${line.trim()}`);
-      });
-    }
-    expect(found).toEqual([]);
+    expect(codeLinesMatching(CODE_FOLDERS, literal)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { codeLinesMatching } from '../helpers/source-literals.ts';
 import { backendLabel, registerRunner, runnerCan, runnerDescriptor, runnerNames } from '../../runners/registry.ts';
 import { ORT_RUNNER } from '../../runners/ort/descriptor.ts';
 
@@ -9,12 +9,6 @@ const BUILT_IN = ['ort', 'llamacpp', 'endpoint', 'command', 'axera-subgraph'];
 /** Source folders outside runners/ whose code must ask the registry instead of naming a runner. */
 const CODE_FOLDERS = ['cli', 'harness', 'analysis', 'reporters', 'publish', 'history', 'roofline', 'core', 'hw-probes', 'models'];
 
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? tsFiles(path) : path.endsWith('.ts') ? [path] : [];
-  });
-}
 
 describe('runner registry', () => {
   it('lists the built-in runners, each under its spec name', () => {
@@ -57,13 +51,6 @@ describe('runner registry', () => {
 
   it('no runner name is a string literal in code outside runners/', () => {
     const literal = new RegExp(`['"\`](${BUILT_IN.join('|')})['"\`]`);
-    const found: string[] = [];
-    for (const file of CODE_FOLDERS.flatMap(tsFiles)) {
-      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-        const code = line.replace(/\/\/.*$/, '');
-        if (!/^\s*(\/\*\*|\*)/.test(code) && literal.test(code)) found.push(`${file}:${i + 1}: ${line.trim()}`);
-      });
-    }
-    expect(found).toEqual([]);
+    expect(codeLinesMatching(CODE_FOLDERS, literal)).toEqual([]);
   });
 });
