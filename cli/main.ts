@@ -14,6 +14,8 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Register>]> = [
   [['run'], async () => (await import('./run.ts')).registerRunCommand],
+  [['plan'], async () => (await import('./plan.ts')).registerPlanCommand],
+  [['merge'], async () => (await import('./merge.ts')).registerMergeCommand],
   [['list'], async () => (await import('./list.ts')).registerListCommand],
   [['report'], async () => (await import('./report.ts')).registerReportCommand],
   [['publish', 'publish-pages'], async () => (await import('./publish.ts')).registerPublishCommand],
@@ -47,6 +49,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    // Plug-in runners and probes (bench.config.yaml) are registered before any command reads the registries.
+    await (await import('../harness/plugins.ts')).loadPlugins();
     const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchArgv } from '../core/commands.ts';
 import type { Cell, Suite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
+import { runnerCan } from '../runners/registry.ts';
 
-const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
 /**
  * Cold start: a first local run of a zoo suite needs one synthetic model per precision. Built
@@ -18,7 +17,8 @@ const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.
  * refused before anything is built.
  */
 export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], log: (m: string) => void): Promise<void> {
-  if (suite.runner !== 'ort' || !('zoo' in suite.model)) return;
+  // A suite with a runner axis is left to its cells, as before: only a single runner that builds zoo models here.
+  if (!runnerCan(suite.runner, 'buildsZooModels') || !('zoo' in suite.model)) return;
   const ref = suite.model;
   const precisions = [...new Set(cells.map((c) => String(c.params['precision'] ?? 'fp32')))].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
   const missing = precisions.filter((precision) => !isModelCached({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community', seed: ref.seed }));
@@ -29,7 +29,7 @@ export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], lo
   const queue = [...missing];
   const worker = async (): Promise<void> => {
     for (let precision = queue.shift(); precision; precision = queue.shift()) {
-      const args = [BENCH, 'models', 'build', ref.zoo, '--precision', precision, '--scale', ref.scale, ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : [])];
+      const args = benchArgv('modelsBuild', [ref.zoo, '--precision', precision, '--scale', ref.scale, ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : [])]);
       const code = await new Promise<number>((done) => {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';

@@ -9,20 +9,19 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, writeFileSync } 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildReport } from '../reporters/build-report.ts';
 import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
-import { renderMarkdown } from '../reporters/render/markdown.ts';
+import { markdownText, renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
+import { benchArgv } from '../core/commands.ts';
 import { errorMessage, FileSystemError, fileSystemProblem, InputError, toError } from '../core/errors.ts';
 import { baseSlug, slugger } from './collect.ts';
 import { replaceSite, stagingFolder } from './site-folder.ts';
 import { dimensionValue, FILTER_DIMENSIONS, indexView, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
 const require = createRequire(import.meta.url);
-const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
 const CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -152,7 +151,7 @@ export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions
   // The provenance footer a README table needs, as llama-bench prints its build line.
   const footer = runs.map((p) => {
     const r = p.result;
-    return `- ${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`;
+    return `- ${markdownText(`${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`)}`;
   });
   return `${renderMarkdown(md)}\n## Provenance\n\n${footer.join('\n')}\n`;
 }
@@ -334,7 +333,7 @@ async function publishInto(files: readonly string[], out: string, options: SiteO
 function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[]): Promise<void> {
   return new Promise<void>((finished) => {
     // 'advanced' serialization: the runs come back as structured clones, not JSON text.
-    const child = spawn(process.execPath, [BENCH, 'publish-pages', '--out', out], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = spawn(process.execPath, benchArgv('publishPages', ['--out', out]), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     let stderr = '';
     // Slices sent and not yet answered, oldest first (the worker answers in order). Two are kept
     // in flight so the worker never waits for this process, busy with a slice of its own, to
@@ -434,7 +433,7 @@ export function writeSite(runs: readonly PublishedRun[], out: string, options: S
       }
       if (!s.id.startsWith('compare-')) return renderHtmlSection(s, { foldAfter: INDEX_ROWS_SHOWN });
       const t = s.tables[0]!;
-      const first = options.rows.length;
+      const first = grid.rowDims.length;
       return [
         `<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.heading)}</h2>`,
         renderHtmlTable(t, {
