@@ -427,7 +427,9 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
       judged++;
       continue;
     }
-    if (r.status !== 'insufficient history') {
+    // With --gate-two-run the two-run test is a gate of its own: a verdict of it judges the row
+    // even before the series is long enough for change points.
+    if (r.status !== 'insufficient history' || (opts.gateTwoRun && r.twoRun.verdict !== 'insufficient data')) {
       judged++;
       continue;
     }

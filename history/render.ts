@@ -1,12 +1,14 @@
 import { markdownTable } from 'markdown-table';
 import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../reporters/render/junit.ts';
 import { pipeTable } from '../reporters/compare/pipe-table.ts';
+import { markdownCode, markdownText } from '../reporters/render/markdown.ts';
 import { findingCounts, findingLine, findingOutcome, fmtCiPct, fmtMedian, fmtPct, inertMarkdown, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
 import type { DetectedChange, HistoryCheck, HistoryRow } from './check.ts';
 
 /** `bench history check` output: Markdown (step summary), JSON, JUnit, built from compare's pieces. */
 
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/** Text from result files and the history store (cell ids, errors, names) as inert Markdown. */
+const esc = markdownText;
 const short = (commit: string | null) => (commit ? commit.slice(0, 12) : '(no commit)');
 const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
@@ -84,7 +86,7 @@ function changesTable(c: HistoryCheck): string {
     r.changes.map((ch) => [
       esc(r.cellId),
       r.metric,
-      `\`${short(ch.commit)}\`${ch.mayBeLater ? ' or later' : ''}`,
+      `${markdownCode(short(ch.commit))}${ch.mayBeLater ? ' or later' : ''}`,
       ch.date.slice(0, 10),
       fmtMedian(ch.beforeMedian, r.unit),
       fmtMedian(ch.afterMedian, r.unit),
@@ -101,7 +103,7 @@ function metricTable(rows: readonly HistoryRow[], c: HistoryCheck): string {
   const body = rows.map((r) => [
     esc(r.cellId),
     String(r.points),
-    r.acceptedFrom ? `accepted \`${short(r.acceptedFrom.commit)}\`` : 'start of history',
+    r.acceptedFrom ? `accepted ${markdownCode(short(r.acceptedFrom.commit))}` : 'start of history',
     fmtMedian(r.candidateMedian, r.unit),
     r.twoRun.baseMedian === null ? '–' : `${fmtMedian(r.twoRun.baseMedian, r.unit)} (${r.twoRun.baseRuns} runs)`,
     fmtPct(r.twoRun.changePct),
@@ -123,11 +125,11 @@ export interface HistoryMarkdownOptions {
 export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOptions = {}): string {
   const out: string[] = [];
   const cand = c.candidate;
-  out.push(`## History check: ${c.suite} on ${c.board}`);
+  out.push(`## History check: ${esc(c.suite)} on ${esc(c.board)}`);
   out.push(
     markdownTable([
       ['Run', 'Commit', 'Commit date', 'In the history', 'Database', 'File'],
-      [`\`${cand.runId}\``, short(cand.gitCommit), cand.commitDate, cand.stored ? 'yes' : 'no (checked, not added)', c.db, cand.source ?? '–'],
+      [markdownCode(cand.runId), esc(short(cand.gitCommit)), esc(cand.commitDate), cand.stored ? 'yes' : 'no (checked, not added)', esc(c.db), esc(cand.source ?? '–')],
     ]),
   );
   out.push(`**${inert(historyGateLine(c))}**\n\n${historySummaryLine(c)}.`);
@@ -138,16 +140,16 @@ export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOpti
     const ch = example.changes[example.changes.length - 1]!;
     out.push(
       `### Changes not yet accepted\n\n${changesTable(c)}\n\n` +
-        `A change stays listed until it is accepted, e.g. \`bench history accept --suite ${c.suite} --board ${c.board} ` +
-        `--cell '${example.cellId}' --metric ${example.metric} --commit ${short(ch.commit)}\`; from then on its new level is the baseline.`,
+        `A change stays listed until it is accepted, e.g. ${markdownCode(`bench history accept --suite ${c.suite} --board ${c.board} --cell '${example.cellId}' --metric ${example.metric} --commit ${short(ch.commit)}`)}; ` +
+        'from then on its new level is the baseline.',
     );
   }
   if (c.failedCells.length) {
     out.push(
-      `### Failed cells\n\n${c.failedCells.map((f) => `- \`${f.cellId}\`: ${f.newlyFailing ? '**newly failing** (ok in the run before)' : 'failed'}: ${esc(f.error)}`).join('\n')}`,
+      `### Failed cells\n\n${c.failedCells.map((f) => `- ${markdownCode(f.cellId)}: ${f.newlyFailing ? '**newly failing** (ok in the run before)' : 'failed'}: ${esc(f.error)}`).join('\n')}`,
     );
   }
-  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- \`${id}\``).join('\n')}`);
+  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- ${markdownCode(id)}`).join('\n')}`);
   for (const metric of c.metrics) {
     const all = c.rows.filter((r) => r.metric === metric);
     if (!all.length) continue;
@@ -174,7 +176,7 @@ export function historyStepSummary(c: HistoryCheck): string {
   if (Buffer.byteLength(full) <= STEP_SUMMARY_LIMIT) return full;
   const changed = formatHistoryMarkdown(c, { onlyChanged: true });
   if (Buffer.byteLength(changed) <= STEP_SUMMARY_LIMIT) return changed;
-  return `## History check: ${c.suite} on ${c.board}\n\n**${historyGateLine(c)}**\n\n${historySummaryLine(c)}.\n\nThe tables are too large for a step summary; see the job's artifacts.\n`;
+  return `## History check: ${esc(c.suite)} on ${esc(c.board)}\n\n**${historyGateLine(c)}**\n\n${historySummaryLine(c)}.\n\nThe tables are too large for a step summary; see the job's artifacts.\n`;
 }
 
 export function formatHistoryJson(c: HistoryCheck): string {

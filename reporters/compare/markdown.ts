@@ -1,17 +1,19 @@
 import { markdownTable } from 'markdown-table';
+import { markdownCode, markdownText } from '../render/markdown.ts';
 import { pipeTable } from './pipe-table.ts';
 import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
-import { allowedDifferencesLine, findingLine, inertMarkdown, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+import { allowedDifferencesLine, findingLine, inertMarkdown as inert, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 export interface ComparisonMarkdownOptions {
   /** Leave out rows with no significant change (for size-limited places like a step summary). */
   onlyChanged?: boolean;
 }
 
-/** Cell ids and messages go into table cells: a pipe would end the cell. */
-const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-
-const inert = inertMarkdown;
+/**
+ * Text from a result file (cell ids, errors, identity values, targets, hosts) as inert Markdown:
+ * no HTML, links, images, line breaks or table pipes, whatever it holds (render/markdown.ts).
+ */
+const esc = markdownText;
 
 function findingsSection(c: Comparison): string {
   return c.findings.length ? `### Gate findings\n\n${c.findings.map(findingLine).join('\n')}` : '';
@@ -38,12 +40,12 @@ function identitySection(c: Comparison): string {
 }
 
 function listCells(ids: readonly string[], max = 8): string {
-  const shown = ids.slice(0, max).map((id) => `\`${id}\``).join(', ');
+  const shown = ids.slice(0, max).map(markdownCode).join(', ');
   return ids.length > max ? `${shown} and ${ids.length - max} more` : shown;
 }
 
 function runRow(label: string, r: RunRef): string[] {
-  return [label, `\`${r.runId}\``, r.target, r.host, r.gitRevision ? r.gitRevision.slice(0, 12) : '–', r.startedAt, r.source ?? '–'];
+  return [label, markdownCode(r.runId), esc(r.target), esc(r.host), r.gitRevision ? markdownCode(r.gitRevision.slice(0, 12)) : '–', esc(r.startedAt), esc(r.source ?? '–')];
 }
 
 function metricTable(rows: readonly MetricComparison[], c: Comparison): string {
@@ -63,7 +65,7 @@ function metricTable(rows: readonly MetricComparison[], c: Comparison): string {
 /** The comparison as Markdown: runs, gate outcome, context warnings on top, then a table per metric. */
 export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdownOptions = {}): string {
   const out: string[] = [];
-  out.push(`## Comparison: ${c.base.suite}`);
+  out.push(`## Comparison: ${esc(c.base.suite)}`);
   out.push(markdownTable([['', 'Run', 'Target', 'Host', 'Git', 'Started', 'File'], runRow('Base', c.base), runRow('Candidate', c.cand)]));
   out.push(`**${inert(gateLine(c))}**\n\n${summaryLine(c)}.`);
   const findings = findingsSection(c);
@@ -73,11 +75,11 @@ export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdown
   if (c.warnings.length) {
     const lines = c.warnings.map((w) => {
       const cells = w.cellIds ? ` (${w.cellIds.length === 1 ? 'cell' : `${w.cellIds.length} cells`}: ${listCells(w.cellIds)})` : '';
-      return `- ⚠ **${w.kind}**: ${w.message}${cells}`;
+      return `- ⚠ **${w.kind}**: ${esc(w.message)}${cells}`;
     });
     out.push(`### Context warnings\n\nThese differ between the runs and may explain (or hide) a change:\n\n${lines.join('\n')}`);
   }
-  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- \`${id}\``).join('\n')}`);
+  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- ${markdownCode(id)}`).join('\n')}`);
   for (const metric of c.metrics) {
     const all = c.rows.filter((r) => r.metric === metric);
     if (!all.length) continue;
@@ -93,7 +95,7 @@ export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdown
   if (c.onlyInCand.length) notCompared.push(`- Only in the candidate run (${c.onlyInCand.length}): ${listCells(c.onlyInCand, 50)}`);
   for (const f of c.failed) {
     const where = f.side === 'both' ? 'failed in both runs' : f.side === 'base' ? 'failed in the base run' : '**newly failing** in the candidate run';
-    notCompared.push(`- \`${f.cellId}\`: ${where}: ${esc(f.error)}`);
+    notCompared.push(`- ${markdownCode(f.cellId)}: ${where}: ${esc(f.error)}`);
   }
   if (notCompared.length) out.push(`### Cells not compared\n\n${notCompared.join('\n')}`);
   out.push(

@@ -1,4 +1,5 @@
 import { fmt } from '../format.ts';
+import { markdownText } from '../render/markdown.ts';
 import type { JunitCaseOutcome } from '../render/junit.ts';
 import type { Comparison, FindingKind, GateFinding, MetricComparison } from '../../analysis/comparison-types.ts';
 
@@ -88,9 +89,9 @@ export function summaryLine(c: Comparison): string {
 
 /**
  * Text from a result file (cell ids, errors, identity values) as inert Markdown: no HTML, links,
- * images, emphasis or line breaks, whatever it holds.
+ * images, line breaks or table pipes, whatever it holds. The one Markdown escaper, render/markdown.ts.
  */
-export const inertMarkdown = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`);
+export const inertMarkdown = markdownText;
 
 /** One gate finding as a Markdown list item. */
 export function findingLine(f: GateFinding): string {

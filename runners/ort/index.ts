@@ -18,7 +18,7 @@ import { ORT_PRECISIONS } from './spec.ts';
 import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
 import { familyPreprocessing } from '../../models/preprocess/plan.ts';
 import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
-import { numberParam, sha256File } from '../cell-input.ts';
+import { cellPartPrecisions, numberParam, sha256File } from '../cell-input.ts';
 
 const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
 
@@ -140,16 +140,15 @@ export const ortRunner: Runner = {
     const textTokens = numberParam(cell, 'prefill', 128);
     // `precision` sets every graph; vision_precision / llm_precision set one part each (as VLM
     // tables on Jetson Thor report them), each part built at its own precision.
-    const precision = String(cell.params['precision'] ?? 'fp32');
-    const llmPrecision = String(cell.params['llm_precision'] ?? precision);
-    const visionPrecision = String(cell.params['vision_precision'] ?? precision);
+    const parts = cellPartPrecisions(cell);
+    const llmPrecision = parts.llm;
     const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
     const frames = numberParam(cell, 'frames', 0);
     const needsVision = images > 0 || frames > 0;
     const model = await resolveModel(suite, llmPrecision, ctx);
-    if (needsVision && visionPrecision !== llmPrecision) {
-      withVisionFrom(model, await resolveModel(suite, visionPrecision, ctx), visionPrecision);
+    if (parts.vision !== null && parts.vision !== llmPrecision) {
+      withVisionFrom(model, await resolveModel(suite, parts.vision, ctx), parts.vision);
     }
     // Before any session of the cell exists (the check opens its own and releases them): a
     // quantised model is checked against fp32 once per build and machine; a failing one is

@@ -425,6 +425,11 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     expect(r.json.suiteChanged).toMatchObject({ to: 'edited0suite0hash' });
     expect(r.md).toContain('The suite definition changed since the previous stored run');
     expect(r.md).toContain('CANNOT JUDGE (not a pass)');
+
+    // With --gate-two-run the two-run test judges a short history: an identical run passes.
+    const judged = await check(db, atCommit(quiet(real), 2), '--gate-two-run');
+    expect(judged.code).toBe(0);
+    expect(judged.json.findings).toEqual([]);
   }, 60_000);
 
   it('issue 26 item 10: history accept refuses an empty --commit and an ambiguous prefix, naming the candidates', async () => {

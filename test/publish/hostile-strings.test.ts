@@ -18,7 +18,10 @@ import { checkResult } from '../../harness/result-schema.ts';
 import { collectRuns, resultFiles } from '../../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS } from '../../publish/site-model.ts';
 import { publishSite, siteMarkdown } from '../../publish/write-site.ts';
+import { compareRuns } from '../../analysis/compare-runs.ts';
 import { buildReport } from '../../reporters/build-report.ts';
+import { formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
+import { boardCells, makeResult } from '../compare/make-result.ts';
 import { markdownCode, markdownText, renderMarkdown } from '../../reporters/render/markdown.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -123,6 +126,24 @@ describe('hostile strings in a result', () => {
       expect(widths.every((w) => w === 1)).toBe(true);
     }, 60_000);
   }
+
+  it('reach the bench compare Markdown (its step summary) as text', async () => {
+    const cells = [...boardCells(), { images: 1, prefill: 64, precision: `q4 ${IMG} \` ${LINK}`, encodePerImage: 300, prefillMs: 200, step: 50 }];
+    const base = makeResult({ seed: 1, cells, cv: 0.04, threads: 4 });
+    const cand = makeResult({ seed: 2, cells, cv: 0.04, threads: 4 });
+    base.target = cand.target = `board ${SCRIPT}`;
+    cand.cells[1] = { ...cand.cells[1]!, status: 'failed', error: `${HEADING} ${IMG} ${LINK}`, iterations: [], metrics: {} };
+    const md = formatComparisonMarkdown(compareRuns(base, cand, { thresholdPct: 5, baseSource: `${IMAGE}.json`, candSource: 'cand.json' }));
+    // Outside code spans (whose text Markdown never reads as HTML) nothing is raw.
+    const outsideCode = md.replace(/(`+)(?:(?!\1).)+\1/g, '');
+    expect(outsideCode).not.toMatch(/(?<!\\)<(img|\/script|script)/);
+    expect(md).not.toMatch(/^\s*(- )?# injected heading/m);
+    const page = await openHtml(micromark(md, { allowDangerousHtml: true, allowDangerousProtocol: true, extensions: [gfm()], htmlExtensions: [gfmHtml()] }));
+    const seen = await traces(page);
+    expect(seen).toMatchObject({ pwned: undefined, images: 0, jsLinks: 0, injectedHeadings: 0 });
+    expect(seen.text).toContain(`board ${SCRIPT}`);
+    expect(seen.text).toContain(`fine # injected heading ${IMG} ${LINK}`);
+  }, 60_000);
 
   it('markdownText and markdownCode keep ordinary text readable and make markup inert', () => {
     expect(markdownText('12.3 [11.9–12.8] n=8 ~noisy')).toBe('12.3 [11.9–12.8] n=8 ~noisy');
