@@ -1,17 +1,23 @@
-import { appendFileSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { InputError } from '../core/errors.ts';
+import { FileSystemError, fileSystemProblem, InputError, toError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
-import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
-import { loadResultArg } from '../harness/load-result.ts';
+import { DEFAULT_CONFIDENCE, GATE_EXIT_CODE } from '../analysis/compare-runs.ts';
+import { parseAllowedDifferences } from '../analysis/identity.ts';
+import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
 import { renderChart } from '../reporters/render/png.ts';
-import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';
+import { checkRun, DEFAULT_WINDOW, type HistoryCheck } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
 import { exportCsv, exportJson } from '../history/export.ts';
-import { recordFromResult, type RecordOptions } from '../history/record.ts';
+import { checkComplete, recordFromResult, type RecordOptions } from '../history/record.ts';
 import { formatHistoryJson, formatHistoryJunit, formatHistoryMarkdown, historyGateLine, historyStepSummary } from '../history/render.ts';
-import { DB_ENV, DEFAULT_DB, HistoryStore, resolveDbPath } from '../history/store.ts';
+import { databaseFiles, DB_ENV, DEFAULT_DB, HistoryStore, resolveDbPath } from '../history/store.ts';
+import { refuseFileAsFolder, refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
+import { fsyncDir, writeFileAtomic } from '../core/atomic-write.ts';
 import { formatTrendMarkdown, seriesTrend, trendChart } from '../history/trend.ts';
 import { parseConfidence, parsePercent } from './compare.ts';
 
@@ -38,6 +44,13 @@ function isoDate(value: string): string {
   return value;
 }
 
+/** Refuses (exit 2) an --out file that is a folder, or is or lies inside the database or another input. */
+function checkOutFile(out: string | undefined, reads: readonly string[]): void {
+  if (!out) return;
+  refuseFolderAsFile('--out', out);
+  refuseOutputOverInput({ flag: '--out', given: out, writes: [resolve(out)], reads });
+}
+
 function writeOut(text: string, out: string | undefined): void {
   if (!out) {
     process.stdout.write(text);
@@ -45,7 +58,7 @@ function writeOut(text: string, out: string | undefined): void {
   }
   const file = resolve(out);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
+  writeFileAtomic(file, text);
 }
 
 function withStore<T>(dbFlag: string | undefined, create: boolean, fn: (store: HistoryStore) => T): T {
@@ -95,6 +108,7 @@ interface CheckFlags extends RecordFlags {
   gateTwoRun?: boolean;
   format: 'md' | 'json' | 'junit';
   out?: string;
+  allowDifference: string[];
 }
 
 function renderCheck(c: HistoryCheck, format: CheckFlags['format']): string {
@@ -120,23 +134,37 @@ export function registerHistoryCommand(program: Command): void {
       .command('add')
       .description('Store runs (result.json files or run folders); a run already stored is left as it is.')
       .argument('<results...>', 'result.json files or run folders'),
-  ).action((results: string[], flags: RecordFlags) => {
-    // Read every input first: a bad file among several adds nothing.
-    const loaded = results.map((arg) => ({ arg, ...loadResultArg(arg, 'result') }));
-    withStore(flags.db, true, (store) => {
-      for (const { arg, result, file } of loaded) {
-        const record = recordFromResult(result, recordOptions(flags, file));
-        const values = record.cells.reduce((s, c) => s + [...c.metrics.values()].reduce((t, m) => t + m.values.length, 0), 0);
-        const { added, run } = store.add(record);
-        process.stdout.write(
-          added
-            ? `added ${arg}: run ${run.runId} (${run.suite} on ${run.board}, commit ${run.gitCommit?.slice(0, 12) ?? 'unknown'}, ${run.commitDate}), ${record.cells.length} cells, ${values} values\n`
-            : `already stored: ${arg} (run ${run.runId}, added ${run.addedAt})\n`,
-        );
-      }
-      process.stderr.write(`history: ${store.file}\n`);
+  )
+    .option('--allow-incomplete', 'also store a run that is still running or was interrupted (the history otherwise holds complete runs only)')
+    .action((results: string[], flags: RecordFlags & { allowIncomplete?: boolean }) => {
+      // Read and check every input first: a bad file among several adds nothing.
+      const loaded = results.map((arg) => ({ arg, ...loadResultArg(arg, 'result') }));
+      for (const { result, file } of loaded) checkComplete(result, file, flags.allowIncomplete === true);
+      const records = loaded.map(({ arg, result, file }) => ({ arg, record: recordFromResult(result, recordOptions(flags, file)) }));
+      withStore(flags.db, true, (store) => {
+        const added: string[] = [];
+        for (const { arg, record } of records) {
+          const values = record.cells.reduce((s, c) => s + [...c.metrics.values()].reduce((t, m) => t + m.values.length, 0), 0);
+          let outcome: ReturnType<HistoryStore['add']>;
+          try {
+            outcome = store.add(record);
+          } catch (err) {
+            // Each run is one transaction: the runs before this one are stored whole, this one not at all.
+            const problem = fileSystemProblem(err, store.file);
+            if (!problem) throw err;
+            throw new FileSystemError(`history add ${arg}: ${problem}`, `kept: ${added.length} of ${records.length} run(s) added${added.length ? ` (${added.join(', ')})` : ''}; ${arg} and the rest not added`);
+          }
+          const { run } = outcome;
+          if (outcome.added) added.push(run.runId);
+          process.stdout.write(
+            outcome.added
+              ? `added ${arg}: run ${run.runId} (${run.suite} on ${run.board}, commit ${run.gitCommit?.slice(0, 12) ?? 'unknown'}, ${run.commitDate}), ${record.cells.length} cells, ${values} values\n`
+              : `already stored: ${arg} (run ${run.runId}, added ${run.addedAt})\n`,
+          );
+        }
+        process.stderr.write(`history: ${store.file}\n`);
+      });
     });
-  });
 
   history
     .command('list')
@@ -171,20 +199,26 @@ export function registerHistoryCommand(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .action(async (flags: { db?: string; suite?: string; board?: string; format: 'csv' | 'json'; out?: string }) => {
+      checkOutFile(flags.out, databaseFiles(resolveDbPath(flags.db)));
       const store = HistoryStore.open(resolveDbPath(flags.db), { create: false });
+      // To a file: written beside it and renamed into place once whole, so a full disk leaves
+      // the old file (or none), never a truncated CSV.
+      const target = flags.out ? resolve(flags.out) : null;
+      const temp = target ? `${target}.${process.pid}.${randomBytes(3).toString('hex')}.tmp` : null;
       try {
         let stream: NodeJS.WritableStream = process.stdout;
-        if (flags.out) {
-          const file = resolve(flags.out);
-          mkdirSync(dirname(file), { recursive: true });
-          stream = createWriteStream(file);
+        if (target && temp) {
+          mkdirSync(dirname(target), { recursive: true });
+          stream = createWriteStream(temp, { flags: 'wx' });
         }
         const filter = { ...(flags.suite ? { suite: flags.suite } : {}), ...(flags.board ? { board: flags.board } : {}) };
         const lines = flags.format === 'csv' ? exportCsv(store, filter) : exportJson(store, filter);
-        // A reader that stops early (`| head`) closes the pipe: stop writing, without a stack trace.
+        // A reader that stops early (`| head`) closes the pipe: stop writing, without a stack
+        // trace. Any other write error (disk full) stops the export and is reported.
         let closed = false;
+        let failure: Error | undefined;
         stream.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EPIPE') throw err;
+          if (err.code !== 'EPIPE') failure ??= err;
           closed = true;
           stream.emit('drain');
         });
@@ -192,7 +226,15 @@ export function registerHistoryCommand(program: Command): void {
           if (closed) break;
           if (!stream.write(line)) await new Promise((r) => stream.once('drain', r));
         }
-        if (stream !== process.stdout) await new Promise<void>((r) => stream.end(r));
+        if (target && temp) {
+          if (!failure) await finished((stream as Writable).end()).catch((err: unknown) => (failure ??= toError(err)));
+          if (failure) throw failure;
+          renameSync(temp, target);
+          fsyncDir(dirname(target));
+        }
+      } catch (err) {
+        if (temp) rmSync(temp, { force: true });
+        throw err;
       } finally {
         store.close();
       }
@@ -203,8 +245,10 @@ export function registerHistoryCommand(program: Command): void {
       .command('check')
       .description(
         'Is this run part of a change nobody has accepted? Per cell and metric: change points (E-divisive means, permutation test) over the run medians ' +
-          'since the last accepted change, and the two-run test against the last stable window. Exit 1 on an unaccepted regression beyond the threshold ' +
-          'or a newly failing cell, 2 when the run cannot be judged.',
+          'since the last accepted change (of the same configuration identity), and the two-run test against the last stable window. ' +
+          'Exit 0 only when something was judged and nothing failed; 1 (cell and reason named) on an unaccepted regression, a newly failing or lost cell, ' +
+          'a metric of the cell\'s history missing, fewer output tokens than asked or a failing accuracy verdict; 2 (cannot judge) when the run cannot be judged: ' +
+          'nothing compared, too short a history, another configuration than its history (see --allow-difference) or a would-be regression on a busy machine.',
       )
       .argument('<result>', 'the run to check: a result.json or a run folder (stored or not; check does not add it)'),
   )
@@ -216,10 +260,17 @@ export function registerHistoryCommand(program: Command): void {
     .option('--min-size <n>', 'fewest runs on each side of a change point', positiveInt('--min-size'), DEFAULT_EDIVISIVE.minSize)
     .option('--window <n>', 'most run medians analysed per series (the newest since the last accepted change)', positiveInt('--window'), DEFAULT_WINDOW)
     .option('--gate-two-run', 'also fail when the two-run test alone finds a regression (more false alarms on a drifting board: see docs/history.md)')
+    .option(
+      '--allow-difference <fields>',
+      'identity fields in which the run may differ from its history (repeatable or comma-separated, e.g. threads); the check is then labelled as crossing them',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit']).default('md'))
     .option('-o, --out <file>', 'write the output to this file instead of stdout')
     .action((arg: string, flags: CheckFlags) => {
       const { result, file } = loadResultArg(arg, 'result');
+      checkOutFile(flags.out, [...databaseFiles(resolveDbPath(flags.db)), ...resultInputFiles(file)]);
       const check = withStore(flags.db, false, (store) =>
         checkRun(store, recordFromResult(result, recordOptions(flags, file)), {
           metrics: flags.metric,
@@ -229,13 +280,14 @@ export function registerHistoryCommand(program: Command): void {
           window: flags.window,
           gateTwoRun: flags.gateTwoRun === true,
           source: arg,
+          allowDifferences: parseAllowedDifferences(flags.allowDifference),
         }),
       );
       writeOut(renderCheck(check, flags.format), flags.out);
       const summaryFile = process.env['GITHUB_STEP_SUMMARY'];
       if (summaryFile) appendFileSync(summaryFile, `${historyStepSummary(check)}\n`);
       process.stderr.write(`history check: ${historyGateLine(check)}${flags.out ? `; written to ${flags.out}` : ''}\n`);
-      process.exitCode = historyGateFails(check) ? 1 : 0;
+      process.exitCode = GATE_EXIT_CODE[check.outcome];
     });
 
   history
@@ -257,8 +309,17 @@ export function registerHistoryCommand(program: Command): void {
         for (const c of flags.cell) if (!cells.has(c)) throw new InputError(`--cell ${c}: no such cell in the history of ${suite} on ${board}`);
         for (const m of flags.metric) if (!metrics.has(m)) throw new InputError(`--metric ${m}: no such metric in the history of ${suite} on ${board}; stored: ${[...metrics].sort().join(', ')}`);
         const chosen = all.filter((s) => (!flags.cell.length || flags.cell.includes(s.cellId)) && (!flags.metric.length || flags.metric.includes(s.metric)));
-        const done = store.accept(chosen, flags.commit, flags.note);
-        if (!done.length) throw new InputError(`--commit ${flags.commit}: no stored run of that commit in the chosen series of ${suite} on ${board}`);
+        const prefix = flags.commit.trim();
+        // An empty prefix matches every commit: it would accept at the first run of every series.
+        if (!prefix) throw new InputError('--commit is empty: name the commit where the accepted level begins (a full hash or an unambiguous prefix)');
+        const matching = store.commitsWithPrefix(suite, board, prefix);
+        if (matching.length > 1) {
+          throw new InputError(
+            `--commit ${prefix}: ambiguous, ${matching.length} stored commits of ${suite} on ${board} begin with it: ${matching.slice(0, 10).join(', ')}${matching.length > 10 ? ', …' : ''}; give more characters`,
+          );
+        }
+        const done = matching.length ? store.accept(chosen, matching[0]!, flags.note) : [];
+        if (!done.length) throw new InputError(`--commit ${prefix}: no stored run of that commit in the chosen series of ${suite} on ${board}`);
         for (const { series, point } of done) {
           process.stdout.write(`accepted ${series.cellId} ${series.metric}: new level from run ${point.runId} (commit ${point.gitCommit?.slice(0, 12) ?? '?'}, ${point.commitDate})\n`);
         }
@@ -294,6 +355,8 @@ export function registerHistoryCommand(program: Command): void {
           return;
         }
         const dir = resolve(flags.out);
+        refuseFileAsFolder('--out', dir);
+        refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [join(dir, 'trend.md'), join(dir, 'charts')], reads: databaseFiles(store.file) });
         mkdirSync(join(dir, 'charts'), { recursive: true });
         const charts: string[] = [];
         for (const [i, t] of trends.slice(0, flags.maxCharts).entries()) {

@@ -10,16 +10,19 @@ import type { RunResult } from '../core/result-types.ts';
 import { readResult, RESULT_FILE } from '../harness/result-store.ts';
 import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
 import { hasRedactedSecret } from '../core/redact.ts';
+import { describeHolder, type HeldRunLock } from '../targets/run-lock.ts';
+import { takeRunLock } from './run-lock.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
-import { loadRunners } from './runners.ts';
+import { loadRunners } from '../runners/registry.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
 import { signalExitCode, STOP_SIGNALS } from '../harness/finish-run.ts';
-import { listTargets, resolveTarget } from './targets.ts';
+import { listTargets, resolveTarget, type TargetDefinition } from './targets.ts';
+import type { ShardRecord } from '../core/result-types.ts';
 import { targetsFilePath } from '../targets/targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
@@ -58,6 +61,10 @@ interface RunFlags {
   maxTokens?: number;
   concurrency?: number;
   apiKeyEnv?: string;
+  shard?: string;
+  plan?: string;
+  board?: string;
+  db?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -96,6 +103,10 @@ export function registerRunCommand(program: Command): void {
     .option('--api-key-env <var>', 'with --endpoint: environment variable holding the API key (the key is never recorded)')
     .option('-o, --out <dir>', 'results folder; the run goes to <dir>/<suite>/<run-id>/', 'results')
     .option('--resume <run-dir>', 'finish an interrupted run in that folder (suite, options and cells come from its result.json)')
+    .option('--shard <K/N>', 'run shard K of N of the plan (a deterministic, balanced slice; join the shards with bench merge)')
+    .option('--plan <file>', 'with --shard: the plan written by `bench plan --json` (else planned here from the history)')
+    .option('--board <label>', 'with --shard: the board this shard runs on, recorded (default $BENCH_BOARD, else the target\'s host)')
+    .option('--db <file>', 'with --shard and no --plan: history database whose costs balance the shards (default $BENCH_HISTORY_DB or results/history.sqlite when it exists)')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);
     });
@@ -181,6 +192,18 @@ function resumeFlagValues(flags: RunFlags, suite: LoadedSuite | undefined) {
   };
 }
 
+/** The shard this run measures: from the plan file, or planned here (deterministically) from the history. */
+async function shardOfRun(flags: RunFlags, suite: LoadedSuite, target: TargetDefinition): Promise<ShardRecord> {
+  const { checkBoardLabel, parseShard, shardRecord } = await import('../harness/shard.ts');
+  const { planSuite, readPlanFile } = await import('./plan.ts');
+  const spec = parseShard(flags.shard!);
+  const plan = flags.plan
+    ? readPlanFile(flags.plan, suite, flags.filter)
+    : planSuite(suite, spec.count, { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup, adaptive: flags.adaptive !== undefined || undefined, db: flags.db });
+  const board = flags.board ?? process.env['BENCH_BOARD'] ?? (target.kind === 'local' ? hostname() : target.name);
+  return shardRecord(plan, spec, checkBoardLabel(board, flags.board ? '--board' : process.env['BENCH_BOARD'] ? '$BENCH_BOARD' : 'the board label (host name)'));
+}
+
 /**
  * How many cells failed and how to run them again. A resume does not retry failed cells by
  * default: a failed cell is a recorded outcome (out of memory, a tool error), and running it
@@ -225,6 +248,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const target = resolveTarget(targetName, flags.targets);
   if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
   if (flags.recalibrate && !flags.calibrate) throw new InputError('--recalibrate and --no-calibrate contradict each other: keep one');
+  if (!flags.shard && (flags.plan || flags.board || flags.db)) throw new InputError('--plan, --board and --db only apply with --shard K/N');
+  if (flags.shard && flags.resume) throw new InputError('--shard: a resumed run keeps its own shard; drop --shard');
+  const shard = suite && flags.shard ? await shardOfRun(flags, suite, target) : undefined;
   const progress = createProgress();
   // One handler for every stop signal over the whole command, so none takes the default action
   // (exit with nothing written, the ssh master and its folder left behind). While cells run,
@@ -233,10 +259,14 @@ async function runCommand(flags: RunFlags): Promise<number> {
   let phase: 'before' | 'running' | 'after' = 'before';
   let finished: ResultStore | undefined;
   let stopping = false;
+  // The board's run lock, once taken: released on every way out, a signal included.
+  let lock: HeldRunLock | undefined;
   const exitAfterClosing = (signal: NodeJS.Signals, message: string): void => {
     process.stderr.write(message);
     // The board's tools end with their ssh sessions; the master and its /tmp/bench-ssh-* go too.
-    void closeSharedTransports().finally(() => process.exit(signalExitCode(signal)));
+    void (lock?.release() ?? Promise.resolve())
+      .finally(() => closeSharedTransports())
+      .finally(() => process.exit(signalExitCode(signal)));
   };
   const onInterrupted = (signal: NodeJS.Signals, store: ResultStore): void => {
     stopping = true;
@@ -267,6 +297,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
       }
       boardFacts = report.facts;
     }
+    // One run per board: the lock lives on the board, so runs from other machines are excluded too.
+    lock = await takeRunLock(target);
+    if (lock.tookOver) progress.log(`took over the run lock of ${target.name} left by a run that is gone: ${describeHolder(lock.tookOver)}`);
+    if (lock.warning) progress.log(lock.warning);
     try {
       const outcome = await runSuite({
         suite,
@@ -283,6 +317,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
         runners: await loadRunners(target),
         transport: target.kind === 'local' ? undefined : sharedTransport(target),
         retryFailed: flags.retryFailed,
+        shard,
         confirmPlan: flags.yes === true,
         maxFailedFraction,
         progress,
@@ -304,6 +339,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       if (outcome.failedCells > 0) process.stderr.write(failedCellsNote(outcome.store.result, outcome.store.runDir));
       return outcome.failedCells > 0 ? 1 : 0;
     } finally {
+      await lock.release();
       await closeSharedTransports();
     }
   } finally {

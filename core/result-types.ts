@@ -60,7 +60,7 @@ export interface MetricSpread {
   iqrOverMedianPct: number;
 }
 
-export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled';
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled' | 'no-simd';
 
 /** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
 export interface CellFlag {
@@ -145,6 +145,8 @@ export interface CellResult {
   /** True when clocks dropped or a temperature limit was crossed during the cell. */
   throttled?: boolean;
   throttleReasons?: string[];
+  /** The board the cell ran on, in a result merged from shards run on several boards. */
+  board?: string;
 }
 
 export interface Environment {
@@ -154,6 +156,38 @@ export interface Environment {
   git: { revision: string | null; dirty: boolean | null };
   /** Board facts (power mode, clocks, BSP) when a probe knows them. */
   board?: Record<string, string>;
+}
+
+/**
+ * How a sharded plan was balanced: by the history's expected seconds for every cell; by those for
+ * some cells and their median for the rest ("history+median"); or by cell count.
+ */
+export type CostBasis = 'history' | 'history+median' | 'count';
+
+/** What a shard's result records about its plan (`bench run --shard K/N`, harness/shard.ts). */
+export interface ShardRecord {
+  /** 1-based shard index and the shard count. */
+  index: number;
+  count: number;
+  /** Hash of the suite, the planned cells, the shard count and the assignment. */
+  planHash: string;
+  /** The board the shard ran on (--board, $BENCH_BOARD, or the target's host). */
+  board: string;
+  costBasis: CostBasis;
+  /** The whole plan's cells in plan order, and the shard of each, so a merge can name what is missing. */
+  planCells: string[];
+  planShards: number[];
+}
+
+/** What a merged result records about the shards it was joined from (`bench merge`). */
+export interface MergeRecord {
+  planHash: string;
+  count: number;
+  shards: Array<{ index: number; board: string; runId: string; host: string; status: RunResult['status']; startedAt: string; finishedAt: string | null; cells: number }>;
+  /** Shards of the plan no input held. */
+  missingShards: number[];
+  /** Planned cells no shard recorded. */
+  missingCells: string[];
 }
 
 export interface RunResult {
@@ -191,6 +225,10 @@ export interface RunResult {
   warnings: string[];
   /** Hardware bounds per cell and phase, added when the run ends if the target has a calibration. */
   roofline?: RooflineRecord;
+  /** A shard of a plan split over several boards (`bench run --shard K/N`). */
+  shard?: ShardRecord;
+  /** A result joined from the shards of one plan (`bench merge`); its cells name their boards. */
+  merged?: MergeRecord;
 }
 
 /** Work of one phase, as the roofline counts it (reporters/roofline/costs.ts). */
@@ -200,6 +238,16 @@ export interface RooflineWork {
   kvBytes: number;
   linearOps: number;
   attentionOps: number;
+}
+
+/** roofline/bounds.ts ComputeRate, as a result stores it. */
+export interface RooflineComputeRate {
+  part: 'weight matmuls' | 'attention';
+  precision: 'fp32' | 'fp16' | 'int8' | 'int4';
+  via: 'fp32' | 'fp16' | 'int8' | 'int4';
+  figure: string;
+  gops: number;
+  method: string;
 }
 
 /** One cell and phase against its bound (times in ms; null where a figure is missing). */
@@ -213,12 +261,21 @@ export interface RooflineRecordRow {
   computeMs: number | null;
   boundMs: number | null;
   limitedBy: 'memory' | 'compute' | null;
-  /** Decode: the least time with this runtime's batch-1 kernels. */
+  /**
+   * The rates the compute bound is taken at: per part, the fastest calibrated kernel that
+   * computes its precision (roofline/bounds.ts). Absent in results written before it existed.
+   */
+  computeRates?: RooflineComputeRate[];
+  /** The least time with this runtime's own kernels (decode: batch-1 kernels; prefill, image encode: its matmul rates). */
   kernelMs: number | null;
   /** Median of tpot_ms, prefill_ms or image_encode_ms. */
   achievedMs: number | null;
   percentOfBound: number | null;
   percentOfKernelCeiling: number | null;
+  /** Measured faster than the bound beyond its interval: the bound is wrong. Absent in older results. */
+  boundWrong?: boolean;
+  /** The same against the kernel ceiling. */
+  kernelCeilingWrong?: boolean;
   notes: string[];
 }
 

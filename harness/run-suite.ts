@@ -2,9 +2,9 @@ import { createClock } from '../core/clock.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
-import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from '../core/matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
-import { startPeakRssWindow } from './peak-rss.ts';
+import { startPeakRssWindow, type PeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
 import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
@@ -14,17 +14,19 @@ import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { startBoardWindow } from '../hw-probes/board-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
-import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
+import { isProbeName, probeNames } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, STOP_SIGNALS, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
-import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
+import type { AccuracyCheck, OperatorProfile, PreparedCell, Runner, RunnerContext } from '../core/runner.ts';
 import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
 import { PowerModeController } from './power-mode.ts';
+import { shardCellIds, type ShardRecord } from './shard.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
@@ -46,6 +48,8 @@ export interface RunRequest {
   filters: string[];
   /** Run only these cells (by id), e.g. to confirm regressions. */
   cellIds?: string[];
+  /** Run only this shard's cells of the plan, and record the shard (harness/shard.ts). */
+  shard?: ShardRecord;
   iterations?: number;
   warmup?: number;
   threads?: number;
@@ -149,12 +153,13 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
+  const shardCells = req.shard ? new Set(shardCellIds(req.shard)) : null;
   const adaptiveSpecEarly = req.adaptive ?? suite.defaults.adaptive;
   const iterationsEarly = req.iterations ?? suite.defaults.iterations;
   // Sized before the matrix is expanded: 10^9 cells must be refused, not built.
   checkPlanSize(
     {
-      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity),
+      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity, shardCells?.size ?? Infinity),
       warmup: req.warmup ?? suite.defaults.warmup,
       iterations: iterationsEarly,
       adaptive: adaptiveSpecEarly
@@ -163,7 +168,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     },
     req.confirmPlan === true,
   );
-  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
+  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => (!req.cellIds || req.cellIds.includes(c.id)) && (!shardCells || shardCells.has(c.id)));
   // Bad input is refused before the run folder exists: unknown runner, model, missing files,
   // unset variables, values the model cannot take.
   checkRunnable(suite, selected, req.runners);
@@ -187,6 +192,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): ${unknown.join(', ')} is not a per-iteration metric; allowed: ${allowed.join(', ')}`);
     }
   }
+  if (cells.length === 0 && req.shard) throw new InputError(`--shard ${req.shard.index}/${req.shard.count}: this shard of the plan has no cell (the plan has ${req.shard.planCells.length} cell(s)); use fewer shards`);
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   if (req.prebuildModels) await prebuildZooModels(suite, cells, (m) => req.progress.log(m));
   const environment = await captureLocalEnvironment();
@@ -222,6 +228,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     cells: [],
     plannedCells: cells.map((c) => c.id),
     warnings: [],
+    ...(req.shard ? { shard: req.shard } : {}),
   });
   return { store, cells };
 }
@@ -239,9 +246,9 @@ function probePlan(result: RunResult): ProbePlan {
 async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
   const names = result.options.probes?.names ?? [];
   if (names.length === 0) return [];
-  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
-  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
-  const detected = await detectProbes(transport, { only: names as ProbeName[] });
+  const unknown = names.filter((n) => !isProbeName(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${probeNames().join(', ')}`);
+  const detected = await detectProbes(transport, { only: names });
   for (const d of detected) {
     if (!d.available) {
       const msg = `probe ${d.name} unavailable: ${d.reason}`;
@@ -341,6 +348,21 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   }
 }
 
+/** The runner's accuracy gate in its own window (`window` was opened just before): the verdict with its cost. */
+async function runAccuracyGate(
+  check: NonNullable<Runner['checkAccuracy']>,
+  cell: Cell,
+  suite: Suite,
+  ctx: RunnerContext,
+  window: PeakRssWindow,
+): Promise<AccuracyCheck | null> {
+  const start = performance.now();
+  const verdict = await check(cell, suite, ctx);
+  if (!verdict) return null;
+  const peak = window.read();
+  return { ...verdict, gateCost: { ms: performance.now() - start, peakRssBytes: peak.bytes, scope: peak.scope } };
+}
+
 async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[], power: PowerModeController | null): Promise<RunOutcome> {
   const result = store.result;
   // The suite as given (with any URL secret) when there is one; on a bare --resume, the recorded one.
@@ -364,7 +386,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     if (cell !== cells[0]) await cooldown(result.options.cooldownSeconds ?? 0, progress);
     progress.cellStart({ position, total: result.plannedCells.length, cell });
     const startedAt = new Date().toISOString();
-    const rss = startPeakRssWindow();
+    let rss = startPeakRssWindow();
     const iterations: IterationRecord[] = [];
     let stopReason = '';
     let stopping: StoppingRecord | undefined;
@@ -375,7 +397,12 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
       const powerSettings = power ? await power.apply(cell) : {};
-      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
+      const context = { clock, threads: result.options.threads, log: (m: string) => progress.log(m), plan, profile: result.options.ortProfile ?? false };
+      // The accuracy gate runs its fp32 twin before the cell's memory window opens (it once put
+      // 3.76 GB into the first cell of each precision); its own cost is recorded with its verdict.
+      const gated = runner.checkAccuracy ? await runAccuracyGate(runner.checkAccuracy.bind(runner), cell, suite, context, rss) : undefined;
+      if (gated !== undefined) rss = startPeakRssWindow();
+      const prepared = await runner.prepare(cell, suite, gated !== undefined ? { ...context, accuracy: gated } : context);
       let monitor: CellMonitor | null = null;
       let machine: MachineState | undefined;
       let driverMachine: MachineState | undefined;
@@ -457,7 +484,10 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         record.spread = cellSpread(iterations);
         // An in-process runner's own compute threads count in the load average; a remote one's do not.
         const ownThreads = typeof record.settings['intraOpNumThreads'] === 'number' ? record.settings['intraOpNumThreads'] : typeof record.settings['threads'] === 'number' ? record.settings['threads'] : 0;
-        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
+        record.flags = [
+          ...cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads }),
+          ...(prepared.flags ?? []),
+        ];
         const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
         // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
         // shows the figure marks it (reporters/figures.ts reads them).

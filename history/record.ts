@@ -1,10 +1,14 @@
-import { suiteRunnerNames } from '../harness/matrix.ts';
-import { spawnSync } from 'node:child_process';
+import { suiteRunnerNames } from '../core/matrix.ts';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../core/result-types.ts';
 import { median } from '../core/stats.ts';
-import { cellMetricValues } from '../reporters/compare/cell-values.ts';
-import { runFacts } from '../reporters/compare/context.ts';
+import { cellMetricValues } from '../analysis/cell-values.ts';
+import { runFacts } from '../analysis/run-facts.ts';
+import { cellIdentity, identityKey, type ConfigurationIdentity } from '../analysis/identity.ts';
+import { accuracyFinding, machineLoadFlags, shortOutputFinding } from '../analysis/gate-checks.ts';
+import type { GateFinding } from '../analysis/comparison-types.ts';
+import { checkedRevision, gitCommitDate } from './git-revision.ts';
+import { InputError } from '../core/errors.ts';
 
 /**
  * What the history keeps of one run: its provenance and, per cell and metric, every measured
@@ -56,6 +60,13 @@ export interface CellRecord {
   throttled: boolean;
   params: Record<string, unknown>;
   metrics: Map<string, MetricRecord>;
+  /** The cell's configuration identity: its series are those of this identity only. */
+  identity: ConfigurationIdentity;
+  identityKey: string;
+  /** Machine-load flags (busy, steal, run-queue) of the cell: a change seen then cannot be judged. */
+  loadFlags: string[];
+  /** Gate findings of the cell on its own: fewer output tokens than asked, a failing accuracy verdict. */
+  findings: GateFinding[];
 }
 
 export interface RunRecord {
@@ -83,13 +94,6 @@ export function contentHash(result: RunResult): string {
   return createHash('sha256').update(JSON.stringify(result)).digest('hex');
 }
 
-/** The committer date of a revision, from git in the current folder; null when git does not know it. */
-function gitCommitDate(revision: string): string | null {
-  const out = spawnSync('git', ['show', '-s', '--format=%cI', revision], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const date = out.status === 0 ? out.stdout.trim() : '';
-  return date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null;
-}
-
 function modelHash(result: RunResult): string | null {
   const entries = new Set<string>();
   for (const c of result.cells) for (const [file, hash] of Object.entries(c.model?.hashes ?? {})) entries.add(`${file}=${hash}`);
@@ -99,7 +103,8 @@ function modelHash(result: RunResult): string | null {
 
 export function provenanceOf(result: RunResult, opts: RecordOptions = {}): RunProvenance {
   const env = result.environment;
-  const commit = opts.commit ?? env.git.revision;
+  // A flag may name a ref (resolved here); a result file's revision is a hex name (its schema).
+  const commit = opts.commit !== undefined ? checkedRevision(opts.commit, '--commit') : env.git.revision;
   let commitDate: string;
   let commitDateSource: RunProvenance['commitDateSource'];
   const known = opts.commitDate ? null : commit ? gitCommitDate(commit) : null;
@@ -164,6 +169,14 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
         metrics.set(metric, { unit, values: v.values, median: m, ...(v.note ? { note: v.note } : {}) });
       }
     }
+    const identity = cellIdentity(result, cell);
+    const findings: GateFinding[] = [];
+    if (cell.status === 'ok') {
+      const short = shortOutputFinding(null, cell, identity);
+      if (short) findings.push(short);
+      const accuracy = accuracyFinding(null, cell);
+      if (accuracy) findings.push(accuracy);
+    }
     return {
       cellId: cell.id,
       status: cell.status,
@@ -171,7 +184,25 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
       throttled: cell.throttled === true,
       params: cell.params,
       metrics,
+      identity,
+      identityKey: identityKey(identity),
+      loadFlags: machineLoadFlags(cell),
+      findings,
     };
   });
   return { provenance: provenanceOf(result, opts), cells };
+}
+
+/**
+ * The history holds complete runs: a run still going or interrupted would enter its series with
+ * the cells it had, and again once finished. Refused (exit 2) unless the caller allows it.
+ */
+export function checkComplete(result: RunResult, source: string, allowIncomplete: boolean): void {
+  if (result.status === 'complete' || allowIncomplete) return;
+  const done = result.cells.length;
+  const planned = result.plannedCells.length;
+  throw new InputError(
+    `${source}: run ${result.runId} is ${result.status} (${done} of ${planned} cells); the history stores complete runs only ` +
+      `(finish it with \`bench run --resume\`, or pass --allow-incomplete to store it as it is)`,
+  );
 }

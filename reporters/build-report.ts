@@ -4,6 +4,7 @@
  * never from disk. Every table says what its figures are; composed figures say so.
  */
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import { runnerCan } from '../runners/registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AxisValue } from '../core/suite-types.ts';
 import { axeraSections, composedStat, hasComposedFigures } from './report-axera.ts';
@@ -11,7 +12,8 @@ import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-cha
 import { rooflineSectionModel } from './report-roofline.ts';
 import { workloadSection } from './workload.ts';
 import { boardLines, drivenOverSsh } from './board-facts.ts';
-import { cellSource, flagTexts, fmtInterval, medianCell, type StoredStats } from './figures.ts';
+import { accuracyCell, cellSource, flagTexts, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
+import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL } from './markers.ts';
 import { fmt, fmtBytes } from './format.ts';
 import { cell, columns, type Report, type Section, type Table, type TableCell } from './report-model.ts';
 
@@ -22,8 +24,8 @@ const KNOWN_AXES = new Set(['images', 'prefill', 'precision']);
 
 export const okCells = (result: RunResult): CellResult[] => result.cells.filter((c) => c.status === 'ok');
 
-/** An OpenAI-compatible server somewhere else: its hardware is not this machine's. */
-export const isRemoteServer = (result: RunResult): boolean => result.suite.definition.runner === 'endpoint';
+/** A server somewhere else (the endpoint runner): its hardware is not this machine's. */
+export const isRemoteServer = (result: RunResult): boolean => runnerCan(result.suite.definition.runner, 'measuresRemoteServer');
 
 function otherAxes(c: CellResult): string {
   return Object.entries(c.params)
@@ -136,6 +138,8 @@ export function summaryTables(result: RunResult): Table[] {
     // A column no cell of the table can fill is left out (an endpoint reports no image encoding).
     const hasEncoder = cells.some((c) => c.metrics['image_encode_ms']);
     const composedBeside = cells.some((c) => cellSource(c) !== 'composed' && hasComposedFigures(c));
+    // The accuracy verdict of the run's quantised cells, beside their figures (every row says, fp32 too).
+    const withAccuracy = result.cells.some((c) => c.accuracy);
     const rows = cells.map((c) => {
       const m = c.metrics as Record<string, StoredStats>;
       const source = cellSource(c);
@@ -157,6 +161,7 @@ export function summaryTables(result: RunResult): Table[] {
           medianCell(composedStat(c, 'composed.tokens_per_s', 'tokens/s'), 'composed', (n) => `${n} tokens/sec`, 2),
         );
       }
+      if (withAccuracy) row.push(accuracyCell(c));
       return row;
     });
     const cols: Array<[string, 'right']> = remote
@@ -170,11 +175,12 @@ export function summaryTables(result: RunResult): Table[] {
           ['tokens/s', 'right'],
         ];
     if (composedBeside) cols.push(['Prefill TTFT (composed)', 'right'], ['Decoder (composed)', 'right'], ['tokens/s (composed)', 'right']);
+    const allCols: Array<[string, 'right' | 'left']> = [...cols, ...(withAccuracy ? [['Accuracy vs fp32', 'left'] as [string, 'left']] : [])];
     tables.push({
       id: `summary-${tables.length}`,
       caption: group,
       figures: `${mediansOf(cells)}${composedBeside ? '; the "(composed)" columns are the Axera composition of the same cell from per-graph averages, beside the run\'s own figures' : ''}`,
-      columns: columns(cols),
+      columns: columns(allCols),
       rows,
     });
   }
@@ -353,11 +359,10 @@ export function statisticsTable(result: RunResult): Table {
       ]);
     }
   }
-  const anyMedianCi = cells.some((c) => Object.values(c.metrics).some((s) => (s as StoredStats).ciMedian));
   return bounded({
     id: 'statistics',
-    figures: `Statistics of each cell's successful measured iterations (n per row; per-cell metrics have n = 1). 95% CI: ${anyMedianCi ? 'of the median (distribution-free) where the result has it, else ' : ''}of the mean (Student t), marked "(mean)" and cut at 0 since no figure here can be negative. Outliers: iterations outside Tukey's fences, kept in every figure`,
-    columns: columns([['Cell', 'left'], ['Metric', 'left'], ['Unit', 'left'], ['n', 'right'], ['median', 'right'], ['mean', 'right'], ['p90', 'right'], ['p99', 'right'], ['stdev', 'right'], ['95% CI', 'right'], ['Outliers', 'right']]),
+    figures: `Statistics of each cell's successful measured iterations (n per row; per-cell metrics have n = 1). Interval: [a–b] is the ${INTERVAL_LABELS['median-ci']} where n >= ${MIN_VALUES_FOR_MEDIAN_INTERVAL}; (range a–b) is min–max where fewer values allow no interval of the median. Outliers: iterations outside Tukey's fences, kept in every figure`,
+    columns: columns([['Cell', 'left'], ['Metric', 'left'], ['Unit', 'left'], ['n', 'right'], ['median', 'right'], ['mean', 'right'], ['p90', 'right'], ['p99', 'right'], ['stdev', 'right'], ['Interval', 'right'], ['Outliers', 'right']]),
     rows,
   });
 }
@@ -466,7 +471,8 @@ function noiseBullets(result: RunResult): string[] {
   return out;
 }
 
-export function buildReport(result: RunResult): Report {
+export function buildReport(stored: RunResult): Report {
+  const result = withMedianIntervals(stored);
   const env = result.environment;
   const failed = result.cells.filter((c) => c.status === 'failed');
   const present = new Set(result.cells.map((c) => c.id));
@@ -481,7 +487,7 @@ export function buildReport(result: RunResult): Report {
   const workload = workloadSection(result);
   if (workload) sections.push(workload);
   const noise = noiseBullets(result);
-  if (noise.length) section('noise', 'Noise and flags', { notes: ['Figures the run flagged are marked in every table (~noisy, ~busy, (!)); their intervals are wide or the machine was loaded while they were measured.'], bullets: noise });
+  if (noise.length) section('noise', 'Noise and flags', { notes: ['Figures the run flagged are marked in every table (the legend at the end says what each marker means); their intervals are wide, they rest on few values, or the machine was loaded while they were measured.'], bullets: noise });
   sections.push(...axeraSections(result));
   const throughput = throughputTable(result);
   if (throughput) section('throughput', 'Throughput, goodput and chunk ITL', { tables: [throughput] });
@@ -507,10 +513,11 @@ export function buildReport(result: RunResult): Report {
     });
   }
   section('statistics', 'Statistics', { tables: [statisticsTable(result)] });
-  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}: ${c.error ?? 'unknown error'}`) });
+  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}: ${markerText('failed')}: ${c.error ?? 'no reason recorded'}`) });
   if (missing.length) section('not-run', 'Not run', { bullets: missing });
   if (result.warnings.length) section('warnings', 'Warnings', { bullets: result.warnings });
   sections.push(rooflineSectionModel(result, isRemoteServer(result)));
+  sections.push(legendSection(`Figures are medians; where a table shows an interval, [a–b] is the ${INTERVAL_LABELS['median-ci']} and (range a–b) the min–max of fewer than ${MIN_VALUES_FOR_MEDIAN_INTERVAL} values.`));
   return {
     title: `${result.suite.name} — run ${result.runId}`,
     facts: [
@@ -520,6 +527,7 @@ export function buildReport(result: RunResult): Report {
       optionsLine(result),
       `Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,
       ...modelLines(result),
+      ...(result.cells.some((c) => c.accuracy) ? [] : ['Accuracy vs fp32: not checked in this run (the gate checks quantised zoo models): no cell\'s outputs were verified']),
     ],
     notes: introNotes(result),
     sections,

@@ -18,6 +18,24 @@ import type { ChartConfiguration } from 'chart.js';
  */
 export type FigureStatus = 'measured' | 'tool-reported' | 'composed' | 'published' | 'derived' | 'noisy' | 'busy' | 'flagged' | 'differs' | 'failed' | 'missing';
 
+/** A marker printed after a figure or in its place; markers.ts gives each its text and meaning (the legend). */
+export type Marker =
+  | 'noisy'
+  | 'few'
+  | 'busy'
+  | 'steal'
+  | 'run-queue'
+  | 'throttled'
+  | 'flagged'
+  | 'composed'
+  | 'tool-reported'
+  | 'wrong-output'
+  | 'failed'
+  | 'not-run'
+  | 'differs'
+  | 'no-figure'
+  | 'no-run';
+
 export interface TableCell {
   /** The text every renderer prints (already formatted; Markdown prints it verbatim). */
   text: string;
@@ -25,8 +43,12 @@ export interface TableCell {
   value?: number;
   unit?: string;
   status?: FigureStatus;
-  /** Interval around `value` (a 95% CI of the median, or p10-p90): never outside what the quantity can take. */
+  /** Interval around `value`: never outside what the quantity can take; `intervalOf` says what it is. */
   interval?: [number, number];
+  /** The distribution-free 95% interval of the median, or the range min–max when n is too small for one (figures.ts). */
+  intervalOf?: 'median-ci' | 'range';
+  /** Markers printed after the text (markers.ts: one per meaning, each in the legend). */
+  marks?: Marker[];
   /** Samples the figure rests on. */
   n?: number;
   /** Why the cell has its status, for a tooltip or a footnote. */

@@ -1,6 +1,6 @@
 /**
  * Which target a runner works on. The harness's RunnerContext carries no target, so board
- * runners are built with one (`createCommandRunner({ target })`, what cli/runners.ts should do
+ * runners are built with one (`createCommandRunner({ target })`, what runners/<name>/descriptor.ts does
  * with `bench run --target`), and otherwise look at the suite's `options.target`, then
  * $BENCH_TARGET, then fall back to `local` (a CI runner on the board itself).
  */

@@ -1,8 +1,8 @@
 import { InputError } from '../../core/errors.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import { figureSourceOf } from '../../core/figure-source.ts';
-import { runFacts } from './context.ts';
-import { cellRunnerName } from '../../harness/matrix.ts';
+import { runFacts } from '../../analysis/run-facts.ts';
+import { cellRunnerName } from '../../core/matrix.ts';
 
 export type CompareBy = 'target' | 'backend' | 'precision';
 export const COMPARE_BY: readonly CompareBy[] = ['target', 'backend', 'precision'];

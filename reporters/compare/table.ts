@@ -5,8 +5,8 @@ import { fmt } from '../format.ts';
 import { metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
 import { figureSourceOf, type FigureSource } from '../../core/figure-source.ts';
 import { cellFigure } from '../report-axera.ts';
-import { metricDirection } from './cell-values.ts';
-import { isThrottled } from './context.ts';
+import { metricDirection } from '../../analysis/cell-values.ts';
+import { isThrottled } from '../../analysis/run-facts.ts';
 import { pipeTable } from './pipe-table.ts';
 import { buildComparisonGrid, columnDifferences, type CompareBy, type ComparisonGrid, type GridEntry } from './table-grid.ts';
 

@@ -8,12 +8,15 @@
  * resolution, or a file's bytes read into memory), so `preprocess` times image work only, not
  * disk reads or test-pattern generation.
  */
-import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { InputError } from '../../core/errors.ts';
-import type { PreprocessFamily, VisualPlan } from '../../models/preprocess/plan.ts';
+import type { VisualPlan } from '../../models/preprocess/plan.ts';
+import { PIXEL_CONVENTIONS, type PixelConvention } from '../../models/preprocess/pixels.ts';
 import type { Resolution } from '../../models/preprocess/resolution.ts';
 import { makeTestImage } from './inputs.ts';
+import { boundedSharp, readImageFile } from '../image-file.ts';
+
+export { PIXEL_CONVENTIONS, type PixelConvention };
 
 export interface RgbImage {
   data: Uint8Array;
@@ -31,23 +34,6 @@ export interface VisualItem {
   sources: ImageSource[];
 }
 
-/** Per-family pixel conventions of the reference processors. */
-export interface PixelConvention {
-  /** Resampling kernel: PIL BICUBIC (InternVL, Qwen2-VL) or LANCZOS (SmolVLM/Idefics3). */
-  kernel: 'cubic' | 'lanczos3';
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
-}
-
-export const PIXEL_CONVENTIONS: Record<PreprocessFamily, PixelConvention> = {
-  // InternVL build_transform: ImageNet mean/std, BICUBIC
-  internvl: { kernel: 'cubic', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  // Qwen2VLImageProcessor: OPENAI_CLIP_MEAN/STD, BICUBIC
-  'qwen2-vl': { kernel: 'cubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
-  // SmolVLM preprocessor_config: mean/std 0.5, LANCZOS
-  smolvlm: { kernel: 'lanczos3', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
-};
-
 /** A synthetic camera frame of any size (the square test pattern generalised). */
 export function syntheticImage(size: Resolution, seed: number): RgbImage {
   if (size.width === size.height) return { data: makeTestImage(size.width, seed), width: size.width, height: size.height };
@@ -59,21 +45,12 @@ export function syntheticImage(size: Resolution, seed: number): RgbImage {
   return { data, width: size.width, height: size.height };
 }
 
-/** Reads an image file's bytes and size (the header only) for later timed decoding. */
+/** Reads an image file's bytes and size (the header only, within the pixel limit) for later timed decoding. */
 export async function encodedSource(path: string): Promise<ImageSource> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new InputError(`image file ${path}: ${(err as Error).message}`);
-  }
-  const meta = await sharp(bytes).metadata().catch((err: Error) => {
-    throw new InputError(`image file ${path}: not an image sharp can read (${err.message})`);
-  });
-  if (!meta.width || !meta.height) throw new InputError(`image file ${path}: no width/height in its header`);
+  const { bytes, width, height, orientation } = await readImageFile(path);
   // EXIF orientations 5-8 swap the sides once the image is turned upright, as decoders do.
-  const swap = (meta.orientation ?? 1) >= 5;
-  return { kind: 'encoded', name: path, bytes, size: swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height } };
+  const swap = orientation >= 5;
+  return { kind: 'encoded', name: path, bytes, size: swap ? { width: height, height: width } : { width, height } };
 }
 
 /** Re-encodes pixels as JPEG (quality 90), so a cell decodes a file of its own resolution. */
@@ -97,7 +74,7 @@ function rawInput(image: RgbImage) {
 async function decode(source: ImageSource, timed: StepTimer): Promise<RgbImage> {
   if (source.kind === 'pixels') return source.image;
   return timed('image_decode', async () => {
-    const { data, info } = await sharp(source.bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await boundedSharp(source.bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   });
 }
