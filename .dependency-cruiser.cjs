@@ -10,9 +10,12 @@ const LAYERS = [
   ['runners'],
   ['roofline'],
   ['harness'],
+  ['analysis'],
   ['reporters'],
   ['history', 'publish'],
   ['cli'],
+  // Benchmarks of the suite itself (npm run bench:*): may use any layer, and nothing imports them.
+  ['bench'],
 ];
 
 const folderRe = (folders) => `^(${folders.join('|')})/`;
@@ -53,10 +56,18 @@ module.exports = {
     },
     ...layerRules,
     ...siblingRules,
+    {
+      name: 'no-test-from-source',
+      comment: 'test/ is not part of the product: no source or benchmark imports from it (shared builders live in bench/synthetic/)',
+      severity: 'error',
+      from: { pathNot: '^test/' },
+      to: { path: '^test/' },
+    },
   ],
   options: {
-    doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|test|bench|scratch|\\.cache|results)/' },
+    // test/ is cruised only as a destination (an import into it is a violation), never as a source.
+    doNotFollow: { path: '^(node_modules|test)/' },
+    exclude: { path: '^(node_modules|scratch|\\.cache|results)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.mjs', '.js', '.json'] },

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,6 +9,9 @@ export default defineConfig({
     // Installs the system programs tests drive for real (sshd, Chromium) when missing.
     globalSetup: ['test/setup/system-packages.ts'],
     testTimeout: 120_000,
+    // Runs take a lock on their board (targets/run-lock.ts); the tests' runs lock a folder of
+    // their own, so a developer's run (or another checkout's tests) on this machine is not in the way.
+    env: { BENCH_LOCK_DIR: mkdtempSync(join(tmpdir(), 'bench-test-locks-')) },
     hookTimeout: 300_000,
     // Two cores: ONNX Runtime sessions in parallel workers would distort each other's timings
     // and memory; files run one after another.

@@ -23,6 +23,17 @@ export const SHIPPED_IMAGES = [
   { file: 'street-1024x768.jpg', width: 1024, height: 768, seed: 14 },
 ] as const;
 
+/**
+ * The board suites' example images (suites/internvl-orin-nx.yaml imageFiles): one 448x448 tile
+ * each, InternVL's encoder size, in their own folder so suites reading all of assets/images keep
+ * their workload. Copied to the board's workDir/images/ (docs/boards.md).
+ */
+const BOARD_OUT = join(dirname(fileURLToPath(import.meta.url)), 'board-images');
+export const BOARD_IMAGES = [
+  { file: 'test-448-a.jpg', width: 448, height: 448, seed: 21 },
+  { file: 'test-448-b.jpg', width: 448, height: 448, seed: 22 },
+] as const;
+
 function drawScene(width: number, height: number, seed: number): Buffer {
   const rnd = seededRandom(seed);
   const px = Buffer.alloc(width * height * 3);
@@ -91,13 +102,15 @@ function drawScene(width: number, height: number, seed: number): Buffer {
 }
 
 async function main(): Promise<void> {
-  mkdirSync(OUT, { recursive: true });
-  for (const img of SHIPPED_IMAGES) {
-    const raw = drawScene(img.width, img.height, img.seed);
-    const info = await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } })
-      .jpeg({ quality: 80, mozjpeg: true })
-      .toFile(join(OUT, img.file));
-    console.log(`${img.file}: ${img.width}x${img.height}, ${(info.size / 1024).toFixed(0)} KiB`);
+  for (const [dir, images] of [[OUT, SHIPPED_IMAGES], [BOARD_OUT, BOARD_IMAGES]] as const) {
+    mkdirSync(dir, { recursive: true });
+    for (const img of images) {
+      const raw = drawScene(img.width, img.height, img.seed);
+      const info = await sharp(raw, { raw: { width: img.width, height: img.height, channels: 3 } })
+        .jpeg({ quality: 80, mozjpeg: true })
+        .toFile(join(dir, img.file));
+      console.log(`${img.file}: ${img.width}x${img.height}, ${(info.size / 1024).toFixed(0)} KiB`);
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import type { IterationRecord, TimedEvent } from '../core/events.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { summarize } from '../core/stats.ts';
-import { compareRuns } from '../reporters/compare/compare-runs.ts';
+import { compareRuns } from '../analysis/compare-runs.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import { comparisonTables } from '../reporters/compare/table.ts';

@@ -17,7 +17,7 @@
 import { cpus, loadavg } from 'node:os';
 import { seededRandom } from '../core/random.ts';
 import { median } from '../core/stats.ts';
-import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
+import { DEFAULT_CONFIDENCE } from '../analysis/compare-runs.ts';
 import { DEFAULT_STABLE_RUNS, judgeSeries, type JudgeOptions } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
 

@@ -20,7 +20,7 @@ import { checkRun } from '../history/check.ts';
 import { recordFromResult, type CellRecord, type MetricRecord, type RunRecord } from '../history/record.ts';
 import { formatHistoryMarkdown } from '../history/render.ts';
 import { HistoryStore } from '../history/store.ts';
-import { cellId, makeResult, type CellSpec } from '../test/compare/make-result.ts';
+import { cellId, makeResult, type CellSpec } from './synthetic/make-result.ts';
 
 const BUDGET_MS = 2000;
 const ITERATIONS = 10;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { markdownTable } from 'markdown-table';
 import { InputError } from '../core/errors.ts';
-import { runFacts, weightsOf } from '../reporters/compare/context.ts';
+import { runFacts, weightsOf } from '../analysis/run-facts.ts';
 import { DEFAULT_BASELINE_DIR, listBaselines, updateBaseline, type BaselineEntry } from '../harness/baseline-store.ts';
 
 function describeEntries(entries: readonly BaselineEntry[]): string {

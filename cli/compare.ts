@@ -1,19 +1,23 @@
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import type { RunResult } from '../core/result-types.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { createProgress } from './progress.ts';
-import { loadRunners } from './runners.ts';
+import { loadRunners } from '../runners/registry.ts';
 import { resolveTarget } from './targets.ts';
-import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../reporters/compare/compare-runs.ts';
+import { compareRuns, DEFAULT_CONFIDENCE, GATE_EXIT_CODE, gateOutcome } from '../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../reporters/compare/junit.ts';
-import { loadResultArg } from '../harness/load-result.ts';
+import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
+import { refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
-import type { Comparison } from '../reporters/compare/types.ts';
+import type { Comparison } from '../analysis/comparison-types.ts';
 import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
+import { takeRunLock } from './run-lock.ts';
+import { parseAllowedDifferences } from '../analysis/identity.ts';
 
 export type CompareFormat = 'md' | 'json' | 'junit';
 
@@ -25,6 +29,7 @@ interface CompareFlags {
   out?: string;
   confirm?: boolean;
   resultsDir: string;
+  allowDifference: string[];
 }
 
 /** "5%", "5" and "2.5 %" all mean 5 / 2.5 percent. */
@@ -73,6 +78,7 @@ function render(c: Comparison, format: CompareFormat): string {
  */
 async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir: string): Promise<{ merged: RunResult; runDir: string }> {
   const target = resolveTarget(cand.target);
+  const lock = await takeRunLock(target);
   const { store } = await runSuite({
     suite: { suite: cand.suite.definition, source: cand.suite.source, hash: cand.suite.hash },
     target: target.name,
@@ -84,7 +90,7 @@ async function confirmRegressions(cand: RunResult, cellIds: string[], resultsDir
     outDir: resolve(resultsDir),
     runners: await loadRunners(target),
     progress: createProgress(),
-  });
+  }).finally(() => lock.release());
   const rerun = new Map(store.result.cells.map((c) => [c.id, c]));
   return { merged: { ...cand, cells: cand.cells.map((c) => rerun.get(c.id) ?? c) }, runDir: store.runDir };
 }
@@ -94,8 +100,10 @@ export function registerCompareCommand(program: Command): void {
     .command('compare')
     .description(
       'Compare a candidate run with a base run (e.g. a board baseline), cell by cell: change of medians, confidence interval, verdict. ' +
-        'Exit code 1 on a regression (slower beyond the threshold and significant) or a newly failing cell; 2 when the runs cannot be compared, ' +
-          'or when a median moved beyond the threshold the bad way but no verdict is possible (too few iterations): cannot judge is not a pass.',
+        'Exit 0 only when every base cell has a candidate of the same configuration and every gated metric was measured on both sides, judged, and did not regress. ' +
+        'Exit 1 (cell and reason named) on a regression, a newly failing or lost cell, a gated metric missing in the candidate, fewer output tokens than asked, ' +
+        'or a failing or worse accuracy verdict. Exit 2 (cannot judge, not a pass) when the runs cannot be compared, a cell\'s configuration differs ' +
+        '(each field named; see --allow-difference), a gated metric could not be judged, or a would-be regression was measured on a busy machine (see --confirm).',
     )
     .argument('<base>', 'base result: a result.json, a baseline .json or a run folder')
     .argument('<cand>', 'candidate result: a result.json or a run folder')
@@ -104,29 +112,42 @@ export function registerCompareCommand(program: Command): void {
     .option('--confidence <level>', 'confidence level of intervals and significance', parseConfidence, DEFAULT_CONFIDENCE)
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit']).default('md'))
     .option('-o, --out <file>', 'write the output to this file instead of stdout')
-    .option('--confirm', 'on a regression, re-run only the regressed cells of the candidate (same suite, target and options) and fail only if they regress again')
+    .option('--confirm', 'on a regression, or one measured on a busy machine, re-run only those cells of the candidate (same suite, target and options) and judge the re-run')
+    .option(
+      '--allow-difference <fields>',
+      'identity fields the runs may differ in (repeatable or comma-separated, e.g. threads,scale); the comparison is then labelled as crossing them',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .option('--results-dir <dir>', 'with --confirm: where the confirmation run is written', 'results')
     .action(async (baseArg: string, candArg: string, flags: CompareFlags) => {
       const base = loadResultArg(baseArg, 'base');
       const cand = loadResultArg(candArg, 'candidate');
+      if (flags.out) {
+        refuseFolderAsFile('--out', flags.out);
+        refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [resolve(flags.out)], reads: [base.file, cand.file].flatMap(resultInputFiles) });
+      }
       const opts = {
         metrics: flags.metric.length ? flags.metric : undefined,
         thresholdPct: flags.threshold,
         confidence: flags.confidence,
         baseSource: baseArg,
         candSource: candArg,
+        allowDifferences: parseAllowedDifferences(flags.allowDifference),
       };
       let comparison = compareRuns(base.result, cand.result, opts);
-      if (flags.confirm && comparison.regressedCells.length > 0) {
-        const confirmed = await confirmRegressions(cand.result, comparison.regressedCells, flags.resultsDir);
-        process.stderr.write(`compare: ${comparison.regressedCells.length} regressed cell(s) re-run in ${confirmed.runDir}\n`);
+      // Regressions, and would-be regressions a busy machine made unjudgeable, are re-measured.
+      const toConfirm = [...new Set([...comparison.regressedCells, ...comparison.findings.filter((f) => f.kind === 'machine-load').map((f) => f.cellId)])];
+      if (flags.confirm && toConfirm.length > 0) {
+        const confirmed = await confirmRegressions(cand.result, toConfirm, flags.resultsDir);
+        process.stderr.write(`compare: ${toConfirm.length} regressed cell(s) re-run in ${confirmed.runDir}\n`);
         comparison = compareRuns(base.result, confirmed.merged, { ...opts, candSource: `${candArg} (regressed cells re-run: ${confirmed.runDir})` });
       }
       const text = render(comparison, flags.format);
       if (flags.out) {
         const out = resolve(flags.out);
         mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, text);
+        writeFileAtomic(out, text);
       } else {
         process.stdout.write(text);
       }

@@ -6,7 +6,7 @@
  * something fails. `preflight(target)` is the same check for the run loop.
  */
 import type { Command } from 'commander';
-import { resolveTarget } from '../targets/targets.ts';
+import { resolveTarget } from './targets.ts';
 import { preflight, type PreflightReport } from '../harness/preflight.ts';
 
 /** The report as an aligned plain-text table. */

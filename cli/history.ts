@@ -1,17 +1,22 @@
-import { appendFileSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { InputError } from '../core/errors.ts';
+import { FileSystemError, fileSystemProblem, InputError, toError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
-import { DEFAULT_CONFIDENCE } from '../reporters/compare/compare-runs.ts';
-import { loadResultArg } from '../harness/load-result.ts';
+import { DEFAULT_CONFIDENCE } from '../analysis/compare-runs.ts';
+import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
 import { renderChart } from '../reporters/render/png.ts';
 import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
 import { exportCsv, exportJson } from '../history/export.ts';
-import { recordFromResult, type RecordOptions } from '../history/record.ts';
+import { checkComplete, recordFromResult, type RecordOptions } from '../history/record.ts';
 import { formatHistoryJson, formatHistoryJunit, formatHistoryMarkdown, historyGateLine, historyStepSummary } from '../history/render.ts';
-import { DB_ENV, DEFAULT_DB, HistoryStore, resolveDbPath } from '../history/store.ts';
+import { databaseFiles, DB_ENV, DEFAULT_DB, HistoryStore, resolveDbPath } from '../history/store.ts';
+import { refuseFileAsFolder, refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
+import { fsyncDir, writeFileAtomic } from '../core/atomic-write.ts';
 import { formatTrendMarkdown, seriesTrend, trendChart } from '../history/trend.ts';
 import { parseConfidence, parsePercent } from './compare.ts';
 
@@ -38,6 +43,13 @@ function isoDate(value: string): string {
   return value;
 }
 
+/** Refuses (exit 2) an --out file that is a folder, or is or lies inside the database or another input. */
+function checkOutFile(out: string | undefined, reads: readonly string[]): void {
+  if (!out) return;
+  refuseFolderAsFile('--out', out);
+  refuseOutputOverInput({ flag: '--out', given: out, writes: [resolve(out)], reads });
+}
+
 function writeOut(text: string, out: string | undefined): void {
   if (!out) {
     process.stdout.write(text);
@@ -45,7 +57,7 @@ function writeOut(text: string, out: string | undefined): void {
   }
   const file = resolve(out);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
+  writeFileAtomic(file, text);
 }
 
 function withStore<T>(dbFlag: string | undefined, create: boolean, fn: (store: HistoryStore) => T): T {
@@ -120,23 +132,37 @@ export function registerHistoryCommand(program: Command): void {
       .command('add')
       .description('Store runs (result.json files or run folders); a run already stored is left as it is.')
       .argument('<results...>', 'result.json files or run folders'),
-  ).action((results: string[], flags: RecordFlags) => {
-    // Read every input first: a bad file among several adds nothing.
-    const loaded = results.map((arg) => ({ arg, ...loadResultArg(arg, 'result') }));
-    withStore(flags.db, true, (store) => {
-      for (const { arg, result, file } of loaded) {
-        const record = recordFromResult(result, recordOptions(flags, file));
-        const values = record.cells.reduce((s, c) => s + [...c.metrics.values()].reduce((t, m) => t + m.values.length, 0), 0);
-        const { added, run } = store.add(record);
-        process.stdout.write(
-          added
-            ? `added ${arg}: run ${run.runId} (${run.suite} on ${run.board}, commit ${run.gitCommit?.slice(0, 12) ?? 'unknown'}, ${run.commitDate}), ${record.cells.length} cells, ${values} values\n`
-            : `already stored: ${arg} (run ${run.runId}, added ${run.addedAt})\n`,
-        );
-      }
-      process.stderr.write(`history: ${store.file}\n`);
+  )
+    .option('--allow-incomplete', 'also store a run that is still running or was interrupted (the history otherwise holds complete runs only)')
+    .action((results: string[], flags: RecordFlags & { allowIncomplete?: boolean }) => {
+      // Read and check every input first: a bad file among several adds nothing.
+      const loaded = results.map((arg) => ({ arg, ...loadResultArg(arg, 'result') }));
+      for (const { result, file } of loaded) checkComplete(result, file, flags.allowIncomplete === true);
+      const records = loaded.map(({ arg, result, file }) => ({ arg, record: recordFromResult(result, recordOptions(flags, file)) }));
+      withStore(flags.db, true, (store) => {
+        const added: string[] = [];
+        for (const { arg, record } of records) {
+          const values = record.cells.reduce((s, c) => s + [...c.metrics.values()].reduce((t, m) => t + m.values.length, 0), 0);
+          let outcome: ReturnType<HistoryStore['add']>;
+          try {
+            outcome = store.add(record);
+          } catch (err) {
+            // Each run is one transaction: the runs before this one are stored whole, this one not at all.
+            const problem = fileSystemProblem(err, store.file);
+            if (!problem) throw err;
+            throw new FileSystemError(`history add ${arg}: ${problem}`, `kept: ${added.length} of ${records.length} run(s) added${added.length ? ` (${added.join(', ')})` : ''}; ${arg} and the rest not added`);
+          }
+          const { run } = outcome;
+          if (outcome.added) added.push(run.runId);
+          process.stdout.write(
+            outcome.added
+              ? `added ${arg}: run ${run.runId} (${run.suite} on ${run.board}, commit ${run.gitCommit?.slice(0, 12) ?? 'unknown'}, ${run.commitDate}), ${record.cells.length} cells, ${values} values\n`
+              : `already stored: ${arg} (run ${run.runId}, added ${run.addedAt})\n`,
+          );
+        }
+        process.stderr.write(`history: ${store.file}\n`);
+      });
     });
-  });
 
   history
     .command('list')
@@ -171,20 +197,26 @@ export function registerHistoryCommand(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .action(async (flags: { db?: string; suite?: string; board?: string; format: 'csv' | 'json'; out?: string }) => {
+      checkOutFile(flags.out, databaseFiles(resolveDbPath(flags.db)));
       const store = HistoryStore.open(resolveDbPath(flags.db), { create: false });
+      // To a file: written beside it and renamed into place once whole, so a full disk leaves
+      // the old file (or none), never a truncated CSV.
+      const target = flags.out ? resolve(flags.out) : null;
+      const temp = target ? `${target}.${process.pid}.${randomBytes(3).toString('hex')}.tmp` : null;
       try {
         let stream: NodeJS.WritableStream = process.stdout;
-        if (flags.out) {
-          const file = resolve(flags.out);
-          mkdirSync(dirname(file), { recursive: true });
-          stream = createWriteStream(file);
+        if (target && temp) {
+          mkdirSync(dirname(target), { recursive: true });
+          stream = createWriteStream(temp, { flags: 'wx' });
         }
         const filter = { ...(flags.suite ? { suite: flags.suite } : {}), ...(flags.board ? { board: flags.board } : {}) };
         const lines = flags.format === 'csv' ? exportCsv(store, filter) : exportJson(store, filter);
-        // A reader that stops early (`| head`) closes the pipe: stop writing, without a stack trace.
+        // A reader that stops early (`| head`) closes the pipe: stop writing, without a stack
+        // trace. Any other write error (disk full) stops the export and is reported.
         let closed = false;
+        let failure: Error | undefined;
         stream.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EPIPE') throw err;
+          if (err.code !== 'EPIPE') failure ??= err;
           closed = true;
           stream.emit('drain');
         });
@@ -192,7 +224,15 @@ export function registerHistoryCommand(program: Command): void {
           if (closed) break;
           if (!stream.write(line)) await new Promise((r) => stream.once('drain', r));
         }
-        if (stream !== process.stdout) await new Promise<void>((r) => stream.end(r));
+        if (target && temp) {
+          if (!failure) await finished((stream as Writable).end()).catch((err: unknown) => (failure ??= toError(err)));
+          if (failure) throw failure;
+          renameSync(temp, target);
+          fsyncDir(dirname(target));
+        }
+      } catch (err) {
+        if (temp) rmSync(temp, { force: true });
+        throw err;
       } finally {
         store.close();
       }
@@ -220,6 +260,7 @@ export function registerHistoryCommand(program: Command): void {
     .option('-o, --out <file>', 'write the output to this file instead of stdout')
     .action((arg: string, flags: CheckFlags) => {
       const { result, file } = loadResultArg(arg, 'result');
+      checkOutFile(flags.out, [...databaseFiles(resolveDbPath(flags.db)), ...resultInputFiles(file)]);
       const check = withStore(flags.db, false, (store) =>
         checkRun(store, recordFromResult(result, recordOptions(flags, file)), {
           metrics: flags.metric,
@@ -294,6 +335,8 @@ export function registerHistoryCommand(program: Command): void {
           return;
         }
         const dir = resolve(flags.out);
+        refuseFileAsFolder('--out', dir);
+        refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [join(dir, 'trend.md'), join(dir, 'charts')], reads: databaseFiles(store.file) });
         mkdirSync(join(dir, 'charts'), { recursive: true });
         const charts: string[] = [];
         for (const [i, t] of trends.slice(0, flags.maxCharts).entries()) {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { InputError } from '../core/errors.ts';
+import { fileSystemProblem, InputError } from '../core/errors.ts';
+import { terminalSafe } from '../core/terminal-text.ts';
 /** Exit codes: 0 ok, 1 some cells failed (or a regression), 2 bad input. */
 export const EXIT = { ok: 0, failures: 1, badInput: 2 } as const;
 
@@ -13,6 +14,8 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Register>]> = [
   [['run'], async () => (await import('./run.ts')).registerRunCommand],
+  [['plan'], async () => (await import('./plan.ts')).registerPlanCommand],
+  [['merge'], async () => (await import('./merge.ts')).registerMergeCommand],
   [['list'], async () => (await import('./list.ts')).registerListCommand],
   [['report'], async () => (await import('./report.ts')).registerReportCommand],
   [['publish', 'publish-pages'], async () => (await import('./publish.ts')).registerPublishCommand],
@@ -55,10 +58,18 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     if (err instanceof InputError) {
-      process.stderr.write(`error: ${err.message}\n`);
+      // Messages quote files, logs and server answers: shown, never obeyed by the terminal.
+      process.stderr.write(`error: ${terminalSafe(err.message)}\n`);
       return EXIT.badInput;
     }
-    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // Disk full, permission denied, a file where a folder was expected: the user's to fix, in
+    // one line naming the path (commands that had written part of their work say what was kept).
+    const problem = fileSystemProblem(err);
+    if (problem) {
+      process.stderr.write(`error: ${terminalSafe(problem)}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(`error: ${terminalSafe(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
     return EXIT.failures;
   }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createClock } from '../core/clock.ts';
 import { detectProbes, readOnce, snapshotAll } from '../hw-probes/detect.ts';
 import { describeSample } from '../hw-probes/describe.ts';
+import { probeDescriptor } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 import { intOption } from './options.ts';
@@ -30,7 +31,8 @@ async function probeTarget(transport: CommandTransport, flags: { target: string;
   process.stdout.write(`probes on ${flags.target}:\n`);
   for (const d of detected) process.stdout.write(`  ${d.available ? 'yes' : 'no '}  ${d.name.padEnd(11)} ${d.reason}\n`);
   const available = detected.filter((d) => d.available);
-  if (!available.some((d) => d.name !== 'system')) {
+  // Only a probe that reads this host alone (system) found: nothing here measures power.
+  if (!available.some((d) => probeDescriptor(d.name)?.thisHostOnly === undefined)) {
     process.stdout.write('no power source here: energy per phase needs tegrastats, hwmon power inputs, RAPL (powercap) or nvidia-smi; an Axera board needs an external meter.\n');
   }
   const { facts } = await snapshotAll(available);

@@ -1,7 +1,14 @@
 import { createLogUpdate } from 'log-update';
+import { terminalSafe } from '../core/terminal-text.ts';
 import type { ProgressSink } from '../harness/run-suite.ts';
+import { METRICS, type MetricDefinition } from '../core/metric-registry.ts';
 import type { CellResult } from '../core/result-types.ts';
 import type { Cell } from '../core/suite-types.ts';
+
+type ProgressDefinition = MetricDefinition & Required<Pick<MetricDefinition, 'progress'>>;
+
+/** The metrics a finished cell's line shows: those the registry gives a progress label. */
+const PROGRESS_METRICS: readonly ProgressDefinition[] = METRICS.filter((d): d is ProgressDefinition => d.progress !== undefined);
 
 function fmtDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -11,10 +18,11 @@ function fmtDuration(ms: number): string {
 
 function cellSummary(r: CellResult): string {
   if (r.status === 'failed') return `FAILED: ${r.error ?? 'unknown error'}`;
-  const m = r.metrics;
   const parts: string[] = [];
-  if (m['ttft_ms']) parts.push(`TTFT ${m['ttft_ms'].median.toFixed(1)} ms`);
-  if (m['decode_tokens_per_s']) parts.push(`decode ${m['decode_tokens_per_s'].median.toFixed(2)} tok/s`);
+  for (const def of PROGRESS_METRICS) {
+    const stats = r.metrics[def.name];
+    if (stats) parts.push(`${def.progress.label} ${stats.median.toFixed(def.digits)} ${def.progress.unit}`);
+  }
   if (r.loadMs !== null) parts.push(`load ${(r.loadMs / 1000).toFixed(1)} s`);
   return parts.join(', ');
 }
@@ -54,7 +62,9 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   const timer = live ? setInterval(render, 500) : null;
   timer?.unref();
 
-  const line = (text: string) => {
+  // Lines quote server answers, tool logs and cell errors: shown, never obeyed by the terminal.
+  const line = (untrusted: string) => {
+    const text = terminalSafe(untrusted);
     if (live) {
       live.clear();
       stream.write(`${text}\n`);

@@ -1,7 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { checkSiteFolder } from '../publish/site-folder.ts';
+import { resultInputFiles } from '../harness/load-result.ts';
 import { collectRuns, resultFiles } from '../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS, parseDimensions, parseMetrics, type SiteOptions } from '../publish/site-model.ts';
 import { publishSite, servePages, siteMarkdown } from '../publish/write-site.ts';
@@ -24,15 +28,20 @@ export function registerPublishCommand(program: Command): void {
         metrics: flags.metric ? parseMetrics(flags.metric) : DEFAULT_SITE_OPTIONS.metrics,
       };
       const out = resolve(flags.out);
+      const files = resultFiles(args);
       if (flags.format === 'md') {
-        const runs = collectRuns(args);
         const file = out.endsWith('.md') ? out : join(out, 'results.md');
-        mkdirSync(resolve(file, '..'), { recursive: true });
-        writeFileSync(file, siteMarkdown(runs, options));
+        refuseFolderAsFile('--out', file);
+        refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [file], reads: files.flatMap(resultInputFiles) });
+        const runs = collectRuns(files);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileAtomic(file, siteMarkdown(runs, options));
         process.stdout.write(`published ${runs.length} run(s): ${file}\n`);
         return;
       }
-      const files = resultFiles(args);
+      // The site replaces its folder whole: no input may be in it, and it may hold only a site.
+      refuseOutputOverInput({ flag: '--out', given: flags.out, writes: [out], reads: files.flatMap(resultInputFiles) });
+      checkSiteFolder(out);
       const site = await publishSite(files, out, options);
       process.stdout.write(`published ${files.length} run(s): ${site.index} (${site.pages} pages)\n`);
     });

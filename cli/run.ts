@@ -10,15 +10,18 @@ import type { RunResult } from '../core/result-types.ts';
 import { readResult, RESULT_FILE } from '../harness/result-store.ts';
 import { checkResumeFlags, chooseTargetName } from '../harness/run-plan.ts';
 import { hasRedactedSecret } from '../core/redact.ts';
+import { describeHolder } from '../targets/run-lock.ts';
+import { takeRunLock } from './run-lock.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './options.ts';
 import { createProgress } from './progress.ts';
-import { loadRunners } from './runners.ts';
+import { loadRunners } from '../runners/registry.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
-import { listTargets, resolveTarget } from './targets.ts';
+import { listTargets, resolveTarget, type TargetDefinition } from './targets.ts';
+import type { ShardRecord } from '../core/result-types.ts';
 import { targetsFilePath } from '../targets/targets.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
@@ -57,6 +60,10 @@ interface RunFlags {
   maxTokens?: number;
   concurrency?: number;
   apiKeyEnv?: string;
+  shard?: string;
+  plan?: string;
+  board?: string;
+  db?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -95,6 +102,10 @@ export function registerRunCommand(program: Command): void {
     .option('--api-key-env <var>', 'with --endpoint: environment variable holding the API key (the key is never recorded)')
     .option('-o, --out <dir>', 'results folder; the run goes to <dir>/<suite>/<run-id>/', 'results')
     .option('--resume <run-dir>', 'finish an interrupted run in that folder (suite, options and cells come from its result.json)')
+    .option('--shard <K/N>', 'run shard K of N of the plan (a deterministic, balanced slice; join the shards with bench merge)')
+    .option('--plan <file>', 'with --shard: the plan written by `bench plan --json` (else planned here from the history)')
+    .option('--board <label>', 'with --shard: the board this shard runs on, recorded (default $BENCH_BOARD, else the target\'s host)')
+    .option('--db <file>', 'with --shard and no --plan: history database whose costs balance the shards (default $BENCH_HISTORY_DB or results/history.sqlite when it exists)')
     .action(async (flags: RunFlags) => {
       process.exitCode = await runCommand(flags);
     });
@@ -180,6 +191,19 @@ function resumeFlagValues(flags: RunFlags, suite: LoadedSuite | undefined) {
   };
 }
 
+/** The shard this run measures: from the plan file, or planned here (deterministically) from the history. */
+async function shardOfRun(flags: RunFlags, suite: LoadedSuite, target: TargetDefinition): Promise<ShardRecord> {
+  const { parseShard, shardRecord } = await import('../harness/shard.ts');
+  const { planSuite, readPlanFile } = await import('./plan.ts');
+  const spec = parseShard(flags.shard!);
+  const plan = flags.plan
+    ? readPlanFile(flags.plan, suite, flags.filter)
+    : planSuite(suite, spec.count, { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup, adaptive: flags.adaptive !== undefined || undefined, db: flags.db });
+  const board = flags.board ?? process.env['BENCH_BOARD'] ?? (target.kind === 'local' ? hostname() : target.name);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$/.test(board)) throw new InputError(`--board "${board.slice(0, 100)}": expected a label of letters, digits and . _ : @ + - (at most 100)`);
+  return shardRecord(plan, spec, board);
+}
+
 async function runCommand(flags: RunFlags): Promise<number> {
   if (!flags.endpoint) {
     const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
@@ -208,6 +232,9 @@ async function runCommand(flags: RunFlags): Promise<number> {
   const target = resolveTarget(targetName, flags.targets);
   if (flags.retryFailed && !flags.resume) throw new InputError('--retry-failed only applies with --resume RUN_DIR');
   if (flags.recalibrate && !flags.calibrate) throw new InputError('--recalibrate and --no-calibrate contradict each other: keep one');
+  if (!flags.shard && (flags.plan || flags.board || flags.db)) throw new InputError('--plan, --board and --db only apply with --shard K/N');
+  if (flags.shard && flags.resume) throw new InputError('--shard: a resumed run keeps its own shard; drop --shard');
+  const shard = suite && flags.shard ? await shardOfRun(flags, suite, target) : undefined;
   const progress = createProgress();
   // A board is checked before any cell runs: an unreachable host, a missing tool or no free
   // memory is one clear message up front, not a failed cell each.
@@ -221,6 +248,10 @@ async function runCommand(flags: RunFlags): Promise<number> {
     }
     boardFacts = report.facts;
   }
+  // One run per board: the lock lives on the board, so runs from other machines are excluded too.
+  const lock = await takeRunLock(target);
+  if (lock.tookOver) progress.log(`took over the run lock of ${target.name} left by a run that is gone: ${describeHolder(lock.tookOver)}`);
+  if (lock.warning) progress.log(lock.warning);
   const onInterrupted = (signal: NodeJS.Signals, store: ResultStore): void => {
     process.stderr.write(
       store.result.status === 'interrupted'
@@ -228,7 +259,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
         : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
     );
     // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
-    process.exit(signal === 'SIGTERM' ? 143 : 130);
+    void lock.release().finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   };
   let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
   try {
@@ -247,6 +278,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       runners: await loadRunners(target),
       transport: target.kind === 'local' ? undefined : sharedTransport(target),
       retryFailed: flags.retryFailed,
+      shard,
       confirmPlan: flags.yes === true,
       maxFailedFraction,
       progress,
@@ -269,6 +301,7 @@ async function runCommand(flags: RunFlags): Promise<number> {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
+    await lock.release();
     await closeSharedTransports();
   }
 }

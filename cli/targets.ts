@@ -1,3 +1,4 @@
+import { checkTargetProbes } from '../hw-probes/registry.ts';
 import { loadTargets, resolveTarget as resolveFromFile, type TargetDefinition } from '../targets/targets.ts';
 
 /**
@@ -5,11 +6,15 @@ import { loadTargets, resolveTarget as resolveFromFile, type TargetDefinition } 
  * targets.example.yaml); `local` always exists. Errors name the file, the target and the field.
  */
 export function resolveTarget(name: string, file?: string): TargetDefinition {
+  listTargets(file);
   return resolveFromFile(name, file);
 }
 
+/** Every target, each probe name checked against the probe registry (plug-ins included). */
 export function listTargets(file?: string): TargetDefinition[] {
-  return loadTargets(file);
+  const targets = loadTargets(file);
+  for (const t of targets) checkTargetProbes(t);
+  return targets;
 }
 
 export type { TargetDefinition };

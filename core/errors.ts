@@ -113,3 +113,49 @@ export function toError(thrown: unknown): Error {
 export function errorMessage(thrown: unknown): string {
   return toError(thrown).message;
 }
+
+/** Plain words for the file system errors a user can act on (space, permissions, a wrong kind of path). */
+const FILE_SYSTEM_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENAMETOOLONG: 'name too long',
+  ENOENT: 'no such file or folder',
+  EEXIST: 'already exists',
+  SQLITE_FULL: 'no space left on the device (SQLite: database or disk is full)',
+  SQLITE_READONLY: 'the database cannot be written (read-only file or folder)',
+  SQLITE_CANTOPEN: 'the database cannot be opened (missing folder or permission denied)',
+  SQLITE_IOERR: 'input/output error while writing',
+  SQLITE_PERM: 'permission denied',
+};
+
+/**
+ * A one-line description of a file system error (disk full, permission denied, a file where a
+ * folder was expected), naming the path; null for any other error. `path` names the file when
+ * the error itself does not (SQLite errors carry no path).
+ */
+export function fileSystemProblem(thrown: unknown, path?: string): string | null {
+  if (!(thrown instanceof Error)) return null;
+  const e = thrown as NodeJS.ErrnoException & { dest?: string };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const words = FILE_SYSTEM_PROBLEMS[code] ?? (code.startsWith('SQLITE_IOERR') ? FILE_SYSTEM_PROBLEMS['SQLITE_IOERR'] : undefined);
+  if (!words) return null;
+  const where = e.path ?? path;
+  return `${where ? `${where}: ` : ''}${words} (${code})`;
+}
+
+/**
+ * A file system error (disk full, permissions) turned into bad input: one line naming the path
+ * and what was kept of the work (`kept`: "runs added: a, b" or "the old site is as it was").
+ */
+export class FileSystemError extends InputError {
+  constructor(problem: string, kept: string) {
+    super(`${problem}; ${kept}`);
+    this.name = 'FileSystemError';
+  }
+}

@@ -7,7 +7,21 @@
  * pattern; `metricDefinition(name)` resolves both fixed names and pattern families.
  */
 
+import type { IterationRecord } from './events.ts';
+import { chunkItlMs, decodeTokensPerS, e2eMs, imageEncodePerImageMs, phaseMs, prefillTokensPerS, tpotMs, ttftMs } from './iteration-events.ts';
+
 export type Better = 'lower' | 'higher' | 'none';
+
+/**
+ * What else a metric is used for, declared on its definition (the lists below are read from
+ * these, never written by hand):
+ * - headline: published tables carry it, and `bench compare` / `bench history check` gate it by default;
+ * - table: published comparison tables carry it;
+ * - outlier-checked: per-iteration outliers are marked (Tukey fences) in the result;
+ * - spread: its interval width and IQR are recorded per cell and judged for noise flags;
+ * - adaptive-default: adaptive stopping waits for its interval unless the suite names metrics.
+ */
+export type MetricRole = 'headline' | 'table' | 'outlier-checked' | 'spread' | 'adaptive-default';
 
 /** Per-iteration metrics have a value per measured request; cell metrics one value per cell. */
 export type MetricScope = 'iteration' | 'cell';
@@ -25,68 +39,95 @@ export interface MetricDefinition {
   derivedFrom: string;
   /** Default number of decimals when printed. */
   digits: number;
+  roles: readonly MetricRole[];
+  /** How a per-iteration metric is computed from one request's events; absent/undefined/null = no value for that request. */
+  fromIteration?: (rec: IterationRecord) => number | number[] | null | undefined;
+  /** Shown in `bench run`'s line after each cell as "<label> <median> <unit>" (digits as above). */
+  progress?: { label: string; unit: string };
 }
 
-type Definition = Omit<MetricDefinition, 'digits'> & { digits?: number };
+type Definition = Omit<MetricDefinition, 'digits' | 'roles'> & { digits?: number; roles?: readonly MetricRole[] };
 
 const FIXED: readonly Definition[] = [
   {
     name: 'preprocess_ms', label: 'Preprocess', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Image decode, resize, tiling and normalisation, and tokenisation, before the first model call.',
     derivedFrom: 'sum of the request\'s `preprocess` phase windows',
+    fromIteration: (rec) => phaseMs(rec, 'preprocess'),
   },
   {
     name: 'image_encode_ms', label: 'ImageEncoder', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Vision encoder and projector over all images of the request.',
     derivedFrom: 'sum of the request\'s `image_encode` phase windows (requests with images only)',
+    roles: ['headline', 'table', 'outlier-checked', 'spread'],
+    fromIteration: (rec) => (rec.images > 0 ? phaseMs(rec, 'image_encode') : undefined),
   },
   {
     name: 'image_encode_per_image_ms', label: 'ImageEncoder per image', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Vision encoder time of one image.',
     derivedFrom: 'each `image_encode` subgraph invocation when there is one per image, else the phase split evenly',
+    fromIteration: imageEncodePerImageMs,
   },
   {
     name: 'prefill_ms', label: 'Prefill', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'LLM forward over the whole prompt (image tokens included), all chunks; excludes image encoding (the Axera table\'s "Prefill TTFT").',
     derivedFrom: 'sum of the request\'s `prefill` phase windows',
+    roles: ['headline', 'table', 'outlier-checked', 'spread'],
+    fromIteration: (rec) => phaseMs(rec, 'prefill'),
   },
   {
     name: 'ttft_ms', label: 'TTFT', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Time to first token, end to end: request start to the first generated token, including preprocessing, image encoding and prefill (and, for an endpoint, the network).',
     derivedFrom: 'first token arrival minus request start',
+    roles: ['headline', 'table', 'outlier-checked', 'spread', 'adaptive-default'],
+    fromIteration: ttftMs,
+    progress: { label: 'TTFT', unit: 'ms' },
   },
   {
     name: 'tpot_ms', label: 'TPOT', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Time per output token after the first: (t_last_token - t_first_token) / (n_output - 1).',
     derivedFrom: 'token arrivals; n_output is the larger of the tokens seen in the stream and the runner\'s own count',
     digits: 2,
+    roles: ['table', 'outlier-checked', 'spread', 'adaptive-default'],
+    fromIteration: tpotMs,
   },
   {
     name: 'decode_tokens_per_s', label: 'Decode', unit: 'tokens/s', better: 'higher', scope: 'iteration',
     description: 'Decode speed: 1000 / TPOT.',
     derivedFrom: 'TPOT of the same request',
     digits: 2,
+    roles: ['headline', 'table'],
+    fromIteration: decodeTokensPerS,
+    progress: { label: 'decode', unit: 'tok/s' },
   },
   {
     name: 'prefill_tokens_per_s', label: 'Prefill speed', unit: 'tokens/s', better: 'higher', scope: 'iteration',
     description: 'Prompt tokens (image tokens included) per second of prefill.',
     derivedFrom: 'prompt tokens / prefill_ms (an endpoint uses its TTFT window: a lower bound)',
+    fromIteration: prefillTokensPerS,
   },
   {
     name: 'decode_ms', label: 'Decode total', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'All decode steps of the request.',
     derivedFrom: 'sum of the request\'s `decode` phase windows',
+    fromIteration: (rec) => phaseMs(rec, 'decode'),
   },
   {
     name: 'e2e_ms', label: 'End to end', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Whole request, start to last token (successful requests only).',
     derivedFrom: 'request end minus request start',
+    roles: ['outlier-checked', 'spread'],
+    fromIteration: (rec) => (rec.error ? undefined : e2eMs(rec)),
   },
   {
     name: 'chunk_itl_ms', label: 'Chunk ITL', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Gaps between successive streamed chunks (a chunk may carry several tokens); not per-token ITL.',
     derivedFrom: 'differences of successive token arrivals',
     digits: 2,
+    fromIteration: (rec) => {
+      const gaps = chunkItlMs(rec);
+      return gaps.length > 0 ? gaps : undefined;
+    },
   },
   {
     name: 'load_ms', label: 'Load', unit: 'ms', better: 'lower', scope: 'cell',
@@ -179,7 +220,7 @@ const FAMILIES: readonly Family[] = [
 ];
 
 function complete(d: Definition): MetricDefinition {
-  return { ...d, digits: d.digits ?? 1 };
+  return { ...d, digits: d.digits ?? 1, roles: d.roles ?? [] };
 }
 
 export const METRICS: readonly MetricDefinition[] = FIXED.map(complete);
@@ -207,11 +248,13 @@ export function metricBetter(name: string): Better {
   return metricDefinition(name)?.better ?? 'none';
 }
 
+/** Names of the fixed metrics with a role, in the registry's order. */
+export function metricsWithRole(role: MetricRole): readonly string[] {
+  return METRICS.filter((m) => m.roles.includes(role)).map((m) => m.name);
+}
+
 /** The metrics published tables carry and compare gates by default (TPOT is the same signal as tokens/s). */
-export const HEADLINE_METRICS = ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'decode_tokens_per_s'] as const;
+export const HEADLINE_METRICS = metricsWithRole('headline');
 
 /** The figures published comparison tables carry: encode, prefill, TTFT, and decode speed both ways. */
-export const TABLE_METRICS = ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'decode_tokens_per_s'] as const;
-
-/** Per-iteration latency metrics whose outliers are marked (Tukey fences). */
-export const OUTLIER_CHECKED_METRICS = ['ttft_ms', 'prefill_ms', 'image_encode_ms', 'tpot_ms', 'e2e_ms'] as const;
+export const TABLE_METRICS = metricsWithRole('table');

@@ -1,10 +1,17 @@
-import type { IterationRecord, PhaseName, SubgraphEvent, TokenEvent } from './events.ts';
+import type { IterationRecord } from './events.ts';
 import type { SubgraphStats } from './result-types.ts';
-import { metricUnit } from './metric-registry.ts';
+import { METRICS, metricUnit, type MetricDefinition } from './metric-registry.ts';
 import { summarize, type MetricStats } from './stats.ts';
 
-/** Per-iteration values of every metric DESIGN.md names, computed from one request's events. */
+export { chunkItlMs, decodeTokensPerS, e2eMs, outputTokenCount, tpotMs, ttftMs } from './iteration-events.ts';
+
+/**
+ * Per-iteration values of every per-iteration metric of the registry, computed from one
+ * request's events by each definition's `fromIteration`. The named fields are the built-in
+ * metrics, typed for readers; a new metric needs only its definition.
+ */
 export interface IterationMetrics {
+  [metric: string]: number | number[] | undefined;
   preprocess_ms?: number;
   image_encode_ms?: number;
   /** One value per image of the request. */
@@ -21,100 +28,17 @@ export interface IterationMetrics {
 }
 
 
-function phaseMs(rec: IterationRecord, phase: PhaseName): number | undefined {
-  let total: number | undefined;
-  for (const e of rec.events) if (e.kind === 'phase' && e.phase === phase) total = (total ?? 0) + (e.endMs - e.startMs);
-  return total;
-}
+type IterationDefinition = MetricDefinition & Required<Pick<MetricDefinition, 'fromIteration'>>;
 
-function tokenArrivals(rec: IterationRecord): TokenEvent[] {
-  return rec.events.filter((e): e is TokenEvent => e.kind === 'token').sort((a, b) => a.tMs - b.tMs);
-}
-
-/**
- * Time to first token: request start -> first generated token. In process that includes
- * preprocessing, image encoding and prefill; for an endpoint also the upload and the first
- * token's trip back. Null when no token arrived.
- */
-export function ttftMs(rec: IterationRecord): number | null {
-  const first = tokenArrivals(rec)[0];
-  return first ? first.tMs - rec.startMs : null;
-}
-
-/**
- * Output tokens of the request: the larger of what the stream showed (the last arrival may
- * carry several tokens) and the runner's own count (a server's usage count can exceed what
- * chunk counting saw, e.g. chunks without content).
- */
-export function outputTokenCount(rec: IterationRecord): number {
-  const tokens = tokenArrivals(rec);
-  const last = tokens[tokens.length - 1];
-  const streamed = last ? last.index + last.count : 0;
-  return Math.max(streamed, Number.isFinite(rec.outputTokens) ? rec.outputTokens : 0);
-}
-
-/**
- * TPOT = (t_last_token - t_first_token) / (n_output - 1), as DESIGN.md and vLLM define it. Null
- * with fewer than two output tokens; 0 when every token arrived in one chunk.
- */
-export function tpotMs(rec: IterationRecord): number | null {
-  const tokens = tokenArrivals(rec);
-  const first = tokens[0];
-  const last = tokens[tokens.length - 1];
-  const n = outputTokenCount(rec);
-  if (!first || !last || n < 2) return null;
-  return (last.tMs - first.tMs) / (n - 1);
-}
-
-/** Decode tokens/s = 1000 / TPOT; null when TPOT is unknown or 0 (all tokens in one chunk). */
-export function decodeTokensPerS(rec: IterationRecord): number | null {
-  const tpot = tpotMs(rec);
-  return tpot !== null && tpot > 0 ? 1000 / tpot : null;
-}
-
-/** Chunk ITL: gaps between successive token arrivals (a chunk may carry several tokens). */
-export function chunkItlMs(rec: IterationRecord): number[] {
-  const tokens = tokenArrivals(rec);
-  return tokens.slice(1).map((t, i) => t.tMs - tokens[i]!.tMs);
-}
-
-/** End-to-end latency: request start -> its end (last token, [DONE] or end of body). */
-export function e2eMs(rec: IterationRecord): number {
-  return rec.endMs - rec.startMs;
-}
+/** The metrics computed from each iteration's events, in the registry's order. */
+const ITERATION_METRICS: readonly IterationDefinition[] = METRICS.filter((d): d is IterationDefinition => d.fromIteration !== undefined);
 
 export function iterationMetrics(rec: IterationRecord): IterationMetrics {
   const m: IterationMetrics = {};
-  const pre = phaseMs(rec, 'preprocess');
-  if (pre !== undefined) m.preprocess_ms = pre;
-  if (rec.images > 0) {
-    const enc = phaseMs(rec, 'image_encode');
-    if (enc !== undefined) m.image_encode_ms = enc;
-    const perImage = rec.events.filter(
-      (e): e is SubgraphEvent => e.kind === 'subgraph' && e.phase === 'image_encode',
-    );
-    // One invocation per image gives each image's time; a batched call is split evenly and the
-    // share is what is reported.
-    if (perImage.length === rec.images) m.image_encode_per_image_ms = perImage.map((e) => e.endMs - e.startMs);
-    else if (enc !== undefined) m.image_encode_per_image_ms = Array<number>(rec.images).fill(enc / rec.images);
+  for (const def of ITERATION_METRICS) {
+    const v = def.fromIteration(rec);
+    if (v !== null && v !== undefined) m[def.name] = v;
   }
-  const prefill = phaseMs(rec, 'prefill');
-  if (prefill !== undefined) {
-    m.prefill_ms = prefill;
-    if (prefill > 0 && rec.promptTokens > 0) m.prefill_tokens_per_s = (rec.promptTokens * 1000) / prefill;
-  }
-  const decode = phaseMs(rec, 'decode');
-  if (decode !== undefined) m.decode_ms = decode;
-
-  const ttft = ttftMs(rec);
-  if (ttft !== null) m.ttft_ms = ttft;
-  const tpot = tpotMs(rec);
-  if (tpot !== null) m.tpot_ms = tpot;
-  const rate = decodeTokensPerS(rec);
-  if (rate !== null) m.decode_tokens_per_s = rate;
-  const itl = chunkItlMs(rec);
-  if (itl.length > 0) m.chunk_itl_ms = itl;
-  if (!rec.error) m.e2e_ms = e2eMs(rec);
   return m;
 }
 
@@ -128,7 +52,7 @@ export function iterationSeries(records: readonly IterationRecord[], metrics: re
   const out = metrics.map((): Array<{ index: number; value: number }> => []);
   for (const rec of records) {
     if (rec.warmup || rec.error) continue;
-    const m = iterationMetrics(rec) as Record<string, number | number[] | undefined>;
+    const m = iterationMetrics(rec);
     for (let i = 0; i < metrics.length; i++) {
       const v = m[metrics[i]!];
       if (v === undefined) continue;

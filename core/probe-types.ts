@@ -97,10 +97,6 @@ export interface HwSample {
   mts?: { foregroundPct: number; backgroundPct: number };
 }
 
-/** The hardware probes the suite has; targets.yaml and suites name them. */
-export const PROBE_NAMES = ['tegrastats', 'axera', 'hwmon', 'powercap', 'nvidia-smi', 'system'] as const;
-export type ProbeName = (typeof PROBE_NAMES)[number];
-
 /** Whether a probe can read anything here, and in plain words why (not). */
 export interface ProbeAvailability {
   probe: string;

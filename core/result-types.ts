@@ -141,6 +141,8 @@ export interface CellResult {
   /** True when clocks dropped or a temperature limit was crossed during the cell. */
   throttled?: boolean;
   throttleReasons?: string[];
+  /** The board the cell ran on, in a result merged from shards run on several boards. */
+  board?: string;
 }
 
 export interface Environment {
@@ -150,6 +152,38 @@ export interface Environment {
   git: { revision: string | null; dirty: boolean | null };
   /** Board facts (power mode, clocks, BSP) when a probe knows them. */
   board?: Record<string, string>;
+}
+
+/**
+ * How a sharded plan was balanced: by the history's expected seconds for every cell; by those for
+ * some cells and their median for the rest ("history+median"); or by cell count.
+ */
+export type CostBasis = 'history' | 'history+median' | 'count';
+
+/** What a shard's result records about its plan (`bench run --shard K/N`, harness/shard.ts). */
+export interface ShardRecord {
+  /** 1-based shard index and the shard count. */
+  index: number;
+  count: number;
+  /** Hash of the suite, the planned cells, the shard count and the assignment. */
+  planHash: string;
+  /** The board the shard ran on (--board, $BENCH_BOARD, or the target's host). */
+  board: string;
+  costBasis: CostBasis;
+  /** The whole plan's cells in plan order, and the shard of each, so a merge can name what is missing. */
+  planCells: string[];
+  planShards: number[];
+}
+
+/** What a merged result records about the shards it was joined from (`bench merge`). */
+export interface MergeRecord {
+  planHash: string;
+  count: number;
+  shards: Array<{ index: number; board: string; runId: string; host: string; status: RunResult['status']; startedAt: string; finishedAt: string | null; cells: number }>;
+  /** Shards of the plan no input held. */
+  missingShards: number[];
+  /** Planned cells no shard recorded. */
+  missingCells: string[];
 }
 
 export interface RunResult {
@@ -187,6 +221,10 @@ export interface RunResult {
   warnings: string[];
   /** Hardware bounds per cell and phase, added when the run ends if the target has a calibration. */
   roofline?: RooflineRecord;
+  /** A shard of a plan split over several boards (`bench run --shard K/N`). */
+  shard?: ShardRecord;
+  /** A result joined from the shards of one plan (`bench merge`); its cells name their boards. */
+  merged?: MergeRecord;
 }
 
 /** Work of one phase, as the roofline counts it (reporters/roofline/costs.ts). */

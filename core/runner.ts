@@ -110,4 +110,10 @@ export interface Runner {
    * model or runner can take. Nothing is loaded or built here.
    */
   checkPlan?(suite: Suite, cells: readonly Cell[]): void;
+  /**
+   * Checks on the target what the planned cells will call before any cell runs: the program,
+   * the model and image files, a writable work folder. Returns one sentence per missing thing
+   * ([] = ready); the run refuses to start (exit 2) naming each one.
+   */
+  checkTarget?(suite: Suite, cells: readonly Cell[]): Promise<string[]>;
 }

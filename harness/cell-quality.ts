@@ -7,6 +7,7 @@ import type { IterationRecord } from '../core/events.ts';
 import type { CellFlag, MachineState, MetricSpread } from '../core/result-types.ts';
 import { medianHalfWidthPct, percentile } from '../core/stats.ts';
 import { metricSeries } from '../core/metrics.ts';
+import { metricsWithRole } from '../core/metric-registry.ts';
 
 export const NOISE_THRESHOLDS = {
   /** Half-width of the 95% CI of a key metric's median above this (% of the median): noisy. */
@@ -28,8 +29,8 @@ export const NOISE_THRESHOLDS = {
   runQueueWaitPct: 20,
 } as const;
 
-/** Metrics whose spread is recorded and judged. */
-export const SPREAD_METRICS: readonly string[] = ['ttft_ms', 'tpot_ms', 'image_encode_ms', 'prefill_ms', 'e2e_ms'];
+/** Metrics whose spread is recorded and judged (role spread in the registry). */
+export const SPREAD_METRICS: readonly string[] = metricsWithRole('spread');
 
 export function cellSpread(records: readonly IterationRecord[]): Record<string, MetricSpread> {
   const out: Record<string, MetricSpread> = {};

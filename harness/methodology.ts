@@ -1,4 +1,4 @@
-import { OUTLIER_CHECKED_METRICS } from '../core/metric-registry.ts';
+import { metricsWithRole } from '../core/metric-registry.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { seededRandom } from '../core/random.ts';
 import { medianHalfWidthPct, percentile } from '../core/stats.ts';
@@ -14,7 +14,8 @@ import { metricSeries } from '../core/metrics.ts';
  * with one output token) is left out of the rule for that cell.
  */
 
-export const DEFAULT_ADAPTIVE_METRICS: readonly string[] = ['ttft_ms', 'tpot_ms'];
+/** Metrics adaptive stopping waits for unless the suite names its own (role adaptive-default in the registry). */
+export const DEFAULT_ADAPTIVE_METRICS: readonly string[] = metricsWithRole('adaptive-default');
 
 
 export interface StopDecision {
@@ -77,7 +78,7 @@ export function tukeyOutliers(series: ReadonlyArray<{ index: number; value: numb
 
 export function markOutliers(records: readonly IterationRecord[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const metric of OUTLIER_CHECKED_METRICS) {
+  for (const metric of metricsWithRole('outlier-checked')) {
     const found = tukeyOutliers(metricSeries(records, metric));
     if (found.length) out[metric] = found;
   }

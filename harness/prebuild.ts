@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchArgv } from '../core/commands.ts';
 import type { Cell, Suite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
 import { cellPartPrecisions } from '../runners/cell-input.ts';
+import { runnerCan } from '../runners/registry.ts';
 
-const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
 /**
  * Cold start: a first local run of a zoo suite needs one synthetic model per precision. Built
@@ -19,7 +18,8 @@ const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.
  * refused before anything is built.
  */
 export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], log: (m: string) => void): Promise<void> {
-  if (suite.runner !== 'ort' || !('zoo' in suite.model)) return;
+  // A suite with a runner axis is left to its cells, as before: only a single runner that builds zoo models here.
+  if (!runnerCan(suite.runner, 'buildsZooModels') || !('zoo' in suite.model)) return;
   const ref = suite.model;
   // Every part's build: the LLM's and, for cells with images, the vision encoder's (vision_precision).
   const needed = cells.flatMap((c) => {
@@ -35,7 +35,7 @@ export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], lo
   const queue = [...missing];
   const worker = async (): Promise<void> => {
     for (let precision = queue.shift(); precision; precision = queue.shift()) {
-      const args = [BENCH, 'models', 'build', ref.zoo, '--precision', precision, '--scale', ref.scale, ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : [])];
+      const args = benchArgv('modelsBuild', [ref.zoo, '--precision', precision, '--scale', ref.scale, ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : [])]);
       const code = await new Promise<number>((done) => {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';

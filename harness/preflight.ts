@@ -8,7 +8,8 @@
 import { createClock, type Clock } from '../core/clock.ts';
 import { parseCmmInfo } from '../hw-probes/axera/parse.ts';
 import { CMM_INFO } from '../hw-probes/axera/probe.ts';
-import { createProbes, PROBE_NAMES, type ProbeName } from '../hw-probes/detect.ts';
+import { createProbes } from '../hw-probes/detect.ts';
+import { isProbeName, probeDescriptor, probeTools, type BoardCheck } from '../hw-probes/registry.ts';
 import { parseNvpmodelQuery } from '../hw-probes/tegrastats/facts.ts';
 import type { ClockAlignment } from '../targets/command-transport.ts';
 import { parseJetsonClocks, unlockedDomains } from '../targets/jetson-clocks.ts';
@@ -46,19 +47,9 @@ export interface PreflightOptions {
   tools?: string[];
 }
 
-/** Tools each probe relies on: required ones fail the preflight when missing, optional ones warn. */
-const PROBE_TOOLS: Partial<Record<ProbeName, Array<{ tool: string; required: boolean; why: string }>>> = {
-  axera: [
-    { tool: 'ax_run_model', required: true, why: 'per-subgraph latency (axera-subgraph runner)' },
-    { tool: 'axllm', required: false, why: 'end-to-end demo runs (the demo may also be a run_*.sh script)' },
-  ],
-  tegrastats: [
-    { tool: 'tegrastats', required: true, why: 'power and utilisation sampling' },
-    { tool: 'nvpmodel', required: false, why: 'power mode' },
-    { tool: 'jetson_clocks', required: false, why: 'clock state' },
-  ],
-  'nvidia-smi': [{ tool: 'nvidia-smi', required: true, why: 'GPU power sampling' }],
-};
+/** Whether a probe the target lists asks for this board check (its descriptor says which board it is for). */
+const wantsBoardCheck = (target: TargetDefinition, check: BoardCheck): boolean =>
+  (target.probes ?? []).some((p) => probeDescriptor(p)?.boardChecks?.includes(check));
 
 const ROUND_TRIP_WARN_MS = 500;
 const CLOCK_ERROR_WARN_MS = 50;
@@ -117,7 +108,7 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
 
     // Tools the probes (and the suite) need.
     const wanted: Array<{ tool: string; required: boolean; why: string }> = [];
-    for (const p of target.probes ?? []) wanted.push(...(PROBE_TOOLS[p as ProbeName] ?? []));
+    wanted.push(...probeTools(target.probes ?? []));
     for (const t of opts.tools ?? []) wanted.push({ tool: t, required: true, why: 'run by the suite' });
     if (wanted.length === 0) add('tools', 'ok', 'no probes or tools listed for this target: nothing to look for');
     for (const w of wanted) {
@@ -154,11 +145,11 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
       } catch (err) {
         add('CMM', 'warn', errorMessage(err));
       }
-    } else if (target.probes?.includes('axera')) {
+    } else if (wantsBoardCheck(target, 'axera-cmm')) {
       add('CMM', 'warn', `${CMM_INFO} not readable on ${transport.name} (${cmmText.why}): not an AX650N board, or the Axera driver is not loaded`);
     }
 
-    if (facts['tool.nvpmodel'] || target.probes?.includes('tegrastats')) {
+    if (facts['tool.nvpmodel'] || wantsBoardCheck(target, 'jetson-power-mode')) {
       const nvp = await text(transport, ['nvpmodel', '-q']);
       const mode = parseNvpmodelQuery(nvp.out);
       if (mode) {
@@ -196,7 +187,7 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
     const rep = report();
     rep.clock = alignment;
 
-    const names = (target.probes ?? []).filter((p): p is ProbeName => (PROBE_NAMES as readonly string[]).includes(p));
+    const names = (target.probes ?? []).filter(isProbeName);
     for (const { name, probe } of createProbes(transport, { only: names })) {
       try {
         const a = await probe.detect();

@@ -4,10 +4,11 @@
  * over the suite, the flags and the stored RunResult.
  */
 import { InputError } from '../core/errors.ts';
-import { parseFilters } from './matrix.ts';
+import { parseFilters } from '../core/matrix.ts';
 import type { IterationRecord } from '../core/events.ts';
 import type { RunResult } from '../core/result-types.ts';
 import type { Suite } from '../core/suite-types.ts';
+import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
 
 /** Beyond these a plan is refused unless the user confirms it (--yes). */
 export const PLAN_LIMITS = { cells: 2000, iterations: 20000 } as const;
@@ -150,7 +151,7 @@ export function chooseTargetName(opts: { explicit?: string; resumed?: RunResult;
   if (opts.explicit !== undefined) return opts.explicit;
   if (opts.resumed) return opts.resumed.target;
   const wanted = opts.suite?.target;
-  if (wanted === undefined || wanted === 'local' || wanted === 'endpoint') return 'local';
+  if (wanted === undefined || THIS_MACHINE_TARGETS.includes(wanted)) return 'local';
   if (opts.knownTargets.includes(wanted)) return wanted;
   throw new InputError(
     `suite "${opts.suite!.name}" is meant for target "${wanted}", and no target of that name is defined` +

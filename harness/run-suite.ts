@@ -2,7 +2,7 @@ import { createClock } from '../core/clock.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
-import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from './matrix.ts';
+import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from '../core/matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
 import { startPeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
@@ -13,7 +13,8 @@ import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
-import { detectProbes, PROBE_NAMES, snapshotAll, type DetectedProbe, type ProbeName } from '../hw-probes/detect.ts';
+import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
+import { isProbeName, probeNames } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
 import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
@@ -24,6 +25,7 @@ import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
 import { PowerModeController } from './power-mode.ts';
+import { shardCellIds, type ShardRecord } from './shard.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
@@ -44,6 +46,8 @@ export interface RunRequest {
   filters: string[];
   /** Run only these cells (by id), e.g. to confirm regressions. */
   cellIds?: string[];
+  /** Run only this shard's cells of the plan, and record the shard (harness/shard.ts). */
+  shard?: ShardRecord;
   iterations?: number;
   warmup?: number;
   threads?: number;
@@ -110,6 +114,21 @@ function checkRunnable(suite: Suite, cells: readonly Cell[], runners: Record<str
   }
 }
 
+/**
+ * What the cells will call is on the target (Runner.checkTarget: program, model and image files,
+ * a writable work folder): else the run is refused before its first cell, naming each missing thing.
+ */
+async function checkTargets(suite: Suite, cells: readonly Cell[], runners: Record<string, Runner>, target: string): Promise<void> {
+  const problems: string[] = [];
+  for (const name of suiteRunnerNames(suite)) {
+    const mine = cells.filter((c) => cellRunnerName(suite, c.params) === name);
+    if (mine.length) problems.push(...((await runners[name]?.checkTarget?.(suite, mine)) ?? []));
+  }
+  if (problems.length) {
+    throw new InputError(`target ${target} lacks what suite "${suite.name}" will call; nothing was run:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
 async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cells: Cell[] }> {
   if (req.resumeDir) {
     const store = ResultStore.open(req.resumeDir);
@@ -122,6 +141,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     const byId = new Map(expandMatrix(stored.definition.matrix).map((c) => [c.id, c]));
     // plannedCells holds the run's order (shuffled or not); resume keeps it.
     const cells = store.result.plannedCells.filter((id) => !done.has(id)).map((id) => byId.get(id)!).filter(Boolean);
+    await checkTargets(stored.definition, cells, req.runners, store.result.target);
     store.result.status = 'running';
     store.result.finishedAt = null;
     store.result.warnings.push(`resumed at ${new Date().toISOString()} with ${cells.length} cell(s) left`);
@@ -131,12 +151,13 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
   if (!req.suite) throw new InputError('no suite given');
   const { suite } = req.suite;
   const filters = parseFilters(req.filters, suite.matrix);
+  const shardCells = req.shard ? new Set(shardCellIds(req.shard)) : null;
   const adaptiveSpecEarly = req.adaptive ?? suite.defaults.adaptive;
   const iterationsEarly = req.iterations ?? suite.defaults.iterations;
   // Sized before the matrix is expanded: 10^9 cells must be refused, not built.
   checkPlanSize(
     {
-      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity),
+      cells: Math.min(plannedCellCount(suite.matrix, req.filters), req.cellIds?.length ?? Infinity, shardCells?.size ?? Infinity),
       warmup: req.warmup ?? suite.defaults.warmup,
       iterations: iterationsEarly,
       adaptive: adaptiveSpecEarly
@@ -145,10 +166,11 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     },
     req.confirmPlan === true,
   );
-  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => !req.cellIds || req.cellIds.includes(c.id));
+  const selected = applyFilters(expandMatrix(suite.matrix), filters).filter((c) => (!req.cellIds || req.cellIds.includes(c.id)) && (!shardCells || shardCells.has(c.id)));
   // Bad input is refused before the run folder exists: unknown runner, model, missing files,
   // unset variables, values the model cannot take.
   checkRunnable(suite, selected, req.runners);
+  await checkTargets(suite, selected, req.runners, req.target);
   const shuffleSeed = req.shuffleSeed ?? (suite.defaults.shuffle ? Date.now() % 2 ** 31 : null);
   const cells = shuffleSeed === null ? selected : shuffleCells(selected, shuffleSeed);
   const adaptiveSpec = req.adaptive ?? suite.defaults.adaptive;
@@ -168,6 +190,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
       throw new InputError(`${req.suite.source}: defaults.adaptive.metrics (or --adaptive-metric): ${unknown.join(', ')} is not a per-iteration metric; allowed: ${allowed.join(', ')}`);
     }
   }
+  if (cells.length === 0 && req.shard) throw new InputError(`--shard ${req.shard.index}/${req.shard.count}: this shard of the plan has no cell (the plan has ${req.shard.planCells.length} cell(s)); use fewer shards`);
   if (cells.length === 0) throw new InputError(`--filter ${req.filters.join(' ')} selects no cell of suite "${suite.name}"`);
   if (req.prebuildModels) await prebuildZooModels(suite, cells, (m) => req.progress.log(m));
   const environment = await captureLocalEnvironment();
@@ -203,6 +226,7 @@ async function openOrCreate(req: RunRequest): Promise<{ store: ResultStore; cell
     cells: [],
     plannedCells: cells.map((c) => c.id),
     warnings: [],
+    ...(req.shard ? { shard: req.shard } : {}),
   });
   return { store, cells };
 }
@@ -220,9 +244,9 @@ function probePlan(result: RunResult): ProbePlan {
 async function detectRunProbes(result: RunResult, progress: ProgressSink, transport: CommandTransport): Promise<DetectedProbe[]> {
   const names = result.options.probes?.names ?? [];
   if (names.length === 0) return [];
-  const unknown = names.filter((n) => !(PROBE_NAMES as readonly string[]).includes(n));
-  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${PROBE_NAMES.join(', ')}`);
-  const detected = await detectProbes(transport, { only: names as ProbeName[] });
+  const unknown = names.filter((n) => !isProbeName(n));
+  if (unknown.length) throw new InputError(`unknown probe(s) ${unknown.join(', ')}; known: ${probeNames().join(', ')}`);
+  const detected = await detectProbes(transport, { only: names });
   for (const d of detected) {
     if (!d.available) {
       const msg = `probe ${d.name} unavailable: ${d.reason}`;

@@ -6,10 +6,11 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { errorMessage, InputError, ValidationError } from '../core/errors.ts';
 import type { LoadedSuite, Suite } from '../core/suite-types.ts';
 import { schemaValidator } from '../core/validate.ts';
-import { RUNNER_SPECS } from '../runners/specs.ts';
+import { expectedProbeNames, isProbeName } from '../hw-probes/registry.ts';
+import { runnerNames, runnerSpec } from '../runners/registry.ts';
 import type { AxisSpec } from '../runners/spec.ts';
 import { POWER_MODE_AXIS, POWER_MODE_AXIS_SPEC } from './power-mode.ts';
-import { suiteRunnerNames } from './matrix.ts';
+import { suiteRunnerNames } from '../core/matrix.ts';
 
 /** Axes the harness itself acts on, for every runner. */
 export const HARNESS_AXES: Readonly<Record<string, AxisSpec>> = { [POWER_MODE_AXIS]: POWER_MODE_AXIS_SPEC };
@@ -18,7 +19,17 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SUITES_DIR = join(repoRoot, 'suites');
 const SCHEMA_PATH = join(repoRoot, 'schema', 'suite.schema.json');
 
-const validateSuite = schemaValidator<Suite>(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object, {
+/**
+ * The schema file's `probes` enum lists the built-in probes (for editors, tested against the
+ * registry); which names exist, plug-ins included, is hw-probes/registry.ts's to say (checkSuite).
+ */
+function loadSchema(): object {
+  const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as { properties: { probes: { items: object } } };
+  schema.properties.probes.items = { type: 'string', minLength: 1 };
+  return schema;
+}
+
+const validateSuite = schemaValidator<Suite>(loadSchema(), {
   oneOf: 'expected {zoo, scale[, layout, seed]} for a synthesised model, {path} for ONNX files, or {name}',
 });
 
@@ -35,6 +46,9 @@ export function checkSuite(doc: unknown, source: string): Suite {
       throw new ValidationError(source, `matrix.${axis}`, 'expected distinct values (a value is repeated)');
     }
   }
+  (suite.probes ?? []).forEach((name, i) => {
+    if (!isProbeName(name)) throw new ValidationError(source, `probes[${i}]`, expectedProbeNames());
+  });
   checkAgainstRunner(suite, source);
   return suite;
 }
@@ -49,9 +63,9 @@ function checkAgainstRunner(suite: Suite, source: string): void {
   const names = suiteRunnerNames(suite);
   if (names.length === 0) throw new ValidationError(source, 'runner', 'is required (or a matrix.runner axis)');
   const specs = names.map((name, i) => {
-    const spec = RUNNER_SPECS[name];
+    const spec = runnerSpec(name);
     if (!spec) {
-      throw new ValidationError(source, suite.matrix['runner'] ? `${runnerField}[${i}]` : runnerField, `unknown runner "${name}"; expected one of ${Object.keys(RUNNER_SPECS).join(', ')}`);
+      throw new ValidationError(source, suite.matrix['runner'] ? `${runnerField}[${i}]` : runnerField, `unknown runner "${name}"; expected one of ${runnerNames().join(', ')}`);
     }
     return spec;
   });

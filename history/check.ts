@@ -1,9 +1,9 @@
 import { InputError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { median } from '../core/stats.ts';
-import { metricDirection } from '../reporters/compare/cell-values.ts';
-import { DEFAULT_CONFIDENCE, testShift, type ShiftTestOutcome } from '../reporters/compare/compare-runs.ts';
-import type { Direction } from '../reporters/compare/types.ts';
+import { metricDirection } from '../analysis/cell-values.ts';
+import { DEFAULT_CONFIDENCE, testShift, type ShiftTestOutcome } from '../analysis/compare-runs.ts';
+import type { Direction } from '../analysis/comparison-types.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';
 import type { CellRecord, RunRecord } from './record.ts';
 import type { HistoryStore, Point, PointKey, SeriesRow } from './store.ts';

@@ -1,10 +1,11 @@
-import { suiteRunnerNames } from '../harness/matrix.ts';
-import { spawnSync } from 'node:child_process';
+import { suiteRunnerNames } from '../core/matrix.ts';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../core/result-types.ts';
 import { median } from '../core/stats.ts';
-import { cellMetricValues } from '../reporters/compare/cell-values.ts';
-import { runFacts } from '../reporters/compare/context.ts';
+import { cellMetricValues } from '../analysis/cell-values.ts';
+import { runFacts } from '../analysis/run-facts.ts';
+import { checkedRevision, gitCommitDate } from './git-revision.ts';
+import { InputError } from '../core/errors.ts';
 
 /**
  * What the history keeps of one run: its provenance and, per cell and metric, every measured
@@ -83,13 +84,6 @@ export function contentHash(result: RunResult): string {
   return createHash('sha256').update(JSON.stringify(result)).digest('hex');
 }
 
-/** The committer date of a revision, from git in the current folder; null when git does not know it. */
-function gitCommitDate(revision: string): string | null {
-  const out = spawnSync('git', ['show', '-s', '--format=%cI', revision], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const date = out.status === 0 ? out.stdout.trim() : '';
-  return date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null;
-}
-
 function modelHash(result: RunResult): string | null {
   const entries = new Set<string>();
   for (const c of result.cells) for (const [file, hash] of Object.entries(c.model?.hashes ?? {})) entries.add(`${file}=${hash}`);
@@ -99,7 +93,8 @@ function modelHash(result: RunResult): string | null {
 
 export function provenanceOf(result: RunResult, opts: RecordOptions = {}): RunProvenance {
   const env = result.environment;
-  const commit = opts.commit ?? env.git.revision;
+  // A flag may name a ref (resolved here); a result file's revision is a hex name (its schema).
+  const commit = opts.commit !== undefined ? checkedRevision(opts.commit, '--commit') : env.git.revision;
   let commitDate: string;
   let commitDateSource: RunProvenance['commitDateSource'];
   const known = opts.commitDate ? null : commit ? gitCommitDate(commit) : null;
@@ -174,4 +169,18 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
     };
   });
   return { provenance: provenanceOf(result, opts), cells };
+}
+
+/**
+ * The history holds complete runs: a run still going or interrupted would enter its series with
+ * the cells it had, and again once finished. Refused (exit 2) unless the caller allows it.
+ */
+export function checkComplete(result: RunResult, source: string, allowIncomplete: boolean): void {
+  if (result.status === 'complete' || allowIncomplete) return;
+  const done = result.cells.length;
+  const planned = result.plannedCells.length;
+  throw new InputError(
+    `${source}: run ${result.runId} is ${result.status} (${done} of ${planned} cells); the history stores complete runs only ` +
+      `(finish it with \`bench run --resume\`, or pass --allow-incomplete to store it as it is)`,
+  );
 }

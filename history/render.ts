@@ -1,5 +1,5 @@
 import { markdownTable } from 'markdown-table';
-import { xmlEscape } from '../reporters/compare/junit.ts';
+import { xmlEscape } from '../reporters/render/junit.ts';
 import { pipeTable } from '../reporters/compare/pipe-table.ts';
 import { fmtCiPct, fmtMedian, fmtPct } from '../reporters/compare/verdict-text.ts';
 import type { DetectedChange, HistoryCheck, HistoryRow } from './check.ts';

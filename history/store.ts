@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { InputError } from '../core/errors.ts';
+import { fileSystemProblem, InputError } from '../core/errors.ts';
 import type { RunProvenance, RunRecord } from './record.ts';
 
 /**
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS runs (
   added_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_board ON runs (suite, board, commit_date, started_at);
+CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs (run_id);
 CREATE TABLE IF NOT EXISTS cells (
   run INTEGER NOT NULL REFERENCES runs (key),
   cell_id TEXT NOT NULL,
@@ -197,6 +198,11 @@ export function resolveDbPath(flag: string | undefined): string {
   return resolve(flag ?? process.env[DB_ENV] ?? DEFAULT_DB);
 }
 
+/** The database and the files SQLite keeps beside it: what no output of a history command may be. */
+export function databaseFiles(db: string): string[] {
+  return [db, `${db}-wal`, `${db}-shm`, `${db}-journal`];
+}
+
 export interface OpenOptions {
   /** Create the file (and its folder) when missing; readers pass false so a typo is an error, not an empty history. */
   create: boolean;
@@ -228,31 +234,49 @@ export class HistoryStore {
       if (!opts.create) throw new InputError(`history database ${file}: no such file (create it with \`bench history add RESULT --db ${file}\`)`);
       mkdirSync(dirname(path), { recursive: true });
     }
-    let db: Database.Database;
+    let db: Database.Database | undefined;
     try {
       db = new Database(path, { fileMustExist: !opts.create, timeout: BUSY_TIMEOUT_MS });
-      db.pragma('journal_mode = WAL');
+      // Nothing is changed in the file (journal mode, tables) before it is known to be a bench
+      // history, or an empty file this command creates: another program's SQLite file is left as it was.
+      const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+      const fresh = tables.size === 0;
+      if (!fresh) {
+        if (!tables.has('runs') || !tables.has('meta')) {
+          throw new InputError(`history database ${file}: an SQLite file, but not a bench history (no ${tables.has('runs') ? 'meta' : 'runs'} table); it was left unchanged`);
+        }
+        // A damaged file answers wrongly rather than failing: checked before anything is read.
+        const problems = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+        if (problems.length !== 1 || problems[0] !== 'ok') {
+          throw new InputError(`history database ${file}: damaged (SQLite quick_check: ${problems.slice(0, 3).join('; ')}); restore it from a copy or rebuild it with \`bench history add\``);
+        }
+      } else if (!opts.create) {
+        throw new InputError(`history database ${file}: an empty SQLite file, not a bench history; add runs with \`bench history add\``);
+      }
+      if (opts.create) {
+        // WAL is a property of the file: set once, on a file that is ours.
+        if (fresh) db.pragma('journal_mode = WAL');
+        // Two jobs creating a fresh file at once: the schema is created inside a write transaction.
+        db.transaction(() => db!.exec(SCHEMA)).immediate();
+      }
       // NORMAL is durable in WAL mode across application crashes; only a power cut can lose the last commit.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      // Two jobs creating a fresh file at once: the schema is created inside a write transaction.
-      if (opts.create) db.transaction(() => db.exec(SCHEMA)).immediate();
     } catch (err) {
-      throw new InputError(`history database ${file}: cannot open it as SQLite (${(err as Error).message})`);
-    }
-    const hasRuns = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get();
-    if (!hasRuns) {
-      db.close();
-      throw new InputError(`history database ${file}: an SQLite file, but not a bench history (no runs table); add runs with \`bench history add\``);
+      db?.close();
+      if (err instanceof InputError) throw err;
+      const problem = fileSystemProblem(err, file);
+      throw new InputError(problem ? `history database ${problem}` : `history database ${file}: cannot open it as SQLite (${(err as Error).message})`);
     }
     const store = new HistoryStore(path, db);
-    store.checkSchemaVersion();
+    store.checkSchemaVersion(opts.create);
     return store;
   }
 
-  private checkSchemaVersion(): void {
+  private checkSchemaVersion(writing: boolean): void {
     const row = this.stmt('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
     if (!row) {
+      if (!writing) return;
       this.stmt('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new InputError(`history database ${this.file}: schema version ${row.value}, this bench reads version ${SCHEMA_VERSION}`);
@@ -263,7 +287,10 @@ export class HistoryStore {
     this.db.close();
   }
 
-  /** Stores a run unless a run with the same content hash is already there. One transaction. */
+  /**
+   * Stores a run unless a run of the same run id is already there (the same run read twice, or
+   * read again after `bench run --resume` finished it): a run is stored once. One transaction.
+   */
   add(record: RunRecord, now = new Date()): AddOutcome {
     const p = record.provenance;
     const insertRun = this.stmt(`INSERT OR IGNORE INTO runs (id, run_id, suite, suite_hash, board, target, host, runner, runtime, versions,
@@ -276,7 +303,14 @@ export class HistoryStore {
     const insertPoint = this.stmt('INSERT INTO points (series, run, commit_date, started_at, median, n, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const insertSample = this.stmt('INSERT INTO samples (series, run, iteration, value) VALUES (?, ?, ?, ?)');
     const seriesIds = new Map<string, number>();
+    const sameRun = this.stmt('SELECT id FROM runs WHERE run_id = ? LIMIT 1');
+    let storedId = p.id;
     const tx = this.db.transaction((): boolean => {
+      const stored = sameRun.get(p.runId) as { id: string } | undefined;
+      if (stored) {
+        storedId = stored.id;
+        return false;
+      }
       const info = insertRun.run({ ...p, gitDirty: p.gitDirty === null ? null : p.gitDirty ? 1 : 0, addedAt: now.toISOString() });
       if (info.changes === 0) return false;
       const run = Number(info.lastInsertRowid);
@@ -297,7 +331,7 @@ export class HistoryStore {
       return true;
     });
     const added = tx.immediate();
-    return { added, run: this.runById(p.id)! };
+    return { added, run: this.runById(added ? p.id : storedId)! };
   }
 
   runById(id: string): StoredRun | undefined {

@@ -1,6 +1,6 @@
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { median } from '../core/stats.ts';
-import { metricDirection } from '../reporters/compare/cell-values.ts';
+import { metricDirection } from '../analysis/cell-values.ts';
 import { pipeTable } from '../reporters/compare/pipe-table.ts';
 import { fmtMedian, fmtPct } from '../reporters/compare/verdict-text.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';

@@ -1,17 +1,10 @@
 import type { Clock } from '../core/clock.ts';
-import { createAxeraProbe } from './axera/probe.ts';
 import { commandFiles, localFiles, type FileSource } from './files.ts';
-import { createHwmonProbe } from './hwmon.ts';
-import { createNvidiaSmiProbe } from './nvidia-smi/probe.ts';
-import { createPowercapProbe } from './powercap.ts';
 import { emptyRun, type Probe, type ProbeSnapshot } from './probe.ts';
-import { createSystemProbe } from './system.ts';
-import { createTegrastatsProbe } from './tegrastats/probe.ts';
+import { probeDescriptors } from './registry.ts';
 import type { CommandTransport } from '../targets/command-transport.ts';
-import { PROBE_NAMES, type HwSample, type ProbeName } from '../core/probe-types.ts';
+import type { HwSample } from '../core/probe-types.ts';
 import { errorMessage } from '../core/errors.ts';
-
-export { PROBE_NAMES, type ProbeName } from '../core/probe-types.ts';
 
 export interface DetectOptions {
   /** A directory standing for "/" for the file-based probes (tests, or a mounted board image). */
@@ -21,48 +14,39 @@ export interface DetectOptions {
   /** Ask the Axera probe to switch NPU statistics on. */
   enableNpuStats?: boolean;
   /** Only these probes. */
-  only?: readonly ProbeName[];
+  only?: readonly string[];
 }
 
 export interface DetectedProbe {
-  name: ProbeName;
+  name: string;
   probe: Probe;
   available: boolean;
   reason: string;
 }
 
-/** Every probe this suite knows, wired to the transport (file probes read through it when remote). */
-export function createProbes(transport: CommandTransport, opts: DetectOptions = {}): Array<{ name: ProbeName; probe: Probe }> {
+/** Every registered probe (hw-probes/registry.ts), wired to the transport (file probes read through it when remote). */
+export function createProbes(transport: CommandTransport, opts: DetectOptions = {}): Array<{ name: string; probe: Probe }> {
   const local = transport.name === 'local';
   const files: FileSource = local ? localFiles(opts.root ?? '/') : commandFiles(transport, transport.name);
-  const all: Array<{ name: ProbeName; probe: Probe }> = [
-    { name: 'tegrastats', probe: createTegrastatsProbe({ transport, files }) },
-    {
-      name: 'axera',
-      probe: createAxeraProbe({
-        files: opts.axclDevice !== undefined ? undefined : files,
-        transport,
-        ...(opts.axclDevice !== undefined && { axclDevice: opts.axclDevice }),
-        ...(opts.enableNpuStats !== undefined && { enableNpuStats: opts.enableNpuStats }),
-      }),
-    },
-    { name: 'hwmon', probe: createHwmonProbe({ files }) },
-    { name: 'powercap', probe: createPowercapProbe({ files }) },
-    { name: 'nvidia-smi', probe: createNvidiaSmiProbe({ transport }) },
-    { name: 'system', probe: local ? createSystemProbe() : remoteOnlyNotice() },
-  ];
-  return opts.only ? all.filter((p) => opts.only!.includes(p.name)) : all;
+  const ctx = {
+    transport,
+    files,
+    local,
+    ...(opts.axclDevice !== undefined && { axclDevice: opts.axclDevice }),
+    ...(opts.enableNpuStats !== undefined && { enableNpuStats: opts.enableNpuStats }),
+  };
+  const wanted = probeDescriptors().filter((d) => !opts.only || opts.only.includes(d.name));
+  return wanted.map((d) => ({ name: d.name, probe: d.thisHostOnly !== undefined && !local ? thisHostOnlyNotice(d.name, d.thisHostOnly) : d.create(ctx) }));
 }
 
-/** The system probe reads the host running this process; it cannot look at a remote board. */
-function remoteOnlyNotice(): Probe {
-  const reason = 'systeminformation reads this host only; use tegrastats/hwmon/axera for a remote board';
+/** A probe that reads the host running this process cannot look at a remote board: it says so instead. */
+function thisHostOnlyNotice(name: string, reason: string): Probe {
   return {
-    name: 'system',
-    detect: async () => ({ probe: 'system', available: false, reason }),
-    snapshot: async () => ({ probe: 'system', facts: {}, warnings: [reason] }),
+    name,
+    detect: async () => ({ probe: name, available: false, reason }),
+    snapshot: async () => ({ probe: name, facts: {}, warnings: [reason] }),
     start: async () => undefined,
-    stop: async () => emptyRun('system', reason),
+    stop: async () => emptyRun(name, reason),
     readOnce: async () => {
       throw new Error(reason);
     },
@@ -85,7 +69,7 @@ export async function detectProbes(transport: CommandTransport, opts: DetectOpti
 }
 
 export interface LiveReading {
-  name: ProbeName;
+  name: string;
   sample?: HwSample;
   error?: string;
 }

@@ -1,3 +1,4 @@
+import type { ProbeDescriptor } from './descriptor.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage, FileReadError } from '../core/errors.ts';
 import { localFiles, tryList, tryReadText, type FileSource } from './files.ts';
@@ -207,3 +208,11 @@ export function createHwmonProbe(opts: HwmonProbeOptions = {}): Probe {
     },
   });
 }
+
+export const HWMON_PROBE: ProbeDescriptor = {
+  name: 'hwmon',
+  description: 'any Linux: /sys/class/hwmon (INA3221 on JetPack 5+, ina2xx, temperatures); powerN_input, or V x I for INA3221',
+  samples: ['power', 'temperature'],
+  tools: [],
+  create: ({ files }) => createHwmonProbe({ files }),
+};

@@ -1,3 +1,4 @@
+import type { ProbeDescriptor } from './descriptor.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage, FileReadError } from '../core/errors.ts';
 import { localFiles, tryReadText, type FileSource } from './files.ts';
@@ -185,3 +186,11 @@ export function createPowercapProbe(opts: PowercapProbeOptions = {}): Probe {
     },
   });
 }
+
+export const POWERCAP_PROBE: ProbeDescriptor = {
+  name: 'powercap',
+  description: 'x86: /sys/class/powercap RAPL energy_uj, cumulative energy counters (wrap-around undone)',
+  samples: ['energy'],
+  tools: [],
+  create: ({ files }) => createPowercapProbe({ files }),
+};

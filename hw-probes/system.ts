@@ -1,3 +1,4 @@
+import type { ProbeDescriptor } from './descriptor.ts';
 import { cpus } from 'node:os';
 import si from 'systeminformation';
 import type { Clock } from '../core/clock.ts';
@@ -166,3 +167,12 @@ export function createSystemProbe(readers: SystemReaders = defaultReaders): Prob
     },
   });
 }
+
+export const SYSTEM_PROBE: ProbeDescriptor = {
+  name: 'system',
+  description: 'anywhere: systeminformation + CPU time counters (CPU load and clocks, memory, temperatures); no power',
+  samples: ['cpu', 'memory', 'temperature'],
+  tools: [],
+  thisHostOnly: 'systeminformation reads this host only; use tegrastats/hwmon/axera for a remote board',
+  create: () => createSystemProbe(),
+};

@@ -1,5 +1,5 @@
 /** The results `bench publish` reads: result.json files named, or found under folders named. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import { readResult, RESULT_FILE } from '../harness/result-store.ts';
@@ -27,7 +27,17 @@ export function resultFiles(args: readonly string[]): string[] {
       files.push(...found.sort());
     } else files.push(path);
   }
-  return [...new Set(files)];
+  // Real paths: a symbolic link is read through, so the site gets the file and never the link,
+  // and one file reached by two names is one run.
+  return [
+    ...new Set(
+      files.map((file) => {
+        const real = realpathSync(file);
+        if (!statSync(real).isFile()) throw new InputError(`${file}: not a regular file`);
+        return real;
+      }),
+    ),
+  ];
 }
 
 /** A run's page name before duplicates are numbered: suite and run id, safe for any file system. */

@@ -7,9 +7,15 @@
 import { HEADLINE_METRICS, metricDefinition } from '../core/metric-registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { InputError } from '../core/errors.ts';
-import { cellRunnerName, suiteRunnerNames } from '../harness/matrix.ts';
-import { cellSource, figureInterval, flagStatus, flagTexts, type StoredStats } from '../reporters/figures.ts';
+import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
+import { figureSourceDetail } from '../core/figure-source.ts';
+import { cellFigure } from '../reporters/report-axera.ts';
+import { accuracyCell, cellSource, errorBarsNote, withMedianIntervals, failedCell, figureInterval, figureMarkers, flagStatus, flagTexts, fmtInterval, INTERVAL_LABELS, shortReason, type StoredStats } from '../reporters/figures.ts';
+import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from '../reporters/markers.ts';
 import { fmt } from '../reporters/format.ts';
+import { isRemoteServer } from '../reporters/build-report.ts';
+import { backendLabel } from '../runners/registry.ts';
+import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
 
 export interface PublishedRun {
@@ -27,16 +33,26 @@ export interface PublishedRun {
  * dropped: memory stays bounded by one run's raw data, and a worker process hands back a small
  * fraction of the bytes. (A test checks the index is the same as from the full runs.)
  */
-export function indexView(result: RunResult, metrics: readonly string[]): RunResult {
+export function indexView(full: RunResult, metrics: readonly string[]): RunResult {
+  // Older results computed no interval of the median: it is computed while the iterations are here.
+  const result = withMedianIntervals(full);
   return {
     ...result,
-    cells: result.cells.map(({ iterations: _events, metrics: all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept }) => ({
+    cells: result.cells.map((full) => {
+      const { iterations: _events, metrics: _all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept } = full;
+      // cellFigure: a composed cell's decode figures come from its iterations, which are dropped here.
+      const figures = metrics.flatMap((m) => {
+        const f = cellFigure(full, m);
+        return f ? [[m, f.stats] as const] : [];
+      });
+      return {
       ...kept,
       iterations: [],
-      metrics: Object.fromEntries(metrics.filter((m) => all[m] !== undefined).map((m) => [m, all[m]!])),
+      metrics: Object.fromEntries(figures),
       subgraphs: {},
       ...(probes ? { probes: { ...probes, samples: [] } } : {}),
-    })),
+      };
+    }),
   };
 }
 
@@ -75,7 +91,7 @@ export function parseMetrics(text: string): string[] {
 /** The board a run measured: the probe's board model, else the target, else the host CPU. */
 export function boardOf(r: RunResult): string {
   const b = r.environment.board ?? {};
-  if (r.suite.definition.runner === 'endpoint') {
+  if (isRemoteServer(r)) {
     // The hardware is the server's, which the client cannot see: name the server instead.
     const url = String(r.suite.definition.options?.['url'] ?? '');
     return `server ${url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') || '(url not recorded)'}`;
@@ -89,11 +105,7 @@ export function backendOf(r: RunResult, c?: CellResult): string {
   // A suite with a runner axis runs several runtimes: the cell's own runner.
   const recorded = s['runner'];
   const runner = typeof recorded === 'string' ? recorded : c ? cellRunnerName(r.suite.definition, c.params) : suiteRunnerNames(r.suite.definition).join('+');
-  if (runner === 'ort') return `ort ${r.environment.versions['onnxruntime-node'] ?? '(version not recorded)'}`;
-  if (runner === 'endpoint') return `endpoint ${String(s['server'] ?? '(server not identified)')}`;
-  if (runner === 'llamacpp') return `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`;
-  if (runner === 'axera-subgraph') return `axera ${s['engineVersion'] ? `engine ${String(s['engineVersion'])}` : '(engine version not recorded)'}`;
-  return runner;
+  return backendLabel(runner, { settings: s, versions: r.environment.versions });
 }
 
 function modelOf(r: RunResult, c?: CellResult): string {
@@ -130,31 +142,40 @@ interface Entry {
 
 /** The figure of one grid position: median, interval and n, or an explicit failure / not run. */
 export function entryCell(e: Entry | undefined, metric: string, others: number): TableCell {
-  if (!e) return cell('·', { status: 'missing', note: 'no run measured this combination' });
+  if (!e) return cell(markerText('no-run'), { status: 'missing', note: 'no run measured this combination' });
   const link = `runs/${e.run.slug}.html#cell-${encodeURIComponent(e.cellId)}`;
   const more = others > 0 ? ` (+${others} older)` : '';
-  if (!e.cell) return cell(`not run${more}`, { status: 'missing', link, note: `planned in run ${e.run.result.runId} but not run` });
-  if (e.cell.status === 'failed') return cell(`FAILED${more}`, { status: 'failed', link, note: e.cell.error ?? 'failed' });
-  const s = e.cell.metrics[metric] as StoredStats | undefined;
-  if (!s) return cell(`–${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
+  if (!e.cell) return cell(`${markerText('not-run')}${more}`, { status: 'missing', marks: ['not-run'], link, note: `planned in run ${e.run.result.runId} but not run` });
+  if (e.cell.status === 'failed') {
+    const failed = failedCell(e.cell.error, { link });
+    return { ...failed, text: `${failed.text}${more}` };
+  }
+  // A composed (Axera) cell never decodes: its decode figures are the composition's, recorded beside.
+  const figure = cellFigure(e.cell, metric);
+  const s = figure?.stats as StoredStats | undefined;
+  if (!figure || !s) return cell(`${markerText('no-figure')}${more}`, { status: 'missing', link, note: `the cell has no ${metric}` });
   const def = metricDefinition(metric);
   const iv = figureInterval(s);
   const flags = flagTexts(s);
-  const flagged = flagStatus(flags);
-  const spread = iv ? ` [${fmt(iv.interval[0], def?.digits)}–${fmt(iv.interval[1], def?.digits)}]` : '';
-  const source = cellSource(e.cell);
+  const source = figure.source;
   // A quantised model that failed the accuracy gate was timed, but does not compute what fp32 does.
-  const wrong = e.cell.accuracy && !e.cell.accuracy.passed ? `numerically wrong vs fp32 (${e.cell.accuracy.failures.join('; ')})` : '';
-  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${source === 'composed' ? ' composed' : ''}${wrong ? ' WRONG OUTPUT' : ''}${more}`, {
+  const wrong = e.cell.accuracy && !e.cell.accuracy.passed ? e.cell.accuracy.failures.join('; ') : '';
+  const marks: Marker[] = [...(source !== 'measured' ? [source] : []), ...(wrong ? (['wrong-output'] as const) : []), ...figureMarkers(s)];
+  const spread = iv ? ` ${fmtInterval(s, def?.digits)}` : '';
+  return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${wrong ? ` ${markerText('wrong-output')} (${shortReason(wrong, 80)})` : ''}${more}`, {
     value: s.median,
     unit: s.unit,
     n: s.n,
-    status: wrong ? 'flagged' : (flagged ?? source),
-    ...(iv ? { interval: iv.interval } : {}),
+    status: wrong ? 'flagged' : (flagStatus(marks) ?? source),
+    marks,
+    ...(iv ? { interval: iv.interval, intervalOf: iv.of } : {}),
     link,
-    note: `run ${e.run.result.runId}${wrong ? `; ${wrong}` : ''}${flagged ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings)}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
   });
 }
+
+/** How a figure of the site's tables reads: what the brackets and n are. */
+export const FIGURE_FORMAT = `median [${INTERVAL_LABELS['median-ci']}] n=values, or median (range min–max) n=values where n < ${MIN_VALUES_FOR_MEDIAN_INTERVAL} allows no interval of the median`;
 
 export interface ComparisonGrid {
   rowKeys: string[];
@@ -170,7 +191,8 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
   const rowValues = new Map<string, Record<string, string>>();
   const columnValues = new Map<string, Record<string, string>>();
   const slots = new Map<string, Map<string, Entry[]>>();
-  const place = (run: PublishedRun, c: CellResult | undefined, cellId: string) => {
+  // `c` gives the dimensions; `ran` false places a planned cell that never ran (its entry has no cell).
+  const place = (run: PublishedRun, c: CellResult | undefined, cellId: string, ran = true) => {
     const rv = Object.fromEntries(options.rows.map((d) => [d, dimensionValue(run.result, c, d)]));
     const cv = Object.fromEntries(options.columns.map((d) => [d, dimensionValue(run.result, c, d)]));
     const rk = keyOf(Object.values(rv));
@@ -180,7 +202,7 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     let row = slots.get(rk);
     if (!row) slots.set(rk, (row = new Map()));
     const list = row.get(ck);
-    const entry = { run, cell: c ?? null, cellId };
+    const entry = { run, cell: ran ? (c ?? null) : null, cellId };
     if (list) list.push(entry);
     else row.set(ck, [entry]);
   };
@@ -194,7 +216,7 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     for (const id of run.result.plannedCells) {
       if (present.has(id)) continue;
       const params = Object.fromEntries(id.split(',').map((kv) => kv.split('=') as [string, string]));
-      place(run, { id, params, settings: {}, model: null } as unknown as CellResult, id);
+      place(run, { id, params, settings: {}, model: null } as unknown as CellResult, id, false);
     }
   }
   for (const row of slots.values()) for (const list of row.values()) list.sort((a, b) => b.run.result.startedAt.localeCompare(a.run.result.startedAt));
@@ -217,7 +239,7 @@ export function comparisonTable(grid: ComparisonGrid, metric: string, options: S
   return {
     id: `compare-${metric}`,
     caption: `${def?.label ?? metric} (${def?.unit ?? ''}${def ? `, ${def.better} is better` : ''})`,
-    figures: `Median [95% interval] n=iterations of the newest run of each combination (older runs of it are counted and on their pages). ${def?.description ?? ''} FAILED: the cell failed; not run: planned but not measured; ·: no run of this combination`,
+    figures: `${FIGURE_FORMAT} of the newest run of each combination (older runs of it are counted and on their pages). ${def?.description ?? ''} Markers: see the legend`,
     columns: columns([...options.rows.map((d): [string, 'left'] => [d, 'left']), ...grid.columnKeys.map((k): [string, 'right'] => [k, 'right'])]),
     rows,
   };
@@ -232,7 +254,7 @@ export function comparisonChart(t: Table, metric: string, options: SiteOptions):
   const colIdx = t.columns.slice(first).slice(0, maxCols).map((_, i) => first + i);
   const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   const def = metricDefinition(metric);
-  const parts = [t.rows.length > maxRows ? `rows 1-${maxRows} of ${t.rows.length}` : '', t.columns.length - first > maxCols ? `${maxCols} of ${t.columns.length - first} columns` : '', 'bars: 95% interval'].filter(Boolean);
+  const parts = [t.rows.length > maxRows ? `rows 1-${maxRows} of ${t.rows.length}` : '', t.columns.length - first > maxCols ? `${maxCols} of ${t.columns.length - first} columns` : '', errorBarsNote(rows.flatMap((r) => colIdx.map((ci) => r[ci])))].filter(Boolean);
   return {
     id: `compare-${metric}`,
     title: `${def?.label ?? metric} by ${options.columns.join(', ')}`,
@@ -256,6 +278,38 @@ export function comparisonChart(t: Table, metric: string, options: SiteOptions):
   };
 }
 
+/**
+ * The accuracy gate's verdict of each model build and precision a run measured, one row each:
+ * pass with its figures, WRONG OUTPUT with what missed, the fp32 reference, or not checked.
+ */
+export function accuracyTable(runs: readonly PublishedRun[]): Table {
+  const rows: TableCell[][] = [];
+  for (const p of runs) {
+    const seen = new Set<string>();
+    for (const c of p.result.cells) {
+      if (c.status !== 'ok' && !c.accuracy) continue;
+      const key = `${dimensionValue(p.result, c, 'model')} ${dimensionValue(p.result, c, 'precision')} ${c.model?.scale ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push([
+        cell(dimensionValue(p.result, c, 'model')),
+        cell(dimensionValue(p.result, c, 'precision')),
+        cell(c.model?.scale ?? 'not recorded', c.model?.scale ? {} : { status: 'missing' }),
+        cell(boardOf(p.result)),
+        cell(p.result.runId, { link: `runs/${p.slug}.html` }),
+        accuracyCell(c),
+      ]);
+    }
+  }
+  return {
+    id: 'accuracy',
+    figures: 'Each model build and precision of each run against its fp32 build on the machine that timed it (logit cosine mean, top-1 agreement, image-feature cosine): the verdict the run recorded. "not checked" is not a pass',
+    columns: columns([['model', 'left'], ['precision', 'left'], ['scale', 'left'], ['board', 'left'], ['Run', 'left'], ['Accuracy vs fp32', 'left']]),
+    rows,
+    empty: '_No successful cell._',
+  };
+}
+
 const gap = (what: string): TableCell => cell(`not recorded: ${what}`, { status: 'missing' });
 
 /** One row per run: software and hardware identity, workload, and the gaps. */
@@ -271,7 +325,7 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
     const gaps: string[] = [];
     if (!env.git.revision) gaps.push('suite commit');
     if (r.cells.some((c) => c.model && !c.model.synthetic && !Object.keys(c.model.hashes ?? {}).length)) gaps.push('model hash');
-    if (r.target !== 'local' && r.target !== 'endpoint' && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
+    if (!THIS_MACHINE_TARGETS.includes(r.target) && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
     if (!r.cells.some((c) => c.probes?.power)) gaps.push('power measurement');
     if (r.status !== 'complete') gaps.push(`run ${r.status}`);
     const sdk = b['jetpack.version'] ?? b['l4t.release'] ?? b['axera.bsp_version'] ?? b['axera.cmm_sdk'];
@@ -373,13 +427,15 @@ export function trendSection(runs: readonly PublishedRun[], grid: ComparisonGrid
     id: `trend-${metric}`,
     heading: `Trend: ${def?.label ?? metric} over dates and commits`,
     notes: [],
-    tables: [{ id: `trend-${metric}`, figures: 'Each run of the workload a board ran most, in time order: median [95% interval] n', columns: columns([['Board', 'left'], ['Workload', 'left'], ['Date (UTC)', 'left'], ['Commit', 'left'], [def?.label ?? metric, 'right']]), rows }],
+    tables: [{ id: `trend-${metric}`, figures: `Each run of the workload a board ran most, in time order: ${FIGURE_FORMAT}`, columns: columns([['Board', 'left'], ['Workload', 'left'], ['Date (UTC)', 'left'], ['Commit', 'left'], [def?.label ?? metric, 'right']]), rows }],
     charts: [chart],
   };
 }
 
 /** The index as a report: comparison per metric, trends, runs with provenance, metric definitions. */
-export function siteIndex(runs: readonly PublishedRun[], options: SiteOptions): { report: Report; grid: ComparisonGrid } {
+export function siteIndex(given: readonly PublishedRun[], options: SiteOptions): { report: Report; grid: ComparisonGrid } {
+  // Runs read whole (not through indexView) get the intervals of the median older results lack.
+  const runs = given.map((p) => ({ ...p, result: withMedianIntervals(p.result) }));
   const grid = comparisonGrid(runs, options);
   const sections: Section[] = options.metrics.map((metric) => {
     const t = comparisonTable(grid, metric, options);
@@ -387,6 +443,7 @@ export function siteIndex(runs: readonly PublishedRun[], options: SiteOptions): 
   });
   const trend = options.metrics[0] ? trendSection(runs, grid, options.metrics.includes('ttft_ms') ? 'ttft_ms' : options.metrics[0], options) : null;
   if (trend) sections.push(trend);
+  sections.push({ id: 'accuracy', heading: 'Accuracy vs fp32', notes: [], tables: [accuracyTable(runs)], charts: [] });
   sections.push({ id: 'runs', heading: 'Runs and provenance', notes: [], tables: [provenanceTable(runs)], charts: [] });
   sections.push({
     id: 'definitions',
@@ -399,6 +456,7 @@ export function siteIndex(runs: readonly PublishedRun[], options: SiteOptions): 
       return `**${d.name}** (${d.label}, ${d.unit}, ${d.better} is better): ${d.description} Derived from ${d.derivedFrom}.`;
     }),
   });
+  sections.push(legendSection(`Figures: ${FIGURE_FORMAT}.`));
   const boards = new Set(runs.map((r) => boardOf(r.result)));
   const suites = new Set(runs.map((r) => r.result.suite.name));
   const dates = runs.map((r) => r.result.startedAt.slice(0, 10)).sort();
@@ -411,7 +469,7 @@ export function siteIndex(runs: readonly PublishedRun[], options: SiteOptions): 
         `Dates ${dates[0] ?? '–'} to ${dates[dates.length - 1] ?? '–'}`,
         `Rows: ${options.rows.join(', ')}; columns: ${options.columns.join(', ')}`,
       ],
-      notes: ['Every figure is a median over measured iterations with its 95% interval and n, or labelled composed; click a figure for its run.'],
+      notes: [`Every figure is a ${FIGURE_FORMAT}, measured unless marked composed; click a figure for its run. Every marker is in the legend at the end.`],
       sections,
       charts: [],
     },

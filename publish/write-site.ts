@@ -9,19 +9,19 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, writeFileSync } 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildReport } from '../reporters/build-report.ts';
 import { CHART_PLUGINS_SOURCE } from '../reporters/render/chart-plugins.ts';
 import { escapeHtml, renderHtmlChart, renderHtmlReport, renderHtmlSection, renderHtmlTable } from '../reporters/render/html.ts';
-import { renderMarkdown } from '../reporters/render/markdown.ts';
+import { markdownText, renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
+import { benchArgv } from '../core/commands.ts';
 import { errorMessage, InputError, toError } from '../core/errors.ts';
 import { baseSlug, slugger } from './collect.ts';
+import { replaceSite, stagingFolder } from './site-folder.ts';
 import { dimensionValue, FILTER_DIMENSIONS, indexView, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
 
 const require = createRequire(import.meta.url);
-const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
 
 const CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -151,7 +151,7 @@ export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions
   // The provenance footer a README table needs, as llama-bench prints its build line.
   const footer = runs.map((p) => {
     const r = p.result;
-    return `- ${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`;
+    return `- ${markdownText(`${r.runId}: suite ${r.suite.name} (${r.suite.hash.slice(0, 10)}), ${dimensionValue(r, undefined, 'board')}, ${dimensionValue(r, undefined, 'backend')}, commit ${dimensionValue(r, undefined, 'commit')}, ${r.startedAt}`)}`;
   });
   return `${renderMarkdown(md)}\n## Provenance\n\n${footer.join('\n')}\n`;
 }
@@ -160,10 +160,11 @@ export function siteMarkdown(runs: readonly PublishedRun[], options: SiteOptions
  * The raw result.json in the site: a hard link when the site is on the same file system (a
  * thousand runs are half a gigabyte that need not be copied), else a copy. A link is safe here
  * because nothing rewrites a result in place: `bench run` replaces result.json by renaming a new
- * file over it, which leaves the site's link on the version that was published.
+ * file over it, which leaves the site's link on the version that was published. `to` is in a
+ * fresh staging folder, emptied of this name first by writeRunPage. `from` is a real path (collect.ts follows links), so the site gets
+ * the file and never a symbolic link.
  */
 function shareFile(from: string, to: string): void {
-  rmSync(to, { force: true });
   try {
     linkSync(from, to);
   } catch {
@@ -174,12 +175,16 @@ function shareFile(from: string, to: string): void {
 /** A run's page (its report as HTML) and its raw result.json beside it. */
 function writeRunPage(p: PublishedRun, out: string): void {
   const runReport = buildReport(p.result);
+  // Pages are written into publishSite's fresh staging folder; a name already there was written
+  // by this publish (a duplicate's page written again under its final name) and is unlinked
+  // below, never written through: it may be a hard link to another run's input.
   // Anchors per cell, so an index figure links to its cell.
   const anchors = p.result.cells.map((c) => `<span id="cell-${escapeHtml(encodeURIComponent(c.id))}"></span>`).join('');
   const html = `<p><a href="../index.html">← all results</a> · <a href="${escapeHtml(p.slug)}.json">raw result.json</a></p>${anchors}\n${renderHtmlReport(runReport)}`;
   writeFileSync(join(out, 'runs', `${p.slug}.html`), page(runReport.title, html, allCharts(runReport), '../assets'));
   // The raw data as read: a run still journalling cells (cells.jsonl beside it) is written merged.
   const raw = join(out, 'runs', `${p.slug}.json`);
+  rmSync(raw, { force: true });
   if (existsSync(join(dirname(p.file), CELL_JOURNAL_FILE))) writeFileSync(raw, `${JSON.stringify(p.result)}\n`);
   else shareFile(p.file, raw);
 }
@@ -252,7 +257,21 @@ class SliceQueue {
  * Runs whose page names collide (the same suite and run id twice) are written again here under
  * their final, numbered names.
  */
-export async function publishSite(files: readonly string[], out: string, options: SiteOptions, parallel: PublishParallelism = DEFAULT_PARALLELISM): Promise<WrittenSite> {
+export async function publishSite(files: readonly string[], site: string, options: SiteOptions, parallel: PublishParallelism = DEFAULT_PARALLELISM): Promise<WrittenSite> {
+  // Written whole into a staging folder beside the site and renamed into place: a publish that
+  // fails (bad input, disk full) leaves the old site as it was.
+  const staging = stagingFolder(site);
+  try {
+    const written = await publishInto(files, staging, options, parallel);
+    replaceSite(staging, site);
+    return { ...written, index: join(site, 'index.html') };
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function publishInto(files: readonly string[], out: string, options: SiteOptions, parallel: PublishParallelism): Promise<WrittenSite> {
   mkdirSync(join(out, 'runs'), { recursive: true });
   const here = parallel.thisProcessWrites !== false;
   const processes = files.length >= parallel.minRuns ? Math.max(1, Math.min(parallel.workers, 4, files.length)) : 1;
@@ -312,7 +331,7 @@ export async function publishSite(files: readonly string[], out: string, options
 function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[]): Promise<void> {
   return new Promise<void>((finished) => {
     // 'advanced' serialization: the runs come back as structured clones, not JSON text.
-    const child = spawn(process.execPath, [BENCH, 'publish-pages', '--out', out], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const child = spawn(process.execPath, benchArgv('publishPages', ['--out', out]), { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     let stderr = '';
     // Slices sent and not yet answered, oldest first (the worker answers in order). Two are kept
     // in flight so the worker never waits for this process, busy with a slice of its own, to

@@ -4,13 +4,15 @@
  * never from disk. Every table says what its figures are; composed figures say so.
  */
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import { runnerCan } from '../runners/registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AxisValue } from '../core/suite-types.ts';
 import { axeraSections, composedStat, hasComposedFigures } from './report-axera.ts';
 import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-charts.ts';
 import { rooflineSectionModel } from './report-roofline.ts';
 import { workloadSection } from './workload.ts';
-import { cellSource, flagTexts, fmtInterval, medianCell, type StoredStats } from './figures.ts';
+import { accuracyCell, cellSource, flagTexts, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
+import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL } from './markers.ts';
 import { fmt, fmtBytes } from './format.ts';
 import { cell, columns, type Report, type Section, type Table, type TableCell } from './report-model.ts';
 
@@ -21,8 +23,8 @@ const KNOWN_AXES = new Set(['images', 'prefill', 'precision']);
 
 export const okCells = (result: RunResult): CellResult[] => result.cells.filter((c) => c.status === 'ok');
 
-/** An OpenAI-compatible server somewhere else: its hardware is not this machine's. */
-export const isRemoteServer = (result: RunResult): boolean => result.suite.definition.runner === 'endpoint';
+/** A server somewhere else (the endpoint runner): its hardware is not this machine's. */
+export const isRemoteServer = (result: RunResult): boolean => runnerCan(result.suite.definition.runner, 'measuresRemoteServer');
 
 function otherAxes(c: CellResult): string {
   return Object.entries(c.params)
@@ -61,13 +63,28 @@ function range(values: readonly number[]): string {
   return lo === hi ? String(lo) : `${lo}–${hi}`;
 }
 
+/** The program a tool-reported cell parsed its figures from, and the parser ("llama-mtmd-cli, parser llamacpp"). */
+function toolOf(c: CellResult): string {
+  const program = c.settings['program'];
+  const parser = c.settings['parser'];
+  // Results that name no program say it in their timing sentence: "the demo's own log (ax-llm)".
+  const named = typeof program === 'string' ? program : /\(([\w.-]+)\)/.exec(String(c.settings['timing'] ?? ''))?.[1];
+  return [named ?? 'the tool', typeof parser === 'string' ? `parser ${parser}` : ''].filter(Boolean).join(', ');
+}
+
 /** What a table of per-cell medians rests on: "medians of 3–8 measured iterations per cell". */
 export function mediansOf(cells: readonly CellResult[], metric = 'ttft_ms'): string {
   const ns = cells.map((c) => c.metrics[metric]?.n ?? c.metrics['e2e_ms']?.n ?? measuredIterations(c));
-  const composed = cells.some((c) => cellSource(c) === 'composed');
-  return composed
-    ? `COMPOSED figures (Axera method: sums of ax_run_model per-graph averages, not measured end to end); medians over ${range(ns)} composition(s) per cell`
-    : `Measured: medians of ${range(ns)} successful measured iteration(s) per cell`;
+  const sources = new Set(cells.map(cellSource));
+  const parts: string[] = [];
+  if (sources.has('composed')) parts.push('COMPOSED figures (Axera method: sums of ax_run_model per-graph averages, not measured end to end)');
+  if (sources.has('tool-reported')) {
+    const tools = [...new Set(cells.filter((c) => cellSource(c) === 'tool-reported').map(toolOf))].join('; ');
+    parts.push(`TOOL-REPORTED figures (the durations ${tools} printed about itself, parsed from its output; this run's clock timed only each whole command)`);
+  }
+  if (sources.has('measured')) parts.push(sources.size > 1 ? 'the other cells measured on the run\'s clock' : 'Measured on the run\'s clock');
+  const unit = sources.size === 1 && sources.has('composed') ? 'composition(s)' : 'successful measured iteration(s)';
+  return `${parts.join('; ')}: medians of ${range(ns)} ${unit} per cell`;
 }
 
 /** Tables that grow with the cell count: report.md shows the first rows, tables/<id>.csv all. */
@@ -94,6 +111,18 @@ function decodeCells(c: CellResult): [TableCell, TableCell] {
   return [medianCell(undefined, 'measured', ms), medianCell(undefined, 'measured')];
 }
 
+/**
+ * TTFT (end to end). A tool-reported cell's TTFT is the tool's phases laid back to back (nothing
+ * between them was timed), so it is a composition of reported figures, and says so.
+ */
+function ttftCell(c: CellResult): TableCell {
+  const source = cellSource(c);
+  const m = c.metrics as Record<string, StoredStats>;
+  if (source !== 'tool-reported') return medianCell(m['ttft_ms'], source, ms);
+  const figure = medianCell(m['ttft_ms'], 'composed', (n) => `${n} ms (sum of the tool's phases)`);
+  return figure.status === 'composed' ? { ...figure, note: `image encode + prefill as ${toolOf(c)} reported them; the time between them was not measured` } : figure;
+}
+
 /** The seed's Axera table layout, one table per precision (and per extra-axis combination). */
 export function summaryTables(result: RunResult): Table[] {
   const ok = okCells(result);
@@ -107,7 +136,9 @@ export function summaryTables(result: RunResult): Table[] {
     cells.sort((a, b) => byNumber(a.params['images'], b.params['images']) || byNumber(a.params['prefill'], b.params['prefill']));
     // A column no cell of the table can fill is left out (an endpoint reports no image encoding).
     const hasEncoder = cells.some((c) => c.metrics['image_encode_ms']);
-    const composedBeside = cells.some((c) => cellSource(c) === 'measured' && hasComposedFigures(c));
+    const composedBeside = cells.some((c) => cellSource(c) !== 'composed' && hasComposedFigures(c));
+    // The accuracy verdict of the run's quantised cells, beside their figures (every row says, fp32 too).
+    const withAccuracy = result.cells.some((c) => c.accuracy);
     const rows = cells.map((c) => {
       const m = c.metrics as Record<string, StoredStats>;
       const source = cellSource(c);
@@ -118,7 +149,7 @@ export function summaryTables(result: RunResult): Table[] {
         text(String(c.iterations.find((i) => !i.warmup)?.images ?? c.params['images'] ?? 0)),
         ...(hasEncoder ? [m['image_encode_ms'] ? medianCell(m['image_encode_ms'], source, ms) : text('–')] : []),
         ...(remote ? [] : [medianCell(m['prefill_ms'], source, (n) => `${n} ms (${promptText})`)]),
-        medianCell(m['ttft_ms'], source, ms),
+        ttftCell(c),
         ...decodeCells(c),
       ];
       if (remote) row.splice(1, 0, text(prompt ? String(prompt.tokens) : '?'));
@@ -129,6 +160,7 @@ export function summaryTables(result: RunResult): Table[] {
           medianCell(composedStat(c, 'composed.tokens_per_s', 'tokens/s'), 'composed', (n) => `${n} tokens/sec`, 2),
         );
       }
+      if (withAccuracy) row.push(accuracyCell(c));
       return row;
     });
     const cols: Array<[string, 'right']> = remote
@@ -142,11 +174,12 @@ export function summaryTables(result: RunResult): Table[] {
           ['tokens/s', 'right'],
         ];
     if (composedBeside) cols.push(['Prefill TTFT (composed)', 'right'], ['Decoder (composed)', 'right'], ['tokens/s (composed)', 'right']);
+    const allCols: Array<[string, 'right' | 'left']> = [...cols, ...(withAccuracy ? [['Accuracy vs fp32', 'left'] as [string, 'left']] : [])];
     tables.push({
       id: `summary-${tables.length}`,
       caption: group,
-      figures: `${mediansOf(cells)}${composedBeside ? '; the "(composed)" columns are the Axera composition of the same cell from per-graph averages, beside the measured figures' : ''}`,
-      columns: columns(cols),
+      figures: `${mediansOf(cells)}${composedBeside ? '; the "(composed)" columns are the Axera composition of the same cell from per-graph averages, beside the run\'s own figures' : ''}`,
+      columns: columns(allCols),
       rows,
     });
   }
@@ -229,11 +262,13 @@ export function phaseShareTable(result: RunResult): Table {
     const other = Math.max(0, ttft - known);
     const whole = known + other;
     const share = (v: number): TableCell => (whole > 0 ? cell(`${fmt((v / whole) * 100, 1)}%`, { value: (v / whole) * 100, unit: '%', status: 'derived' }) : text('–'));
-    return [text(c.id), medianCell(c.metrics['ttft_ms'], cellSource(c), ms), ...parts.map(share), share(other)];
+    // A tool's phases are laid back to back: the time between them was never seen, so no "other".
+    const notSeen = cellSource(c) === 'tool-reported' ? cell('not measured', { status: 'missing', note: "the tool's phases are laid back to back; the time between them was not timed" }) : undefined;
+    return [text(c.id), ttftCell(c), ...parts.map(share), notSeen ?? share(other)];
   });
   return bounded({
     id: 'ttft-shares',
-    figures: `${mediansOf(cells)}. TTFT (end to end) = preprocess + image encode + prefill + other (time between the phases: runner overhead, the first token's sampling), so ImageEncoder + Prefill TTFT is less than TTFT by preprocess + other. Shares are of the sum of the medians shown and add up to 100%`,
+    figures: `${mediansOf(cells)}. TTFT (end to end) = preprocess + image encode + prefill + other (time between the phases: runner overhead, the first token's sampling), so ImageEncoder + Prefill TTFT is less than TTFT by preprocess + other${cells.some((c) => cellSource(c) === 'tool-reported') ? "; for tool-reported cells TTFT is the tool's phases summed and \"other\" was not measured" : ''}. Shares are of the sum of the medians shown and add up to 100%`,
     columns: columns([['Cell', 'left'], ['TTFT median', 'right'], ['preprocess', 'right'], ['image_encode', 'right'], ['prefill', 'right'], ['other', 'right']]),
     rows,
   });
@@ -323,11 +358,10 @@ export function statisticsTable(result: RunResult): Table {
       ]);
     }
   }
-  const anyMedianCi = cells.some((c) => Object.values(c.metrics).some((s) => (s as StoredStats).ciMedian));
   return bounded({
     id: 'statistics',
-    figures: `Statistics of each cell's successful measured iterations (n per row; per-cell metrics have n = 1). 95% CI: ${anyMedianCi ? 'of the median (distribution-free) where the result has it, else ' : ''}of the mean (Student t), marked "(mean)" and cut at 0 since no figure here can be negative. Outliers: iterations outside Tukey's fences, kept in every figure`,
-    columns: columns([['Cell', 'left'], ['Metric', 'left'], ['Unit', 'left'], ['n', 'right'], ['median', 'right'], ['mean', 'right'], ['p90', 'right'], ['p99', 'right'], ['stdev', 'right'], ['95% CI', 'right'], ['Outliers', 'right']]),
+    figures: `Statistics of each cell's successful measured iterations (n per row; per-cell metrics have n = 1). Interval: [a–b] is the ${INTERVAL_LABELS['median-ci']} where n >= ${MIN_VALUES_FOR_MEDIAN_INTERVAL}; (range a–b) is min–max where fewer values allow no interval of the median. Outliers: iterations outside Tukey's fences, kept in every figure`,
+    columns: columns([['Cell', 'left'], ['Metric', 'left'], ['Unit', 'left'], ['n', 'right'], ['median', 'right'], ['mean', 'right'], ['p90', 'right'], ['p99', 'right'], ['stdev', 'right'], ['Interval', 'right'], ['Outliers', 'right']]),
     rows,
   });
 }
@@ -373,18 +407,37 @@ function optionsLine(result: RunResult): string {
 
 function introNotes(result: RunResult): string[] {
   const cells = okCells(result);
-  const composed = cells.some((c) => cellSource(c) === 'composed');
-  const measured = cells.some((c) => cellSource(c) === 'measured');
-  const what = composed && !measured
-    ? 'Every timing below is COMPOSED (Axera method): built from ax_run_model per-graph averages, not measured end to end; each table says so.'
-    : composed
-      ? 'Some cells are COMPOSED (Axera method) and some measured; each table and cell says which.'
-      : "Figures are measured on this run's monotonic clock; each table says what its figures are (medians of how many iterations).";
+  const sources = new Set(cells.map(cellSource));
+  const sentences: string[] = [];
+  if (sources.has('composed')) {
+    sentences.push(
+      sources.size === 1
+        ? 'Every timing below is COMPOSED (Axera method): built from ax_run_model per-graph averages, not measured end to end; each table says so.'
+        : 'Some cells are COMPOSED (Axera method: built from ax_run_model per-graph averages, not measured end to end); each table and cell says which.',
+    );
+  }
+  if (sources.has('tool-reported')) {
+    const tools = [...new Set(cells.filter((c) => cellSource(c) === 'tool-reported').map(toolOf))].join('; ');
+    sentences.push(
+      `${sources.size === 1 ? 'Every timing below is' : 'Some cells\' timings are'} TOOL-REPORTED: the durations the program printed about itself (${tools}), parsed from its output; this run's clock timed only each whole command, so their "TTFT (end to end)" is the tool's phases summed (composed), with nothing measured between them.`,
+    );
+  }
+  if (sources.has('measured') || sources.size === 0) {
+    sentences.push(
+      sources.size <= 1
+        ? "Figures are measured on this run's monotonic clock; each table says what its figures are (medians of how many iterations)."
+        : "The other cells are measured on this run's monotonic clock.",
+    );
+  }
+  const what = sentences.join(' ');
   if (isRemoteServer(result)) {
     return [`${what} "TTFT (end to end)" is request sent to first content token (upload, image encoding, prefill and the first token on the server, and the network). TPOT = (t_last − t_first) / (n_output − 1).`];
   }
+  const ttft = sources.size === 1 && sources.has('tool-reported')
+    ? '"TTFT (end to end)" is image encoding + prefill as the tool reported them, laid back to back'
+    : '"TTFT (end to end)" adds preprocessing, image encoding and the time between phases, so ImageEncoder + Prefill TTFT is less than TTFT (see Share of TTFT)';
   return [
-    `${what} "Prefill TTFT" is the prefill phase alone (embedding, decoder over the whole prompt, lm_head for the first token), as in the Axera table; "TTFT (end to end)" adds preprocessing, image encoding and the time between phases, so ImageEncoder + Prefill TTFT is less than TTFT (see Share of TTFT). "Decoder" is TPOT = (t_last − t_first) / (n_output − 1).`,
+    `${what} "Prefill TTFT" is the prefill phase alone (embedding, decoder over the whole prompt, lm_head for the first token), as in the Axera table; ${ttft}. "Decoder" is TPOT = (t_last − t_first) / (n_output − 1).`,
   ];
 }
 
@@ -417,7 +470,8 @@ function noiseBullets(result: RunResult): string[] {
   return out;
 }
 
-export function buildReport(result: RunResult): Report {
+export function buildReport(stored: RunResult): Report {
+  const result = withMedianIntervals(stored);
   const env = result.environment;
   const failed = result.cells.filter((c) => c.status === 'failed');
   const present = new Set(result.cells.map((c) => c.id));
@@ -432,7 +486,7 @@ export function buildReport(result: RunResult): Report {
   const workload = workloadSection(result);
   if (workload) sections.push(workload);
   const noise = noiseBullets(result);
-  if (noise.length) section('noise', 'Noise and flags', { notes: ['Figures the run flagged are marked in every table (~noisy, ~busy, (!)); their intervals are wide or the machine was loaded while they were measured.'], bullets: noise });
+  if (noise.length) section('noise', 'Noise and flags', { notes: ['Figures the run flagged are marked in every table (the legend at the end says what each marker means); their intervals are wide, they rest on few values, or the machine was loaded while they were measured.'], bullets: noise });
   sections.push(...axeraSections(result));
   const throughput = throughputTable(result);
   if (throughput) section('throughput', 'Throughput, goodput and chunk ITL', { tables: [throughput] });
@@ -458,10 +512,11 @@ export function buildReport(result: RunResult): Report {
     });
   }
   section('statistics', 'Statistics', { tables: [statisticsTable(result)] });
-  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}: ${c.error ?? 'unknown error'}`) });
+  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}: ${markerText('failed')}: ${c.error ?? 'no reason recorded'}`) });
   if (missing.length) section('not-run', 'Not run', { bullets: missing });
   if (result.warnings.length) section('warnings', 'Warnings', { bullets: result.warnings });
   sections.push(rooflineSectionModel(result, isRemoteServer(result)));
+  sections.push(legendSection(`Figures are medians; where a table shows an interval, [a–b] is the ${INTERVAL_LABELS['median-ci']} and (range a–b) the min–max of fewer than ${MIN_VALUES_FOR_MEDIAN_INTERVAL} values.`));
   return {
     title: `${result.suite.name} — run ${result.runId}`,
     facts: [
@@ -470,6 +525,7 @@ export function buildReport(result: RunResult): Report {
       optionsLine(result),
       `Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,
       ...modelLines(result),
+      ...(result.cells.some((c) => c.accuracy) ? [] : ['Accuracy vs fp32: not checked in this run (the gate checks quantised zoo models): no cell\'s outputs were verified']),
     ],
     notes: introNotes(result),
     sections,

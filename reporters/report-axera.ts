@@ -3,6 +3,7 @@
  * each iteration) and the suite's published figures beside the run's own, with every difference
  * that rounding cannot explain flagged (as `bench compose` does).
  */
+import type { FigureSource } from '../core/figure-source.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { summarize } from '../core/stats.ts';
 import { checkFigure } from '../runners/axera/compose.ts';
@@ -21,6 +22,26 @@ export function composedStat(c: CellResult, key: string, unit: string): StoredSt
   return values.length ? summarize(values, unit) : undefined;
 }
 
+/** Decode metrics of a composed cell, from the composition the runner recorded per iteration. */
+const COMPOSED_METRICS: Record<string, { key: string; unit: string }> = {
+  tpot_ms: { key: 'composed.decoder_ms', unit: 'ms' },
+  decode_tokens_per_s: { key: 'composed.tokens_per_s', unit: 'tokens/s' },
+};
+
+/**
+ * A cell's figure for a metric and how it was obtained: the stored statistic with the cell's
+ * source, else (a composed Axera cell, which never decodes) the composition recorded beside it.
+ */
+export function cellFigure(c: CellResult, metric: string): { stats: StoredStats; source: FigureSource; from?: string } | undefined {
+  const stored = c.metrics[metric] as StoredStats | undefined;
+  if (stored) return { stats: stored, source: cellSource(c) };
+  // Only a composed cell stands in its composition: a cell measured or tool-reported end to end
+  // keeps its composed.* beside its own figures (summary table), never in place of them.
+  const composed = cellSource(c) === 'composed' ? COMPOSED_METRICS[metric] : undefined;
+  const stats = composed ? composedStat(c, composed.key, composed.unit) : undefined;
+  return stats && composed ? { stats, source: 'composed', from: composed.key } : undefined;
+}
+
 export const hasComposedFigures = (c: CellResult): boolean => c.iterations.some((it) => !it.warmup && it.reported?.['composed.prefill_ttft_ms'] !== undefined);
 
 /** Published figure name -> the run's figure: the measured metric, else the composition. */
@@ -35,7 +56,7 @@ const FIGURES: Record<string, { metric?: string; composed: string; unit: string 
 /** A measured figure is compared within this relative tolerance; a composed one to rounding. */
 const MEASURED_TOLERANCE = 0.05;
 
-function runFigure(c: CellResult, name: string): { value: number; source: 'measured' | 'composed' } | undefined {
+function runFigure(c: CellResult, name: string): { value: number; source: FigureSource } | undefined {
   const f = FIGURES[name];
   if (!f) return undefined;
   if (name === 'prompt_tokens') {
@@ -48,6 +69,14 @@ function runFigure(c: CellResult, name: string): { value: number; source: 'measu
   if (measured) return { value: measured.median, source };
   const composed = composedStat(c, f.composed, f.unit);
   return composed ? { value: composed.median, source: 'composed' } : undefined;
+}
+
+/** A relative difference as a percentage with enough digits that a non-zero one never reads "0.0%". */
+function percentText(relative: number): string {
+  const pct = relative * 100;
+  if (pct === 0) return '0%';
+  const digits = Math.max(1, Math.min(6, 1 - Math.floor(Math.log10(Math.abs(pct)))));
+  return `${fmt(pct, digits)}%`;
 }
 
 export function publishedSection(result: RunResult): Section | null {
@@ -81,7 +110,7 @@ export function publishedSection(result: RunResult): Section | null {
           cell(String(published), { value: pub, status: 'published' }),
           cell(fmt(ours.value, 3), { value: ours.value, status: ours.source }),
           cell(ours.source),
-          cell(`${fmt(check.difference, 3)}${Number.isFinite(relative) ? ` (${fmt(relative * 100, 1)}%)` : ''}`, { value: check.difference, status: 'derived' }),
+          cell(`${fmt(check.difference, 3)}${Number.isFinite(relative) ? ` (${percentText(relative)})` : ''}`, { value: check.difference, status: 'derived' }),
           flagged ? cell('DIFFERS', { status: 'differs' }) : cell(ours.source === 'composed' ? 'ok (rounding)' : `ok (within ${MEASURED_TOLERANCE * 100}%)`),
         ]);
       }

@@ -6,6 +6,7 @@
  */
 import type { ChartConfiguration } from 'chart.js';
 import type { CellResult, RunResult } from '../core/result-types.ts';
+import { errorBarsNote } from './figures.ts';
 import type { ChartSpec, Table, TableCell } from './report-model.ts';
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -41,8 +42,6 @@ function column(t: Table, header: string): number {
 const composedNote = (tables: readonly Table[], col: string): string | undefined =>
   tables.some((t) => t.rows.some((r) => r[column(t, col)]?.status === 'composed')) ? 'COMPOSED figures (Axera method), not measured end to end' : undefined;
 
-const errorNote = 'bars: 95% interval';
-
 /** TTFT (end to end) against image count, one line per summary table (precision, prefill...). */
 export function ttftChart(result: RunResult, summary: readonly Table[]): ChartSpec | null {
   const col = 'TTFT (end to end)';
@@ -70,7 +69,7 @@ export function ttftChart(result: RunResult, summary: readonly Table[]): ChartSp
     },
     options: {
       plugins: {
-        ...title(`${result.suite.name}: TTFT vs image count (median)`, subtitle(synthetic(result), composedNote(shown, col), errorNote, tables.length > MAX_SERIES ? `${MAX_SERIES} of ${tables.length} series` : undefined)),
+        ...title(`${result.suite.name}: TTFT vs image count (median)`, subtitle(synthetic(result), composedNote(shown, col), errorBarsNote(series.flatMap((s) => s.points.map((p) => p.cell))), tables.length > MAX_SERIES ? `${MAX_SERIES} of ${tables.length} series` : undefined)),
         errorBars: { bars: series.map((s) => s.points.map((p) => p.cell.interval ?? null)) },
       } as never,
       scales: {
@@ -101,7 +100,7 @@ export function decodeChart(result: RunResult, summary: readonly Table[]): Chart
     },
     options: {
       plugins: {
-        ...title(`${result.suite.name}: decode tokens/s (median)`, subtitle(synthetic(result), composedNote(tables, col), errorNote)),
+        ...title(`${result.suite.name}: decode tokens/s (median)`, subtitle(synthetic(result), composedNote(tables, col), errorBarsNote(images.flatMap((img) => tables.map((t) => cellAt(t, img)))))),
         errorBars: { bars: images.map((img) => tables.map((t) => cellAt(t, img)?.interval ?? null)) },
       } as never,
       scales: { x: { title: { display: true, text: 'precision, prompt' } }, y: axis('decode tokens/s', false, highestInterval(images.map((img) => tables.map((t) => cellAt(t, img)?.interval)))) },

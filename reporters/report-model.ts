@@ -8,14 +8,33 @@ import type { ChartConfiguration } from 'chart.js';
 
 /**
  * Where a figure comes from, or what is wrong with it. `measured` = a statistic of measured
- * iterations; `composed` = built by arithmetic from measured parts (the Axera method), never
+ * iterations on the run's clock; `tool-reported` = durations the program under test printed
+ * about itself (parsed from its output); `composed` = built by arithmetic from measured parts (the Axera method), never
  * measured end to end; `published` = copied from a reference (a model card); `derived` =
  * computed from other figures of the same table (a share, a difference). The rest are flags a
  * reader must see: `noisy` (spread too wide), `busy` (machine loaded while measuring),
  * `flagged` (anything else the run marked, e.g. throttled), `differs` (published vs ours
  * beyond rounding), `failed` (no figure: the cell failed), `missing` (not run, or not known).
  */
-export type FigureStatus = 'measured' | 'composed' | 'published' | 'derived' | 'noisy' | 'busy' | 'flagged' | 'differs' | 'failed' | 'missing';
+export type FigureStatus = 'measured' | 'tool-reported' | 'composed' | 'published' | 'derived' | 'noisy' | 'busy' | 'flagged' | 'differs' | 'failed' | 'missing';
+
+/** A marker printed after a figure or in its place; markers.ts gives each its text and meaning (the legend). */
+export type Marker =
+  | 'noisy'
+  | 'few'
+  | 'busy'
+  | 'steal'
+  | 'run-queue'
+  | 'throttled'
+  | 'flagged'
+  | 'composed'
+  | 'tool-reported'
+  | 'wrong-output'
+  | 'failed'
+  | 'not-run'
+  | 'differs'
+  | 'no-figure'
+  | 'no-run';
 
 export interface TableCell {
   /** The text every renderer prints (already formatted; Markdown prints it verbatim). */
@@ -24,8 +43,12 @@ export interface TableCell {
   value?: number;
   unit?: string;
   status?: FigureStatus;
-  /** Interval around `value` (a 95% CI of the median, or p10-p90): never outside what the quantity can take. */
+  /** Interval around `value`: never outside what the quantity can take; `intervalOf` says what it is. */
   interval?: [number, number];
+  /** The distribution-free 95% interval of the median, or the range min–max when n is too small for one (figures.ts). */
+  intervalOf?: 'median-ci' | 'range';
+  /** Markers printed after the text (markers.ts: one per meaning, each in the legend). */
+  marks?: Marker[];
   /** Samples the figure rests on. */
   n?: number;
   /** Why the cell has its status, for a tooltip or a footnote. */

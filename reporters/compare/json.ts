@@ -1,4 +1,4 @@
-import type { Comparison } from './types.ts';
+import type { Comparison } from '../../analysis/comparison-types.ts';
 
 /**
  * The comparison as JSON, for tools: every row with its statistics, the context warnings, and

@@ -1,20 +1,6 @@
-import type { Comparison, MetricComparison } from './types.ts';
-import { fmtCiPct, fmtMedian, fmtPct, gateLine, verdictText } from './verdict-text.ts';
-
-/** Characters XML 1.0 does not allow at all (control characters other than tab, newline, return). */
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-
-export function xmlEscape(text: string): string {
-  return text
-    .replace(INVALID_XML, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
-const attr = (name: string, value: string | number) => `${name}="${xmlEscape(String(value))}"`;
+import type { Comparison, GateFinding, MetricComparison } from '../../analysis/comparison-types.ts';
+import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../render/junit.ts';
+import { allowedDifferencesLine, fmtCiPct, fmtMedian, fmtPct, gateLine, verdictText } from './verdict-text.ts';
 
 function rowDetail(r: MetricComparison, c: Comparison): string {
   return (
@@ -24,22 +10,28 @@ function rowDetail(r: MetricComparison, c: Comparison): string {
   );
 }
 
-function testcase(r: MetricComparison, c: Comparison, classname: string): string {
-  const head = `    <testcase ${attr('classname', classname)} ${attr('name', r.cellId)} time="0"`;
-  const detail = xmlEscape(rowDetail(r, c));
-  if (r.regression) {
-    const msg = `slower by ${fmtPct(r.changePct)} (threshold ${c.thresholdPct}%, ${c.confidence * 100}% CI ${fmtCiPct(r.ciPct)})` +
-      (r.throttled ? '; a cell was flagged throttled: re-run to confirm' : '');
-    return `${head}>\n      <failure ${attr('type', 'regression')} ${attr('message', msg)}>${detail}</failure>\n    </testcase>`;
-  }
-  if (r.verdict === 'insufficient data') {
-    return `${head}>\n      <skipped ${attr('message', `insufficient data: ${r.note ?? 'too few iterations'}`)}/>\n    </testcase>`;
-  }
-  return `${head}>\n      <system-out>${detail}</system-out>\n    </testcase>`;
+/** The finding about this row, if the gate has one (missing metric, not judged, busy machine). */
+function rowFinding(r: MetricComparison, c: Comparison): GateFinding | undefined {
+  return c.findings.find((f) => f.cellId === r.cellId && f.metric === r.metric && f.kind !== 'regression');
 }
 
-function properties(c: Comparison): string {
-  const props: Array<[string, string]> = [
+function rowOutcome(r: MetricComparison, c: Comparison): JunitCaseOutcome {
+  const detail = rowDetail(r, c);
+  if (r.regression) {
+    const message =
+      `slower by ${fmtPct(r.changePct)} (threshold ${c.thresholdPct}%, ${c.confidence * 100}% CI ${fmtCiPct(r.ciPct)})` +
+      (r.throttled ? '; a cell was flagged throttled: re-run to confirm' : '');
+    return { kind: 'failure', type: 'regression', message, detail };
+  }
+  const f = rowFinding(r, c);
+  if (f) return { kind: f.outcome === 'fail' ? 'failure' : 'error', type: f.outcome === 'fail' ? f.kind : `cannot judge: ${f.kind}`, message: f.reason, detail };
+  if (r.verdict === 'insufficient data') return { kind: 'skipped', message: `insufficient data: ${r.note ?? 'too few iterations'}` };
+  return { kind: 'passed', output: detail };
+}
+
+function properties(c: Comparison): Array<[string, string]> {
+  const allowed = allowedDifferencesLine(c);
+  return [
     ['base.runId', c.base.runId],
     ['cand.runId', c.cand.runId],
     ['base.source', c.base.source ?? ''],
@@ -47,54 +39,47 @@ function properties(c: Comparison): string {
     ['thresholdPct', String(c.thresholdPct)],
     ['confidence', String(c.confidence)],
     ['method', c.method],
+    ['outcome', c.outcome],
+    ...(allowed ? [['identity.allowed', allowed] as [string, string]] : []),
+    ...c.identity.versions.map((v): [string, string] => [`version.${v.name}`, `base ${v.base}, candidate ${v.cand}`]),
     ...c.warnings.map((w, i): [string, string] => [`warning.${i + 1}.${w.kind}`, w.cellIds ? `${w.message} (${w.cellIds.length === 1 ? `cell ${w.cellIds[0]!}` : `${w.cellIds.length} cells`})` : w.message]),
   ];
-  return `    <properties>\n${props.map(([k, v]) => `      <property ${attr('name', k)} ${attr('value', v)}/>`).join('\n')}\n    </properties>`;
 }
 
+/** Findings that are not a row of a metric suite or a cell-status case: lost cells, short output, accuracy, identity. */
+const OWN_CASE_KINDS = new Set(['lost-cell', 'short-output', 'accuracy', 'identity', 'nothing-compared']);
+
 /**
- * JUnit XML: one testsuite per metric, one testcase per cell × metric; regressions are
- * failures, "insufficient data" is skipped, and cells that newly fail in the candidate are
- * errors in a "cell status" suite. Context warnings travel as properties so CI shows them.
+ * JUnit XML (reporters/render/junit.ts): one testsuite per metric, one testcase per cell ×
+ * metric (regressions and missing metrics fail, rows the gate cannot judge are errors,
+ * insufficient data that gates nothing is skipped); a "cell status" suite for failed cells; a
+ * "gate" suite with every other finding (lost cell, fewer output tokens, accuracy, another
+ * configuration). The same findings as the Markdown and the JSON.
  */
 export function formatComparisonJunit(c: Comparison): string {
-  const suites: string[] = [];
-  let tests = 0;
-  let failures = 0;
-  let errors = 0;
-  let skipped = 0;
-  for (const metric of c.metrics) {
-    const rows = c.rows.filter((r) => r.metric === metric);
-    if (!rows.length) continue;
-    const f = rows.filter((r) => r.regression).length;
-    const s = rows.filter((r) => !r.regression && r.verdict === 'insufficient data').length;
-    tests += rows.length;
-    failures += f;
-    skipped += s;
-    const classname = `${c.cand.suite}.${metric}`;
-    suites.push(
-      `  <testsuite ${attr('name', `${c.cand.suite}: ${metric}`)} ${attr('tests', rows.length)} ${attr('failures', f)} errors="0" ${attr('skipped', s)} time="0">\n` +
-        `${properties(c)}\n${rows.map((r) => testcase(r, c, classname)).join('\n')}\n  </testsuite>`,
-    );
-  }
-  if (c.failed.length) {
-    const cases = c.failed.map((f) => {
-      const head = `    <testcase ${attr('classname', `${c.cand.suite}.cell-status`)} ${attr('name', f.cellId)} time="0"`;
-      if (f.side === 'cand') return `${head}>\n      <error ${attr('type', 'cell failed')} ${attr('message', `newly failing in the candidate run: ${f.error}`)}/>\n    </testcase>`;
-      if (f.side === 'both') return `${head}>\n      <skipped ${attr('message', `failed in both runs: ${f.error}`)}/>\n    </testcase>`;
-      return `${head}>\n      <system-out>${xmlEscape(`failed in the base run, ok in the candidate: ${f.error}`)}</system-out>\n    </testcase>`;
-    });
-    const e = c.failed.filter((f) => f.side === 'cand').length;
-    const s = c.failed.filter((f) => f.side === 'both').length;
-    tests += cases.length;
-    errors += e;
-    skipped += s;
-    suites.push(
-      `  <testsuite ${attr('name', `${c.cand.suite}: cell status`)} ${attr('tests', cases.length)} failures="0" ${attr('errors', e)} ${attr('skipped', s)} time="0">\n${cases.join('\n')}\n  </testsuite>`,
-    );
-  }
-  const head =
-    `<testsuites ${attr('name', `bench compare ${c.cand.suite}: ${gateLine(c)}`)} ${attr('tests', tests)} ` +
-    `${attr('failures', failures)} ${attr('errors', errors)} ${attr('skipped', skipped)} time="0">`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${head}\n${suites.join('\n')}\n</testsuites>\n`;
+  const props = properties(c);
+  const suites = c.metrics.map((metric) => ({
+    name: `${c.cand.suite}: ${metric}`,
+    properties: props,
+    cases: c.rows
+      .filter((r) => r.metric === metric)
+      .map((r): JunitCase => ({ classname: `${c.cand.suite}.${metric}`, name: r.cellId, outcome: rowOutcome(r, c) })),
+  }));
+  const statusCases = c.failed.map((f): JunitCase => {
+    const classname = `${c.cand.suite}.cell-status`;
+    if (f.side === 'cand') return { classname, name: f.cellId, outcome: { kind: 'error', type: 'cell failed', message: `newly failing in the candidate run: ${f.error}` } };
+    if (f.side === 'both') return { classname, name: f.cellId, outcome: { kind: 'skipped', message: `failed in both runs: ${f.error}` } };
+    return { classname, name: f.cellId, outcome: { kind: 'passed', output: `failed in the base run, ok in the candidate: ${f.error}` } };
+  });
+  const gateCases = c.findings
+    .filter((f) => OWN_CASE_KINDS.has(f.kind))
+    .map((f): JunitCase => ({
+      classname: `${c.cand.suite}.gate.${f.kind}`,
+      name: f.cellId || c.cand.suite,
+      outcome: f.outcome === 'fail' ? { kind: 'failure', type: f.kind, message: f.reason } : { kind: 'error', type: `cannot judge: ${f.kind}`, message: f.reason },
+    }));
+  return renderJunit({
+    name: `bench compare ${c.cand.suite}: ${gateLine(c)}`,
+    suites: [...suites, { name: `${c.cand.suite}: cell status`, cases: statusCases }, { name: `${c.cand.suite}: gate`, properties: props, cases: gateCases }],
+  });
 }

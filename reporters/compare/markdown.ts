@@ -1,7 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import { pipeTable } from './pipe-table.ts';
-import type { Comparison, MetricComparison, RunRef } from './types.ts';
-import { fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+import type { Comparison, GateFinding, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
+import { allowedDifferencesLine, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 export interface ComparisonMarkdownOptions {
   /** Leave out rows with no significant change (for size-limited places like a step summary). */
@@ -10,6 +10,39 @@ export interface ComparisonMarkdownOptions {
 
 /** Cell ids and messages go into table cells: a pipe would end the cell. */
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+/**
+ * Text from a result file (cell ids, errors, identity values) as inert Markdown: no HTML, links,
+ * images, emphasis or line breaks, whatever it holds.
+ */
+const inert = (s: string) => s.replace(/[\r\n]+/g, " ").replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`);
+
+function findingsSection(c: Comparison): string {
+  if (!c.findings.length) return '';
+  const line = (f: GateFinding) =>
+    `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${inert(f.cellId)}` : ''}: ${inert(f.reason)}`;
+  return `### Gate findings\n\n${c.findings.map(line).join('\n')}`;
+}
+
+function identitySection(c: Comparison): string {
+  const parts: string[] = [];
+  const allowed = allowedDifferencesLine(c);
+  if (allowed) parts.push(`**${inert(allowed)}**`);
+  if (c.identity.differences.length) {
+    const rows = c.identity.differences.map((d) => [
+      inert(d.field),
+      inert(d.base),
+      inert(d.cand),
+      d.allowed ? 'allowed (--allow-difference)' : 'not the same configuration: cannot judge',
+      `${d.cellIds.length}`,
+    ]);
+    parts.push(pipeTable([['Identity field', 'Base', 'Candidate', 'Treated as', 'Cells'], ...rows], ['l', 'l', 'l', 'l', 'r']));
+  }
+  if (c.identity.versions.length) {
+    parts.push(`Versions (shown, never blocking): ${c.identity.versions.map((v) => `${inert(v.name)} ${inert(v.base)} → ${inert(v.cand)}`).join('; ')}`);
+  }
+  return parts.length ? `### Configuration identity\n\n${parts.join('\n\n')}` : '';
+}
 
 function listCells(ids: readonly string[], max = 8): string {
   const shown = ids.slice(0, max).map((id) => `\`${id}\``).join(', ');
@@ -39,7 +72,11 @@ export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdown
   const out: string[] = [];
   out.push(`## Comparison: ${c.base.suite}`);
   out.push(markdownTable([['', 'Run', 'Target', 'Host', 'Git', 'Started', 'File'], runRow('Base', c.base), runRow('Candidate', c.cand)]));
-  out.push(`**${gateLine(c)}**\n\n${summaryLine(c)}.`);
+  out.push(`**${inert(gateLine(c))}**\n\n${summaryLine(c)}.`);
+  const findings = findingsSection(c);
+  if (findings) out.push(findings);
+  const identity = identitySection(c);
+  if (identity) out.push(identity);
   if (c.warnings.length) {
     const lines = c.warnings.map((w) => {
       const cells = w.cellIds ? ` (${w.cellIds.length === 1 ? 'cell' : `${w.cellIds.length} cells`}: ${listCells(w.cellIds)})` : '';

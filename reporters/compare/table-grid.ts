@@ -1,7 +1,8 @@
 import { InputError } from '../../core/errors.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
-import { runFacts } from './context.ts';
-import { cellRunnerName } from '../../harness/matrix.ts';
+import { figureSourceOf } from '../../core/figure-source.ts';
+import { runFacts } from '../../analysis/run-facts.ts';
+import { cellRunnerName } from '../../core/matrix.ts';
 
 export type CompareBy = 'target' | 'backend' | 'precision';
 export const COMPARE_BY: readonly CompareBy[] = ['target', 'backend', 'precision'];
@@ -24,6 +25,11 @@ export interface ComparisonGrid {
   rows: Array<{ key: string; entries: Array<GridEntry | null> }>;
   /** For each column, the indexes of the runs that contributed to it. */
   columnRuns: number[][];
+  /**
+   * What was folded into the columns rather than split into rows (compare-by target: each
+   * board's backend and precision are how that board runs the workload), with each column's value.
+   */
+  folded: Array<{ label: string; values: string[] }>;
 }
 
 /** The backend that produced a cell: the runner, refined by what the runner recorded about itself. */
@@ -75,8 +81,24 @@ export function buildComparisonGrid(results: readonly RunResult[], compareBy: Co
     r.cells.map((cell) => ({ cell, run, target: targets[run]!, backend: backendOf(r, cell), precision: precisionOf(cell) })),
   );
   const varies = (f: (i: (typeof instances)[number]) => string) => instances.some((i) => f(i) !== f(instances[0]!));
+  // Compared by target, rows are the workload: a board's backend (axera-subgraph, command...) and
+  // precision are how that board runs it, so they go with the column unless one column has several.
+  const perColumn = (f: (i: (typeof instances)[number]) => string) => {
+    const sets = new Map<string, Set<string>>();
+    for (const i of instances) {
+      const set = sets.get(i[compareBy]) ?? new Set<string>();
+      set.add(f(i));
+      sets.set(i[compareBy], set);
+    }
+    return sets;
+  };
+  const oneEach = (sets: Map<string, Set<string>>) => [...sets.values()].every((set) => set.size === 1);
+  const backends = perColumn((i) => i.backend);
+  const precisions = perColumn((i) => i.precision);
+  const foldBackend = compareBy === 'target' && oneEach(backends);
+  const foldPrecision = compareBy === 'target' && oneEach(precisions) && new Set([...precisions.values()].map((set) => [...set][0])).size > 1;
   const rowTarget = compareBy !== 'target' && varies((i) => i.target);
-  const rowBackend = compareBy !== 'backend' && varies((i) => i.backend);
+  const rowBackend = compareBy !== 'backend' && !foldBackend && varies((i) => i.backend);
 
   // Insertion-ordered sets: first appearance (input order, then matrix order) is the table order.
   const columns = new Set<string>();
@@ -87,7 +109,7 @@ export function buildComparisonGrid(results: readonly RunResult[], compareBy: Co
     const parts = [
       ...(rowTarget ? [`target=${inst.target}`] : []),
       ...(rowBackend ? [`backend=${inst.backend}`] : []),
-      paramsKey(inst.cell, compareBy === 'precision' ? 'precision' : null),
+      paramsKey(inst.cell, compareBy === 'precision' || foldPrecision ? 'precision' : null),
     ].filter(Boolean);
     const row = parts.join(',') || '(all)';
     columns.add(column);
@@ -106,8 +128,13 @@ export function buildComparisonGrid(results: readonly RunResult[], compareBy: Co
   }
   const columnList = [...columns];
   const columnRuns = columnList.map((col) => [...new Set(instances.filter((i) => i[compareBy] === col).map((i) => i.run))]);
+  const folded: ComparisonGrid['folded'] = [];
+  const valuesOf = (sets: Map<string, Set<string>>) => columnList.map((col) => [...(sets.get(col) ?? [])].join(' / '));
+  if (foldBackend && varies((i) => i.backend)) folded.push({ label: 'backend', values: valuesOf(backends) });
+  if (foldPrecision) folded.push({ label: 'precision', values: valuesOf(precisions) });
   return {
     compareBy,
+    folded,
     columns: columnList,
     rows: [...rowKeys].map((key) => ({ key, entries: columnList.map((col) => slots.get(`${key}\u0000${col}`) ?? null) })),
     columnRuns,
@@ -134,5 +161,10 @@ export function columnDifferences(results: readonly RunResult[], grid: Compariso
     return [...archs].join(' / ') || '(not recorded)';
   });
   if (new Set(models).size > 1) out.push({ label: 'model', values: models });
-  return out;
+  const sources = grid.columns.map((_, ci) => {
+    const kinds = new Set(grid.rows.map((r) => r.entries[ci]).filter((e): e is GridEntry => e !== null).map((e) => figureSourceOf(e.cell.settings)));
+    return [...kinds].join(' / ') || '(none)';
+  });
+  if (new Set(sources).size > 1) out.push({ label: 'how the figures were obtained', values: sources });
+  return [...grid.folded, ...out];
 }

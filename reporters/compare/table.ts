@@ -3,20 +3,25 @@ import { markdownTable } from 'markdown-table';
 import type { RunResult } from '../../core/result-types.ts';
 import { fmt } from '../format.ts';
 import { metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
-import { metricDirection } from './cell-values.ts';
-import { isThrottled } from './context.ts';
+import { figureSourceOf, type FigureSource } from '../../core/figure-source.ts';
+import { cellFigure } from '../report-axera.ts';
+import { metricDirection } from '../../analysis/cell-values.ts';
+import { isThrottled } from '../../analysis/run-facts.ts';
 import { pipeTable } from './pipe-table.ts';
 import { buildComparisonGrid, columnDifferences, type CompareBy, type ComparisonGrid, type GridEntry } from './table-grid.ts';
 
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
+/** A figure not measured on its run's clock says how it was obtained, in the text, so a copied row keeps it. */
+const SOURCE_MARK: Record<FigureSource, string> = { measured: '', 'tool-reported': ' (tool-reported)', composed: ' (composed)' };
+
 function entryText(e: GridEntry | null, metric: string): string {
   if (!e) return '–';
   if (e.cell.status === 'failed') return 'failed';
-  const stats = e.cell.metrics[metric];
-  if (!stats) return '–';
-  return `${fmt(stats.median)}${isThrottled(e.cell) ? ' (throttled)' : ''}`;
+  const figure = cellFigure(e.cell, metric);
+  if (!figure) return '–';
+  return `${fmt(figure.stats.median)}${SOURCE_MARK[figure.source]}${isThrottled(e.cell) ? ' (throttled)' : ''}`;
 }
 
 function headerNotes(results: readonly RunResult[], grid: ComparisonGrid): string[] {
@@ -40,6 +45,13 @@ function headerNotes(results: readonly RunResult[], grid: ComparisonGrid): strin
         'random values with the real architecture; latency of a dense model does not depend on weight values, but this is not a trained model.',
     );
   }
+  const sources = new Set(grid.rows.flatMap((r) => r.entries.filter((e): e is GridEntry => e !== null && e.cell.status === 'ok').map((e) => figureSourceOf(e.cell.settings))));
+  if (sources.has('tool-reported')) {
+    notes.push('"(tool-reported)": durations the program under test printed about itself, parsed from its output (its run\'s clock timed only the whole command); not measured on the run\'s clock.');
+  }
+  if (sources.has('composed')) {
+    notes.push('"(composed)": built by arithmetic from measured parts (Axera method: sums of ax_run_model per-graph averages), not measured end to end.');
+  }
   if (grid.rows.some((r) => r.entries.some((e) => e && isThrottled(e.cell)))) {
     notes.push('"(throttled)": the run flagged that cell as measured at reduced clocks; its figure understates the hardware.');
   }
@@ -61,7 +73,7 @@ export function comparisonTables(results: RunResult[], compareBy: CompareBy, met
     for (const r of grid.rows) {
       let listed = false;
       for (const e of r.entries) {
-        if (e?.cell.metrics[metric]) present = listed = true;
+        if (e && cellFigure(e.cell, metric)) present = listed = true;
         else if (e?.cell.status === 'failed') listed = true;
       }
       if (listed) body.push([esc(r.key), ...r.entries.map((e) => entryText(e, metric))]);
@@ -105,7 +117,7 @@ export function comparisonChart(
         label: col,
         data: page.map((r) => {
           const e = r.entries[ci];
-          return e && e.cell.status === 'ok' ? (e.cell.metrics[metric]?.median ?? null) : null;
+          return e && e.cell.status === 'ok' ? (cellFigure(e.cell, metric)?.stats.median ?? null) : null;
         }),
         backgroundColor: PALETTE[ci % PALETTE.length],
       })),

@@ -1,5 +1,5 @@
 import { fmt } from '../format.ts';
-import type { Comparison, MetricComparison } from './types.ts';
+import type { Comparison, FindingKind, GateFinding, MetricComparison } from '../../analysis/comparison-types.ts';
 
 /** "+10.3%" / "-4.0%": a sign on every change so a reader never guesses the direction. */
 export function fmtPct(value: number | null | undefined): string {
@@ -24,36 +24,57 @@ export function verdictText(row: MetricComparison, thresholdPct: number): string
   else if (row.verdict === 'slower' || row.verdict === 'faster') text = `${row.verdict} (within ${thresholdPct}%)`;
   else text = row.verdict;
   if (row.note && row.verdict === 'insufficient data') text += ` (${row.note})`;
-  if (row.unjudged) text += `; the median moved beyond ${thresholdPct}%: cannot judge`;
+  if (row.unjudged) text += '; cannot judge';
+  if (row.disturbed) text += `; would be a regression, but flagged ${row.disturbed}: cannot judge`;
   if (row.throttled) text += `; throttled in ${row.throttled === 'both' ? 'both runs' : row.throttled === 'base' ? 'base' : 'candidate'}`;
   return text;
+}
+
+const FINDING_WORDS: Record<FindingKind, [string, string]> = {
+  regression: ['regression', 'regressions'],
+  'newly-failing': ['cell newly failing', 'cells newly failing'],
+  'lost-cell': ['cell lost', 'cells lost'],
+  'missing-metric': ['gated metric missing in the candidate', 'gated metrics missing in the candidate'],
+  'short-output': ['cell with fewer output tokens than asked', 'cells with fewer output tokens than asked'],
+  accuracy: ['failing or worse accuracy verdict', 'failing or worse accuracy verdicts'],
+  identity: ['cell of another configuration', 'cells of another configuration'],
+  'machine-load': ['would-be regression measured on a busy machine', 'would-be regressions measured on a busy machine'],
+  'not-judged': ['gated metric not judged', 'gated metrics not judged'],
+  'nothing-compared': ['check that compared nothing', 'checks that compared nothing'],
+};
+
+/** "4 regressions in 1 cell, 1 cell lost": counts of findings by kind, in the order they first appear. */
+export function findingCounts(findings: readonly GateFinding[]): string {
+  const byKind = new Map<FindingKind, GateFinding[]>();
+  for (const f of findings) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f]);
+  return [...byKind]
+    .map(([kind, list]) => {
+      const [one, many] = FINDING_WORDS[kind];
+      const cells = new Set(list.map((f) => f.cellId)).size;
+      const where = list.some((f) => f.metric) && kind !== 'not-judged' ? ` in ${cells} cell${cells === 1 ? '' : 's'}` : '';
+      const example = kind === 'not-judged' || kind === 'identity' ? ` (${list.length > 1 ? 'e.g. ' : ''}${list[0]!.cellId}: ${list[0]!.reason})` : '';
+      return `${list.length} ${list.length === 1 ? one : many}${where}${example}`;
+    })
+    .join(', ');
+}
+
+/** "threads" / "threads, scale (allowed)": the identity line a comparison carries wherever it appears. */
+export function allowedDifferencesLine(c: Pick<Comparison, 'identity'>): string {
+  const allowed = c.identity.differences.filter((d) => d.allowed);
+  if (!allowed.length) return '';
+  return `compared across allowed configuration differences: ${allowed.map((d) => `${d.field} (base ${d.base}, candidate ${d.cand})`).join('; ')}`;
 }
 
 /** One-line outcome of the gate, for headings and CI logs. */
 export function gateLine(c: Comparison): string {
   const cond = `threshold ${c.thresholdPct}%, ${c.confidence * 100}% confidence`;
-  const parts: string[] = [];
-  if (c.summary.regressions) {
-    parts.push(`${c.summary.regressions} regression${c.summary.regressions === 1 ? '' : 's'} in ${c.regressedCells.length} cell${c.regressedCells.length === 1 ? '' : 's'}`);
-  }
-  if (c.newlyFailedCells.length) parts.push(`${c.newlyFailedCells.length} cell${c.newlyFailedCells.length === 1 ? '' : 's'} newly failing`);
-  const unjudged = unjudgedPhrase(c);
-  if (parts.length) return `FAIL: ${parts.join(', ')}${unjudged ? `; also ${unjudged}` : ''} (${cond})`;
-  if (unjudged) return `CANNOT JUDGE (not a pass): ${unjudged} (${cond})`;
-  return `pass: no regression beyond ${c.thresholdPct}% (${cond})`;
-}
-
-/** "3 metric(s) in 2 cell(s) got worse by more than 5% but ... ", or '' when every row could be judged. */
-function unjudgedPhrase(c: Comparison): string {
-  const rows = c.rows.filter((r) => r.unjudged);
-  if (!rows.length) return '';
-  const cells = c.unjudgedCells.length;
-  const worst = rows.reduce((w, r) => (Math.abs(r.changePct ?? 0) > Math.abs(w.changePct ?? 0) ? r : w));
-  return (
-    `${rows.length} median${rows.length === 1 ? '' : 's'} in ${cells} cell${cells === 1 ? '' : 's'} moved beyond the ${c.thresholdPct}% threshold ` +
-    `the bad way (up to ${fmtPct(worst.changePct)}, ${worst.metric} of ${worst.cellId}) but no verdict is possible` +
-    (worst.note ? `: ${worst.note}` : '')
-  );
+  const allowed = allowedDifferencesLine(c);
+  const tail = `(${cond}${allowed ? `; ${allowed}` : ''})`;
+  const fails = c.findings.filter((f) => f.outcome === 'fail');
+  const cannot = c.findings.filter((f) => f.outcome === 'cannot judge');
+  if (fails.length) return `FAIL: ${findingCounts(fails)}${cannot.length ? `; also cannot judge: ${findingCounts(cannot)}` : ''} ${tail}`;
+  if (cannot.length) return `CANNOT JUDGE (not a pass): ${findingCounts(cannot)} ${tail}`;
+  return `pass: no regression beyond ${c.thresholdPct}% ${tail}`;
 }
 
 export function summaryLine(c: Comparison): string {

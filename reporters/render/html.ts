@@ -25,7 +25,7 @@ export function inlineMarkdown(text: string): string {
 function tooltip(c: TableCell): string {
   let t = c.status ?? '';
   if (c.n !== undefined) t += `${t ? '; ' : ''}n = ${c.n}`;
-  if (c.interval) t += `${t ? '; ' : ''}95% interval ${c.interval[0].toPrecision(4)} – ${c.interval[1].toPrecision(4)}${c.unit ? ` ${c.unit}` : ''}`;
+  if (c.interval) t += `${t ? '; ' : ''}${c.intervalOf === 'median-ci' ? '95% CI of the median' : c.intervalOf === 'range' ? 'range' : 'interval'} ${c.interval[0].toPrecision(4)} – ${c.interval[1].toPrecision(4)}${c.unit ? ` ${c.unit}` : ''}`;
   if (c.note) t += `${t ? '; ' : ''}${c.note}`;
   return t;
 }

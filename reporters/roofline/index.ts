@@ -8,6 +8,7 @@ import type { Calibration } from '../../core/calibration-types.ts';
 import type { RunResult } from '../../core/result-types.ts';
 import { rooflineRecord, zooDescriptorFor } from '../../roofline/record.ts';
 import type { DescriptorLookup } from '../../roofline/rows.ts';
+import { runnerCan } from '../../runners/registry.ts';
 import { renderSection } from '../render/markdown.ts';
 import { calibrationSummary, rooflineChartSpec, rooflineSectionModel } from '../report-roofline.ts';
 
@@ -15,7 +16,7 @@ export { calibrationSummary };
 
 /** The result with the bounds of `calibration` recorded, unless it has its own or is a remote server's. */
 export function withRoofline(result: RunResult, calibration: Calibration | null | undefined, descriptorFor?: DescriptorLookup): RunResult {
-  if (result.roofline || !calibration || result.suite.definition.runner === 'endpoint' || !result.cells.some((c) => c.status === 'ok')) return result;
+  if (result.roofline || !calibration || runnerCan(result.suite.definition.runner, 'measuresRemoteServer') || !result.cells.some((c) => c.status === 'ok')) return result;
   return { ...result, roofline: rooflineRecord(result, calibration, descriptorFor ?? zooDescriptorFor(result)) };
 }
 

@@ -90,11 +90,24 @@ export interface FigureCheck {
   flagged: boolean;
 }
 
+/**
+ * The step the published figure was rounded to: 10^-decimals, or, for a whole number printed
+ * with trailing zeros ("1460"), the place of its last non-zero digit (tens): such a figure does
+ * not say whether its zeros are digits or rounding, so rounding to them is not flagged.
+ */
+export function printedStep(figure: number | string): number {
+  const decimals = printedDecimals(figure);
+  if (decimals > 0) return 10 ** -decimals;
+  const digits = (typeof figure === 'string' ? figure.trim() : String(figure)).replace(/^-/, '');
+  const zeros = /^[1-9]\d*?(0+)$/.exec(digits)?.[1]?.length ?? 0;
+  return 10 ** zeros;
+}
+
 /** Published vs composed: a difference is flagged when rounding cannot explain it. */
 export function checkFigure(name: string, published: number | string, composed: number): FigureCheck {
   const value = Number(published);
-  const decimals = printedDecimals(published);
-  const rounded = Number(composed.toFixed(decimals));
+  const step = printedStep(published);
+  const rounded = Math.round(composed / step) * step;
   const difference = composed - value;
-  return { name, published, composed, difference, flagged: Math.abs(rounded - value) > 10 ** -(decimals + 6) };
+  return { name, published, composed, difference, flagged: Math.abs(rounded - value) > step * 1e-6 };
 }

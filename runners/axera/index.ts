@@ -8,7 +8,7 @@
 import type { IterationRecord } from '../../core/events.ts';
 import type { PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
-import { checkProgram, transportForRunner, type RunnerTargetOptions } from '../../targets/runner-target.ts';
+import { checkProgram, missingOnTarget, transportForRunner, type RunnerTargetOptions, type TargetFile } from '../../targets/runner-target.ts';
 import type { TargetTransport } from '../../targets/types.ts';
 import { commandFor, type CommandRunnerConfig } from '../command/options.ts';
 import { failedRecord, recordFromTimings } from '../command/record.ts';
@@ -69,9 +69,40 @@ function demoConfig(opts: AxeraOptions): CommandRunnerConfig {
   };
 }
 
+/** What the planned cells will run and read on the board: ax_run_model (or the demo) and every graph file. */
+function axeraNeeds(suite: Suite, cells: readonly Cell[]): { programs: string[]; files: TargetFile[] } {
+  const opts = parseAxeraOptions(suite);
+  const programs = new Set<string>();
+  const files: TargetFile[] = [];
+  const endToEnd = opts.mode === 'end-to-end';
+  for (const cell of cells) {
+    if (!endToEnd || opts.demo!.compose) {
+      const first = opts.axRunModel.command[0];
+      programs.add(typeof first === 'string' ? first : 'ax_run_model');
+      for (const run of graphRunsFor(cellGeometry(cell, opts, suite), opts, cell, suite)) files.push({ path: run.file, what: `graph ${run.name}` });
+    }
+    if (endToEnd) {
+      const demo = demoConfig(opts);
+      programs.add(commandFor(demo, suite, cell, 0).argv[0]!);
+      demo.imageFiles.slice(0, Number(cell.params['images'] ?? 0)).forEach((path) => files.push({ path, what: 'image file' }));
+    }
+  }
+  return { programs: [...programs], files };
+}
+
 export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}): Runner {
   return {
     name: 'axera-subgraph',
+    async checkTarget(suite: Suite, cells: readonly Cell[]): Promise<string[]> {
+      let needs: ReturnType<typeof axeraNeeds>;
+      try {
+        needs = axeraNeeds(suite, cells);
+      } catch {
+        // Options the cells cannot use fail those cells with their own message.
+        return [];
+      }
+      return missingOnTarget(transportForRunner(suite, runnerOpts), needs);
+    },
     async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
       const started = ctx.clock.now();
       const opts = parseAxeraOptions(suite);
@@ -109,8 +140,10 @@ export function createAxeraSubgraphRunner(runnerOpts: RunnerTargetOptions = {}):
         axRunModelRepeat: opts.axRunModel.repeat,
       };
       if (endToEnd) {
-        settings['timing'] = 'measured: the demo\'s own log (ax-llm); image_encode = "image encode time", prefill = its "ttft" (prefill only); composed figures beside it under reported composed.*';
+        settings['figureSource'] = 'tool-reported';
+        settings['timing'] = 'tool-reported: the demo\'s own log (ax-llm); image_encode = "image encode time", prefill = its "ttft" (prefill only); composed figures beside it under reported composed.*';
       } else {
+        settings['figureSource'] = 'composed';
         settings['timing'] =
           `composed (Axera method): every figure is built from ax_run_model per-invocation averages, not measured end to end: ` +
           `prefill = (g1 + ... + g${geometry.chunks}) x ${opts.layers} layers + post; decode per token = g0 x ${opts.layers} + post; image encode = images x vit`;

@@ -7,7 +7,7 @@
 import type { IterationRecord } from '../../core/events.ts';
 import type { PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
-import { checkProgram, transportForRunner, type RunnerTargetOptions } from '../../targets/runner-target.ts';
+import { checkProgram, missingOnTarget, transportForRunner, type RunnerTargetOptions, type TargetFile } from '../../targets/runner-target.ts';
 import { cellImages, commandFor, parseCommandOptions } from './options.ts';
 import { failedRecord, recordFromTimings } from './record.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -24,9 +24,40 @@ function tail(text: string, chars = STDERR_IN_ERROR): string {
   return t.length > chars ? `…${t.slice(-chars)}` : t;
 }
 
+/** Arguments whose next argument is a model file on the target (llama.cpp CLIs); -hf downloads instead. */
+const MODEL_FILE_FLAGS = new Set(['-m', '--model', '-mm', '--mmproj']);
+
+/** What the planned cells will run and read on the target: the program, model files, image files. */
+export function commandNeeds(suite: Suite, cells: readonly Cell[]): { programs: string[]; files: TargetFile[] } {
+  const config = parseCommandOptions(suite);
+  const programs = new Set<string>();
+  const files: TargetFile[] = [];
+  for (const cell of cells) {
+    const { argv } = commandFor(config, suite, cell, 0);
+    programs.add(argv[0]!);
+    argv.forEach((arg, i) => {
+      const next = argv[i + 1];
+      if (MODEL_FILE_FLAGS.has(arg) && next !== undefined) files.push({ path: next, what: 'model file' });
+    });
+    // Images are cycled through imageFiles: a cell of N images reads the first min(N, all).
+    config.imageFiles.slice(0, cellImages(cell)).forEach((path) => files.push({ path, what: 'image file' }));
+  }
+  return { programs: [...programs], files };
+}
+
 export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
   return {
     name: 'command',
+    async checkTarget(suite: Suite, cells: readonly Cell[]): Promise<string[]> {
+      let needs: ReturnType<typeof commandNeeds>;
+      try {
+        needs = commandNeeds(suite, cells);
+      } catch {
+        // A bad template fails its cells with the template's own message; nothing to look for.
+        return [];
+      }
+      return missingOnTarget(transportForRunner(suite, opts), { ...needs, writableWorkDir: true });
+    },
     async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
       const started = ctx.clock.now();
       const config = parseCommandOptions(suite);
@@ -46,7 +77,8 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
         program,
         programPath: found.path ?? program,
         parser: config.parserName,
-        timing: "tool-reported: phases are the tool's own durations, laid back to back ending when the command exited",
+        figureSource: 'tool-reported',
+        timing: `tool-reported: ${program}'s own durations, parsed from its output by parser ${config.parserName}, laid back to back ending when the command exited; this run's clock timed only the whole command`,
         loadMsMeans: "time to reach the target and check the program; the tool's own model load is per iteration in reported tool.load_ms / tool.init_ms",
         countsUnknownAre: 'null (the tool does not print them)',
       };

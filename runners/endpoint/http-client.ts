@@ -19,9 +19,23 @@ export interface HttpTarget {
    * still sending (a long chunk arriving slowly) is never a timeout; a stalled one is aborted.
    */
   timeoutMs: number;
+  /**
+   * Longest whole request, ms, from the request to the end of the answer: a server that keeps a
+   * request open with keep-alive comments is stopped here (default DEFAULT_DEADLINE_MS).
+   */
+  deadlineMs?: number;
+  /** Most bytes read of one answer's body (default: DEFAULT_MAX_STREAM_BYTES streamed, MAX_JSON_BYTES for JSON). */
+  maxResponseBytes?: number;
 }
 
-export type FailureKind = 'connect' | 'http' | 'timeout' | 'reset' | 'parse' | 'server' | 'content-type';
+/** Default overall limit of one request, ms. */
+export const DEFAULT_DEADLINE_MS = 600_000;
+/** Default cap of a streamed answer, bytes: thousands of tokens of SSE chunks take a few MiB. */
+export const DEFAULT_MAX_STREAM_BYTES = 64 * 2 ** 20;
+/** Cap of a JSON answer (calibration, tokenize, models), bytes: a tokenized prompt is tens of KiB. */
+export const MAX_JSON_BYTES = 4 * 2 ** 20;
+
+export type FailureKind = 'connect' | 'http' | 'timeout' | 'reset' | 'parse' | 'server' | 'content-type' | 'too-large';
 
 export interface StreamOutcome {
   /** Clock time just before the request was handed to the socket. */
@@ -111,6 +125,7 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
       if (settled) return;
       settled = true;
       cancelDeadline();
+      cancelOverall();
       if (failure) {
         // A failed exchange leaves the socket in an unknown state: never reuse it.
         controller.abort();
@@ -137,6 +152,13 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
       });
     };
     armDeadline(startMs + target.timeoutMs);
+    // The whole request too: a server sending a keep-alive comment every second is never silent.
+    const deadlineMs = target.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    const cancelOverall = callWhenDue(() => clock.now(), startMs + deadlineMs, () => {
+      settle({ kind: 'timeout', message: `request took longer than its deadline of ${deadlineMs} ms (options.deadlineMs; ${consumer.progress()})` });
+    });
+    const maxBytes = target.maxResponseBytes ?? DEFAULT_MAX_STREAM_BYTES;
+    let bodyBytes = 0;
     const req = requestFn(target.url)(target.url, {
       method: 'POST',
       headers: { ...target.headers, 'content-length': String(Buffer.byteLength(body)) },
@@ -165,6 +187,11 @@ function attemptStream(target: HttpTarget, body: string, clock: Clock, consumer:
         if (settled) return;
         const t = clock.now();
         lastDataMs = t;
+        bodyBytes += bytes.length;
+        if (bodyBytes > maxBytes) {
+          settle({ kind: 'too-large', message: `answer larger than ${maxBytes} bytes (options.maxResponseBytes); stopped reading ${consumer.progress()}` }, t);
+          return;
+        }
         let done: boolean;
         try {
           done = consumer.onData(bytes, t);
@@ -224,10 +251,15 @@ export interface JsonAnswer {
   retryAfter: string | null;
 }
 
-/** A plain JSON POST (calibration, tokenize). Rejects with a clear Error on network failure. */
+/**
+ * A plain JSON POST (calibration, tokenize). Rejects with a clear Error on network failure, on an
+ * answer not complete within timeoutMs (a limit of the whole request, not of silence) and on an
+ * answer larger than maxResponseBytes (MAX_JSON_BYTES by default).
+ */
 export function postJson(target: HttpTarget, payload: unknown): Promise<JsonAnswer> {
   const where = displayUrl(target.url);
   const body = JSON.stringify(payload);
+  const maxBytes = target.maxResponseBytes ?? MAX_JSON_BYTES;
   return new Promise((resolve, reject) => {
     const controller = new AbortController();
     const timer = setTimeout(() => {
@@ -246,7 +278,18 @@ export function postJson(target: HttpTarget, payload: unknown): Promise<JsonAnsw
     });
     req.on('response', (res) => {
       const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
+      let size = 0;
+      res.on('data', (b: Buffer) => {
+        size += b.length;
+        if (size > maxBytes) {
+          clearTimeout(timer);
+          controller.abort();
+          res.destroy();
+          reject(new Error(`POST ${where}: answer larger than ${maxBytes} bytes; stopped reading`));
+          return;
+        }
+        parts.push(b);
+      });
       res.on('error', (err) => {
         clearTimeout(timer);
         reject(new Error(`POST ${where}: ${describeSocketError(err, where, 'during').message}`));

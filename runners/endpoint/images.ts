@@ -5,12 +5,12 @@
  * Identical images would let the server skip the vision encoder and the measured TTFT would no
  * longer contain it.
  */
-import sharp from 'sharp';
-import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { createCanvas, ImageData } from '@napi-rs/canvas';
-import { errorMessage, InputError } from '../../core/errors.ts';
+import { InputError } from '../../core/errors.ts';
 import { seededRandom } from './random.ts';
+import { boundedSharp, MAX_IMAGE_FILE_BYTES, readImageFile } from '../image-file.ts';
+import { readBoundedFile } from '../../core/bounded-read.ts';
 
 export type ImagePattern = 'noise' | 'pattern';
 
@@ -83,13 +83,8 @@ export function loadImageFiles(files: readonly string[], field: string): string[
     if (!mime) {
       throw new InputError(`${field}[${i}]: "${file}" has an unknown image extension (expected ${Object.keys(MIME_BY_EXT).join(', ')})`);
     }
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(resolve(file));
-    } catch (err) {
-      throw new InputError(`${field}[${i}]: cannot read "${file}": ${errorMessage(err)}`);
-    }
-    return dataUrl(bytes, mime);
+    // Sent as they are (the server decodes them): a regular file within the size limit.
+    return dataUrl(readBoundedFile(resolve(file), MAX_IMAGE_FILE_BYTES, `${field}[${i}]: cannot read`), mime);
   });
 }
 
@@ -102,7 +97,7 @@ export async function scaledImageFiles(files: readonly string[], size: ImageSize
   const out: string[] = [];
   for (const [i, file] of files.entries()) {
     try {
-      const bytes = await sharp(resolve(file)).rotate().resize(size.width, size.height, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+      const bytes = await boundedSharp((await readImageFile(resolve(file), `${field}[${i}]`)).bytes).rotate().resize(size.width, size.height, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
       out.push(dataUrl(bytes, 'image/jpeg'));
     } catch (err) {
       throw new InputError(`${field}[${i}]: cannot scale "${file}" to ${size.width}x${size.height}: ${(err as Error).message}`);

@@ -68,8 +68,10 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
   const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
   if (config.apiKey !== null) headers['authorization'] = `Bearer ${config.apiKey}`;
-  const chat: HttpTarget = { url: config.chatUrl, headers, agent, timeoutMs: config.timeoutMs };
-  const tokenize: HttpTarget = { ...chat, url: config.tokenizeUrl };
+  const chat: HttpTarget = { url: config.chatUrl, headers, agent, timeoutMs: config.timeoutMs, deadlineMs: config.deadlineMs, maxResponseBytes: config.maxResponseBytes };
+  // JSON answers (tokenize, calibration) keep postJson's own, smaller cap.
+  const chatJson: HttpTarget = { url: config.chatUrl, headers, agent, timeoutMs: config.timeoutMs };
+  const tokenize: HttpTarget = { ...chatJson, url: config.tokenizeUrl };
   const apiKey = config.apiKey;
   const redact = (text: string) => (apiKey ? text.split(apiKey).join('[redacted]') : text);
 
@@ -85,7 +87,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
       instruction,
       seed: cellSeed,
       needTextPromptTokens: params.images > 0,
-      chat,
+      chat: chatJson,
       tokenize,
       serverParams: config.serverParams,
       extraBody: config.extraBody,
@@ -155,6 +157,7 @@ export async function prepareEndpointCell(cell: Cell, suite: Suite, ctx: RunnerC
           scheduledOffsetMs: offsets ? offset : null,
           textPromptTokens: calibration.textPromptTokens,
           maxSseLineBytes: config.maxSseLineBytes,
+          maxTokens: config.maxTokens,
         }, redact);
       }),
     );

@@ -9,6 +9,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import type { ImagePattern, ImageSize } from './images.ts';
 import type { GoodputTargets } from './load.ts';
 import { DEFAULT_MAX_SSE_LINE_BYTES } from './sse.ts';
+import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_STREAM_BYTES } from './http-client.ts';
 
 export type CalibrationMode = 'auto' | 'tokenize' | 'usage' | 'off';
 
@@ -26,6 +27,10 @@ export interface EndpointConfig {
   timeoutMs: number;
   /** Cap of one SSE line or one event's data, bytes. */
   maxSseLineBytes: number;
+  /** Longest whole request, ms (keep-alive comments do not extend it). */
+  deadlineMs: number;
+  /** Cap of one streamed answer, bytes. */
+  maxResponseBytes: number;
   /** Poisson arrivals within a round when set (requests/s). */
   requestRate: number | null;
   targets: GoodputTargets;
@@ -192,6 +197,8 @@ export function parseEndpointOptions(suite: Suite, env: NodeJS.ProcessEnv = proc
     apiKey,
     timeoutMs: o['timeoutMs'] === undefined ? DEFAULT_TIMEOUT_MS : positiveNumber(o['timeoutMs'], where, 'options.timeoutMs', false),
     maxSseLineBytes: o['maxSseLineBytes'] === undefined ? DEFAULT_MAX_SSE_LINE_BYTES : positiveNumber(o['maxSseLineBytes'], where, 'options.maxSseLineBytes', true),
+    deadlineMs: o['deadlineMs'] === undefined ? DEFAULT_DEADLINE_MS : positiveNumber(o['deadlineMs'], where, 'options.deadlineMs', false),
+    maxResponseBytes: o['maxResponseBytes'] === undefined ? DEFAULT_MAX_STREAM_BYTES : positiveNumber(o['maxResponseBytes'], where, 'options.maxResponseBytes', true),
     requestRate: optionalPositive(o['requestRate'], where, 'options.requestRate', false),
     targets,
     imageFiles,

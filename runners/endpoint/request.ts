@@ -31,6 +31,8 @@ export interface RequestMeta {
   concurrency: number;
   /** Cap of one SSE line or event, bytes (options.maxSseLineBytes). */
   maxSseLineBytes?: number;
+  /** max_tokens asked: a server streaming more is stopped there (the request fails, saying so). */
+  maxTokens?: number;
   scheduledOffsetMs: number | null;
   /** usage.prompt_tokens of the same prompt without images, to derive image tokens. */
   textPromptTokens: number | null;
@@ -49,7 +51,12 @@ export async function runStreamingRequest(
   const progress = () => `after ${acc.tokensReceived} token${acc.tokensReceived === 1 ? '' : 's'}`;
   const outcome = await postStream(target, body, clock, {
     onData(bytes, tMs) {
-      for (const ev of decoder.push(bytes)) if (acc.onEvent(ev, tMs)) return true;
+      for (const ev of decoder.push(bytes)) {
+        if (acc.onEvent(ev, tMs)) return true;
+        if (meta.maxTokens !== undefined && acc.tokensReceived > meta.maxTokens) {
+          throw new Error(`server streamed more tokens than the max_tokens (${meta.maxTokens}) asked: stopped reading ${progress()}`);
+        }
+      }
       return false;
     },
     progress,

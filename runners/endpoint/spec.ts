@@ -22,6 +22,8 @@ export const ENDPOINT_RUNNER_SPEC: RunnerSpec = {
     'apiKeyEnv',
     'timeoutMs',
     'maxSseLineBytes',
+    'deadlineMs',
+    'maxResponseBytes',
     'requestRate',
     'ttftTargetMs',
     'tpotTargetMs',

@@ -8,12 +8,12 @@
  * resolution, or a file's bytes read into memory), so `preprocess` times image work only, not
  * disk reads or test-pattern generation.
  */
-import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { InputError } from '../../core/errors.ts';
 import type { PreprocessFamily, VisualPlan } from '../../models/preprocess/plan.ts';
 import type { Resolution } from '../../models/preprocess/resolution.ts';
 import { makeTestImage } from './inputs.ts';
+import { boundedSharp, readImageFile } from '../image-file.ts';
 
 export interface RgbImage {
   data: Uint8Array;
@@ -59,21 +59,12 @@ export function syntheticImage(size: Resolution, seed: number): RgbImage {
   return { data, width: size.width, height: size.height };
 }
 
-/** Reads an image file's bytes and size (the header only) for later timed decoding. */
+/** Reads an image file's bytes and size (the header only, within the pixel limit) for later timed decoding. */
 export async function encodedSource(path: string): Promise<ImageSource> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new InputError(`image file ${path}: ${(err as Error).message}`);
-  }
-  const meta = await sharp(bytes).metadata().catch((err: Error) => {
-    throw new InputError(`image file ${path}: not an image sharp can read (${err.message})`);
-  });
-  if (!meta.width || !meta.height) throw new InputError(`image file ${path}: no width/height in its header`);
+  const { bytes, width, height, orientation } = await readImageFile(path);
   // EXIF orientations 5-8 swap the sides once the image is turned upright, as decoders do.
-  const swap = (meta.orientation ?? 1) >= 5;
-  return { kind: 'encoded', name: path, bytes, size: swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height } };
+  const swap = orientation >= 5;
+  return { kind: 'encoded', name: path, bytes, size: swap ? { width: height, height: width } : { width, height } };
 }
 
 /** Re-encodes pixels as JPEG (quality 90), so a cell decodes a file of its own resolution. */
@@ -97,7 +88,7 @@ function rawInput(image: RgbImage) {
 async function decode(source: ImageSource, timed: StepTimer): Promise<RgbImage> {
   if (source.kind === 'pixels') return source.image;
   return timed('image_decode', async () => {
-    const { data, info } = await sharp(source.bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await boundedSharp(source.bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   });
 }

@@ -7,11 +7,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { InputError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { PREPROCESS_FAMILIES, imagePlan, sampleFrames, videoPlan, type PreprocessFamily, type PreprocessLimits, type TileGeometry } from '../../models/preprocess/plan.ts';
 import { formatResolution, parseResolution, type Resolution } from '../../models/preprocess/resolution.ts';
+import sharp from 'sharp';
+import { boundedSharp, readImageFile } from '../image-file.ts';
 import { PIXEL_CONVENTIONS, encodeJpeg, encodedSource, syntheticImage, type ImageSource, type PixelConvention, type VisualItem } from './visual-inputs.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -116,7 +117,7 @@ async function sourcesFor(count: number, files: string[] | null, resolution: Res
       }
       // The file's content at the cell's resolution (scaled to cover, centre-cropped), encoded
       // again so the timed decode is of an image of that resolution.
-      const { data, info } = await sharp(file).rotate().removeAlpha().resize(resolution.width, resolution.height, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await boundedSharp((await readImageFile(file)).bytes).rotate().removeAlpha().resize(resolution.width, resolution.height, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
       sources.push(await encodeJpeg({ data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }, `${file}@${formatResolution(resolution)}`));
     }
     return sources;

@@ -1,3 +1,4 @@
+import { BENCH_ENTRY_RELATIVE, CHILD_COMMANDS } from '../../core/commands.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import { InputError } from '../../core/errors.ts';
 import type { PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
@@ -8,7 +9,7 @@ import { encodeRequest, shiftRecord, type WorkerMessage } from './protocol.ts';
 import { checkOrtPlan } from '../ort/plan-check.ts';
 
 /** Command that starts the suite on the board, relative to the target's workDir. */
-const DEFAULT_WORKER = ['node', 'bin/bench.mjs'];
+const DEFAULT_WORKER = ['node', BENCH_ENTRY_RELATIVE];
 
 /**
  * A queue of the worker's messages: each `next()` waits for the next line, or for the end of
@@ -78,7 +79,7 @@ export function createRemoteOrtRunner(opts: RunnerTargetOptions = {}): Runner {
       const alignment = await transport.alignClock(ctx.clock);
       const workerArgv = Array.isArray(suite.options?.['remoteBench']) ? (suite.options['remoteBench'] as string[]) : DEFAULT_WORKER;
       const request = encodeRequest({ suite, cell, threads: ctx.threads, warmup: ctx.plan.warmup, iterations: ctx.plan.maxIterations });
-      const stream = transport.spawn([...workerArgv, 'worker', '--request', request]);
+      const stream = transport.spawn([...workerArgv, ...CHILD_COMMANDS.worker.words, '--request', request]);
       const queue = new MessageQueue(stream);
       let originEpochMs: number | null = null;
       // Prepare on the board: synthesis, session creation; logs pass through.

@@ -81,7 +81,7 @@ describe("a board suite without --target (issue 12.3)", () => {
   it('internvl-ax650 and internvl-orin-nx name their target and how to define it instead of running on local', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'targets.yaml'), 'targets:\n  - name: other\n    kind: local\n');
-    for (const [suite, target] of [['internvl-ax650', 'ax650'], ['internvl-orin-nx', 'jetson']] as const) {
+    for (const [suite, target] of [['internvl-ax650', 'ax650'], ['internvl-orin-nx', 'orin-nx']] as const) {
       const r = await bench(['run', '--suite', suite, '--out', join(dir, 'out')], { cwd: dir });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`suite "${suite}" is meant for target "${target}", and no target of that name is defined in ${join(dir, 'targets.yaml')}: add one named "${target}"`);

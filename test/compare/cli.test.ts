@@ -7,7 +7,7 @@ import { InputError } from '../../core/errors.ts';
 import type { RunResult } from '../../core/result-types.ts';
 import { registerBaselineCommand } from '../../cli/baseline.ts';
 import { registerCompareCommand } from '../../cli/compare.ts';
-import type { Comparison } from '../../reporters/compare/types.ts';
+import type { Comparison } from '../../analysis/comparison-types.ts';
 import { boardCells, cellId, makeResult } from './make-result.ts';
 import { findAll, parseXml } from './xml-check.ts';
 
@@ -83,13 +83,14 @@ describe('bench compare (through commander)', () => {
     expect(json.unjudgedCells).toHaveLength(4);
     expect(json.rows.filter((r) => r.unjudged).length).toBeGreaterThanOrEqual(12);
     expect(json.rows.every((r) => r.verdict === 'insufficient data')).toBe(true);
-    expect(stderr).toMatch(/compare: CANNOT JUDGE \(not a pass\): 1\d medians in 4 cells moved beyond the 5% threshold the bad way \(up to [+-]\d+\.\d%, .+\) but no verdict is possible: 3 vs 3 iterations: no outcome can be significant at 99%; at least 5 per side are needed/);
+    expect(stderr).toMatch(/compare: CANNOT JUDGE \(not a pass\): 1\d gated metrics not judged \(e\.g\. .+: \w+ not judged: 3 vs 3 iterations: no outcome can be significant at 99%; at least 5 per side are needed\)/);
     expect(stderr).not.toContain('pass: no regression');
 
-    // Same few iterations but no median moved past the threshold: nothing to judge, a pass.
+    // Issue 24: every gated metric must be judged. Same few iterations and no median moved past
+    // the threshold: still nothing was judged, so not a pass (this was exit 0 before).
     process.exitCode = undefined;
     const fewSame = makeResult({ seed: 113, cells: boardCells(), cv: 0.01, iterations: 3 });
-    expect(await bench('compare', save('few', few), save('few-same', fewSame), '--threshold', '20%')).toBe(0);
+    expect(await bench('compare', save('few', few), save('few-same', fewSame), '--threshold', '20%')).toBe(2);
 
     // With enough iterations the same slowdown gets its verdict: a regression, exit 1.
     process.exitCode = undefined;

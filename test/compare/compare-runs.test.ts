@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { compareRuns, gateFails } from '../../reporters/compare/compare-runs.ts';
+import { compareRuns, gateFails } from '../../analysis/compare-runs.ts';
 import { boardCells, cellId, makeResult } from './make-result.ts';
 
 const SLOW = 'images=1,prefill=128,precision=w8a16';
@@ -178,6 +178,14 @@ describe('compareRuns: context warnings', () => {
     expect(c.rows.filter((r) => r.throttled === 'cand').every((r) => r.cellId === SLOW)).toBe(true);
     // Nothing about facts that are equal.
     expect(messages.some((m) => m.includes('jetson_clocks') || m.includes('onnxruntime-node'))).toBe(false);
+    // Issue 24: threads, weights, model hash and power mode are identity fields: not the same
+    // configuration, so nothing is judged and the gate cannot pass (it passed before).
+    expect(c.identity.differences.map((d) => d.field)).toEqual(['model_hash', 'scale', 'weights', 'threads', 'power_mode']);
+    expect(c.identity.versions.map((v) => v.name)).toEqual(expect.arrayContaining(['node', 'l4t']));
+    expect(c.rows).toEqual([]);
+    expect(c.outcome).toBe('cannot judge');
+    expect(c.findings.every((f) => f.kind === 'identity')).toBe(true);
+    expect(c.findings[0]!.reason).toContain('threads: base 4, candidate 2');
   });
 
   it('warns when the candidate run did not complete and when noise hides the threshold', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compareRuns } from '../../reporters/compare/compare-runs.ts';
+import { compareRuns } from '../../analysis/compare-runs.ts';
 import { formatComparisonJson } from '../../reporters/compare/json.ts';
 import { formatComparisonJunit } from '../../reporters/compare/junit.ts';
 import { formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
-import type { Comparison } from '../../reporters/compare/types.ts';
+import type { Comparison } from '../../analysis/comparison-types.ts';
 import { boardCells, cellId, makeResult, type CellSpec } from './make-result.ts';
 import { findAll, parseXml } from './xml-check.ts';
 
@@ -18,7 +18,8 @@ function planted(): Comparison {
   // One cell newly fails, one has too few iterations to judge.
   cand.cells[2] = { ...cand.cells[2]!, status: 'failed', error: 'decode timed out <after 30 s> & gave up', iterations: [], metrics: {} };
   for (const r of [base, cand]) r.cells[3] = { ...r.cells[3]!, iterations: r.cells[3]!.iterations.slice(0, 4) };
-  return compareRuns(base, cand, { thresholdPct: 5, baseSource: 'base.json', candSource: 'cand.json' });
+  // The runs differ in thread count, an identity field: allowed here, so the comparison is made and labelled.
+  return compareRuns(base, cand, { thresholdPct: 5, baseSource: 'base.json', candSource: 'cand.json', allowDifferences: new Set(['threads']) });
 }
 
 describe('comparison formatters', () => {
@@ -38,7 +39,11 @@ describe('comparison formatters', () => {
     expect(md.indexOf('### Context warnings')).toBeGreaterThan(0);
     expect(md.indexOf('### Context warnings')).toBeLessThan(md.indexOf('### image_encode_ms'));
     // The gate line also names the row that moved past the threshold with too few iterations to judge.
-    expect(md).toMatch(/\*\*FAIL: 8 regressions in 2 cells, 1 cell newly failing; also 1 median in 1 cell moved beyond the 5% threshold the bad way \(up to \+\d+\.\d%, prefill_ms of .+\) but no verdict is possible: 3 vs 3 iterations: .+ \(threshold 5%, 99% confidence\)\*\*/);
+    // Issue 24: every row that could not be judged is named, and the allowed difference is labelled.
+    expect(md).toMatch(
+      /\*\*FAIL: 8 regressions in 2 cells, 1 cell newly failing; also cannot judge: 4 gated metrics not judged \(e\.g\. .+: image\\_encode\\_ms not judged: 3 vs 3 iterations: .+\) \(threshold 5%, 99% confidence; compared across allowed configuration differences: threads \(base 4, candidate 2\)\)\*\*/,
+    );
+    expect(md).toContain('| threads        | 4    | 2         | allowed (--allow-difference) |');
     expect(md).toContain('- ⚠ **threads**: different thread count (options.threads): base 4, candidate 2');
     for (const m of ['image_encode_ms (ms, lower is better)', 'prefill_ms (ms, lower is better)', 'ttft_ms (ms, lower is better)', 'decode_tokens_per_s (tokens/s, higher is better)']) {
       expect(md).toContain(`### ${m}`);
@@ -81,9 +86,11 @@ describe('comparison formatters', () => {
     expect(metricCases).toHaveLength(c.rows.length);
     expect(findAll(root, 'failure')).toHaveLength(8);
     expect(root.attrs['failures']).toBe('8');
-    expect(root.attrs['errors']).toBe('1');
-    expect(root.attrs['skipped']).toBe('4');
+    // Issue 24: the 4 rows that could not be judged are errors (the gate cannot pass), no longer skipped.
+    expect(root.attrs['errors']).toBe('5');
+    expect(root.attrs['skipped']).toBe('0');
     expect(root.attrs['tests']).toBe(String(c.rows.length + 1));
+    expect(findAll(root, 'property').some((p) => p.attrs['name'] === 'identity.allowed' && p.attrs['value']!.includes('threads (base 4, candidate 2)'))).toBe(true);
     // Per-suite counts add up to the totals.
     const suites = findAll(root, 'testsuite');
     expect(suites.map((s) => s.attrs['name'])).toEqual([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { applyFilters, expandMatrix, parseCellId, parseFilters } from '../../harness/matrix.ts';
+import { applyFilters, expandMatrix, parseCellId, parseFilters } from '../../core/matrix.ts';
 import { checkResult } from '../../harness/result-schema.ts';
 
 const matrix = { images: [0, 1, 4], prefill: [128, 256], precision: ['int8', 'int4'] };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
-import { expandMatrix } from '../../harness/matrix.ts';
+import { expandMatrix } from '../../core/matrix.ts';
 import { adaptiveStop, markOutliers, shuffleCells, tukeyOutliers } from '../../harness/methodology.ts';
 
 /** An iteration whose TTFT is exactly `ttft` ms. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { METRICS, metricBetter, metricDefinition, metricUnit } from '../../core/metric-registry.ts';
-import { metricDirection } from '../../reporters/compare/cell-values.ts';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IterationRecord } from '../../core/events.ts';
+import { HEADLINE_METRICS, METRICS, metricBetter, metricDefinition, metricsWithRole, metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
+import { iterationMetrics } from '../../core/metrics.ts';
+import { DEFAULT_ADAPTIVE_METRICS } from '../../harness/methodology.ts';
+import { SPREAD_METRICS } from '../../harness/cell-quality.ts';
+import { metricDirection } from '../../analysis/cell-values.ts';
 
 describe('metric registry', () => {
   it('gives throughput and goodput metrics "higher is better" (the old name regex called them lower)', () => {
@@ -26,5 +32,46 @@ describe('metric registry', () => {
       expect(m.unit, m.name).not.toBe('');
       expect(m.description.length, m.name).toBeGreaterThan(10);
     }
+  });
+
+  it('roles on the definitions give the lists the harness, reports and compare use', () => {
+    expect(HEADLINE_METRICS).toEqual(['image_encode_ms', 'prefill_ms', 'ttft_ms', 'decode_tokens_per_s']);
+    expect(TABLE_METRICS).toEqual(['image_encode_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'decode_tokens_per_s']);
+    expect(metricsWithRole('outlier-checked')).toEqual(['image_encode_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'e2e_ms']);
+    expect(SPREAD_METRICS).toEqual(['image_encode_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'e2e_ms']);
+    expect(DEFAULT_ADAPTIVE_METRICS).toEqual(['ttft_ms', 'tpot_ms']);
+    expect(METRICS.filter((m) => m.progress).map((m) => `${m.progress!.label} (${m.progress!.unit})`)).toEqual(['TTFT (ms)', 'decode (tok/s)']);
+  });
+
+  it('computes every per-iteration metric from its own definition, and only per-iteration ones', () => {
+    const computed = METRICS.filter((m) => m.fromIteration).map((m) => m.name);
+    expect(computed).toEqual(['preprocess_ms', 'image_encode_ms', 'image_encode_per_image_ms', 'prefill_ms', 'ttft_ms', 'tpot_ms', 'decode_tokens_per_s', 'prefill_tokens_per_s', 'decode_ms', 'e2e_ms', 'chunk_itl_ms']);
+    for (const m of METRICS) if (m.fromIteration) expect(m.scope, m.name).toBe('iteration');
+    // One request: preprocess 0-2, encode 2-12 (two images, one call each), prefill 12-32, 3 tokens at 40, 50, 70.
+    const rec: IterationRecord = {
+      index: 0, warmup: false, startMs: 0, endMs: 75, images: 2, promptTokens: 100, outputTokens: 3,
+      events: [
+        { kind: 'phase', phase: 'preprocess', startMs: 0, endMs: 2 },
+        { kind: 'phase', phase: 'image_encode', startMs: 2, endMs: 12 },
+        { kind: 'subgraph', graph: 'vision', phase: 'image_encode', startMs: 2, endMs: 6 },
+        { kind: 'subgraph', graph: 'vision', phase: 'image_encode', startMs: 6, endMs: 12 },
+        { kind: 'phase', phase: 'prefill', startMs: 12, endMs: 32 },
+        { kind: 'token', index: 0, count: 1, tMs: 40 },
+        { kind: 'token', index: 1, count: 1, tMs: 50 },
+        { kind: 'token', index: 2, count: 1, tMs: 70 },
+      ],
+    } as IterationRecord;
+    expect(iterationMetrics(rec)).toEqual({
+      preprocess_ms: 2, image_encode_ms: 10, image_encode_per_image_ms: [4, 6], prefill_ms: 20, ttft_ms: 40, tpot_ms: 15,
+      decode_tokens_per_s: 1000 / 15, prefill_tokens_per_s: 5000, e2e_ms: 75, chunk_itl_ms: [10, 20],
+    });
+  });
+
+  it('no list of metric names outside the registry in the harness and the CLI', () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
+    const list = /\[\s*'[a-z0-9_]+_(ms|per_s|pct)'\s*,/;
+    const found = ['harness', 'cli'].flatMap(files).filter((f) => list.test(readFileSync(f, 'utf8')));
+    expect(found).toEqual([]);
   });
 });

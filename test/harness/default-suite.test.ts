@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SUITE } from '../../cli/run.ts';
-import { applyFilters, expandMatrix, parseFilters } from '../../harness/matrix.ts';
+import { applyFilters, expandMatrix, parseFilters } from '../../core/matrix.ts';
 import { prebuildZooModels } from '../../harness/prebuild.ts';
 import { minimumIterations } from '../../core/rank-stats.ts';
 import { medianRanks } from '../../core/stats.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
-import { DEFAULT_CONFIDENCE } from '../../reporters/compare/compare-runs.ts';
+import { DEFAULT_CONFIDENCE } from '../../analysis/compare-runs.ts';
 import { isModelCached } from '../../models/zoo.ts';
 import { cellPartPrecisions } from '../../runners/cell-input.ts';
 

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { seededRandom } from '../../core/random.ts';
-import { cellMetricValues } from '../../reporters/compare/cell-values.ts';
+import { cellMetricValues } from '../../analysis/cell-values.ts';
 import type { HistoryCheck } from '../../history/check.ts';
 import { DEFAULT_EDIVISIVE, eDivisive } from '../../history/e-divisive.ts';
 import { judgeSeries } from '../../history/check.ts';

@@ -43,6 +43,7 @@ describe('the index from trimmed runs', () => {
     const ttft = report.sections.find((s) => s.id === 'compare-ttft_ms')!.tables[0]!;
     const marked = ttft.rows.flat().filter((c) => c.text.includes('WRONG OUTPUT'));
     expect(marked).toHaveLength(1);
+    expect(marked[0]!.text).toContain('WRONG OUTPUT (logit cosine 0.200 < 0.99)');
     expect(marked[0]!.status).toBe('flagged');
     expect(marked[0]!.note).toContain('numerically wrong vs fp32 (logit cosine 0.200 < 0.99)');
   });

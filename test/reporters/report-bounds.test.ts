@@ -47,11 +47,13 @@ describe('report bounds', () => {
     ttft.ciMedian = [-5, ttft.median * 2];
     ttft.ci95 = [-1.627, 9.813];
     const summary = summaryTables(result).map(renderTable).join('\n');
-    expect(summary).toMatch(new RegExp(`${ttft.median.toFixed(1)} ms ~noisy`));
+    expect(summary).toMatch(new RegExp(`${ttft.median.toFixed(1)} ms ~noisy ~few`));
     const stats = renderTable(statisticsTable(result));
     const row = stats.split('\n').find((l) => l.includes(cell.id) && l.includes('| ttft_ms'))!;
     // The median's interval, cut at 0: a time cannot be negative.
-    expect(row).toContain(`0.000 – ${(ttft.median * 2).toFixed(1)} |`);
+    expect(row).toContain(`[0.000–${(ttft.median * 2).toFixed(1)}] |`);
+    // n = 3 is too few for an interval of the median: the figure says so with its marker.
+    expect(row).toContain(`${ttft.median.toFixed(1)} ~noisy ~few |`);
     expect(stats).not.toMatch(/\| -\d/);
     const md = renderMarkdown(buildReport(result));
     expect(md).toMatch(/## Noise and flags[\s\S]*- noisy: CV 31% over 3 iterations: 1 figure\(s\) \(images=1/);

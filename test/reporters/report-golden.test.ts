@@ -31,7 +31,7 @@ const CHANGES: IntentionalChange[] = [
   { why: 'the Options line states the measured iteration count (adaptive), the adaptive target, the order and seed, the profiler', old: /^- Options: /, added: /^- Options: /},
   { why: 'the model line no longer prints "? on disk: weights from files ()" when nothing was hashed', old: /^- .*(\? on disk|weights from files \(\))/, added: /^- .*weights not hashed/ },
   { why: 'an endpoint run says the host is the benchmarking client', old: /^- Target: /, added: /^- Target: .*the benchmarking client/, fixtures: ['endpoint'] },
-  { why: 'the intro said "All figures are medians of measured iterations" also for composed figures; it now says which', old: /^All figures are medians/, added: /^(Figures are measured|Every timing below is COMPOSED|Some cells are COMPOSED)/ },
+  { why: 'the intro said "All figures are medians of measured iterations" also for composed figures; it now says which', old: /^All figures are medians/, added: /^(Figures are measured|Every timing below is COMPOSED|Some cells are COMPOSED|Every timing below is TOOL-REPORTED)/ },
   { why: 'every table states what its figures are (measured or composed, medians of how many)', added: /^_.*_$/ },
   { why: 'per-subgraph shares are of the sum of the medians, with the time outside any graph as a row, so they add up to 100% (they summed to 109.9%)', sections: ['Per-subgraph latency'], added: /\(outside any graph\)/ },
   { why: 'share of TTFT from medians like every other table (it used means), the other column never negative', sections: ['Share of TTFT by phase'] },
@@ -47,6 +47,11 @@ const CHANGES: IntentionalChange[] = [
   },
   { why: 'an endpoint run has no local-CPU roofline', sections: ['Roofline: achieved % of hardware bound'], fixtures: ['endpoint'] },
   { why: 'an endpoint run has no per-subgraph and share-of-TTFT tables (a server reports neither)', old: /^## (Per-subgraph latency|Share of TTFT by phase)$/, fixtures: ['endpoint'] },
+  // Issue 24 (tables): honest intervals, one legend for every marker, the accuracy verdict, escaped text.
+  { why: 'a run in which no cell was checked against fp32 says so among the facts (not checked is not a pass)', added: /^- Accuracy vs fp32: not checked/ },
+  { why: 'the noise note points to the legend instead of listing some of the markers', old: /^Figures the run flagged are marked in every table/, added: /^Figures the run flagged are marked in every table \(the legend/ },
+  { why: 'a legend defines every marker the tables print, and what the intervals are', sections: ['Legend'] },
+  { why: 'figures resting on fewer than 6 values are marked ~few (no interval of the median exists for them)', added: / ~few /, fixtures: ['axera-subgraph', 'axera-e2e', 'endpoint'] },
 ];
 
 /** Lines of a document, each tagged with the `##` section it is in. */

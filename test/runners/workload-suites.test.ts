@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
-import { expandMatrix } from '../../harness/matrix.ts';
+import { expandMatrix } from '../../core/matrix.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { getDescriptor } from '../../models/zoo.ts';
 import { videoPlan } from '../../models/preprocess/plan.ts';

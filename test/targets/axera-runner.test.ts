@@ -7,7 +7,7 @@
  * 862.291 ms).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSuite } from '../../harness/run-suite.ts';
@@ -39,6 +39,9 @@ beforeAll(async () => {
     writeFileSync(join(work, g), content);
     hashes[g] = createHash('sha256').update(content).digest('hex');
   }
+  // The end-to-end demo's image, where docs/boards.md says to put it.
+  mkdirSync(join(work, 'images'), { recursive: true });
+  writeFileSync(join(work, 'images', 'ssd_dog.jpg'), readFileSync(join(board.dir, 'images', 'ssd_dog.jpg')));
   transport = new SshTransport(sshd.target('ax650', { workDir: work, probes: ['axera'] }));
 });
 
@@ -150,16 +153,27 @@ describe('axera-subgraph runner over ssh', () => {
     expect(rec.reported!['composed.image_encoder_ms']).toBeCloseTo(364.87, 9);
     expect(rec.reported!['expected.prompt_tokens']).toBe(384);
     expect(rec.promptTokens).toBeNull(); // the demo prints no count: unknown, null in result.json
-    expect(c.settings['timing']).toMatch(/^measured: the demo's own log \(ax-llm\)/);
+    expect(c.settings['timing']).toMatch(/^tool-reported: the demo's own log \(ax-llm\)/);
+    expect(c.settings['figureSource']).toBe('tool-reported');
     const stdin = board.axllmStdin().split('\n');
     expect(stdin[1]).toBe('images/ssd_dog.jpg');
     expect(stdin[0]!.split(' ').length).toBe(128 + 5);
   });
 
-  it('fails a cell with a clear message when a graph cannot be measured', async () => {
-    const suite: Suite = { ...shipped.suite, options: { ...shipped.suite.options, axRunModel: { command: ['ax_run_model_v9', '-m', '{graph}'] } } };
-    const result = await run(suite, ['images=0'], 1);
-    expect(result.cells[0]).toMatchObject({ status: 'failed' });
-    expect(result.cells[0]!.error).toMatch(/^ax_run_model_v9: command not found on ssh:ax650/);
+  it('refuses the run before its first cell when ax_run_model or a graph file is missing', async () => {
+    const suite: Suite = {
+      ...shipped.suite,
+      options: { ...shipped.suite.options, axRunModel: { command: ['ax_run_model_v9', '-m', '{graph}'] }, graphs: { ...(shipped.suite.options!['graphs'] as object), post: 'gone/post.axmodel' } },
+    };
+    const callsBefore = board.axRunModelCalls().length;
+    await expect(run(suite, ['images=0'], 1)).rejects.toThrow(
+      new RegExp(
+        '^target ax650 lacks what suite "internvl-ax650" will call; nothing was run:\\n' +
+          '  - ax_run_model_v9: command not found on ssh:ax650 \\(PATH of a non-interactive login; set env.PATH in the target if the tool is elsewhere\\)\\n' +
+          '  - graph post gone/post.axmodel: no readable file in .*/work on ssh:ax650$',
+      ),
+    );
+    expect(board.axRunModelCalls().length).toBe(callsBefore);
   });
+
 });

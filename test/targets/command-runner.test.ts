@@ -5,7 +5,9 @@
  * MobileVLM README) stands in for llama-mtmd-cli, and a recorded Orin tegrastats line is
  * sampled over the same SSH connection while the cell runs.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorMessage, InputError } from '../../core/errors.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { RunResult } from '../../core/result-types.ts';
@@ -119,7 +121,7 @@ describe('command runner over ssh (Jetson suite)', () => {
   });
 
   it('runs the same suite on a local target (a CI runner on the board) with the same figures', async () => {
-    const local = transportFor({ name: 'orin-ci', kind: 'local', env: { PATH: `${board.binDir}:${process.env['PATH']}` }, source: 'builtin' });
+    const local = transportFor({ name: 'orin-ci', kind: 'local', workDir: board.dir, env: { PATH: `${board.binDir}:${process.env['PATH']}` }, source: 'builtin' });
     const result = await run(onFake(shipped), local, ['images=1', 'prefill=128'], 1);
     const cell = result.cells[0]!;
     expect(cell.status, cell.error).toBe('ok');
@@ -142,20 +144,44 @@ describe('command runner over ssh (Jetson suite)', () => {
     expect(board.axllmStdin().split('\n')[1]).toBe('images/ssd_dog.jpg');
   });
 
-  it('fails cells with clear messages: unknown placeholder, missing program, output the parser does not know', async () => {
+  it('fails cells with clear messages: unknown placeholder, output the parser does not know', async () => {
     const badPlaceholder = onFake(shipped);
     (badPlaceholder.options!['command'] as unknown[]).push('{nope}');
     const a = await run(badPlaceholder, ssh, ['images=0', 'prefill=128'], 1);
     expect(a.cells[0]!.status).toBe('failed');
     expect(a.cells[0]!.error).toMatch(/^suite "internvl-orin-nx": options\.command\[15\]: unknown placeholder \{nope\} in "\{nope\}"; known: .*\{prompt\}/);
 
-    const missing: Suite = { ...shipped };
-    const b = await run(missing, ssh, ['images=0', 'prefill=128'], 1);
-    expect(b.cells[0]!.error).toBe(`llama-mtmd-cli: command not found on ssh:orin-nx (PATH of a non-interactive login; set env.PATH in the target if the tool is elsewhere)`);
-
     const wrongParser = onFake(shipped, { parser: 'ax-llm' });
     const c = await run(wrongParser, ssh, ['images=0', 'prefill=128'], 1);
     expect(c.cells[0]!.status).toBe('failed');
     expect(c.cells[0]!.error).toMatch(/llava-cli output on ssh:orin-nx \(iteration 0\).*no ax-llm output found/);
   });
+
+  it('refuses the run before its first cell, naming each missing program, model and image file (exit 2 in the CLI)', async () => {
+    const folder = outDir();
+    const missing: Suite = { ...shipped, options: { ...shipped.options, imageFiles: ['images/test-448-a.jpg', 'images/nowhere.jpg'] } };
+    (missing.options!['command'] as unknown[]).splice(1, 2, '-m', 'models/absent.gguf');
+    const refused = runSuite({
+      suite: loaded(missing),
+      target: 'orin-nx',
+      filters: ['images=2', 'prefill=128'],
+      iterations: 1,
+      warmup: 0,
+      outDir: folder,
+      runners: { command: createCommandRunner({ transport: ssh }) },
+      progress: quietProgress(),
+    });
+    await expect(refused).rejects.toBeInstanceOf(InputError);
+    const message = await refused.then(() => 'ran', (err: unknown) => errorMessage(err));
+    expect(message.split('\n')).toEqual([
+      'target orin-nx lacks what suite "internvl-orin-nx" will call; nothing was run:',
+      '  - llama-mtmd-cli: command not found on ssh:orin-nx (PATH of a non-interactive login; set env.PATH in the target if the tool is elsewhere)',
+      `  - model file models/absent.gguf: no readable file in ${board.dir} on ssh:orin-nx`,
+      `  - image file images/nowhere.jpg: no readable file in ${board.dir} on ssh:orin-nx`,
+    ]);
+    // Refused before the run folder exists: nothing half-made to resume.
+    expect(readdirSync(folder)).toEqual([]);
+    expect(board.llavaCalls().filter((argv) => argv.includes('images/nowhere.jpg'))).toEqual([]);
+  });
+
 });

@@ -12,7 +12,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
 import type { Runner } from '../../core/runner.ts';
 import type { Suite } from '../../core/suite-types.ts';
-import { expandMatrix } from '../../harness/matrix.ts';
+import { expandMatrix } from '../../core/matrix.ts';
 import { PowerModeController, findMode, parseNvpmodelConf } from '../../harness/power-mode.ts';
 import { runSuite } from '../../harness/run-suite.ts';
 import { parseSuiteText } from '../../harness/suite-loader.ts';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { PROBE_NAMES } from '../../hw-probes/detect.ts';
+import { probeNames } from '../../hw-probes/registry.ts';
+import { listTargets } from '../../cli/targets.ts';
 import { LocalTargetTransport } from '../../targets/local-transport.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { loadTargets, readTargetsFile, resolveTarget, transportFor } from '../../targets/targets.ts';
@@ -59,7 +60,8 @@ describe('targets file', () => {
     const unknown = file('unknown.yaml', 'targets:\n  - { name: orin, kind: ssh, host: h, hostname: h }\n');
     expect(() => readTargetsFile(unknown)).toThrow(`${unknown}: target "orin": field "hostname": is not a known field`);
     const probe = file('probe.yaml', 'targets:\n  - { name: orin, kind: ssh, host: h, probes: [tegrastat] }\n');
-    expect(() => readTargetsFile(probe)).toThrow(`${probe}: target "orin": field "probes[0]": expected one of ${PROBE_NAMES.map((p) => JSON.stringify(p)).join(', ')}`);
+    // Probe names are the probe registry's (plug-ins too): checked when the CLI loads the targets.
+    expect(() => listTargets(probe)).toThrow(`${probe}: target "orin": field "probes[0]": expected one of ${probeNames().map((p) => JSON.stringify(p)).join(', ')}`);
     const kind = file('kind.yaml', 'targets:\n  - { name: orin, kind: telnet }\n');
     expect(() => readTargetsFile(kind)).toThrow(`${kind}: target "orin": field "kind": expected one of "local", "ssh"`);
     const dup = file('dup.yaml', 'targets:\n  - { name: a, kind: local }\n  - { name: a, kind: local }\n');
@@ -80,9 +82,9 @@ describe('targets file', () => {
     expect(() => transportFor(resolveTarget('orin', f))).toThrow(`target "orin" (${f}): field "identity": key file ${join(dir, 'nokey')} not found`);
   });
 
-  it('keeps the schema\'s probe names equal to hw-probes\' list, and the shipped example valid', () => {
+  it('keeps the schema\'s probe names equal to the probe registry\'s, and the shipped example valid', () => {
     const schema = JSON.parse(readFileSync(join(repoRoot, 'targets', 'targets.schema.json'), 'utf8')) as { definitions: { target: { properties: { probes: { items: { enum: string[] } } } } } };
-    expect(schema.definitions.target.properties.probes.items.enum).toEqual([...PROBE_NAMES]);
+    expect(schema.definitions.target.properties.probes.items.enum).toEqual(probeNames());
     const example = readTargetsFile(join(repoRoot, 'targets.example.yaml'));
     expect(example.map((t) => `${t.name}:${t.kind}`)).toEqual(['ax650:ssh', 'orin-nx:ssh', 'orin-nx-ci:local']);
   });

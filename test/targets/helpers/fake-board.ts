@@ -10,10 +10,10 @@
  * a real ax_run_model output (targets-ax-run-model.txt): min = max = avg = the figure, with the
  * -m/-w/-r the caller passed. Unknown graphs get the real output verbatim.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureBody, fixtureSection, publishedSubgraphFigures } from './fixtures.ts';
+import { fixtureBody, fixtureSection, publishedSubgraphFigures, repoRoot } from './fixtures.ts';
 
 export interface FakeBoard {
   dir: string;
@@ -78,6 +78,11 @@ export function createFakeBoard(): FakeBoard {
   writeFileSync(join(out, 'jetson_clocks.txt'), fixtureSection('targets-orin-nx-power.txt', 'jetson_clocks --show'));
   writeFileSync(join(out, 'llava.txt'), fixtureBody('targets-llava-orin.txt'));
   writeFileSync(join(dir, 'cmm.txt'), fixtureBody('targets-ax-mem-cmm-info.txt'));
+  // The suites' images, put on the board as docs/boards.md says (the project's own, assets/board-images);
+  // ssd_dog.jpg (the Axera demo's image name) is a stand-in copy.
+  mkdirSync(join(dir, 'images'));
+  for (const name of ['test-448-a.jpg', 'test-448-b.jpg']) copyFileSync(join(repoRoot, 'assets', 'board-images', name), join(dir, 'images', name));
+  copyFileSync(join(repoRoot, 'assets', 'board-images', 'test-448-a.jpg'), join(dir, 'images', 'ssd_dog.jpg'));
 
   script(
     join(binDir, 'ax_run_model'),

@@ -1,5 +1,5 @@
-import { InputError } from '../core/errors.ts';
-import type { AxisValue, Cell, Suite } from '../core/suite-types.ts';
+import { InputError } from './errors.ts';
+import type { AxisValue, Cell, Suite } from './suite-types.ts';
 
 /** Text that needs no quoting in a cell id: no separator, no quote, no space. */
 const PLAIN = /^[A-Za-z0-9_.+\-:/]+$/;

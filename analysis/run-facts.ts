@@ -1,5 +1,5 @@
-import type { CellResult, RunResult } from '../../core/result-types.ts';
-import type { ContextWarning, WarningKind } from './types.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import type { ContextWarning, WarningKind } from './comparison-types.ts';
 
 /**
  * The facts that make two numbers incomparable even when the code under test is the same:

@@ -1,11 +1,25 @@
-import { InputError } from '../../core/errors.ts';
-import type { CellResult, RunResult } from '../../core/result-types.ts';
-import { HEADLINE_METRICS } from '../../core/metric-registry.ts';
-import { median } from '../../core/stats.ts';
+import { InputError } from '../core/errors.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import { HEADLINE_METRICS } from '../core/metric-registry.ts';
+import { median } from '../core/stats.ts';
 import { cellMetricValues, type CellValues, metricDirection, metricUnit } from './cell-values.ts';
-import { cellContextWarnings, isThrottled, runContextWarnings } from './context.ts';
-import { estimateShift, lowerCriticalValue, minimumIterations } from '../../core/rank-stats.ts';
-import type { Comparison, ComparisonSummary, ContextWarning, Direction, FailedCell, MetricComparison, RunRef, Verdict } from './types.ts';
+import { cellContextWarnings, isThrottled, runContextWarnings } from './run-facts.ts';
+import { estimateShift, lowerCriticalValue, minimumIterations } from '../core/rank-stats.ts';
+import type {
+  Comparison,
+  ComparisonSummary,
+  ContextWarning,
+  Direction,
+  FailedCell,
+  GateFinding,
+  GateOutcome,
+  IdentityDifferenceRow,
+  MetricComparison,
+  RunRef,
+  Verdict,
+} from './comparison-types.ts';
+import { cellIdentity, diffIdentities, diffVersions, describeDifference, type IdentityDifference } from './identity.ts';
+import { accuracyFinding, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
 
 export interface CompareOptions {
   /** Metrics to compare; default HEADLINE_METRICS (those present in the runs). */
@@ -19,6 +33,8 @@ export interface CompareOptions {
   /** Where each result was read from, shown in the output. */
   baseSource?: string;
   candSource?: string;
+  /** Identity fields allowed to differ (`--allow-difference`); other differences make a cell "cannot judge". */
+  allowDifferences?: ReadonlySet<string>;
 }
 
 export const DEFAULT_CONFIDENCE = 0.99;
@@ -206,18 +222,51 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
   const onlyInBase = base.cells.filter((c) => !candById.has(c.id)).map((c) => c.id);
   const onlyInCand = cand.cells.filter((c) => !baseById.has(c.id)).map((c) => c.id);
 
+  const findings: GateFinding[] = [];
+  const allow = opts.allowDifferences ?? new Set<string>();
+  const differences = new Map<string, IdentityDifferenceRow>();
+  const versions = new Map<string, { name: string; base: string; cand: string }>();
+  const noteDifference = (d: IdentityDifference, cellId: string) => {
+    const key = JSON.stringify([d.field, d.base, d.cand]);
+    const row = differences.get(key) ?? { field: d.field, base: d.base, cand: d.cand, allowed: d.allowed, cellIds: [] };
+    row.cellIds.push(cellId);
+    differences.set(key, row);
+  };
+
   const failed: FailedCell[] = [];
   const newlyFailedCells: string[] = [];
   const pairs: Array<[CellResult, CellResult]> = [];
+  // Every matched pair that ran on both sides, same configuration or not: context warnings name what differs.
+  const matched: Array<[CellResult, CellResult]> = [];
   for (const c of common) {
     const b = baseById.get(c.id)!;
+    if (b.status === 'ok' && c.status === 'ok') matched.push([b, c]);
+    const bi = cellIdentity(base, b);
+    const ci = cellIdentity(cand, c);
+    const diffs = diffIdentities(bi, ci, allow);
+    for (const d of diffs) noteDifference(d, c.id);
+    for (const v of diffVersions(bi, ci)) versions.set(JSON.stringify(v), v);
+    const blocking = diffs.filter((d) => !d.allowed);
+    if (blocking.length) {
+      // Not the same configuration: its figures say nothing about the code under test.
+      findings.push({
+        kind: 'identity',
+        outcome: 'cannot judge',
+        cellId: c.id,
+        reason: `not the same configuration (${blocking.map(describeDifference).join('; ')}); allow with --allow-difference ${blocking.map((d) => d.field).join(',')}`,
+      });
+      continue;
+    }
     if (b.status === 'ok' && c.status === 'ok') {
       pairs.push([b, c]);
       continue;
     }
     const side = b.status === 'failed' && c.status === 'failed' ? 'both' : b.status === 'failed' ? 'base' : 'cand';
     failed.push({ cellId: c.id, side, error: (side === 'base' ? b.error : c.error) ?? 'no error recorded' });
-    if (side === 'cand') newlyFailedCells.push(c.id);
+    if (side === 'cand') {
+      newlyFailedCells.push(c.id);
+      findings.push({ kind: 'newly-failing', outcome: 'fail', cellId: c.id, reason: `ok in the base run, failed in the candidate: ${c.error ?? 'no error recorded'}` });
+    }
   }
 
   const available = new Set(pairs.flatMap(([b, c]) => [...Object.keys(b.metrics), ...Object.keys(c.metrics)]));
@@ -243,12 +292,51 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
     });
   }
   const rows = byMetric.flat();
+  const pairById = new Map(pairs.map(([b, c]) => [c.id, [b, c] as const]));
   for (const r of rows) {
-    if (r.verdict === 'insufficient data' && worsePct(r) > opts.thresholdPct) r.unjudged = true;
+    const [b, c] = pairById.get(r.cellId)!;
+    const inBase = b.metrics[r.metric] !== undefined || r.base.n > 0;
+    const inCand = c.metrics[r.metric] !== undefined || r.cand.n > 0;
+    if (inBase && !inCand) {
+      findings.push({ kind: 'missing-metric', outcome: 'fail', cellId: r.cellId, metric: r.metric, reason: `${r.metric} was measured in the base cell but is missing in the candidate` });
+      continue;
+    }
+    if (!inBase) continue; // a metric the base never measured gates nothing (listed, not judged)
+    if (r.verdict === 'insufficient data') {
+      // Measured on both sides but not judged: a gate that cannot see must not pass.
+      r.unjudged = true;
+      findings.push({ kind: 'not-judged', outcome: 'cannot judge', cellId: r.cellId, metric: r.metric, reason: `${r.metric} not judged: ${r.note ?? 'insufficient data'}` });
+      continue;
+    }
+    if (r.regression) {
+      const load = [...machineLoadFlags(b).map((k) => `${k} in the base run`), ...machineLoadFlags(c).map((k) => `${k} in the candidate run`)];
+      if (load.length) {
+        r.regression = false;
+        r.disturbed = load.join(', ');
+        findings.push({
+          kind: 'machine-load',
+          outcome: 'cannot judge',
+          cellId: r.cellId,
+          metric: r.metric,
+          reason: `${r.metric} ${fmtChange(r.changePct)} would be a regression, but the cell was flagged ${r.disturbed}: re-measure on a quiet machine (--confirm)`,
+        });
+      } else {
+        findings.push({ kind: 'regression', outcome: 'fail', cellId: r.cellId, metric: r.metric, reason: `${r.metric} ${fmtChange(r.changePct)}, beyond the ${opts.thresholdPct}% threshold and significant at ${confidence * 100}%` });
+      }
+    }
   }
-  const unjudged = new Set(rows.filter((r) => r.unjudged).map((r) => r.cellId));
+  for (const [b, c] of pairs) {
+    const short = shortOutputFinding(b, c, cellIdentity(cand, c));
+    if (short) findings.push(short);
+    const acc = accuracyFinding(b, c);
+    if (acc) findings.push(acc);
+  }
+  for (const id of onlyInBase) {
+    findings.push({ kind: 'lost-cell', outcome: 'fail', cellId: id, reason: 'in the base run but not in the candidate: the cell was lost (not run, filtered out, or the run was interrupted)' });
+  }
+  const unjudged = new Set(rows.filter((r) => r.unjudged || r.disturbed).map((r) => r.cellId));
   const regressed = new Set(rows.filter((r) => r.regression).map((r) => r.cellId));
-  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(pairs)];
+  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(matched)];
   const resolution = resolutionWarning(rows, opts.thresholdPct, confidence);
   if (resolution) warnings.push(resolution);
 
@@ -269,30 +357,43 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
     unjudgedCells: pairs.map(([, c]) => c.id).filter((id) => unjudged.has(id)),
     warnings,
     summary: summarizeRows(rows),
+    identity: { allowed: [...allow], differences: [...differences.values()], versions: [...versions.values()] },
+    findings: orderFindings(findings, [...base.cells.map((c) => c.id), ...onlyInCand]),
+    outcome: outcomeOf(findings),
   };
 }
 
-/** Whether the comparison should fail a CI gate: a regression, or a cell that newly fails. */
+const fmtChange = (pct: number | null) => (pct === null ? 'changed' : `changed ${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`);
+
+/** Findings in matrix order, run-level ones first. */
+function orderFindings(findings: GateFinding[], order: readonly string[]): GateFinding[] {
+  const pos = new Map(order.map((id, i) => [id, i]));
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => (pos.get(a.f.cellId) ?? -1) - (pos.get(b.f.cellId) ?? -1) || a.i - b.i)
+    .map((x) => x.f);
+}
+
+/** Fail if any finding fails; else cannot judge if any cannot; else pass. */
+export function outcomeOf(findings: readonly GateFinding[]): GateOutcome {
+  if (findings.some((f) => f.outcome === 'fail')) return 'fail';
+  return findings.length ? 'cannot judge' : 'pass';
+}
+
+/** Whether the comparison fails a CI gate (exit 1): see `Comparison.findings`. */
 export function gateFails(c: Comparison): boolean {
-  return c.regressedCells.length > 0 || c.newlyFailedCells.length > 0;
+  return c.outcome === 'fail';
 }
-
-/** How far a row's median moved in the metric's bad direction, % (negative = better). */
-function worsePct(r: MetricComparison): number {
-  if (r.changePct === null) return 0;
-  return r.direction === 'lower is better' ? r.changePct : -r.changePct;
-}
-
-export type GateOutcome = 'pass' | 'fail' | 'cannot judge';
 
 /**
- * The gate's outcome: fail on a regression or a newly failing cell; else "cannot judge" when
- * some median moved beyond the threshold the bad way but no verdict was possible for it (a
- * gate that cannot see must not pass); else pass.
+ * The gate's outcome. Fail (exit 1): a regression, a newly failing or lost cell, a gated metric
+ * missing in the candidate, fewer output tokens than asked, a failing or worse accuracy
+ * verdict. Cannot judge (exit 2): a cell of another configuration (identity), a gated metric
+ * measured on both sides but not judged, a would-be regression measured on a busy machine.
+ * Pass only when none of these holds.
  */
 export function gateOutcome(c: Comparison): GateOutcome {
-  if (gateFails(c)) return 'fail';
-  return c.unjudgedCells.length > 0 ? 'cannot judge' : 'pass';
+  return c.outcome;
 }
 
 /** Process exit code of each outcome (2 is also what a comparison that cannot be made at all exits with). */

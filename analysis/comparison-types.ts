@@ -41,6 +41,11 @@ export interface MetricComparison {
    * (too few iterations, a metric missing): the gate cannot judge this row, so it cannot pass.
    */
   unjudged?: boolean;
+  /**
+   * The row would be a regression, but a cell of either run was flagged busy, steal or
+   * run-queue while measured: the machine-load flags named here, and the gate cannot judge it.
+   */
+  disturbed?: string;
 }
 
 export type WarningKind =
@@ -94,6 +99,49 @@ export interface ComparisonSummary {
   insufficient: number;
 }
 
+export type GateOutcome = 'pass' | 'fail' | 'cannot judge';
+
+/** What makes a gate fail (exit 1) or unable to judge (exit 2), one per cell and reason. */
+export type FindingKind =
+  | 'regression'
+  | 'newly-failing'
+  | 'lost-cell'
+  | 'missing-metric'
+  | 'short-output'
+  | 'accuracy'
+  | 'identity'
+  | 'machine-load'
+  | 'not-judged'
+  | 'nothing-compared';
+
+export interface GateFinding {
+  kind: FindingKind;
+  outcome: Exclude<GateOutcome, 'pass'>;
+  /** The cell concerned ('' for a finding about the whole run). */
+  cellId: string;
+  metric?: string;
+  /** One sentence: what was seen, with the figures. */
+  reason: string;
+}
+
+/** An identity field that differs, with every cell it differs in. */
+export interface IdentityDifferenceRow {
+  field: string;
+  base: string;
+  cand: string;
+  /** Allowed by the user (`--allow-difference`): compared anyway, and labelled so. */
+  allowed: boolean;
+  cellIds: string[];
+}
+
+export interface IdentityReport {
+  /** Fields the user allowed to differ. */
+  allowed: string[];
+  differences: IdentityDifferenceRow[];
+  /** Versions that differ (runtime, suite definition, model builder): shown, never blocking. */
+  versions: Array<{ name: string; base: string; cand: string }>;
+}
+
 export interface Comparison {
   /** Format marker for readers of the JSON. */
   format: 'vlm-edge-bench/comparison@1';
@@ -115,4 +163,10 @@ export interface Comparison {
   unjudgedCells: string[];
   warnings: ContextWarning[];
   summary: ComparisonSummary;
+  /** Configuration identity of the matched cells: differences (allowed or not) and versions. */
+  identity: IdentityReport;
+  /** Every reason the gate fails or cannot judge, in cell order; empty on a pass. */
+  findings: GateFinding[];
+  /** The gate's outcome (exit 0 / 1 / 2): fail if any finding fails, else cannot judge if any finding cannot judge. */
+  outcome: GateOutcome;
 }

@@ -1,0 +1,261 @@
+/**
+ * The configuration identity of a measured cell: every recorded fact that changes its figures.
+ * Two cells are "the same configuration" exactly when their identities are equal; `bench
+ * compare`, `bench history` and the published tables all decide it here, so a tiny-scale run is
+ * never gated against a full-scale one, nor a 1-thread cell merged with a 2-thread cell.
+ *
+ * Versions (runtimes, the suite's definition hash, the model builder, board software) are kept
+ * beside the identity and shown with every verdict, but they do not make two cells different
+ * configurations: a new runtime version is what a CI gate exists to test.
+ *
+ * Everything is read from the RunResult alone (no disk, no runner code), so a result from
+ * another machine or an older version of the suite yields its identity too; a fact a result does
+ * not record reads NOT_RECORDED, which equals only itself (fails closed: it never silently
+ * matches a recorded value).
+ */
+import { createHash } from 'node:crypto';
+import { InputError } from '../core/errors.ts';
+import type { CellResult, RunResult } from '../core/result-types.ts';
+import type { AxisValue, ModelRef } from '../core/suite-types.ts';
+
+export const NOT_RECORDED = '(not recorded)';
+
+export type IdentityGroup = 'model' | 'runner' | 'workload' | 'target';
+
+export interface IdentityFieldDefinition {
+  /** The name `--allow-difference` takes and every output prints. */
+  name: string;
+  group: IdentityGroup;
+  /** What the field is, in words, with where it is read from. */
+  label: string;
+}
+
+/** Every identity field, in the order outputs list them. */
+export const IDENTITY_FIELDS = [
+  { name: 'model', group: 'model', label: 'model architecture (cells[].model.architecture)' },
+  { name: 'model_hash', group: 'model', label: 'model build hash or file hashes (cells[].model.hashes)' },
+  { name: 'scale', group: 'model', label: 'model scale (cells[].model.scale, else the suite\'s model.scale)' },
+  { name: 'layout', group: 'model', label: 'model graph layout (cells[].model.layout)' },
+  { name: 'seed', group: 'model', label: 'weight seed of a synthesised model (cells[].model.seed)' },
+  { name: 'weights', group: 'model', label: 'weights synthetic or real (cells[].model.synthetic)' },
+  { name: 'precision', group: 'model', label: 'LLM precision (cells[].model.precision)' },
+  { name: 'vision_precision', group: 'model', label: 'vision encoder precision (cells[].model.visionPrecision, else the LLM\'s)' },
+  { name: 'int8_form', group: 'model', label: 'int8 operator form (cells[].model.int8Form)' },
+  { name: 'runner', group: 'runner', label: 'runner (cells[].settings.runner, else the runner axis or the suite\'s runner)' },
+  { name: 'threads', group: 'runner', label: 'compute threads (cells[].settings.intraOpNumThreads / threads, else the threads axis)' },
+  { name: 'execution_provider', group: 'runner', label: 'execution provider / GPU backend (cells[].settings.executionProvider / gpu)' },
+  { name: 'chunking', group: 'runner', label: 'prefill chunk size (cells[].settings.chunkSize, else the chunk axis)' },
+  { name: 'kv_cache', group: 'runner', label: 'KV-cache form (cells[].settings.kvCache / kvCacheType)' },
+  { name: 'prompt_tokens', group: 'workload', label: 'prompt tokens per request, image tokens included (measured iterations)' },
+  { name: 'image_tokens', group: 'workload', label: 'image tokens per request (measured iterations)' },
+  { name: 'output_tokens', group: 'workload', label: 'output tokens asked per request (settings.outputTokens / maxTokens, else the output_tokens axis, else options.outputTokens)' },
+  { name: 'images', group: 'workload', label: 'images per request (the images axis, else the measured iterations)' },
+  { name: 'resolution', group: 'workload', label: 'image resolution (the resolution axis, else settings.imageSize)' },
+  { name: 'frames', group: 'workload', label: 'video frames per request (the frames axis)' },
+  { name: 'concurrency', group: 'workload', label: 'concurrent requests (the concurrency axis)' },
+  { name: 'target', group: 'target', label: 'target name (result.target)' },
+  { name: 'machine', group: 'target', label: 'CPU, architecture and core count (environment.host)' },
+  { name: 'board', group: 'target', label: 'board model (environment.board: board.model, l4t.board, GPU names)' },
+  { name: 'power_mode', group: 'target', label: 'power mode and clock settings (the power_mode axis, environment.board power.*, governors, min/max clocks)' },
+] as const satisfies readonly IdentityFieldDefinition[];
+
+export type IdentityFieldName = (typeof IDENTITY_FIELDS)[number]['name'];
+
+const FIELD_NAMES: ReadonlySet<string> = new Set(IDENTITY_FIELDS.map((f) => f.name));
+
+export interface ConfigurationIdentity {
+  /** Field -> its value as text (NOT_RECORDED when the result does not say). */
+  fields: Record<IdentityFieldName, string>;
+  /**
+   * Versions recorded beside the identity (runtime and library versions, suite definition hash,
+   * model builder, board software): shown with verdicts, never a reason to refuse one.
+   */
+  versions: Record<string, string>;
+  /**
+   * False for a failed cell: its workload and settings may be missing because it never ran, so
+   * a comparison only checks the fields recorded on both sides.
+   */
+  complete: boolean;
+}
+
+function text(value: unknown): string {
+  if (value === undefined || value === null || value === '') return NOT_RECORDED;
+  return String(value);
+}
+
+/** The first of the keys that the record holds. */
+function firstOf(record: Record<string, string | number | boolean | AxisValue> | undefined, keys: readonly string[]): string | number | boolean | undefined {
+  if (!record) return undefined;
+  for (const k of keys) if (Object.hasOwn(record, k) && record[k] !== undefined) return record[k];
+  return undefined;
+}
+
+/** The one value every measured iteration agrees on, else "min-max" (a workload that varied), else undefined. */
+function measuredValue(cell: CellResult, pick: (it: CellResult['iterations'][number]) => number | undefined): string | undefined {
+  const values = cell.iterations.filter((it) => !it.warmup && !it.error).map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (!values.length) return undefined;
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo === hi ? String(lo) : `${lo}-${hi}`;
+}
+
+function modelHash(cell: CellResult): string {
+  const hashes = cell.model?.hashes;
+  if (!hashes || !Object.keys(hashes).length) return NOT_RECORDED;
+  return Object.keys(hashes)
+    .sort()
+    .map((file) => `${file}:${hashes[file]}`)
+    .join(' ');
+}
+
+// Board facts: power and clock settings (not the current clock, which moves while a board runs),
+// the board itself, and software versions (which do not block a verdict).
+const POWER_FACT = /^power\.|nvpmodel|jetson_clocks|\.governor$|\.(min|max)_mhz$|fan|tdp/i;
+const CURRENT_READING = /cur_mhz|cur_freq|temp|_now$/i;
+const BOARD_FACT = /^board\.model$|^l4t\.board$|^gpu\d+\.name$|^axcl\.card$/i;
+
+function boardFacts(result: RunResult, pattern: RegExp): string {
+  const board = result.environment.board ?? {};
+  const keys = Object.keys(board)
+    .filter((k) => pattern.test(k) && !CURRENT_READING.test(k))
+    .sort();
+  return keys.length ? keys.map((k) => `${k}=${board[k]}`).join(', ') : NOT_RECORDED;
+}
+
+function powerMode(result: RunResult, cell: CellResult): string {
+  const axis = cell.params['power_mode'];
+  const facts = boardFacts(result, POWER_FACT);
+  if (axis === undefined) return facts;
+  // The axis set the mode for this cell; the facts read at the start of the run describe another.
+  return `power_mode=${String(axis)}`;
+}
+
+function versionsOf(result: RunResult, cell: CellResult): Record<string, string> {
+  const versions: Record<string, string> = {};
+  for (const [name, version] of Object.entries(result.environment.versions)) versions[name] = version;
+  versions['suite definition'] = `${result.suite.name} ${result.suite.hash.slice(0, 12)}`;
+  if (cell.model?.builderVersion) versions['model builder'] = cell.model.builderVersion;
+  versions['os'] = `${result.environment.os.distro} ${result.environment.os.release}, kernel ${result.environment.os.kernel}`.trim();
+  const board = result.environment.board ?? {};
+  for (const k of Object.keys(board).sort()) {
+    if (/version|release|bsp|driver|firmware|jetpack|sdk|l4t/i.test(k) && !POWER_FACT.test(k) && !BOARD_FACT.test(k)) versions[k] = board[k]!;
+  }
+  for (const k of ['binding', 'llamaCppRelease', 'pulsar2Version'] as const) {
+    const v = cell.settings[k];
+    if (v !== undefined) versions[k] = String(v);
+  }
+  return versions;
+}
+
+/** The configuration identity of one cell of a run (see the module comment). */
+export function cellIdentity(result: RunResult, cell: CellResult): ConfigurationIdentity {
+  const m = cell.model;
+  const s = cell.settings;
+  const p = cell.params;
+  // Older or hand-made results may lack parts of the definition: read it defensively.
+  const ref = result.suite.definition?.model as ModelRef | undefined;
+  const refScale = ref && 'zoo' in ref ? ref.scale : undefined;
+  const refName = ref && 'name' in ref ? ref.name : undefined;
+  const host = result.environment.host;
+  const fields: Record<IdentityFieldName, string> = {
+    model: text(m?.architecture ?? refName),
+    model_hash: modelHash(cell),
+    scale: text(m?.scale ?? (m?.synthetic !== false ? refScale : undefined)),
+    layout: text(m?.layout),
+    seed: text(m?.seed),
+    weights: m ? (m.synthetic ? 'synthetic' : 'real') : NOT_RECORDED,
+    precision: text(m?.precision ?? p['precision']),
+    vision_precision: text(m?.visionPrecision ?? p['vision_precision'] ?? m?.precision ?? p['precision']),
+    int8_form: text(m?.int8Form),
+    runner: text(firstOf(s, ['runner']) ?? p['runner'] ?? result.suite.definition?.runner),
+    threads: text(firstOf(s, ['intraOpNumThreads', 'threads']) ?? p['threads']),
+    execution_provider: text(firstOf(s, ['executionProvider', 'gpu']) ?? p['ep'] ?? p['execution_provider']),
+    chunking: text(firstOf(s, ['chunkSize']) ?? p['chunk']),
+    kv_cache: text(firstOf(s, ['kvCache', 'kvCacheType'])),
+    prompt_tokens: text(measuredValue(cell, (it) => it.promptTokens) ?? firstOf(s, ['promptTokens'])),
+    image_tokens: text(measuredValue(cell, (it) => it.imageTokens)),
+    output_tokens: text(firstOf(s, ['outputTokens', 'maxTokens']) ?? p['output_tokens'] ?? result.options.outputTokens),
+    images: text(p['images'] ?? measuredValue(cell, (it) => it.images)),
+    resolution: text(p['resolution'] ?? firstOf(s, ['imageSize'])),
+    frames: text(p['frames']),
+    concurrency: text(p['concurrency']),
+    target: text(result.target),
+    machine: `${text(host.cpu)} (${text(host.arch)}, ${host.cores}/${host.physicalCores} cores)`,
+    board: boardFacts(result, BOARD_FACT),
+    power_mode: powerMode(result, cell),
+  };
+  return { fields, versions: versionsOf(result, cell), complete: cell.status === 'ok' };
+}
+
+/**
+ * A stable key of an identity (sha256 of its fields in IDENTITY_FIELDS order), for storing and
+ * grouping: equal keys mean equal identities.
+ */
+export function identityKey(identity: ConfigurationIdentity): string {
+  const canonical = JSON.stringify(IDENTITY_FIELDS.map((f) => [f.name, identity.fields[f.name]]));
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export interface IdentityDifference {
+  field: IdentityFieldName;
+  label: string;
+  base: string;
+  cand: string;
+  /** The user allowed this field to differ (`--allow-difference`): reported, not refused. */
+  allowed: boolean;
+}
+
+/**
+ * Field-by-field differences between two identities, in IDENTITY_FIELDS order. When either
+ * cell failed (incomplete identity) a field recorded on one side only is not a difference: the
+ * failed cell may simply not have got that far.
+ */
+export function diffIdentities(base: ConfigurationIdentity, cand: ConfigurationIdentity, allow: ReadonlySet<string> = new Set()): IdentityDifference[] {
+  const out: IdentityDifference[] = [];
+  const partial = !base.complete || !cand.complete;
+  for (const f of IDENTITY_FIELDS) {
+    const a = base.fields[f.name];
+    const b = cand.fields[f.name];
+    if (a === b) continue;
+    if (partial && (a === NOT_RECORDED || b === NOT_RECORDED)) continue;
+    out.push({ field: f.name, label: f.label, base: a, cand: b, allowed: allow.has(f.name) });
+  }
+  return out;
+}
+
+export interface VersionDifference {
+  name: string;
+  base: string;
+  cand: string;
+}
+
+/** Versions that differ (shown beside a verdict; never a refusal). */
+export function diffVersions(base: ConfigurationIdentity, cand: ConfigurationIdentity): VersionDifference[] {
+  const names = [...new Set([...Object.keys(base.versions), ...Object.keys(cand.versions)])];
+  return names
+    .filter((n) => base.versions[n] !== cand.versions[n])
+    .map((n) => ({ name: n, base: base.versions[n] ?? NOT_RECORDED, cand: cand.versions[n] ?? NOT_RECORDED }));
+}
+
+/** One line per differing field: "threads: base 2, candidate 1". */
+export function describeDifference(d: IdentityDifference | VersionDifference): string {
+  const name = 'field' in d ? d.field : d.name;
+  return `${name}: base ${d.base}, candidate ${d.cand}`;
+}
+
+/**
+ * Parses `--allow-difference threads,scale` (repeatable): the identity fields a comparison may
+ * cross. An unknown name is refused with the list of known ones.
+ */
+export function parseAllowedDifferences(specs: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const spec of specs) {
+    for (const name of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (!FIELD_NAMES.has(name)) {
+        throw new InputError(`--allow-difference "${name}": not an identity field; the fields are ${IDENTITY_FIELDS.map((f) => f.name).join(', ')}`);
+      }
+      out.add(name);
+    }
+  }
+  return out;
+}

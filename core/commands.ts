@@ -1,0 +1,48 @@
+/**
+ * The CLI's own commands that lower layers start as child processes: an edge from harness,
+ * publish and runners up to cli/ that no import shows, so it is declared here, in one place.
+ * Each entry names the command words, who starts it and why; `benchArgv` builds the argv, and
+ * test/architecture.test.ts checks that each command exists in cli/main.ts and that no other
+ * module names the CLI's entry point.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The CLI's entry point in this checkout. */
+export const BENCH_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'bench.mjs');
+
+/** The entry point relative to a checkout's root: how a board's `bench worker` is started from its workDir. */
+export const BENCH_ENTRY_RELATIVE = 'bin/bench.mjs';
+
+export interface ChildCommand {
+  /** Command words after `bench`. */
+  words: readonly string[];
+  /** The module that starts it. */
+  startedBy: string;
+  why: string;
+}
+
+export const CHILD_COMMANDS = {
+  modelsBuild: {
+    words: ['models', 'build'],
+    startedBy: 'harness/prebuild.ts',
+    why: 'a first run builds the missing zoo models in parallel processes',
+  },
+  publishPages: {
+    words: ['publish-pages'],
+    startedBy: 'publish/write-site.ts',
+    why: 'bench publish writes run pages in worker processes (over IPC)',
+  },
+  worker: {
+    words: ['worker'],
+    startedBy: 'runners/remote/index.ts',
+    why: 'the ORT runner on an SSH target runs its cells in `bench worker` on the board',
+  },
+} as const satisfies Record<string, ChildCommand>;
+
+export type ChildCommandName = keyof typeof CHILD_COMMANDS;
+
+/** `node`'s arguments to run a child command of this checkout: the entry point, the command words, then `args`. */
+export function benchArgv(command: ChildCommandName, args: readonly string[] = []): string[] {
+  return [BENCH_ENTRY, ...CHILD_COMMANDS[command].words, ...args];
+}

@@ -1,0 +1,39 @@
+/**
+ * What the history knows about how long each cell of a suite takes, for balancing shards
+ * (harness/shard.ts): the newest stored run's median end-to-end request time, how many measured
+ * iterations it took, and the model load time.
+ */
+import type { HistoryStore } from './store.ts';
+
+export interface CellWork {
+  /** Median end-to-end time of one request (e2e_ms) in the newest run that has the cell. */
+  e2eMs: number;
+  /** Measured iterations of that run (what an adaptive cell needed last time). */
+  measured: number;
+  /** Median model load time of that run, when stored. */
+  loadMs: number | null;
+}
+
+/** The history's figures per cell of the suite (of one board when given, else the newest of any board). */
+export function cellWorkFromHistory(store: HistoryStore, suite: string, board?: string): Map<string, CellWork> {
+  const newest = (metric: string) => {
+    const byCell = new Map<string, { median: number; n: number; key: string }>();
+    for (const s of store.series({ suite, metric, ...(board !== undefined ? { board } : {}) })) {
+      const [p] = store.points(s.id, 1);
+      if (!p || !Number.isFinite(p.median) || p.median < 0) continue;
+      // Newest across boards: commit date, then start time.
+      const key = `${p.commitDate}\u0000${p.startedAt}`;
+      const had = byCell.get(s.cellId);
+      if (!had || key > had.key) byCell.set(s.cellId, { median: p.median, n: p.n, key });
+    }
+    return byCell;
+  };
+  const e2e = newest('e2e_ms');
+  const load = newest('load_ms');
+  const out = new Map<string, CellWork>();
+  for (const [cellId, p] of e2e) {
+    if (p.median <= 0 || p.n < 1) continue;
+    out.set(cellId, { e2eMs: p.median, measured: p.n, loadMs: load.get(cellId)?.median ?? null });
+  }
+  return out;
+}

@@ -1,0 +1,17 @@
+import { localOnly, type RunnerDescriptor } from '../descriptor.ts';
+import { LLAMACPP_RUNNER_SPEC } from './spec.ts';
+
+export const LLAMACPP_RUNNER: RunnerDescriptor = {
+  spec: LLAMACPP_RUNNER_SPEC,
+  description: "llama.cpp in this process (node-llama-cpp) on the zoo's GGUF builds",
+  capabilities: { inProcess: true, streamsTokens: true, takesImages: false, buildsZooModels: false, measuresRemoteServer: false },
+  backendLabel: ({ settings: s }) => `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`,
+  async load({ target }) {
+    const { llamaCppRunner } = await import('./index.ts');
+    // llama.cpp runs in this process only (no worker for it on a board yet): refused on SSH targets.
+    if (target && target.kind === 'ssh') {
+      return localOnly(llamaCppRunner, target.name, 'on a board use runner command (llama-bench) or endpoint (llama-server)');
+    }
+    return llamaCppRunner;
+  },
+};

@@ -1,0 +1,278 @@
+/**
+ * Issue 24: the gate fails closed. One real tiny run (ORT, synthetic tiny InternVL weights, 8
+ * measured iterations per cell) is the base; each candidate is a copy of it edited into one
+ * class of trouble, and `bench compare` must give that class's exit code and name the cell and
+ * reason in Markdown, JSON and JUnit alike.
+ *
+ * On a loaded machine the run's cells carry busy / steal / run-queue flags, which (rightly) turn
+ * a would-be regression into "cannot judge". Tests of other classes clear those flags on both
+ * sides (`quiet`), as a run on a quiet machine would record them; the busy class sets them.
+ * A tiny cell's iterations on a loaded 2-core machine spread over a factor of ~20 (1 to 18 ms
+ * prefill seen), so a planted slowdown that must be significant at 99% with 8 iterations per
+ * side is planted far beyond that spread (x100).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CellResult, RunResult } from '../../core/result-types.ts';
+import type { Comparison } from '../../analysis/comparison-types.ts';
+import { registerCompareCommand } from '../../cli/compare.ts';
+import { findAll, parseXml } from '../compare/xml-check.ts';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+let dir: string;
+let real: RunResult;
+let stdout = '';
+let stderr = '';
+
+const copy = (r: RunResult): RunResult => JSON.parse(JSON.stringify(r)) as RunResult;
+
+/** The run as a quiet machine would have recorded it: no machine-load flags. */
+function quiet(r: RunResult): RunResult {
+  const q = copy(r);
+  for (const c of q.cells) c.flags = (c.flags ?? []).filter((f) => !['busy', 'steal', 'run-queue'].includes(f.kind));
+  return q;
+}
+
+/** Every time of every iteration stretched by `factor` from the iteration's start: uniformly slower. */
+function slower(cell: CellResult, factor: number): void {
+  for (const it of cell.iterations) {
+    const t0 = it.startMs;
+    const s = (t: number) => t0 + (t - t0) * factor;
+    it.endMs = s(it.endMs);
+    for (const e of it.events) {
+      if (e.kind === 'token') e.tMs = s(e.tMs);
+      else if ('startMs' in e) {
+        e.startMs = s(e.startMs);
+        e.endMs = s(e.endMs);
+      }
+    }
+  }
+}
+
+let n = 0;
+function save(r: RunResult): string {
+  const file = join(dir, `r${n++}.json`);
+  writeFileSync(file, JSON.stringify(r));
+  return file;
+}
+
+async function compare(base: RunResult, cand: RunResult, ...args: string[]): Promise<{ code: number; json: Comparison; md: string; xml: string }> {
+  const b = save(base);
+  const c = save(cand);
+  const run = async (format: string): Promise<[number, string]> => {
+    stdout = '';
+    process.exitCode = undefined;
+    const p = new Command('bench').exitOverride();
+    p.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    registerCompareCommand(p);
+    await p.parseAsync(['node', 'bench', 'compare', b, c, '--format', format, ...args]);
+    return [Number(process.exitCode ?? 0), stdout];
+  };
+  const [code, json] = await run('json');
+  const [mdCode, md] = await run('md');
+  const [xmlCode, xml] = await run('junit');
+  // The three formats give the same verdict.
+  expect([mdCode, xmlCode]).toEqual([code, code]);
+  return { code, json: JSON.parse(json) as Comparison, md, xml };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bench-gate-'));
+  const out = join(dir, 'run');
+  const r = spawnSync(
+    process.execPath,
+    [join(repo, 'bin', 'bench.mjs'), 'run', '--suite', 'internvl-tiny', '--filter', 'prefill=16', '--filter', 'images=0,1', '--iterations', '8', '--warmup', '1', '--out', out],
+    { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const runDir = join(out, 'internvl-tiny', readdirSync(join(out, 'internvl-tiny'))[0]!);
+  real = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as RunResult;
+  expect(real.cells.map((c) => c.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+}, 180_000);
+
+beforeEach(() => {
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  delete process.env['GITHUB_STEP_SUMMARY'];
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+const INT4 = 'images=0,prefill=16,precision=int4';
+const IMG = 'images=1,prefill=16,precision=fp32';
+const SLOWER = 100;
+
+describe('bench compare on a real tiny run: controls', () => {
+  it('an identical copy passes (exit 0)', async () => {
+    const r = await compare(quiet(real), quiet(real));
+    expect(r.code).toBe(0);
+    expect(r.json.outcome).toBe('pass');
+    expect(r.json.findings).toEqual([]);
+    expect(r.json.rows.length).toBeGreaterThanOrEqual(4 * 3);
+    expect(r.md).toContain('**pass: no regression beyond 5%');
+  });
+
+  it('a uniformly slower copy (x100) is a regression (exit 1) in every cell', async () => {
+    const cand = quiet(real);
+    for (const c of cand.cells) slower(c, SLOWER);
+    const r = await compare(quiet(real), cand);
+    expect(r.code).toBe(1);
+    expect(r.json.regressedCells).toEqual(real.cells.map((c) => c.id));
+    expect(r.json.findings.every((f) => f.kind === 'regression')).toBe(true);
+    expect(r.md).toMatch(/\*\*FAIL: \d+ regressions in 4 cells/);
+    expect(findAll(parseXml(r.xml), 'failure').length).toBe(r.json.findings.length);
+  });
+});
+
+describe('bench compare on a real tiny run: each class fails closed', () => {
+  it('a lost cell: exit 1 naming it', async () => {
+    const cand = quiet(real);
+    cand.cells = cand.cells.filter((c) => c.id !== INT4);
+    const r = await compare(quiet(real), cand);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'lost-cell', outcome: 'fail', cellId: INT4 })]);
+    expect(r.md).toContain('(lost-cell) images=0,prefill=16,precision=int4: in the base run but not in the candidate');
+    const gate = findAll(parseXml(r.xml), 'testcase').filter((t) => t.attrs['classname']!.endsWith('.gate.lost-cell'));
+    expect(gate.map((t) => t.attrs['name'])).toEqual([INT4]);
+  });
+
+  it('a broken decode (one output token per request, in one cell): gated metric missing and fewer output tokens than asked, exit 1', async () => {
+    const cand = quiet(real);
+    const cell = cand.cells.find((c) => c.id === INT4)!;
+    for (const it of cell.iterations) {
+      it.outputTokens = 1;
+      it.events = it.events.filter((e) => !(e.kind === 'token' && e.index > 0) && !(e.kind === 'phase' && e.phase === 'decode') && !('phase' in e && e.phase === 'decode'));
+    }
+    delete cell.metrics['tpot_ms'];
+    delete cell.metrics['decode_tokens_per_s'];
+    const r = await compare(quiet(real), cand);
+    expect(r.code).toBe(1);
+    const kinds = r.json.findings.map((f) => `${f.kind} ${f.cellId} ${f.metric ?? ''}`.trim());
+    expect(kinds).toContain(`missing-metric ${INT4} decode_tokens_per_s`);
+    expect(kinds).toContain(`short-output ${INT4}`);
+    expect(r.json.findings.find((f) => f.kind === 'short-output')!.reason).toBe('8 of 8 measured requests generated fewer output tokens than asked 8 (fewest 1)');
+  });
+
+  it('a failing accuracy verdict, and one worse than the base: exit 1', async () => {
+    const failing = quiet(real);
+    const acc = failing.cells.find((c) => c.id === INT4)!.accuracy!;
+    acc.passed = false;
+    acc.failures = ['top-1 agreement 40.0% < 50%'];
+    let r = await compare(quiet(real), failing);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'accuracy', cellId: INT4, reason: 'accuracy gate failed against fp32: top-1 agreement 40.0% < 50%' })]);
+
+    const worse = quiet(real);
+    worse.cells.find((c) => c.id === INT4)!.accuracy!.top1 -= 1 / 32;
+    r = await compare(quiet(real), worse);
+    expect(r.code).toBe(1);
+    expect(r.json.findings[0]!.reason).toMatch(/^accuracy worse than the base: top-1 agreement 53\.1% -> 50\.0%/);
+  });
+
+  it('a newly failing cell: exit 1', async () => {
+    const cand = quiet(real);
+    const cell = cand.cells.find((c) => c.id === IMG)!;
+    cell.status = 'failed';
+    cell.error = 'session run failed';
+    const r = await compare(quiet(real), cand);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+  });
+
+  it('another scale, thread count or output token count: exit 2 naming each field; --allow-difference compares and labels it', async () => {
+    const scale = quiet(real);
+    for (const c of scale.cells) c.model!.scale = 'full';
+    let r = await compare(quiet(real), scale);
+    expect(r.code).toBe(2);
+    expect(r.json.identity.differences).toEqual([expect.objectContaining({ field: 'scale', base: 'tiny', cand: 'full', allowed: false, cellIds: real.cells.map((c) => c.id) })]);
+    expect(r.json.rows).toEqual([]);
+    expect(r.md).toContain('CANNOT JUDGE (not a pass): 4 cells of another configuration');
+    expect(r.md).toContain('scale: base tiny, candidate full');
+
+    r = await compare(quiet(real), scale, '--allow-difference', 'scale');
+    expect(r.code).toBe(0);
+    expect(r.json.identity.allowed).toEqual(['scale']);
+    expect(r.md).toContain('compared across allowed configuration differences: scale (base tiny, candidate full)');
+    expect(parseXml(r.xml).attrs['name']).toContain('compared across allowed configuration differences: scale');
+
+    const threads = quiet(real);
+    for (const c of threads.cells) c.settings['intraOpNumThreads'] = 1;
+    r = await compare(quiet(real), threads);
+    expect(r.code).toBe(2);
+    expect(r.json.identity.differences.map((d) => [d.field, d.base, d.cand])).toEqual([['threads', '2', '1']]);
+
+    const tokens = quiet(real);
+    for (const c of tokens.cells) c.settings['outputTokens'] = 4;
+    r = await compare(quiet(real), tokens);
+    expect(r.code).toBe(2);
+    expect(r.json.identity.differences.map((d) => d.field)).toEqual(['output_tokens']);
+  });
+
+  it('a would-be regression measured on a busy machine: cannot judge (exit 2) naming the flag', async () => {
+    const cand = quiet(real);
+    for (const c of cand.cells) slower(c, SLOWER);
+    const cell = cand.cells.find((c) => c.id === IMG)!;
+    cell.flags = [...(cell.flags ?? []), { kind: 'run-queue', message: 'threads waited for a CPU 35% of their runnable time' }];
+    const r = await compare(quiet(real), cand);
+    // Three quiet cells regress (exit 1 wins); the busy one is not called a regression.
+    expect(r.code).toBe(1);
+    expect(r.json.regressedCells).not.toContain(IMG);
+    const busy = r.json.findings.filter((f) => f.cellId === IMG);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy.every((f) => f.kind === 'machine-load' && f.outcome === 'cannot judge' && f.reason.includes('run-queue in the candidate run'))).toBe(true);
+
+    // Only the busy cell slower: cannot judge.
+    const one = quiet(real);
+    const slow = one.cells.find((c) => c.id === IMG)!;
+    slower(slow, SLOWER);
+    slow.flags = [{ kind: 'busy', message: 'busy machine' }];
+    const only = await compare(quiet(real), one);
+    expect(only.code).toBe(2);
+    expect(only.md).toContain('would-be regression');
+    expect(only.md).toContain('flagged busy in the candidate run');
+  });
+
+  it('energy per token is judged from per-iteration values, or cannot judge: never a pass', async () => {
+    // No power probe on this machine: a constructed VDD_IN trace (labelled here) is laid over each
+    // iteration, every 0.25 ms, so energy can be integrated per iteration as a board run would.
+    const withPower = (r: RunResult, watts: number): RunResult => {
+      const q = quiet(r);
+      for (const c of q.cells) {
+        const samples = c.iterations.flatMap((it) => {
+          const out = [];
+          for (let t = it.startMs - 1; t <= it.endMs + 1; t += 0.25) out.push({ tMs: t, probe: 'constructed', rails: [{ name: 'VDD_IN', powerMw: watts * 1000 }] });
+          return out;
+        });
+        c.probes = { runs: [], power: null, thermal: { throttled: false, reasons: [] } as never, samples, baselineWindow: null } as CellResult['probes'];
+        c.metrics['decode_j_per_token'] = { ...c.metrics['tpot_ms']!, unit: 'J/token' };
+      }
+      return q;
+    };
+    let r = await compare(withPower(real, 5), withPower(real, 5), '--metric', 'decode_j_per_token');
+    expect(r.code).toBe(0);
+    expect(r.json.rows.every((row) => row.base.n === 8 && row.cand.n === 8 && row.verdict === 'no significant change')).toBe(true);
+
+    r = await compare(withPower(real, 5), withPower(real, 5 * SLOWER), '--metric', 'decode_j_per_token');
+    expect(r.code).toBe(1);
+    expect(r.json.findings.every((f) => f.kind === 'regression' && f.metric === 'decode_j_per_token')).toBe(true);
+
+    // Only the summary stored (no samples): cannot judge.
+    const summaryOnly = (x: RunResult) => {
+      const q = withPower(x, 5);
+      for (const c of q.cells) delete c.probes;
+      return q;
+    };
+    r = await compare(summaryOnly(real), summaryOnly(real), '--metric', 'decode_j_per_token');
+    expect(r.code).toBe(2);
+    expect(r.json.findings.every((f) => f.kind === 'not-judged')).toBe(true);
+  });
+});

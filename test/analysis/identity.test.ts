@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../core/errors.ts';
+import type { RunResult } from '../../core/result-types.ts';
+import { cellIdentity, diffIdentities, diffVersions, identityKey, IDENTITY_FIELDS, NOT_RECORDED, parseAllowedDifferences } from '../../analysis/identity.ts';
+import { boardCells, makeResult } from '../compare/make-result.ts';
+
+const clone = (r: RunResult): RunResult => JSON.parse(JSON.stringify(r)) as RunResult;
+
+describe('configuration identity', () => {
+  const base = makeResult({ seed: 1, cells: boardCells(), threads: 4 });
+
+  it('reads every field from the result, and an identical copy has the same identity and key', () => {
+    const id = cellIdentity(base, base.cells[1]!);
+    expect(Object.keys(id.fields)).toEqual(IDENTITY_FIELDS.map((f) => f.name));
+    expect(id.fields).toMatchObject({ model: 'internvl2_5-1b', precision: 'w8a16', threads: '4', execution_provider: 'cpu', images: '1', prompt_tokens: '384', image_tokens: '256', output_tokens: '16', target: 'local', weights: 'synthetic' });
+    // The suite's model ref says full scale; the cell's model identity does not say: the suite's applies.
+    expect(id.fields.scale).toBe('full');
+    const copy = cellIdentity(clone(base), clone(base).cells[1]!);
+    expect(diffIdentities(id, copy)).toEqual([]);
+    expect(identityKey(copy)).toBe(identityKey(id));
+  });
+
+  it('names each differing field: scale, threads, output tokens', () => {
+    const cand = clone(base);
+    const cell = cand.cells[1]!;
+    cell.model = { ...cell.model!, scale: 'tiny' };
+    cell.settings['intraOpNumThreads'] = 1;
+    cand.options.outputTokens = 8;
+    const diffs = diffIdentities(cellIdentity(base, base.cells[1]!), cellIdentity(cand, cell), new Set(['threads']));
+    expect(diffs.map((d) => [d.field, d.base, d.cand, d.allowed])).toEqual([
+      ['scale', 'full', 'tiny', false],
+      ['threads', '4', '1', true],
+      ['output_tokens', '16', '8', false],
+    ]);
+    expect(identityKey(cellIdentity(cand, cell))).not.toBe(identityKey(cellIdentity(base, base.cells[1]!)));
+  });
+
+  it('keeps versions beside the identity without making a difference', () => {
+    const cand = clone(base);
+    cand.environment.versions['onnxruntime-node'] = '1.31.0';
+    cand.suite.hash = 'otherhash0002';
+    const a = cellIdentity(base, base.cells[0]!);
+    const b = cellIdentity(cand, cand.cells[0]!);
+    expect(diffIdentities(a, b)).toEqual([]);
+    expect(diffVersions(a, b).map((d) => d.name)).toEqual(['onnxruntime-node', 'suite definition']);
+  });
+
+  it('a failed cell is compared only on the fields it recorded', () => {
+    const cand = clone(base);
+    const cell = cand.cells[0]!;
+    cell.status = 'failed';
+    cell.iterations = [];
+    cell.settings = {};
+    const b = cellIdentity(cand, cell);
+    expect(b.complete).toBe(false);
+    expect(b.fields.threads).toBe(NOT_RECORDED);
+    expect(diffIdentities(cellIdentity(base, base.cells[0]!), b)).toEqual([]);
+  });
+
+  it('refuses an unknown --allow-difference field, naming the known ones', () => {
+    expect([...parseAllowedDifferences(['threads,scale', 'power_mode'])]).toEqual(['threads', 'scale', 'power_mode']);
+    expect(() => parseAllowedDifferences(['thread'])).toThrow(InputError);
+    expect(() => parseAllowedDifferences(['thread'])).toThrow(/not an identity field; the fields are model, model_hash/);
+  });
+});

