@@ -60,7 +60,7 @@ export interface MetricSpread {
   iqrOverMedianPct: number;
 }
 
-export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled';
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled' | 'no-simd';
 
 /** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
 export interface CellFlag {
@@ -123,6 +123,10 @@ export interface CellResult {
   stopping?: StoppingRecord;
   /** What the machine did while the cell measured (load, CPU steal, run-queue wait). */
   machine?: MachineState;
+  /** On a board: this (driving) machine's own load, kept apart; `machine` is then the board's. */
+  driverMachine?: MachineState;
+  /** 'board' when `machine` was read on the board through the transport. */
+  machineIs?: 'board';
   /** Spread of the key metrics: 95% CI half-width of the median and IQR, % of the median. */
   spread?: Record<string, MetricSpread>;
   /** Why this cell's figures deserve caution (noisy, busy machine, outliers, throttled); empty when none. Thresholds: harness/cell-quality.ts. */

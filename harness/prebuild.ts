@@ -3,8 +3,8 @@ import { availableParallelism } from 'node:os';
 import { benchArgv } from '../core/commands.ts';
 import type { Cell, Suite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
-import { cellPartPrecisions } from '../runners/cell-input.ts';
 import { runnerCan } from '../runners/registry.ts';
+import { cellPartPrecisions } from '../runners/cell-input.ts';
 
 
 /**

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
-import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
+import type { AccuracyCheck, ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
@@ -120,10 +120,21 @@ function withVisionFrom(model: ResolvedModel, vision: ResolvedModel, visionPreci
   model.notes.push(...vision.notes.map((n) => `vision encoder: ${n}`));
 }
 
+/** The accuracy gate's verdict for a zoo build (null for fp32 and files not built here), logged. */
+async function gateOf(model: ResolvedModel, ctx: RunnerContext): Promise<AccuracyCheck | null> {
+  const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
+  if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
+  return accuracy;
+}
+
 /** In-process ONNX Runtime runner (CPU execution provider). */
 export const ortRunner: Runner = {
   name: 'ort',
   checkPlan: (suite, cells) => checkOrtPlan(suite, cells, true),
+  async checkAccuracy(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<AccuracyCheck | null> {
+    const precision = String(cell.params['precision'] ?? 'fp32');
+    return gateOf(await resolveModel(suite, String(cell.params['llm_precision'] ?? precision), ctx), ctx);
+  },
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     const textTokens = numberParam(cell, 'prefill', 128);
@@ -143,8 +154,9 @@ export const ortRunner: Runner = {
     // quantised model is checked against fp32 once per build and machine; a failing one is
     // still timed, its cell marked numerically wrong. (The LLM build's; a vision_precision
     // build is not gated.)
-    const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
-    if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
+    // The harness runs the gate first (checkAccuracy, outside the cell's memory window); a caller
+    // that did not gets it here.
+    const accuracy = ctx.accuracy !== undefined ? ctx.accuracy : await gateOf(model, ctx);
 
     const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.
