@@ -1,31 +1,22 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bench as runBench } from '../hardening/cli-harness.ts';
 
 let stdout = '';
 let stderr = '';
+/** The CLI in this process (test/hardening/cli-harness.ts), keeping the last output for the checks below. */
 async function bench(...args: string[]): Promise<number> {
-  stdout = '';
-  stderr = '';
-  process.exitCode = undefined;
-  const code = await main(['node', 'bench', ...args]);
-  process.exitCode = undefined;
-  return code;
+  const out = await runBench(...args);
+  ({ stdout, stderr } = out);
+  return out.code;
 }
 
-beforeEach(() => {
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  // No developer's history changes the plan: an explicit, absent database is an error, so point at none.
-  delete process.env['BENCH_HISTORY_DB'];
-});
+// No developer's history changes the plan.
+beforeEach(() => delete process.env['BENCH_HISTORY_DB']);
 const cwd = process.cwd();
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.chdir(cwd);
-});
+afterEach(() => process.chdir(cwd));
 
 interface PlanJson {
   count: number;
