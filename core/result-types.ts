@@ -60,7 +60,7 @@ export interface MetricSpread {
   iqrOverMedianPct: number;
 }
 
-export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled';
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled' | 'no-simd';
 
 /** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
 export interface CellFlag {

@@ -99,6 +99,8 @@ export interface PreparedCell {
   settings: Record<string, string | number | boolean>;
   /** Quantised zoo models: agreement with fp32 on this machine, checked before timing. */
   accuracy?: AccuracyCheck;
+  /** Caveats the runner knows before timing (a runtime build without the machine's SIMD): added to the cell's flags and to every timed figure's. */
+  flags?: Array<{ kind: 'no-simd'; message: string }>;
   /** Run one request. Must not throw for a failed request: return it with `error` set. */
   runIteration(index: number, warmup: boolean): Promise<IterationRecord>;
   /**

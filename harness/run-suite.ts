@@ -484,7 +484,10 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         record.spread = cellSpread(iterations);
         // An in-process runner's own compute threads count in the load average; a remote one's do not.
         const ownThreads = typeof record.settings['intraOpNumThreads'] === 'number' ? record.settings['intraOpNumThreads'] : typeof record.settings['threads'] === 'number' ? record.settings['threads'] : 0;
-        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
+        record.flags = [
+          ...cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads }),
+          ...(prepared.flags ?? []),
+        ];
         const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
         // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
         // shows the figure marks it (reporters/figures.ts reads them).
