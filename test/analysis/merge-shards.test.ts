@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { bench } from '../hardening/cli-harness.ts';
 import type { RunResult } from '../../core/result-types.ts';
 import { mergeShards, type ShardInput } from '../../analysis/merge-shards.ts';
 import { readResult } from '../../harness/result-store.ts';
@@ -91,28 +91,18 @@ describe('mergeShards', () => {
   });
 });
 
-let out = '';
-let err = '';
-/** The real CLI in this process (a child per command costs seconds of start-up on a loaded machine). */
+/** The real CLI in this process (a child per command costs seconds of start-up on a loaded machine), run in `cwd` with its own history. */
 async function bench_(args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  out = '';
-  err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
   const here = process.cwd();
   process.chdir(cwd);
   process.env['BENCH_HISTORY_DB'] = join(cwd, 'history.sqlite');
   delete process.env['GITHUB_STEP_SUMMARY'];
   try {
-    process.exitCode = undefined;
-    const status = await main(['node', 'bench', ...args]);
-    return { status, stdout: out, stderr: err };
+    const { code, stdout, stderr } = await bench(...args);
+    return { status: code, stdout, stderr };
   } finally {
-    process.exitCode = undefined;
     process.chdir(here);
     delete process.env['BENCH_HISTORY_DB'];
-    o.mockRestore();
-    e.mockRestore();
   }
 }
 
