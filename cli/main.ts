@@ -49,6 +49,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    // Plug-in runners and probes (bench.config.yaml) are registered before any command reads the registries.
+    await (await import('../harness/plugins.ts')).loadPlugins();
     const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
