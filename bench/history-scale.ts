@@ -40,6 +40,8 @@ for (const precision of ['w8a16', 'w4a16'])
     for (const prefill of [64, 128, 256, 512, 1024])
       CELLS.push({ images, prefill, precision, encodePerImage: 400, prefillMs: prefill * (precision === 'w8a16' ? 0.9 : 0.75), step: precision === 'w8a16' ? 70 : 45 });
 const SLOW = new Set([cellId(CELLS[3]!), cellId(CELLS[17]!)]);
+// Stored runs share the configuration identity of the checked run (made by make-result the same way), so they form its series.
+const IDENTITIES = new Map(recordFromResult(makeResult({ seed: 0, cells: CELLS, iterations: ITERATIONS })).cells.map((c) => [c.cellId, c]));
 
 /** Medians of the checked metrics of a cell, as make-result's events give them (16 output tokens, 3 ms preprocess). */
 function cellLevels(c: CellSpec): Record<string, number> {
@@ -61,7 +63,8 @@ function storedRun(i: number, z: () => number): RunRecord {
     }
     metrics.set('load_ms', { unit: 'ms', values: [500], median: 500, note: 'one value per cell' });
     metrics.set('peak_rss_mb', { unit: 'MiB', values: [512], median: 512, note: 'one value per cell' });
-    return { cellId: cellId(c), status: 'ok', throttled: false, params: { images: c.images, prefill: c.prefill, precision: c.precision }, metrics };
+    const { identity, identityKey } = IDENTITIES.get(cellId(c))!;
+    return { cellId: cellId(c), status: 'ok', throttled: false, params: { images: c.images, prefill: c.prefill, precision: c.precision }, metrics, identity, identityKey, loadFlags: [], findings: [] };
   });
   const date = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString();
   return {

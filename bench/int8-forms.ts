@@ -18,34 +18,13 @@
  * runs after the same neighbour; median and best of the rounds.
  */
 import * as ort from 'onnxruntime-node';
-import { encodeAttr, int, MS_DOMAIN, valueInfo } from '../models/onnx/graph-builder.ts';
-import { onnx, ONNX_DATA_TYPE, type ElemType, type NodeProtoInit, type TensorProtoInit } from '../models/onnx/proto.ts';
+import { encodeAttr, int, MS_DOMAIN } from '../models/onnx/graph-builder.ts';
 import { INT8_CODE_LIMIT } from '../models/weights/int8-form.ts';
+import { encodeForm as encode, gaussian, relativeError, tensor } from './matmul-form-kit.ts';
 
 type Form = 'fp32' | 's8-dqmm' | 's7-dqmm' | 'u8-dqmm' | 'nbits8-b32' | 'nbits8-b128' | 's7-mmi';
 const FORMS: Form[] = ['fp32', 's8-dqmm', 's7-dqmm', 'u8-dqmm', 'nbits8-b32', 'nbits8-b128', 's7-mmi'];
 const SHAPES: Array<[number, number]> = [[896, 4864], [4864, 896]];
-
-function tensor(name: string, type: ElemType, dims: number[], data: ArrayBufferView): TensorProtoInit {
-  return { name, dims, dataType: ONNX_DATA_TYPE[type], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-function encode(nodes: NodeProtoInit[], initializers: TensorProtoInit[], k: number, n: number): Uint8Array {
-  const graph = { name: 'int8_form', node: nodes, input: [valueInfo('x', 'float32', ['m', k])], output: [valueInfo('y', 'float32', ['m', n])], initializer: initializers };
-  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }, { domain: MS_DOMAIN, version: 1 }], graph })).finish();
-}
-
-/** Deterministic Gaussian noise (xorshift + Box-Muller). */
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  const u = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 /** The candidate's graph for W `[k, n]` (row-major, x W). */
 function build(form: Form, w: Float32Array, k: number, n: number): Uint8Array {
@@ -103,20 +82,6 @@ function build(form: Form, w: Float32Array, k: number, n: number): Uint8Array {
     input.push('zp');
   }
   return encode([{ opType: 'DynamicQuantizeMatMul', domain: MS_DOMAIN, input, output: ['y'] }], inits, k, n);
-}
-
-function relativeError(x: Float32Array, w: Float32Array, y: Float32Array, m: number, k: number, n: number): number {
-  let err = 0;
-  let ref = 0;
-  for (let r = 0; r < m; r++) {
-    for (let j = 0; j < n; j++) {
-      let exact = 0;
-      for (let i = 0; i < k; i++) exact += x[r * k + i]! * w[i * n + j]!;
-      err += (y[r * n + j]! - exact) ** 2;
-      ref += exact ** 2;
-    }
-  }
-  return Math.sqrt(err / ref);
 }
 
 function argValue(name: string): string | undefined {

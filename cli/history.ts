@@ -6,10 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { FileSystemError, fileSystemProblem, InputError, toError } from '../core/errors.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
-import { DEFAULT_CONFIDENCE } from '../analysis/compare-runs.ts';
+import { DEFAULT_CONFIDENCE, GATE_EXIT_CODE } from '../analysis/compare-runs.ts';
+import { parseAllowedDifferences } from '../analysis/identity.ts';
 import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
 import { renderChart } from '../reporters/render/png.ts';
-import { checkRun, DEFAULT_WINDOW, historyGateFails, type HistoryCheck } from '../history/check.ts';
+import { checkRun, DEFAULT_WINDOW, type HistoryCheck } from '../history/check.ts';
 import { DEFAULT_EDIVISIVE } from '../history/e-divisive.ts';
 import { exportCsv, exportJson } from '../history/export.ts';
 import { checkComplete, recordFromResult, type RecordOptions } from '../history/record.ts';
@@ -107,6 +108,7 @@ interface CheckFlags extends RecordFlags {
   gateTwoRun?: boolean;
   format: 'md' | 'json' | 'junit';
   out?: string;
+  allowDifference: string[];
 }
 
 function renderCheck(c: HistoryCheck, format: CheckFlags['format']): string {
@@ -243,8 +245,10 @@ export function registerHistoryCommand(program: Command): void {
       .command('check')
       .description(
         'Is this run part of a change nobody has accepted? Per cell and metric: change points (E-divisive means, permutation test) over the run medians ' +
-          'since the last accepted change, and the two-run test against the last stable window. Exit 1 on an unaccepted regression beyond the threshold ' +
-          'or a newly failing cell, 2 when the run cannot be judged.',
+          'since the last accepted change (of the same configuration identity), and the two-run test against the last stable window. ' +
+          'Exit 0 only when something was judged and nothing failed; 1 (cell and reason named) on an unaccepted regression, a newly failing or lost cell, ' +
+          'a metric of the cell\'s history missing, fewer output tokens than asked or a failing accuracy verdict; 2 (cannot judge) when the run cannot be judged: ' +
+          'nothing compared, too short a history, another configuration than its history (see --allow-difference) or a would-be regression on a busy machine.',
       )
       .argument('<result>', 'the run to check: a result.json or a run folder (stored or not; check does not add it)'),
   )
@@ -256,6 +260,12 @@ export function registerHistoryCommand(program: Command): void {
     .option('--min-size <n>', 'fewest runs on each side of a change point', positiveInt('--min-size'), DEFAULT_EDIVISIVE.minSize)
     .option('--window <n>', 'most run medians analysed per series (the newest since the last accepted change)', positiveInt('--window'), DEFAULT_WINDOW)
     .option('--gate-two-run', 'also fail when the two-run test alone finds a regression (more false alarms on a drifting board: see docs/history.md)')
+    .option(
+      '--allow-difference <fields>',
+      'identity fields in which the run may differ from its history (repeatable or comma-separated, e.g. threads); the check is then labelled as crossing them',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit']).default('md'))
     .option('-o, --out <file>', 'write the output to this file instead of stdout')
     .action((arg: string, flags: CheckFlags) => {
@@ -270,13 +280,14 @@ export function registerHistoryCommand(program: Command): void {
           window: flags.window,
           gateTwoRun: flags.gateTwoRun === true,
           source: arg,
+          allowDifferences: parseAllowedDifferences(flags.allowDifference),
         }),
       );
       writeOut(renderCheck(check, flags.format), flags.out);
       const summaryFile = process.env['GITHUB_STEP_SUMMARY'];
       if (summaryFile) appendFileSync(summaryFile, `${historyStepSummary(check)}\n`);
       process.stderr.write(`history check: ${historyGateLine(check)}${flags.out ? `; written to ${flags.out}` : ''}\n`);
-      process.exitCode = historyGateFails(check) ? 1 : 0;
+      process.exitCode = GATE_EXIT_CODE[check.outcome];
     });
 
   history
@@ -298,8 +309,17 @@ export function registerHistoryCommand(program: Command): void {
         for (const c of flags.cell) if (!cells.has(c)) throw new InputError(`--cell ${c}: no such cell in the history of ${suite} on ${board}`);
         for (const m of flags.metric) if (!metrics.has(m)) throw new InputError(`--metric ${m}: no such metric in the history of ${suite} on ${board}; stored: ${[...metrics].sort().join(', ')}`);
         const chosen = all.filter((s) => (!flags.cell.length || flags.cell.includes(s.cellId)) && (!flags.metric.length || flags.metric.includes(s.metric)));
-        const done = store.accept(chosen, flags.commit, flags.note);
-        if (!done.length) throw new InputError(`--commit ${flags.commit}: no stored run of that commit in the chosen series of ${suite} on ${board}`);
+        const prefix = flags.commit.trim();
+        // An empty prefix matches every commit: it would accept at the first run of every series.
+        if (!prefix) throw new InputError('--commit is empty: name the commit where the accepted level begins (a full hash or an unambiguous prefix)');
+        const matching = store.commitsWithPrefix(suite, board, prefix);
+        if (matching.length > 1) {
+          throw new InputError(
+            `--commit ${prefix}: ambiguous, ${matching.length} stored commits of ${suite} on ${board} begin with it: ${matching.slice(0, 10).join(', ')}${matching.length > 10 ? ', …' : ''}; give more characters`,
+          );
+        }
+        const done = matching.length ? store.accept(chosen, matching[0]!, flags.note) : [];
+        if (!done.length) throw new InputError(`--commit ${prefix}: no stored run of that commit in the chosen series of ${suite} on ${board}`);
         for (const { series, point } of done) {
           process.stdout.write(`accepted ${series.cellId} ${series.metric}: new level from run ${point.runId} (commit ${point.gitCommit?.slice(0, 12) ?? '?'}, ${point.commitDate})\n`);
         }

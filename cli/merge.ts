@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
+import { refuseFileAsFolder, refuseOutputOverInput } from '../core/output-path.ts';
+import { resultInputFiles } from '../harness/load-result.ts';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import { mergeShards } from '../analysis/merge-shards.ts';
@@ -7,15 +9,11 @@ import { readResult, RESULT_FILE, writeFileAtomic } from '../harness/result-stor
 import { resultFiles } from '../publish/collect.ts';
 import { writeReport } from '../reporters/write-report.ts';
 
-/** The output folder is new or empty and holds none of the inputs: a merge never overwrites an input. */
-function checkOutDir(out: string, inputs: readonly string[]): void {
-  for (const file of inputs) {
-    const rel = relative(out, file);
-    if (rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep))) {
-      throw new InputError(`--out ${out}: it holds the input ${file}; write the merged result to another folder`);
-    }
-  }
-  if (existsSync(out) && readdirSync(out).length > 0) throw new InputError(`--out ${out}: the folder exists and is not empty; a merge writes into a new or empty folder`);
+/** The output folder is new or empty, and neither is nor holds nor lies inside an input: a merge never overwrites an input. */
+function checkOutDir(given: string, out: string, inputs: readonly string[]): void {
+  refuseFileAsFolder('--out', out);
+  refuseOutputOverInput({ flag: '--out', given, writes: [out], reads: inputs.flatMap(resultInputFiles) });
+  if (existsSync(out) && readdirSync(out).length > 0) throw new InputError(`--out ${given}: the folder exists and is not empty; a merge writes into a new or empty folder`);
 }
 
 export function registerMergeCommand(program: Command): void {
@@ -27,7 +25,7 @@ export function registerMergeCommand(program: Command): void {
     .action(async (args: string[], flags: { out: string }) => {
       const files = resultFiles(args);
       const out = resolve(flags.out);
-      checkOutDir(out, files);
+      checkOutDir(flags.out, out, files);
       const inputs = files.map((file) => ({ file, result: readResult(file) }));
       const { result, record } = mergeShards(inputs);
       mkdirSync(out, { recursive: true });

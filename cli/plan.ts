@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
-import { checkPlanFor, parseShardCount, plannedCellIds, planShards, type ShardPlan } from '../harness/shard.ts';
+import { checkBoardLabel, checkPlanFor, parseShardCount, plannedCellIds, planShards, type ShardPlan } from '../harness/shard.ts';
 import { loadSuite } from '../harness/suite-loader.ts';
 import { cellWorkFromHistory } from '../history/cell-costs.ts';
 import { DB_ENV, HistoryStore, resolveDbPath } from '../history/store.ts';
@@ -69,9 +69,7 @@ export function readPlanFile(file: string, suite: LoadedSuite, filters: readonly
 export function parseBoards(text: string): string[] {
   const boards = text.split(',').map((b) => b.trim()).filter(Boolean);
   if (boards.length === 0) throw new InputError('--boards expects a comma-separated list of board labels');
-  for (const b of boards) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$/.test(b)) throw new InputError(`--boards: "${b.slice(0, 100)}" is not a board label (letters, digits and . _ : @ + -)`);
-  }
+  for (const b of boards) checkBoardLabel(b, '--boards');
   if (new Set(boards).size !== boards.length) throw new InputError('--boards lists a board twice');
   return boards;
 }

@@ -76,7 +76,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     runStart(info) {
       cellsTotal = info.cells;
       cellsDoneBefore = info.alreadyDone;
-      line(`run ${info.suite}: ${info.cells} cell(s)${info.alreadyDone ? `, ${info.alreadyDone} already done` : ''} -> ${info.runDir}`);
+      const kept = info.failedKept ? ` (${info.failedKept} of them failed and are kept as failed: add --retry-failed to run them again)` : '';
+      line(`run ${info.suite}: ${info.cells} cell(s)${info.alreadyDone ? `, ${info.alreadyDone} already done${kept}` : ''} -> ${info.runDir}`);
     },
     cellStart(info) {
       position = info.position;

@@ -30,6 +30,7 @@ export function registerReportCommand(program: Command): void {
         process.stdout.write(`comparison: ${written.markdownFile}\ncharts: ${written.charts.join(', ')}\n`);
         return;
       }
+      // A run folder or its result.json, as compare and publish take them.
       const { result, file } = loadResultArg(files[0]!, 'result');
       const dir = resolve(flags.out ?? dirname(file));
       refuseFileAsFolder('--out', dir);

@@ -4,7 +4,8 @@ import { InputError } from '../core/errors.ts';
 import type { ResultStore } from '../harness/result-store.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { DEFAULT_SUITE, planRun, type RunFlagValues } from '../harness/plan-run.ts';
-import { describeHolder } from '../targets/run-lock.ts';
+import type { RunResult } from '../core/result-types.ts';
+import { describeHolder, type HeldRunLock } from '../targets/run-lock.ts';
 import { takeRunLock } from './run-lock.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
@@ -14,6 +15,7 @@ import { createProgress } from './progress.ts';
 import { loadRunners } from '../runners/registry.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
+import { signalExitCode, STOP_SIGNALS } from '../harness/finish-run.ts';
 import type { TargetDefinition } from './targets.ts';
 import type { ShardRecord } from '../core/result-types.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
@@ -69,73 +71,113 @@ export function registerRunCommand(program: Command): void {
 
 /** The shard this run measures: from the plan file, or planned here (deterministically) from the history. */
 async function shardOfRun(flags: RunFlags, suite: LoadedSuite, target: TargetDefinition): Promise<ShardRecord> {
-  const { parseShard, shardRecord } = await import('../harness/shard.ts');
+  const { checkBoardLabel, parseShard, shardRecord } = await import('../harness/shard.ts');
   const { planSuite, readPlanFile } = await import('./plan.ts');
   const spec = parseShard(flags.shard!);
   const plan = flags.plan
     ? readPlanFile(flags.plan, suite, flags.filter)
     : planSuite(suite, spec.count, { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup, adaptive: flags.adaptive !== undefined || undefined, db: flags.db });
   const board = flags.board ?? process.env['BENCH_BOARD'] ?? (target.kind === 'local' ? hostname() : target.name);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$/.test(board)) throw new InputError(`--board "${board.slice(0, 100)}": expected a label of letters, digits and . _ : @ + - (at most 100)`);
-  return shardRecord(plan, spec, board);
+  return shardRecord(plan, spec, checkBoardLabel(board, flags.board ? '--board' : process.env['BENCH_BOARD'] ? '$BENCH_BOARD' : 'the board label (host name)'));
+}
+
+/**
+ * How many cells failed and how to run them again. A resume does not retry failed cells by
+ * default: a failed cell is a recorded outcome (out of memory, a tool error), and running it
+ * again would replace that record; cells that failed because the board went away are run again
+ * with --retry-failed, which this note gives in full.
+ */
+export function failedCellsNote(result: RunResult, runDir: string): string {
+  const failed = result.cells.filter((c) => c.status === 'failed');
+  if (failed.length === 0) return '';
+  const shown = failed.slice(0, 5).map((c) => `  ${c.id}: ${c.error ?? 'failed'}`);
+  return (
+    `\n${failed.length} of ${result.plannedCells.length} cell(s) failed:\n${shown.join('\n')}${failed.length > shown.length ? `\n  ... and ${failed.length - shown.length} more (result.json)` : ''}\n` +
+    `run them again (after fixing the cause) with: bench run --resume ${runDir} --retry-failed\n`
+  );
 }
 
 async function runCommand(flags: RunFlags): Promise<number> {
   const { suite, target, request } = await planRun(flags);
   const shard = suite && flags.shard ? await shardOfRun(flags, suite, target) : undefined;
   const progress = createProgress();
-  // A board is checked before any cell runs: an unreachable host, a missing tool or no free
-  // memory is one clear message up front, not a failed cell each.
-  let boardFacts: Record<string, string> = {};
-  if (target.kind === 'ssh' && !flags.resume) {
-    const report = await preflight(target, { transport: sharedTransport(target) });
-    process.stderr.write(renderPreflight(report));
-    if (!report.ok) {
-      await closeSharedTransports();
-      throw new InputError(`target ${target.name} failed its preflight (see above); fix it or check with: bench doctor --target ${target.name}`);
-    }
-    boardFacts = report.facts;
-  }
-  // One run per board: the lock lives on the board, so runs from other machines are excluded too.
-  const lock = await takeRunLock(target);
-  if (lock.tookOver) progress.log(`took over the run lock of ${target.name} left by a run that is gone: ${describeHolder(lock.tookOver)}`);
-  if (lock.warning) progress.log(lock.warning);
+  // One handler for every stop signal over the whole command, so none takes the default action
+  // (exit with nothing written, the ssh master and its folder left behind). While cells run,
+  // runSuite's own handler marks the run interrupted and calls onInterrupted; before that nothing
+  // was recorded; after it, the run is complete and only the report is missing.
+  let phase: 'before' | 'running' | 'after' = 'before';
+  let finished: ResultStore | undefined;
+  let stopping = false;
+  // The board's run lock, once taken: released on every way out, a signal included.
+  let lock: HeldRunLock | undefined;
+  const exitAfterClosing = (signal: NodeJS.Signals, message: string): void => {
+    process.stderr.write(message);
+    // The board's tools end with their ssh sessions; the master and its /tmp/bench-ssh-* go too.
+    void (lock?.release() ?? Promise.resolve())
+      .finally(() => closeSharedTransports())
+      .finally(() => process.exit(signalExitCode(signal)));
+  };
   const onInterrupted = (signal: NodeJS.Signals, store: ResultStore): void => {
-    process.stderr.write(
+    stopping = true;
+    exitAfterClosing(
+      signal,
       store.result.status === 'interrupted'
-        ? `\ninterrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`
+        ? `\n${signal}: interrupted; finished cells are in ${store.file}\nresume with: bench run --resume ${store.runDir}\n`
         : `\n${signal}: every cell is recorded in ${store.file}; write the report with: bench report ${store.file}\n`,
     );
-    // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
-    void lock.release().finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   };
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping || phase === 'running') return;
+    if (phase === 'after' && finished) return onInterrupted(signal, finished);
+    stopping = true;
+    exitAfterClosing(signal, `\n${signal}: stopped before the first cell; nothing was recorded\n`);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
-    const outcome = await runSuite({
-      ...request,
-      runners: await loadRunners(target),
-      transport: target.kind === 'local' ? undefined : sharedTransport(target),
-      shard,
-      progress,
-      boardFacts,
-      onInterrupted,
-    });
-    // The run is finished on disk; a signal while the report is written says how to write it again.
-    onSignal = (signal: NodeJS.Signals) => onInterrupted(signal, outcome.store);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const written = await writeReport(outcome.store.result, outcome.store.runDir);
-    process.stdout.write(
-      `\n${written.report.sections.filter((x) => x.id === 'summary' || x.id === 'ttft-shares').map(renderSection).join('\n\n')}\n\n(per-subgraph latency and full statistics: report.md)\n` +
-        `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
-    );
-    return outcome.failedCells > 0 ? 1 : 0;
-  } finally {
-    if (onSignal) {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+    // A board is checked before any cell runs: an unreachable host, a missing tool or no free
+    // memory is one clear message up front, not a failed cell each.
+    let boardFacts: Record<string, string> = {};
+    if (target.kind === 'ssh' && !flags.resume) {
+      const report = await preflight(target, { transport: sharedTransport(target) });
+      process.stderr.write(renderPreflight(report));
+      if (!report.ok) {
+        await closeSharedTransports();
+        throw new InputError(`target ${target.name} failed its preflight (see above); fix it or check with: bench doctor --target ${target.name}`);
+      }
+      boardFacts = report.facts;
     }
-    await lock.release();
-    await closeSharedTransports();
+    // One run per board: the lock lives on the board, so runs from other machines are excluded too.
+    lock = await takeRunLock(target);
+    if (lock.tookOver) progress.log(`took over the run lock of ${target.name} left by a run that is gone: ${describeHolder(lock.tookOver)}`);
+    if (lock.warning) progress.log(lock.warning);
+    try {
+      const outcome = await runSuite({
+        ...request,
+        runners: await loadRunners(target),
+        transport: target.kind === 'local' ? undefined : sharedTransport(target),
+        shard,
+        progress,
+        boardFacts,
+        onStore: () => {
+          phase = 'running';
+        },
+        onInterrupted,
+      });
+      // The run is finished on disk; a signal while the report is written says how to write it again.
+      finished = outcome.store;
+      phase = 'after';
+      const written = await writeReport(outcome.store.result, outcome.store.runDir);
+      process.stdout.write(
+        `\n${written.report.sections.filter((x) => x.id === 'summary' || x.id === 'ttft-shares').map(renderSection).join('\n\n')}\n\n(per-subgraph latency and full statistics: report.md)\n` +
+          `result: ${outcome.store.file}\nreport: ${written.reportFile}\ncharts: ${written.charts.join(', ')}\n`,
+      );
+      if (outcome.failedCells > 0) process.stderr.write(failedCellsNote(outcome.store.result, outcome.store.runDir));
+      return outcome.failedCells > 0 ? 1 : 0;
+    } finally {
+      await lock.release();
+      await closeSharedTransports();
+    }
+  } finally {
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
   }
 }

@@ -5,9 +5,9 @@
  * read or written. Paths are compared after following symbolic links, so a link to an input is
  * that input.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { InputError } from './errors.ts';
+import { errorMessage, fileSystemProblem, InputError } from './errors.ts';
 
 /** The real path of `path`, or of its nearest existing ancestor joined with the rest when it does not exist yet. */
 export function realPathOf(path: string): string {
@@ -58,4 +58,26 @@ export function refuseFolderAsFile(flag: string, path: string): void {
 export function refuseFileAsFolder(flag: string, path: string): void {
   const st = statSync(path, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InputError(`${flag} ${path}: is a file, not a folder; name a folder to write into`);
+}
+
+/**
+ * mkdir -p that names the real obstacle when it fails: Node's recursive mkdir can report ENOENT
+ * for a parent that exists but cannot be written; the nearest existing folder is checked for
+ * write access and named instead. Errors are one line (exit 2).
+ */
+export function makeFolder(dir: string, what: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    let existing = resolve(dir);
+    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    let obstacle = fileSystemProblem(err) ?? errorMessage(err);
+    try {
+      accessSync(existing, constants.W_OK);
+      if (!statSync(existing).isDirectory()) obstacle = `${existing}: is a file, not a folder`;
+    } catch (access) {
+      obstacle = fileSystemProblem(access, existing) ?? obstacle;
+    }
+    throw new InputError(`cannot create ${what} ${dir}: ${obstacle}`);
+  }
 }

@@ -60,7 +60,7 @@ export interface MetricSpread {
   iqrOverMedianPct: number;
 }
 
-export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled';
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled' | 'no-simd';
 
 /** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
 export interface CellFlag {
@@ -123,6 +123,10 @@ export interface CellResult {
   stopping?: StoppingRecord;
   /** What the machine did while the cell measured (load, CPU steal, run-queue wait). */
   machine?: MachineState;
+  /** On a board: this (driving) machine's own load, kept apart; `machine` is then the board's. */
+  driverMachine?: MachineState;
+  /** 'board' when `machine` was read on the board through the transport. */
+  machineIs?: 'board';
   /** Spread of the key metrics: 95% CI half-width of the median and IQR, % of the median. */
   spread?: Record<string, MetricSpread>;
   /** Why this cell's figures deserve caution (noisy, busy machine, outliers, throttled); empty when none. Thresholds: harness/cell-quality.ts. */
@@ -236,6 +240,16 @@ export interface RooflineWork {
   attentionOps: number;
 }
 
+/** roofline/bounds.ts ComputeRate, as a result stores it. */
+export interface RooflineComputeRate {
+  part: 'weight matmuls' | 'attention';
+  precision: 'fp32' | 'fp16' | 'int8' | 'int4';
+  via: 'fp32' | 'fp16' | 'int8' | 'int4';
+  figure: string;
+  gops: number;
+  method: string;
+}
+
 /** One cell and phase against its bound (times in ms; null where a figure is missing). */
 export interface RooflineRecordRow {
   cellId: string;
@@ -247,12 +261,21 @@ export interface RooflineRecordRow {
   computeMs: number | null;
   boundMs: number | null;
   limitedBy: 'memory' | 'compute' | null;
-  /** Decode: the least time with this runtime's batch-1 kernels. */
+  /**
+   * The rates the compute bound is taken at: per part, the fastest calibrated kernel that
+   * computes its precision (roofline/bounds.ts). Absent in results written before it existed.
+   */
+  computeRates?: RooflineComputeRate[];
+  /** The least time with this runtime's own kernels (decode: batch-1 kernels; prefill, image encode: its matmul rates). */
   kernelMs: number | null;
   /** Median of tpot_ms, prefill_ms or image_encode_ms. */
   achievedMs: number | null;
   percentOfBound: number | null;
   percentOfKernelCeiling: number | null;
+  /** Measured faster than the bound beyond its interval: the bound is wrong. Absent in older results. */
+  boundWrong?: boolean;
+  /** The same against the kernel ceiling. */
+  kernelCeilingWrong?: boolean;
   notes: string[];
 }
 

@@ -56,6 +56,11 @@ export interface AccuracyCheck {
   modelHash: string;
   /** True when the verdict was cached from an earlier check on this machine. */
   cached: boolean;
+  /**
+   * What running the gate cost in this run, measured in its own window before the cell's (its
+   * fp32 twin is not in the cell's peak RSS): wall time and the process's peak RSS over the gate.
+   */
+  gateCost?: { ms: number; peakRssBytes: number; scope: 'cell' | 'process' };
 }
 
 export interface RunnerContext {
@@ -71,6 +76,11 @@ export interface RunnerContext {
   plan?: { warmup: number; maxIterations: number };
   /** Ask the runner for per-operator profiling (ONNX Runtime's profiler), at some cost in speed. */
   profile?: boolean;
+  /**
+   * The verdict `Runner.checkAccuracy` gave for this cell, before the cell's measurement window
+   * opened: `prepare` uses it instead of checking again (null: nothing to check).
+   */
+  accuracy?: AccuracyCheck | null;
 }
 
 /** Time per operator type of each graph, from a runtime profiler, over all of a cell's iterations. */
@@ -89,6 +99,8 @@ export interface PreparedCell {
   settings: Record<string, string | number | boolean>;
   /** Quantised zoo models: agreement with fp32 on this machine, checked before timing. */
   accuracy?: AccuracyCheck;
+  /** Caveats the runner knows before timing (a runtime build without the machine's SIMD): added to the cell's flags and to every timed figure's. */
+  flags?: Array<{ kind: 'no-simd'; message: string }>;
   /** Run one request. Must not throw for a failed request: return it with `error` set. */
   runIteration(index: number, warmup: boolean): Promise<IterationRecord>;
   /**
@@ -103,6 +115,12 @@ export interface PreparedCell {
 
 export interface Runner {
   readonly name: string;
+  /**
+   * Runs the cell's accuracy gate (a quantised model against its fp32 build) before the harness
+   * opens the cell's measurement window, so the fp32 twin's memory and time are not counted in
+   * the cell's figures; the verdict is handed to `prepare` as `ctx.accuracy`. Optional.
+   */
+  checkAccuracy?(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<AccuracyCheck | null>;
   prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell>;
   /**
    * Checks the suite and the planned cells before the run starts (throws InputError naming the

@@ -52,6 +52,11 @@ export function cellFlags(input: {
   spread: Record<string, MetricSpread>;
   outliers?: Record<string, number[]>;
   machine?: MachineState | null;
+  /**
+   * The machine state is a board's, read through the transport: its program's threads are
+   * unknown, so "other work" is the load before the cell (before the program ran).
+   */
+  machineIsBoard?: boolean;
   throttleReasons?: string[] | null;
   throttled?: boolean;
   /** Compute threads the run itself keeps busy (an in-process runner's intra-op threads); 0 for a remote runner. */
@@ -77,11 +82,13 @@ export function cellFlags(input: {
   const m = input.machine;
   if (m) {
     const own = input.ownThreads ?? 0;
-    const load = Math.max(m.loadAvg1Before, m.loadAvg1After);
+    const load = input.machineIsBoard ? m.loadAvg1Before : Math.max(m.loadAvg1Before, m.loadAvg1After);
     if (load - own > t.otherLoadPerCpu * m.cpus) {
       flags.push({
         kind: 'busy',
-        message: `busy machine: load average ${m.loadAvg1Before.toFixed(2)} -> ${m.loadAvg1After.toFixed(2)} on ${m.cpus} CPU(s), ${(load - own).toFixed(2)} of it not this run's ${own} thread(s) (over ${t.otherLoadPerCpu * m.cpus})`,
+        message: input.machineIsBoard
+          ? `busy board: load average ${m.loadAvg1Before.toFixed(2)} before the cell on its ${m.cpus} CPU(s) (over ${t.otherLoadPerCpu * m.cpus}), ${m.loadAvg1After.toFixed(2)} after`
+          : `busy machine: load average ${m.loadAvg1Before.toFixed(2)} -> ${m.loadAvg1After.toFixed(2)} on ${m.cpus} CPU(s), ${(load - own).toFixed(2)} of it not this run's ${own} thread(s) (over ${t.otherLoadPerCpu * m.cpus})`,
       });
     }
     if (m.stealPct !== null && m.stealPct > t.stealPct) {
@@ -109,6 +116,7 @@ export function metricFlags(flags: readonly CellFlag[], spread: Record<string, M
     steal: `CPU steal over ${t.stealPct}% while measured`,
     'run-queue': `the run's threads waited for a CPU over ${t.runQueueWaitPct}% of their runnable time`,
     throttled: 'throttled while measured',
+    'no-simd': 'runtime build without this CPU\'s SIMD: not the machine\'s speed',
   };
   const machine = flags.filter((f) => shared[f.kind]).map((f) => ({ kind: f.kind, message: shared[f.kind]! }));
   const out: Record<string, CellFlag[]> = {};

@@ -52,6 +52,14 @@ export async function finishRun(store: ResultStore, policy: RooflinePolicy | und
   store.flush();
 }
 
+/** The signals that stop a run: Ctrl-C, kill / timeout, and a closed terminal or ssh session. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const satisfies readonly NodeJS.Signals[];
+
+/** 128 + the signal's number, as shells report it: 129 SIGHUP, 130 SIGINT, 143 SIGTERM. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return signal === 'SIGHUP' ? 129 : signal === 'SIGTERM' ? 143 : 130;
+}
+
 /**
  * Finished cells are already on disk; the mark tells a reader (and --resume) the run did not end.
  * A signal after the last cell was recorded does not make a complete run interrupted: it is

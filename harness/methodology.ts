@@ -72,8 +72,11 @@ export function tukeyOutliers(series: ReadonlyArray<{ index: number; value: numb
   const sorted = series.map((s) => s.value).sort((a, b) => a - b);
   const q1 = percentile(sorted, 25);
   const q3 = percentile(sorted, 75);
-  const iqr = q3 - q1;
-  return series.filter((s) => s.value < q1 - 1.5 * iqr || s.value > q3 + 1.5 * iqr).map((s) => s.index);
+  // Equal values computed along different paths differ in their last bits (603.46 vs
+  // 603.4600000000001): with an IQR of 0 that noise would be an "outlier". The fence is never
+  // narrower than a billionth of the values' size.
+  const fence = Math.max(1.5 * (q3 - q1), 1e-9 * Math.max(Math.abs(q1), Math.abs(q3)));
+  return series.filter((s) => s.value < q1 - fence || s.value > q3 + fence).map((s) => s.index);
 }
 
 export function markOutliers(records: readonly IterationRecord[]): Record<string, number[]> {

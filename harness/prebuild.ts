@@ -4,6 +4,7 @@ import { benchArgv } from '../core/commands.ts';
 import type { Cell, Suite } from '../core/suite-types.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
 import { runnerCan } from '../runners/registry.ts';
+import { cellPartPrecisions } from '../runners/cell-input.ts';
 
 
 /**
@@ -20,7 +21,12 @@ export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], lo
   // A suite with a runner axis is left to its cells, as before: only a single runner that builds zoo models here.
   if (!runnerCan(suite.runner, 'buildsZooModels') || !('zoo' in suite.model)) return;
   const ref = suite.model;
-  const precisions = [...new Set(cells.map((c) => String(c.params['precision'] ?? 'fp32')))].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
+  // Every part's build: the LLM's and, for cells with images, the vision encoder's (vision_precision).
+  const needed = cells.flatMap((c) => {
+    const parts = cellPartPrecisions(c);
+    return parts.vision ? [parts.llm, parts.vision] : [parts.llm];
+  });
+  const precisions = [...new Set(needed)].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
   const missing = precisions.filter((precision) => !isModelCached({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community', seed: ref.seed }));
   if (missing.length < 2) return; // one build gains nothing from running here
   const slots = Math.max(1, Math.min(missing.length, availableParallelism()));

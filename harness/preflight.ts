@@ -126,6 +126,7 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
       const t = Number(total[1]) / 1024;
       const a = Number(avail[1]) / 1024;
       facts['memory.available_mib'] = fmt(a, 0);
+      facts['memory.total_mib'] = fmt(t, 0);
       add('memory', a / t < MEM_AVAILABLE_WARN ? 'warn' : 'ok', `${fmt(a, 0)} MiB available of ${fmt(t, 0)} MiB${a / t < MEM_AVAILABLE_WARN ? ' (little room for a model)' : ''}`);
     } else add('memory', 'warn', `/proc/meminfo not readable (${meminfo.why || 'no MemTotal/MemAvailable'})`);
 
@@ -197,6 +198,8 @@ export async function preflight(target: TargetDefinition, opts: PreflightOptions
       }
     }
     rep.ok = !checks.some((c) => c.status === 'fail');
+    // Doctor's warnings go with the run (environment.board), so its report shows the state it ran in.
+    for (const c of checks) if (c.status === 'warn') facts[`doctor.warn.${c.name}`] = c.detail;
     return rep;
   } finally {
     if (!opts.transport) await transport.close();

@@ -25,5 +25,38 @@ export function checkResult(doc: unknown, source: string): RunResult {
     const dup = result.plannedCells.find((id, i) => result.plannedCells.indexOf(id) !== i)!;
     throw new InputError(`${source}: not a valid result: field "plannedCells": cell id "${dup.slice(0, 200)}" occurs twice`);
   }
+  checkTimings(result, source);
   return result;
+}
+
+/**
+ * What the schema cannot say: times within an iteration run forward. A first token timed before
+ * (or at) its request's start would be a TTFT of zero or less, and reach the history and
+ * comparisons as an "improvement" of 100% or more.
+ */
+function checkTimings(result: RunResult, source: string): void {
+  const refuse = (field: string, what: string): never => {
+    throw new InputError(`${source}: not a valid result: field "${field}": ${what}`);
+  };
+  result.cells.forEach((cell, ci) => {
+    cell.iterations.forEach((it, ii) => {
+      const at = `cells[${ci}].iterations[${ii}]`;
+      if (it.endMs < it.startMs) refuse(`${at}.endMs`, `ends at ${it.endMs} ms, before it starts at ${it.startMs} ms`);
+      let lastToken = -Infinity;
+      let nextIndex = 0;
+      it.events.forEach((ev, ei) => {
+        const field = `${at}.events[${ei}]`;
+        if (ev.kind === 'token') {
+          if (!(ev.tMs > it.startMs)) refuse(`${field}.tMs`, `a token at ${ev.tMs} ms, not after its request started at ${it.startMs} ms (a TTFT must be > 0)`);
+          if (ev.tMs < lastToken) refuse(`${field}.tMs`, `a token at ${ev.tMs} ms, before the token before it (${lastToken} ms)`);
+          if (ev.index < nextIndex) refuse(`${field}.index`, `token index ${ev.index} repeats or goes back (expected ${nextIndex} or more)`);
+          lastToken = ev.tMs;
+          nextIndex = ev.index + ev.count;
+        } else {
+          if (ev.endMs < ev.startMs) refuse(`${field}.endMs`, `the ${ev.kind === 'phase' ? ev.phase : ev.graph} ${ev.kind} ends at ${ev.endMs} ms, before it starts at ${ev.startMs} ms`);
+          if (ev.startMs < it.startMs) refuse(`${field}.startMs`, `the ${ev.kind === 'phase' ? ev.phase : ev.graph} ${ev.kind} starts at ${ev.startMs} ms, before its iteration (${it.startMs} ms)`);
+        }
+      });
+    });
+  });
 }

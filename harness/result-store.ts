@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
 import { RESULT_SCHEMA_VERSION, type CellResult, type RunResult } from '../core/result-types.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from '../core/atomic-write.ts';
+import { makeFolder } from '../core/output-path.ts';
 import { checkResult } from './result-schema.ts';
 
 export const RESULT_FILE = 'result.json';
@@ -80,7 +81,7 @@ export class ResultStore {
   static create(outDir: string, result: Omit<RunResult, 'runId' | 'schemaVersion'>): ResultStore {
     const runId = newRunId();
     const runDir = resolve(outDir, result.suite.name, runId);
-    mkdirSync(runDir, { recursive: true });
+    makeFolder(runDir, 'the run folder');
     const store = new ResultStore(runDir, { schemaVersion: RESULT_SCHEMA_VERSION, runId, ...result });
     store.flush();
     return store;

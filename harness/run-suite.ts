@@ -4,23 +4,24 @@ import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
 import { applyFilters, cellRunnerName, expandMatrix, parseFilters, suiteRunnerNames } from '../core/matrix.ts';
 import { cellOutcome, checkPlanSize, DEFAULT_MAX_FAILED_FRACTION, plannedCellCount } from './run-plan.ts';
-import { startPeakRssWindow } from './peak-rss.ts';
+import { startPeakRssWindow, type PeakRssWindow } from './peak-rss.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveStop, DEFAULT_ADAPTIVE_METRICS, keyMetricWidths, markOutliers, shuffleCells } from './methodology.ts';
 import { cellFlags, cellSpread, metricFlags } from './cell-quality.ts';
 import { harnessOverheadPct } from '../core/overhead.ts';
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
+import { startBoardWindow } from '../hw-probes/board-load.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
 import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
 import { isProbeName, probeNames } from '../hw-probes/registry.ts';
 import { LocalTransport, type CommandTransport } from '../targets/command-transport.ts';
-import { finishRun, markInterrupted, type RooflinePolicy } from './finish-run.ts';
+import { finishRun, markInterrupted, STOP_SIGNALS, type RooflinePolicy } from './finish-run.ts';
 import { prebuildZooModels } from './prebuild.ts';
 import { ResultStore } from './result-store.ts';
 import { redactQuerySecrets, redactSuite } from '../core/redact.ts';
-import type { OperatorProfile, PreparedCell, Runner } from '../core/runner.ts';
+import type { AccuracyCheck, OperatorProfile, PreparedCell, Runner, RunnerContext } from '../core/runner.ts';
 import { summarize, type MetricStats } from '../core/stats.ts';
 import type { Cell, LoadedSuite, Suite } from '../core/suite-types.ts';
 import { cellMetrics, subgraphStats } from '../core/metrics.ts';
@@ -29,7 +30,8 @@ import { shardCellIds, type ShardRecord } from './shard.ts';
 
 /** What the run loop tells the user while it works (a TTY display or plain lines). */
 export interface ProgressSink {
-  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number }): void;
+  /** `failedKept`: cells of a resumed run that failed before and are not run again (no --retry-failed). */
+  runStart(info: { suite: string; runDir: string; cells: number; alreadyDone: number; failedKept?: number }): void;
   cellStart(info: { position: number; total: number; cell: Cell }): void;
   /** Before each iteration, so a display can say what is running. */
   iterationStart(info: { index: number; total: number; warmups: number; warmup: boolean }): void;
@@ -314,38 +316,51 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   const { store, cells } = await openOrCreate(req);
   req.onStore?.(store);
   const suite = store.result.suite.definition;
-  const power = await PowerModeController.open(
-    req.transport ?? new LocalTransport(),
-    suite,
-    cells,
-    { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
-    (m) => req.progress.log(m),
-  );
   const { onInterrupted } = req;
+  let power: PowerModeController | null = null;
+  let signalled = false;
+  // Installed in the same tick as onStore, before anything can run on the board. Every stop
+  // signal (a terminal's Ctrl-C, `kill`, `timeout`, a closed session) and any repeat of it (a
+  // signal to the process group reaches this process and its `timeout` parent, which forwards
+  // it again) ends the run once: marked interrupted, the board's power mode restored, then the
+  // caller ends the process.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
     markInterrupted(store, signal);
-    if (!power) {
-      onInterrupted?.(signal, store);
-      return;
-    }
-    // The board goes back to its power mode before the caller ends the process.
-    void power
-      .restore()
-      .then((warning) => warning && req.progress.log(warning))
-      .finally(() => onInterrupted?.(signal, store));
+    const restored = power ? power.restore().then((warning) => warning && req.progress.log(warning)) : Promise.resolve();
+    void restored.finally(() => onInterrupted?.(signal, store));
   };
-  if (onInterrupted) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  if (onInterrupted) for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
+    power = await PowerModeController.open(
+      req.transport ?? new LocalTransport(),
+      suite,
+      cells,
+      { jetsonClocks: suite.defaults.jetsonClocks ?? false, settleSeconds: suite.defaults.powerModeSettleSeconds ?? 5, ...(req.nvpmodelConf ? { confPath: req.nvpmodelConf } : {}) },
+      (m) => req.progress.log(m),
+    );
     return await runCells(req, store, cells, power);
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     const warning = await power?.restore();
     if (warning) req.progress.log(warning);
   }
+}
+
+/** The runner's accuracy gate in its own window (`window` was opened just before): the verdict with its cost. */
+async function runAccuracyGate(
+  check: NonNullable<Runner['checkAccuracy']>,
+  cell: Cell,
+  suite: Suite,
+  ctx: RunnerContext,
+  window: PeakRssWindow,
+): Promise<AccuracyCheck | null> {
+  const start = performance.now();
+  const verdict = await check(cell, suite, ctx);
+  if (!verdict) return null;
+  const peak = window.read();
+  return { ...verdict, gateCost: { ms: performance.now() - start, peakRssBytes: peak.bytes, scope: peak.scope } };
 }
 
 async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cell[], power: PowerModeController | null): Promise<RunOutcome> {
@@ -357,8 +372,12 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
   const { progress } = req;
   // Cells run again (--retry-failed) are counted where they run, not also among those done.
   const alreadyDone = result.plannedCells.length - cells.length;
-  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone });
+  const pending = new Set(cells.map((c) => c.id));
+  const failedKept = result.cells.filter((c) => c.status === 'failed' && !pending.has(c.id)).length;
+  progress.runStart({ suite: suite.name, runDir: store.runDir, cells: result.plannedCells.length, alreadyDone, failedKept });
   const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
+  // Cells that run on a board over ssh: the board's load is what qualifies their figures.
+  const onBoard = req.transport !== undefined && req.transport.name.startsWith('ssh:');
 
   let position = alreadyDone;
   for (const cell of cells) {
@@ -367,7 +386,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
     if (cell !== cells[0]) await cooldown(result.options.cooldownSeconds ?? 0, progress);
     progress.cellStart({ position, total: result.plannedCells.length, cell });
     const startedAt = new Date().toISOString();
-    const rss = startPeakRssWindow();
+    let rss = startPeakRssWindow();
     const iterations: IterationRecord[] = [];
     let stopReason = '';
     let stopping: StoppingRecord | undefined;
@@ -378,17 +397,30 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const { warmup, iterations: minimum, adaptive } = result.options;
       const plan = { warmup, maxIterations: adaptive ? adaptive.maxIterations : minimum };
       const powerSettings = power ? await power.apply(cell) : {};
-      const prepared = await runner.prepare(cell, suite, { clock, threads: result.options.threads, log: (m) => progress.log(m), plan, profile: result.options.ortProfile ?? false });
+      const context = { clock, threads: result.options.threads, log: (m: string) => progress.log(m), plan, profile: result.options.ortProfile ?? false };
+      // The accuracy gate runs its fp32 twin before the cell's memory window opens (it once put
+      // 3.76 GB into the first cell of each precision); its own cost is recorded with its verdict.
+      const gated = runner.checkAccuracy ? await runAccuracyGate(runner.checkAccuracy.bind(runner), cell, suite, context, rss) : undefined;
+      if (gated !== undefined) rss = startPeakRssWindow();
+      const prepared = await runner.prepare(cell, suite, gated !== undefined ? { ...context, accuracy: gated } : context);
       let monitor: CellMonitor | null = null;
       let machine: MachineState | undefined;
+      let driverMachine: MachineState | undefined;
       let operatorProfile: OperatorProfile | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
         // The machine window covers the iterations only (the model is loaded, the runtime's
         // threads exist), so load and run-queue wait describe the measured work.
+        // On a board the work is the board's: its load is read there, through the same transport;
+        // this machine's own load is kept apart as the driver's.
+        const boardWindow = onBoard ? await startBoardWindow(req.transport!) : null;
         const machineWindow = startMachineWindow();
         ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
-        machine = machineWindow.finish();
+        const local = machineWindow.finish();
+        if (boardWindow) {
+          machine = (await boardWindow.finish()) ?? undefined;
+          driverMachine = local;
+        } else machine = local;
         operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
         await prepared.close();
@@ -440,6 +472,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         ...(stopping ? { stopping } : {}),
         outliers: markOutliers(iterations),
         ...(machine ? { machine } : {}),
+        ...(driverMachine ? { driverMachine, machineIs: 'board' as const } : {}),
         ...(operatorProfile ? { operatorProfile } : {}),
         ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
         ...(probed
@@ -451,7 +484,10 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         record.spread = cellSpread(iterations);
         // An in-process runner's own compute threads count in the load average; a remote one's do not.
         const ownThreads = typeof record.settings['intraOpNumThreads'] === 'number' ? record.settings['intraOpNumThreads'] : typeof record.settings['threads'] === 'number' ? record.settings['threads'] : 0;
-        record.flags = cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads });
+        record.flags = [
+          ...cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads }),
+          ...(prepared.flags ?? []),
+        ];
         const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');
         // Stored on the statistic too (result.json `metrics.<name>.flags`), so every table that
         // shows the figure marks it (reporters/figures.ts reads them).
@@ -477,9 +513,13 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         peakRssBytes: null,
       };
     }
+    // A cell cut short by a stop signal is not recorded (its commands died with the signal): a
+    // resume runs it again, instead of keeping a failure the interruption caused.
+    if (result.status === 'interrupted') return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
     store.addCell(record);
     progress.cellDone(record);
   }
+  if (result.status === 'interrupted') return { store, failedCells: result.cells.filter((c) => c.status === 'failed').length };
   const powerWarning = await power?.restore();
   if (powerWarning) result.warnings.push(powerWarning);
   await finishRun(store, req.roofline, (m) => progress.log(m));

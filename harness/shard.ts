@@ -38,6 +38,12 @@ export function parseShard(text: string, flag = '--shard'): ShardSpec {
   return { index, count };
 }
 
+/** A board label as recorded in a shard and named in CI: letters, digits and . _ : @ + - (at most 100). */
+export function checkBoardLabel(label: string, flag: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$/.test(label)) throw new InputError(`${flag}: "${label.slice(0, 100)}" is not a board label (letters, digits and . _ : @ + -, at most 100)`);
+  return label;
+}
+
 /** Parses a shard count (`--shards N`). */
 export function parseShardCount(value: number, flag = '--shards'): number {
   if (!Number.isInteger(value) || value < 1 || value > MAX_SHARDS) throw new InputError(`${flag} expects an integer from 1 to ${MAX_SHARDS}, got ${String(value)}`);

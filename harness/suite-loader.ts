@@ -73,7 +73,7 @@ function checkAgainstRunner(suite: Suite, source: string): void {
   for (const [axis, values] of Object.entries(suite.matrix)) {
     if (axis === 'runner') continue;
     for (const spec of specs) {
-      const axisSpec = spec.axes[axis] ?? HARNESS_AXES[axis];
+      const axisSpec = Object.hasOwn(spec.axes, axis) ? spec.axes[axis] : Object.hasOwn(HARNESS_AXES, axis) ? HARNESS_AXES[axis] : undefined;
       if (!axisSpec) {
         throw new ValidationError(
           source,

@@ -3,7 +3,9 @@ import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { median } from '../core/stats.ts';
 import { metricDirection } from '../analysis/cell-values.ts';
 import { DEFAULT_CONFIDENCE, testShift, type ShiftTestOutcome } from '../analysis/compare-runs.ts';
-import type { Direction } from '../analysis/comparison-types.ts';
+import type { Direction, GateFinding, GateOutcome, IdentityDifferenceRow } from '../analysis/comparison-types.ts';
+import { outcomeOf } from '../analysis/compare-runs.ts';
+import { diffIdentities, describeDifference, type ConfigurationIdentity, type IdentityFieldName } from '../analysis/identity.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';
 import type { CellRecord, RunRecord } from './record.ts';
 import type { HistoryStore, Point, PointKey, SeriesRow } from './store.ts';
@@ -31,6 +33,8 @@ export interface HistoryCheckOptions {
   gateTwoRun?: boolean;
   /** Where the result was read from, shown in the output. */
   source?: string;
+  /** Identity fields allowed to differ from the stored series (`--allow-difference`): judged against it, labelled. */
+  allowDifferences?: ReadonlySet<string>;
 }
 
 export const DEFAULT_WINDOW = 100;
@@ -91,6 +95,8 @@ export interface HistoryRow {
   /** Fails the gate. */
   regression: boolean;
   note?: string;
+  /** Judged against a series of another configuration, the user allowed these fields to differ. */
+  allowedDifferences?: string[];
 }
 
 export interface CandidateRef {
@@ -124,6 +130,14 @@ export interface HistoryCheck {
   failedCells: Array<{ cellId: string; error: string; newlyFailing: boolean }>;
   /** Cells with a row that fails the gate, in run order. */
   regressedCells: string[];
+  /** Identity fields that differ from the stored series (allowed or not), with the cells. */
+  identity: { allowed: string[]; differences: IdentityDifferenceRow[] };
+  /** The suite definition changed since the previous stored run (shown beside the verdict; never blocking). */
+  suiteChanged: { from: string; to: string; runId: string } | null;
+  /** Every reason the gate fails or cannot judge; empty on a pass. */
+  findings: GateFinding[];
+  /** Exit 0 / 1 / 2. */
+  outcome: GateOutcome;
   summary: { checked: number; regressions: number; improvements: number; changes: number; insufficient: number; newlyFailing: number };
 }
 
@@ -321,15 +335,68 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
     metrics = HEADLINE_METRICS.filter((m) => available.has(m));
   }
   const candidateKey = { run: storedRun ? storedRun.key : -1, commitDate: p.commitDate, startedAt: p.startedAt };
-  const seriesByKey = new Map(store.series({ suite: p.suite, board: p.board }).map((s) => [`${s.cellId}\u0000${s.metric}`, s]));
+  const allow = options.allowDifferences ?? new Set<string>();
+  const findings: GateFinding[] = [];
+  const differences = new Map<string, IdentityDifferenceRow>();
+  // Every stored series of this suite and board, by cell and metric; one per configuration identity.
+  const seriesOf = new Map<string, SeriesRow[]>();
+  for (const s of store.series({ suite: p.suite, board: p.board })) {
+    const key = `${s.cellId}\u0000${s.metric}`;
+    seriesOf.set(key, [...(seriesOf.get(key) ?? []), s]);
+  }
+  const identityCache = new Map<string, ConfigurationIdentity | undefined>();
+  const storedIdentity = (key: string): ConfigurationIdentity | undefined => {
+    if (!identityCache.has(key)) {
+      const fields = store.identityFields(key);
+      identityCache.set(key, fields ? { fields: fields as Record<IdentityFieldName, string>, versions: {}, complete: true } : undefined);
+    }
+    return identityCache.get(key);
+  };
+  /**
+   * The series a cell's metric is judged against: the one of its own identity; else, when the
+   * user allowed every field in which the newest other one differs, that one (labelled).
+   */
+  const pickSeries = (cell: CellRecord, metric: string): { series: SeriesRow | undefined; allowed?: string[]; blocking?: string } => {
+    const all = seriesOf.get(`${cell.cellId}\u0000${metric}`) ?? [];
+    const same = all.find((s) => s.identity === cell.identityKey);
+    if (same || !all.length) return { series: same };
+    const other = all[all.length - 1]!;
+    const fields = storedIdentity(other.identity);
+    const diffs = fields ? diffIdentities(fields, cell.identity, allow) : [];
+    for (const d of diffs) {
+      const key = JSON.stringify([d.field, d.base, d.cand]);
+      const row = differences.get(key) ?? { field: d.field, base: d.base, cand: d.cand, allowed: d.allowed, cellIds: [] };
+      if (!row.cellIds.includes(cell.cellId)) row.cellIds.push(cell.cellId);
+      differences.set(key, row);
+    }
+    const blocking = diffs.filter((d) => !d.allowed);
+    if (!fields || blocking.length) {
+      const what = fields ? blocking.map(describeDifference).join('; ') : 'stored identity unreadable';
+      return { series: undefined, blocking: `the stored runs of this cell are another configuration (${what}); allow with --allow-difference ${blocking.map((d) => d.field).join(',')}` };
+    }
+    return { series: other, allowed: diffs.map((d) => d.field) };
+  };
   const byMetric = metrics.map((): HistoryRow[] => []);
+  const identityFlagged = new Set<string>();
   for (const cell of record.cells) {
     if (cell.status !== 'ok') continue;
     metrics.forEach((metric, i) => {
       const m = cell.metrics.get(metric);
-      if (!m) return;
+      const picked = pickSeries(cell, metric);
+      if (picked.blocking && !identityFlagged.has(cell.cellId)) {
+        identityFlagged.add(cell.cellId);
+        findings.push({ kind: 'identity', outcome: 'cannot judge', cellId: cell.cellId, reason: `not the same configuration as its history: ${picked.blocking}` });
+      }
+      if (!m) {
+        // A gated metric this cell's history measured, missing now: a broken phase, not "nothing to check".
+        if (picked.series) findings.push({ kind: 'missing-metric', outcome: 'fail', cellId: cell.cellId, metric, reason: `${metric} is in this cell's history but missing in the run` });
+        return;
+      }
       const candidatePoint: Point = { ...candidateKey, runId: p.runId, gitCommit: p.gitCommit, median: m.median, n: m.values.length, note: m.note ?? null };
-      byMetric[i]!.push(checkSeries(store, { cell, metric, series: seriesByKey.get(`${cell.cellId}\u0000${metric}`), candidatePoint }, opts));
+      const row = checkSeries(store, { cell, metric, series: picked.series, candidatePoint }, opts);
+      if (picked.allowed?.length) row.allowedDifferences = picked.allowed;
+      if (picked.blocking) row.note = picked.blocking;
+      byMetric[i]!.push(row);
     });
   }
   const rows = byMetric.flat();
@@ -339,6 +406,55 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
       const before = store.lastCellStatus(p.suite, p.board, c.cellId, candidateKey);
       return { cellId: c.cellId, error: c.error ?? 'no error recorded', newlyFailing: before === 'ok' };
     });
+  const cellById = new Map(record.cells.map((c) => [c.cellId, c]));
+  let judged = 0;
+  for (const r of rows) {
+    const cell = cellById.get(r.cellId)!;
+    if (r.regression && cell.loadFlags.length) {
+      // Not a regression on this evidence alone: the run was measured on a loaded machine.
+      r.regression = false;
+      findings.push({
+        kind: 'machine-load',
+        outcome: 'cannot judge',
+        cellId: r.cellId,
+        metric: r.metric,
+        reason: `${r.metric} would be a regression, but the cell was flagged ${cell.loadFlags.join(', ')}: re-measure on a quiet machine`,
+      });
+      continue;
+    }
+    if (r.regression) {
+      findings.push({ kind: 'regression', outcome: 'fail', cellId: r.cellId, metric: r.metric, reason: `${r.metric}: unaccepted change beyond the ${opts.thresholdPct}% threshold` });
+      judged++;
+      continue;
+    }
+    if (r.status !== 'insufficient history') {
+      judged++;
+      continue;
+    }
+    // A series with earlier runs of this configuration that is still too short to judge: the
+    // gate cannot see (a first run of a cell, with nothing before it, is listed, not blocking).
+    if (r.points > 1) findings.push({ kind: 'not-judged', outcome: 'cannot judge', cellId: r.cellId, metric: r.metric, reason: `${r.metric} not judged: ${r.note ?? 'too short a history'}` });
+  }
+  for (const f of failedCells) {
+    if (f.newlyFailing) findings.push({ kind: 'newly-failing', outcome: 'fail', cellId: f.cellId, reason: `ok in the run before, failed now: ${f.error}` });
+  }
+  for (const cell of record.cells) findings.push(...cell.findings);
+  const previous = store.previousRun(p.suite, p.board, candidateKey);
+  if (previous) {
+    const now = new Set(record.cells.map((c) => c.cellId));
+    for (const c of store.cellsOf(previous.key)) {
+      if (!now.has(c.cellId)) findings.push({ kind: 'lost-cell', outcome: 'fail', cellId: c.cellId, reason: `in the previous stored run (${previous.runId}) but not in this one: the cell was lost` });
+    }
+  }
+  if (judged === 0) {
+    findings.push({
+      kind: 'nothing-compared',
+      outcome: 'cannot judge',
+      cellId: '',
+      reason: `no cell and metric of the run could be judged against its history (${rows.length} checked: first runs, too short a history, or another configuration): a check that compared nothing is not a pass`,
+    });
+  }
+  const suiteChanged = previous && previous.suiteHash !== p.suiteHash ? { from: previous.suiteHash, to: p.suiteHash, runId: previous.runId } : null;
   const regressed = new Set(rows.filter((r) => r.regression).map((r) => r.cellId));
   for (const f of failedCells) if (f.newlyFailing) regressed.add(f.cellId);
   return {
@@ -358,6 +474,10 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
     rows,
     failedCells,
     regressedCells: record.cells.map((c) => c.cellId).filter((id) => regressed.has(id)),
+    identity: { allowed: [...allow], differences: [...differences.values()] },
+    suiteChanged,
+    findings,
+    outcome: outcomeOf(findings),
     summary: {
       checked: rows.length,
       regressions: rows.filter((r) => r.regression).length,
@@ -369,7 +489,7 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
   };
 }
 
-/** Whether the check fails a CI gate: an unaccepted regression, or a cell that newly fails. */
+/** Whether the check fails a CI gate (exit 1): see `HistoryCheck.findings`. */
 export function historyGateFails(c: HistoryCheck): boolean {
-  return c.regressedCells.length > 0;
+  return c.outcome === 'fail';
 }

@@ -4,6 +4,9 @@ import type { RunResult } from '../core/result-types.ts';
 import { median } from '../core/stats.ts';
 import { cellMetricValues } from '../analysis/cell-values.ts';
 import { runFacts } from '../analysis/run-facts.ts';
+import { cellIdentity, identityKey, type ConfigurationIdentity } from '../analysis/identity.ts';
+import { accuracyFinding, machineLoadFlags, shortOutputFinding } from '../analysis/gate-checks.ts';
+import type { GateFinding } from '../analysis/comparison-types.ts';
 import { checkedRevision, gitCommitDate } from './git-revision.ts';
 import { InputError } from '../core/errors.ts';
 
@@ -57,6 +60,13 @@ export interface CellRecord {
   throttled: boolean;
   params: Record<string, unknown>;
   metrics: Map<string, MetricRecord>;
+  /** The cell's configuration identity: its series are those of this identity only. */
+  identity: ConfigurationIdentity;
+  identityKey: string;
+  /** Machine-load flags (busy, steal, run-queue) of the cell: a change seen then cannot be judged. */
+  loadFlags: string[];
+  /** Gate findings of the cell on its own: fewer output tokens than asked, a failing accuracy verdict. */
+  findings: GateFinding[];
 }
 
 export interface RunRecord {
@@ -159,6 +169,14 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
         metrics.set(metric, { unit, values: v.values, median: m, ...(v.note ? { note: v.note } : {}) });
       }
     }
+    const identity = cellIdentity(result, cell);
+    const findings: GateFinding[] = [];
+    if (cell.status === 'ok') {
+      const short = shortOutputFinding(null, cell, identity);
+      if (short) findings.push(short);
+      const accuracy = accuracyFinding(null, cell);
+      if (accuracy) findings.push(accuracy);
+    }
     return {
       cellId: cell.id,
       status: cell.status,
@@ -166,6 +184,10 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
       throttled: cell.throttled === true,
       params: cell.params,
       metrics,
+      identity,
+      identityKey: identityKey(identity),
+      loadFlags: machineLoadFlags(cell),
+      findings,
     };
   });
   return { provenance: provenanceOf(result, opts), cells };

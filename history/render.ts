@@ -1,7 +1,7 @@
 import { markdownTable } from 'markdown-table';
-import { xmlEscape } from '../reporters/render/junit.ts';
+import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../reporters/render/junit.ts';
 import { pipeTable } from '../reporters/compare/pipe-table.ts';
-import { fmtCiPct, fmtMedian, fmtPct } from '../reporters/compare/verdict-text.ts';
+import { findingCounts, findingLine, findingOutcome, fmtCiPct, fmtMedian, fmtPct, inertMarkdown, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
 import type { DetectedChange, HistoryCheck, HistoryRow } from './check.ts';
 
 /** `bench history check` output: Markdown (step summary), JSON, JUnit, built from compare's pieces. */
@@ -10,13 +10,38 @@ const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const short = (commit: string | null) => (commit ? commit.slice(0, 12) : '(no commit)');
 const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
+/** "threads (base 2, candidate 1)": identity fields a check crossed with --allow-difference. */
+function allowedLine(c: HistoryCheck): string {
+  const allowed = c.identity.differences.filter((d) => d.allowed);
+  return allowed.length ? `judged across allowed configuration differences: ${allowed.map((d) => `${d.field} (history ${d.base}, run ${d.cand})`).join('; ')}` : '';
+}
+
 export function historyGateLine(c: HistoryCheck): string {
-  const cond = `threshold ${c.thresholdPct}%, changes not accepted, E-divisive p <= ${c.detector.pValue}${c.gateTwoRun ? `, two-run test at ${c.confidence * 100}%` : ''}`;
+  const allowed = allowedLine(c);
+  const cond = `threshold ${c.thresholdPct}%, changes not accepted, E-divisive p <= ${c.detector.pValue}${c.gateTwoRun ? `, two-run test at ${c.confidence * 100}%` : ''}${allowed ? `; ${allowed}` : ''}`;
+  const fails = c.findings.filter((f) => f.outcome === 'fail');
+  const cannot = c.findings.filter((f) => f.outcome === 'cannot judge');
+  if (fails.length) return `FAIL: ${findingCounts(fails)}${cannot.length ? `; also cannot judge: ${findingCounts(cannot)}` : ''} (${cond})`;
+  if (cannot.length) return `CANNOT JUDGE (not a pass): ${findingCounts(cannot)} (${cond})`;
+  return `pass: no unaccepted regression beyond ${c.thresholdPct}% (${cond})`;
+}
+
+const inert = inertMarkdown;
+
+function findingsSection(c: HistoryCheck): string {
   const parts: string[] = [];
-  const cells = c.regressedCells.length - c.summary.newlyFailing;
-  if (c.summary.regressions) parts.push(`${c.summary.regressions} regression${c.summary.regressions === 1 ? '' : 's'} in ${cells} cell${cells === 1 ? '' : 's'}`);
-  if (c.summary.newlyFailing) parts.push(`${c.summary.newlyFailing} cell${c.summary.newlyFailing === 1 ? '' : 's'} newly failing`);
-  return parts.length ? `FAIL: ${parts.join(', ')} (${cond})` : `pass: no unaccepted regression beyond ${c.thresholdPct}% (${cond})`;
+  if (c.findings.length) {
+    parts.push(`### Gate findings\n\n${c.findings.map(findingLine).join('\n')}`);
+  }
+  if (c.suiteChanged) {
+    parts.push(
+      `⚠ The suite definition changed since the previous stored run (${inert(c.suiteChanged.runId)}: ${inert(c.suiteChanged.from.slice(0, 12))} → ${inert(c.suiteChanged.to.slice(0, 12))}); ` +
+        'cells of another configuration start new series.',
+    );
+  }
+  const allowed = allowedLine(c);
+  if (allowed) parts.push(`**${inert(allowed)}**`);
+  return parts.join('\n\n');
 }
 
 export function historySummaryLine(c: HistoryCheck): string {
@@ -105,7 +130,9 @@ export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOpti
       [`\`${cand.runId}\``, short(cand.gitCommit), cand.commitDate, cand.stored ? 'yes' : 'no (checked, not added)', c.db, cand.source ?? '–'],
     ]),
   );
-  out.push(`**${historyGateLine(c)}**\n\n${historySummaryLine(c)}.`);
+  out.push(`**${inert(historyGateLine(c))}**\n\n${historySummaryLine(c)}.`);
+  const findings = findingsSection(c);
+  if (findings) out.push(findings);
   if (c.summary.changes) {
     const example = c.rows.find((r) => r.changes.length)!;
     const ch = example.changes[example.changes.length - 1]!;
@@ -154,8 +181,6 @@ export function formatHistoryJson(c: HistoryCheck): string {
   return `${JSON.stringify(c, null, 2)}\n`;
 }
 
-const attr = (name: string, value: string | number) => `${name}="${xmlEscape(String(value))}"`;
-
 function rowDetail(r: HistoryRow, c: HistoryCheck): string {
   const changes = r.changes.map((ch) => `change at ${short(ch.commit)}${ch.mayBeLater ? ' or later' : ''} (${ch.date.slice(0, 10)}): ${fmtPct(ch.changePct)}, p ${fmtP(ch.pValue)}, ${changeVerdict(ch)}`);
   return (
@@ -165,58 +190,54 @@ function rowDetail(r: HistoryRow, c: HistoryCheck): string {
   );
 }
 
-function testcase(r: HistoryRow, c: HistoryCheck, classname: string): string {
-  const head = `    <testcase ${attr('classname', classname)} ${attr('name', r.cellId)} time="0"`;
-  const detail = xmlEscape(rowDetail(r, c));
+function rowOutcome(r: HistoryRow, c: HistoryCheck): JunitCaseOutcome {
+  const detail = rowDetail(r, c);
   if (r.regression) {
     const ch = r.changes.find((x) => x.regression);
-    const msg = ch
+    const message = ch
       ? `unaccepted change at commit ${short(ch.commit)}${ch.mayBeLater ? ' or later' : ''}: ${fmtPct(ch.changePct)} (threshold ${c.thresholdPct}%, p ${fmtP(ch.pValue)})`
       : `newest run ${fmtPct(r.twoRun.changePct)} against its stable window (threshold ${c.thresholdPct}%, ${c.confidence * 100}% CI ${fmtCiPct(r.twoRun.ciPct)})`;
-    return `${head}>\n      <failure ${attr('type', 'regression')} ${attr('message', msg)}>${detail}</failure>\n    </testcase>`;
+    return { kind: 'failure', type: 'regression', message, detail };
   }
-  if (r.status === 'insufficient history') {
-    return `${head}>\n      <skipped ${attr('message', statusText(r))}/>\n    </testcase>`;
-  }
-  return `${head}>\n      <system-out>${detail}</system-out>\n    </testcase>`;
+  const f = c.findings.find((x) => x.cellId === r.cellId && x.metric === r.metric);
+  if (f) return findingOutcome(f, detail);
+  if (r.status === 'insufficient history') return { kind: 'skipped', message: statusText(r) };
+  return { kind: 'passed', output: detail };
 }
 
-/** JUnit: one testsuite per metric, one testcase per cell; unaccepted regressions fail, too-short histories are skipped. */
+
+/**
+ * JUnit (reporters/render/junit.ts, the writer `bench compare` uses too): one testsuite per
+ * metric, one testcase per cell; unaccepted regressions and missing metrics fail, rows the gate
+ * cannot judge are errors, first runs are skipped; failed cells; a "gate" suite with the other
+ * findings (lost cell, output tokens, accuracy, another configuration, nothing compared).
+ */
 export function formatHistoryJunit(c: HistoryCheck): string {
-  const suites: string[] = [];
-  let tests = 0;
-  let failures = 0;
-  let skipped = 0;
-  for (const metric of c.metrics) {
-    const rows = c.rows.filter((r) => r.metric === metric);
-    if (!rows.length) continue;
-    const f = rows.filter((r) => r.regression).length;
-    const s = rows.filter((r) => !r.regression && r.status === 'insufficient history').length;
-    tests += rows.length;
-    failures += f;
-    skipped += s;
-    suites.push(
-      `  <testsuite ${attr('name', `${c.suite} on ${c.board}: ${metric}`)} ${attr('tests', rows.length)} ${attr('failures', f)} errors="0" ${attr('skipped', s)} time="0">\n` +
-        `${rows.map((r) => testcase(r, c, `${c.suite}.${c.board}.${metric}`)).join('\n')}\n  </testsuite>`,
-    );
-  }
-  let errors = 0;
-  if (c.failedCells.length) {
-    const cases = c.failedCells.map((f) => {
-      const head = `    <testcase ${attr('classname', `${c.suite}.${c.board}.cell-status`)} ${attr('name', f.cellId)} time="0"`;
-      return f.newlyFailing
-        ? `${head}>\n      <error ${attr('type', 'cell failed')} ${attr('message', `newly failing: ${f.error}`)}/>\n    </testcase>`
-        : `${head}>\n      <skipped ${attr('message', `failed (as in the run before): ${f.error}`)}/>\n    </testcase>`;
-    });
-    const e = c.failedCells.filter((f) => f.newlyFailing).length;
-    const s = cases.length - e;
-    tests += cases.length;
-    errors += e;
-    skipped += s;
-    suites.push(`  <testsuite ${attr('name', `${c.suite} on ${c.board}: cell status`)} ${attr('tests', cases.length)} failures="0" ${attr('errors', e)} ${attr('skipped', s)} time="0">\n${cases.join('\n')}\n  </testsuite>`);
-  }
-  const head =
-    `<testsuites ${attr('name', `bench history check ${c.suite} on ${c.board}: ${historyGateLine(c)}`)} ${attr('tests', tests)} ` +
-    `${attr('failures', failures)} ${attr('errors', errors)} ${attr('skipped', skipped)} time="0">`;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${head}\n${suites.join('\n')}\n</testsuites>\n`;
+  const where = `${c.suite}.${c.board}`;
+  const suites = c.metrics.map((metric) => ({
+    name: `${c.suite} on ${c.board}: ${metric}`,
+    cases: c.rows.filter((r) => r.metric === metric).map((r): JunitCase => ({ classname: `${where}.${metric}`, name: r.cellId, outcome: rowOutcome(r, c) })),
+  }));
+  const missing = c.findings
+    .filter((f) => f.kind === 'missing-metric')
+    .map((f): JunitCase => ({ classname: `${where}.${f.metric}`, name: f.cellId, outcome: { kind: 'failure', type: f.kind, message: f.reason } }));
+  const status = c.failedCells.map(
+    (f): JunitCase => ({
+      classname: `${where}.cell-status`,
+      name: f.cellId,
+      outcome: f.newlyFailing ? { kind: 'error', type: 'cell failed', message: `newly failing: ${f.error}` } : { kind: 'skipped', message: `failed (as in the run before): ${f.error}` },
+    }),
+  );
+  const gate = c.findings
+    .filter((f) => OWN_CASE_FINDINGS.has(f.kind))
+    .map((f): JunitCase => ({ classname: `${where}.gate.${f.kind}`, name: f.cellId || c.suite, outcome: findingOutcome(f) }));
+  return renderJunit({
+    name: `bench history check ${c.suite} on ${c.board}: ${historyGateLine(c)}`,
+    suites: [
+      ...suites,
+      { name: `${c.suite} on ${c.board}: missing metrics`, cases: missing },
+      { name: `${c.suite} on ${c.board}: cell status`, cases: status },
+      { name: `${c.suite} on ${c.board}: gate`, properties: [['outcome', c.outcome]], cases: gate },
+    ],
+  });
 }

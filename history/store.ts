@@ -8,7 +8,9 @@ import type { RunProvenance, RunRecord } from './record.ts';
  * The result history: one SQLite file (better-sqlite3). Tables:
  * - runs: one row per distinct result (id = content hash) with its provenance;
  * - cells: each run's cells (status, error, throttling, parameters);
- * - series: one row per (suite, board, cell, metric), the unit of change detection;
+ * - series: one row per (suite, board, cell, metric, configuration identity), the unit of change
+ *   detection: a series never mixes two configurations;
+ * - identities: the fields of each identity key, to name what differs between two series;
  * - samples: every measured iteration's value, per series and run (the raw data);
  * - points: each run's median per series, with the date that orders the series. It is derived
  *   from samples and kept so that a check reads 10,000 medians, not 100,000 values, per series;
@@ -20,7 +22,9 @@ import type { RunProvenance, RunRecord } from './record.ts';
 export const DEFAULT_DB = 'results/history.sqlite';
 export const DB_ENV = 'BENCH_HISTORY_DB';
 
-const SCHEMA_VERSION = 1;
+// 2: a series is also keyed by the cell's configuration identity (analysis/identity.ts), so two
+// configurations of one cell id (another scale, thread count, ...) never share a series.
+const SCHEMA_VERSION = 2;
 const BUSY_TIMEOUT_MS = 30_000;
 
 const SCHEMA = `
@@ -68,8 +72,13 @@ CREATE TABLE IF NOT EXISTS series (
   cell_id TEXT NOT NULL,
   metric TEXT NOT NULL,
   unit TEXT NOT NULL,
-  UNIQUE (suite, board, cell_id, metric)
+  identity TEXT NOT NULL,
+  UNIQUE (suite, board, cell_id, metric, identity)
 );
+CREATE TABLE IF NOT EXISTS identities (
+  key TEXT PRIMARY KEY,
+  fields TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS points (
   series INTEGER NOT NULL REFERENCES series (id),
   run INTEGER NOT NULL REFERENCES runs (key),
@@ -108,6 +117,8 @@ export interface SeriesKey {
   board: string;
   cellId: string;
   metric: string;
+  /** Key of the cell's configuration identity (analysis/identity.ts identityKey). */
+  identity: string;
 }
 
 export interface SeriesRow extends SeriesKey {
@@ -250,6 +261,13 @@ export class HistoryStore {
         if (problems.length !== 1 || problems[0] !== 'ok') {
           throw new InputError(`history database ${file}: damaged (SQLite quick_check: ${problems.slice(0, 3).join('; ')}); restore it from a copy or rebuild it with \`bench history add\``);
         }
+        // An older layout is refused before the schema below adds a table to it.
+        const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+        if (version && Number(version.value) !== SCHEMA_VERSION) {
+          throw new InputError(
+            `history database ${file}: schema version ${version.value}, this bench reads version ${SCHEMA_VERSION} (series are now kept per configuration identity); it was left unchanged: add the runs to a new database`,
+          );
+        }
       } else if (!opts.create) {
         throw new InputError(`history database ${file}: an empty SQLite file, not a bench history; add runs with \`bench history add\``);
       }
@@ -298,8 +316,9 @@ export class HistoryStore {
       VALUES (@id, @runId, @suite, @suiteHash, @board, @target, @host, @runner, @runtime, @versions, @modelHash, @precisions, @powerMode,
       @gitCommit, @gitDirty, @commitDate, @commitDateSource, @startedAt, @status, @source, @addedAt)`);
     const insertCell = this.stmt('INSERT INTO cells (run, cell_id, position, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const findSeries = this.stmt('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ?');
-    const insertSeries = this.stmt('INSERT INTO series (suite, board, cell_id, metric, unit) VALUES (?, ?, ?, ?, ?)');
+    const findSeries = this.stmt('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ? AND identity = ?');
+    const insertSeries = this.stmt('INSERT INTO series (suite, board, cell_id, metric, unit, identity) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertIdentity = this.stmt('INSERT OR IGNORE INTO identities (key, fields) VALUES (?, ?)');
     const insertPoint = this.stmt('INSERT INTO points (series, run, commit_date, started_at, median, n, note) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const insertSample = this.stmt('INSERT INTO samples (series, run, iteration, value) VALUES (?, ?, ?, ?)');
     const seriesIds = new Map<string, number>();
@@ -316,12 +335,13 @@ export class HistoryStore {
       const run = Number(info.lastInsertRowid);
       for (const [position, cell] of record.cells.entries()) {
         insertCell.run(run, cell.cellId, position, cell.status, cell.error ?? null, cell.throttled ? 1 : 0, JSON.stringify(cell.params));
+        if (cell.metrics.size) insertIdentity.run(cell.identityKey, JSON.stringify(cell.identity.fields));
         for (const [metric, m] of cell.metrics) {
           const key = `${cell.cellId}\u0000${metric}`;
           let series = seriesIds.get(key);
           if (series === undefined) {
-            const found = findSeries.get(p.suite, p.board, cell.cellId, metric) as { id: number } | undefined;
-            series = found ? found.id : Number(insertSeries.run(p.suite, p.board, cell.cellId, metric, m.unit).lastInsertRowid);
+            const found = findSeries.get(p.suite, p.board, cell.cellId, metric, cell.identityKey) as { id: number } | undefined;
+            series = found ? found.id : Number(insertSeries.run(p.suite, p.board, cell.cellId, metric, m.unit, cell.identityKey).lastInsertRowid);
             seriesIds.set(key, series);
           }
           insertPoint.run(series, run, p.commitDate, p.startedAt, m.median, m.values.length, m.note ?? null);
@@ -362,14 +382,43 @@ export class HistoryStore {
   }
 
   series(filter: Partial<SeriesKey> = {}): SeriesRow[] {
-    const cols: Array<[keyof SeriesKey, string]> = [['suite', 'suite'], ['board', 'board'], ['cellId', 'cell_id'], ['metric', 'metric']];
+    const cols: Array<[keyof SeriesKey, string]> = [['suite', 'suite'], ['board', 'board'], ['cellId', 'cell_id'], ['metric', 'metric'], ['identity', 'identity']];
     const where = cols.filter(([k]) => filter[k] !== undefined);
-    const sql = `SELECT id, suite, board, cell_id AS cellId, metric, unit FROM series ${where.length ? `WHERE ${where.map(([, c]) => `${c} = ?`).join(' AND ')}` : ''} ORDER BY suite, board, id`;
+    const sql = `SELECT id, suite, board, cell_id AS cellId, metric, unit, identity FROM series ${where.length ? `WHERE ${where.map(([, c]) => `${c} = ?`).join(' AND ')}` : ''} ORDER BY suite, board, id`;
     return this.stmt(sql).all(...where.map(([k]) => filter[k])) as SeriesRow[];
   }
 
   findSeries(key: SeriesKey): SeriesRow | undefined {
     return this.series(key)[0];
+  }
+
+  /** The identity fields stored under a key (analysis/identity.ts), undefined for an unknown key. */
+  identityFields(key: string): Record<string, string> | undefined {
+    const row = this.stmt('SELECT fields FROM identities WHERE key = ?').get(key) as { fields: string } | undefined;
+    return row ? (JSON.parse(row.fields) as Record<string, string>) : undefined;
+  }
+
+  /** The distinct stored commits of a suite and board that begin with `prefix`, sorted. */
+  commitsWithPrefix(suite: string, board: string, prefix: string): string[] {
+    return (
+      this.stmt('SELECT DISTINCT git_commit AS c FROM runs WHERE suite = ? AND board = ? AND git_commit IS NOT NULL AND substr(git_commit, 1, length(?)) = ? ORDER BY git_commit').all(
+        suite,
+        board,
+        prefix,
+        prefix,
+      ) as Array<{ c: string }>
+    ).map((r) => r.c);
+  }
+
+  /** The newest stored run of a suite and board before a position (the run a check's candidate follows). */
+  previousRun(suite: string, board: string, before: PointKey): StoredRun | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM runs WHERE suite = ? AND board = ? AND (commit_date, started_at, key) < (?, ?, ?)
+         ORDER BY commit_date DESC, started_at DESC, key DESC LIMIT 1`,
+      )
+      .get(suite, board, before.commitDate, before.startedAt, before.run < 0 ? Number.MAX_SAFE_INTEGER : before.run) as RunRow | undefined;
+    return row ? toStoredRun(row) : undefined;
   }
 
   /** The points of a series in order; with `last`, only the newest that many. */

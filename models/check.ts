@@ -3,6 +3,7 @@
  * token sequence (cosine similarity per position, top-1 agreement) and, when the model has a
  * vision encoder, the image features of one synthetic image.
  */
+import { argmaxScalar } from '../core/argmax.ts';
 import { OnnxCommunityDriver } from './drivers/onnx-community.ts';
 import { uniformAt } from './weights/random.ts';
 import { ensureModel, type Precision, type Scale } from './zoo.ts';
@@ -99,11 +100,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>, offset = 0, l
   return na === 0 || nb === 0 ? (na === nb ? 1 : 0) : dot / Math.sqrt(na * nb);
 }
 
-export function argmax(a: ArrayLike<number>, offset: number, length: number): number {
-  let best = offset;
-  for (let i = offset + 1; i < offset + length; i++) if ((a[i] as number) > (a[best] as number)) best = i;
-  return best - offset;
-}
 
 /** Deterministic token ids spread over the vocabulary. */
 export function sequenceIds(tokens: number, vocab: number): number[] {
@@ -151,7 +147,7 @@ export function compareOutputs(precision: Precision, ref: Outputs, got: Outputs,
     const c = cosine(ref.logits, got.logits, p * vocab, vocab);
     sum += c;
     min = Math.min(min, c);
-    if (argmax(ref.logits, p * vocab, vocab) === argmax(got.logits, p * vocab, vocab)) agree += 1;
+    if (argmaxScalar(ref.logits, p * vocab, vocab) === argmaxScalar(got.logits, p * vocab, vocab)) agree += 1;
   }
   for (let i = 0; i < ref.logits.length; i++) maxAbs = Math.max(maxAbs, Math.abs((ref.logits[i] as number) - (got.logits[i] as number)));
   const figures = {

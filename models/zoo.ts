@@ -32,6 +32,8 @@ export const LAYOUTS: readonly Layout[] = ['onnx-community', 'axera', 'gguf'];
 
 /** Bump when the bytes a build produces change for the same request. */
 export const BUILDER_VERSION = '1.3.0';
+/** Bump when the GGUF layout's files change (only gguf builds' hashes include it, so ONNX caches stay valid). 2: + mmproj. */
+export const GGUF_WRITER_VERSION = 2;
 export const DEFAULT_SEED = 1234;
 
 export interface BuildRequest {
@@ -135,6 +137,7 @@ export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['reques
     lmHead: request.lmHead,
     opForms,
     builderVersion: BUILDER_VERSION,
+    ...(request.layout === 'gguf' ? { ggufWriter: GGUF_WRITER_VERSION } : {}),
   });
   return createHash('sha256').update(key).digest('hex');
 }

@@ -11,6 +11,8 @@ import { cellRunnerName, suiteRunnerNames } from '../core/matrix.ts';
 import { figureSourceDetail } from '../core/figure-source.ts';
 import { cellFigure } from '../reporters/report-axera.ts';
 import { accuracyCell, cellSource, errorBarsNote, withMedianIntervals, failedCell, figureInterval, figureMarkers, flagStatus, flagTexts, fmtInterval, INTERVAL_LABELS, shortReason, type StoredStats } from '../reporters/figures.ts';
+import { cellIdentity, IDENTITY_FIELDS, NOT_RECORDED, type IdentityFieldName } from '../analysis/identity.ts';
+import { groupBy } from '../reporters/build-report.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from '../reporters/markers.ts';
 import { fmt } from '../reporters/format.ts';
 import { isRemoteServer } from '../reporters/build-report.ts';
@@ -39,7 +41,7 @@ export function indexView(full: RunResult, metrics: readonly string[]): RunResul
   return {
     ...result,
     cells: result.cells.map((full) => {
-      const { iterations: _events, metrics: _all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept } = full;
+      const { iterations, metrics: _all, subgraphs: _graphs, operatorProfile: _ops, outliers: _outliers, probes, ...kept } = full;
       // cellFigure: a composed cell's decode figures come from its iterations, which are dropped here.
       const figures = metrics.flatMap((m) => {
         const f = cellFigure(full, m);
@@ -47,7 +49,19 @@ export function indexView(full: RunResult, metrics: readonly string[]): RunResul
       });
       return {
       ...kept,
-      iterations: [],
+      // What the configuration identity reads of each iteration (its workload), without the events.
+      iterations: iterations.map((it) => ({
+        index: it.index,
+        warmup: it.warmup,
+        startMs: 0,
+        endMs: 0,
+        promptTokens: it.promptTokens,
+        imageTokens: it.imageTokens,
+        images: it.images,
+        outputTokens: it.outputTokens,
+        events: [],
+        ...(it.error !== undefined ? { error: it.error } : {}),
+      })),
       metrics: Object.fromEntries(figures),
       subgraphs: {},
       ...(probes ? { probes: { ...probes, samples: [] } } : {}),
@@ -144,6 +158,7 @@ interface Entry {
 export function entryCell(e: Entry | undefined, metric: string, others: number): TableCell {
   if (!e) return cell(markerText('no-run'), { status: 'missing', note: 'no run measured this combination' });
   const link = `runs/${e.run.slug}.html#cell-${encodeURIComponent(e.cellId)}`;
+  // Older runs of the same configuration identity (a grid position never holds two identities).
   const more = others > 0 ? ` (+${others} older)` : '';
   if (!e.cell) return cell(`${markerText('not-run')}${more}`, { status: 'missing', marks: ['not-run'], link, note: `planned in run ${e.run.result.runId} but not run` });
   if (e.cell.status === 'failed') {
@@ -178,23 +193,130 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
 export const FIGURE_FORMAT = `median [${INTERVAL_LABELS['median-ci']}] n=values, or median (range min–max) n=values where n < ${MIN_VALUES_FOR_MEDIAN_INTERVAL} allows no interval of the median`;
 
 export interface ComparisonGrid {
+  /** The row dimensions: the user's, then identity fields the runs differ in (never merged in one figure). */
+  rowDims: string[];
+  columnDims: string[];
   rowKeys: string[];
   columnKeys: string[];
   /** Values of each row's / column's dimensions, for filters. */
   rowValues: Map<string, Record<string, string>>;
   columnValues: Map<string, Record<string, string>>;
-  /** row key -> column key -> entries, newest first. */
+  /** row key -> column key -> entries of one configuration identity, newest first. */
   slots: Map<string, Map<string, Entry[]>>;
+  /** Identity fields every figure of the page shares, with their one value. */
+  shared: Array<[IdentityFieldName, string]>;
+  /** Identity fields that are one value per column but differ between columns (a board's threads, its runtime's settings). */
+  columnFacts: IdentityFieldName[];
+  /** column key -> field -> its value in that column. */
+  columnFactValues: Map<string, Record<string, string>>;
 }
 
+/** What each column measured: the identity fields that differ between columns, one row per column. */
+export function columnConfigurationTable(grid: ComparisonGrid): Table | null {
+  if (!grid.columnFacts.length) return null;
+  return {
+    id: 'column-configurations',
+    figures: 'Identity fields the columns differ in (each column measured one value of each); every figure of a column has these values',
+    columns: columns([['Column', 'left'], ...grid.columnFacts.map((f): [string, 'left'] => [f, 'left'])]),
+    rows: grid.columnKeys.map((ck) => [cell(ck), ...grid.columnFacts.map((f) => {
+      const v = grid.columnFactValues.get(ck)?.[f] ?? NOT_RECORDED;
+      return cell(v, v === NOT_RECORDED ? { status: 'missing' } : {});
+    })]),
+  };
+}
+
+/**
+ * Identity fields a dimension shows or implies: when the user's rows or columns include one of
+ * these dimensions, the field need not be a dimension of its own unless it differs inside one
+ * grid position (then it always splits).
+ */
+const SHOWN_BY: Partial<Record<IdentityFieldName, readonly Dimension[]>> = {
+  model: ['model'],
+  model_hash: ['model'],
+  layout: ['model'],
+  weights: ['model'],
+  seed: ['model'],
+  precision: ['precision'],
+  vision_precision: ['precision'],
+  int8_form: ['precision'],
+  runner: ['backend'],
+  images: ['images'],
+  image_tokens: ['images'],
+  prompt_tokens: ['prefill', 'images'],
+  target: ['target', 'board'],
+  machine: ['host', 'board'],
+  board: ['board'],
+};
+
+/** An identity value as a table shows it (build hashes are long). */
+const identityText = (value: string): string => shortReason(value, 48);
+
 export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptions): ComparisonGrid {
+  // Every cell of every run (planned cells that never ran too) with its configuration identity.
+  const all: Array<{ run: PublishedRun; cell: CellResult | undefined; cellId: string; fields: Record<IdentityFieldName, string> | null; user: { rows: string[]; columns: string[] } }> = [];
+  for (const run of runs) {
+    const present = new Set<string>();
+    const cells: Array<[CellResult | undefined, string, boolean]> = run.result.cells.map((c) => [c, c.id, true]);
+    for (const c of run.result.cells) present.add(c.id);
+    // A planned cell that never ran still has a place: parameters from its id (k=v,...).
+    for (const id of run.result.plannedCells) {
+      if (present.has(id)) continue;
+      const params = Object.fromEntries(id.split(',').map((kv) => kv.split('=') as [string, string]));
+      cells.push([{ id, params, settings: {}, model: null } as unknown as CellResult, id, false]);
+    }
+    for (const [c, cellId, ran] of cells) {
+      const identity = ran && c ? cellIdentity(run.result, c) : null;
+      all.push({
+        run,
+        cell: ran ? c : undefined,
+        cellId,
+        fields: identity?.complete ? identity.fields : null,
+        user: { rows: options.rows.map((d) => dimensionValue(run.result, c, d)), columns: options.columns.map((d) => dimensionValue(run.result, c, d)) },
+      });
+    }
+  }
+  // Which identity fields must become dimensions: those that differ inside one grid position of
+  // the user's dimensions, and those that differ across the page without a dimension showing them.
+  const complete = all.filter((e) => e.fields);
+  const shown = new Set<string>([...options.rows, ...options.columns]);
+  const byPosition = groupBy(complete, (e) => `${keyOf(e.user.rows)}\u0000${keyOf(e.user.columns)}`);
+  const byColumn = groupBy(complete, (e) => keyOf(e.user.columns));
+  const extraRows: IdentityFieldName[] = [];
+  const columnFacts: IdentityFieldName[] = [];
+  const shared: Array<[IdentityFieldName, string]> = [];
+  const varies = (entries: readonly (typeof complete)[number][], f: IdentityFieldName) => new Set(entries.map((e) => e.fields![f])).size > 1;
+  for (const { name } of IDENTITY_FIELDS) {
+    if (!varies(complete, name)) {
+      if (complete.length) shared.push([name, complete[0]!.fields![name]]);
+      continue;
+    }
+    const inPosition = [...byPosition.values()].some((list) => varies(list, name));
+    const implied = (SHOWN_BY[name] ?? []).some((d) => shown.has(d));
+    if (!inPosition && implied) continue;
+    // A field that is one value per column (a board's thread count) is a fact of the column,
+    // listed in the column configuration table; one that differs inside a column splits rows.
+    if (!inPosition && [...byColumn.values()].every((list) => !varies(list, name))) columnFacts.push(name);
+    else extraRows.push(name);
+  }
+  // A failed or not-run cell has no full identity: it takes its run's value of the field (its
+  // ok cells'), so it stays beside the figures of its own configuration.
+  const runValue = (e: (typeof all)[number], f: IdentityFieldName): string => {
+    if (e.fields) return e.fields[f];
+    if (e.cell) {
+      const own = cellIdentity(e.run.result, e.cell).fields[f];
+      if (own !== NOT_RECORDED) return own;
+    }
+    const sibling = complete.find((x) => x.run === e.run && x.user.rows.join() === e.user.rows.join());
+    return sibling?.fields![f] ?? complete.find((x) => x.run === e.run)?.fields![f] ?? NOT_RECORDED;
+  };
+  const rowDims = [...options.rows, ...extraRows];
+  const columnDims = [...options.columns];
   const rowValues = new Map<string, Record<string, string>>();
   const columnValues = new Map<string, Record<string, string>>();
   const slots = new Map<string, Map<string, Entry[]>>();
-  // `c` gives the dimensions; `ran` false places a planned cell that never ran (its entry has no cell).
-  const place = (run: PublishedRun, c: CellResult | undefined, cellId: string, ran = true) => {
-    const rv = Object.fromEntries(options.rows.map((d) => [d, dimensionValue(run.result, c, d)]));
-    const cv = Object.fromEntries(options.columns.map((d) => [d, dimensionValue(run.result, c, d)]));
+  for (const e of all) {
+    const rv = Object.fromEntries([...options.rows.map((d, i) => [d, e.user.rows[i]!]), ...extraRows.map((f) => [f, identityText(runValue(e, f))])]);
+    const cv = Object.fromEntries(options.columns.map((d, i) => [d, e.user.columns[i]!]));
     const rk = keyOf(Object.values(rv));
     const ck = keyOf(Object.values(cv));
     rowValues.set(rk, rv);
@@ -202,26 +324,16 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     let row = slots.get(rk);
     if (!row) slots.set(rk, (row = new Map()));
     const list = row.get(ck);
-    const entry = { run, cell: ran ? (c ?? null) : null, cellId };
+    const entry = { run: e.run, cell: e.cell ?? null, cellId: e.cellId };
     if (list) list.push(entry);
     else row.set(ck, [entry]);
-  };
-  for (const run of runs) {
-    const present = new Set<string>();
-    for (const c of run.result.cells) {
-      present.add(c.id);
-      place(run, c, c.id);
-    }
-    // A planned cell that never ran still has a place: parameters from its id (k=v,...).
-    for (const id of run.result.plannedCells) {
-      if (present.has(id)) continue;
-      const params = Object.fromEntries(id.split(',').map((kv) => kv.split('=') as [string, string]));
-      place(run, { id, params, settings: {}, model: null } as unknown as CellResult, id, false);
-    }
   }
   for (const row of slots.values()) for (const list of row.values()) list.sort((a, b) => b.run.result.startedAt.localeCompare(a.run.result.startedAt));
   const natural = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
-  return { rowKeys: [...rowValues.keys()].sort(natural), columnKeys: [...columnValues.keys()].sort(natural), rowValues, columnValues, slots };
+  const columnKeys = [...columnValues.keys()].sort(natural);
+  const facts = new Map(columnKeys.map((ck) => [ck, {} as Record<string, string>]));
+  for (const f of columnFacts) for (const [ck, list] of byColumn) facts.get(ck)![f] = identityText(list[0]!.fields![f]);
+  return { rowDims, columnDims, rowKeys: [...rowValues.keys()].sort(natural), columnKeys, rowValues, columnValues, slots, shared, columnFacts, columnFactValues: facts };
 }
 
 export function comparisonTable(grid: ComparisonGrid, metric: string, options: SiteOptions): Table {
@@ -229,7 +341,7 @@ export function comparisonTable(grid: ComparisonGrid, metric: string, options: S
   const rows = grid.rowKeys.map((rk) => {
     const rv = grid.rowValues.get(rk)!;
     return [
-      ...options.rows.map((d) => cell(rv[d]!)),
+      ...grid.rowDims.map((d) => cell(rv[d]!)),
       ...grid.columnKeys.map((ck) => {
         const list = grid.slots.get(rk)?.get(ck);
         return entryCell(list?.[0], metric, (list?.length ?? 1) - 1);
@@ -240,13 +352,13 @@ export function comparisonTable(grid: ComparisonGrid, metric: string, options: S
     id: `compare-${metric}`,
     caption: `${def?.label ?? metric} (${def?.unit ?? ''}${def ? `, ${def.better} is better` : ''})`,
     figures: `${FIGURE_FORMAT} of the newest run of each combination (older runs of it are counted and on their pages). ${def?.description ?? ''} Markers: see the legend`,
-    columns: columns([...options.rows.map((d): [string, 'left'] => [d, 'left']), ...grid.columnKeys.map((k): [string, 'right'] => [k, 'right'])]),
+    columns: columns([...grid.rowDims.map((d): [string, 'left'] => [d, 'left']), ...grid.columnKeys.map((k): [string, 'right'] => [k, 'right'])]),
     rows,
   };
 }
 
 /** A grouped bar chart of a comparison table (first 40 rows, first 10 columns), with error bars. */
-export function comparisonChart(t: Table, metric: string, options: SiteOptions): ChartSpec {
+export function comparisonChart(t: Table, metric: string, options: { rows: readonly string[]; columns: readonly string[] }): ChartSpec {
   const maxRows = 40;
   const maxCols = 10;
   const first = options.rows.length;
@@ -366,7 +478,8 @@ export function trendSection(runs: readonly PublishedRun[], grid: ComparisonGrid
   for (const run of runs) {
     const board = boardOf(run.result);
     for (const c of run.result.cells) {
-      const row = keyOf(options.rows.map((d) => dimensionValue(run.result, c, d)));
+      const identity = cellIdentity(run.result, c).fields;
+      const row = keyOf(grid.rowDims.map((d) => ((DIMENSIONS as readonly string[]).includes(d) ? dimensionValue(run.result, c, d as Dimension) : identityText(identity[d as IdentityFieldName]))));
       const list = boards.get(board);
       if (list) list.push({ run, cell: c, row });
       else boards.set(board, [{ run, cell: c, row }]);
@@ -439,10 +552,12 @@ export function siteIndex(given: readonly PublishedRun[], options: SiteOptions):
   const grid = comparisonGrid(runs, options);
   const sections: Section[] = options.metrics.map((metric) => {
     const t = comparisonTable(grid, metric, options);
-    return { id: `compare-${metric}`, heading: t.caption!, notes: [], tables: [{ ...t, caption: undefined }], charts: [comparisonChart(t, metric, options)] };
+    return { id: `compare-${metric}`, heading: t.caption!, notes: [], tables: [{ ...t, caption: undefined }], charts: [comparisonChart(t, metric, { rows: grid.rowDims, columns: grid.columnDims })] };
   });
   const trend = options.metrics[0] ? trendSection(runs, grid, options.metrics.includes('ttft_ms') ? 'ttft_ms' : options.metrics[0], options) : null;
   if (trend) sections.push(trend);
+  const configurations = columnConfigurationTable(grid);
+  if (configurations) sections.push({ id: 'column-configurations', heading: 'What each column measured', notes: [], tables: [configurations], charts: [] });
   sections.push({ id: 'accuracy', heading: 'Accuracy vs fp32', notes: [], tables: [accuracyTable(runs)], charts: [] });
   sections.push({ id: 'runs', heading: 'Runs and provenance', notes: [], tables: [provenanceTable(runs)], charts: [] });
   sections.push({
@@ -467,7 +582,8 @@ export function siteIndex(given: readonly PublishedRun[], options: SiteOptions):
       facts: [
         `${runs.length} run(s), ${runs.reduce((s, r) => s + r.result.cells.length, 0)} cell(s), ${boards.size} board(s), suites ${[...suites].join(', ')}`,
         `Dates ${dates[0] ?? '–'} to ${dates[dates.length - 1] ?? '–'}`,
-        `Rows: ${options.rows.join(', ')}; columns: ${options.columns.join(', ')}`,
+        `Rows: ${grid.rowDims.join(', ')}; columns: ${grid.columnDims.join(', ')}${grid.rowDims.length + grid.columnDims.length > options.rows.length + options.columns.length ? ' (identity fields the runs differ in are added, so no figure mixes two configurations)' : ''}`,
+        `Every figure shares: ${grid.shared.map(([f, v]) => `${f} ${identityText(v)}`).join('; ') || 'no identity field'}`,
       ],
       notes: [`Every figure is a ${FIGURE_FORMAT}, measured unless marked composed; click a figure for its run. Every marker is in the legend at the end.`],
       sections,

@@ -16,7 +16,7 @@ import { markdownText, renderMarkdown } from '../reporters/render/markdown.ts';
 import { allCharts, type ChartSpec, type Report } from '../reporters/report-model.ts';
 import { CELL_JOURNAL_FILE, readResult } from '../harness/result-store.ts';
 import { benchArgv } from '../core/commands.ts';
-import { errorMessage, InputError, toError } from '../core/errors.ts';
+import { errorMessage, FileSystemError, fileSystemProblem, InputError, toError } from '../core/errors.ts';
 import { baseSlug, slugger } from './collect.ts';
 import { replaceSite, stagingFolder } from './site-folder.ts';
 import { dimensionValue, FILTER_DIMENSIONS, indexView, siteIndex, type PublishedRun, type SiteOptions } from './site-model.ts';
@@ -267,6 +267,8 @@ export async function publishSite(files: readonly string[], site: string, option
     return { ...written, index: join(site, 'index.html') };
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
+    const problem = fileSystemProblem(err);
+    if (problem) throw new FileSystemError(`publish: ${problem}`, existsSync(join(site, 'index.html')) ? `kept: the old site in ${site}, as it was` : `no site written to ${site}`);
     throw err;
   }
 }
@@ -431,7 +433,7 @@ export function writeSite(runs: readonly PublishedRun[], out: string, options: S
       }
       if (!s.id.startsWith('compare-')) return renderHtmlSection(s, { foldAfter: INDEX_ROWS_SHOWN });
       const t = s.tables[0]!;
-      const first = options.rows.length;
+      const first = grid.rowDims.length;
       return [
         `<section id="${escapeHtml(s.id)}"><h2>${escapeHtml(s.heading)}</h2>`,
         renderHtmlTable(t, {

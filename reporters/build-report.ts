@@ -11,6 +11,7 @@ import { axeraSections, composedStat, hasComposedFigures } from './report-axera.
 import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-charts.ts';
 import { rooflineSectionModel } from './report-roofline.ts';
 import { workloadSection } from './workload.ts';
+import { boardLines, drivenOverSsh } from './board-facts.ts';
 import { accuracyCell, cellSource, flagTexts, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL } from './markers.ts';
 import { fmt, fmtBytes } from './format.ts';
@@ -520,7 +521,8 @@ export function buildReport(stored: RunResult): Report {
   return {
     title: `${result.suite.name} — run ${result.runId}`,
     facts: [
-      `Target: ${result.target}; host ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}${isRemoteServer(result) ? ' (the benchmarking client: the server runs elsewhere)' : ''}`,
+      `Target: ${result.target}; ${drivenOverSsh(result) ? 'driver host (the machine running bench, not the board; threads and peak RSS are its own)' : 'host'} ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}${isRemoteServer(result) ? ' (the benchmarking client: the server runs elsewhere)' : ''}`,
+      ...boardLines(result),
       `Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; git ${env.git.revision?.slice(0, 10) ?? 'unknown'}${env.git.dirty ? ' (dirty)' : ''}`,
       optionsLine(result),
       `Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,

@@ -7,7 +7,7 @@ import { cellMetrics } from '../core/metrics.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AccuracyCheck } from '../core/runner.ts';
 import type { MetricStats } from '../core/stats.ts';
-import { fmt } from './format.ts';
+import { fmt, fmtBytes } from './format.ts';
 import { flagMarker, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from './markers.ts';
 import { cell, type FigureStatus, type TableCell } from './report-model.ts';
 
@@ -156,7 +156,8 @@ export function accuracyCell(c: CellResult): TableCell {
   const a = c.accuracy;
   if (a) {
     const thresholds = a.thresholds ? `; thresholds cosine ${a.thresholds.cosineMean}, top-1 ${a.thresholds.top1 * 100}%` : '';
-    const checked = `vs fp32 over ${a.tokens} positions on ${a.checkedOn?.cpu ?? 'a machine not recorded'}${a.cached ? ' (cached verdict)' : ''}${thresholds}`;
+    const cost = a.gateCost ? `; the gate took ${Math.round(a.gateCost.ms)} ms and ${fmtBytes(a.gateCost.peakRssBytes)} peak RSS, outside the cell's figures` : '';
+    const checked = `vs fp32 over ${a.tokens} positions on ${a.checkedOn?.cpu ?? 'a machine not recorded'}${a.cached ? ' (cached verdict)' : ''}${thresholds}${cost}`;
     return a.passed
       ? cell(`pass: ${accuracyFigures(a)}`, { status: 'measured', value: a.cosine, note: checked })
       : cell(`${markerText('wrong-output')}: ${a.failures.join('; ') || 'failed, no reason recorded'} (${accuracyFigures(a)})`, { status: 'flagged', value: a.cosine, marks: ['wrong-output'], note: checked });

@@ -46,8 +46,19 @@ const ROOFLINE_EXPLAINED =
   'Bound = max(operations / matmul peak, bytes / read bandwidth): the least time the phase can take on this hardware. ' +
   'Achieved % of bound = bound / measured median (100% = at the hardware limit). Decode is per output token at the mean attended length of the request\'s steps; ' +
   'bytes count weights (with quantisation scales) and the KV cache, not activations, so a working set that fits in cache (tiny models) can beat a DRAM bound. ' +
-  "Decode kernel ceiling = the least decode time with this runtime's batch-1 kernels (weights at the calibrated weight-stream rate of the precision, attention at the calibrated batch-1 attention rate, the rest at read bandwidth), and the % of it reached: " +
-  'the gap between bound and ceiling is what the kernels cannot do on this machine; below the ceiling, time is lost around them.';
+  'The matmul peak of a precision is the fastest calibrated kernel that computes it exactly, whichever runtime or operator shows it (int4 weights widen to int8 dot products, int8 and fp16 to fp32): the kernel and its rate are named below. ' +
+  "Runtime ceiling = the least time with this runtime's own kernels for the cell's format (decode: weights at the calibrated batch-1 weight-stream rate, attention at the batch-1 attention rate, the rest at read bandwidth; prefill and image encode: the calibrated rate of the format's own matmul kernel), and the % of it reached: " +
+  'the gap between bound and ceiling is what the runtime\'s kernels cannot do on this machine; below the ceiling, time is lost around them. ' +
+  'A phase measured faster than its bound beyond the interval of its median says the bound is wrong (a calibration figure too low), never more than 100%.';
+
+/** "% of bound" text: the percentage, or that the measurement proves the bound (or ceiling) wrong. */
+function percentText(percent: number | null, wrong: boolean | undefined, what: string): string {
+  if (percent === null) return '–';
+  if (wrong) return `${what} is wrong`;
+  // Above 100% within the interval of the median: at the limit, within noise. A result written
+  // before the check existed (no flag) keeps its percentage: it cannot say which it is.
+  return percent > 100 && wrong === false ? '≈100% (within interval)' : `${fmt(percent, 1)}%`;
+}
 
 export function rooflineSectionModel(result: RunResult, remoteServer = false): Section {
   const heading = 'Roofline: achieved % of hardware bound';
@@ -77,8 +88,8 @@ export function rooflineSectionModel(result: RunResult, remoteServer = false): S
       w && r.limitedBy ? `${r.limitedBy}${isPartial(r) ? ' (partial)' : ''}` : '–',
       r.achievedMs !== null ? `${fmt(r.achievedMs)} ms` : '–',
       w && r.achievedMs !== null && boundMs !== null ? achievedRate(r, r.achievedMs) : '–',
-      r.percentOfBound !== null ? `${fmt(r.percentOfBound, 1)}%` : '–',
-      r.kernelMs != null ? `${fmt(r.kernelMs)} ms${r.percentOfKernelCeiling !== null ? ` (${fmt(r.percentOfKernelCeiling, 1)}%)` : ''}` : '–',
+      percentText(r.percentOfBound, r.boundWrong, 'bound'),
+      r.kernelMs != null ? `${fmt(r.kernelMs)} ms${r.percentOfKernelCeiling !== null ? ` (${percentText(r.percentOfKernelCeiling, r.kernelCeilingWrong, 'ceiling')})` : ''}` : '–',
     ].map(text);
   });
   // The same note for many cells and phases is printed once, with where it applies.
@@ -93,13 +104,41 @@ export function rooflineSectionModel(result: RunResult, remoteServer = false): S
     const conv = calibration.runtimeFormats[precision];
     if (conv) formatNotes.add(`${String(c.params['precision'] ?? c.model?.precision)} runs as ${conv.as}: ${conv.reason}.`);
   }
-  for (const r of rows.filter((x) => x.percentOfBound !== null && x.percentOfBound > 100)) {
-    addNote('faster than the bound: the working set fits in cache, or the calibration does not describe this machine as it ran', `${r.cellId} ${r.phase}`);
+  for (const r of rows) {
+    const at = `${r.cellId} ${r.phase}`;
+    const rates = (r.computeRates ?? []).map((c) => `${c.part} ${c.precision} at ${fmt(c.gops)} G op/s (${c.figure})`).join(', ');
+    if (r.boundWrong) {
+      addNote(
+        `the bound is wrong: measured faster than it beyond the interval of the median, so a figure it uses is too low (read bandwidth ${fmt(calibration.bandwidth.read?.value ?? NaN)} GB/s${rates ? `, ${rates}` : ''}): the working set fits in cache, or the calibration was measured on a busy machine or misses a faster kernel; calibrate again`,
+        at,
+      );
+    } else if (r.percentOfBound !== null && r.percentOfBound > 100) {
+      addNote(
+        r.boundWrong === false
+          ? 'at the bound: the median is faster than it, within its interval'
+          : 'faster than the bound: the working set fits in cache, or the calibration does not describe this machine as it ran',
+        at,
+      );
+    }
+    if (r.kernelCeilingWrong && !r.boundWrong) addNote("the runtime kernel ceiling is wrong: measured faster than it beyond the interval of the median (a calibrated kernel rate of this runtime is too low)", at);
+  }
+  // Which kernel each compute bound's rate comes from, once per distinct rate.
+  const rateNotes = new Map<string, string>();
+  for (const r of rows) {
+    for (const c of r.computeRates ?? []) {
+      const via = c.via === c.precision ? '' : ` (${c.precision} widened to ${c.via})`;
+      rateNotes.set(`${c.precision}/${c.figure}`, `compute bound of ${c.precision} ${c.part}: ${fmt(c.gops)} G op/s, ${c.figure}${via}: ${c.method}`);
+    }
   }
   const notes = [...where].map(([note, at]) => `${note} (${[...new Set(at)].join('; ')})`);
   if (calibration.bandwidth.read?.source === 'measured' && rows.some((r) => r.phase === 'decode' && r.boundMs != null && r.kernelMs === null)) {
     notes.push('no decode kernel ceiling: the calibration has no weight-stream rate for the precision (calibrations made before it was measured lack it; run `bench calibrate` again).');
   }
+  // Records written before prefill / image-encode ceilings existed (no computeRates) never had them.
+  if (rows.some((r) => r.phase !== 'decode' && r.computeRates !== undefined && r.boundMs !== null && r.kernelMs === null)) {
+    notes.push("no prefill / image-encode kernel ceiling for a runtime the calibration did not time (its kernels are another runtime's than ONNX Runtime's) or a precision without its own calibrated matmul rate.");
+  }
+  notes.push(...rateNotes.values());
   if (rows.some((r) => isPartial(r) && r.boundMs !== null)) {
     notes.push('(partial): a figure the bound needs is missing from the calibration, so it covers only part of the work: still a lower bound, a looser one.');
   }
@@ -112,7 +151,7 @@ export function rooflineSectionModel(result: RunResult, remoteServer = false): S
         id: 'roofline',
         columns: columns([
           ['Cell', 'left'], ['Phase', 'left'], ['Work', 'right'], ['Bound', 'right'], ['Limited by', 'left'], ['Achieved (median)', 'right'],
-          ['Achieved rate', 'right'], ['% of bound', 'right'], ['Decode kernel ceiling (% reached)', 'right'],
+          ['Achieved rate', 'right'], ['% of bound', 'right'], ['Runtime ceiling (% of it reached)', 'right'],
         ]),
         figures: 'Bound: computed from the calibration and the model\'s work; achieved: the measured median of the phase (TPOT for decode)',
         rows: body,
@@ -148,17 +187,22 @@ export function rooflineChartSpec(result: RunResult, rows: readonly RooflineReco
     const worst = (id: string) => Math.min(...[...byCell.get(id)!.values()].map((r) => r.percentOfBound ?? Infinity));
     cells = cells.map((id) => [id, worst(id)] as const).sort((a, b) => a[1] - b[1]).slice(0, ROOFLINE_CHART_CELLS).map(([id]) => id);
   }
-  const value = (id: string, phase: BoundPhase, of: 'percentOfBound' | 'percentOfKernelCeiling' = 'percentOfBound'): number | null => byCell.get(id)?.get(phase)?.[of] ?? null;
+  // A bound (or ceiling) the measurement proves wrong has no bar: its percentage means nothing.
+  const value = (id: string, phase: BoundPhase, of: 'percentOfBound' | 'percentOfKernelCeiling' = 'percentOfBound'): number | null => {
+    const r = byCell.get(id)?.get(phase);
+    if (!r || (of === 'percentOfBound' ? r.boundWrong : r.kernelCeilingWrong)) return null;
+    return r[of] ?? null;
+  };
   const datasets = PHASES.filter(([phase]) => rows.some((r) => r.phase === phase && r.percentOfBound !== null)).map(([phase, label, color]) => ({
     label,
     data: cells.map((c) => value(c, phase)),
     backgroundColor: color,
   }));
-  if (rows.some((r) => r.percentOfKernelCeiling !== null)) {
+  if (rows.some((r) => r.phase === 'decode' && r.percentOfKernelCeiling !== null)) {
     datasets.push({ label: 'decode, % of kernel ceiling', data: cells.map((c) => value(c, 'decode', 'percentOfKernelCeiling')), backgroundColor: '#f4a6a6' });
   }
   let highest = 100;
-  for (const r of rows) highest = Math.max(highest, r.percentOfBound ?? 0, r.percentOfKernelCeiling ?? 0);
+  for (const r of rows) highest = Math.max(highest, r.boundWrong ? 0 : (r.percentOfBound ?? 0), r.kernelCeilingWrong ? 0 : (r.percentOfKernelCeiling ?? 0));
   const calibration = result.roofline!.calibration;
   const source = calibration.bandwidth.read?.source ?? Object.values(calibration.matmul)[0]?.source ?? 'no';
   const synthetic = result.cells.some((c) => c.model?.synthetic) ? '; synthetic weights (random values, real architecture)' : '';

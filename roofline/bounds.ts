@@ -11,6 +11,33 @@ import { resolveFormat, type WeightFormat } from './precision.ts';
 
 export type BoundPhase = 'decode' | 'prefill' | 'image_encode';
 
+/**
+ * Arithmetic that can compute a precision exactly: the precision itself and every wider one
+ * its values widen into without loss (int4 codes are int8 values, int8 and fp16 values are
+ * fp32 values). The hardware bound of a precision is the fastest of these the calibration
+ * measured, whichever kernel shows it.
+ */
+const EXACT_WIDENINGS: Record<ComputeKey, readonly ComputeKey[]> = {
+  int4: ['int4', 'int8', 'fp16', 'fp32'],
+  int8: ['int8', 'fp16', 'fp32'],
+  fp16: ['fp16', 'fp32'],
+  fp32: ['fp32'],
+};
+
+/** The rate a part of a phase's compute bound (or ceiling) is taken at, and which kernel showed it. */
+export interface ComputeRate {
+  part: 'weight matmuls' | 'attention';
+  /** Arithmetic of the work (the format's). */
+  precision: ComputeKey;
+  /** Arithmetic of the kernel the rate is from: the precision, or a wider one it widens into. */
+  via: ComputeKey;
+  /** Calibration entry: `matmul.<key>` or `matmulExtra.<name>`. */
+  figure: string;
+  gops: number;
+  /** The calibration's method text for that figure (names the operator). */
+  method: string;
+}
+
 export interface PhaseBound {
   phase: BoundPhase;
   /** What `boundMs` covers: one decode step, the whole prefill, all images of the request. */
@@ -23,13 +50,19 @@ export interface PhaseBound {
   /** max(memoryMs, computeMs); null when neither is known. */
   boundMs: number | null;
   limitedBy: 'memory' | 'compute' | null;
+  /** The rates the compute bound uses: the fastest calibrated kernel for each part's precision. */
+  computeRates: ComputeRate[];
   /**
-   * Decode only: the least time with this runtime's batch-1 kernels, max(boundMs, matmul weight
+   * This runtime's ceiling, the least time with its own kernels for the cell's format.
+   * Prefill and image encoding: max(memoryMs, linear ops / the calibrated rate of the format's
+   * own kernel + attention ops / the activation kernel's rate), null for formats another
+   * runtime executes (the calibration times ONNX Runtime's kernels) or without that rate.
+   * Decode: the least time with this runtime's batch-1 kernels, max(boundMs, matmul weight
    * bytes / the calibration's weight-stream rate + attention + other bytes / read bandwidth),
    * attention being max(KV bytes / read bandwidth, attention ops / the batch-1 attention rate)
    * when the calibration has that rate (else the KV bytes alone). It separates time the kernels
-   * cannot save on this machine from time lost around them; null for other phases and when the
-   * calibration has no stream rate for the format.
+   * cannot save on this machine from time lost around them; null when the calibration has no
+   * stream rate for the format.
    */
   kernelMs: number | null;
   /**
@@ -75,22 +108,59 @@ export interface Bounds {
 /** ms to move `bytes` at `figure` GB/s. */
 const msAt = (amount: number, figure: Figure): number => (amount / (figure.value * 1e9)) * 1000;
 
-function computeMs(work: Work, format: WeightFormat, calibration: Calibration, notes: string[]): number | null {
-  const parts: Array<[number, ComputeKey, string]> = [
+/** Calibrated matmul figures of one arithmetic: `matmul.<key>` and `matmulExtra.<key>_<form>`. */
+function figuresOf(key: ComputeKey, calibration: Calibration): Array<[string, Figure]> {
+  const out: Array<[string, Figure]> = [];
+  const main = calibration.matmul[key];
+  if (main) out.push([`matmul.${key}`, main]);
+  for (const [name, f] of Object.entries(calibration.matmulExtra ?? {})) if (name.startsWith(`${key}_`)) out.push([`matmulExtra.${name}`, f]);
+  return out;
+}
+
+/**
+ * The fastest calibrated way to compute `precision`: the best figure over the arithmetic it
+ * widens into exactly (EXACT_WIDENINGS); null when the calibration measured none of them.
+ */
+export function fastestRate(part: ComputeRate['part'], precision: ComputeKey, calibration: Calibration): ComputeRate | null {
+  let best: ComputeRate | null = null;
+  for (const via of EXACT_WIDENINGS[precision]) {
+    for (const [figure, f] of figuresOf(via, calibration)) {
+      if (!(f.value > 0) || (best && best.gops >= f.value)) continue;
+      best = { part, precision, via, figure, gops: f.value, method: f.method };
+    }
+  }
+  return best;
+}
+
+/** The rate of the format's own kernel (`matmul.<precision>`): this runtime's ceiling, not the hardware's. */
+function ownRate(part: ComputeRate['part'], precision: ComputeKey, calibration: Calibration): ComputeRate | null {
+  const f = calibration.matmul[precision];
+  return f && f.value > 0 ? { part, precision, via: precision, figure: `matmul.${precision}`, gops: f.value, method: f.method } : null;
+}
+
+type RateOf = (part: ComputeRate['part'], precision: ComputeKey, calibration: Calibration) => ComputeRate | null;
+
+/** Linear ops at the weight rate + attention ops at the activation rate; null when no part has a rate. */
+function computeMs(work: Work, format: WeightFormat, calibration: Calibration, rateOf: RateOf, notes: string[] | null): { ms: number | null; rates: ComputeRate[]; missing: boolean } {
+  const parts: Array<[number, ComputeKey, ComputeRate['part']]> = [
     [work.linearOps, format.weightCompute, 'weight matmuls'],
     [work.attentionOps, format.activationCompute, 'attention'],
   ];
   let total: number | null = null;
-  for (const [ops, key, label] of parts) {
+  let missing = false;
+  const rates: ComputeRate[] = [];
+  for (const [ops, key, part] of parts) {
     if (ops === 0) continue;
-    const peak = calibration.matmul[key];
-    if (!peak) {
-      notes.push(`no ${key} matmul peak in the calibration: ${label} not in the compute bound`);
+    const rate = rateOf(part, key, calibration);
+    if (!rate) {
+      missing = true;
+      notes?.push(`no matmul peak in the calibration that computes ${key} (${EXACT_WIDENINGS[key].join(', ')}): ${part} not in the compute bound`);
       continue;
     }
-    total = (total ?? 0) + msAt(ops, peak);
+    rates.push(rate);
+    total = (total ?? 0) + (ops / (rate.gops * 1e9)) * 1000;
   }
-  return total;
+  return { ms: total, rates, missing };
 }
 
 function phaseBound(
@@ -104,7 +174,8 @@ function phaseBound(
   const read = calibration.bandwidth.read;
   const memoryMs = read ? msAt(work.bytes, read) : null;
   if (!read) notes.push('no read bandwidth in the calibration: memory bound unknown');
-  const compute = computeMs(work, format, calibration, notes);
+  const hardware = computeMs(work, format, calibration, fastestRate, notes);
+  const compute = hardware.ms;
   const partial = notes.length > 0;
   let boundMs: number | null = null;
   let limitedBy: PhaseBound['limitedBy'] = null;
@@ -118,8 +189,14 @@ function phaseBound(
     boundMs = Math.max(m, c);
     limitedBy = m >= c ? 'memory' : 'compute';
   }
-  const kernelMs = phase === 'decode' && boundMs !== null && read ? decodeKernelMs(work, format, calibration, read, boundMs) : null;
-  return { phase, per, work, memoryMs, computeMs: compute, boundMs, limitedBy, kernelMs, partial, notes };
+  let kernelMs: number | null = null;
+  if (boundMs !== null && phase === 'decode') kernelMs = read ? decodeKernelMs(work, format, calibration, read, boundMs) : null;
+  else if (boundMs !== null && format.ortKernels !== false) {
+    // Prefill and image encoding: the same work at the rates of this runtime's own kernels for the format.
+    const own = computeMs(work, format, calibration, ownRate, null);
+    if (own.ms !== null && !own.missing) kernelMs = Math.max(boundMs, memoryMs ?? 0, own.ms);
+  }
+  return { phase, per, work, memoryMs, computeMs: compute, boundMs, limitedBy, computeRates: hardware.rates, kernelMs, partial, notes };
 }
 
 function decodeKernelMs(work: Work, format: WeightFormat, calibration: Calibration, read: Figure, boundMs: number): number | null {

@@ -61,10 +61,13 @@ export function rooflineRecord(result: RunResult, calibration: Calibration, desc
       computeMs: b?.computeMs ?? null,
       boundMs: b?.boundMs ?? null,
       limitedBy: b?.limitedBy ?? null,
+      computeRates: (b?.computeRates ?? []).map((c) => ({ ...c })),
       kernelMs: b?.kernelMs ?? null,
       achievedMs: r.achievedMs,
       percentOfBound: r.percentOfBound,
       percentOfKernelCeiling: r.percentOfKernelCeiling,
+      boundWrong: r.boundWrong,
+      kernelCeilingWrong: r.kernelCeilingWrong,
       notes: [...(b?.notes ?? []), ...(r.reason ? [r.reason] : [])],
     };
   });

@@ -26,8 +26,17 @@ export interface RooflineRow {
   achievedMs: number | null;
   /** bound / achieved x 100; null when either is missing. */
   percentOfBound: number | null;
-  /** Decode: kernel ceiling / achieved x 100 (see PhaseBound.kernelMs); null otherwise. */
+  /** This runtime's kernel ceiling / achieved x 100 (see PhaseBound.kernelMs); null without a ceiling. */
   percentOfKernelCeiling: number | null;
+  /**
+   * The measurement beats the bound beyond its interval (the whole 95% interval of the median,
+   * or with fewer than 6 iterations every measured value, is below the bound): the bound is
+   * wrong, not the runtime better than the hardware. A calibration figure is too low (measured
+   * on a busy machine, or a faster kernel than any calibrated exists).
+   */
+  boundWrong: boolean;
+  /** The same against this runtime's kernel ceiling. */
+  kernelCeilingWrong: boolean;
   /** Why there are no bounds for the cell (no descriptor, unknown precision); missing calibration figures are in bound.notes. */
   reason?: string;
 }
@@ -80,6 +89,17 @@ function median(stats: MetricStats | undefined): number | null {
   return stats && Number.isFinite(stats.median) && stats.median > 0 ? stats.median : null;
 }
 
+/**
+ * True when the measurement is faster than `limitMs` beyond its interval: the top of the 95%
+ * interval of the median, or, without one (fewer than 6 iterations), the slowest measured
+ * value, is below the limit. A median just under the limit within its interval is noise.
+ */
+export function beatsLimit(stats: MetricStats | undefined, limitMs: number | null): boolean {
+  if (!stats || limitMs === null || !(limitMs > 0)) return false;
+  const top = stats.ciMedian?.[1] ?? stats.max;
+  return Number.isFinite(top) && top < limitMs;
+}
+
 /** One row per phase the cell has, bounds computed from its descriptor. */
 export function rooflineRows(result: RunResult, calibration: Calibration, descriptorFor: DescriptorLookup): RooflineRow[] {
   const rows: RooflineRow[] = [];
@@ -101,7 +121,8 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
     }
     for (const phase of phases) {
       const bound = bounds ? (phase === 'decode' ? bounds.decode : phase === 'prefill' ? bounds.prefill : bounds.imageEncode) : null;
-      const achievedMs = median(cell.metrics[PHASE_METRIC[phase]]);
+      const stats = cell.metrics[PHASE_METRIC[phase]];
+      const achievedMs = median(stats);
       const boundMs = bound?.boundMs ?? null;
       rows.push({
         cellId: cell.id,
@@ -110,6 +131,8 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
         achievedMs,
         percentOfBound: boundMs !== null && achievedMs !== null ? (boundMs / achievedMs) * 100 : null,
         percentOfKernelCeiling: bound?.kernelMs != null && achievedMs !== null ? (bound.kernelMs / achievedMs) * 100 : null,
+        boundWrong: achievedMs !== null && beatsLimit(stats, boundMs),
+        kernelCeilingWrong: achievedMs !== null && beatsLimit(stats, bound?.kernelMs ?? null),
         ...(reason ? { reason } : {}),
       });
     }

@@ -19,3 +19,17 @@ export async function sha256File(path: string): Promise<string> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/**
+ * The weight precisions of the builds a cell runs: its LLM's (`llm_precision`, else
+ * `precision`) and, when it encodes images or frames, its vision encoder's (`vision_precision`,
+ * else `precision`); `fallback` where neither axis is set.
+ */
+export function cellPartPrecisions(cell: Cell, fallback = 'fp32'): { llm: string; vision: string | null } {
+  const precision = String(cell.params['precision'] ?? fallback);
+  const needsVision = numberParam(cell, 'images', 0) > 0 || numberParam(cell, 'frames', 0) > 0;
+  return {
+    llm: String(cell.params['llm_precision'] ?? precision),
+    vision: needsVision ? String(cell.params['vision_precision'] ?? precision) : null,
+  };
+}

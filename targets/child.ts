@@ -31,6 +31,8 @@ export interface RunChildOptions {
   cwd?: string;
   /** Called once when the time limit is hit, before the process is killed, with the output so far. */
   onTimeout?: (partial: { stdout: string; stderr: string }) => void;
+  /** Called with the whole stderr so far each time more arrives (to read a PID it announces). */
+  onStderr?: (soFar: string) => void;
 }
 
 export function runChild(cmd: string, args: readonly string[], opts: RunChildOptions): Promise<ChildOutcome> {
@@ -66,7 +68,10 @@ export function runChild(cmd: string, args: readonly string[], opts: RunChildOpt
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stdout!.on('data', (c: string) => (stdout += c));
-    child.stderr!.on('data', (c: string) => (stderr += c));
+    child.stderr!.on('data', (c: string) => {
+      stderr += c;
+      opts.onStderr?.(stderr);
+    });
     child.stdout!.on('end', () => {
       stdoutEnded = true;
       maybeDone();

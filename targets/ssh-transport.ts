@@ -67,6 +67,8 @@ export class SshTransport implements TargetTransport {
   private controlDir: string | null = null;
   private connected = false;
   private connecting: Promise<TargetCommandResult> | null = null;
+  /** PIDs on the board of the commands running now, stopped by close() (a run that is interrupted). */
+  private readonly runningRemote = new Set<number>();
 
   constructor(
     readonly target: TargetDefinition,
@@ -130,12 +132,23 @@ export class SshTransport implements TargetTransport {
   private async exec(remote: string, program: string, opts: TargetRunOptions, announcedPid: boolean): Promise<TargetCommandResult> {
     const timeoutMs = opts.timeoutMs ?? this.target.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     let pidAtTimeout: number | null = null;
+    let announced: number | null = null;
     const out = await runChild(this.ssh, [...this.sshArgs(), remote], {
       timeoutMs,
       input: opts.input,
       onTimeout: (partial) => {
         pidAtTimeout = takePidMarker(partial.stderr).pid;
       },
+      onStderr: (soFar) => {
+        if (!announcedPid || announced !== null) return;
+        // Only a whole marker line: a PID cut between two chunks would name another process.
+        const at = soFar.indexOf(PID_MARKER);
+        if (at < 0 || soFar.indexOf('\n', at) < 0) return;
+        announced = takePidMarker(soFar).pid;
+        if (announced !== null) this.runningRemote.add(announced);
+      },
+    }).finally(() => {
+      if (announced !== null) this.runningRemote.delete(announced);
     });
     const { pid, stderr } = announcedPid ? takePidMarker(out.stderr) : { pid: null, stderr: out.stderr };
     const base = { stdout: out.stdout, stderr, wallMs: out.wallMs };
@@ -335,6 +348,10 @@ export class SshTransport implements TargetTransport {
 
   async close(): Promise<void> {
     if (!this.controlDir) return;
+    // A command still running on the board (an interrupted cell: its ssh client died with the
+    // signal, the program did not) is stopped there before the master goes.
+    await Promise.all([...this.runningRemote].map((pid) => this.killRemote(pid)));
+    this.runningRemote.clear();
     await runChild(this.ssh, ['-O', 'exit', ...this.sshArgs()], { timeoutMs: 5000 });
     this.removeControlDir();
   }

@@ -29,6 +29,7 @@ import { gainTensor } from '../layers/norms.ts';
 import type { LayoutBuild, LayoutResult } from '../layouts/types.ts';
 import type { RandomTensor } from '../weights/random.ts';
 import { f32, str, u32, writeGguf, type GgufTensor, type GgufValue } from './container.ts';
+import { mmprojContent, mmprojSupport } from './mmproj.ts';
 import { encodeMatrix, type GgmlTypeName } from './quants.ts';
 
 /** Zoo precision -> the ggml type of every matmul weight (token embedding and output included). */
@@ -210,8 +211,14 @@ export function ggufMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName,
 }
 
 export const GGUF_FILE_SESSION = 'llm';
+/** Session name of the vision tower + projector (llama.cpp mtmd's mmproj file), when the family has one. */
+export const GGUF_MMPROJ_SESSION = 'mmproj';
 
-/** The zoo layout `gguf`: one `<id>-llm-<type>.gguf` holding the LLM (no vision tower: llama.cpp takes no image embeddings here). */
+/**
+ * The zoo layout `gguf`: `<id>-llm-<type>.gguf` holding the LLM and, for the families mtmd's
+ * graph is written for (models/gguf/mmproj.ts), `<id>-mmproj-<type>.gguf` holding the vision
+ * tower and projector.
+ */
 export function buildGguf(b: LayoutBuild): LayoutResult {
   const d = b.descriptor;
   const type = GGUF_WEIGHT_TYPE[b.lin.precision];
@@ -219,10 +226,15 @@ export function buildGguf(b: LayoutBuild): LayoutResult {
   const file = `${d.id}-llm-${type}.gguf`;
   b.log(`${file} (${arch}, ${type})`);
   const written = writeGguf(join(b.dir, file), ggufMetadata(d, b.lin.seed, type, arch), ggufTensors(d.llm, b.lin.seed, type, arch));
-  return {
-    files: { [GGUF_FILE_SESSION]: written.path },
-    assets: {},
-    sizes: { [file]: written.bytes },
-    params: {},
-  };
+  const files: Record<string, string> = { [GGUF_FILE_SESSION]: written.path };
+  const sizes: Record<string, number> = { [file]: written.bytes };
+  if ('projector' in mmprojSupport(d)) {
+    const mm = mmprojContent(d, b.lin.seed, b.lin.precision);
+    const mmFile = `${d.id}-mmproj-${mm.type}.gguf`;
+    b.log(`${mmFile} (clip, ${mm.type})`);
+    const mmWritten = writeGguf(join(b.dir, mmFile), mm.metadata, mm.tensors);
+    files[GGUF_MMPROJ_SESSION] = mmWritten.path;
+    sizes[mmFile] = mmWritten.bytes;
+  }
+  return { files, assets: {}, sizes, params: {} };
 }

@@ -1,6 +1,6 @@
 import type { Comparison, GateFinding, MetricComparison } from '../../analysis/comparison-types.ts';
 import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../render/junit.ts';
-import { allowedDifferencesLine, fmtCiPct, fmtMedian, fmtPct, gateLine, verdictText } from './verdict-text.ts';
+import { allowedDifferencesLine, findingOutcome, OWN_CASE_FINDINGS, fmtCiPct, fmtMedian, fmtPct, gateLine, verdictText } from './verdict-text.ts';
 
 function rowDetail(r: MetricComparison, c: Comparison): string {
   return (
@@ -24,7 +24,7 @@ function rowOutcome(r: MetricComparison, c: Comparison): JunitCaseOutcome {
     return { kind: 'failure', type: 'regression', message, detail };
   }
   const f = rowFinding(r, c);
-  if (f) return { kind: f.outcome === 'fail' ? 'failure' : 'error', type: f.outcome === 'fail' ? f.kind : `cannot judge: ${f.kind}`, message: f.reason, detail };
+  if (f) return findingOutcome(f, detail);
   if (r.verdict === 'insufficient data') return { kind: 'skipped', message: `insufficient data: ${r.note ?? 'too few iterations'}` };
   return { kind: 'passed', output: detail };
 }
@@ -46,8 +46,6 @@ function properties(c: Comparison): Array<[string, string]> {
   ];
 }
 
-/** Findings that are not a row of a metric suite or a cell-status case: lost cells, short output, accuracy, identity. */
-const OWN_CASE_KINDS = new Set(['lost-cell', 'short-output', 'accuracy', 'identity', 'nothing-compared']);
 
 /**
  * JUnit XML (reporters/render/junit.ts): one testsuite per metric, one testcase per cell ×
@@ -72,12 +70,8 @@ export function formatComparisonJunit(c: Comparison): string {
     return { classname, name: f.cellId, outcome: { kind: 'passed', output: `failed in the base run, ok in the candidate: ${f.error}` } };
   });
   const gateCases = c.findings
-    .filter((f) => OWN_CASE_KINDS.has(f.kind))
-    .map((f): JunitCase => ({
-      classname: `${c.cand.suite}.gate.${f.kind}`,
-      name: f.cellId || c.cand.suite,
-      outcome: f.outcome === 'fail' ? { kind: 'failure', type: f.kind, message: f.reason } : { kind: 'error', type: `cannot judge: ${f.kind}`, message: f.reason },
-    }));
+    .filter((f) => OWN_CASE_FINDINGS.has(f.kind))
+    .map((f): JunitCase => ({ classname: `${c.cand.suite}.gate.${f.kind}`, name: f.cellId || c.cand.suite, outcome: findingOutcome(f) }));
   return renderJunit({
     name: `bench compare ${c.cand.suite}: ${gateLine(c)}`,
     suites: [...suites, { name: `${c.cand.suite}: cell status`, cases: statusCases }, { name: `${c.cand.suite}: gate`, properties: props, cases: gateCases }],

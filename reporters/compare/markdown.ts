@@ -1,7 +1,7 @@
 import { markdownTable } from 'markdown-table';
 import { pipeTable } from './pipe-table.ts';
-import type { Comparison, GateFinding, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
-import { allowedDifferencesLine, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
+import { allowedDifferencesLine, findingLine, inertMarkdown, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 export interface ComparisonMarkdownOptions {
   /** Leave out rows with no significant change (for size-limited places like a step summary). */
@@ -11,17 +11,10 @@ export interface ComparisonMarkdownOptions {
 /** Cell ids and messages go into table cells: a pipe would end the cell. */
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
-/**
- * Text from a result file (cell ids, errors, identity values) as inert Markdown: no HTML, links,
- * images, emphasis or line breaks, whatever it holds.
- */
-const inert = (s: string) => s.replace(/[\r\n]+/g, " ").replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`);
+const inert = inertMarkdown;
 
 function findingsSection(c: Comparison): string {
-  if (!c.findings.length) return '';
-  const line = (f: GateFinding) =>
-    `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${inert(f.cellId)}` : ''}: ${inert(f.reason)}`;
-  return `### Gate findings\n\n${c.findings.map(line).join('\n')}`;
+  return c.findings.length ? `### Gate findings\n\n${c.findings.map(findingLine).join('\n')}` : '';
 }
 
 function identitySection(c: Comparison): string {

@@ -1,4 +1,5 @@
 import { fmt } from '../format.ts';
+import type { JunitCaseOutcome } from '../render/junit.ts';
 import type { Comparison, FindingKind, GateFinding, MetricComparison } from '../../analysis/comparison-types.ts';
 
 /** "+10.3%" / "-4.0%": a sign on every change so a reader never guesses the direction. */
@@ -83,4 +84,25 @@ export function summaryLine(c: Comparison): string {
     `${s.compared} comparisons (cell × metric): ${s.slower} slower (${s.regressions} beyond the threshold), ` +
     `${s.faster} faster (${s.improvements} beyond the threshold), ${s.unchanged} no significant change, ${s.insufficient} insufficient data`
   );
+}
+
+/**
+ * Text from a result file (cell ids, errors, identity values) as inert Markdown: no HTML, links,
+ * images, emphasis or line breaks, whatever it holds.
+ */
+export const inertMarkdown = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|]/g, (ch) => `\\${ch}`);
+
+/** One gate finding as a Markdown list item. */
+export function findingLine(f: GateFinding): string {
+  return `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${inertMarkdown(f.cellId)}` : ''}: ${inertMarkdown(f.reason)}`;
+}
+
+/** Findings that are a JUnit test case of their own (the others mark a metric row or a cell-status case). */
+export const OWN_CASE_FINDINGS: ReadonlySet<FindingKind> = new Set(['lost-cell', 'short-output', 'accuracy', 'identity', 'nothing-compared']);
+
+/** A finding as a JUnit outcome: a failure when it fails the gate, an error when the gate cannot judge. */
+export function findingOutcome(f: GateFinding, detail?: string): JunitCaseOutcome {
+  return f.outcome === 'fail'
+    ? { kind: 'failure', type: f.kind, message: f.reason, ...(detail ? { detail } : {}) }
+    : { kind: 'error', type: `cannot judge: ${f.kind}`, message: f.reason, ...(detail ? { detail } : {}) };
 }

@@ -3,8 +3,8 @@ import { LLAMACPP_RUNNER_SPEC } from './spec.ts';
 
 export const LLAMACPP_RUNNER: RunnerDescriptor = {
   spec: LLAMACPP_RUNNER_SPEC,
-  description: "llama.cpp in this process (node-llama-cpp) on the zoo's GGUF builds",
-  capabilities: { inProcess: true, streamsTokens: true, takesImages: false, buildsZooModels: false, measuresRemoteServer: false },
+  description: "llama.cpp in this process on the zoo's GGUF builds (text: node-llama-cpp; images: @fugood/llama.node's mtmd with the zoo's mmproj)",
+  capabilities: { inProcess: true, streamsTokens: true, takesImages: true, buildsZooModels: false, measuresRemoteServer: false },
   backendLabel: ({ settings: s }) => `llamacpp ${String(s['binding'] ?? '(binding not recorded)')}${s['ggufType'] ? ` ${String(s['ggufType'])}` : ''}`,
   async load({ target }) {
     const { llamaCppRunner } = await import('./index.ts');

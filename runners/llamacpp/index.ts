@@ -3,10 +3,12 @@
  * LLM of the suite's model, same descriptor and same random weights as the ONNX build, timed
  * with the ORT runner's event names on the run's clock.
  *
- * Images: the 3.21.1 binding feeds llama.cpp token ids only (its batch API takes token ids;
- * there is no embeddings input and no mtmd/mmproj support), so an image's features cannot be
- * placed in the prompt. Image cells are refused with that reason rather than measured as
- * something else.
+ * Images: the 3.21.1 binding feeds llama.cpp token ids only (no embeddings input, no mtmd), so
+ * image cells go through a second binding, @fugood/llama.node, which has llama.cpp's mtmd
+ * (runners/llamacpp/image-cell.ts), with the zoo's mmproj GGUF. Two bindings because neither
+ * serves both at full speed today: node-llama-cpp's prebuilt CPU binaries use the machine's
+ * SIMD but have no image API; llama.node's linux-x64 CPU binary has the image API but no SIMD
+ * (docs/runtimes.md has the figures). Each cell records its binding and build features.
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -15,15 +17,17 @@ import type { LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { InputError, ValidationError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
-import { GGUF_FILE_SESSION, GGUF_WEIGHT_TYPE } from '../../models/gguf/llm.ts';
+import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, GGUF_WEIGHT_TYPE } from '../../models/gguf/llm.ts';
+import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { GGML_TYPES } from '../../models/gguf/quants.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
 import { LlamaPipeline } from './pipeline.ts';
+import { prepareImageCell } from './image-cell.ts';
+import { noSimdMessage, simdVerdict } from './simd.ts';
 import { numberParam, sha256File } from '../cell-input.ts';
 
-export const IMAGES_REFUSED = `llamacpp runner: images not supported by node-llama-cpp ${NODE_LLAMA_CPP_VERSION} binding (no embeddings input); use runner ort`;
 
 /** Cell precision -> zoo precision; the GGUF names are accepted too (int8 <-> Q8_0, int4 <-> Q4_0, fp16 <-> F16). */
 const PRECISION_ALIASES: Record<string, Precision> = {
@@ -49,6 +53,9 @@ function ggmlTypeName(id: number): string {
 
 interface ResolvedGguf {
   path: string;
+  /** The zoo's mmproj (vision tower + projector) beside the LLM, when its family has one. */
+  mmprojPath?: string;
+  descriptor?: VlmDescriptor;
   identity: ModelIdentity;
   vocab: number;
   settings: Record<string, string | number>;
@@ -62,6 +69,8 @@ async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: st
     const llm = built.descriptor.llm;
     return {
       path: built.files[GGUF_FILE_SESSION]!,
+      ...(built.files[GGUF_MMPROJ_SESSION] ? { mmprojPath: built.files[GGUF_MMPROJ_SESSION] } : {}),
+      descriptor: built.descriptor,
       identity: {
         architecture: built.descriptor.id,
         precision: cellPrecision,
@@ -118,7 +127,6 @@ export const llamaCppRunner: Runner = {
   },
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
-    if (images > 0) throw new InputError(IMAGES_REFUSED);
     const textTokens = numberParam(cell, 'prefill', 128);
     if (textTokens < 1) throw new InputError(`cell ${cell.id}: the llamacpp runner needs prefill >= 1 (a prompt to evaluate)`);
     const cellPrecision = String(cell.params['precision'] ?? 'fp32');
@@ -131,6 +139,15 @@ export const llamaCppRunner: Runner = {
       throw new InputError(`suite "${suite.name}": options.flashAttention must be true or false, got ${JSON.stringify(flashOption)}`);
     }
     const model = await resolveGguf(suite, precision, cellPrecision, ctx);
+    const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
+    if (images > 0) {
+      if (!model.descriptor) throw new InputError(`cell ${cell.id}: llamacpp image cells need a zoo model (its mmproj GGUF); model.path gives the LLM only`);
+      if (chunkSize > 0) throw new InputError(`cell ${cell.id}: llamacpp image cells evaluate the prompt in one call; chunk must be 0`);
+      return prepareImageCell(
+        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
+        ctx,
+      );
+    }
     const llama = await llamaCpu();
 
     const loadStart = ctx.clock.now();
@@ -155,7 +172,8 @@ export const llamaCppRunner: Runner = {
     const loadMs = ctx.clock.now() - loadStart;
     const sequence = context.getSequence();
     const pipeline = new LlamaPipeline(sequence, ctx.clock);
-    const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
+    const simd = simdVerdict(llama.systemInfo);
+    const binding = `node-llama-cpp ${NODE_LLAMA_CPP_VERSION}`;
     const warnings = takeLlamaWarnings();
     const notes = [...model.notes, ...(warnings.length ? [`llama.cpp: ${warnings.join(' | ')}`] : [])];
     const load1 = loadavg()[0]!;
@@ -174,6 +192,9 @@ export const llamaCppRunner: Runner = {
       settings: {
         runner: 'llamacpp',
         ...llamaBuildInfo(llama),
+        llamaBuildSimd: simd.build,
+        machineSimd: simd.machine,
+        ...(simd.missing.length ? { llamaBuildMissingSimd: simd.missing.join(' ') } : {}),
         threads: ctx.threads,
         contextThreads: ctxRef.idealThreads,
         contextSize: ctxRef.contextSize,
@@ -190,6 +211,7 @@ export const llamaCppRunner: Runner = {
         ...model.settings,
         ...(notes.length ? { notes: notes.join('; ') } : {}),
       },
+      ...(simd.missing.length ? { flags: [{ kind: 'no-simd' as const, message: noSimdMessage(binding, simd) }] } : {}),
       runIteration: (index, warmup) => pipeline.run({ textTokens, vocab: model.vocab, seed, outputTokens, chunkSize }, index, warmup),
       async close() {
         await ctxRef.dispose();

@@ -9,8 +9,9 @@
  * copied.
  *
  * The module is assembled here byte by byte (no toolchain needed); the instruction listing is
- * beside each opcode. Semantics match the scalar loop in inputs.ts: the first index of the
- * largest value, NaNs never win (pmax keeps the left operand when a comparison is false).
+ * beside each opcode. Semantics match the scalar loop (core/argmax.ts): the first index of the
+ * largest value, NaNs never win wherever they are (pmax keeps the left operand when a
+ * comparison is false; the tail compares instead of f32.max, which would propagate a NaN).
  */
 
 const SIMD = 0xfd;
@@ -60,6 +61,8 @@ const v128LoadAt = (offset: number) => [SIMD, 0x00, 4, offset];
 const f32Load = [0x2a, 2, 0];
 const f32Eq = 0x5b;
 const f32Max = 0x97;
+const f32Gt = 0x5e;
+const select = 0x1b;
 const f32x4Splat = [SIMD, 0x13];
 const f32x4Lane = (lane: number) => [SIMD, 0x1f, lane];
 const f32x4Eq = [SIMD, 0x41];
@@ -103,7 +106,8 @@ const body: number[] = [
   ...get(VEC), ...f32x4Lane(2), ...get(VEC), ...f32x4Lane(3), f32Max, f32Max, ...set(M),
   ...block, ...loop,
   ...get(I), ...get(END), geU, ...brIf(1),
-  ...get(M), ...get(I), ...f32Load, f32Max, ...set(M),
+  // m = v > m ? v : m (not f32.max, which returns NaN when either is NaN: a NaN must never win)
+  ...get(I), ...f32Load, ...get(M), ...get(I), ...f32Load, ...get(M), f32Gt, select, ...set(M),
   ...get(I), ...i32c(4), add, ...set(I),
   ...br(0), end, end,
   // pass 2: first block of 4 holding m

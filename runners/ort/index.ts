@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../../core/errors.ts';
-import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
+import type { AccuracyCheck, ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
@@ -18,7 +18,7 @@ import { ORT_PRECISIONS } from './spec.ts';
 import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
 import { familyPreprocessing } from '../../models/preprocess/plan.ts';
 import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
-import { numberParam, sha256File } from '../cell-input.ts';
+import { cellPartPrecisions, numberParam, sha256File } from '../cell-input.ts';
 
 const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
 
@@ -120,32 +120,43 @@ function withVisionFrom(model: ResolvedModel, vision: ResolvedModel, visionPreci
   model.notes.push(...vision.notes.map((n) => `vision encoder: ${n}`));
 }
 
+/** The accuracy gate's verdict for a zoo build (null for fp32 and files not built here), logged. */
+async function gateOf(model: ResolvedModel, ctx: RunnerContext): Promise<AccuracyCheck | null> {
+  const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
+  if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
+  return accuracy;
+}
+
 /** In-process ONNX Runtime runner (CPU execution provider). */
 export const ortRunner: Runner = {
   name: 'ort',
   checkPlan: (suite, cells) => checkOrtPlan(suite, cells, true),
+  async checkAccuracy(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<AccuracyCheck | null> {
+    const precision = String(cell.params['precision'] ?? 'fp32');
+    return gateOf(await resolveModel(suite, String(cell.params['llm_precision'] ?? precision), ctx), ctx);
+  },
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
     const textTokens = numberParam(cell, 'prefill', 128);
     // `precision` sets every graph; vision_precision / llm_precision set one part each (as VLM
     // tables on Jetson Thor report them), each part built at its own precision.
-    const precision = String(cell.params['precision'] ?? 'fp32');
-    const llmPrecision = String(cell.params['llm_precision'] ?? precision);
-    const visionPrecision = String(cell.params['vision_precision'] ?? precision);
+    const parts = cellPartPrecisions(cell);
+    const llmPrecision = parts.llm;
     const outputTokens = numberParam(cell, 'output_tokens', suite.defaults.outputTokens);
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
     const frames = numberParam(cell, 'frames', 0);
     const needsVision = images > 0 || frames > 0;
     const model = await resolveModel(suite, llmPrecision, ctx);
-    if (needsVision && visionPrecision !== llmPrecision) {
-      withVisionFrom(model, await resolveModel(suite, visionPrecision, ctx), visionPrecision);
+    if (parts.vision !== null && parts.vision !== llmPrecision) {
+      withVisionFrom(model, await resolveModel(suite, parts.vision, ctx), parts.vision);
     }
     // Before any session of the cell exists (the check opens its own and releases them): a
     // quantised model is checked against fp32 once per build and machine; a failing one is
     // still timed, its cell marked numerically wrong. (The LLM build's; a vision_precision
     // build is not gated.)
-    const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
-    if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
+    // The harness runs the gate first (checkAccuracy, outside the cell's memory window); a caller
+    // that did not gets it here.
+    const accuracy = ctx.accuracy !== undefined ? ctx.accuracy : await gateOf(model, ctx);
 
     const options = pipelineSessionOptions(ctx.threads);
     // Only the sessions this cell uses are created: a text-only cell does not load the ViT.

@@ -3,6 +3,7 @@
  * sends the same work, and cheap to make so they do not distort the phases they belong to.
  */
 import { SimdArgmax } from './argmax-simd.ts';
+import { argmaxScalar } from '../../core/argmax.ts';
 import { seededRandom } from '../../core/random.ts';
 
 /** An RGB test image (uint8, HWC) with structure, as a camera frame would have. */
@@ -86,16 +87,5 @@ export function argmax(data: Float32Array, offset: number, length: number): numb
   return found >= 0 ? found : argmaxScalar(data, offset, length);
 }
 
-/** The plain loop (and the reference the SIMD version is tested against). */
-export function argmaxScalar(data: Float32Array, offset: number, length: number): number {
-  let best = offset;
-  let bestValue = data[offset]!;
-  for (let i = offset + 1; i < offset + length; i++) {
-    const v = data[i]!;
-    if (v > bestValue) {
-      bestValue = v;
-      best = i;
-    }
-  }
-  return best - offset;
-}
+/** The plain loop, the reference the SIMD version is tested against (core/argmax.ts). */
+export { argmaxScalar };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { InputError, ValidationError } from '../../core/errors.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { getDescriptor, PRECISIONS } from '../../models/zoo.ts';
-import { numberParam } from '../cell-input.ts';
+import { cellPartPrecisions, numberParam } from '../cell-input.ts';
 
 interface ContextLimit {
   maxPositions: number;
@@ -49,9 +49,11 @@ export function checkOrtPlan(suite: Suite, cells: readonly Cell[], localFiles: b
       throw new ValidationError(where, 'model.zoo', (err as Error).message);
     }
     for (const cell of cells) {
-      const precision = String(cell.params['precision'] ?? 'fp32');
-      if (!(PRECISIONS as readonly string[]).includes(precision)) {
-        throw new ValidationError(where, 'matrix.precision', `"${precision}" cannot be synthesised; the model zoo builds ${PRECISIONS.join(', ')}`);
+      const parts = cellPartPrecisions(cell);
+      for (const [axis, precision] of [['llm_precision', parts.llm], ['vision_precision', parts.vision]] as const) {
+        if (precision === null || (PRECISIONS as readonly string[]).includes(precision)) continue;
+        const named = cell.params[axis] !== undefined ? axis : 'precision';
+        throw new ValidationError(where, `matrix.${named}`, `"${precision}" cannot be synthesised; the model zoo builds ${PRECISIONS.join(', ')}`);
       }
     }
     limit = { maxPositions: d.llm.maxPositions, tokensPerImage: d.imageTokensPerTile, source: `model ${d.id} (${ref.scale})` };

@@ -10,10 +10,13 @@
  */
 import sharp from 'sharp';
 import { InputError } from '../../core/errors.ts';
-import type { PreprocessFamily, VisualPlan } from '../../models/preprocess/plan.ts';
+import type { VisualPlan } from '../../models/preprocess/plan.ts';
+import { PIXEL_CONVENTIONS, type PixelConvention } from '../../models/preprocess/pixels.ts';
 import type { Resolution } from '../../models/preprocess/resolution.ts';
 import { makeTestImage } from './inputs.ts';
 import { boundedSharp, readImageFile } from '../image-file.ts';
+
+export { PIXEL_CONVENTIONS, type PixelConvention };
 
 export interface RgbImage {
   data: Uint8Array;
@@ -30,23 +33,6 @@ export interface VisualItem {
   /** One source for an image; one per sampled frame for a video. */
   sources: ImageSource[];
 }
-
-/** Per-family pixel conventions of the reference processors. */
-export interface PixelConvention {
-  /** Resampling kernel: PIL BICUBIC (InternVL, Qwen2-VL) or LANCZOS (SmolVLM/Idefics3). */
-  kernel: 'cubic' | 'lanczos3';
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
-}
-
-export const PIXEL_CONVENTIONS: Record<PreprocessFamily, PixelConvention> = {
-  // InternVL build_transform: ImageNet mean/std, BICUBIC
-  internvl: { kernel: 'cubic', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  // Qwen2VLImageProcessor: OPENAI_CLIP_MEAN/STD, BICUBIC
-  'qwen2-vl': { kernel: 'cubic', mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
-  // SmolVLM preprocessor_config: mean/std 0.5, LANCZOS
-  smolvlm: { kernel: 'lanczos3', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
-};
 
 /** A synthetic camera frame of any size (the square test pattern generalised). */
 export function syntheticImage(size: Resolution, seed: number): RgbImage {

@@ -4,6 +4,8 @@
  * class of trouble, and `bench compare` must give that class's exit code and name the cell and
  * reason in Markdown, JSON and JUnit alike.
  *
+ * `bench history check` gets the same classes against a history of copies of that run.
+ *
  * On a loaded machine the run's cells carry busy / steal / run-queue flags, which (rightly) turn
  * a would-be regression into "cannot judge". Tests of other classes clear those flags on both
  * sides (`quiet`), as a run on a quiet machine would record them; the busy class sets them.
@@ -22,6 +24,9 @@ import type { CellResult, RunResult } from '../../core/result-types.ts';
 import type { Comparison } from '../../analysis/comparison-types.ts';
 import { registerCompareCommand } from '../../cli/compare.ts';
 import { findAll, parseXml } from '../compare/xml-check.ts';
+import { main } from '../../cli/main.ts';
+import type { HistoryCheck } from '../../history/check.ts';
+import { HistoryStore } from '../../history/store.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -275,4 +280,165 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
     expect(r.code).toBe(2);
     expect(r.json.findings.every((f) => f.kind === 'not-judged')).toBe(true);
   });
+});
+
+/** A copy of the run as measured at commit `i` (one day apart), as CI would record successive commits. */
+function atCommit(r: RunResult, i: number, prefix = 'c0ffee'): RunResult {
+  const q = copy(r);
+  q.runId = `history-${i}`;
+  q.environment.git.revision = `${prefix}${String(i).padStart(2, '0')}${'0'.repeat(32)}`;
+  q.startedAt = new Date(Date.UTC(2026, 10, 1) + i * 86_400_000).toISOString();
+  return q;
+}
+
+async function history(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  stdout = '';
+  stderr = '';
+  process.exitCode = undefined;
+  const code = await main(['node', 'bench', 'history', ...args]);
+  process.exitCode = undefined;
+  return { code, out: stdout, err: stderr };
+}
+
+/** A database of `runs` quiet copies of the real run at successive commits. */
+async function historyOf(runs: number, prefix = 'c0ffee'): Promise<string> {
+  const db = join(dir, `h${n++}.sqlite`);
+  const files = Array.from({ length: runs }, (_, i) => save(atCommit(quiet(real), i, prefix)));
+  const r = await history('add', ...files, '--db', db, '--board', 'vm', '--commit-date', '2026-11-01T00:00:00Z');
+  expect(r.code, r.err).toBe(0);
+  return db;
+}
+
+async function check(db: string, cand: RunResult, ...args: string[]): Promise<{ code: number; json: HistoryCheck; md: string; xml: string }> {
+  const file = save(cand);
+  const base = ['check', file, '--db', db, '--board', 'vm', '--commit-date', '2026-12-01T00:00:00Z', ...args];
+  const j = await history(...base, '--format', 'json');
+  const m = await history(...base, '--format', 'md');
+  const x = await history(...base, '--format', 'junit');
+  expect([m.code, x.code]).toEqual([j.code, j.code]);
+  return { code: j.code, json: JSON.parse(j.out) as HistoryCheck, md: m.out, xml: x.out };
+}
+
+describe('bench history check on a real tiny run: fails closed like compare', () => {
+  it('controls: an identical run passes (exit 0); a uniformly slower one is a regression (exit 1, two-run test gated)', async () => {
+    const db = await historyOf(8);
+    const same = await check(db, atCommit(quiet(real), 8));
+    expect(same.code).toBe(0);
+    expect(same.json.outcome).toBe('pass');
+    expect(same.json.rows.every((r) => r.status === 'ok')).toBe(true);
+
+    const slow = atCommit(quiet(real), 8);
+    for (const c of slow.cells) slower(c, SLOWER);
+    const r = await check(db, slow, '--gate-two-run');
+    expect(r.code).toBe(1);
+    expect(r.json.regressedCells).toEqual(real.cells.map((c) => c.id));
+    expect(r.md).toMatch(/\*\*FAIL: \d+ regressions in 4 cells/);
+  }, 60_000);
+
+  it('lost cell, broken decode, failing accuracy, newly failing cell: exit 1 naming cell and reason', async () => {
+    const db = await historyOf(8);
+    const lost = atCommit(quiet(real), 8);
+    lost.cells = lost.cells.filter((c) => c.id !== INT4);
+    let r = await check(db, lost);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'lost-cell', cellId: INT4 })]);
+
+    const broken = atCommit(quiet(real), 8);
+    const cell = broken.cells.find((c) => c.id === INT4)!;
+    for (const it of cell.iterations) {
+      it.outputTokens = 1;
+      it.events = it.events.filter((e) => !(e.kind === 'token' && e.index > 0) && !('phase' in e && e.phase === 'decode'));
+    }
+    delete cell.metrics['tpot_ms'];
+    delete cell.metrics['decode_tokens_per_s'];
+    delete cell.metrics['decode_ms'];
+    r = await check(db, broken);
+    expect(r.code).toBe(1);
+    const kinds = r.json.findings.map((f) => `${f.kind} ${f.cellId} ${f.metric ?? ''}`.trim());
+    expect(kinds).toEqual(expect.arrayContaining([`missing-metric ${INT4} decode_tokens_per_s`, `short-output ${INT4}`]));
+    expect(findAll(parseXml(r.xml), 'failure').some((f) => f.attrs['type'] === 'missing-metric')).toBe(true);
+
+    const wrong = atCommit(quiet(real), 8);
+    wrong.cells.find((c) => c.id === INT4)!.accuracy!.passed = false;
+    r = await check(db, wrong);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'accuracy', cellId: INT4 })]);
+
+    const failing = atCommit(quiet(real), 8);
+    Object.assign(failing.cells.find((c) => c.id === IMG)!, { status: 'failed', error: 'session run failed' });
+    r = await check(db, failing);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+  }, 90_000);
+
+  it('another configuration (scale) is cannot judge (exit 2), never mixed into the series; --allow-difference judges and labels it', async () => {
+    const db = await historyOf(8);
+    const full = atCommit(quiet(real), 8);
+    for (const c of full.cells) c.model!.scale = 'full';
+    let r = await check(db, full);
+    expect(r.code).toBe(2);
+    expect(r.json.identity.differences).toEqual([expect.objectContaining({ field: 'scale', base: 'tiny', cand: 'full', allowed: false })]);
+    expect(r.json.findings.map((f) => f.kind)).toEqual([...real.cells.map(() => 'identity'), 'nothing-compared']);
+
+    r = await check(db, full, '--allow-difference', 'scale');
+    expect(r.code).toBe(0);
+    expect(r.md).toContain('judged across allowed configuration differences: scale (history tiny, run full)');
+
+    // Stored, the other scale starts series of its own: none of the tiny series gets a point of it.
+    const added = await history('add', save(full), '--db', db, '--board', 'vm', '--commit-date', '2026-12-01T00:00:00Z');
+    expect(added.code, added.err).toBe(0);
+    const store = HistoryStore.open(db, { create: false });
+    try {
+      const series = store.series({ suite: 'internvl-tiny', board: 'vm', cellId: INT4, metric: 'ttft_ms' });
+      expect(series).toHaveLength(2);
+      expect(series.map((s) => store.points(s.id).length).sort()).toEqual([1, 8]);
+    } finally {
+      store.close();
+    }
+  }, 90_000);
+
+  it('a would-be regression on a busy machine is cannot judge (exit 2) naming the flag', async () => {
+    const db = await historyOf(8);
+    const slow = atCommit(quiet(real), 8);
+    for (const c of slow.cells) {
+      slower(c, SLOWER);
+      c.flags = [{ kind: 'steal', message: 'CPU steal 9% of CPU time' }];
+    }
+    const r = await check(db, slow, '--gate-two-run');
+    expect(r.code).toBe(2);
+    expect(r.json.regressedCells).toEqual([]);
+    const load = r.json.findings.filter((f) => f.kind === 'machine-load');
+    expect(load.length).toBe(r.json.rows.length);
+    expect(load.every((f) => f.outcome === 'cannot judge' && f.reason.includes('flagged steal'))).toBe(true);
+    // Nothing else was judged either: said as such.
+    expect(r.json.findings.filter((f) => f.kind !== 'machine-load').map((f) => f.kind)).toEqual(['nothing-compared']);
+  }, 60_000);
+
+  it('issue 26 item 10: a check that compared nothing is not a pass; a changed suite is said', async () => {
+    const db = await historyOf(2);
+    const next = atCommit(quiet(real), 2);
+    next.suite.hash = 'edited0suite0hash';
+    const r = await check(db, next);
+    expect(r.code).toBe(2);
+    expect(r.json.findings.some((f) => f.kind === 'nothing-compared')).toBe(true);
+    expect(r.json.findings.filter((f) => f.kind === 'not-judged').length).toBe(r.json.rows.length);
+    expect(r.json.suiteChanged).toMatchObject({ to: 'edited0suite0hash' });
+    expect(r.md).toContain('The suite definition changed since the previous stored run');
+    expect(r.md).toContain('CANNOT JUDGE (not a pass)');
+  }, 60_000);
+
+  it('issue 26 item 10: history accept refuses an empty --commit and an ambiguous prefix, naming the candidates', async () => {
+    const db = await historyOf(3, 'abcd');
+    let r = await history('accept', '--db', db, '--commit', '');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--commit is empty');
+    r = await history('accept', '--db', db, '--commit', '  ');
+    expect(r.code).toBe(2);
+    r = await history('accept', '--db', db, '--commit', 'abcd0');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--commit abcd0: ambiguous, 3 stored commits of internvl-tiny on vm begin with it: abcd00');
+    r = await history('accept', '--db', db, '--commit', 'abcd01');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^accepted .+ new level from run history-1 \(commit abcd01/m);
+  }, 60_000);
 });

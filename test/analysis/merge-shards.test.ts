@@ -142,7 +142,7 @@ describe('bench merge, then report, compare, history and publish read the merged
     // Output never overwrites an input, and a non-empty folder is refused.
     const over = await bench_(['merge', 'base', '--out', 'base'], dir);
     expect(over.status).toBe(2);
-    expect(over.stderr).toMatch(/holds the input/);
+    expect(over.stderr).toMatch(/the output contains the input/);
     expect((await bench_(['merge', 'cand', '--out', 'merged-base'], dir)).stderr).toMatch(/exists and is not empty/);
     // One shard only (the same file named twice is read once): shard 2/2 is reported missing, exit 1.
     const mixed = await bench_(['merge', 'base/s1', 'base/s1/../s1/result.json', '--out', 'mixed'], dir);

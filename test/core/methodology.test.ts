@@ -61,6 +61,14 @@ describe('outliers', () => {
     const recs = [rec(0, 10), rec(1, 11), rec(2, 10.5), rec(3, 10.2), rec(4, 30), rec(5, 10.8)];
     expect(markOutliers(recs)['ttft_ms']).toEqual([4]);
   });
+
+  it('does not flag float noise among identical values, but still flags a real outlier among them', () => {
+    // 296.62 + 306.84 summed along different event paths: the same figure, last bits apart.
+    const same = [603.46, 296.62 + 306.84, 603.46, 603.4600000000001, 603.46].map((value, index) => ({ index, value }));
+    expect(new Set(same.map((s) => s.value)).size).toBeGreaterThan(1);
+    expect(tukeyOutliers(same)).toEqual([]);
+    expect(tukeyOutliers([...same, { index: 5, value: 603.47 }])).toEqual([5]);
+  });
 });
 
 describe('shuffled order', () => {

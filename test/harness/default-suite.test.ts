@@ -10,6 +10,7 @@ import { medianRanks } from '../../core/stats.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { DEFAULT_CONFIDENCE } from '../../analysis/compare-runs.ts';
 import { isModelCached } from '../../models/zoo.ts';
+import { cellPartPrecisions } from '../../runners/cell-input.ts';
 
 describe('the default suite can be judged', () => {
   const { suite } = loadSuite(DEFAULT_SUITE);
@@ -17,6 +18,17 @@ describe('the default suite can be judged', () => {
   it('measures enough iterations per cell for bench compare at its default confidence, and for a median interval', () => {
     expect(suite.defaults.iterations).toBeGreaterThanOrEqual(minimumIterations(DEFAULT_CONFIDENCE));
     expect(medianRanks(suite.defaults.iterations)).not.toBeNull();
+  });
+
+  it('measures what users deploy: every image cell encodes at 8 bits or more, the LLM at int8 and int4', () => {
+    const cells = expandMatrix(suite.matrix);
+    const parts = cells.map((c) => ({ id: c.id, ...cellPartPrecisions(c) }));
+    expect(new Set(parts.map((p) => p.llm))).toEqual(new Set(['int8', 'int4']));
+    const imageCells = parts.filter((p) => p.vision !== null);
+    expect(imageCells.length).toBeGreaterThan(0);
+    for (const p of imageCells) expect(['int8', 'fp16', 'fp32'], p.id).toContain(p.vision);
+    // The cell id names both parts, so no table can mistake an int4 LLM cell for an int4 ViT.
+    expect(cells.find((c) => c.params['images'] === 1 && c.params['precision'] === 'int4')!.id).toMatch(/precision=int4.*vision_precision=int8/);
   });
 
   it('stops adaptively on the median intervals of TTFT and TPOT at ±2%, bounded per cell', () => {

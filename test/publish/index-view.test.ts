@@ -33,7 +33,7 @@ describe('the index from trimmed runs', () => {
     it(`is the index of the full runs (${name})`, () => {
       const full = runs();
       const trimmed = runs().map((r) => ({ ...r, result: indexView(r.result, options.metrics) }));
-      expect(trimmed[0]!.result.cells[0]!.iterations).toEqual([]);
+      expect(trimmed[0]!.result.cells[0]!.iterations.every((it) => it.events.length === 0)).toBe(true);
       expect(JSON.stringify(siteIndex(trimmed, options).report)).toBe(JSON.stringify(siteIndex(full, options).report));
     });
   }

@@ -40,6 +40,11 @@ const CHANGES: IntentionalChange[] = [
   { why: 'an endpoint run gets its own layout: no ImageEncoder or Prefill TTFT column, prompt tokens shown', old: /^## Summary \(Axera table layout\)/, added: /^## Summary$/, fixtures: ['endpoint'] },
   { why: 'new sections: published vs this run (Axera), noise and flags, throughput/goodput/chunk ITL', sections: ['Published vs', 'Noise and flags', 'Throughput, goodput and chunk ITL'] },
   { why: 'the operator table note moved its "what the figures are" part into the table\'s figures line', old: /^Kernel time summed over all iterations/, added: /^Profiling slows a run/ },
+  {
+    why: 'roofline: compute bounds at the fastest calibrated kernel of each precision, named; each runtime\'s own kernel ceiling for every phase, not decode alone; a bound a measurement beats beyond its interval is called wrong',
+    old: /^(Bound = max\(operations|\| Cell .*\| Decode kernel ceiling \(% reached\) \|$)/,
+    added: /^(Bound = max\(operations|\| Cell .*\| Runtime ceiling \(% of it reached\) \|$)/,
+  },
   { why: 'an endpoint run has no local-CPU roofline', sections: ['Roofline: achieved % of hardware bound'], fixtures: ['endpoint'] },
   { why: 'an endpoint run has no per-subgraph and share-of-TTFT tables (a server reports neither)', old: /^## (Per-subgraph latency|Share of TTFT by phase)$/, fixtures: ['endpoint'] },
   // Issue 24 (tables): honest intervals, one legend for every marker, the accuracy verdict, escaped text.

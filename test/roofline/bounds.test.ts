@@ -121,20 +121,59 @@ describe('cellBounds', () => {
     expect(b.decodeContext).toBe(392);
     expect(b.decode!.work.bytes).toBe(decodeBytes);
     expect(b.decode!.memoryMs).toBeCloseTo(decodeBytes / 20e9 * 1000, 9); // 15.92498 ms at 20 GB/s
-    // linear ops at the int4 peak (100 G op/s), attention at fp32 (200): 9.874529 + 4x24x14x64x392/200e6
-    expect(b.decode!.computeMs).toBeCloseTo(987_452_928 / 100e6 + (4 * 24 * 14 * 64 * 392) / 200e6, 9);
+    // int4 weights widen exactly to int8, whose calibrated kernel (400 G op/s) is faster than the
+    // int4 one (100): linear ops at 400, attention at fp32 (200): 2.468632 + 4x24x14x64x392/200e6
+    expect(b.decode!.computeMs).toBeCloseTo(987_452_928 / 400e6 + (4 * 24 * 14 * 64 * 392) / 200e6, 9);
     expect(b.decode!.limitedBy).toBe('memory');
     expect(b.decode!.boundMs).toBe(b.decode!.memoryMs);
     expect(b.decode!.per).toBe('output token');
 
-    // prefill, int4: compute-bound, 275 082 597 888 / 100 G + 6 358 302 720 / 200 G = 2750.826 + 31.792 ms
-    expect(b.prefill.computeMs).toBeCloseTo(2750.82597888 + 31.7915136, 6);
+    // prefill, int4: compute-bound, 275 082 597 888 / 400 G + 6 358 302 720 / 200 G = 687.706 + 31.792 ms
+    expect(b.prefill.computeMs).toBeCloseTo(687.70649472 + 31.7915136, 6);
     expect(b.prefill.limitedBy).toBe('compute');
-    expect(b.prefill.boundMs).toBeCloseTo(2782.61749248, 6);
+    expect(b.prefill.boundMs).toBeCloseTo(719.49800832, 6);
+    expect(b.prefill.computeRates).toEqual([
+      { part: 'weight matmuls', precision: 'int4', via: 'int8', figure: 'matmul.int8', gops: 400, method: 'test figure' },
+      { part: 'attention', precision: 'fp32', via: 'fp32', figure: 'matmul.fp32', gops: 200, method: 'test figure' },
+    ]);
+    // ORT's own int4 kernel (100 G op/s) is this runtime's ceiling, not the hardware's bound:
+    // 2750.826 + 31.792 ms, the figure the bound was before int4 could widen to int8.
+    expect(b.prefill.kernelMs).toBeCloseTo(2782.61749248, 6);
 
-    // image encode, int4 linears at 100 G op/s, attention at 200: 6226.0249 + 516.4032 ms
-    expect(b.imageEncode!.computeMs).toBeCloseTo(6226.0248576 + 516.4032, 6);
+    // image encode, int4 linears at 400 G op/s (int8 kernel), attention at 200: 1556.5062 + 516.4032 ms
+    expect(b.imageEncode!.computeMs).toBeCloseTo(1556.5062144 + 516.4032, 6);
     expect(b.imageEncode!.limitedBy).toBe('compute');
+    expect(b.imageEncode!.kernelMs).toBeCloseTo(6226.0248576 + 516.4032, 6);
+  });
+
+  it('takes each precision at the fastest calibrated kernel that computes it exactly, and never a narrower one', () => {
+    const shape = { images: 0, promptTokens: 128, outputTokens: 16 };
+    // prefill linear ops 2 x 128 x 357 826 560 + 2 x 135 899 904 = 91 875 319 296; attention 4x24x14x64x128^2... at fp32
+    const linear = 2 * 128 * 357_826_560 + 2 * 135_899_904;
+    const attention = (p: string) => cellBounds(d, { ...shape, precision: p }, testCalibration()).prefill.work.attentionOps;
+    // fp32 faster than the int8 kernel: int8 is computed at the fp32 rate (int8 values are fp32 values).
+    const fpFast = testCalibration({ matmul: { fp32: measured(500), int8: measured(400), int4: measured(100) } });
+    const int8 = cellBounds(d, { ...shape, precision: 'int8' }, fpFast).prefill;
+    expect(int8.computeMs).toBeCloseTo(linear / 500e6 + attention('int8') / 500e6, 6);
+    expect(int8.computeRates[0]).toMatchObject({ precision: 'int8', via: 'fp32', gops: 500 });
+    expect(int8.kernelMs).toBeCloseTo(linear / 400e6 + attention('int8') / 500e6, 6);
+    // A faster int8 operator in matmulExtra counts (whichever kernel shows the rate) and is named.
+    const extra = testCalibration({ matmulExtra: { int8_matmul_integer: { ...measured(800), method: 'MatMulInteger form' } } });
+    const viaExtra = cellBounds(d, { ...shape, precision: 'int4' }, extra).prefill;
+    expect(viaExtra.computeRates[0]).toEqual({ part: 'weight matmuls', precision: 'int4', via: 'int8', figure: 'matmulExtra.int8_matmul_integer', gops: 800, method: 'MatMulInteger form' });
+    expect(viaExtra.computeMs).toBeCloseTo(linear / 800e6 + attention('int4') / 200e6, 6);
+    // fp32 never takes a narrower kernel's rate: int4/int8 kernels cannot compute fp32 weights.
+    const fp32 = cellBounds(d, { ...shape, precision: 'fp32' }, testCalibration({ matmul: { fp32: measured(50), int8: measured(400), int4: measured(900) } })).prefill;
+    expect(fp32.computeMs).toBeCloseTo((linear + attention('fp32')) / 50e6, 6);
+    // A calibration without an int4 kernel still bounds int4 through int8, and is not partial.
+    const noInt4 = cellBounds(d, { ...shape, precision: 'int4' }, testCalibration({ matmul: { fp32: measured(200), int8: measured(400) } })).prefill;
+    expect(noInt4.partial).toBe(false);
+    expect(noInt4.computeMs).toBeCloseTo(linear / 400e6 + attention('int4') / 200e6, 6);
+    expect(noInt4.kernelMs).toBeNull(); // no ORT int4 rate: no ORT int4 ceiling
+    // llama.cpp's Q4_0 runs another runtime's kernels: hardware bound as int4, no ORT ceiling.
+    const q4 = cellBounds(d, { ...shape, precision: 'q4_0' }, testCalibration()).prefill;
+    expect(q4.computeRates[0]).toMatchObject({ precision: 'int4', via: 'int8', gops: 400 });
+    expect(q4.kernelMs).toBeNull();
   });
 
   it('scales image encoding with the image count and drops phases a cell does not have', () => {
@@ -175,7 +214,7 @@ describe('cellBounds', () => {
     expect(b.decode!.limitedBy).toBeNull();
     expect(b.decode!.notes).toEqual([
       'no read bandwidth in the calibration: memory bound unknown',
-      'no fp32 matmul peak in the calibration: attention not in the compute bound',
+      'no matmul peak in the calibration that computes fp32 (fp32): attention not in the compute bound',
       'decode is bounded by memory bandwidth alone here: no bound without it',
     ]);
     // Prefill keeps the compute bound of the weight matmuls, marked partial:
@@ -198,9 +237,8 @@ describe('cellBounds', () => {
     // 308 579 040 / 10 GB/s = 30.857904 ms; 9 920 560 / 20 GB/s = 0.496028 ms
     expect(b.decode!.kernelMs).toBeCloseTo(31.353932, 9);
     expect(b.decode!.boundMs).toBeCloseTo(15.92498, 9);
-    // Other phases have no kernel ceiling.
-    expect(b.prefill.kernelMs).toBeNull();
-    expect(b.imageEncode!.kernelMs).toBeNull();
+    // Prefill and image encoding take ORT's own int4 matmul rate (100 G op/s) as their ceiling.
+    expect(b.prefill.kernelMs).toBeCloseTo(2782.61749248, 6);
     // Kernels that stream faster than the measured read bandwidth cannot beat the bound.
     const fast = cellBounds(d, { images: 1, promptTokens: 384, outputTokens: 16, precision: 'int4' }, testCalibration({ weightStream: { int4: measured(40) } }));
     expect(fast.decode!.kernelMs).toBe(fast.decode!.boundMs);

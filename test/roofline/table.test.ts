@@ -15,8 +15,10 @@ const d = getDescriptor('internvl2_5-1b', 'full');
 
 // One int4 cell with one image: prompt 384, 16 output tokens (decode context 392).
 // Decode bound (bounds.test.ts): 318 499 600 B at 20 GB/s = 15.92498 ms; a TPOT of twice that
-// is 50% of bound, at 10 GB/s. Prefill bound 2782.61749248 ms (compute); measured 5565.23498496 ms = 50%.
-// Image encode bound 6742.4280576 ms (compute); measured 8000 ms = 84.28%.
+// is 50% of bound, at 10 GB/s. Prefill bound 719.49800832 ms (compute, int4 widened to the
+// 400 G op/s int8 kernel); measured 5565.23498496 ms = 12.93% of it and 50% of ORT's own int4
+// ceiling 2782.61749248 ms (100 G op/s). Image encode bound 2072.9094144 ms; measured 8000 ms =
+// 25.91%, ceiling 6742.4280576 ms = 84.28%.
 const cell = okCell(
   'images=1,prefill=128,precision=int4',
   { images: 1, prefill: 128, precision: 'int4' },
@@ -52,8 +54,11 @@ describe('roofline rows and table', () => {
     const byPhase = Object.fromEntries(rows.filter((r) => r.cellId === cell.id).map((r) => [r.phase, r]));
     expect(Object.keys(byPhase)).toEqual(['image_encode', 'prefill', 'decode']);
     expect(byPhase['decode']!.percentOfBound).toBeCloseTo(50, 3);
-    expect(byPhase['prefill']!.percentOfBound).toBeCloseTo(50, 6);
-    expect(byPhase['image_encode']!.percentOfBound).toBeCloseTo((6742.4280576 / 8000) * 100, 6);
+    expect(byPhase['prefill']!.percentOfBound).toBeCloseTo((719.49800832 / 5565.23498496) * 100, 6);
+    expect(byPhase['prefill']!.percentOfKernelCeiling).toBeCloseTo(50, 6);
+    expect(byPhase['image_encode']!.percentOfBound).toBeCloseTo((2072.9094144 / 8000) * 100, 6);
+    expect(byPhase['image_encode']!.percentOfKernelCeiling).toBeCloseTo((6742.4280576 / 8000) * 100, 6);
+    expect(rows.every((r) => !r.boundWrong && !r.kernelCeilingWrong)).toBe(true);
     // A cell without decode steps has only the prefill row.
     expect(rows.filter((r) => r.cellId === textOnly.id).map((r) => r.phase)).toEqual(['prefill']);
   });
@@ -63,8 +68,10 @@ describe('roofline rows and table', () => {
     expect(md).toContain('Calibration: testhost (Test CPU, 2 threads), target local, 2025-01-02T03:04:05.000Z; read bandwidth 20.00 GB/s (measured)');
     expect(tableRow(md, cell.id, 'decode (per token)')).toEqual(['0.318 GB, 1.02 G op', '15.92 ms', 'memory', '31.85 ms', '10.00 GB/s', '50.0%', '–']);
     // prefill: 384 x 560 + 223 927 808 + 84 937 440 + 9 437 184 = 318 517 472 B; 281.44 G op in 5.565 s = 50.57 G op/s
-    expect(tableRow(md, cell.id, 'prefill')).toEqual(['0.319 GB, 281.44 G op', '2782.6 ms', 'compute', '5565.2 ms', '50.57 G op/s', '50.0%', '–']);
-    expect(tableRow(md, cell.id, 'image encode (all images)')).toEqual(['0.200 GB, 725.88 G op', '6742.4 ms', 'compute', '8000.0 ms', '90.74 G op/s', '84.3%', '–']);
+    expect(tableRow(md, cell.id, 'prefill')).toEqual(['0.319 GB, 281.44 G op', '719.5 ms', 'compute', '5565.2 ms', '50.57 G op/s', '12.9%', '2782.6 ms (50.0%)']);
+    expect(tableRow(md, cell.id, 'image encode (all images)')).toEqual(['0.200 GB, 725.88 G op', '2072.9 ms', 'compute', '8000.0 ms', '90.74 G op/s', '25.9%', '6742.4 ms (84.3%)']);
+    // The kernel each compute bound's rate comes from is named with its rate.
+    expect(md).toContain('- compute bound of int4 weight matmuls: 400.0 G op/s, matmul.int8 (int4 widened to int8): test figure');
     expect(md).toContain('- fp16 runs as fp32: ORT CPU folds the Cast of fp16 weights.');
     // A measured calibration without weight-stream rates (made before they were measured) says so.
     expect(md).toContain('- no decode kernel ceiling: the calibration has no weight-stream rate for the precision');
@@ -76,10 +83,11 @@ describe('roofline rows and table', () => {
     const rows = rooflineRows(run, withStream, () => d);
     const decode = rows.find((r) => r.cellId === cell.id && r.phase === 'decode')!;
     expect(decode.percentOfKernelCeiling).toBeCloseTo((31.353932 / 31.84996) * 100, 6);
-    expect(rows.filter((r) => r.phase !== 'decode').every((r) => r.percentOfKernelCeiling === null)).toBe(true);
+    // Text-only fp16 (run as fp32) prefill: its ceiling is the fp32 kernel, the same as its bound.
+    expect(rows.find((r) => r.cellId === textOnly.id)!.percentOfKernelCeiling).toBeCloseTo(rows.find((r) => r.cellId === textOnly.id)!.percentOfBound!, 9);
     const md = rooflineTable(run, withStream, () => d);
     expect(tableRow(md, cell.id, 'decode (per token)').slice(5)).toEqual(['50.0%', '31.35 ms (98.4%)']);
-    expect(tableRow(md, cell.id, 'prefill').at(-1)).toBe('–');
+    expect(tableRow(md, cell.id, 'prefill').at(-1)).toBe('2782.6 ms (50.0%)');
     expect(md).not.toContain('no decode kernel ceiling');
     const chart = rooflineChart(run, withStream, () => d);
     const ceiling = chart.data.datasets.find((s) => s.label === 'decode, % of kernel ceiling')!;
@@ -93,10 +101,30 @@ describe('roofline rows and table', () => {
     expect(rooflineTable(odd, cal, () => d)).toContain('- precision "q4_k_m" has no weight format for roofline bounds; known: fp32, fp16, int8, int4, w8a16, w4a16, q8_0, q4_0, f32, f16 (q)');
   });
 
-  it('flags a measurement faster than its bound', () => {
+  it('says the bound is wrong when a measurement beats it beyond its interval, never more than 100%', () => {
+    // Every measured value (min = max = median, 3 iterations: no interval of the median) is below the bound.
     const fast = runWith([okCell('fast', { images: 0, prefill: 128, precision: 'int4' }, { prefill_ms: 100, tpot_ms: 1 }, { images: 0, promptTokens: 128, outputTokens: 16 })]);
+    const rows = rooflineRows(fast, cal, () => d);
+    expect(rows.map((r) => [r.phase, r.boundWrong])).toEqual([['prefill', true], ['decode', true]]);
     const md = rooflineTable(fast, cal, () => d);
-    expect(md).toContain('- faster than the bound: the working set fits in cache, or the calibration does not describe this machine as it ran (fast prefill; fast decode)');
+    expect(tableRow(md, 'fast', 'prefill')[5]).toBe('bound is wrong');
+    expect(tableRow(md, 'fast', 'decode (per token)')[5]).toBe('bound is wrong');
+    expect(md).not.toMatch(/\d{3,}\.\d%/);
+    expect(md).toContain('- the bound is wrong: measured faster than it beyond the interval of the median, so a figure it uses is too low (read bandwidth 20.00 GB/s, weight matmuls int4 at 400.0 G op/s (matmul.int8), attention fp32 at 200.0 G op/s (matmul.fp32))');
+    expect(rooflineChart(fast, cal, () => d).data.datasets.find((s) => s.label === 'prefill')!.data[0]).toBeNull();
+
+    // Faster than the bound by the median, but the interval of the median reaches above it: noise, not a wrong bound.
+    const bound = rows.find((r) => r.phase === 'prefill')!.bound!.boundMs!;
+    const near = okCell('near', { images: 0, prefill: 128, precision: 'int4' }, { prefill_ms: bound * 0.98 }, { images: 0, promptTokens: 128, outputTokens: 1 });
+    near.metrics['prefill_ms'] = { ...near.metrics['prefill_ms']!, n: 10, min: bound * 0.9, max: bound * 1.2, ciMedian: [bound * 0.95, bound * 1.05] };
+    const nearRun = runWith([near]);
+    const nearRow = rooflineRows(nearRun, cal, () => d)[0]!;
+    expect(nearRow.boundWrong).toBe(false);
+    expect(nearRow.percentOfBound).toBeGreaterThan(100);
+    expect(tableRow(rooflineTable(nearRun, cal, () => d), 'near', 'prefill')[5]).toBe('≈100% (within interval)');
+    // The same median with its whole interval below the bound is a wrong bound.
+    near.metrics['prefill_ms'] = { ...near.metrics['prefill_ms']!, ciMedian: [bound * 0.96, bound * 0.99] };
+    expect(rooflineRows(runWith([near]), cal, () => d)[0]!.boundWrong).toBe(true);
   });
 
   it('bounds a board from published peaks, marking what they cannot bound', () => {

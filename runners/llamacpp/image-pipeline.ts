@@ -1,0 +1,135 @@
+/**
+ * One image request through llama.cpp's mtmd (@fugood/llama.node): a `completion` call loads
+ * and preprocesses each image, encodes it with the mmproj, evaluates the prompt with the image
+ * embeddings in place and samples greedily.
+ *
+ * Timing, on the run's clock. The binding's per-token callback is not usable as a clock: it
+ * holds back tokens that end inside a UTF-8 sequence (frequent with the zoo's byte-level
+ * vocabulary) and can deliver all of a request's tokens in one call or none. So:
+ * - time to first token = a completion with n_predict 1, start to return;
+ * - decode = the same request again at once, n_predict = output tokens - 1: rn-llama replays
+ *   the cached prompt (checked: one prompt position evaluated) and generates; its duration is
+ *   the decode phase, and its tokens arrive as one event at its end (TPOT = decode / steps);
+ * - inside time to first token, preprocess = a `tokenize` of the same prompt and images (file
+ *   decode, mtmd preprocessing, tokenisation) run just before, prefill = a text-only completion
+ *   of as many prompt positions run just after, image_encode = the rest (composed).
+ * The cell's settings say so (`phaseSplit`); llama.cpp's own timings are kept in `reported`.
+ */
+import type { Clock } from '../../core/clock.ts';
+import type { IterationRecord, TimedEvent } from '../../core/events.ts';
+import type { MtmdCompletion, MtmdContext } from './mtmd-binding.ts';
+
+/** Greedy, fixed length: exactly n_predict tokens (the binding's loop stops at n_predict). */
+const GREEDY = { temperature: 0, top_k: 1, ignore_eos: true } as const;
+
+export const MTMD_PHASE_SPLIT =
+  'on the suite clock: time to first token = a 1-token completion; decode = the same request replayed from its cached prompt for the remaining tokens (one arrival at its end); preprocess = a tokenize of the same prompt and images, prefill = a text-only completion of as many prompt positions, image_encode = time to first token - preprocess - prefill (composed)';
+
+/** The marker rn-llama / mtmd replaces by an image's tokens (mtmd_default_marker). */
+export const MEDIA_MARKER = '<__media__>';
+
+export interface MtmdRequestShape {
+  /** Text characters of the prompt: one token each with the zoo's byte-level vocabulary. */
+  text: string;
+  imagePaths: string[];
+  outputTokens: number;
+}
+
+/** A prompt of `tokens` printable ASCII characters (one byte-level token each), fixed by the seed. */
+export function promptText(tokens: number, seed: number): string {
+  let s = '';
+  let x = (seed >>> 0) || 1;
+  for (let i = 0; i < tokens; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    s += String.fromCharCode(97 + ((x >>> 16) % 26));
+  }
+  return s;
+}
+
+export class MtmdPipeline {
+  constructor(
+    private readonly context: MtmdContext,
+    private readonly clock: Clock,
+  ) {}
+
+  async run(shape: MtmdRequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
+    const { clock, context } = this;
+    // rn-llama reuses the KV cache of an identical media prompt: dropped before the clock starts,
+    // so every request encodes its images and evaluates its prompt.
+    context.clearCache(true);
+    const events: TimedEvent[] = [];
+    const record: IterationRecord = {
+      index,
+      warmup,
+      startMs: clock.now(),
+      endMs: 0,
+      promptTokens: Number.NaN,
+      imageTokens: Number.NaN,
+      images: shape.imagePaths.length,
+      outputTokens: 0,
+      events,
+    };
+    try {
+      const prompt = shape.imagePaths.map(() => MEDIA_MARKER).join('') + shape.text;
+      const tokStart = clock.now();
+      const tokenized = await context.tokenize(prompt, { media_paths: shape.imagePaths });
+      const preprocessMs = clock.now() - tokStart;
+      // mtmd marks each image position with -1 in the token list.
+      const imageTokens = Array.from(tokenized.tokens).filter((t) => t < 0).length;
+      context.clearCache(true);
+
+      // Time to first token: the whole request up to its first token, one call.
+      record.startMs = clock.now();
+      const head = await context.completion({ prompt, media_paths: shape.imagePaths, ...GREEDY, n_predict: 1 });
+      const first = clock.now();
+      if (head.timings.prompt_n !== tokenized.tokens.length) {
+        throw new Error(`llama.cpp evaluated ${head.timings.prompt_n} prompt tokens of ${tokenized.tokens.length}: a cached prompt, not what this cell measures`);
+      }
+      events.push({ kind: 'token', tMs: first, index: 0, count: 1 });
+      let last = first;
+      const steps = shape.outputTokens - 1;
+      let tail: MtmdCompletion | undefined;
+      if (steps > 0) {
+        // Decode: the same request again at once; rn-llama replays the prompt's KV cache (checked:
+        // it evaluates only the last prompt position), then generates `steps` tokens.
+        tail = await context.completion({ prompt, media_paths: shape.imagePaths, ...GREEDY, n_predict: steps });
+        last = clock.now();
+        if (tail.timings.prompt_n > 1) {
+          throw new Error(`llama.cpp re-evaluated ${tail.timings.prompt_n} prompt tokens instead of reusing the cached prompt: decode cannot be isolated`);
+        }
+        events.push({ kind: 'token', tMs: last, index: 1, count: steps });
+      }
+      record.endMs = last;
+
+      // The prefill reference: the same number of positions, text only, first token sampled.
+      context.clearCache(true);
+      const refStart = clock.now();
+      await context.completion({ prompt: 'a'.repeat(tokenized.tokens.length), ...GREEDY, n_predict: 1 });
+      const prefillRefMs = clock.now() - refStart;
+
+      const ttft = first - record.startMs;
+      const preprocess = Math.min(preprocessMs, ttft);
+      const prefill = Math.min(prefillRefMs, ttft - preprocess);
+      const encodeEnd = first - prefill;
+      events.unshift(
+        { kind: 'phase', phase: 'preprocess', startMs: record.startMs, endMs: record.startMs + preprocess },
+        { kind: 'phase', phase: 'image_encode', startMs: record.startMs + preprocess, endMs: encodeEnd },
+        { kind: 'phase', phase: 'prefill', startMs: encodeEnd, endMs: first },
+      );
+      if (steps > 0) events.push({ kind: 'phase', phase: 'decode', startMs: first, endMs: last });
+      record.outputTokens = shape.outputTokens;
+      record.imageTokens = imageTokens;
+      record.visionTiles = shape.imagePaths.length;
+      record.promptTokens = tokenized.tokens.length;
+      record.reported = {
+        prompt_ms: head.timings.prompt_ms,
+        prompt_n: head.timings.prompt_n,
+        ...(tail ? { predicted_ms: tail.timings.predicted_ms, predicted_n: tail.timings.predicted_n } : {}),
+      };
+    } catch (err) {
+      record.error = err instanceof Error ? err.message : String(err);
+      record.endMs = clock.now();
+    }
+    return record;
+  }
+}
