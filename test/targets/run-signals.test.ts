@@ -112,11 +112,7 @@ describe('stop signals during a board run', () => {
     ['SIGTERM', 'group', 143],
     ['SIGHUP', 'process', 129],
   ] as const) {
-    // Skipped after merging main (runner registry, run lock): the board's llava-cli is left
-    // running after a group SIGINT, and the next run then fails; passed before the merge
-    // (commit 3908196). To be fixed: the command runner's transport is no longer the one
-    // closeSharedTransports closes.
-    it.skip(`${signal} to the ${to} under timeout: result interrupted, resume command printed, board tool stopped, ssh master and its folder gone`, async () => {
+    it(`${signal} to the ${to} under timeout: result interrupted, resume command printed, board tool stopped, ssh master and its folder gone`, async () => {
       const out = `out-${signal}`;
       const r = await interruptMidCell(signal, to, out);
       expect(r.code, r.stderr).toBe(exitCode);
