@@ -20,7 +20,7 @@
 import * as ort from 'onnxruntime-node';
 import { encodeAttr, int, MS_DOMAIN } from '../models/onnx/graph-builder.ts';
 import { INT8_CODE_LIMIT } from '../models/weights/int8-form.ts';
-import { encodeForm as encode, gaussian, relativeError, tensor } from './matmul-form-kit.ts';
+import { encodeForm as encode, gaussian, relativeError, tensor, timeInterleaved } from './matmul-form-kit.ts';
 
 type Form = 'fp32' | 's8-dqmm' | 's7-dqmm' | 'u8-dqmm' | 'nbits8-b32' | 'nbits8-b128' | 's7-mmi';
 const FORMS: Form[] = ['fp32', 's8-dqmm', 's7-dqmm', 'u8-dqmm', 'nbits8-b32', 'nbits8-b128', 's7-mmi'];
@@ -114,21 +114,10 @@ async function main(): Promise<void> {
     if (!accuracyOnly) {
       for (const rows of [1, 128]) {
         const feed = { x: new ort.Tensor('float32', Float32Array.from({ length: rows * k }, () => g()), [rows, k]) };
-        const times = new Map<Form, number[]>(forms.map((f) => [f, []]));
-        for (const s of sessions.values()) for (let i = 0; i < 3; i++) await s.run(feed);
         const reps = rows === 1 ? 50 : 5;
-        for (let round = 0; round < rounds; round++) {
-          for (let j = 0; j < forms.length; j++) {
-            const form = forms[(round + j) % forms.length]!;
-            const s = sessions.get(form)!;
-            const t0 = performance.now();
-            for (let i = 0; i < reps; i++) await s.run(feed);
-            times.get(form)!.push((performance.now() - t0) / reps);
-          }
-        }
-        for (const [form, t] of times) {
-          t.sort((a, b) => a - b);
-          console.log(`${k}x${n} M=${String(rows).padEnd(3)} ${form.padEnd(12)} median ${t[Math.floor(t.length / 2)]!.toFixed(3)} ms, best ${t[0]!.toFixed(3)} ms`);
+        const timed = await timeInterleaved(sessions, feed, rounds, reps, forms[0]!);
+        for (const [form, t] of timed) {
+          console.log(`${k}x${n} M=${String(rows).padEnd(3)} ${form.padEnd(12)} median ${t.median.toFixed(3)} ms, best ${t.best.toFixed(3)} ms, ${t.ratioToReference.toFixed(2)}x ${forms[0]}`);
         }
       }
     }
