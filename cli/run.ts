@@ -110,16 +110,14 @@ async function runCommand(flags: RunFlags): Promise<number> {
   let stopping = false;
   // The board's run lock, once taken: released on every way out, a signal included.
   let lock: HeldRunLock | undefined;
-  const lockIsLocal = target.kind === 'local';
   const exitAfterClosing = (signal: NodeJS.Signals, message: string): void => {
     process.stderr.write(message);
-    // The board's tools end with their ssh sessions; the master and its /tmp/bench-ssh-* go too.
-    // Transports first: closing them stops the board's tools. A board's lock then ends with its
-    // ssh session (the holding shell dies on its next write; the next run takes the lock over);
-    // releasing it first through the same connection left the board's tool running. A local
-    // lock is released here.
+    // Transports first: closing them stops the board's tools and removes the ssh master and its
+    // /tmp/bench-ssh-* folder. A board's lock then ends with its ssh session (the holding shell
+    // dies on its next write; the next run takes the lock over); releasing it first, through the
+    // same connection, left the board's tool running. A local lock is released here.
     void closeSharedTransports()
-      .then(() => (lockIsLocal ? lock?.release() : undefined))
+      .then(() => (target.kind === 'local' ? lock?.release() : undefined))
       .finally(() => process.exit(signalExitCode(signal)));
   };
   const onInterrupted = (signal: NodeJS.Signals, store: ResultStore): void => {
