@@ -2,13 +2,11 @@ import { markdownTable } from 'markdown-table';
 import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../reporters/render/junit.ts';
 import { pipeTable } from '../reporters/compare/pipe-table.ts';
 import { markdownCode, markdownText } from '../reporters/render/markdown.ts';
-import { findingCounts, findingLine, findingOutcome, fmtCiPct, fmtMedian, fmtPct, inertMarkdown, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
+import { findingCounts, findingLine, findingOutcome, fmtCiPct, fmtMedian, fmtPct, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
 import type { DetectedChange, HistoryCheck, HistoryRow } from './check.ts';
 
 /** `bench history check` output: Markdown (step summary), JSON, JUnit, built from compare's pieces. */
 
-/** Text from result files and the history store (cell ids, errors, names) as inert Markdown. */
-const esc = markdownText;
 const short = (commit: string | null) => (commit ? commit.slice(0, 12) : '(no commit)');
 const fmtP = (p: number | null) => (p === null ? '–' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
@@ -28,8 +26,6 @@ export function historyGateLine(c: HistoryCheck): string {
   return `pass: no unaccepted regression beyond ${c.thresholdPct}% (${cond})`;
 }
 
-const inert = inertMarkdown;
-
 function findingsSection(c: HistoryCheck): string {
   const parts: string[] = [];
   if (c.findings.length) {
@@ -37,12 +33,12 @@ function findingsSection(c: HistoryCheck): string {
   }
   if (c.suiteChanged) {
     parts.push(
-      `⚠ The suite definition changed since the previous stored run (${inert(c.suiteChanged.runId)}: ${inert(c.suiteChanged.from.slice(0, 12))} → ${inert(c.suiteChanged.to.slice(0, 12))}); ` +
+      `⚠ The suite definition changed since the previous stored run (${markdownText(c.suiteChanged.runId)}: ${markdownText(c.suiteChanged.from.slice(0, 12))} → ${markdownText(c.suiteChanged.to.slice(0, 12))}); ` +
         'cells of another configuration start new series.',
     );
   }
   const allowed = allowedLine(c);
-  if (allowed) parts.push(`**${inert(allowed)}**`);
+  if (allowed) parts.push(`**${markdownText(allowed)}**`);
   return parts.join('\n\n');
 }
 
@@ -84,7 +80,7 @@ export function changeVerdict(ch: DetectedChange): string {
 function changesTable(c: HistoryCheck): string {
   const rows = c.rows.flatMap((r) =>
     r.changes.map((ch) => [
-      esc(r.cellId),
+      markdownText(r.cellId),
       r.metric,
       `${markdownCode(short(ch.commit))}${ch.mayBeLater ? ' or later' : ''}`,
       ch.date.slice(0, 10),
@@ -101,15 +97,15 @@ function changesTable(c: HistoryCheck): string {
 
 function metricTable(rows: readonly HistoryRow[], c: HistoryCheck): string {
   const body = rows.map((r) => [
-    esc(r.cellId),
+    markdownText(r.cellId),
     String(r.points),
     r.acceptedFrom ? `accepted ${markdownCode(short(r.acceptedFrom.commit))}` : 'start of history',
     fmtMedian(r.candidateMedian, r.unit),
     r.twoRun.baseMedian === null ? '–' : `${fmtMedian(r.twoRun.baseMedian, r.unit)} (${r.twoRun.baseRuns} runs)`,
     fmtPct(r.twoRun.changePct),
     fmtCiPct(r.twoRun.ciPct),
-    esc(twoRunText(r)),
-    r.regression ? `**${esc(statusText(r))}**` : esc(statusText(r)),
+    markdownText(twoRunText(r)),
+    r.regression ? `**${markdownText(statusText(r))}**` : markdownText(statusText(r)),
   ]);
   return pipeTable(
     [['Cell', 'Runs analysed', 'Since', 'Run median', 'Stable window median', 'Change vs window', `${c.confidence * 100}% CI`, 'Two-run test', 'Status'], ...body],
@@ -125,14 +121,14 @@ export interface HistoryMarkdownOptions {
 export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOptions = {}): string {
   const out: string[] = [];
   const cand = c.candidate;
-  out.push(`## History check: ${esc(c.suite)} on ${esc(c.board)}`);
+  out.push(`## History check: ${markdownText(c.suite)} on ${markdownText(c.board)}`);
   out.push(
     markdownTable([
       ['Run', 'Commit', 'Commit date', 'In the history', 'Database', 'File'],
-      [markdownCode(cand.runId), esc(short(cand.gitCommit)), esc(cand.commitDate), cand.stored ? 'yes' : 'no (checked, not added)', esc(c.db), esc(cand.source ?? '–')],
+      [markdownCode(cand.runId), markdownText(short(cand.gitCommit)), markdownText(cand.commitDate), cand.stored ? 'yes' : 'no (checked, not added)', markdownText(c.db), markdownText(cand.source ?? '–')],
     ]),
   );
-  out.push(`**${inert(historyGateLine(c))}**\n\n${historySummaryLine(c)}.`);
+  out.push(`**${markdownText(historyGateLine(c))}**\n\n${historySummaryLine(c)}.`);
   const findings = findingsSection(c);
   if (findings) out.push(findings);
   if (c.summary.changes) {
@@ -146,7 +142,7 @@ export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOpti
   }
   if (c.failedCells.length) {
     out.push(
-      `### Failed cells\n\n${c.failedCells.map((f) => `- ${markdownCode(f.cellId)}: ${f.newlyFailing ? '**newly failing** (ok in the run before)' : 'failed'}: ${esc(f.error)}`).join('\n')}`,
+      `### Failed cells\n\n${c.failedCells.map((f) => `- ${markdownCode(f.cellId)}: ${f.newlyFailing ? '**newly failing** (ok in the run before)' : 'failed'}: ${markdownText(f.error)}`).join('\n')}`,
     );
   }
   if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- ${markdownCode(id)}`).join('\n')}`);
@@ -176,7 +172,7 @@ export function historyStepSummary(c: HistoryCheck): string {
   if (Buffer.byteLength(full) <= STEP_SUMMARY_LIMIT) return full;
   const changed = formatHistoryMarkdown(c, { onlyChanged: true });
   if (Buffer.byteLength(changed) <= STEP_SUMMARY_LIMIT) return changed;
-  return `## History check: ${esc(c.suite)} on ${esc(c.board)}\n\n**${historyGateLine(c)}**\n\n${historySummaryLine(c)}.\n\nThe tables are too large for a step summary; see the job's artifacts.\n`;
+  return `## History check: ${markdownText(c.suite)} on ${markdownText(c.board)}\n\n**${historyGateLine(c)}**\n\n${historySummaryLine(c)}.\n\nThe tables are too large for a step summary; see the job's artifacts.\n`;
 }
 
 export function formatHistoryJson(c: HistoryCheck): string {

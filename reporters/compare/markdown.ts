@@ -2,7 +2,7 @@ import { markdownTable } from 'markdown-table';
 import { markdownCode, markdownText } from '../render/markdown.ts';
 import { pipeTable } from './pipe-table.ts';
 import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
-import { allowedDifferencesLine, findingLine, inertMarkdown as inert, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+import { allowedDifferencesLine, findingLine, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 export interface ComparisonMarkdownOptions {
   /** Leave out rows with no significant change (for size-limited places like a step summary). */
@@ -10,10 +10,9 @@ export interface ComparisonMarkdownOptions {
 }
 
 /**
- * Text from a result file (cell ids, errors, identity values, targets, hosts) as inert Markdown:
- * no HTML, links, images, line breaks or table pipes, whatever it holds (render/markdown.ts).
+ * Text from a result file (cell ids, errors, identity values, targets, hosts) goes through
+ * markdownText (render/markdown.ts): no HTML, links, images, line breaks or table pipes.
  */
-const esc = markdownText;
 
 function findingsSection(c: Comparison): string {
   return c.findings.length ? `### Gate findings\n\n${c.findings.map(findingLine).join('\n')}` : '';
@@ -22,19 +21,19 @@ function findingsSection(c: Comparison): string {
 function identitySection(c: Comparison): string {
   const parts: string[] = [];
   const allowed = allowedDifferencesLine(c);
-  if (allowed) parts.push(`**${inert(allowed)}**`);
+  if (allowed) parts.push(`**${markdownText(allowed)}**`);
   if (c.identity.differences.length) {
     const rows = c.identity.differences.map((d) => [
-      inert(d.field),
-      inert(d.base),
-      inert(d.cand),
+      markdownText(d.field),
+      markdownText(d.base),
+      markdownText(d.cand),
       d.allowed ? 'allowed (--allow-difference)' : 'not the same configuration: cannot judge',
       `${d.cellIds.length}`,
     ]);
     parts.push(pipeTable([['Identity field', 'Base', 'Candidate', 'Treated as', 'Cells'], ...rows], ['l', 'l', 'l', 'l', 'r']));
   }
   if (c.identity.versions.length) {
-    parts.push(`Versions (shown, never blocking): ${c.identity.versions.map((v) => `${inert(v.name)} ${inert(v.base)} → ${inert(v.cand)}`).join('; ')}`);
+    parts.push(`Versions (shown, never blocking): ${c.identity.versions.map((v) => `${markdownText(v.name)} ${markdownText(v.base)} → ${markdownText(v.cand)}`).join('; ')}`);
   }
   return parts.length ? `### Configuration identity\n\n${parts.join('\n\n')}` : '';
 }
@@ -45,19 +44,19 @@ function listCells(ids: readonly string[], max = 8): string {
 }
 
 function runRow(label: string, r: RunRef): string[] {
-  return [label, markdownCode(r.runId), esc(r.target), esc(r.host), r.gitRevision ? markdownCode(r.gitRevision.slice(0, 12)) : '–', esc(r.startedAt), esc(r.source ?? '–')];
+  return [label, markdownCode(r.runId), markdownText(r.target), markdownText(r.host), r.gitRevision ? markdownCode(r.gitRevision.slice(0, 12)) : '–', markdownText(r.startedAt), markdownText(r.source ?? '–')];
 }
 
 function metricTable(rows: readonly MetricComparison[], c: Comparison): string {
   const level = `${c.confidence * 100}% CI`;
   const body = rows.map((r) => [
-    esc(r.cellId),
+    markdownText(r.cellId),
     fmtMedian(r.base.median, r.unit),
     fmtMedian(r.cand.median, r.unit),
     fmtPct(r.changePct),
     fmtCiPct(r.ciPct),
     `${r.base.n} / ${r.cand.n}`,
-    r.regression ? `**${esc(verdictText(r, c.thresholdPct))}**` : esc(verdictText(r, c.thresholdPct)),
+    r.regression ? `**${markdownText(verdictText(r, c.thresholdPct))}**` : markdownText(verdictText(r, c.thresholdPct)),
   ]);
   return pipeTable([['Cell', 'Base median', 'Cand median', 'Change', level, 'n (base / cand)', 'Verdict'], ...body], ['l', 'r', 'r', 'r', 'r', 'r', 'l']);
 }
@@ -65,9 +64,9 @@ function metricTable(rows: readonly MetricComparison[], c: Comparison): string {
 /** The comparison as Markdown: runs, gate outcome, context warnings on top, then a table per metric. */
 export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdownOptions = {}): string {
   const out: string[] = [];
-  out.push(`## Comparison: ${esc(c.base.suite)}`);
+  out.push(`## Comparison: ${markdownText(c.base.suite)}`);
   out.push(markdownTable([['', 'Run', 'Target', 'Host', 'Git', 'Started', 'File'], runRow('Base', c.base), runRow('Candidate', c.cand)]));
-  out.push(`**${inert(gateLine(c))}**\n\n${summaryLine(c)}.`);
+  out.push(`**${markdownText(gateLine(c))}**\n\n${summaryLine(c)}.`);
   const findings = findingsSection(c);
   if (findings) out.push(findings);
   const identity = identitySection(c);
@@ -75,7 +74,7 @@ export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdown
   if (c.warnings.length) {
     const lines = c.warnings.map((w) => {
       const cells = w.cellIds ? ` (${w.cellIds.length === 1 ? 'cell' : `${w.cellIds.length} cells`}: ${listCells(w.cellIds)})` : '';
-      return `- ⚠ **${w.kind}**: ${esc(w.message)}${cells}`;
+      return `- ⚠ **${w.kind}**: ${markdownText(w.message)}${cells}`;
     });
     out.push(`### Context warnings\n\nThese differ between the runs and may explain (or hide) a change:\n\n${lines.join('\n')}`);
   }
@@ -95,7 +94,7 @@ export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdown
   if (c.onlyInCand.length) notCompared.push(`- Only in the candidate run (${c.onlyInCand.length}): ${listCells(c.onlyInCand, 50)}`);
   for (const f of c.failed) {
     const where = f.side === 'both' ? 'failed in both runs' : f.side === 'base' ? 'failed in the base run' : '**newly failing** in the candidate run';
-    notCompared.push(`- ${markdownCode(f.cellId)}: ${where}: ${esc(f.error)}`);
+    notCompared.push(`- ${markdownCode(f.cellId)}: ${where}: ${markdownText(f.error)}`);
   }
   if (notCompared.length) out.push(`### Cells not compared\n\n${notCompared.join('\n')}`);
   out.push(

@@ -87,15 +87,9 @@ export function summaryLine(c: Comparison): string {
   );
 }
 
-/**
- * Text from a result file (cell ids, errors, identity values) as inert Markdown: no HTML, links,
- * images, line breaks or table pipes, whatever it holds. The one Markdown escaper, render/markdown.ts.
- */
-export const inertMarkdown = markdownText;
-
 /** One gate finding as a Markdown list item. */
 export function findingLine(f: GateFinding): string {
-  return `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${inertMarkdown(f.cellId)}` : ''}: ${inertMarkdown(f.reason)}`;
+  return `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${markdownText(f.cellId)}` : ''}: ${markdownText(f.reason)}`;
 }
 
 /** Findings that are a JUnit test case of their own (the others mark a metric row or a cell-status case). */
