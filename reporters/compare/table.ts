@@ -7,11 +7,10 @@ import { figureSourceOf, type FigureSource } from '../../core/figure-source.ts';
 import { cellFigure } from '../report-axera.ts';
 import { metricDirection } from '../../analysis/cell-values.ts';
 import { isThrottled } from '../../analysis/run-facts.ts';
+import { markdownCode, markdownText } from '../render/markdown.ts';
 import { pipeTable } from './pipe-table.ts';
 import { buildComparisonGrid, columnDifferences, type CompareBy, type ComparisonGrid, type GridEntry } from './table-grid.ts';
 
-
-const esc = (s: string) => s.replace(/\|/g, '\\|');
 
 /** A figure not measured on its run's clock says how it was obtained, in the text, so a copied row keeps it. */
 const SOURCE_MARK: Record<FigureSource, string> = { measured: '', 'tool-reported': ' (tool-reported)', composed: ' (composed)' };
@@ -27,13 +26,13 @@ function entryText(e: GridEntry | null, metric: string): string {
 function headerNotes(results: readonly RunResult[], grid: ComparisonGrid): string[] {
   const notes: string[] = [];
   notes.push(
-    `Runs: ${results.map((r) => `\`${r.runId}\` (suite ${r.suite.name}, target ${r.target}, ${r.environment.host.hostname}, ${r.startedAt.slice(0, 10)})`).join('; ')}.`,
+    `Runs: ${results.map((r) => `${markdownCode(r.runId)} (suite ${markdownText(r.suite.name)}, target ${markdownText(r.target)}, ${markdownText(r.environment.host.hostname)}, ${markdownText(r.startedAt.slice(0, 10))})`).join('; ')}.`,
   );
   const diffs = columnDifferences(results, grid);
   if (diffs.length) {
     notes.push(
       `**What differs between the columns' environments** (a difference in a row may come from these, not only from the ${grid.compareBy}):`,
-      markdownTable([['', ...grid.columns.map(esc)], ...diffs.map((d) => [esc(d.label), ...d.values.map(esc)])]),
+      markdownTable([['', ...grid.columns.map(markdownText)], ...diffs.map((d) => [markdownText(d.label), ...d.values.map(markdownText)])]),
     );
   } else {
     notes.push(`The columns share one environment (host, board facts, versions, threads, weights); only the ${grid.compareBy} differs.`);
@@ -41,7 +40,7 @@ function headerNotes(results: readonly RunResult[], grid: ComparisonGrid): strin
   const synthetic = grid.columns.filter((_, ci) => grid.rows.some((r) => r.entries[ci]?.cell.model?.synthetic));
   if (synthetic.length) {
     notes.push(
-      `**SYNTHETIC WEIGHTS** in ${synthetic.length === grid.columns.length ? 'every column' : synthetic.map((c) => `"${c}"`).join(', ')}: ` +
+      `**SYNTHETIC WEIGHTS** in ${synthetic.length === grid.columns.length ? 'every column' : synthetic.map((c) => `"${markdownText(c)}"`).join(', ')}: ` +
         'random values with the real architecture; latency of a dense model does not depend on weight values, but this is not a trained model.',
     );
   }
@@ -76,13 +75,13 @@ export function comparisonTables(results: RunResult[], compareBy: CompareBy, met
         if (e && cellFigure(e.cell, metric)) present = listed = true;
         else if (e?.cell.status === 'failed') listed = true;
       }
-      if (listed) body.push([esc(r.key), ...r.entries.map((e) => entryText(e, metric))]);
+      if (listed) body.push([markdownText(r.key), ...r.entries.map((e) => entryText(e, metric))]);
     }
     if (!present) continue;
     const unit = metricUnit(metric);
     parts.push(
       `### ${metric} (median${unit ? `, ${unit}` : ''}; ${metricDirection(metric)})\n\n` +
-        pipeTable([['Cell', ...grid.columns.map(esc)], ...body], ['l', ...grid.columns.map(() => 'r' as const)]),
+        pipeTable([['Cell', ...grid.columns.map(markdownText)], ...body], ['l', ...grid.columns.map(() => 'r' as const)]),
     );
   }
   return `${parts.join('\n\n')}\n`;

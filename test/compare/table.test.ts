@@ -114,4 +114,17 @@ describe('published comparison tables', () => {
     expect(md).toContain('# Comparison by target: internvl-board');
     expect(md).toContain('![ttft_ms by target](charts/compare-target-ttft_ms.png)');
   });
+
+  it('escapes result strings in the tables: a hostile target name stays text, one cell wide', () => {
+    const hostile = makeResult({ seed: 303, cells: boardCells(), target: '<img src=x onerror=alert(1)>|[x](javascript:alert(1))', runId: 'run-hostile', hostname: 'h' });
+    const md = comparisonTables([jetson, hostile], 'target');
+    // Escaped (\\<img, \\]( ), never raw: nothing a Markdown renderer turns into HTML or a link.
+    expect(md).not.toMatch(/(?<!\\)<img/);
+    expect(md).not.toMatch(/(?<!\\)\]\(javascript:/);
+    expect(md).toContain('\\<img src=x onerror=alert(1)>');
+    // Every row of the first table has as many cells as its header: the pipe in the name is escaped.
+    const table = md.split('\n').filter((l) => l.startsWith('|'));
+    const width = (l: string) => l.split(/(?<!\\)\|/).length;
+    for (const l of table.slice(0, 3)) expect(width(l)).toBe(width(table[0]!));
+  });
 });
