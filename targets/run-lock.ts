@@ -13,6 +13,7 @@
  * Beside the lock file, a holder file says who holds it (JSON, one line). A run that ends
  * normally removes it, which also ends the holding shell.
  */
+import { terminalSafe } from '../core/terminal-text.ts';
 import type { CommandTransport } from '../core/transport.ts';
 import { InputError } from '../core/errors.ts';
 
@@ -63,9 +64,9 @@ const HOLD_SCRIPT = [
 ].join('\n');
 
 /** Strips control characters and bounds a text read from the board (untrusted). */
+/** Text read from the board (holder file, stderr) as one bounded terminal-safe line. */
 function clean(text: unknown, max = 200): string {
-  // eslint-disable-next-line no-control-regex
-  return String(text ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, max);
+  return terminalSafe(String(text ?? ''), { oneLine: true }).slice(0, max);
 }
 
 /** The holder file's content, checked; null when it is not a holder record. */
