@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
+import { MiB, readBoundedFile } from '../core/bounded-read.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { checkBoardLabel, checkPlanFor, parseShardCount, plannedCellIds, planShards, type ShardPlan } from '../harness/shard.ts';
 import { loadSuite } from '../harness/suite-loader.ts';
@@ -56,9 +57,11 @@ export function planSuite(suite: LoadedSuite, count: number, s: PlanSettings): S
 
 /** A plan file written by `bench plan --json`, checked against the suite and filters of this run. */
 export function readPlanFile(file: string, suite: LoadedSuite, filters: readonly string[]): ShardPlan {
+  // A plan of the largest allowed suite is a few MiB; a device, a pipe or a huge file is refused.
+  const bytes = readBoundedFile(file, 64 * MiB, '--plan: cannot read');
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new InputError(`--plan ${file}: not a readable JSON plan (${shortExcerpt(errorMessage(err), 200)})`);
   }
