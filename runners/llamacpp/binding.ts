@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Llama } from 'node-llama-cpp';
+import { errorMessage } from '../../core/errors.ts';
 
 /** The installed binding's version (its package.json is not exported: found beside its entry, dist/index.js). */
 export const NODE_LLAMA_CPP_VERSION: string = (
@@ -36,7 +37,7 @@ export function llamaCpu(): Promise<Llama> {
   })).catch((err: unknown) => {
     instance = null;
     throw new Error(
-      `node-llama-cpp ${NODE_LLAMA_CPP_VERSION} could not load its prebuilt CPU binary (no download or build is attempted): ${err instanceof Error ? err.message : String(err)}`,
+      `node-llama-cpp ${NODE_LLAMA_CPP_VERSION} could not load its prebuilt CPU binary (no download or build is attempted): ${errorMessage(err)}`,
     );
   });
   return instance;

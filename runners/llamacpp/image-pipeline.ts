@@ -18,6 +18,7 @@
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { MtmdCompletion, MtmdContext } from './mtmd-binding.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 /** Greedy, fixed length: exactly n_predict tokens (the binding's loop stops at n_predict). */
 const GREEDY = { temperature: 0, top_k: 1, ignore_eos: true } as const;
@@ -127,7 +128,7 @@ export class MtmdPipeline {
         ...(tail ? { predicted_ms: tail.timings.predicted_ms, predicted_n: tail.timings.predicted_n } : {}),
       };
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
       record.endMs = clock.now();
     }
     return record;

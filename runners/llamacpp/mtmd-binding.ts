@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { errorMessage } from '../../core/errors.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -51,7 +52,7 @@ let module: Promise<LlamaNodeModule> | null = null;
 export function llamaNode(): Promise<LlamaNodeModule> {
   module ??= (import(LLAMA_NODE_PACKAGE) as Promise<LlamaNodeModule>).catch((err: unknown) => {
     module = null;
-    throw new Error(`${LLAMA_NODE_PACKAGE} could not load its prebuilt binary (no download or build is attempted): ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${LLAMA_NODE_PACKAGE} could not load its prebuilt binary (no download or build is attempted): ${errorMessage(err)}`);
   });
   return module;
 }

@@ -2,6 +2,7 @@ import type { LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { Clock } from '../../core/clock.ts';
 import type { IterationRecord, PhaseName, TimedEvent } from '../../core/events.ts';
 import { makePromptIds } from '../ort/inputs.ts';
+import { errorMessage } from '../../core/errors.ts';
 
 /** Graph name of one llama.cpp evaluation (llama_decode over a batch + greedy sampling of the last row). */
 export const LLAMA_DECODE_GRAPH = 'llama_decode';
@@ -94,7 +95,7 @@ export class LlamaPipeline {
         }
       });
     } catch (err) {
-      record.error = err instanceof Error ? err.message : String(err);
+      record.error = errorMessage(err);
     }
     record.endMs = clock.now();
     return record;
