@@ -224,6 +224,18 @@ export interface AddOutcome {
   run: StoredRun;
 }
 
+/** A lock another job held while this one opened the file: worth another try. */
+class BusyAtOpen extends Error {
+  constructor(readonly reported: InputError) {
+    super(reported.message);
+  }
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
 export class HistoryStore {
   /** Prepared statements by SQL text: compiling a statement costs more than running it on an index. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -245,6 +257,21 @@ export class HistoryStore {
       if (!opts.create) throw new InputError(`history database ${file}: no such file (create it with \`bench history add RESULT --db ${file}\`)`);
       mkdirSync(dirname(path), { recursive: true });
     }
+    // SQLite does not call the busy handler for every lock (a journal-mode switch, a read racing
+    // another job's first write to a fresh file): those answer SQLITE_BUSY at once, so the whole
+    // open is tried again, with a pause, until the same timeout the busy handler has.
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return HistoryStore.openOnce(file, path, opts);
+      } catch (err) {
+        if (!(err instanceof BusyAtOpen) || Date.now() >= deadline) throw err instanceof BusyAtOpen ? err.reported : err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(20 * attempt, 250));
+      }
+    }
+  }
+
+  private static openOnce(file: string, path: string, opts: OpenOptions): HistoryStore {
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { fileMustExist: !opts.create, timeout: BUSY_TIMEOUT_MS });
@@ -284,7 +311,8 @@ export class HistoryStore {
       db?.close();
       if (err instanceof InputError) throw err;
       const problem = fileSystemProblem(err, file);
-      throw new InputError(problem ? `history database ${problem}` : `history database ${file}: cannot open it as SQLite (${(err as Error).message})`);
+      const reported = new InputError(problem ? `history database ${problem}` : `history database ${file}: cannot open it as SQLite (${(err as Error).message})`);
+      throw isBusy(err) ? new BusyAtOpen(reported) : reported;
     }
     const store = new HistoryStore(path, db);
     store.checkSchemaVersion(opts.create);

@@ -55,24 +55,31 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     }
     const wrapper = MTMD_IMAGE_WRAPPERS[d.family] ?? '';
     const contextSize = input.textTokens + input.images * (d.imageTokensPerTile + wrapper.length) + input.outputTokens + 16;
-    context = await node.loadModel({
-      model: input.llmPath,
-      n_ctx: contextSize,
-      n_batch: contextSize,
-      n_ubatch: contextSize,
-      n_threads: ctx.threads,
-      n_gpu_layers: 0,
-      flash_attn_type: 'off',
-      ctx_shift: false,
-    });
-    const ok = await context.initMultimodal({ path: input.mmprojPath, use_gpu: false });
-    if (!ok || !context.isMultimodalEnabled()) throw new Error(`mtmd refused the mmproj ${input.mmprojPath} (its reason is in llama.cpp's log on stderr)`);
+    const mmprojPath = input.mmprojPath;
+    const openContext = async () => {
+      const opened = await node.loadModel({
+        model: input.llmPath,
+        n_ctx: contextSize,
+        n_batch: contextSize,
+        n_ubatch: contextSize,
+        n_threads: ctx.threads,
+        n_gpu_layers: 0,
+        flash_attn_type: 'off',
+        ctx_shift: false,
+      });
+      const ok = await opened.initMultimodal({ path: mmprojPath, use_gpu: false });
+      if (!ok || !opened.isMultimodalEnabled()) {
+        await opened.release();
+        throw new Error(`mtmd refused the mmproj ${mmprojPath} (its reason is in llama.cpp's log on stderr)`);
+      }
+      return opened;
+    };
+    context = await openContext();
     const loadMs = ctx.clock.now() - loadStart;
     const systemInfo = context.getSystemInfo().trim();
     const simd = simdVerdict(systemInfo);
-    const pipeline = new MtmdPipeline(context, ctx.clock);
+    const pipeline = new MtmdPipeline(context, ctx.clock, openContext, ctx.log);
     const text = promptText(input.textTokens, input.seed);
-    const ctxRef = context;
     return {
       loadMs,
       // The vision tower runs in the mmproj's form (F32 at fp32, F16 otherwise), which the roofline bounds.
@@ -100,7 +107,8 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
       ...(simd.missing.length ? { flags: [{ kind: 'no-simd' as const, message: noSimdMessage(binding, simd) }] } : {}),
       runIteration: (index, warmup) => pipeline.run({ text, imagePaths, outputTokens: input.outputTokens }, index, warmup),
       async close() {
-        await ctxRef.release();
+        if (pipeline.reloads > 0) ctx.log(`llamacpp: ${pipeline.reloads} context(s) replaced after the binding left them marked busy`);
+        await pipeline.current.release();
         rmSync(dir, { recursive: true, force: true });
       },
     };

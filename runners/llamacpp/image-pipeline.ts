@@ -47,13 +47,50 @@ export function promptText(tokens: number, seed: number): string {
   return s;
 }
 
+/**
+ * @fugood/llama.node 1.7.15 marks a context busy after queueing a completion's worker and clears
+ * the mark from the worker's end (LlamaContext::Completion: `Queue()`, then `_wip = worker`, then
+ * `OnComplete(...)`). A completion that ends before the main thread registers the clearing leaves
+ * the mark for good, and every later completion on that context throws this message. It happens
+ * with tiny models under CPU contention (reproduced: 1 in ~250 one-token completions with 6 busy
+ * loops on 2 cores); a full-scale request runs far longer than that window.
+ */
+export const WEDGED_CONTEXT_MESSAGE = 'Another completion is in progress';
+/** Fresh contexts tried for one request before its error is recorded. */
+const WEDGE_RETRIES = 3;
+
 export class MtmdPipeline {
+  /** Contexts replaced because the binding left them marked busy (WEDGED_CONTEXT_MESSAGE). */
+  reloads = 0;
+
   constructor(
-    private readonly context: MtmdContext,
+    private context: MtmdContext,
     private readonly clock: Clock,
+    /** Loads a new context of the same model and mmproj, outside any timed request. */
+    private readonly reopen: () => Promise<MtmdContext>,
+    private readonly log: (msg: string) => void = () => {},
   ) {}
 
+  /** The context requests currently run on (it changes when a wedged one is replaced). */
+  get current(): MtmdContext {
+    return this.context;
+  }
+
   async run(shape: MtmdRequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const record = await this.runOnce(shape, index, warmup);
+      if (record.error !== WEDGED_CONTEXT_MESSAGE || attempt >= WEDGE_RETRIES) return record;
+      // The wedged context is dropped, not released: its release() would write to the finished
+      // worker the binding still points at. Garbage collection frees it (its destructor does not
+      // touch that pointer). The request is run again whole on a new context; nothing of the
+      // failed attempt is kept.
+      this.log(`llama.node left its context marked busy after a completion (a binding race); loading a new context and running request ${index} again`);
+      this.context = await this.reopen();
+      this.reloads++;
+    }
+  }
+
+  private async runOnce(shape: MtmdRequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
     const { clock, context } = this;
     // rn-llama reuses the KV cache of an identical media prompt: dropped before the clock starts,
     // so every request encodes its images and evaluates its prompt.
