@@ -47,6 +47,8 @@ export interface BuildRequest {
   cacheDir?: string;
   /** Default 'separate'. */
   lmHead?: 'separate' | 'merged';
+  /** Operator forms other than the zoo's defaults (DEFAULT_LINEAR_OPTIONS), for benchmarks that compare forms. */
+  opForms?: Partial<Omit<LinearOptions, 'precision' | 'seed'>>;
   log?: (msg: string) => void;
 }
 
@@ -57,7 +59,7 @@ export interface BuiltModel {
   files: Record<string, string>;
   /** Resolved at the requested scale. */
   descriptor: VlmDescriptor;
-  request: Required<Omit<BuildRequest, 'cacheDir' | 'log'>>;
+  request: Required<Omit<BuildRequest, 'cacheDir' | 'log' | 'opForms'>>;
   /** sha256 of descriptor + precision + layout + seed + lmHead + BUILDER_VERSION (+ op forms). */
   hash: string;
   builderVersion: string;
@@ -154,7 +156,7 @@ function resolveBuild(req: BuildRequest) {
     seed: req.seed ?? DEFAULT_SEED,
     lmHead: req.lmHead ?? 'separate',
   };
-  const opForms = { ...DEFAULT_LINEAR_OPTIONS };
+  const opForms = { ...DEFAULT_LINEAR_OPTIONS, ...req.opForms };
   const hash = buildHash(descriptor, request, opForms);
   const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}-${hash.slice(0, 12)}`);
   return { descriptor, request, opForms, hash, folder };

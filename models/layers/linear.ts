@@ -17,12 +17,22 @@ export interface LinearOptions {
   /** int4: MatMulNBits block size and accuracy level. */
   int4BlockSize: number;
   int4AccuracyLevel: number;
+  /**
+   * Where the onnx-community decoder applies RoPE (not a linear's form, but an operator form the
+   * build hash must cover like the others): `nodes` = Split of the packed q|k|v and a
+   * RotaryEmbedding node on q and on k before GroupQueryAttention; `attention` = the packed
+   * q|k|v straight into GroupQueryAttention with do_rotary (onnxruntime-genai's CPU form: three
+   * nodes per layer fewer). Decoders with M-RoPE or QK-norm keep `nodes` (their rotation or norm
+   * needs q and k apart). Measured in bench:decode-profile (models/README.md).
+   */
+  ropeForm: 'nodes' | 'attention';
 }
 
 export const DEFAULT_LINEAR_OPTIONS: Omit<LinearOptions, 'precision' | 'seed'> = {
   int8Form: INT8_FORM_ID,
   int4BlockSize: 32,
   int4AccuracyLevel: 4,
+  ropeForm: 'nodes',
 };
 
 export interface LinearSpec {

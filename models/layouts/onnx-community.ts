@@ -142,8 +142,28 @@ function buildDecoder(g: GraphBuilder, b: LayoutBuild): void {
 
   // ORT's CPU GroupQueryAttention derives rotary positions from the cache length and ignores
   // its position_ids input (checked: a gap in position_ids did not change the output), so RoPE
-  // is applied by RotaryEmbedding nodes that read position_ids, as real exports honour them.
+  // is applied by RotaryEmbedding nodes that read position_ids, as real exports honour them;
+  // except in the `attention` RoPE form, where positions are the cache length onwards anyway
+  // (plain RoPE, no padding: what the pipeline and the accuracy check feed) and the packed
+  // q|k|v goes straight into GroupQueryAttention (do_rotary), as onnxruntime-genai builds it.
+  const fusedRope = b.lin.ropeForm === 'attention' && !llm.mropeSections && !llm.qkNorm;
   const attend = (i: number, qkv: string): string => {
+    if (fusedRope) {
+      const [out] = g.node(
+        'GroupQueryAttention',
+        [qkv, '', '', `past_key_values.${i}.key`, `past_key_values.${i}.value`, seqlensK, totalLen, cos, sin],
+        [g.fresh(`attn_${i}`), `present.${i}.key`, `present.${i}.value`],
+        {
+          num_heads: int(llm.heads),
+          kv_num_heads: int(llm.kvHeads),
+          scale: float(1 / Math.sqrt(llm.headDim)),
+          do_rotary: int(1),
+          rotary_interleaved: int(0),
+        },
+        MS_DOMAIN,
+      );
+      return out as string;
+    }
     const { q, k, v } = splitQkv(ctx, i, qkv);
     const qRot = g.op('RotaryEmbedding', [q, positions, cos, sin], { num_heads: int(llm.heads), interleaved: int(0) }, MS_DOMAIN);
     const kRot = g.op('RotaryEmbedding', [k, positions, cos, sin], { num_heads: int(llm.kvHeads), interleaved: int(0) }, MS_DOMAIN);
