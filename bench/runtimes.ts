@@ -29,7 +29,7 @@ import { GGUF_WEIGHT_TYPE } from '../models/gguf/llm.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../models/weight-bytes.ts';
 import { getDescriptor, type Precision, type Scale } from '../models/zoo.ts';
 import { iterationMetrics } from '../core/metrics.ts';
-import { cellBounds } from '../roofline/bounds.ts';
+import { cellBounds, decodeCeilingKernel } from '../roofline/bounds.ts';
 import { beatsLimit } from '../roofline/rows.ts';
 import { machineIdentity } from '../models/accuracy-gate.ts';
 import { llamaCppRunner } from '../runners/llamacpp/index.ts';
@@ -132,6 +132,15 @@ for (const precision of precisions) {
     console.log(
       `| ${s.name} | ${fmt(bytes / 1e6)} MB | ${fmt(pre.median)}, ${fmt(pre.min)} | ${fmt(pb, 2)} (${bounds.prefill.limitedBy ?? '?'}${rate ? `, ${rate.precision} at ${fmt(rate.gops, 0)} G op/s via ${rate.figure}` : ''}) | ${percent(pb, pre)} | ${ceiling(bounds.prefill.kernelMs, pre.median)} | ` +
         `${fmt(tpot.median, 2)}, ${fmt(tpot.min, 2)} | ${fmt(db, 2)} (${bounds.decode?.limitedBy ?? '?'}) | ${percent(db, tpot)} | ${ceiling(bounds.decode?.kernelMs, tpot.median)} | ${fmt(ttft.median)} |`,
+    );
+  }
+  // The kernel that holds ORT's decode ceiling, so a decode short of the bound but at its ceiling names its cause.
+  const ortBounds = cellBounds(descriptor, { images: 0, promptTokens: prefill, outputTokens, precision, chunkSize: 0 }, calibration);
+  const held = decodeCeilingKernel(ortBounds.format.weightCompute, calibration);
+  const ortCeiling = ortBounds.decode?.kernelMs;
+  if (held && ortCeiling && ortBounds.decode?.boundMs) {
+    console.log(
+      `\nORT decode ceiling: ${held.method} streams ${fmt(held.gbps, 2)} GB/s of weights (${held.figure}${held.shareOfRead !== null ? `, ${fmt(held.shareOfRead * 100)}% of read bandwidth` : ''}), so ORT decode reaches at most ${fmt((ortBounds.decode.boundMs / ortCeiling) * 100)}% of the decode bound on this machine`,
     );
   }
   const [o, l] = sides.map((s) => s.records.map(iterationMetrics));

@@ -5,6 +5,7 @@
  */
 import type { Calibration, Figure } from '../core/calibration-types.ts';
 import type { RooflineRecordRow, RunResult } from '../core/result-types.ts';
+import { decodeCeilingKernel } from '../roofline/bounds.ts';
 import { fmt } from './format.ts';
 import { cell, columns, type ChartSpec, type Section } from './report-model.ts';
 
@@ -131,6 +132,7 @@ export function rooflineSectionModel(result: RunResult, remoteServer = false): S
     }
   }
   const notes = [...where].map(([note, at]) => `${note} (${[...new Set(at)].join('; ')})`);
+  notes.push(...decodeCeilingNotes(rows, calibration));
   if (calibration.bandwidth.read?.source === 'measured' && rows.some((r) => r.phase === 'decode' && r.boundMs != null && r.kernelMs === null)) {
     notes.push('no decode kernel ceiling: the calibration has no weight-stream rate for the precision (calibrations made before it was measured lack it; run `bench calibrate` again).');
   }
@@ -163,6 +165,35 @@ export function rooflineSectionModel(result: RunResult, remoteServer = false): S
   };
 }
 
+
+/**
+ * Per weight arithmetic, the kernel that holds ONNX Runtime's decode ceiling, named with its
+ * measured rate and the most of the bound that ceiling leaves reachable: a decode below the
+ * bound but at its ceiling is that kernel's limit on this machine, not time lost around it.
+ */
+function decodeCeilingNotes(rows: readonly RooflineRecordRow[], calibration: Calibration): string[] {
+  const reach = new Map<string, { kernel: NonNullable<ReturnType<typeof decodeCeilingKernel>>; shares: number[]; cells: string[] }>();
+  for (const r of rows) {
+    if (r.phase !== 'decode' || r.kernelMs == null || r.boundMs == null || !(r.kernelMs > 0)) continue;
+    const precision = r.computeRates?.find((c) => c.part === 'weight matmuls')?.precision;
+    const kernel = precision ? decodeCeilingKernel(precision, calibration) : null;
+    if (!kernel) continue;
+    const entry = reach.get(kernel.precision) ?? { kernel, shares: [], cells: [] };
+    entry.shares.push((r.boundMs / r.kernelMs) * 100);
+    entry.cells.push(r.cellId);
+    reach.set(kernel.precision, entry);
+  }
+  return [...reach.values()].map(({ kernel, shares, cells }) => {
+    const lo = Math.min(...shares);
+    const hi = Math.max(...shares);
+    const range = lo.toFixed(0) === hi.toFixed(0) ? `${fmt(lo, 1)}%` : `${fmt(lo, 1)}-${fmt(hi, 1)}%`;
+    const ofRead = kernel.shareOfRead !== null ? `, ${fmt(kernel.shareOfRead * 100, 1)}% of the read bandwidth` : '';
+    return (
+      `decode ${kernel.precision} is held by ONNX Runtime's batch-1 weight kernel: ${kernel.method} streams ${fmt(kernel.gbps)} GB/s of weights (${kernel.figure}${ofRead}), ` +
+      `so its ceiling allows at most ${range} of the bound; decode between the ceiling and the bound is that kernel's limit on this machine (${[...new Set(cells)].join('; ')})`
+    );
+  });
+}
 
 const PHASES: Array<[BoundPhase, string, string]> = [
   ['image_encode', 'image encode', '#2ca02c'],

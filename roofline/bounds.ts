@@ -199,6 +199,27 @@ function phaseBound(
   return { phase, per, work, memoryMs, computeMs: compute, boundMs, limitedBy, computeRates: hardware.rates, kernelMs, partial, notes };
 }
 
+/** The kernel a decode ceiling is held by: this runtime's batch-1 weight-stream kernel for an arithmetic. */
+export interface DecodeCeilingKernel {
+  precision: ComputeKey;
+  /** Calibration entry, `weightStream.<precision>`. */
+  figure: string;
+  /** Weight bytes per second it streams at batch 1, GB/s. */
+  gbps: number;
+  /** The calibration's method text (names the operator and its form). */
+  method: string;
+  /** gbps / read bandwidth: the most of a memory-bound decode this kernel can reach; null without a bandwidth. */
+  shareOfRead: number | null;
+}
+
+/** Which calibrated kernel sets the decode ceiling of weights computed in `precision`; null when not calibrated. */
+export function decodeCeilingKernel(precision: ComputeKey, calibration: Calibration): DecodeCeilingKernel | null {
+  const f = calibration.weightStream?.[precision];
+  if (!f || !(f.value > 0)) return null;
+  const read = calibration.bandwidth.read?.value;
+  return { precision, figure: `weightStream.${precision}`, gbps: f.value, method: f.method, shareOfRead: read && read > 0 ? f.value / read : null };
+}
+
 function decodeKernelMs(work: Work, format: WeightFormat, calibration: Calibration, read: Figure, boundMs: number): number | null {
   const stream = format.ortKernels === false ? undefined : calibration.weightStream?.[format.weightCompute];
   if (!stream) return null;

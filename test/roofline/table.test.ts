@@ -213,6 +213,14 @@ describe('roofline in the result', () => {
     try {
       const written = await writeReport({ ...run, roofline: rooflineRecord(run, recorded, () => d) }, dir);
       expect(written.markdown).toContain('Calibration: recorded-host (Test CPU, 2 threads)');
+      // The decode ceiling's kernel is named with its rate, its share of the read bandwidth
+      // (10 / 20 GB/s) and the most of the bound the ceiling leaves reachable (bound / ceiling).
+      const decode = rooflineRecord(run, recorded, () => d).rows.find((r) => r.cellId === cell.id && r.phase === 'decode')!;
+      const reachable = ((decode.boundMs! / decode.kernelMs!) * 100).toFixed(1);
+      expect(Number(reachable)).toBeLessThan(60);
+      expect(written.markdown).toContain(
+        `decode int4 is held by ONNX Runtime's batch-1 weight kernel: test figure streams 10.00 GB/s of weights (weightStream.int4, 50.0% of the read bandwidth), so its ceiling allows at most ${reachable}% of the bound`,
+      );
       expect(written.charts.some((c) => c.endsWith('roofline-percent-of-bound.png'))).toBe(true);
     } finally {
       process.chdir(cwd);
