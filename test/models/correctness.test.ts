@@ -16,8 +16,8 @@ import { decoderLayerReference, pixelShuffleReference, vitBlockReference } from 
 const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-correct-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-const build = (precision: Precision, layout: 'onnx-community' | 'axera') =>
-  ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision, layout, cacheDir });
+const build = (precision: Precision, layout: 'onnx-community' | 'axera', ropeForm?: LinearOptions['ropeForm']) =>
+  ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision, layout, cacheDir, ...(ropeForm ? { opForms: { ropeForm } } : {}) });
 
 /** Deterministic test inputs in [-1, 1). */
 function noise(n: number, salt: number): Float32Array {
@@ -38,8 +38,14 @@ describe('the two layouts compute the same model', () => {
   // kernel order: logits agree to 1e-4 absolute (observed ~2e-6) for a 10-token prefill followed
   // by 4 decode steps. Both are fed the same input embeddings, because the Axera layout keeps a
   // float32 host table while onnx-community's embed_tokens is stored at the model precision.
-  it.each([['fp32'], ['int4']])('%s: Axera prefill + g0 decode == onnx-community logits', async (precision) => {
-    const oc = await OnnxCommunityDriver.open(await build(precision as Precision, 'onnx-community'));
+  // RoPE in RotaryEmbedding nodes (the default) and inside GroupQueryAttention (do_rotary on the
+  // packed q|k|v): the Axera layout rotates with its own ops, so both are checked against it.
+  it.each([
+    ['fp32', 'nodes'],
+    ['int4', 'nodes'],
+    ['fp32', 'attention'],
+  ])('%s, RoPE %s: Axera prefill + g0 decode == onnx-community logits', async (precision, ropeForm) => {
+    const oc = await OnnxCommunityDriver.open(await build(precision as Precision, 'onnx-community', ropeForm as LinearOptions['ropeForm']));
     const ax = await AxeraDriver.open(await build(precision as Precision, 'axera'));
     const H = 64;
     const V = 512;
