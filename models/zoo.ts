@@ -130,7 +130,11 @@ function checkRequest(req: BuildRequest): void {
   }
 }
 
-export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['request'], opForms: object): string {
+export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['request'], forms: Omit<LinearOptions, 'precision' | 'seed'>): string {
+  // RoPE in RotaryEmbedding nodes is what builds wrote before the form was an option: left out
+  // of the key, so their hashes (and every cache) stay valid.
+  const { ropeForm, ...rest } = forms;
+  const opForms = ropeForm === 'nodes' ? rest : forms;
   const key = JSON.stringify({
     descriptor,
     precision: request.precision,
