@@ -7,12 +7,16 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createClock } from '../../core/clock.ts';
+import type { Suite } from '../../core/suite-types.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
 import { mmprojSupport } from '../../models/gguf/mmproj.ts';
 import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
 import { buildOnnxCommunity } from '../../models/layouts/onnx-community.ts';
 import { ensureModel, getDescriptor } from '../../models/zoo.ts';
+import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
+import { ortRunner } from '../../runners/ort/index.ts';
 import { cosine, expectAgreement, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mtmd-families-'));
@@ -79,5 +83,63 @@ describe('mmproj of Qwen2-VL, Qwen2.5-VL and SmolVLM: F32 image embeddings of mt
     expect(tiles.map((t) => t.tokens)).toEqual(new Array(17).fill(p.d.imageTokensPerTile));
     // mtmd encodes the crops first and the global image (the overview, last) at the tile size: a copy of the frame.
     expectAgreement(tiles[16]!, await ortEmbeddings(p.vision, p.d, png), p.d.llm.hidden);
+  });
+});
+
+/** One measured request of a tiny zoo model's image cell on a runner. */
+async function oneRequest(runner: 'ort' | 'llamacpp', model: string) {
+  const suite: Suite = { name: 'mtmd-families-test', model: { zoo: model, scale: 'tiny', seed: SEED }, target: 'local', runner, defaults: { warmup: 0, iterations: 1, outputTokens: 3 }, matrix: {} };
+  const params = { images: 1, prefill: 8, precision: 'int8' };
+  const prepared = await (runner === 'ort' ? ortRunner : llamaCppRunner).prepare({ id: 'c', index: 0, params }, suite, { clock: createClock(), threads: 1, log: () => {} });
+  try {
+    const rec = await prepared.runIteration(0, false);
+    expect(rec.error).toBeUndefined();
+    return { rec, settings: prepared.settings };
+  } finally {
+    await prepared.close();
+  }
+}
+
+describe('image cells of Qwen2-VL, Qwen2.5-VL and SmolVLM on the llamacpp runner: mtmd\'s preprocessing against the reference, both token counts', () => {
+  it('Qwen2-VL: mtmd upscales the 56 px frame to its 8-token minimum (9 tokens), the reference keeps 4; the cell says so', async () => {
+    const l = await oneRequest('llamacpp', 'qwen2-vl-2b');
+    const o = await oneRequest('ort', 'qwen2-vl-2b');
+    expect(o.rec.imageTokens).toBe(4);
+    expect(l.rec.imageTokens).toBe(9);
+    expect(l.rec.visionTiles).toBe(1);
+    expect(l.settings['imageTokensMtmd']).toBe(9);
+    expect(l.settings['imageTokensReference']).toBe(4);
+    expect(l.settings['imageTokensOrtCell']).toBeUndefined();
+    expect(l.settings['preprocessFamily']).toBe('qwen2-vl');
+    expect(l.settings['imagePreprocessing']).toBe(
+      'mtmd (llama.cpp): smart resize to multiples of 28 px within 8-4096 tokens, 56x56 -> 84x84, 9 tokens per frame; reference (smart_resize 56x56 -> 56x56 (2x2 tokens, max_pixels 1003520)): 4 tokens per frame: DIFFERS from the reference by 5 tokens per frame',
+    );
+    expect(l.settings['mmprojProjector']).toBe('qwen2vl_merger');
+    expect(l.settings['mmprojDiffersFromOnnx']).toBeUndefined();
+    // mtmd's "<|vision_start|>" "<|vision_end|>" are text: 30 byte-level tokens.
+    expect(l.rec.promptTokens).toBe(8 + 9 + 30);
+    expect(l.rec.events.filter((e) => e.kind === 'phase').map((e) => (e.kind === 'phase' ? e.phase : ''))).toEqual(['preprocess', 'image_encode', 'prefill', 'decode']);
+  });
+
+  it('Qwen2.5-VL: same 16 tokens in both; the cell carries why the zoo\'s tiny file is not the ONNX encoder\'s function', async () => {
+    const l = await oneRequest('llamacpp', 'qwen2_5-vl-3b');
+    const o = await oneRequest('ort', 'qwen2_5-vl-3b');
+    expect([l.rec.imageTokens, o.rec.imageTokens]).toEqual([16, 16]);
+    expect(l.settings['imagePreprocessing']).toMatch(/112x112 -> 112x112, 16 tokens per frame; reference .*: 16 tokens per frame: same count$/);
+    expect(l.settings['mmprojDiffersFromOnnx']).toMatch(/112 px windows .* 56 px windows/);
+  });
+
+  it('SmolVLM: mtmd and the reference split the frame into 16 crops + the global image (68 tokens); the ORT cell encodes one tile (4)', async () => {
+    const l = await oneRequest('llamacpp', 'smolvlm-256m');
+    const o = await oneRequest('ort', 'smolvlm-256m');
+    expect(o.rec.imageTokens).toBe(4);
+    expect(l.rec.imageTokens).toBe(68);
+    expect(l.rec.visionTiles).toBe(17);
+    expect([l.settings['imageTokensMtmd'], l.settings['imageTokensReference'], l.settings['imageTokensOrtCell'], l.settings['visionTilesPerImage']]).toEqual([68, 68, 4, 17]);
+    expect(l.settings['imagePreprocessing']).toMatch(
+      /^mtmd \(llama\.cpp\): longest edge 512 px, 17 tiles of 128 px \(crops \+ global image\), 68 tokens per frame; reference \(image splitting: 4x4 crops \+ global image \(longest edge 512\)\): 68 tokens per frame: same count; the ort runner's image cell \(no resolution axis\) encodes each frame as one tile: 4 tokens$/,
+    );
+    // The prompt mtmd builds holds every tile's tokens and its row/column markers, and the context fits it.
+    expect(Number(l.settings['contextSize'])).toBeGreaterThanOrEqual(l.rec.promptTokens + 3);
   });
 });
