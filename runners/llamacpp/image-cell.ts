@@ -128,6 +128,7 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         ...(support.differs ? { mmprojDiffersFromOnnx: support.differs } : {}),
         phaseSplit: MTMD_PHASE_SPLIT,
         preprocessFamily: pre.family,
+        imageSource: 'synthetic camera frames (made before timing), lossless PNG files of the tile size',
         imagePreprocessing: pre.note,
         imageTokensMtmd: mtmdImageTokens,
         imageTokensReference: pre.referenceTokens,

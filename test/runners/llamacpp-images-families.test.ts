@@ -15,12 +15,20 @@ import { mmprojSupport } from '../../models/gguf/mmproj.ts';
 import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
 import { buildOnnxCommunity } from '../../models/layouts/onnx-community.ts';
 import { ensureModel, getDescriptor } from '../../models/zoo.ts';
+import { readResult } from '../../harness/result-store.ts';
+import { runSuite } from '../../harness/run-suite.ts';
+import { buildReport } from '../../reporters/build-report.ts';
+import { renderMarkdown } from '../../reporters/render/markdown.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
+import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
 import { cosine, expectAgreement, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mtmd-families-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => {
+  removeOutDirs();
+  rmSync(tmp, { recursive: true, force: true });
+});
 const SEED = 99;
 
 async function zooPair(model: string) {
@@ -141,5 +149,24 @@ describe('image cells of Qwen2-VL, Qwen2.5-VL and SmolVLM on the llamacpp runner
     );
     // The prompt mtmd builds holds every tile's tokens and its row/column markers, and the context fits it.
     expect(Number(l.settings['contextSize'])).toBeGreaterThanOrEqual(l.rec.promptTokens + 3);
+  });
+
+  it('the report shows the llamacpp cell\'s preprocessing next to its measured tokens (Images and video table)', async () => {
+    const suite: Suite = {
+      name: 'mtmd-families-report',
+      model: { zoo: 'qwen2-vl-2b', scale: 'tiny', seed: SEED },
+      target: 'local',
+      defaults: { warmup: 0, iterations: 1, outputTokens: 2, threads: 1 },
+      matrix: { runner: ['ort', 'llamacpp'], images: [1], prefill: [8], precision: ['int8'] },
+    };
+    const outcome = await runSuite({ suite: loaded(suite), target: 'local', filters: [], outDir: outDir(), runners: { ort: ortRunner, llamacpp: llamaCppRunner }, progress: quietProgress() });
+    expect(outcome.failedCells).toBe(0);
+    const md = renderMarkdown(buildReport(readResult(outcome.store.file)));
+    const section = md.slice(md.indexOf('Images and video'));
+    const row = section.split('\n').find((line) => line.includes('llamacpp'));
+    expect(row).toBeDefined();
+    // Cell, input, tiles 1, image tokens 9 (measured), prompt tokens 8 + 9 + 30, then the note with both counts.
+    expect(row).toMatch(/\| 1 image\(s\), encoder tile size \|\s+1 \|\s+9 \|\s+47 \|/);
+    expect(row).toMatch(/9 tokens per frame; reference .*4 tokens per frame: DIFFERS from the reference by 5 tokens per frame/);
   });
 });
