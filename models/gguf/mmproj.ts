@@ -112,6 +112,19 @@ function splitQkv(dst: string, type: GgmlTypeName, seed: number, src: string, d:
   return out;
 }
 
+/** A pre-norm block's attention half in mtmd's names: ln1, separate q/k/v, attn_out, ln2 (Qwen-VL and SigLIP towers). */
+function attentionTensors(i: number, type: GgmlTypeName, seed: number, d: VlmDescriptor, rms: boolean): GgufTensor[] {
+  const v = d.vision;
+  const src = `vision.encoder.layers.${i}`;
+  const dst = `v.blk.${i}`;
+  return [
+    ...normTensors(`${dst}.ln1`, seed, `${src}.norm1`, v.hidden, rms),
+    ...splitQkv(dst, type, seed, src, d),
+    ...linearTensors(`${dst}.attn_out`, type, seed, { name: `${src}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }),
+    ...normTensors(`${dst}.ln2`, seed, `${src}.norm2`, v.hidden, rms),
+  ];
+}
+
 /** A PyTorch Conv2d kernel [out, in, kh, kw] is ggml [kw, kh, in, out]: the same bytes. `at(o, c, y, x)` reads the value. */
 function convKernel(name: string, type: GgmlTypeName, d: VlmDescriptor, at: (o: number, c: number, y: number, x: number) => number): GgufTensor {
   const v = d.vision;
@@ -204,10 +217,7 @@ function qwenVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): Gguf
   for (let i = 0; i < v.layers; i++) {
     const src = `vision.encoder.layers.${i}`;
     const dst = `v.blk.${i}`;
-    tensors.push(...normTensors(`${dst}.ln1`, seed, `${src}.norm1`, v.hidden, rms));
-    tensors.push(...splitQkv(dst, type, seed, src, d));
-    tensors.push(...linearTensors(`${dst}.attn_out`, type, seed, { name: `${src}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }));
-    tensors.push(...normTensors(`${dst}.ln2`, seed, `${src}.norm2`, v.hidden, rms));
+    tensors.push(...attentionTensors(i, type, seed, d, rms));
     const mlp = (name: string, proj: string, inF: number, outF: number) =>
       linearTensors(`${dst}.${name}`, type, seed, { name: `${src}.mlp.${proj}`, inFeatures: inF, outFeatures: outF, bias: true });
     if (v.mlp === 'gated') {
@@ -269,10 +279,7 @@ function idefics3Tensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): Gg
   for (let i = 0; i < v.layers; i++) {
     const src = `vision.encoder.layers.${i}`;
     const dst = `v.blk.${i}`;
-    tensors.push(...normTensors(`${dst}.ln1`, seed, `${src}.norm1`, v.hidden, false));
-    tensors.push(...splitQkv(dst, type, seed, src, d));
-    tensors.push(...linearTensors(`${dst}.attn_out`, type, seed, { name: `${src}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }));
-    tensors.push(...normTensors(`${dst}.ln2`, seed, `${src}.norm2`, v.hidden, false));
+    tensors.push(...attentionTensors(i, type, seed, d, false));
     tensors.push(...linearTensors(`${dst}.ffn_up`, type, seed, { name: `${src}.mlp.fc1`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }));
     tensors.push(...linearTensors(`${dst}.ffn_down`, type, seed, { name: `${src}.mlp.fc2`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }));
   }

@@ -7,7 +7,6 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createClock } from '../../core/clock.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
@@ -21,6 +20,7 @@ import { buildReport } from '../../reporters/build-report.ts';
 import { renderMarkdown } from '../../reporters/render/markdown.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
+import { runOnce } from '../helpers/ort-cell.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
 import { cosine, expectAgreement, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
@@ -95,17 +95,9 @@ describe('mmproj of Qwen2-VL, Qwen2.5-VL and SmolVLM: F32 image embeddings of mt
 });
 
 /** One measured request of a tiny zoo model's image cell on a runner. */
-async function oneRequest(runner: 'ort' | 'llamacpp', model: string) {
+function oneRequest(runner: 'ort' | 'llamacpp', model: string) {
   const suite: Suite = { name: 'mtmd-families-test', model: { zoo: model, scale: 'tiny', seed: SEED }, target: 'local', runner, defaults: { warmup: 0, iterations: 1, outputTokens: 3 }, matrix: {} };
-  const params = { images: 1, prefill: 8, precision: 'int8' };
-  const prepared = await (runner === 'ort' ? ortRunner : llamaCppRunner).prepare({ id: 'c', index: 0, params }, suite, { clock: createClock(), threads: 1, log: () => {} });
-  try {
-    const rec = await prepared.runIteration(0, false);
-    expect(rec.error).toBeUndefined();
-    return { rec, settings: prepared.settings };
-  } finally {
-    await prepared.close();
-  }
+  return runOnce(suite, { images: 1, prefill: 8, precision: 'int8' }, runner === 'ort' ? ortRunner : llamaCppRunner);
 }
 
 describe('image cells of Qwen2-VL, Qwen2.5-VL and SmolVLM on the llamacpp runner: mtmd\'s preprocessing against the reference, both token counts', () => {

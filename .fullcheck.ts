@@ -1,0 +1,17 @@
+import { writeFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { ensureModel } from '/work/wt/mmproj/models/zoo.ts';
+import { makeTestImage } from '/work/wt/mmproj/runners/ort/inputs.ts';
+const id = process.argv[2]!;
+const t0 = performance.now();
+const g = await ensureModel({ model: id, scale: 'full', precision: 'int8', layout: 'gguf', seed: 1234, cacheDir: '/tmp/mmproj-full-cache' });
+console.log('built', id, ((performance.now() - t0) / 1000).toFixed(1), 's', JSON.stringify(g.sizes));
+const side = g.descriptor.vision.imageSize;
+const png = `/tmp/full-${id}.png`;
+writeFileSync(png, await sharp(Buffer.from(makeTestImage(side, 3)), { raw: { width: side, height: side, channels: 3 } }).png().toBuffer());
+const { loadModel } = await import('@fugood/llama.node');
+const ctx: any = await loadModel({ model: g.files.llm!, n_ctx: 4096, n_threads: 1, n_gpu_layers: 0 });
+console.log('mm', await ctx.initMultimodal({ path: g.files.mmproj!, use_gpu: false }));
+const tok = await ctx.tokenize('<__media__>', { media_paths: [png] });
+console.log('RESULT', id, 'positions', Array.from(tok.tokens as Int32Array).filter((t) => t < 0).length, 'total', tok.tokens.length);
+await ctx.release();
