@@ -39,6 +39,8 @@ export interface ImageCellInput {
 
 /** Prompt positions beyond the prompt and the generated tokens. */
 const CONTEXT_SLACK = 16;
+/** Text tokens mtmd may add around an image, for the first context estimate (the size then follows from mtmd's tokenisation). */
+const MARKER_ESTIMATE = 64;
 
 export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext): Promise<PreparedCell> {
   const d = input.descriptor;
@@ -64,7 +66,7 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     const mmprojPath = input.mmprojPath;
     const text = promptText(input.textTokens, input.seed);
     const prompt = imagePaths.map(() => MEDIA_MARKER).join('') + text;
-    let contextSize = input.textTokens + input.images * (d.imageTokensPerTile + 64) + input.outputTokens + CONTEXT_SLACK;
+    let contextSize = input.textTokens + input.images * (d.imageTokensPerTile + MARKER_ESTIMATE) + input.outputTokens + CONTEXT_SLACK;
     const openContext = async () => {
       const opened = await node.loadModel({
         model: input.llmPath,
