@@ -5,7 +5,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import { OnnxCommunityDriver } from '../../models/drivers/onnx-community.ts';
-import { ensureModel, getDescriptor, listZoo, PRECISIONS, type BuiltModel, type Precision } from '../../models/zoo.ts';
+import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
+import { buildHash, ensureModel, getDescriptor, listZoo, PRECISIONS, type BuiltModel, type Precision } from '../../models/zoo.ts';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
@@ -73,6 +74,14 @@ describe('ensureModel (onnx-community, tiny)', () => {
     // No temp folders left behind.
     const leftovers = (await import('node:fs')).readdirSync(cacheDir).filter((f) => f.startsWith('.tmp-'));
     expect(leftovers).toEqual([]);
+  });
+
+  it('keeps the hash of builds made before the RoPE form was an option; the other form is another build', () => {
+    const d = getDescriptor('internvl2_5-1b', 'tiny');
+    const req = { model: 'internvl2_5-1b', scale: 'tiny' as const, precision: 'int8' as const, layout: 'onnx-community' as const, seed: 1234, lmHead: 'separate' as const };
+    // The hash main's builder gave this request before `ropeForm` existed.
+    expect(buildHash(d, req, { ...DEFAULT_LINEAR_OPTIONS })).toBe('47cd819632ee04df0dda3d45751f08fef93e3b11de0d9122da89726a2a4a9fe1');
+    expect(buildHash(d, req, { ...DEFAULT_LINEAR_OPTIONS, ropeForm: 'attention' })).toBe('e29c151f8cb846bba470af6b63abd2363ff7c7bb87b4286460680056729753c0');
   });
 
   it('uses onnx-community suffixes per precision and keys the cache on the seed', async () => {
