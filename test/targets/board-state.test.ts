@@ -11,6 +11,11 @@
  * tegrastats line). Only the vendor programs are stand-ins: ssh, the remote shell, the kernel
  * files the board-state script reads and the harness are real.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellIdentity, diffIdentities } from '../../analysis/identity.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
@@ -22,6 +27,8 @@ import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { parseBoardState, readBoardState, unlockedClocks } from '../../hw-probes/board-state.ts';
+import { DEFAULT_SITE_OPTIONS, dimensionValue } from '../../publish/site-model.ts';
+import { publishSite } from '../../publish/write-site.ts';
 import { buildReport } from '../../reporters/build-report.ts';
 import { renderMarkdown } from '../../reporters/render/markdown.ts';
 import { createCommandRunner } from '../../runners/command/index.ts';
@@ -32,6 +39,7 @@ import { fixtureSection } from './helpers/fixtures.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
+const CHROMIUM = '/usr/bin/chromium';
 const MAXN_SUPER = fixtureSection('targets-orin-nx-power.txt', 'nvpmodel -q');
 const CLOCKS_UNLOCKED = fixtureSection('targets-orin-nx-power.txt', 'jetson_clocks --show');
 const MODE_15W = fixtureSection('targets-orin-nano-15w.txt', 'nvpmodel -q');
@@ -106,6 +114,7 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
   let sshd: TestSshd;
   let ssh: SshTransport;
   let result: RunResult;
+  let resultFile: string;
   const shipped = loadSuite('internvl-orin-nx').suite;
 
   beforeAll(async () => {
@@ -138,7 +147,8 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
       }),
     });
     // readResult validates against schema/result.schema.json.
-    result = readResult(outcome.store.file);
+    resultFile = outcome.store.file;
+    result = readResult(resultFile);
   }, 120_000);
 
   afterAll(async () => {
@@ -216,4 +226,34 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
     expect(md).toContain('~power-mode');
     expect(md).toContain('`~clocks`: board clocks not locked');
   });
+
+  it('the published site shows the board state: the run page\'s section and marks, the runs table\'s Board state column (Chromium)', async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package to run the site tests`);
+    const site = mkdtempSync(join(tmpdir(), 'board-state-site-'));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      await publishSite([resultFile], site, DEFAULT_SITE_OPTIONS);
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(join(site, 'index.html')).href, { waitUntil: 'load' });
+      const headers = await page.$$eval('table[data-table="runs"] thead th', (ths) => ths.map((th) => (th as HTMLElement).innerText.trim()));
+      const rows = await page.$$eval('table[data-table="runs"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText.trim())));
+      expect(rows).toHaveLength(1);
+      expect(rows[0]![headers.indexOf('Board state')]).toBe(`1 of 2 cell(s) differed from the run's header: ${cellAt(1).id} (power mode 15W (id 0), not the run's MAXN_SUPER (id 2)); clocks not locked in every cell`);
+      // The power mode dimension is each cell's own.
+      expect([dimensionValue(result, cellAt(0), 'power_mode'), dimensionValue(result, cellAt(1), 'power_mode')]).toEqual(['MAXN_SUPER', '15W']);
+      const href = await page.$eval('table[data-table="runs"] td a[href$=".html"]', (a) => a.getAttribute('href'));
+      await page.goto(pathToFileURL(join(site, href!)).href, { waitUntil: 'load' });
+      const text = await page.innerText('body');
+      expect(text).toContain(`Board state\n`);
+      expect(text).toContain(`${cellAt(1).id}: power mode 15W (id 0), not the run's MAXN_SUPER (id 2)`);
+      expect(text).toMatch(/Board state, read on the board around each of 2 cell\(s\)/);
+      expect(await page.locator('td', { hasText: '~power-mode' }).count()).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      rmSync(site, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
