@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellIdentity, diffIdentities } from '../../analysis/identity.ts';
+import { cellContextWarnings } from '../../analysis/run-facts.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { createClock } from '../../core/clock.ts';
@@ -214,6 +215,16 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
     expect(b.fields.power_mode).toContain('power.nvpmodel=15W');
     // Same workload apart from images: the power mode is a difference a verdict cannot cross silently.
     expect(diffIdentities(a, b).map((d) => d.field)).toContain('power_mode');
+  });
+
+  it('a comparison of matched cells names what the board did in each run', () => {
+    const warnings = cellContextWarnings([[cellAt(0), cellAt(1)]]);
+    expect(warnings.filter((w) => w.kind === 'clocks').map((w) => w.message)).toEqual([
+      "board state flagged in both runs: the board's clocks were not locked, or their limits or speed changed, while the cell measured: its figures depend on DVFS (each cell's boardState in result.json says which clocks or mode)",
+    ]);
+    expect(warnings.filter((w) => w.kind === 'power-mode').map((w) => w.message)).toEqual([
+      "board state flagged in the candidate run: the board was in another power mode than its run's header while the cell measured (each cell's boardState in result.json says which clocks or mode)",
+    ]);
   });
 
   it('report.md states the run\'s board state once and what differed per cell', () => {
