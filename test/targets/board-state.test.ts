@@ -28,6 +28,7 @@ import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { parseBoardState, readBoardState, unlockedClocks } from '../../hw-probes/board-state.ts';
+import { parseTegrastatsLine, tegrastatsToSample } from '../../hw-probes/tegrastats/parse.ts';
 import { DEFAULT_SITE_OPTIONS, dimensionValue } from '../../publish/site-model.ts';
 import { publishSite } from '../../publish/write-site.ts';
 import { buildReport } from '../../reporters/build-report.ts';
@@ -36,7 +37,7 @@ import { createCommandRunner } from '../../runners/command/index.ts';
 import { LocalTransport } from '../../targets/command-transport.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { createFakeBoard, type FakeBoard } from './helpers/fake-board.ts';
-import { fixtureSection } from './helpers/fixtures.ts';
+import { fixtureBody, fixtureSection } from './helpers/fixtures.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
@@ -100,6 +101,21 @@ describe('board state readings', () => {
     const same = judgeBoardState({ window: { before, after: before, samples: [], source: null }, header });
     expect(same.state.differences).toEqual([]);
     expect(same.flags.map((f) => f.kind)).toEqual(['clocks']);
+  });
+
+  it('throttling comes from the board\'s own samples while measuring (a recorded Orin tegrastats line)', () => {
+    const before = { ...parseBoardState(scriptOutput(MAXN_SUPER, CLOCKS_UNLOCKED))!, tMs: 0 };
+    const line = fixtureBody('targets-tegrastats-orin.txt').trim();
+    const samples = [100, 600].map((t) => tegrastatsToSample(parseTegrastatsLine(line), t));
+    const header = { 'power.nvpmodel': 'MAXN_SUPER', 'power.nvpmodel_id': '2' };
+    const hot = judgeBoardState({ window: { before, after: { ...before, tMs: 1000 }, samples, source: 'tegrastats' }, header, tempLimitC: 53 });
+    expect(hot.thermal.throttled).toBe(true);
+    expect(hot.thermal.reasons).toEqual(['cpu reached 54.0 °C (limit 53 °C)']);
+    expect(hot.state.during).toEqual({ source: 'tegrastats', samples: 2, maxTempC: 53.968, maxTempSensor: 'cpu', clockRangesMhz: { gpu: [621, 621], emc: [2133, 2133], cpu0: [729, 729], cpu1: [729, 729], cpu2: [729, 729], cpu3: [729, 729], cpu4: [729, 729], cpu5: [729, 729] } });
+    // Samples outside the measured window (the idle baseline before it) are not the cell's.
+    const outside = judgeBoardState({ window: { before, after: { ...before, tMs: 1000 }, samples: [], source: null }, probeSamples: samples.map((s) => ({ ...s, tMs: s.tMs + 5000 })), header, tempLimitC: 53 });
+    expect(outside.state.during).toBeNull();
+    expect(outside.thermal.throttled).toBe(false);
   });
 
   it('gives a header without a power mode the one the first reading found', () => {
