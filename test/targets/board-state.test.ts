@@ -21,6 +21,7 @@ import { cellIdentity, diffIdentities } from '../../analysis/identity.ts';
 import { cellContextWarnings } from '../../analysis/run-facts.ts';
 import type { CellResult, RunResult } from '../../core/result-types.ts';
 import type { Suite } from '../../core/suite-types.ts';
+import { createProgress } from '../../cli/progress.ts';
 import { createClock } from '../../core/clock.ts';
 import { headerWithPowerMode, judgeBoardState, ownBoardSampler, startBoardStateWindow } from '../../harness/board-quality.ts';
 import { preflight } from '../../harness/preflight.ts';
@@ -222,6 +223,21 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
     expect(read.samples.length).toBeGreaterThanOrEqual(2);
     expect(read.samples[0]!.gpus![0]!.mhz).toBe(621);
     expect(read.before.powerMode).toEqual({ name: '15W', id: 0 }); // the fake still prints the second cell's mode
+  });
+
+  it('the progress line after a cell says what the board did differently', () => {
+    const written: string[] = [];
+    const stream = { isTTY: false, write: (t: string) => written.push(t) > 0 } as unknown as NodeJS.WriteStream;
+    const progress = createProgress(stream);
+    progress.runStart({ suite: 'internvl-orin-nx', runDir: 'run', cells: 2, alreadyDone: 0 });
+    for (const [i, c] of [cellAt(0), cellAt(1)].entries()) {
+      progress.cellStart({ position: i + 1, total: 2, cell: { id: c.id, index: c.index, params: c.params } });
+      progress.cellDone(c);
+    }
+    progress.runDone();
+    const lines = written.join('').split('\n');
+    expect(lines.filter((l) => l.includes('board state:'))).toEqual(["  board state: power mode 15W (id 0), not the run's MAXN_SUPER (id 2)"]);
+    expect(lines[lines.findIndex((l) => l.includes('board state:')) - 1]).toContain(`[2/2] ${cellAt(1).id}: `);
   });
 
   it('makes the power mode a cell ran in part of its configuration identity', () => {
