@@ -35,7 +35,7 @@ export async function ownBoardSampler(transport: CommandTransport, runProbes: re
 
 export interface BoardStateWindow {
   /** Reads the board again after the iterations and stops the window's own sampler. */
-  finish(): Promise<{ before: BoardStateReading; after: BoardStateReading | null; samples: HwSample[]; source: string | null } | null>;
+  finish(): Promise<{ before: BoardStateReading; after: BoardStateReading | null; samples: HwSample[]; source: string | null; warnings: string[] } | null>;
 }
 
 /**
@@ -54,7 +54,7 @@ export async function startBoardStateWindow(transport: CommandTransport, clock: 
         const run = sampler ? await sampler.stop() : null;
         if (!before) return null;
         const after = await readBoardState(transport, clock.now());
-        return { before, after, samples: run?.samples ?? [], source: run && run.samples.length ? run.probe : null };
+        return { before, after, samples: run?.samples ?? [], source: run && run.samples.length ? run.probe : null, warnings: run?.warnings ?? [] };
       })();
       return finished;
     },

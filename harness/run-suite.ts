@@ -436,6 +436,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       }
       const probed = monitor ? await monitor.finish(iterations) : null;
       if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
+      if (onBoard && !boardRead) result.warnings.push(`${cell.id}: the board's power mode, clocks and temperatures could not be read before the cell (its board state is not recorded)`);
+      result.warnings.push(...(boardRead?.warnings ?? []).map((w) => `${cell.id}: board state: ${w}`));
       // A cell of a power_mode axis runs in its own mode by design: it does not set the run's.
       if (boardRead && power === null) result.environment.board = headerWithPowerMode(result.environment.board ?? {}, boardRead.before);
       const board: BoardJudgement | null = boardRead

@@ -29,6 +29,7 @@ import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { parseBoardState, readBoardState, unlockedClocks } from '../../hw-probes/board-state.ts';
+import type { Probe } from '../../hw-probes/probe.ts';
 import { parseTegrastatsLine, tegrastatsToSample } from '../../hw-probes/tegrastats/parse.ts';
 import { DEFAULT_SITE_OPTIONS, dimensionValue } from '../../publish/site-model.ts';
 import { publishSite } from '../../publish/write-site.ts';
@@ -89,17 +90,26 @@ describe('board state readings', () => {
     expect(r!.powerMode).toBeNull();
   });
 
+  it('a board that does not answer gives no state (the run warns), and its sampler is never started', async () => {
+    let started = 0;
+    const refusing = { name: 'ssh:gone', run: async () => ({ stdout: '', stderr: 'Connection closed', code: 255 }), spawn: () => { throw new Error('not used'); }, alignClock: async () => ({ offsetMs: 0, errorMs: 0, method: 'none' }) };
+    const sampler = { name: 'tegrastats', start: async () => { started += 1; } } as unknown as Probe;
+    const window = await startBoardStateWindow(refusing, createClock(), { sampler, intervalMs: 500 });
+    expect(await window.finish()).toBeNull();
+    expect(started).toBe(0);
+  });
+
   it('flags a power mode that changed while the cell measured, and clock limits that moved', () => {
     const before = { ...parseBoardState(scriptOutput(MAXN_SUPER, CLOCKS_UNLOCKED))!, tMs: 0 };
     const lowered = CLOCKS_UNLOCKED.replace('GPU MinFreq=306000000 MaxFreq=624750000', 'GPU MinFreq=306000000 MaxFreq=510000000');
     const after = { ...parseBoardState(scriptOutput(MODE_15W, lowered))!, tMs: 1000 };
     const header = { 'power.nvpmodel': 'MAXN_SUPER', 'power.nvpmodel_id': '2', 'clock.gpu_mhz': '306/624.75' };
-    const j = judgeBoardState({ window: { before, after, samples: [], source: null }, header });
+    const j = judgeBoardState({ window: { before, after, samples: [], source: null, warnings: [] }, header });
     expect(j.state.differences).toEqual(['power mode changed while measuring: MAXN_SUPER (id 2) -> 15W (id 0)', 'clock limits changed while measuring: gpu 306–624.75 -> 306–510 MHz']);
     expect(j.flags.map((f) => f.kind)).toEqual(['power-mode', 'clocks']);
     expect(j.flags[1]!.message).toContain('clocks not locked: gpu 306 of 624.75 MHz, cpu1 1497.6 of 1510.4 MHz, cpu2 1190.4 of 1510.4 MHz and 3 more before the cell');
     // The same reading against its own header: nothing differed, but the clocks were still not locked.
-    const same = judgeBoardState({ window: { before, after: before, samples: [], source: null }, header });
+    const same = judgeBoardState({ window: { before, after: before, samples: [], source: null, warnings: [] }, header });
     expect(same.state.differences).toEqual([]);
     expect(same.flags.map((f) => f.kind)).toEqual(['clocks']);
   });
@@ -109,12 +119,12 @@ describe('board state readings', () => {
     const line = fixtureBody('targets-tegrastats-orin.txt').trim();
     const samples = [100, 600].map((t) => tegrastatsToSample(parseTegrastatsLine(line), t));
     const header = { 'power.nvpmodel': 'MAXN_SUPER', 'power.nvpmodel_id': '2' };
-    const hot = judgeBoardState({ window: { before, after: { ...before, tMs: 1000 }, samples, source: 'tegrastats' }, header, tempLimitC: 53 });
+    const hot = judgeBoardState({ window: { before, after: { ...before, tMs: 1000 }, samples, source: 'tegrastats', warnings: [] }, header, tempLimitC: 53 });
     expect(hot.thermal.throttled).toBe(true);
     expect(hot.thermal.reasons).toEqual(['cpu reached 54.0 °C (limit 53 °C)']);
     expect(hot.state.during).toEqual({ source: 'tegrastats', samples: 2, maxTempC: 53.968, maxTempSensor: 'cpu', clockRangesMhz: { gpu: [621, 621], emc: [2133, 2133], cpu0: [729, 729], cpu1: [729, 729], cpu2: [729, 729], cpu3: [729, 729], cpu4: [729, 729], cpu5: [729, 729] } });
     // Samples outside the measured window (the idle baseline before it) are not the cell's.
-    const outside = judgeBoardState({ window: { before, after: { ...before, tMs: 1000 }, samples: [], source: null }, probeSamples: samples.map((s) => ({ ...s, tMs: s.tMs + 5000 })), header, tempLimitC: 53 });
+    const outside = judgeBoardState({ window: { before, after: { ...before, tMs: 1000 }, samples: [], source: null, warnings: [] }, probeSamples: samples.map((s) => ({ ...s, tMs: s.tMs + 5000 })), header, tempLimitC: 53 });
     expect(outside.state.during).toBeNull();
     expect(outside.thermal.throttled).toBe(false);
   });
@@ -193,6 +203,7 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
     expect(s.during!.samples).toBeGreaterThanOrEqual(1);
     expect(s.during!.clockRangesMhz['gpu']).toEqual([621, 621]);
     expect(s.differences).toEqual([]);
+    expect(result.warnings.filter((w) => /board state|could not be read/.test(w))).toEqual([]);
   });
 
   it('flags clocks not locked on every figure, and another power mode than the header on the cell that ran in it', () => {
@@ -223,6 +234,7 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
     expect(read.samples.length).toBeGreaterThanOrEqual(2);
     expect(read.samples[0]!.gpus![0]!.mhz).toBe(621);
     expect(read.before.powerMode).toEqual({ name: '15W', id: 0 }); // the fake still prints the second cell's mode
+    expect(read.warnings).toEqual([]);
   });
 
   it('the progress line after a cell says what the board did differently', () => {
