@@ -117,6 +117,10 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
         bounds = cellBounds(descriptor, cellShape(cell, result, descriptor), calibration);
       } catch (err) {
         reason = errorMessage(err);
+        // A command runner records "as built" when the suite does not say what the command runs.
+        if (cell.params['precision'] === undefined && cell.params['llm_precision'] === undefined && cell.settings['rooflineFormat'] === undefined) {
+          reason += ': the suite does not say what precision the model runs at; add a `precision` axis to its matrix naming the weight type (e.g. precision: [q8_0] for a Q8_0 GGUF)';
+        }
       }
     }
     for (const phase of phases) {
