@@ -62,7 +62,8 @@ export type WarningKind =
   | 'model'
   | 'throttled'
   | 'run-status'
-  | 'resolution';
+  | 'resolution'
+  | 'energy';
 
 export interface ContextWarning {
   kind: WarningKind;
