@@ -283,7 +283,7 @@ function idleCell(c: CellResult): TableCell {
     const asked = c.probes?.baselineWindow;
     return cell('not measured', { status: 'missing', note: asked ? 'too few power samples in the idle window' : 'no idle window before the cell (--baseline 0)' });
   }
-  const spread = b.stdevWatts > 0 ? `, sd ${fmt(b.stdevWatts, 2)} W` : '';
+  const spread = `, sd ${fmt(b.stdevWatts, 2)} W`;
   return cell(`${fmt(b.watts, 2)} (${b.samples} samples over ${fmt(b.durationMs / 1000, 2)} s${spread})`, { value: b.watts, unit: 'W', n: b.samples, status: 'measured' });
 }
 

@@ -119,7 +119,7 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
         reason = errorMessage(err);
         // A command runner records "as built" when the suite does not say what the command runs.
         if (cell.params['precision'] === undefined && cell.params['llm_precision'] === undefined && cell.settings['rooflineFormat'] === undefined) {
-          reason += ': the suite does not say what precision the model runs at; add a `precision` axis to its matrix naming the weight type (e.g. precision: [q8_0] for a Q8_0 GGUF)';
+          reason += ': the suite does not say what weight type the model has; name it (the command runner\'s options.weightFormat, e.g. weightFormat: q8_0 for a Q8_0 GGUF)';
         }
       }
     }
