@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Comparison } from '../../analysis/comparison-types.ts';
 import { main } from '../../cli/main.ts';
 import type { RunResult } from '../../core/result-types.ts';
+import { DEFAULT_SITE_OPTIONS, indexView, siteIndex } from '../../publish/site-model.ts';
 import { rooflineRecord } from '../../roofline/record.ts';
 import { createFakeBoard, LAYER_GRAPH, POST_GRAPH, VIT_GRAPH, type FakeBoard } from './helpers/fake-board.ts';
 import { repoRoot } from './helpers/fixtures.ts';
@@ -129,6 +130,21 @@ describe('energy on a Jetson says what it is', () => {
     );
     // The long phases (image encode, prefill: about 300 ms each) are sound.
     expect(jetson.result.warnings.some((w) => /energy_prefill_j|image_encode_j_per_image/.test(w))).toBe(false);
+  });
+});
+
+describe('energy on the published site', () => {
+  it('shows both figures, each saying its basis and the idle power, and defines them', () => {
+    const runs = [{ result: indexView(jetson.result, ['decode_j_per_token', 'decode_net_j_per_token']), file: 'run0.json', slug: 'run0' }];
+    const { report } = siteIndex(runs, { ...DEFAULT_SITE_OPTIONS, metrics: ['decode_j_per_token', 'decode_net_j_per_token'] });
+    const figure = (metric: string) => report.sections.find((s) => s.id === `compare-${metric}`)!.tables[0]!.rows.flat().find((c) => c.link?.includes('run0'))!;
+    const idle = jetson.result.cells[0]!.probes!.power!.baseline!;
+    const measuredIdle = `12.48 W (${idle.samples} samples over ${(idle.durationMs / 1000).toFixed(2)} s before the cell)`;
+    expect(figure('decode_j_per_token').value).toBeCloseTo(jetson.result.cells[0]!.metrics['decode_j_per_token']!.median, 12);
+    expect(figure('decode_j_per_token').note).toContain(`energy: VDD_IN as measured, idle power included (idle ${measuredIdle})`);
+    expect(figure('decode_net_j_per_token').note).toContain(`energy: VDD_IN above the idle power, ${measuredIdle}`);
+    expect(report.sections.find((s) => s.id === 'compare-decode_j_per_token')!.heading).toMatch(/^Energy per token \(incl\. idle\)/);
+    expect(report.sections.find((s) => s.id === 'compare-decode_net_j_per_token')!.heading).toMatch(/^Energy per token \(above idle\)/);
   });
 });
 
