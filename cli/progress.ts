@@ -5,7 +5,7 @@ import { METRICS, type MetricDefinition } from '../core/metric-registry.ts';
 import type { CellResult } from '../core/result-types.ts';
 import type { Cell } from '../core/suite-types.ts';
 import type { IterationRecord } from '../core/events.ts';
-import type { FigureSource } from '../core/figure-source.ts';
+import { figureSourceOf, type FigureSource } from '../core/figure-source.ts';
 
 type ProgressDefinition = MetricDefinition & Required<Pick<MetricDefinition, 'progress'>>;
 
@@ -26,7 +26,9 @@ function cellSummary(r: CellResult): string {
     if (stats) parts.push(`${def.progress.label} ${stats.median.toFixed(def.digits)} ${def.progress.unit}`);
   }
   if (r.loadMs !== null) parts.push(`load ${(r.loadMs / 1000).toFixed(1)} s`);
-  return parts.join(', ');
+  // A composed or tool-reported cell's figures are not timed by this run: the line says so.
+  const source = figureSourceOf(r.settings);
+  return `${parts.join(', ')}${source !== 'measured' ? ` (${source} figures)` : ''}`;
 }
 
 /**

@@ -266,6 +266,8 @@ describe('AX650 progress line', () => {
     const m = /iteration 1\/2 (\d+) ms wall \(composed request ([\d.]+) ms\)/.exec(line);
     expect(m, line).not.toBeNull();
     expect(Number(m![2])).toBeCloseTo(composed, 1);
+    // The cell's line names its figures composed.
+    expect(r.stderr).toMatch(/\[1\/1\] images=1,prefill=128,precision=w8a16: TTFT 1227\.2 ms, load [\d.]+ s \(composed figures\)/);
     // The wall time is what the iteration's ax_run_model calls took (and the runner around them), not the composition.
     expect(Number(m![1])).toBeGreaterThanOrEqual(Math.floor(it0.reported!['measure.wall_ms']!));
   });
