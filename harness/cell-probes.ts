@@ -38,7 +38,7 @@ export async function monitorCell(probes: readonly DetectedProbe[], clock: Clock
       // Sample past the end of the last iteration, so its windows end between readings instead
       // of beyond the last one (where the power would only be held, not measured). A composed
       // iteration's end can lie ahead of now: its windows are not on the run clock's real time.
-      const lastEnd = Math.min(clock.now(), Math.max(-Infinity, ...iterations.map((it) => it.endMs)));
+      const lastEnd = Math.min(clock.now(), iterations.reduce((m, it) => Math.max(m, it.endMs), -Infinity));
       const waitMs = 3 * plan.intervalMs + 1000;
       const behind = Number.isFinite(lastEnd) ? await session.sampleBeyond(lastEnd, waitMs) : [];
       const runs = await session.stop();
