@@ -20,6 +20,7 @@ import type {
 } from './comparison-types.ts';
 import { cellIdentity, diffIdentities, diffVersions, describeDifference, type IdentityDifference } from './identity.ts';
 import { accuracyFinding, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
+import { energyContextWarnings } from './energy-context.ts';
 
 export interface CompareOptions {
   /** Metrics to compare; default HEADLINE_METRICS (those present in the runs). */
@@ -301,7 +302,15 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
       findings.push({ kind: 'missing-metric', outcome: 'fail', cellId: r.cellId, metric: r.metric, reason: `${r.metric} was measured in the base cell but is missing in the candidate` });
       continue;
     }
-    if (!inBase) continue; // a metric the base never measured gates nothing (listed, not judged)
+    if (!inBase) {
+      // A metric the base never measured gates nothing by default (listed, not judged); one the
+      // user named with --metric was asked to be judged, and cannot be: never a pass.
+      if (opts.metrics?.includes(r.metric)) {
+        r.unjudged = true;
+        findings.push({ kind: 'not-judged', outcome: 'cannot judge', cellId: r.cellId, metric: r.metric, reason: `${r.metric} not judged: the base cell has no ${r.metric} (not measured in the base run)` });
+      }
+      continue;
+    }
     if (r.verdict === 'insufficient data') {
       // Measured on both sides but not judged: a gate that cannot see must not pass.
       r.unjudged = true;
@@ -336,7 +345,7 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
   }
   const unjudged = new Set(rows.filter((r) => r.unjudged || r.disturbed).map((r) => r.cellId));
   const regressed = new Set(rows.filter((r) => r.regression).map((r) => r.cellId));
-  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(matched)];
+  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(matched), ...energyContextWarnings(metrics, pairs)];
   const resolution = resolutionWarning(rows, opts.thresholdPct, confidence);
   if (resolution) warnings.push(resolution);
 

@@ -63,7 +63,8 @@ export type WarningKind =
   | 'throttled'
   | 'clocks'
   | 'run-status'
-  | 'resolution';
+  | 'resolution'
+  | 'energy';
 
 export interface ContextWarning {
   kind: WarningKind;

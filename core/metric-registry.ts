@@ -175,20 +175,34 @@ const FIXED: readonly Definition[] = [
   },
   {
     name: 'power_idle_w', label: 'Idle power', unit: 'W', better: 'none', scope: 'cell',
-    description: 'Power measured before the cell with nothing running (the baseline net energy is taken above).',
-    derivedFrom: 'mean of the idle samples before the cell',
+    description: 'Power of the same reading (the power basis) sampled before the cell with nothing running: the baseline the net (above idle) energy figures subtract.',
+    derivedFrom: 'time-weighted mean of the power samples of the idle window before the cell (`--baseline` seconds)',
     digits: 2,
   },
   {
-    name: 'decode_j_per_token', label: 'Energy per token', unit: 'J/token', better: 'lower', scope: 'iteration',
-    description: 'Energy of the decode phase per generated token.',
+    name: 'decode_j_per_token', label: 'Energy per token (incl. idle)', unit: 'J/token', better: 'lower', scope: 'iteration',
+    description:
+      'Energy of the decode phase per generated token, as the power reading measures it: on a Jetson the whole board\'s input rail (VDD_IN), idle power included. decode_net_j_per_token is the same above idle.',
     derivedFrom: 'integral of instantaneous power over the decode windows / decode tokens',
     digits: 3,
   },
   {
-    name: 'image_encode_j_per_image', label: 'Energy per image', unit: 'J/image', better: 'lower', scope: 'iteration',
-    description: 'Energy of the image_encode phase per image.',
+    name: 'decode_net_j_per_token', label: 'Energy per token (above idle)', unit: 'J/token', better: 'lower', scope: 'iteration',
+    description: 'Energy of the decode phase per generated token above the idle baseline: what decoding adds to an idle machine.',
+    derivedFrom: '(integral of instantaneous power over the decode windows - idle power x their duration) / decode tokens',
+    digits: 3,
+  },
+  {
+    name: 'image_encode_j_per_image', label: 'Energy per image (incl. idle)', unit: 'J/image', better: 'lower', scope: 'iteration',
+    description:
+      'Energy of the image_encode phase per image, as the power reading measures it: on a Jetson the whole board\'s input rail (VDD_IN), idle power included. image_encode_net_j_per_image is the same above idle.',
     derivedFrom: 'integral of instantaneous power over the image_encode windows / images',
+    digits: 3,
+  },
+  {
+    name: 'image_encode_net_j_per_image', label: 'Energy per image (above idle)', unit: 'J/image', better: 'lower', scope: 'iteration',
+    description: 'Energy of the image_encode phase per image above the idle baseline: what encoding adds to an idle machine.',
+    derivedFrom: '(integral of instantaneous power over the image_encode windows - idle power x their duration) / images',
     digits: 3,
   },
 ];
@@ -202,8 +216,8 @@ const FAMILIES: readonly Family[] = [
   {
     pattern: /^energy_(request|preprocess|image_encode|prefill|decode)(_net)?_j$/,
     define: ([name, phase, net]) => ({
-      name: name!, label: `Energy ${phase}${net ? ' (net)' : ''}`, unit: 'J', better: 'lower', scope: 'iteration',
-      description: `Energy of the ${phase === 'request' ? 'whole request' : `${phase} phase`}${net ? ' above the idle baseline' : ''}.`,
+      name: name!, label: `Energy ${phase} ${net ? '(above idle)' : '(incl. idle)'}`, unit: 'J', better: 'lower', scope: 'iteration',
+      description: `Energy of the ${phase === 'request' ? 'whole request' : `${phase} phase`}${net ? ' above the idle baseline' : ' as the power reading measures it, idle power included'}.`,
       derivedFrom: 'trapezoid integral of instantaneous power over the phase windows' + (net ? ', minus idle power x duration' : ''),
       digits: 3,
     }),

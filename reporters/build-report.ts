@@ -275,7 +275,23 @@ export function phaseShareTable(result: RunResult): Table {
   });
 }
 
-/** Power and energy per phase, with the sampling they rest on, and the throttling watch. */
+/** The idle power of a cell and how it was measured: "12.48 (19 samples over 1.96 s)", or why there is none. */
+function idleCell(c: CellResult): TableCell {
+  const b = c.probes?.power?.baseline;
+  const stats = (c.metrics as Record<string, StoredStats>)['power_idle_w'];
+  if (!b || !stats) {
+    const asked = c.probes?.baselineWindow;
+    return cell('not measured', { status: 'missing', note: asked ? 'too few power samples in the idle window' : 'no idle window before the cell (--baseline 0)' });
+  }
+  const spread = `, sd ${fmt(b.stdevWatts, 2)} W`;
+  return cell(`${fmt(b.watts, 2)} (${b.samples} samples over ${fmt(b.durationMs / 1000, 2)} s${spread})`, { value: b.watts, unit: 'W', n: b.samples, status: 'measured' });
+}
+
+/**
+ * Power and energy per phase, with the sampling they rest on, and the throttling watch. Every
+ * energy figure is shown twice: as the power reading measures it (idle power included: on a
+ * Jetson's VDD_IN, the whole board) and above the idle power measured before the cell.
+ */
 export function energyTable(result: RunResult): Table | null {
   const cells = result.cells.filter((c) => c.probes);
   if (cells.length === 0) return null;
@@ -288,24 +304,35 @@ export function energyTable(result: RunResult): Table | null {
     return [
       text(c.id),
       text(p.power?.basis ?? 'no power reading'),
-      f('power_idle_w'),
+      idleCell(c),
       f('power_image_encode_w'),
       f('image_encode_j_per_image'),
+      f('image_encode_net_j_per_image'),
       f('power_prefill_w'),
       f('energy_prefill_j'),
+      f('energy_prefill_net_j'),
       f('power_decode_w'),
       f('decode_j_per_token'),
+      f('decode_net_j_per_token'),
       text(interval),
       text(t.maxTempC === null ? '–' : `${fmt(t.maxTempC, 1)} °C (${t.maxTempSensor})`),
       c.throttled ? cell(`throttled: ${(c.throttleReasons ?? []).join('; ')}`, { status: 'flagged' }) : text('no'),
     ];
   });
+  const toolWindows = cells.some((c) => cellSource(c) !== 'measured')
+    ? `; for ${cells.every((c) => cellSource(c) !== 'measured') ? 'these' : 'tool-reported and composed'} cells the phase windows are the tool's durations placed on the run clock (laid back to back, ending when the command exited), not timed by it`
+    : '';
   return bounded({
     id: 'energy',
-    figures: `Measured: medians over ${range(cells.map(measuredIterations))} measured iteration(s) per cell; "Idle W" is sampled before each cell`,
+    figures:
+      `Power measured; medians over ${range(cells.map(measuredIterations))} measured iteration(s) per cell. ` +
+      '"incl. idle": the power reading as it is (the basis column: VDD_IN is the whole board\'s input), idle power included; ' +
+      '"above idle": minus the idle power x the phase\'s duration, what the work adds. ' +
+      `"Idle W": the same reading sampled with nothing running before each cell (time-weighted mean of the idle window, its samples and spread)${toolWindows}`,
     columns: columns([
-      ['Cell', 'left'], ['Power basis', 'left'], ['Idle W', 'right'], ['Encode W', 'right'], ['J/image', 'right'], ['Prefill W', 'right'],
-      ['Prefill J', 'right'], ['Decode W', 'right'], ['J/token', 'right'], ['Samples', 'left'], ['Max temp', 'right'], ['Throttling', 'left'],
+      ['Cell', 'left'], ['Power basis', 'left'], ['Idle W', 'right'], ['Encode W', 'right'], ['J/image incl. idle', 'right'], ['J/image above idle', 'right'],
+      ['Prefill W', 'right'], ['Prefill J incl. idle', 'right'], ['Prefill J above idle', 'right'], ['Decode W', 'right'], ['J/token incl. idle', 'right'],
+      ['J/token above idle', 'right'], ['Samples', 'left'], ['Max temp', 'right'], ['Throttling', 'left'],
     ]),
     rows,
   });
@@ -507,7 +534,10 @@ export function buildReport(stored: RunResult): Report {
   const energy = energyTable(result);
   if (energy) {
     section('energy', 'Power and energy', {
-      notes: ['Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated.'],
+      notes: [
+        'Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated. ' +
+          'Sampling goes on past the end of each cell\'s last iteration, so every window ends between two readings.',
+      ],
       tables: [energy],
       charts: powerCharts(result),
     });
