@@ -160,6 +160,11 @@ function resolveBuild(req: BuildRequest) {
   return { descriptor, request, opForms, hash, folder };
 }
 
+/** The hash a build of `req` has (its cache key), without building or reading anything. */
+export function modelHash(req: BuildRequest): string {
+  return resolveBuild(req).hash;
+}
+
 /** Whether the model `req` asks for is already in the cache (nothing is built or checked beyond its record and files). */
 export function isModelCached(req: BuildRequest): boolean {
   const { hash, folder } = resolveBuild(req);
