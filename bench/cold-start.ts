@@ -78,6 +78,8 @@ const MARKERS: Array<[RegExp, string]> = [
   [/^built in [\d.]+ s: .*-fp32-/, 'accuracy gate: fp32 reference outputs'],
   [/^checking (int8|int4|fp16)$/, 'accuracy gate: quantised build outputs'],
   [/accurate on this machine|NUMERICALLY WRONG/, 'cells'],
+  // The last cell's line ends the cells: what follows until the roofline or the report is the run's finish.
+  [/^\[(\d+)\/\1\] \S+: (?!preparing$)/, 'report + charts'],
   [/^\[\d+\/\d+\] \S+: (?!preparing$)/, 'cells'],
   [/calibration of this machine|measuring memory bandwidth/, 'roofline calibration (once per machine)'],
   [/^calibration (saved|failed)/, 'report + charts'],

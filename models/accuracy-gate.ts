@@ -120,6 +120,7 @@ export async function accuracyGate(model: BuiltModel, opts: GateOptions = {}): P
     threads: opts.threads,
     cacheDir,
     log: opts.log,
+    vision: model.request.vision,
     referenceCache: { dir: join(resolve(cacheDir), 'accuracy'), machineKey: machine.key },
   });
   const r = report.results[0]!;

@@ -77,6 +77,8 @@ export interface CheckRequest {
   cacheDir?: string;
   threads?: number;
   log?: (msg: string) => void;
+  /** False: the quantised builds are LLM-only (models/zoo.ts BuildRequest.vision), so no image features are compared. */
+  vision?: boolean;
   /** Keep the fp32 outputs here and reuse them (the accuracy gate); absent: computed each time. */
   referenceCache?: ReferenceCache;
 }
@@ -122,6 +124,8 @@ async function runOnce(req: CheckRequest, precision: Precision, ids: number[]): 
     layout: 'onnx-community',
     seed: req.seed,
     cacheDir: req.cacheDir,
+    // The fp32 reference always has every part; a quantised build has the parts it was built with.
+    vision: precision === 'fp32' ? true : req.vision ?? true,
     log: req.log,
   });
   const driver = await OnnxCommunityDriver.open(model, req.threads ?? 2);
