@@ -138,25 +138,29 @@ export function quantizeInt8PerChannel(t: RandomTensor, limit = INT8_CODE_LIMIT)
 export function quantizeInt8PerRow(t: RandomTensor): Int8Weight {
   const { rows: N, cols: K } = dims2(t);
   const scales = new Float32Array(N);
+  // One pass over the values (as quantizeInt8PerChannel): each row is generated once, held as
+  // the doubles the value function returns, and gives its scale and then its codes.
+  const codes = new Int8Array(N * K);
+  const row = new Float64Array(K);
   for (let n = 0; n < N; n++) {
     let m = 0;
-    for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(t.at(n * K + k)));
+    for (let k = 0; k < K; k++) {
+      const v = t.at(n * K + k);
+      row[k] = v;
+      m = Math.max(m, Math.abs(v));
+    }
     scales[n] = m > 0 ? m / 127 : 1;
+    const s = scales[n] as number;
+    for (let k = 0; k < K; k++) {
+      const q = Math.round((row[k] as number) / s);
+      codes[n * K + k] = q > 127 ? 127 : q < -127 ? -127 : q;
+    }
   }
   const produceCodes = (emit: Emit): void => {
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / K));
-    const buf = new Int8Array(rowsPerChunk * K);
     for (let n0 = 0; n0 < N; n0 += rowsPerChunk) {
       const nn = Math.min(rowsPerChunk, N - n0);
-      for (let dn = 0; dn < nn; dn++) {
-        const n = n0 + dn;
-        const s = scales[n] as number;
-        for (let k = 0; k < K; k++) {
-          const q = Math.round(t.at(n * K + k) / s);
-          buf[dn * K + k] = q > 127 ? 127 : q < -127 ? -127 : q;
-        }
-      }
-      emit(nn === rowsPerChunk ? buf : buf.subarray(0, nn * K));
+      emit(codes.subarray(n0 * K, (n0 + nn) * K));
     }
   };
   return { scales, produceCodes };

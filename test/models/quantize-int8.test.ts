@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quantizeInt8PerChannel } from '../../models/weights/encode.ts';
+import { quantizeInt8PerChannel, quantizeInt8PerRow } from '../../models/weights/encode.ts';
 import { INT8_CODE_LIMIT } from '../../models/weights/int8-form.ts';
 import { RandomTensor } from '../../models/weights/random.ts';
 
@@ -18,6 +18,32 @@ function definition(t: RandomTensor, limit: number): { scales: Float32Array; cod
   }
   return { scales, codes };
 }
+
+function collect(produce: (emit: (chunk: ArrayBufferView) => void) => void): Buffer {
+  const parts: Buffer[] = [];
+  produce((chunk) => parts.push(Buffer.from(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))));
+  return Buffer.concat(parts);
+}
+
+describe('int8 per-row table quantiser (one pass over the values)', () => {
+  it.each([
+    [3, 5],
+    [5000, 1000],
+  ])('writes the same scales and codes as the definition for [%i, %i]', (N, K) => {
+    const t = new RandomTensor(1234, `table.${N}x${K}.weight`, [N, K], { std: 0.02 });
+    const scales = new Float32Array(N);
+    const codes = new Int8Array(N * K);
+    for (let n = 0; n < N; n++) {
+      let m = 0;
+      for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(t.at(n * K + k)));
+      scales[n] = m > 0 ? m / 127 : 1;
+      for (let k = 0; k < K; k++) codes[n * K + k] = Math.max(-127, Math.min(127, Math.round(t.at(n * K + k) / scales[n]!)));
+    }
+    const q = quantizeInt8PerRow(t);
+    expect(q.scales).toEqual(scales);
+    expect(collect(q.produceCodes).equals(Buffer.from(codes.buffer))).toBe(true);
+  });
+});
 
 describe('int8 per-channel quantiser (one pass over the values)', () => {
   // Shapes whose [in, out] transpose spans several 4 Mi-element chunks, one chunk, and a remainder.
