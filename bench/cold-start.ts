@@ -129,6 +129,9 @@ function report(label: string, trace: RunTrace): void {
   console.log(`\n${label}: ${s(trace.wallMs)} (exit ${trace.exitCode}); ${loadText}`);
   const phases = phasesOf(trace);
   for (const [name, ms] of phases) console.log(`  ${name.padEnd(46)} ${s(ms).padStart(9)}  ${pct(ms, trace.wallMs).padStart(6)}`);
+  // Each parallel build's own finish (harness/prebuild.ts says when each is done).
+  const builds = trace.lines.map((l) => /^built \S+ (\S+) \(([\d.]+) s since the builds started\)/.exec(l.text)).filter((m) => m !== null);
+  if (builds.length) console.log(`  builds finished: ${builds.map((m) => `${m[1]} at ${m[2]} s`).join(', ')}`);
   if (!trace.resultFile) {
     console.log('  no result file: the run failed; its last lines:');
     for (const l of trace.lines.slice(-10)) console.log(`    ${l.text}`);
