@@ -106,6 +106,8 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
       expect(rec.images).toBe(2);
       expect(rec.visionTiles).toBe(2);
       expect(rec.reported?.['prompt_n']).toBe(rec.promptTokens);
+      // The prefill reference evaluated exactly the request's prompt positions (text only).
+      expect(rec.reported?.['prefill_reference.prompt_n']).toBe(rec.reported?.['prompt_n']);
     }
     const o = ortRun.recs[0]!;
     const l = llama.recs[0]!;
