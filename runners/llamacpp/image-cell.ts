@@ -14,7 +14,8 @@ import { MMPROJ_WEIGHT_TYPE } from '../../models/gguf/mmproj.ts';
 import type { Precision } from '../../models/layers/linear.ts';
 import { makeTestImage } from '../ort/inputs.ts';
 import { MtmdPipeline, MTMD_PHASE_SPLIT, promptText } from './image-pipeline.ts';
-import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion } from './mtmd-binding.ts';
+import { chooseLlamaNodeVariant, machineFacts, type LlamaNodeVariant } from './llama-node-variant.ts';
+import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion, loadVariant } from './mtmd-binding.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 
 export interface ImageCellInput {
@@ -28,6 +29,8 @@ export interface ImageCellInput {
   textTokens: number;
   outputTokens: number;
   seed: number;
+  /** The suite's options.llamaNodeVariant (llama-node-variant.ts). */
+  variant: LlamaNodeVariant | 'auto';
   settings: Record<string, string | number | boolean>;
 }
 
@@ -41,6 +44,9 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
   }
   const binding = `${LLAMA_NODE_PACKAGE} ${llamaNodeVersion()}`;
   const node = await llamaNode();
+  const variant = await loadVariant(chooseLlamaNodeVariant(machineFacts(), input.variant));
+  // A GPU build offloads every layer and the mmproj: that is what it is chosen for.
+  const gpu = variant.variant !== 'default';
   const side = d.vision.imageSize;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mtmd-'));
   const loadStart = ctx.clock.now();
@@ -63,11 +69,12 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         n_batch: contextSize,
         n_ubatch: contextSize,
         n_threads: ctx.threads,
-        n_gpu_layers: 0,
+        n_gpu_layers: gpu ? 999 : 0,
+        lib_variant: variant.variant,
         flash_attn_type: 'off',
         ctx_shift: false,
       });
-      const ok = await opened.initMultimodal({ path: mmprojPath, use_gpu: false });
+      const ok = await opened.initMultimodal({ path: mmprojPath, use_gpu: gpu });
       if (!ok || !opened.isMultimodalEnabled()) {
         await opened.release();
         throw new Error(`mtmd refused the mmproj ${mmprojPath} (its reason is in llama.cpp's log on stderr)`);
@@ -87,6 +94,13 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
       settings: {
         runner: 'llamacpp',
         binding,
+        llamaNodeVariant: variant.variant,
+        llamaNodePackage: variant.packageName,
+        llamaNodeVariantChoice: variant.reason,
+        // The identity's execution provider (as node-llama-cpp's `gpu`: false, cuda, vulkan).
+        gpu: gpu ? variant.variant : 'false',
+        gpuOffload: gpu ? 'all LLM layers and the mmproj' : 'none (CPU)',
+        llamaDevices: (await node.getBackendDevicesInfo(variant.variant)).map((d) => `${d.backend}:${d.deviceName}`).join(' '),
         llamaSystemInfo: systemInfo,
         llamaBuildSimd: simd.build,
         machineSimd: simd.machine,

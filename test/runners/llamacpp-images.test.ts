@@ -125,6 +125,12 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     const { settings, flags } = await twoRequests('llamacpp', { images: 1, prefill: 8, precision: 'int8' });
     const info = String(settings['llamaSystemInfo']);
     expect(info).toMatch(/CPU :/);
+    // Which llama.node build ran, and why (runners/llamacpp/llama-node-variant.ts): not a Jetson here.
+    expect(settings['llamaNodeVariant']).toBe('default');
+    expect(settings['llamaNodePackage']).toBe(`@fugood/node-llama-${process.platform}-${process.arch}`);
+    expect(settings['llamaNodeVariantChoice']).toMatch(/^auto: not a Jetson/);
+    expect([settings['gpu'], settings['gpuOffload']]).toEqual(['false', 'none (CPU)']);
+    expect(String(settings['llamaDevices'])).toMatch(/^CPU:CPU$/);
     const verdict = simdVerdict(info);
     expect(settings['llamaBuildSimd']).toBe(verdict.build);
     expect(settings['machineSimd']).toBe(verdict.machine);
