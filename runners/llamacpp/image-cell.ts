@@ -13,7 +13,8 @@ import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { MMPROJ_WEIGHT_TYPE } from '../../models/gguf/mmproj.ts';
 import type { Precision } from '../../models/layers/linear.ts';
 import { makeTestImage } from '../ort/inputs.ts';
-import { MtmdPipeline, MTMD_PHASE_SPLIT, promptText } from './image-pipeline.ts';
+import { METRIC_SOURCES_DETAIL_SETTING, METRIC_SOURCES_SETTING, metricSourcesSetting } from '../../core/figure-source.ts';
+import { MtmdPipeline, MTMD_COMPOSED_DETAIL, MTMD_COMPOSED_FIGURES, MTMD_PHASE_SPLIT, promptText } from './image-pipeline.ts';
 import { chooseLlamaNodeVariant, machineFacts, type LlamaNodeVariant } from './llama-node-variant.ts';
 import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion, loadVariant } from './mtmd-binding.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
@@ -111,6 +112,8 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         mmproj: input.mmprojPath.split(/[\\/]/).pop()!,
         mmprojType: MMPROJ_WEIGHT_TYPE[input.precision],
         phaseSplit: MTMD_PHASE_SPLIT,
+        [METRIC_SOURCES_SETTING]: metricSourcesSetting(MTMD_COMPOSED_FIGURES),
+        [METRIC_SOURCES_DETAIL_SETTING]: MTMD_COMPOSED_DETAIL,
         imagePreprocessing: `mtmd's own (${d.family}); a ${side}x${side} frame is one tile in both mtmd and the reference preprocessing`,
         imageTokensReference: d.imageTokensPerTile,
         ...(wrapper ? { promptTextAddedByMtmd: `${wrapper} per image (${wrapper.length} tokens with the byte-level vocabulary), counted in promptTokens` } : {}),

@@ -17,6 +17,7 @@
  * The cell's settings say so (`phaseSplit`); llama.cpp's own timings are kept in `reported`.
  */
 import type { Clock } from '../../core/clock.ts';
+import type { FigureSource } from '../../core/figure-source.ts';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { MtmdCompletion, MtmdContext } from './mtmd-binding.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -26,6 +27,15 @@ const GREEDY = { temperature: 0, top_k: 1, ignore_eos: true } as const;
 
 export const MTMD_PHASE_SPLIT =
   'on the suite clock: time to first token = a 1-token completion; decode = the same request replayed from its cached prompt for the remaining tokens (one arrival at its end); preprocess = a tokenize of the same prompt and images, prefill = a text-only completion evaluating exactly as many prompt positions (its prompt_n checked equal to that of the request), image_encode = time to first token - preprocess - prefill (composed)';
+
+/**
+ * The figures of an image cell that are compositions (core/figure-source.ts per-metric sources):
+ * the phase windows inside TTFT, and what is read from them (prefill tokens/s, energy of a phase).
+ * TTFT, TPOT, decode and end to end are measured on the suite's clock.
+ */
+export const MTMD_COMPOSED_FIGURES: Readonly<Record<string, FigureSource>> = { preprocess_ms: 'composed', image_encode_ms: 'composed', prefill_ms: 'composed' };
+export const MTMD_COMPOSED_DETAIL =
+  "inside the measured time to first token, preprocess = a tokenize of the same prompt and images run just before the request, prefill = a text-only completion of exactly as many prompt positions run just after it, image_encode = time to first token - preprocess - prefill; TTFT, TPOT and decode are measured on the suite's clock";
 
 /** The marker rn-llama / mtmd replaces by an image's tokens (mtmd_default_marker). */
 export const MEDIA_MARKER = '<__media__>';
