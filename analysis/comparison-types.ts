@@ -68,6 +68,7 @@ export type WarningKind =
   | 'weights'
   | 'model'
   | 'throttled'
+  | 'clocks'
   | 'run-status'
   | 'resolution';
 
