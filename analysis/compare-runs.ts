@@ -1,4 +1,5 @@
 import { InputError } from '../core/errors.ts';
+import { metricFigureSource } from '../core/figure-source.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { median } from '../core/stats.ts';
@@ -148,6 +149,9 @@ function compareMetric(
     regression: false,
     improvement: false,
   };
+  const sb = metricFigureSource(base.settings, metric);
+  const sc = metricFigureSource(cand.settings, metric);
+  if (sb !== 'measured' || sc !== 'measured') row.source = { base: sb, cand: sc };
   const tb = isThrottled(base);
   const tc = isThrottled(cand);
   if (tb || tc) row.throttled = tb && tc ? 'both' : tb ? 'base' : 'cand';
@@ -309,6 +313,21 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
         r.unjudged = true;
         findings.push({ kind: 'not-judged', outcome: 'cannot judge', cellId: r.cellId, metric: r.metric, reason: `${r.metric} not judged: the base cell has no ${r.metric} (not measured in the base run)` });
       }
+      continue;
+    }
+    if (r.source && r.source.base !== r.source.cand) {
+      // Obtained differently (e.g. composed in the base, measured in the candidate): the change
+      // would be the method's, not the code's, so it is neither a pass nor a regression.
+      r.unjudged = true;
+      r.regression = false;
+      r.improvement = false;
+      findings.push({
+        kind: 'not-judged',
+        outcome: 'cannot judge',
+        cellId: r.cellId,
+        metric: r.metric,
+        reason: `${r.metric} not judged: ${r.source.base} in the base run, ${r.source.cand} in the candidate (figures obtained differently are not comparable)`,
+      });
       continue;
     }
     if (r.verdict === 'insufficient data') {

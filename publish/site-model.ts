@@ -199,7 +199,7 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
     marks,
     ...(iv ? { interval: iv.interval, intervalOf: iv.of } : {}),
     link,
-    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings)}${energy ? `; energy: ${energy}` : ''}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings, metric)}${energy ? `; energy: ${energy}` : ''}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 
