@@ -29,6 +29,9 @@ export async function monitorCell(probes: readonly DetectedProbe[], clock: Clock
   );
   let baselineWindow: CellProbeRecord['baselineWindow'] = null;
   if (plan.baselineMs > 0) {
+    // The idle window starts once the probes are sampling: a window that opened while the tool
+    // was still starting would hold fewer readings than asked for, or none.
+    await session.firstSamples(3 * plan.intervalMs + 2000);
     const startMs = clock.now();
     await sleep(plan.baselineMs);
     baselineWindow = { startMs, endMs: clock.now() };

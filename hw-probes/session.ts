@@ -9,6 +9,12 @@ export interface ProbeSession {
    * `maxWaitMs` has passed. Resolves with the probes still short of `tMs`.
    */
   sampleBeyond(tMs: number, maxWaitMs: number): Promise<string[]>;
+  /**
+   * Waits until every probe that can say when it sampled has taken its first sample (a tool
+   * takes a moment to print its first line, longer over ssh or on a loaded machine), or until
+   * `maxWaitMs` has passed. Resolves with the probes that have not sampled yet.
+   */
+  firstSamples(maxWaitMs: number): Promise<string[]>;
   /** Stops every probe; never throws (a probe that fails to stop becomes a warning in its run). */
   stop(): Promise<ProbeRun[]>;
 }
@@ -54,6 +60,16 @@ export async function startProbes(
       while (waiting.length && clock.now() < deadline) {
         await sleep(Math.max(1, Math.min(defaultIntervalMs / 4, deadline - clock.now())));
         waiting = short();
+      }
+      return waiting;
+    },
+    async firstSamples(maxWaitMs) {
+      const deadline = clock.now() + maxWaitMs;
+      const silent = (): string[] => started.filter((p) => p.lastSampleMs && p.lastSampleMs() === null).map((p) => p.name);
+      let waiting = silent();
+      while (waiting.length && clock.now() < deadline) {
+        await sleep(Math.max(1, Math.min(defaultIntervalMs / 4, deadline - clock.now())));
+        waiting = silent();
       }
       return waiting;
     },

@@ -62,6 +62,35 @@ describe('cell probes cover each iteration to its end', () => {
     expect(warnings.join('\n')).not.toMatch(/held|stopped before/);
   });
 
+  it('opens the idle window once the probe samples: a tool slow to print its first line still gets its full baseline', async () => {
+    const clock = createClock();
+    let first = true;
+    // A meter whose first reading takes 600 ms (a tool starting over ssh, or on a loaded
+    // machine), twice the idle window asked for.
+    const slow = createPolledProbe({
+      name: 'slow',
+      detect: async () => ({ probe: 'slow', available: true, reason: 'test meter' }),
+      snapshot: async () => ({ probe: 'slow', facts: {}, warnings: [] }),
+      read: async (c) => {
+        if (first) {
+          first = false;
+          await sleep(600);
+        }
+        return { tMs: c.now(), probe: 'slow', rails: [{ name: 'VDD_IN', powerMw: 4000 }] };
+      },
+    });
+    const monitor = await monitorCell([{ name: 'slow', probe: slow, available: true, reason: '' }], clock, { intervalMs: 50, baselineMs: 300 });
+    const start = clock.now();
+    await sleep(200);
+    const { record, metrics } = await monitor.finish([request(start, clock.now())]);
+    const idle = record.baselineWindow!;
+    expect(idle.endMs - idle.startMs).toBeGreaterThanOrEqual(300);
+    // Opened after the first reading, so the whole window is covered by readings.
+    expect(idle.startMs).toBeGreaterThanOrEqual(record.samples[0]!.tMs);
+    expect(record.samples.filter((x) => x.tMs >= idle.startMs && x.tMs <= idle.endMs).length).toBeGreaterThanOrEqual(3);
+    expect(metrics['power_idle_w']!.median).toBeCloseTo(4, 9);
+  });
+
   it('waits a bounded time for a probe that stopped producing, and says so', async () => {
     const clock = createClock();
     let reads = 0;
