@@ -78,7 +78,7 @@ describe('ensureModel (onnx-community, tiny)', () => {
 
   it('keeps the hash of builds made before the RoPE form was an option; the other form is another build', () => {
     const d = getDescriptor('internvl2_5-1b', 'tiny');
-    const req = { model: 'internvl2_5-1b', scale: 'tiny' as const, precision: 'int8' as const, layout: 'onnx-community' as const, seed: 1234, lmHead: 'separate' as const };
+    const req = { model: 'internvl2_5-1b', scale: 'tiny' as const, precision: 'int8' as const, layout: 'onnx-community' as const, seed: 1234, lmHead: 'separate' as const, vision: true };
     // The hash main's builder gave this request before `ropeForm` existed.
     expect(buildHash(d, req, { ...DEFAULT_LINEAR_OPTIONS })).toBe('47cd819632ee04df0dda3d45751f08fef93e3b11de0d9122da89726a2a4a9fe1');
     expect(buildHash(d, req, { ...DEFAULT_LINEAR_OPTIONS, ropeForm: 'attention' })).toBe('e29c151f8cb846bba470af6b63abd2363ff7c7bb87b4286460680056729753c0');
