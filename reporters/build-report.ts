@@ -308,11 +308,12 @@ export function energyTable(result: RunResult): Table | null {
   const cells = result.cells.filter((c) => c.probes);
   if (cells.length === 0) return null;
   const rows = cells.map((c) => {
-    const m = c.metrics as Record<string, StoredStats>;
     const p = c.probes!;
     const interval = p.runs.map((r) => `${r.probe} ${r.samples} @ ${r.intervalMs} ms`).join(', ');
     const t = p.thermal;
-    const f = (name: string) => medianCell(m[name], 'measured');
+    // The power is read by the probe; a phase's energy also rests on the phase's window, so it
+    // is composed (or tool-reported) where that window is.
+    const f = (name: string) => metricMedianCell(c, name);
     return [
       text(c.id),
       text(p.power?.basis ?? 'no power reading'),
