@@ -5,20 +5,34 @@
  * were first written by the formatters that built their own Markdown, before these outputs went
  * through the report model (reporters/report-model.ts + render/markdown.ts); a change to them is
  * a change of what a user reads and is reviewed as one (`npx vitest run -u` rewrites them).
+ *
+ * Changes made when they moved onto the report model (the commit after the files were written):
+ * - every table's delimiter row states its alignment (the run tables had none: `| --- |` is now
+ *   `| :-- |`), as every model table does; the text of every cell is the same;
+ * - history check: the note that the suite definition changed (and the allowed differences) sit
+ *   under the gate line with the other facts of the whole check, not inside "Gate findings"
+ *   (where they appeared only when there were findings);
+ * - the small print (method) is escaped like every other string (`&` as `\&`, `<=` as `\<=`;
+ *   it reads the same once rendered);
+ * - `bench report --compare-by`: its metric tables (`###`) were under the `#` title with no `##`
+ *   between; they are now in a "Medians by <axis>" section, and the environment table has a
+ *   section of its own ("What differs between the columns' environments") after the notes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareRuns } from '../../analysis/compare-runs.ts';
-import { formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
+import { comparisonStepSummary, formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
 import { comparisonTables } from '../../reporters/compare/table.ts';
-import { stepSummaryMarkdown } from '../../cli/compare.ts';
 import { checkRun } from '../../history/check.ts';
 import { recordFromResult } from '../../history/record.ts';
 import { formatHistoryMarkdown, historyStepSummary } from '../../history/render.ts';
 import { HistoryStore } from '../../history/store.ts';
 import { formatTrendMarkdown, seriesTrend } from '../../history/trend.ts';
+import { markdownCode, markdownText, renderMarkdown } from '../../reporters/render/markdown.ts';
+import { inlineMarkdown } from '../../reporters/render/html.ts';
+import { codeSpan, columns } from '../../reporters/report-model.ts';
 import { boardCells, cellId, makeResult, type CellSpec } from '../compare/make-result.ts';
 import { makeRun, SLOW_CELL } from '../history/make-history.ts';
 
@@ -63,7 +77,7 @@ describe('comparison and history Markdown (golden files)', () => {
     const { comparison } = planted();
     await expect(formatComparisonMarkdown(comparison)).toMatchFileSnapshot(golden('compare-planted.md'));
     await expect(formatComparisonMarkdown(comparison, { onlyChanged: true })).toMatchFileSnapshot(golden('compare-planted-changed.md'));
-    await expect(stepSummaryMarkdown(comparison)).toMatchFileSnapshot(golden('compare-planted-summary.md'));
+    await expect(comparisonStepSummary(comparison)).toMatchFileSnapshot(golden('compare-planted-summary.md'));
   });
 
   it('bench compare: hostile strings from result files', async () => {
@@ -101,5 +115,27 @@ describe('comparison and history Markdown (golden files)', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('the report model for comparisons', () => {
+  it('nests headings under the title at any level, never skipping one', () => {
+    const table = { id: 't', caption: 'Captioned', columns: columns([['A', 'left']]), rows: [[{ text: '1' }]] };
+    const report = { title: 'T', facts: [], tables: [{ ...table, caption: 'Head table' }], notes: [], sections: [{ id: 's', heading: 'S', notes: [], tables: [table], charts: [], footnotes: ['after'] }], charts: [], smallPrint: ['Method: x & y'] };
+    const headings = (md: string) => md.split('\n').filter((l) => l.startsWith('#'));
+    expect(headings(renderMarkdown(report))).toEqual(['# T', '## Head table', '## S', '### Captioned']);
+    const nested = renderMarkdown(report, { headingLevel: 2 });
+    expect(headings(nested)).toEqual(['## T', '### Head table', '### S', '#### Captioned']);
+    expect(nested).toMatch(/\| 1 +\|\n\nafter\n\n<sub>Method: x \\& y<\/sub>\n$/);
+  });
+
+  it('keeps a code span whole when the text holds backticks, in Markdown and in HTML', () => {
+    const id = 'q4 `x` | <img src=x>';
+    expect(codeSpan(id)).toBe('``q4 `x` | <img src=x>``');
+    // The renderer reads the two-backtick span as one span: only its pipe is escaped, as markdownCode does.
+    expect(markdownText(`cell ${codeSpan(id)}: failed <b>`)).toBe(`cell ${markdownCode(id)}: failed \\<b>`);
+    expect(inlineMarkdown(codeSpan(id))).toBe('<code>q4 `x` | &lt;img src=x&gt;</code>');
+    // An opening run with no closing run of its length is text: every backtick escaped.
+    expect(markdownText('``a` b')).toBe('\\`\\`a\\` b');
   });
 });
