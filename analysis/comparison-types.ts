@@ -61,6 +61,7 @@ export type WarningKind =
   | 'weights'
   | 'model'
   | 'throttled'
+  | 'clocks'
   | 'run-status'
   | 'resolution';
 

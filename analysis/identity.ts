@@ -56,7 +56,7 @@ export const IDENTITY_FIELDS = [
   { name: 'target', group: 'target', label: 'target name (result.target)' },
   { name: 'machine', group: 'target', label: 'CPU, architecture and core count (environment.host)' },
   { name: 'board', group: 'target', label: 'board model (environment.board: board.model, l4t.board, GPU names)' },
-  { name: 'power_mode', group: 'target', label: 'power mode and clock settings (the power_mode axis, environment.board power.*, governors, min/max clocks)' },
+  { name: 'power_mode', group: 'target', label: 'power mode and clock settings (the power_mode axis, else the mode the board reported around the cell (cells[].boardState), else environment.board power.*; governors, min/max clocks)' },
 ] as const satisfies readonly IdentityFieldDefinition[];
 
 export type IdentityFieldName = (typeof IDENTITY_FIELDS)[number]['name'];
@@ -114,17 +114,37 @@ const POWER_FACT = /^power\.|nvpmodel|jetson_clocks|\.governor$|\.(min|max)_mhz$
 const CURRENT_READING = /cur_mhz|cur_freq|temp|_now$/i;
 const BOARD_FACT = /^board\.model$|^l4t\.board$|^gpu\d+\.name$|^axcl\.card$/i;
 
-function boardFacts(result: RunResult, pattern: RegExp): string {
-  const board = result.environment.board ?? {};
+function boardFacts(result: RunResult, pattern: RegExp, board: Record<string, string> = result.environment.board ?? {}): string {
   const keys = Object.keys(board)
     .filter((k) => pattern.test(k) && !CURRENT_READING.test(k))
     .sort();
   return keys.length ? keys.map((k) => `${k}=${board[k]}`).join(', ') : NOT_RECORDED;
 }
 
+/**
+ * The power mode a cell ran in, where the board was read around it (CellResult.boardState): the
+ * run's header facts with the cell's own mode in place of the header's, so a cell that ran in
+ * another mode than the run started in is another configuration; a mode that changed while the
+ * cell measured matches nothing (fails closed).
+ */
+function cellPowerFacts(result: RunResult, cell: CellResult): Record<string, string> {
+  const header = result.environment.board ?? {};
+  const state = cell.boardState;
+  const before = state?.before.powerMode;
+  if (!state || !before) return header;
+  const after = state.after?.powerMode;
+  const changed = after && (after.name !== before.name || after.id !== before.id);
+  const { 'power.nvpmodel_id': _id, ...rest } = header;
+  return {
+    ...rest,
+    'power.nvpmodel': changed ? `${before.name} -> ${after.name} (changed while measuring)` : before.name,
+    ...(before.id !== undefined && !changed ? { 'power.nvpmodel_id': String(before.id) } : {}),
+  };
+}
+
 function powerMode(result: RunResult, cell: CellResult): string {
   const axis = cell.params['power_mode'];
-  const facts = boardFacts(result, POWER_FACT);
+  const facts = boardFacts(result, POWER_FACT, cellPowerFacts(result, cell));
   if (axis === undefined) return facts;
   // The axis set the mode for this cell; the facts read at the start of the run describe another.
   return `power_mode=${String(axis)}`;

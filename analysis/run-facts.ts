@@ -101,6 +101,11 @@ export function runContextWarnings(base: RunResult, cand: RunResult): ContextWar
   return warnings;
 }
 
+const BOARD_FLAG_MEANING = {
+  'power-mode': "the board was in another power mode than its run's header while the cell measured",
+  clocks: 'the board\'s clocks were not locked, or their limits or speed changed, while the cell measured: its figures depend on DVFS',
+} as const;
+
 /** Set by the run's throttling watch when clocks dropped or a temperature limit was crossed during the cell. */
 export function isThrottled(cell: CellResult): boolean {
   return cell.throttled === true;
@@ -165,6 +170,17 @@ export function cellContextWarnings(pairs: ReadonlyArray<readonly [CellResult, C
         `cell flagged throttled in ${side}${reasons.length ? ` (${reasons.join('; ')})` : ''}: its figures were taken at reduced clocks or above the temperature limit; re-run before trusting a verdict`,
         cand.id,
       );
+    }
+    // The board's own state around the cell (harness/board-quality.ts): another power mode than
+    // its run's header, clocks not locked or moving. A mode is also in the identity, so cells of
+    // different modes are not matched at all; this names what the board did in matched ones.
+    for (const kind of ['power-mode', 'clocks'] as const) {
+      const fb = base.flags?.find((f) => f.kind === kind);
+      const fc = cand.flags?.find((f) => f.kind === kind);
+      if (!fb && !fc) continue;
+      const side = fb && fc ? 'both runs' : fb ? 'the base run' : 'the candidate run';
+      // One sentence per kind and side, so the cells it concerns merge into one warning; the figures are in each cell's board state.
+      add(kind, `board state flagged in ${side}: ${BOARD_FLAG_MEANING[kind]} (each cell's boardState in result.json says which clocks or mode)`, cand.id);
     }
   }
   return [...merged.values()];

@@ -102,6 +102,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
     cellDone(result) {
       cellsDoneThisRun += 1;
       line(`[${position}/${cellsTotal}] ${result.id}: ${cellSummary(result)}`);
+      // What the board did differently from the run's header (its mode, its clock limits), as it happens.
+      if (result.boardState?.differences.length) line(`  board state: ${result.boardState.differences.join('; ')}`);
     },
     log(message) {
       line(`  ${message}`);

@@ -60,7 +60,7 @@ export interface MetricSpread {
   iqrOverMedianPct: number;
 }
 
-export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled' | 'no-simd';
+export type CellFlagKind = 'noisy' | 'few-iterations' | 'outliers' | 'busy' | 'steal' | 'run-queue' | 'throttled' | 'clocks' | 'power-mode' | 'no-simd';
 
 /** Why a cell's figures deserve caution (harness/cell-quality.ts decides, with its thresholds). */
 export interface CellFlag {
@@ -88,6 +88,48 @@ export interface CellProbeRecord {
   baselineWindow: { startMs: number; endMs: number } | null;
 }
 
+/** One clock domain as the board reported it, MHz (null where it did not say). */
+export interface BoardClock {
+  curMhz: number | null;
+  /** The floor and ceiling the governor may use (equal when the clock is locked). */
+  minMhz: number | null;
+  maxMhz: number | null;
+  governor?: string;
+}
+
+/** The board's power mode, clocks and temperatures at one moment (hw-probes/board-state.ts). */
+export interface BoardStateReading {
+  /** Run-clock ms of the reading. */
+  tMs?: number;
+  powerMode: { name: string; id?: number } | null;
+  /** Domain name (gpu, emc, cpu0 from jetson_clocks; "cpu policy0" or a devfreq device from sysfs) -> clock. */
+  clocks: Record<string, BoardClock>;
+  /** Thermal zone -> °C. */
+  temperaturesC: Record<string, number>;
+  /** What answered: "nvpmodel -q", "jetson_clocks --show", "sysfs". */
+  sources: string[];
+}
+
+/**
+ * The board's state around one cell, read on the board through the run's transport: before the
+ * measured iterations, after them, and while they ran (the board's sampler), with what differed
+ * from the run's header and the sentences of the flags it set (harness/board-quality.ts).
+ */
+export interface CellBoardState {
+  before: BoardStateReading;
+  after: BoardStateReading | null;
+  during: {
+    /** The sampler ("tegrastats") and how many samples it gave while the cell measured. */
+    source: string;
+    samples: number;
+    maxTempC: number | null;
+    maxTempSensor: string | null;
+    /** Clock -> lowest and highest MHz sampled. */
+    clockRangesMhz: Record<string, [number, number]>;
+  } | null;
+  /** What differed from the run's header state (environment.board), one sentence each; empty when nothing did. */
+  differences: string[];
+}
 
 export interface SubgraphStats {
   /** Latency of one invocation, ms. */
@@ -142,6 +184,8 @@ export interface CellResult {
    * means the cell's figures come from a numerically wrong model: tables and charts must say so.
    */
   accuracy?: AccuracyCheck;
+  /** On a board: its power mode, clocks and temperatures before, during and after the measured iterations. */
+  boardState?: CellBoardState;
   /** True when clocks dropped or a temperature limit was crossed during the cell. */
   throttled?: boolean;
   throttleReasons?: string[];

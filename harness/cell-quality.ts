@@ -116,6 +116,8 @@ export function metricFlags(flags: readonly CellFlag[], spread: Record<string, M
     steal: `CPU steal over ${t.stealPct}% while measured`,
     'run-queue': `the run's threads waited for a CPU over ${t.runQueueWaitPct}% of their runnable time`,
     throttled: 'throttled while measured',
+    clocks: 'board clocks not locked, or their limits or speed changed, while measured',
+    'power-mode': "board in another power mode than the run's header while measured",
     'no-simd': 'runtime build without this CPU\'s SIMD: not the machine\'s speed',
   };
   const machine = flags.filter((f) => shared[f.kind]).map((f) => ({ kind: f.kind, message: shared[f.kind]! }));

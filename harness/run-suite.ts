@@ -12,6 +12,7 @@ import { harnessOverheadPct } from '../core/overhead.ts';
 import { metricDefinition, METRICS } from '../core/metric-registry.ts';
 import { startMachineWindow } from '../hw-probes/machine-load.ts';
 import { startBoardWindow } from '../hw-probes/board-load.ts';
+import { BOARD_SAMPLE_INTERVAL_MS, headerWithPowerMode, judgeBoardState, ownBoardSampler, startBoardStateWindow, type BoardJudgement, type BoardStateWindow } from './board-quality.ts';
 import { monitorCell, type CellMonitor } from './cell-probes.ts';
 import type { AdaptivePlan, CellFlag, MachineState, ProbePlan, StoppingRecord } from '../core/result-types.ts';
 import { detectProbes, snapshotAll, type DetectedProbe } from '../hw-probes/detect.ts';
@@ -378,6 +379,9 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
   const probes = await detectRunProbes(result, progress, req.transport ?? new LocalTransport());
   // Cells that run on a board over ssh: the board's load is what qualifies their figures.
   const onBoard = req.transport !== undefined && req.transport.name.startsWith('ssh:');
+  // Its power mode, clocks and temperatures are read around each cell; tegrastats samples it while
+  // measuring when no probe of the run already does.
+  const boardSampler = onBoard ? await ownBoardSampler(req.transport!, probes.map((p) => p.name)) : null;
 
   let position = alreadyDone;
   for (const cell of cells) {
@@ -406,7 +410,9 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       let monitor: CellMonitor | null = null;
       let machine: MachineState | undefined;
       let driverMachine: MachineState | undefined;
+      let boardRead: Awaited<ReturnType<BoardStateWindow['finish']>> = null;
       let operatorProfile: OperatorProfile | null = null;
+      let stateWindow: BoardStateWindow | null = null;
       try {
         if (probes.length) monitor = await monitorCell(probes, clock, probePlan(result));
         // The machine window covers the iterations only (the model is loaded, the runtime's
@@ -414,19 +420,38 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         // On a board the work is the board's: its load is read there, through the same transport;
         // this machine's own load is kept apart as the driver's.
         const boardWindow = onBoard ? await startBoardWindow(req.transport!) : null;
+        stateWindow = onBoard ? await startBoardStateWindow(req.transport!, clock, { sampler: boardSampler, intervalMs: BOARD_SAMPLE_INTERVAL_MS }) : null;
         const machineWindow = startMachineWindow();
         ({ reason: stopReason, stopping } = await measureCell(prepared, result.options, iterations, progress));
         const local = machineWindow.finish();
+        boardRead = (await stateWindow?.finish()) ?? null;
         if (boardWindow) {
           machine = (await boardWindow.finish()) ?? undefined;
           driverMachine = local;
         } else machine = local;
         operatorProfile = (await prepared.collectProfile?.()) ?? null;
       } finally {
+        await stateWindow?.finish();
         await prepared.close();
       }
       const probed = monitor ? await monitor.finish(iterations) : null;
       if (probed) result.warnings.push(...probed.warnings.map((w) => `${cell.id}: ${w}`));
+      if (onBoard && !boardRead) result.warnings.push(`${cell.id}: the board's power mode, clocks and temperatures could not be read before the cell (its board state is not recorded)`);
+      result.warnings.push(...(boardRead?.warnings ?? []).map((w) => `${cell.id}: board state: ${w}`));
+      // A cell of a power_mode axis runs in its own mode by design: it does not set the run's.
+      if (boardRead && power === null) result.environment.board = headerWithPowerMode(result.environment.board ?? {}, boardRead.before);
+      const board: BoardJudgement | null = boardRead
+        ? judgeBoardState({
+            window: boardRead,
+            probeSamples: probed?.record.samples ?? [],
+            header: result.environment.board ?? {},
+            ...(typeof powerSettings['powerMode'] === 'string' ? { expectedMode: powerSettings['powerMode'] } : {}),
+            ...(result.options.probes?.tempLimitC !== undefined ? { tempLimitC: result.options.probes.tempLimitC } : {}),
+          })
+        : null;
+      // The probes' throttling watch and the board's (the same samples when a probe sampled the board).
+      const throttleReasons = [...new Set([...(probed?.record.thermal.reasons ?? []), ...(board?.thermal.reasons ?? [])])];
+      const throttled = probed?.record.thermal.throttled === true || board?.thermal.throttled === true;
       const wrong = prepared.accuracy && !prepared.accuracy.passed ? prepared.accuracy : null;
       if (wrong) {
         result.warnings.push(`${cell.id}: ${wrong.precision} model is NUMERICALLY WRONG on this CPU (${wrong.failures.join('; ')} vs fp32); its figures were measured but do not describe a working model`);
@@ -475,9 +500,9 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         ...(driverMachine ? { driverMachine, machineIs: 'board' as const } : {}),
         ...(operatorProfile ? { operatorProfile } : {}),
         ...(prepared.accuracy ? { accuracy: prepared.accuracy } : {}),
-        ...(probed
-          ? { probes: probed.record, throttled: probed.record.thermal.throttled, throttleReasons: probed.record.thermal.reasons }
-          : {}),
+        ...(probed ? { probes: probed.record } : {}),
+        ...(board ? { boardState: board.state } : {}),
+        ...(probed || board ? { throttled, throttleReasons } : {}),
       };
       if (probed) Object.assign(record.metrics, probed.metrics);
       if (ok) {
@@ -486,6 +511,7 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
         const ownThreads = typeof record.settings['intraOpNumThreads'] === 'number' ? record.settings['intraOpNumThreads'] : typeof record.settings['threads'] === 'number' ? record.settings['threads'] : 0;
         record.flags = [
           ...cellFlags({ spread: record.spread, outliers: record.outliers, machine: record.machine, machineIsBoard: driverMachine !== undefined, throttled: record.throttled, throttleReasons: record.throttleReasons, ownThreads }),
+          ...(board?.flags ?? []),
           ...(prepared.flags ?? []),
         ];
         const timed = Object.keys(record.metrics).filter((m) => metricDefinition(m)?.scope === 'iteration');

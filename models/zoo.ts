@@ -32,8 +32,8 @@ export const LAYOUTS: readonly Layout[] = ['onnx-community', 'axera', 'gguf'];
 
 /** Bump when the bytes a build produces change for the same request. */
 export const BUILDER_VERSION = '1.3.0';
-/** Bump when the GGUF layout's files change (only gguf builds' hashes include it, so ONNX caches stay valid). 2: + mmproj. */
-export const GGUF_WRITER_VERSION = 2;
+/** Bump when the GGUF layout's files change (only gguf builds' hashes include it, so ONNX caches stay valid). 2: + mmproj; 3: Qwen2-VL / Qwen2.5-VL / SmolVLM mmproj, SmolVLM vocabulary with the tokens mtmd looks up. */
+export const GGUF_WRITER_VERSION = 3;
 export const DEFAULT_SEED = 1234;
 
 export interface BuildRequest {

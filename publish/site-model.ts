@@ -16,6 +16,8 @@ import { groupBy } from '../reporters/build-report.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from '../reporters/markers.ts';
 import { fmt } from '../reporters/format.ts';
 import { isRemoteServer } from '../reporters/build-report.ts';
+import { drivenOverSsh } from '../reporters/board-facts.ts';
+import { unlockedClocks } from '../hw-probes/board-state.ts';
 import { backendLabel } from '../runners/registry.ts';
 import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
 import { cell, columns, type ChartSpec, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
@@ -129,6 +131,16 @@ function modelOf(r: RunResult, c?: CellResult): string {
   return 'zoo' in ref ? ref.zoo : 'name' in ref ? ref.name : ref.path;
 }
 
+/** The power mode a cell ran in: its power_mode axis value, else what the board reported around it, else the run's header. */
+function cellPowerMode(r: RunResult, c: CellResult | undefined): string {
+  const axis = c?.params['power_mode'];
+  if (axis !== undefined) return String(axis);
+  const before = c?.boardState?.before.powerMode;
+  const after = c?.boardState?.after?.powerMode;
+  if (before) return after && after.name !== before.name ? `${before.name} -> ${after.name}` : before.name;
+  return r.environment.board?.['power.nvpmodel'] ?? 'not recorded';
+}
+
 export function dimensionValue(r: RunResult, c: CellResult | undefined, d: Dimension): string {
   switch (d) {
     case 'board': return boardOf(r);
@@ -140,7 +152,7 @@ export function dimensionValue(r: RunResult, c: CellResult | undefined, d: Dimen
     case 'suite': return r.suite.name;
     case 'target': return r.target;
     case 'host': return r.environment.host.hostname;
-    case 'power_mode': return r.environment.board?.['power.nvpmodel'] ?? 'not recorded';
+    case 'power_mode': return cellPowerMode(r, c);
     case 'date': return r.startedAt.slice(0, 10);
     case 'commit': return r.environment.git.revision?.slice(0, 10) ?? 'not recorded';
   }
@@ -424,6 +436,23 @@ export function accuracyTable(runs: readonly PublishedRun[]): Table {
 
 const gap = (what: string): TableCell => cell(`not recorded: ${what}`, { status: 'missing' });
 
+/**
+ * The board's state around the run's cells in a few words: how many cells differed from the run's
+ * header (flagged on their figures) and whether the clocks were locked; "–" for a run on this
+ * machine, a gap for a board run that did not record it.
+ */
+function boardStateCell(r: RunResult, boardRun: boolean): TableCell {
+  const cells = r.cells.filter((c) => c.boardState);
+  if (cells.length === 0) return boardRun ? gap('board state') : cell('–');
+  const differed = cells.filter((c) => c.boardState!.differences.length);
+  const unlocked = cells.filter((c) => unlockedClocks(c.boardState!.before).length).length;
+  const text = [
+    differed.length ? `${differed.length} of ${cells.length} cell(s) differed from the run's header: ${differed.map((c) => `${c.id} (${c.boardState!.differences.join('; ')})`).join('; ')}` : `${cells.length} cell(s) as the run's header`,
+    unlocked ? `clocks not locked in ${unlocked === cells.length ? 'every cell' : `${unlocked} cell(s)`}` : 'clocks locked',
+  ].join('; ');
+  return cell(text, { status: differed.length || unlocked ? 'flagged' : 'measured' });
+}
+
 /** One row per run: software and hardware identity, workload, and the gaps. */
 export function provenanceTable(runs: readonly PublishedRun[]): Table {
   const rows = runs.map((p) => {
@@ -439,6 +468,8 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
     if (r.cells.some((c) => c.model && !c.model.synthetic && !Object.keys(c.model.hashes ?? {}).length)) gaps.push('model hash');
     if (!THIS_MACHINE_TARGETS.includes(r.target) && !b['power.nvpmodel'] && !Object.keys(b).some((k) => k.startsWith('axera.'))) gaps.push('power mode / BSP');
     if (!r.cells.some((c) => c.probes?.power)) gaps.push('power measurement');
+    const boardRun = drivenOverSsh(r);
+    if (boardRun && ok.length && !ok.some((c) => c.boardState)) gaps.push('board state per cell');
     if (r.status !== 'complete') gaps.push(`run ${r.status}`);
     const sdk = b['jetpack.version'] ?? b['l4t.release'] ?? b['axera.bsp_version'] ?? b['axera.cmm_sdk'];
     return [
@@ -451,6 +482,7 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
       sdk ? cell(sdk) : r.target === 'local' ? cell(`${env.os.distro} ${env.os.release}`) : gap('SDK/BSP'),
       models.length ? cell(models.join('; ')) : gap('model'),
       b['power.nvpmodel'] ? cell(b['power.nvpmodel']) : gap('power mode'),
+      boardStateCell(r, boardRun),
       env.git.revision ? cell(`${env.git.revision.slice(0, 10)}${env.git.dirty ? ' (dirty)' : ''}`) : gap('commit'),
       cell(`${ok.length} ok, ${failed} failed, ${notRun} not run`, { status: failed || notRun ? 'flagged' : 'measured' }),
       gaps.length ? cell(gaps.join(', '), { status: 'missing' }) : cell('none'),
@@ -462,7 +494,7 @@ export function provenanceTable(runs: readonly PublishedRun[]): Table {
     figures: 'One row per run: what it ran on and with. "not recorded" marks a fact the run did not record; Gaps lists what a defensible comparison needs and this run lacks',
     columns: columns([
       ['Run', 'left'], ['Date (UTC)', 'left'], ['Suite', 'left'], ['Board', 'left'], ['Host CPU', 'left'], ['Backend', 'left'], ['SDK / BSP / OS', 'left'],
-      ['Model', 'left'], ['Power mode', 'left'], ['Commit', 'left'], ['Cells', 'left'], ['Gaps', 'left'], ['Raw', 'left'],
+      ['Model', 'left'], ['Power mode', 'left'], ['Board state', 'left'], ['Commit', 'left'], ['Cells', 'left'], ['Gaps', 'left'], ['Raw', 'left'],
     ]),
     rows,
   };

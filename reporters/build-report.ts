@@ -11,7 +11,7 @@ import { axeraSections, composedStat, hasComposedFigures } from './report-axera.
 import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-charts.ts';
 import { rooflineSectionModel } from './report-roofline.ts';
 import { workloadSection } from './workload.ts';
-import { boardLines, drivenOverSsh } from './board-facts.ts';
+import { boardLines, boardStateBullets, boardStateSummary, drivenOverSsh } from './board-facts.ts';
 import { accuracyCell, cellSource, flagTexts, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL } from './markers.ts';
 import { fmt, fmtBytes } from './format.ts';
@@ -491,6 +491,13 @@ export function buildReport(stored: RunResult): Report {
   if (workload) sections.push(workload);
   const noise = noiseBullets(result);
   if (noise.length) section('noise', 'Noise and flags', { notes: ['Figures the run flagged are marked in every table (the legend at the end says what each marker means); their intervals are wide, they rest on few values, or the machine was loaded while they were measured.'], bullets: noise });
+  const boardState = boardStateBullets(result);
+  if (boardState.length) {
+    section('board-state', 'Board state', {
+      notes: ["Cells whose board state, read on the board around them, differed from the Board line of the header (the run's state before its first cell). Their figures carry `~power-mode` or `~clocks`; the rest of the cells ran as the header says."],
+      bullets: boardState,
+    });
+  }
   sections.push(...axeraSections(result));
   const throughput = throughputTable(result);
   if (throughput) section('throughput', 'Throughput, goodput and chunk ITL', { tables: [throughput] });
@@ -526,6 +533,7 @@ export function buildReport(stored: RunResult): Report {
     facts: [
       `Target: ${result.target}; ${drivenOverSsh(result) ? 'driver host (the machine running bench, not the board; threads and peak RSS are its own)' : 'host'} ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}${isRemoteServer(result) ? ' (the benchmarking client: the server runs elsewhere)' : ''}`,
       ...boardLines(result),
+      ...boardStateSummary(result),
       `Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; git ${env.git.revision?.slice(0, 10) ?? 'unknown'}${env.git.dirty ? ' (dirty)' : ''}`,
       optionsLine(result),
       `Status: ${result.status}; ${result.cells.length - failed.length} cell(s) ok, ${failed.length} failed${missing.length ? `, ${missing.length} not run` : ''}`,

@@ -31,7 +31,7 @@ export function cellSource(c: CellResult): FigureSource {
 export function flagStatus(marks: readonly Marker[]): FigureStatus | undefined {
   if (marks.some((m) => m === 'busy' || m === 'steal' || m === 'run-queue')) return 'busy';
   if (marks.includes('noisy')) return 'noisy';
-  if (marks.includes('throttled') || marks.includes('flagged')) return 'flagged';
+  if (marks.some((m) => m === 'throttled' || m === 'clocks' || m === 'power-mode' || m === 'flagged')) return 'flagged';
   return undefined;
 }
 

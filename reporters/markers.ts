@@ -29,6 +29,8 @@ export const MARKERS: Readonly<Record<Marker, { text: string; meaning: string }>
   steal: { text: '~steal', meaning: `CPU steal above ${t.stealPct}% while measured: the hypervisor gave the cores to other guests` },
   'run-queue': { text: '~run-queue', meaning: `the run's threads waited for a CPU over ${t.runQueueWaitPct}% of their runnable time while measured` },
   throttled: { text: '~throttled', meaning: 'throttled: clocks dropped or a temperature limit was crossed while measured' },
+  clocks: { text: '~clocks', meaning: "board clocks not locked at their maximum, or their limits or speed changed, while measured (the cell's board state says which)" },
+  'power-mode': { text: '~power-mode', meaning: "the board was in another power mode than the run's header says (or it changed) while measured: not the configuration the header describes" },
   flagged: { text: '(!)', meaning: 'another flag the run set on the figure (its note says which)' },
   composed: { text: 'composed', meaning: 'composed (Axera method): built by arithmetic from ax_run_model per-graph averages, not measured end to end' },
   'tool-reported': { text: 'tool-reported', meaning: "tool-reported: durations the program under test printed about itself (e.g. llama.cpp's timing block), parsed from its output; the run's clock only timed the whole command" },
@@ -71,6 +73,10 @@ export function flagMarker(flag: string | { kind?: string; reason?: string; mess
       return 'run-queue';
     case 'throttled':
       return 'throttled';
+    case 'clocks':
+      return 'clocks';
+    case 'power-mode':
+      return 'power-mode';
     case 'outliers':
       // Outliers are kept in every figure and counted in the Statistics table's own column.
       return undefined;

@@ -26,6 +26,8 @@ export type Marker =
   | 'steal'
   | 'run-queue'
   | 'throttled'
+  | 'clocks'
+  | 'power-mode'
   | 'flagged'
   | 'composed'
   | 'tool-reported'

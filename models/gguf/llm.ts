@@ -73,8 +73,20 @@ export function byteSymbols(): string[] {
   return symbols;
 }
 
-const TOKEN_TYPE = { normal: 1, control: 3 } as const;
+const TOKEN_TYPE = { normal: 1, control: 3, userDefined: 4 } as const;
 export const CONTROL_TOKEN_TEXT = '<|endoftext|>';
+
+/**
+ * Tokens llama.cpp's mtmd looks up by their text to wrap an image (mtmd.cpp lookup_token; a
+ * missing one becomes token id -1 in the prompt, which decoding refuses). Idefics3 (SmolVLM)
+ * wraps the global image in "\n\n" "<fake_token_around_image>" "<global-img>" ...
+ * "<fake_token_around_image>"; the other families' wrappers are plain text. Written right after
+ * the 256 byte symbols: "\n\n" as a normal byte-level token (no merge produces it, so text
+ * still tokenises byte by byte), the others as user-defined tokens.
+ */
+const MTMD_LOOKUP_TOKENS: Partial<Record<VlmDescriptor['family'], string[]>> = {
+  smolvlm: ['\n\n', '<fake_token_around_image>', '<global-img>'],
+};
 
 export interface PlaceholderVocab {
   tokens: string[];
@@ -83,12 +95,19 @@ export interface PlaceholderVocab {
   controlId: number;
 }
 
-export function placeholderVocab(size: number): PlaceholderVocab {
-  if (size < 257) throw new Error(`a byte-level vocabulary needs at least 257 tokens, got ${size}`);
-  const tokens = byteSymbols();
-  for (let id = 256; id < size - 1; id++) tokens.push(`<synthetic_${id}>`);
-  tokens.push(CONTROL_TOKEN_TEXT);
+export function placeholderVocab(size: number, lookupTokens: readonly string[] = []): PlaceholderVocab {
+  if (size < 258 + lookupTokens.length) throw new Error(`a byte-level vocabulary needs at least ${258 + lookupTokens.length} tokens, got ${size}`);
+  const symbols = byteSymbols();
+  const tokens = [...symbols];
   const tokenTypes = new Int32Array(size).fill(TOKEN_TYPE.normal);
+  for (const text of lookupTokens) {
+    const bytes = Buffer.from(text, 'utf8');
+    const plain = bytes.every((b) => b === 0x0a);
+    if (!plain) tokenTypes[tokens.length] = TOKEN_TYPE.userDefined;
+    tokens.push(plain ? Array.from(bytes, (b) => symbols[b]).join('') : text);
+  }
+  for (let id = tokens.length; id < size - 1; id++) tokens.push(`<synthetic_${id}>`);
+  tokens.push(CONTROL_TOKEN_TEXT);
   tokenTypes[size - 1] = TOKEN_TYPE.control;
   return { tokens, tokenTypes, controlId: size - 1 };
 }
@@ -169,7 +188,7 @@ export function ggufTensors(llm: LanguageModel, seed: number, type: GgmlTypeName
 
 export function ggufMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName, arch: GgufArchitecture): Array<[string, GgufValue]> {
   const llm = d.llm;
-  const vocab = placeholderVocab(llm.vocab);
+  const vocab = placeholderVocab(llm.vocab, MTMD_LOOKUP_TOKENS[d.family]);
   const a = arch;
   const md: Array<[string, GgufValue]> = [
     ['general.architecture', str(arch)],

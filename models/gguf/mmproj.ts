@@ -2,22 +2,37 @@
  * The vision tower + projector of a zoo descriptor as an mmproj GGUF in the form llama.cpp's
  * multimodal library (tools/mtmd, clip.cpp) loads: `clip.*` metadata keys, `v.*` / `mm.*`
  * tensor names, `clip.projector_type`. Same canonical random weights as the ONNX vision
- * encoder (models/layers/vision.ts names, models/weights/random.ts values), so both runtimes
- * encode an image with the same function.
+ * encoder (models/layers/vision.ts and qwen2-vision.ts names, models/weights/random.ts
+ * values), so both runtimes encode an image with the same function. Read against llama.cpp
+ * b10256 (the version @fugood/llama.node 1.7.15 ships): clip.cpp load_hparams / load_tensors,
+ * models/internvl.cpp, models/qwen2vl.cpp, models/siglip.cpp; and convert_hf_to_gguf.py for
+ * which HF tensor becomes which GGUF tensor.
  *
- * Written for the families whose mtmd graph equals the zoo's ONNX graph tensor for tensor:
- * - InternVL (`internvl` projector: InternViT with CLS token, layer scale, fused qkv, pixel
- *   shuffle, LayerNorm + MLP projector) — InternVL2.5-1B and InternVL3.5-1B.
- * Other families are refused with the reason (Qwen2-VL/2.5-VL/3-VL towers use 2-D RoPE, window
- * attention and DeepStack, whose mtmd tensor layouts are not written yet; SmolVLM's Idefics3
- * projector likewise).
+ * Projector types written:
+ * - `internvl` (InternVL2.5-1B, InternVL3.5-1B): InternViT with CLS token, layer scale, fused
+ *   qkv, pixel shuffle, LayerNorm + MLP projector. mtmd appends the CLS token after the patches
+ *   (HF prepends it); attention without RoPE does not depend on order, so the position table is
+ *   written in mtmd's order (patch rows, then the CLS row).
+ * - `qwen2vl_merger` (Qwen2-VL-2B): the Conv3d patch embedding as two Conv2d kernels (one per
+ *   temporal frame: `v.patch_embd.weight` and `.weight.1`; a still image goes through both, as
+ *   the processor repeats it over the 2 frames), separate q/k/v, LayerNorm blocks, QuickGELU
+ *   (neither `use_gelu` nor `use_silu`), 2-D RoPE (theta 10000, rows then columns: mtmd's
+ *   vision M-RoPE with 4 equal sections is the same rotation), merger LayerNorm as `v.post_ln`,
+ *   merger MLP as `mm.0` / `mm.2`.
+ * - `qwen2.5vl_merger` (Qwen2.5-VL-3B): as Qwen2-VL with RMSNorm, a SiLU-gated MLP
+ *   (`use_silu`, `ffn_gate`) and window attention: `clip.vision.n_wa_pattern` = n makes every
+ *   n-th block full attention. mtmd fixes the window at 112 px for this projector (it does not
+ *   read `clip.vision.window_size`), so a descriptor with other windows gets a file whose
+ *   function differs from its ONNX encoder: written (same work, for timing) but labelled
+ *   (`differs`, and in the file's description).
+ * - `idefics3` (SmolVLM-256M): SigLIP (learned positions, no CLS, post-LayerNorm, gelu_tanh =
+ *   ggml's GELU), pixel shuffle, `mm.model.fc` without bias; `clip.vision.preproc_image_size` =
+ *   4 tiles (SmolVLM's size.longest_edge 2048 for 512 px tiles), as the converter writes it.
+ * Qwen3-VL is refused: its LLM (llama.cpp arch qwen3vl) is not written, nor its DeepStack tower.
  *
- * Two numerical differences that are llama.cpp's own, not the file's (docs/runtimes.md):
- * - mtmd's graph appends the CLS token after the patches (HF prepends it); attention without
- *   RoPE does not depend on order, so the position table is written in mtmd's order (patch
- *   rows, then the CLS row) and each token gets the same position vector as in the ONNX graph;
- * - `clip.use_gelu` selects ggml_gelu, the tanh approximation, where the ONNX graph uses
- *   erf GELU (com.microsoft Gelu); the difference is below 1e-3 per activation.
+ * ggml's GELU (`use_gelu`, and the merger / projector GELUs mtmd hard-codes) is the tanh
+ * approximation where the ONNX graphs of InternVL and Qwen use the erf form: differences around
+ * 1e-3 per activation.
  */
 import { InputError } from '../../core/errors.ts';
 import type { VlmDescriptor } from '../descriptors.ts';
@@ -38,30 +53,37 @@ import { encodeMatrix, type GgmlTypeName } from './quants.ts';
  */
 export const MMPROJ_WEIGHT_TYPE: Record<Precision, GgmlTypeName> = { fp32: 'F32', fp16: 'F16', int8: 'F16', int4: 'F16' };
 
-/** mtmd projector type per family; absent = not written (with the reason). */
-const PROJECTOR_TYPE: Partial<Record<VlmDescriptor['family'], string>> = { internvl: 'internvl' };
+/** The attention window mtmd's qwen2.5vl_merger graph uses, whatever the file says (clip.cpp set_input, `attn_window_size` default). */
+export const MTMD_QWEN25VL_WINDOW_PX = 112;
 
-const NOT_WRITTEN: Partial<Record<VlmDescriptor['family'], string>> = {
-  'qwen2-vl': 'Qwen2-VL\'s tower (2-D RoPE, qwen2vl_merger) is not written as an mmproj yet',
-  'qwen2_5-vl': 'Qwen2.5-VL\'s tower (window attention, gated MLP, qwen2.5vl_merger) is not written as an mmproj yet',
-  'qwen3-vl': 'Qwen3-VL\'s tower (DeepStack, interpolated positions) is not written as an mmproj yet',
-  smolvlm: 'SmolVLM\'s SigLIP + Idefics3 projector is not written as an mmproj yet',
-};
+type TensorWriter = (d: VlmDescriptor, seed: number, type: GgmlTypeName) => GgufTensor[];
 
-/** The mtmd projector type of a descriptor, or the reason it has no mmproj. */
-export function mmprojSupport(d: VlmDescriptor): { projector: string } | { reason: string } {
-  const projector = PROJECTOR_TYPE[d.family];
-  if (projector) return { projector };
-  return { reason: NOT_WRITTEN[d.family] ?? `family ${d.family} has no mmproj writer` };
+interface FamilyWriter {
+  projector: string;
+  tensors: TensorWriter;
+  /** Family-specific clip keys. */
+  metadata: (d: VlmDescriptor) => Array<[string, GgufValue]>;
+  /** Why mtmd's graph computes another function than the zoo's ONNX encoder for this descriptor, if it does. */
+  differs?: (d: VlmDescriptor) => string | undefined;
 }
 
-/** `[rows, cols]` matrix of a RandomTensor (ne = [cols, rows]). */
-function matrix(name: string, type: GgmlTypeName, source: RandomTensor, rows: number, cols: number): GgufTensor {
-  return { name, ne: [cols, rows], type, produce: encodeMatrix(type, rows, cols, (r, c) => source.at(r * cols + c)) };
+export type MmprojSupport = { projector: string; differs?: string } | { reason: string };
+
+/** The mtmd projector type of a descriptor (and where mtmd's function differs from the ONNX encoder's), or the reason it has no mmproj. */
+export function mmprojSupport(d: VlmDescriptor): MmprojSupport {
+  const writer = WRITERS[d.family];
+  if (!writer) return { reason: NOT_WRITTEN[d.family] ?? `family ${d.family} has no mmproj writer` };
+  const differs = writer.differs?.(d);
+  return { projector: writer.projector, ...(differs ? { differs } : {}) };
 }
 
-function vector(name: string, source: RandomTensor): GgufTensor {
-  return { name, ne: [source.size], type: 'F32', produce: encodeMatrix('F32', 1, source.size, (_r, c) => source.at(c)) };
+/** `[rows, cols]` matrix of a RandomTensor (ne = [cols, rows]), optionally a row range of it. */
+function matrix(name: string, type: GgmlTypeName, source: RandomTensor, rows: number, cols: number, rowOffset = 0): GgufTensor {
+  return { name, ne: [cols, rows], type, produce: encodeMatrix(type, rows, cols, (r, c) => source.at((rowOffset + r) * cols + c)) };
+}
+
+function vector(name: string, source: RandomTensor, offset = 0, length = source.size): GgufTensor {
+  return { name, ne: [length], type: 'F32', produce: encodeMatrix('F32', 1, length, (_r, c) => source.at(offset + c)) };
 }
 
 function linearTensors(prefix: string, type: GgmlTypeName, seed: number, spec: LinearSpec): GgufTensor[] {
@@ -70,22 +92,68 @@ function linearTensors(prefix: string, type: GgmlTypeName, seed: number, spec: L
   return out;
 }
 
-/** Tensors of the InternVL mmproj, in mtmd's names and ggml shapes. */
-export function internVlMmprojTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
+/** A norm's gain (and bias, for LayerNorm) under mtmd's name. */
+function normTensors(dst: string, seed: number, src: string, size: number, rms: boolean): GgufTensor[] {
+  const out = [vector(`${dst}.weight`, gainTensor(seed, `${src}.weight`, size))];
+  if (!rms) out.push(vector(`${dst}.bias`, biasTensor(seed, `${src}.bias`, size)));
+  return out;
+}
+
+/** The fused qkv linear of block `src` as mtmd's separate attn_q / attn_k / attn_v (rows 0..h, h..2h, 2h..3h). */
+function splitQkv(dst: string, type: GgmlTypeName, seed: number, src: string, d: VlmDescriptor): GgufTensor[] {
+  const h = d.vision.hidden;
+  const spec: LinearSpec = { name: `${src}.attn.qkv`, inFeatures: h, outFeatures: 3 * h, bias: d.vision.qkvBias };
+  const w = linearWeight(seed, spec);
+  const out: GgufTensor[] = [];
+  ['q', 'k', 'v'].forEach((part, i) => {
+    out.push(matrix(`${dst}.attn_${part}.weight`, type, w, h, h, i * h));
+    if (spec.bias) out.push(vector(`${dst}.attn_${part}.bias`, linearBias(seed, spec), i * h, h));
+  });
+  return out;
+}
+
+/** A pre-norm block's attention half in mtmd's names: ln1, separate q/k/v, attn_out, ln2 (Qwen-VL and SigLIP towers). */
+function attentionTensors(i: number, type: GgmlTypeName, seed: number, d: VlmDescriptor, rms: boolean): GgufTensor[] {
+  const v = d.vision;
+  const src = `vision.encoder.layers.${i}`;
+  const dst = `v.blk.${i}`;
+  return [
+    ...normTensors(`${dst}.ln1`, seed, `${src}.norm1`, v.hidden, rms),
+    ...splitQkv(dst, type, seed, src, d),
+    ...linearTensors(`${dst}.attn_out`, type, seed, { name: `${src}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }),
+    ...normTensors(`${dst}.ln2`, seed, `${src}.norm2`, v.hidden, rms),
+  ];
+}
+
+/** A PyTorch Conv2d kernel [out, in, kh, kw] is ggml [kw, kh, in, out]: the same bytes. `at(o, c, y, x)` reads the value. */
+function convKernel(name: string, type: GgmlTypeName, d: VlmDescriptor, at: (o: number, c: number, y: number, x: number) => number): GgufTensor {
+  const v = d.vision;
+  const P = v.patchSize;
+  return {
+    name,
+    ne: [P, P, v.channels, v.hidden],
+    type,
+    produce: encodeMatrix(type, v.hidden * v.channels * P, P, (r, x) => at(Math.floor(r / (v.channels * P)), Math.floor(r / P) % v.channels, r % P, x)),
+  };
+}
+
+function checkTower(d: VlmDescriptor, ok: boolean, expected: string): void {
+  if (!ok) throw new Error(`${d.id}: the ${d.family} mmproj writer expects ${expected}`);
+}
+
+/** InternVL (`internvl`). */
+function internVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
   const v = d.vision;
   const p = d.projector;
-  if (!v.clsToken || v.layerScale === null || v.postNorm || v.norm === 'rms' || v.mlp === 'gated' || p.norm !== 'after-merge' || p.layers.length !== 2) {
-    throw new Error(`${d.id}: the InternVL mmproj writer expects InternViT (CLS, layer scale, LayerNorm, fc1/fc2) with LayerNorm + 2-layer MLP projector`);
-  }
+  checkTower(
+    d,
+    v.clsToken && v.layerScale !== null && !v.postNorm && v.norm !== 'rms' && v.mlp !== 'gated' && p.norm === 'after-merge' && p.layers.length === 2,
+    'InternViT (CLS, layer scale, LayerNorm, fc1/fc2) with LayerNorm + 2-layer MLP projector',
+  );
   const tensors: GgufTensor[] = [];
   const patch = patchEmbeddingWeight(seed, d);
-  // PyTorch [out, in, kh, kw] is ggml [kw, kh, in, out]: the same bytes.
-  tensors.push({
-    name: 'v.patch_embd.weight',
-    ne: [v.patchSize, v.patchSize, v.channels, v.hidden],
-    type,
-    produce: encodeMatrix(type, v.hidden * v.channels * v.patchSize, v.patchSize, (r, c) => patch.at(r * v.patchSize + c)),
-  });
+  const P = v.patchSize;
+  tensors.push(convKernel('v.patch_embd.weight', type, d, (o, c, y, x) => patch.at(((o * v.channels + c) * P + y) * P + x)));
   tensors.push(vector('v.patch_embd.bias', new RandomTensor(seed, 'vision.embeddings.patch_embedding.bias', [v.hidden], { std: 0.02 })));
   tensors.push(vector('v.class_embd', classEmbedding(seed, d)));
   // ONNX order: [CLS, patch 0 .. N-1]; mtmd concatenates CLS after the patches.
@@ -100,29 +168,172 @@ export function internVlMmprojTensors(d: VlmDescriptor, seed: number, type: Ggml
   for (let i = 0; i < v.layers; i++) {
     const src = `vision.encoder.layers.${i}`;
     const dst = `v.blk.${i}`;
-    tensors.push(vector(`${dst}.ln1.weight`, gainTensor(seed, `${src}.norm1.weight`, v.hidden)));
-    tensors.push(vector(`${dst}.ln1.bias`, biasTensor(seed, `${src}.norm1.bias`, v.hidden)));
+    tensors.push(...normTensors(`${dst}.ln1`, seed, `${src}.norm1`, v.hidden, false));
     tensors.push(...linearTensors(`${dst}.attn_qkv`, type, seed, { name: `${src}.attn.qkv`, inFeatures: v.hidden, outFeatures: 3 * v.hidden, bias: v.qkvBias }));
     tensors.push(...linearTensors(`${dst}.attn_out`, type, seed, { name: `${src}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }));
     tensors.push(vector(`${dst}.ls1.weight`, layerScaleTensor(seed, `${src}.ls1`, d)));
-    tensors.push(vector(`${dst}.ln2.weight`, gainTensor(seed, `${src}.norm2.weight`, v.hidden)));
-    tensors.push(vector(`${dst}.ln2.bias`, biasTensor(seed, `${src}.norm2.bias`, v.hidden)));
+    tensors.push(...normTensors(`${dst}.ln2`, seed, `${src}.norm2`, v.hidden, false));
     tensors.push(...linearTensors(`${dst}.ffn_up`, type, seed, { name: `${src}.mlp.fc1`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }));
     tensors.push(...linearTensors(`${dst}.ffn_down`, type, seed, { name: `${src}.mlp.fc2`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }));
     tensors.push(vector(`${dst}.ls2.weight`, layerScaleTensor(seed, `${src}.ls2`, d)));
   }
   const merged = v.hidden * p.mergeFactor * p.mergeFactor;
-  tensors.push(vector('mm.model.mlp.0.weight', gainTensor(seed, 'projector.norm.weight', merged)));
-  tensors.push(vector('mm.model.mlp.0.bias', biasTensor(seed, 'projector.norm.bias', merged)));
-  const [first, second] = p.layers as [Projector0, Projector0];
+  tensors.push(...normTensors('mm.model.mlp.0', seed, 'projector.norm', merged, false));
+  const [first, second] = p.layers as [ProjectorLayer, ProjectorLayer];
   tensors.push(...linearTensors('mm.model.mlp.1', type, seed, { name: 'projector.0', inFeatures: merged, outFeatures: first.out, bias: first.bias }));
   tensors.push(...linearTensors('mm.model.mlp.3', type, seed, { name: 'projector.1', inFeatures: first.out, outFeatures: second.out, bias: second.bias }));
   return tensors;
 }
 
-type Projector0 = VlmDescriptor['projector']['layers'][number];
+type ProjectorLayer = VlmDescriptor['projector']['layers'][number];
 
-export function mmprojMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName, projector: string): Array<[string, GgufValue]> {
+/** Qwen2-VL (`qwen2vl_merger`) and Qwen2.5-VL (`qwen2.5vl_merger`). */
+function qwenVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
+  const v = d.vision;
+  const p = d.projector;
+  const qwen25 = v.kind === 'qwen2_5-vit';
+  checkTower(
+    d,
+    (v.kind === 'qwen2-vit' || qwen25) &&
+      v.temporalPatchSize === 2 &&
+      !v.patchBias &&
+      p.mergeFactor === 2 &&
+      p.norm === 'before-merge' &&
+      p.normEps === v.normEps &&
+      p.layers.length === 2 &&
+      qwen25 === (v.mlp === 'gated'),
+    'a Qwen2-VL / Qwen2.5-VL ViT (temporal patch 2, no patch bias, 2x2 merger: norm with the blocks\' eps, Linear, GELU, Linear)',
+  );
+  const rms = v.norm === 'rms';
+  const P = v.patchSize;
+  const T = v.temporalPatchSize!;
+  const C = v.channels;
+  const patchDim = C * T * P * P;
+  // The Linear over flattened patches (row layout: channel, frame, y, x) is the Conv3d; its frame t is a Conv2d kernel.
+  const patch = linearWeight(seed, { name: 'vision.patch_embed.proj', inFeatures: patchDim, outFeatures: v.hidden, bias: false });
+  const tensors: GgufTensor[] = [0, 1].map((t) =>
+    convKernel(t === 0 ? 'v.patch_embd.weight' : 'v.patch_embd.weight.1', type, d, (o, c, y, x) => patch.at(o * patchDim + ((c * T + t) * P + y) * P + x)),
+  );
+  for (let i = 0; i < v.layers; i++) {
+    const src = `vision.encoder.layers.${i}`;
+    const dst = `v.blk.${i}`;
+    tensors.push(...attentionTensors(i, type, seed, d, rms));
+    const mlp = (name: string, proj: string, inF: number, outF: number) =>
+      linearTensors(`${dst}.${name}`, type, seed, { name: `${src}.mlp.${proj}`, inFeatures: inF, outFeatures: outF, bias: true });
+    if (v.mlp === 'gated') {
+      tensors.push(...mlp('ffn_gate', 'gate_proj', v.hidden, v.intermediate), ...mlp('ffn_up', 'up_proj', v.hidden, v.intermediate));
+      tensors.push(...mlp('ffn_down', 'down_proj', v.intermediate, v.hidden));
+    } else {
+      tensors.push(...mlp('ffn_up', 'fc1', v.hidden, v.intermediate), ...mlp('ffn_down', 'fc2', v.intermediate, v.hidden));
+    }
+  }
+  // The merger's ln_q normalises each patch before the 2x2 merge: mtmd's post-layernorm.
+  tensors.push(...normTensors('v.post_ln', seed, 'projector.norm', v.hidden, rms));
+  const merged = v.hidden * 4;
+  const [first, second] = p.layers as [ProjectorLayer, ProjectorLayer];
+  tensors.push(...linearTensors('mm.0', type, seed, { name: 'projector.0', inFeatures: merged, outFeatures: first.out, bias: first.bias }));
+  tensors.push(...linearTensors('mm.2', type, seed, { name: 'projector.1', inFeatures: first.out, outFeatures: second.out, bias: second.bias }));
+  return tensors;
+}
+
+/** Qwen2.5-VL: the block pattern mtmd can express (every n-th block full attention) and its fixed 112 px windows. */
+function qwen25Differs(d: VlmDescriptor): string | undefined {
+  const v = d.vision;
+  if (v.windowSize !== MTMD_QWEN25VL_WINDOW_PX) {
+    return `mtmd's qwen2.5vl_merger graph attends within ${MTMD_QWEN25VL_WINDOW_PX} px windows whatever the file says (clip.cpp does not read clip.vision.window_size for this projector); ${d.id} (${d.scale}) has ${String(v.windowSize)} px windows, so its windowed blocks attend over other tokens than the ONNX encoder's`;
+  }
+  const pattern = waPattern(d);
+  if (pattern === undefined) {
+    return `mtmd makes every n-th block full attention (clip.vision.n_wa_pattern); ${d.id} (${d.scale}) has full attention in blocks ${(v.fullAttentionBlocks ?? []).join(', ')}, not such a pattern`;
+  }
+  return undefined;
+}
+
+/** n such that the full-attention blocks are exactly n-1, 2n-1, ...; undefined when they are not. */
+function waPattern(d: VlmDescriptor): number | undefined {
+  const full = [...(d.vision.fullAttentionBlocks ?? [])].sort((a, b) => a - b);
+  if (full.length === 0) return undefined;
+  const n = full[0]! + 1;
+  const expected: number[] = [];
+  for (let b = n - 1; b < d.vision.layers; b += n) expected.push(b);
+  return expected.length === full.length && expected.every((b, i) => b === full[i]) ? n : undefined;
+}
+
+/** SmolVLM (`idefics3`): SigLIP + pixel shuffle + Linear without bias. */
+function idefics3Tensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
+  const v = d.vision;
+  const p = d.projector;
+  checkTower(
+    d,
+    v.kind === 'siglip' && !v.clsToken && v.layerScale === null && v.postNorm && v.norm !== 'rms' && v.mlp !== 'gated' && p.norm === null && p.layers.length === 1 && !p.layers[0]!.bias,
+    'SigLIP (no CLS, post-LayerNorm, fc1/fc2) with a pixel shuffle and one Linear without bias',
+  );
+  const tensors: GgufTensor[] = [];
+  const patch = patchEmbeddingWeight(seed, d);
+  const P = v.patchSize;
+  tensors.push(convKernel('v.patch_embd.weight', type, d, (o, c, y, x) => patch.at(((o * v.channels + c) * P + y) * P + x)));
+  tensors.push(vector('v.patch_embd.bias', new RandomTensor(seed, 'vision.embeddings.patch_embedding.bias', [v.hidden], { std: 0.02 })));
+  const patches = (v.imageSize / v.patchSize) ** 2;
+  const pos = positionEmbedding(seed, d);
+  tensors.push(matrix('v.position_embd.weight', 'F32', pos, patches, v.hidden));
+  for (let i = 0; i < v.layers; i++) {
+    const src = `vision.encoder.layers.${i}`;
+    const dst = `v.blk.${i}`;
+    tensors.push(...attentionTensors(i, type, seed, d, false));
+    tensors.push(...linearTensors(`${dst}.ffn_up`, type, seed, { name: `${src}.mlp.fc1`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }));
+    tensors.push(...linearTensors(`${dst}.ffn_down`, type, seed, { name: `${src}.mlp.fc2`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }));
+  }
+  tensors.push(...normTensors('v.post_ln', seed, 'vision.post_layernorm', v.hidden, false));
+  const merged = v.hidden * p.mergeFactor * p.mergeFactor;
+  tensors.push(matrix('mm.model.fc.weight', type, linearWeight(seed, { name: 'projector.0', inFeatures: merged, outFeatures: p.layers[0]!.out, bias: false }), p.layers[0]!.out, merged));
+  return tensors;
+}
+
+/** SmolVLM's size.longest_edge is 4 tiles (2048 for 512 px tiles): images are resized to it and split into tiles plus a global image. */
+export const IDEFICS3_LONGEST_EDGE_TILES = 4;
+
+const WRITERS: Partial<Record<VlmDescriptor['family'], FamilyWriter>> = {
+  internvl: { projector: 'internvl', tensors: internVlTensors, metadata: (d) => [['clip.vision.projector.scale_factor', u32(d.projector.mergeFactor)]] },
+  'qwen2-vl': {
+    projector: 'qwen2vl_merger',
+    tensors: qwenVlTensors,
+    metadata: (d) => [['clip.vision.spatial_merge_size', u32(d.projector.mergeFactor)]],
+  },
+  'qwen2_5-vl': {
+    projector: 'qwen2.5vl_merger',
+    tensors: qwenVlTensors,
+    metadata: (d) => [
+      ['clip.vision.spatial_merge_size', u32(d.projector.mergeFactor)],
+      // What the file can say: the pattern (0 = no window attention when it cannot be expressed, which differs() reports) and the window, which mtmd ignores.
+      ['clip.vision.n_wa_pattern', u32(waPattern(d) ?? 0)],
+      ['clip.vision.window_size', u32(d.vision.windowSize ?? 0)],
+    ],
+    differs: qwen25Differs,
+  },
+  smolvlm: {
+    projector: 'idefics3',
+    tensors: idefics3Tensors,
+    metadata: (d) => [
+      ['clip.vision.projector.scale_factor', u32(d.projector.mergeFactor)],
+      ['clip.vision.preproc_image_size', u32(IDEFICS3_LONGEST_EDGE_TILES * d.vision.imageSize)],
+    ],
+  },
+};
+
+const NOT_WRITTEN: Partial<Record<VlmDescriptor['family'], string>> = {
+  'qwen3-vl': 'Qwen3-VL\'s tower (DeepStack, interpolated positions; mtmd projector qwen3vl_merger) is not written as an mmproj, nor its LLM (llama.cpp arch qwen3vl)',
+};
+
+/** clip.use_gelu / clip.use_silu: mtmd's block activation (neither = QuickGELU). */
+function activationKeys(d: VlmDescriptor): Array<[string, GgufValue]> {
+  const a = d.vision.activation;
+  return [
+    ['clip.use_gelu', { type: 'bool', value: a === 'gelu' || a === 'gelu_tanh' }],
+    ['clip.use_silu', { type: 'bool', value: a === 'silu' }],
+  ];
+}
+
+export function mmprojMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName, support: { projector: string; differs?: string }): Array<[string, GgufValue]> {
   const v = d.vision;
   const family = familyPreprocessing(d.family);
   if (!family) throw new InputError(`mmproj GGUF: family ${d.family} has no reference preprocessing (pixel mean/std) in the zoo`);
@@ -130,16 +341,17 @@ export function mmprojMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeNam
   const pixels = PIXEL_CONVENTIONS[family];
   const floats = (values: readonly number[]): GgufValue => ({ type: 'array', itemType: 'float32', value: values });
   const fileType = type === 'F32' ? 0 : 1;
+  const caveat = support.differs ? ` NOT the ONNX encoder's function in llama.cpp: ${support.differs}.` : '';
   return [
     ['general.architecture', str('clip')],
     ['general.type', str('mmproj')],
     ['general.name', str(`SYNTHETIC random weights: ${d.id} vision tower + projector (${d.scale}), seed ${seed}, not a trained model`)],
-    ['general.description', str(`vlm-edge-bench model zoo: the ${d.description} vision encoder with random seeded weights, for latency measurement only`)],
+    ['general.description', str(`vlm-edge-bench model zoo: the ${d.description} vision encoder with random seeded weights, for latency measurement only.${caveat}`)],
     ['general.file_type', u32(fileType)],
     ['general.alignment', u32(32)],
-    ['clip.projector_type', str(projector)],
+    ['clip.projector_type', str(support.projector)],
     ['clip.has_vision_encoder', { type: 'bool', value: true }],
-    ['clip.use_gelu', { type: 'bool', value: v.activation === 'gelu' || v.activation === 'gelu_tanh' }],
+    ...activationKeys(d),
     ['clip.vision.image_size', u32(v.imageSize)],
     ['clip.vision.patch_size', u32(v.patchSize)],
     ['clip.vision.embedding_length', u32(v.hidden)],
@@ -150,14 +362,23 @@ export function mmprojMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeNam
     ['clip.vision.attention.layer_norm_epsilon', f32(v.normEps)],
     ['clip.vision.image_mean', floats(pixels.mean)],
     ['clip.vision.image_std', floats(pixels.std)],
-    ['clip.vision.projector.scale_factor', u32(d.projector.mergeFactor)],
+    ...WRITERS[d.family]!.metadata(d),
   ];
 }
 
 /** Metadata and tensors of a descriptor's mmproj; InputError for a family with no writer. */
-export function mmprojContent(d: VlmDescriptor, seed: number, precision: Precision): { metadata: Array<[string, GgufValue]>; tensors: GgufTensor[]; type: GgmlTypeName } {
+export function mmprojContent(
+  d: VlmDescriptor,
+  seed: number,
+  precision: Precision,
+): { metadata: Array<[string, GgufValue]>; tensors: GgufTensor[]; type: GgmlTypeName; differs?: string } {
   const support = mmprojSupport(d);
   if ('reason' in support) throw new InputError(`mmproj GGUF: ${support.reason}`);
   const type = MMPROJ_WEIGHT_TYPE[precision];
-  return { metadata: mmprojMetadata(d, seed, type, support.projector), tensors: internVlMmprojTensors(d, seed, type), type };
+  return {
+    metadata: mmprojMetadata(d, seed, type, support),
+    tensors: WRITERS[d.family]!.tensors(d, seed, type),
+    type,
+    ...(support.differs ? { differs: support.differs } : {}),
+  };
 }

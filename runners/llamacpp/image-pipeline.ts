@@ -34,6 +34,14 @@ export interface MtmdRequestShape {
   text: string;
   imagePaths: string[];
   outputTokens: number;
+  /** Vision-encoder inputs mtmd runs per image (its tiles; default 1). */
+  tilesPerImage?: number;
+  /**
+   * Image tokens mtmd evaluates per image, when its tokenisation does not list them one by one:
+   * for M-RoPE models (Qwen-VL) it lists an image's positions, max(rows, cols) of its token grid.
+   * Default: the listed image positions.
+   */
+  imageTokensPerImage?: number;
 }
 
 /** A prompt of `tokens` printable ASCII characters (one byte-level token each), fixed by the seed. */
@@ -113,15 +121,17 @@ export class MtmdPipeline {
       const tokenized = await context.tokenize(prompt, { media_paths: shape.imagePaths });
       const preprocessMs = clock.now() - tokStart;
       // mtmd marks each image position with -1 in the token list.
-      const imageTokens = Array.from(tokenized.tokens).filter((t) => t < 0).length;
+      const imagePositions = Array.from(tokenized.tokens).filter((t) => t < 0).length;
+      const imageTokens = shape.imageTokensPerImage !== undefined ? shape.imageTokensPerImage * shape.imagePaths.length : imagePositions;
+      const promptTokens = tokenized.tokens.length - imagePositions + imageTokens;
       context.clearCache(true);
 
       // Time to first token: the whole request up to its first token, one call.
       record.startMs = clock.now();
       const head = await context.completion({ prompt, media_paths: shape.imagePaths, ...GREEDY, n_predict: 1 });
       const first = clock.now();
-      if (head.timings.prompt_n !== tokenized.tokens.length) {
-        throw new Error(`llama.cpp evaluated ${head.timings.prompt_n} prompt tokens of ${tokenized.tokens.length}: a cached prompt, not what this cell measures`);
+      if (head.timings.prompt_n !== promptTokens) {
+        throw new Error(`llama.cpp evaluated ${head.timings.prompt_n} prompt tokens of ${promptTokens}: a cached prompt, not what this cell measures`);
       }
       events.push({ kind: 'token', tMs: first, index: 0, count: 1 });
       let last = first;
@@ -142,7 +152,7 @@ export class MtmdPipeline {
       // The prefill reference: the same number of positions, text only, first token sampled.
       context.clearCache(true);
       const refStart = clock.now();
-      await context.completion({ prompt: 'a'.repeat(tokenized.tokens.length), ...GREEDY, n_predict: 1 });
+      await context.completion({ prompt: 'a'.repeat(promptTokens), ...GREEDY, n_predict: 1 });
       const prefillRefMs = clock.now() - refStart;
 
       const ttft = first - record.startMs;
@@ -157,8 +167,8 @@ export class MtmdPipeline {
       if (steps > 0) events.push({ kind: 'phase', phase: 'decode', startMs: first, endMs: last });
       record.outputTokens = shape.outputTokens;
       record.imageTokens = imageTokens;
-      record.visionTiles = shape.imagePaths.length;
-      record.promptTokens = tokenized.tokens.length;
+      record.visionTiles = shape.imagePaths.length * (shape.tilesPerImage ?? 1);
+      record.promptTokens = promptTokens;
       record.reported = {
         prompt_ms: head.timings.prompt_ms,
         prompt_n: head.timings.prompt_n,

@@ -1,9 +1,10 @@
 /**
  * The mmproj GGUF the zoo writes for llama.cpp's mtmd, read back with node-llama-cpp's GGUF
- * reader (independent of the writer): clip keys, tensor names and shapes mtmd's InternVL loader
- * asks for (tools/mtmd/clip.cpp load_hparams / load_tensors), and the refusal for families
- * without a writer. That mtmd loads it and computes the ONNX graph's function is checked in
- * test/runners/llamacpp-images.test.ts.
+ * reader (independent of the writer): clip keys, tensor names and shapes mtmd's loader asks
+ * for per projector (tools/mtmd/clip.cpp load_hparams / load_tensors), and the refusal for
+ * Qwen3-VL. That mtmd loads it and computes the ONNX graph's function is checked in
+ * test/runners/llamacpp-images.test.ts and
+ * test/runners/llamacpp-images-families.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,10 +56,63 @@ describe('mmproj GGUF (vision tower + projector for llama.cpp mtmd)', () => {
     }
   });
 
-  it('refuses the families whose tower is not written yet, with the reason, and the gguf build then holds the LLM only', async () => {
-    expect(() => mmprojContent(getDescriptor('qwen2-vl-2b', 'tiny'), 1, 'fp32')).toThrow(/Qwen2-VL's tower \(2-D RoPE, qwen2vl_merger\) is not written as an mmproj yet/);
-    expect(() => mmprojContent(getDescriptor('smolvlm-256m', 'tiny'), 1, 'fp32')).toThrow(/SmolVLM's SigLIP \+ Idefics3 projector/);
-    const built = await ensureModel({ model: 'smolvlm-256m', scale: 'tiny', precision: 'int8', layout: 'gguf', seed: 5, cacheDir });
-    expect(Object.keys(built.files)).toEqual(['llm']);
+  it('writes Qwen2-VL, Qwen2.5-VL and SmolVLM under the keys and tensor names of their mtmd projectors', async () => {
+    const read = async (model: string) => {
+      const built = await ensureModel({ model, scale: 'tiny', precision: 'int8', layout: 'gguf', seed: 5, cacheDir });
+      const info = await readGgufFileInfo(built.files[GGUF_MMPROJ_SESSION]!);
+      const md = info.metadata as unknown as { general: Record<string, unknown>; clip: Record<string, unknown> & { vision: Record<string, unknown> } };
+      const tensors = new Map(info.tensorInfo!.map((t) => [t.name, t.dimensions.map(Number)]));
+      return { d: built.descriptor, md, tensors };
+    };
+    for (const model of ['qwen2-vl-2b', 'qwen2_5-vl-3b']) {
+      const { d, md, tensors } = await read(model);
+      const v = d.vision;
+      const qwen25 = model === 'qwen2_5-vl-3b';
+      expect(md.clip['projector_type']).toBe(qwen25 ? 'qwen2.5vl_merger' : 'qwen2vl_merger');
+      // QuickGELU (Qwen2-VL) is mtmd's default when neither flag is set; Qwen2.5-VL's MLP is SiLU-gated.
+      expect([md.clip['use_gelu'], md.clip['use_silu']]).toEqual([false, qwen25]);
+      expect(md.clip.vision['spatial_merge_size']).toBe(2);
+      expect(Array.from(md.clip.vision['image_mean'] as number[]).map((x) => Number(x.toFixed(4)))).toEqual([0.4815, 0.4578, 0.4082]);
+      // The Conv3d patch embedding as one Conv2d kernel per temporal frame.
+      expect(tensors.get('v.patch_embd.weight')).toEqual([v.patchSize, v.patchSize, 3, v.hidden]);
+      expect(tensors.get('v.patch_embd.weight.1')).toEqual([v.patchSize, v.patchSize, 3, v.hidden]);
+      expect(tensors.has('v.patch_embd.bias')).toBe(false);
+      for (const part of ['q', 'k', 'v']) expect(tensors.get(`v.blk.0.attn_${part}.weight`)).toEqual([v.hidden, v.hidden]);
+      expect(tensors.has('v.blk.0.ln1.bias')).toBe(!qwen25);
+      expect(tensors.has('v.blk.0.ffn_gate.weight')).toBe(qwen25);
+      expect(tensors.get('v.blk.0.ffn_up.weight')).toEqual([v.hidden, v.intermediate]);
+      expect(tensors.get('v.blk.0.ffn_down.weight')).toEqual([v.intermediate, v.hidden]);
+      expect(tensors.get('v.post_ln.weight')).toEqual([v.hidden]);
+      expect(tensors.get('mm.0.weight')).toEqual([4 * v.hidden, d.projector.layers[0]!.out]);
+      expect(tensors.get('mm.2.weight')).toEqual([d.projector.layers[0]!.out, d.llm.hidden]);
+      if (qwen25) {
+        // Full attention in block 1 of 2: every 2nd block. The 56 px windows are said to differ from what mtmd runs.
+        expect(md.clip.vision['n_wa_pattern']).toBe(2);
+        expect(String(md.general['description'])).toMatch(/NOT the ONNX encoder's function in llama\.cpp: mtmd's qwen2\.5vl_merger graph attends within 112 px windows/);
+      }
+    }
+    const { d, md, tensors } = await read('smolvlm-256m');
+    expect(md.clip['projector_type']).toBe('idefics3');
+    expect(md.clip['use_gelu']).toBe(true);
+    expect((md.clip.vision['projector'] as Record<string, unknown>)['scale_factor']).toBe(4);
+    expect(md.clip.vision['preproc_image_size']).toBe(4 * d.vision.imageSize);
+    const side = d.vision.imageSize / d.vision.patchSize;
+    expect(tensors.get('v.position_embd.weight')).toEqual([d.vision.hidden, side * side]);
+    expect(tensors.get('v.post_ln.bias')).toEqual([d.vision.hidden]);
+    expect(tensors.get('mm.model.fc.weight')).toEqual([16 * d.vision.hidden, d.llm.hidden]);
+    expect(tensors.has('mm.model.fc.bias')).toBe(false);
+  });
+
+  it('describes full-scale towers too (tensor list only, nothing written), and refuses Qwen3-VL with the reason', async () => {
+    const full = mmprojContent(getDescriptor('qwen2_5-vl-3b', 'full'), 1, 'int8');
+    expect(full.differs).toBeUndefined();
+    expect(full.metadata.find(([k]) => k === 'clip.vision.n_wa_pattern')?.[1]).toEqual({ type: 'uint32', value: 8 });
+    // 2 patch kernels; per block RMS ln1, q/k/v, attn_out, RMS ln2, gate/up/down (weights and biases); RMS post_ln; mm.0 and mm.2.
+    expect(full.tensors.length).toBe(2 + 32 * 16 + 1 + 4);
+    expect(full.tensors.find((t) => t.name === 'mm.0.weight')?.ne).toEqual([5120, 5120]);
+    const smol = mmprojContent(getDescriptor('smolvlm-256m', 'full'), 1, 'fp16');
+    expect(smol.tensors.find((t) => t.name === 'mm.model.fc.weight')?.ne).toEqual([768 * 16, 576]);
+    expect(smol.metadata.find(([k]) => k === 'clip.vision.preproc_image_size')?.[1]).toEqual({ type: 'uint32', value: 2048 });
+    expect(() => mmprojContent(getDescriptor('qwen3-vl-2b', 'tiny'), 1, 'fp32')).toThrow(/Qwen3-VL's tower .* is not written as an mmproj/);
   });
 });

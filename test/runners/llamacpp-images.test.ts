@@ -3,27 +3,21 @@
  * (@fugood/llama.node's prebuilt binary, whatever its SIMD), next to the ORT runner on the ONNX
  * build of the same seeded weights. Tiny scale only: no native build is ever triggered here.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
-import { PIXEL_CONVENTIONS } from '../../models/preprocess/pixels.ts';
 import { ensureModel } from '../../models/zoo.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { simdVerdict } from '../../runners/llamacpp/simd.ts';
-import { makeTestImage } from '../../runners/ort/inputs.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
-import { normalizeTile } from '../../runners/ort/visual-inputs.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
+import { expectAgreement, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mtmd-test-'));
 afterAll(() => {
@@ -51,37 +45,6 @@ async function twoRequests(runner: 'ort' | 'llamacpp', params: Cell['params']) {
   } finally {
     await prepared.close();
   }
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
-/** clip.cpp's MTMD_DEBUG_EMBEDDINGS block (tools/mtmd/clip.cpp, clip_image_batch_encode). */
-function parseDebugEmbeddings(log: string) {
-  const block = /=== MTMD_DEBUG_EMBEDDINGS ===([\s\S]*?)=== END MTMD_DEBUG_EMBEDDINGS ===/.exec(log)?.[1];
-  if (!block) throw new Error(`no MTMD_DEBUG_EMBEDDINGS block in the child's log:\n${log.slice(-2000)}`);
-  const nums = (re: RegExp) => (re.exec(block)?.[1] ?? '').trim().split(/\s+/).map(Number);
-  const stat = (name: string) => Number(new RegExp(`${name}=(-?[\\d.]+)`).exec(block)?.[1]);
-  const [, embd, tokens] = (/Shape: \[(\d+), (\d+)\]/.exec(block) ?? []).map(Number);
-  return {
-    embd: embd!,
-    tokens: tokens!,
-    first16: nums(/Token 0 \(first 16 values\):([^\n]*)/),
-    last16: nums(/Token 0 \(last 16 values\):([^\n]*)/),
-    mean: stat('mean'),
-    std: stat('std'),
-    min: stat('min'),
-    max: stat('max'),
-  };
 }
 
 describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmproj', () => {
@@ -149,48 +112,11 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
   it('at F32 the image embeddings of llama.cpp (mmproj) and ONNX Runtime (vision_encoder) agree for the same image', async () => {
     const gguf = await ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision: 'fp32', layout: 'gguf', seed: 99 });
     const onnx = await ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision: 'fp32', layout: 'onnx-community', seed: 99 });
-    const side = gguf.descriptor.vision.imageSize;
     const png = join(tmp, 'frame.png');
-    writeFileSync(png, await sharp(Buffer.from(makeTestImage(side, 7)), { raw: { width: side, height: side, channels: 3 } }).png().toBuffer());
-
-    const child = await promisify(execFile)(process.execPath, [join(import.meta.dirname, 'helpers', 'mtmd-debug-embeddings.cjs'), gguf.files[GGUF_FILE_SESSION]!, gguf.files[GGUF_MMPROJ_SESSION]!, png], {
-      maxBuffer: 64 << 20,
-    });
-    const mtmd = parseDebugEmbeddings(child.stdout + child.stderr);
-
-    // ORT on the pixels decoded from the same PNG (lossless), normalised as the ORT runner does.
-    const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-    const chw = new Float32Array(3 * side * side);
-    normalizeTile({ data: new Uint8Array(data), width: side, height: side }, 0, 0, side, PIXEL_CONVENTIONS.internvl, chw);
-    const session = await ort.InferenceSession.create(onnx.files['vision_encoder']!);
-    const out = await session.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, side, side]) });
-    await session.release();
-    const features = out['image_features']!.data as Float32Array;
-    const hidden = gguf.descriptor.llm.hidden;
-
-    expect([mtmd.embd, mtmd.tokens]).toEqual([hidden, gguf.descriptor.imageTokensPerTile]);
-    expect(features.length).toBe(hidden * mtmd.tokens);
-    const ortToken0 = [...features.subarray(0, 16), ...features.subarray(hidden - 16, hidden)];
-    const mtmdToken0 = [...mtmd.first16, ...mtmd.last16];
-    expect(cosine(mtmdToken0, ortToken0)).toBeGreaterThanOrEqual(0.999);
-    // Printed with 6 decimals; ggml's GELU is the tanh form, ORT's the erf form: differences ~1e-3.
-    for (let i = 0; i < 32; i++) expect(Math.abs(mtmdToken0[i]! - ortToken0[i]!)).toBeLessThan(5e-3);
-    // Whole-tensor statistics cover every token.
-    let sum = 0;
-    let sq = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const x of features) {
-      sum += x;
-      sq += x * x;
-      min = Math.min(min, x);
-      max = Math.max(max, x);
-    }
-    const mean = sum / features.length;
-    expect(Math.abs(mtmd.mean - mean)).toBeLessThan(1e-3);
-    expect(Math.abs(mtmd.std - Math.sqrt(sq / features.length - mean * mean))).toBeLessThan(1e-3);
-    expect(Math.abs(mtmd.min - min)).toBeLessThan(5e-3);
-    expect(Math.abs(mtmd.max - max)).toBeLessThan(5e-3);
+    await writeFramePng(png, gguf.descriptor.vision.imageSize, 7);
+    const tiles = await mtmdEmbeddings(gguf.files[GGUF_FILE_SESSION]!, gguf.files[GGUF_MMPROJ_SESSION]!, png);
+    expect(tiles.map((t) => t.tokens)).toEqual([gguf.descriptor.imageTokensPerTile]);
+    expectAgreement(tiles[0]!, await ortEmbeddings(onnx.files['vision_encoder']!, gguf.descriptor, png), gguf.descriptor.llm.hidden);
   });
 
   it('a suite with runner and images axes runs both runtimes\' image cells, the no-SIMD build\'s figures marked', async () => {

@@ -133,9 +133,9 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     expect(chunked.rec.outputTokenIds).toEqual(whole.rec.outputTokenIds);
   });
 
-  it('refuses image cells of a family with no mmproj GGUF yet, with the reason, and unknown precisions as bad input', async () => {
-    await expect(llamaCppRunner.prepare(cell({ images: 1, prefill: 24, precision: 'int8' }), suite('qwen2-vl-2b'), ctx)).rejects.toThrow(
-      'llamacpp runner: qwen2-vl-2b has no mmproj GGUF (the zoo writes one for InternVL only so far); use runner ort for its image cells',
+  it('refuses cells of a family with no GGUF form yet (Qwen3-VL), with the reason, and unknown precisions as bad input', async () => {
+    await expect(llamaCppRunner.prepare(cell({ images: 1, prefill: 24, precision: 'int8' }), suite('qwen3-vl-2b'), ctx)).rejects.toThrow(
+      /Qwen3-VL's LLM \(llama.cpp arch qwen3vl, interleaved M-RoPE, DeepStack\) is not written by the zoo yet/,
     );
     await expect(llamaCppRunner.prepare(cell({ prefill: 24, precision: 'w8a16' }), suite('internvl2_5-1b'), ctx)).rejects.toThrow(/precision "w8a16" has no GGUF form/);
   });

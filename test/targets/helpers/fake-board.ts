@@ -25,6 +25,8 @@ export interface FakeBoard {
   /** Arguments of each llava-cli call, as received (NUL-separated on disk). */
   llavaCalls(): string[][];
   axllmStdin(): string;
+  /** Replaces what a fake tool prints from now on ("nvpmodel", "jetson_clocks", "tegrastats": outputs/<tool>.txt) with another recorded output. */
+  setOutput(tool: 'nvpmodel' | 'jetson_clocks' | 'tegrastats', text: string): void;
   /** Serve /proc/ax_proc/* files (an AX650N board) or not (a Jetson). */
   setAxeraProc(enabled: boolean): void;
   remove(): void;
@@ -185,6 +187,7 @@ exec /bin/cat "$@"
         : [],
     axllmStdin: () => (existsSync(join(dir, 'axllm-stdin.txt')) ? readFileSync(join(dir, 'axllm-stdin.txt'), 'utf8') : ''),
     remove: () => rmSync(dir, { recursive: true, force: true }),
+    setOutput: (tool, text) => writeFileSync(join(out, `${tool}.txt`), text),
     setAxeraProc: (enabled) => {
       const target = join(dir, 'proc', 'ax_proc', 'mem_cmm_info');
       if (enabled) writeFileSync(target, readFileSync(join(dir, 'cmm.txt')));
