@@ -1,4 +1,5 @@
 import { InputError } from '../core/errors.ts';
+import { metricFigureSource } from '../core/figure-source.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { HEADLINE_METRICS } from '../core/metric-registry.ts';
 import { median } from '../core/stats.ts';
@@ -20,6 +21,7 @@ import type {
 } from './comparison-types.ts';
 import { cellIdentity, diffIdentities, diffVersions, describeDifference, type IdentityDifference } from './identity.ts';
 import { accuracyFinding, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
+import { energyContextWarnings } from './energy-context.ts';
 
 export interface CompareOptions {
   /** Metrics to compare; default HEADLINE_METRICS (those present in the runs). */
@@ -147,6 +149,9 @@ function compareMetric(
     regression: false,
     improvement: false,
   };
+  const sb = metricFigureSource(base.settings, metric);
+  const sc = metricFigureSource(cand.settings, metric);
+  if (sb !== 'measured' || sc !== 'measured') row.source = { base: sb, cand: sc };
   const tb = isThrottled(base);
   const tc = isThrottled(cand);
   if (tb || tc) row.throttled = tb && tc ? 'both' : tb ? 'base' : 'cand';
@@ -301,7 +306,30 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
       findings.push({ kind: 'missing-metric', outcome: 'fail', cellId: r.cellId, metric: r.metric, reason: `${r.metric} was measured in the base cell but is missing in the candidate` });
       continue;
     }
-    if (!inBase) continue; // a metric the base never measured gates nothing (listed, not judged)
+    if (!inBase) {
+      // A metric the base never measured gates nothing by default (listed, not judged); one the
+      // user named with --metric was asked to be judged, and cannot be: never a pass.
+      if (opts.metrics?.includes(r.metric)) {
+        r.unjudged = true;
+        findings.push({ kind: 'not-judged', outcome: 'cannot judge', cellId: r.cellId, metric: r.metric, reason: `${r.metric} not judged: the base cell has no ${r.metric} (not measured in the base run)` });
+      }
+      continue;
+    }
+    if (r.source && r.source.base !== r.source.cand) {
+      // Obtained differently (e.g. composed in the base, measured in the candidate): the change
+      // would be the method's, not the code's, so it is neither a pass nor a regression.
+      r.unjudged = true;
+      r.regression = false;
+      r.improvement = false;
+      findings.push({
+        kind: 'not-judged',
+        outcome: 'cannot judge',
+        cellId: r.cellId,
+        metric: r.metric,
+        reason: `${r.metric} not judged: ${r.source.base} in the base run, ${r.source.cand} in the candidate (figures obtained differently are not comparable)`,
+      });
+      continue;
+    }
     if (r.verdict === 'insufficient data') {
       // Measured on both sides but not judged: a gate that cannot see must not pass.
       r.unjudged = true;
@@ -336,7 +364,7 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
   }
   const unjudged = new Set(rows.filter((r) => r.unjudged || r.disturbed).map((r) => r.cellId));
   const regressed = new Set(rows.filter((r) => r.regression).map((r) => r.cellId));
-  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(matched)];
+  const warnings = [...runContextWarnings(base, cand), ...cellContextWarnings(matched), ...energyContextWarnings(metrics, pairs)];
   const resolution = resolutionWarning(rows, opts.thresholdPct, confidence);
   if (resolution) warnings.push(resolution);
 

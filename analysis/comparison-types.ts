@@ -1,3 +1,4 @@
+import type { FigureSource } from '../core/figure-source.ts';
 /** What `compareRuns` returns; the JSON output is this object as is (see formatComparisonJson). */
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'insufficient data';
@@ -37,6 +38,12 @@ export interface MetricComparison {
   /** Which side's cell was flagged throttled by the run (its figures are suspect). */
   throttled?: 'base' | 'cand' | 'both';
   /**
+   * How each side's figure was obtained (core/figure-source.ts), set when either is not measured:
+   * composed or tool-reported figures are compared like measured ones and labelled; figures
+   * obtained differently on the two sides are not comparable (the gate cannot judge them).
+   */
+  source?: { base: FigureSource; cand: FigureSource };
+  /**
    * The median moved beyond the threshold in the bad direction but no verdict is possible
    * (too few iterations, a metric missing): the gate cannot judge this row, so it cannot pass.
    */
@@ -63,7 +70,8 @@ export type WarningKind =
   | 'throttled'
   | 'clocks'
   | 'run-status'
-  | 'resolution';
+  | 'resolution'
+  | 'energy';
 
 export interface ContextWarning {
   kind: WarningKind;

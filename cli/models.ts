@@ -65,8 +65,9 @@ export function registerModelsCommand(program: Command): void {
     .option('--layout <l>', `one of ${LAYOUTS.join(', ')}`, oneOf('layout', LAYOUTS))
     .option('--lm-head <h>', 'separate | merged (onnx-community only)', oneOf('lm-head', ['separate', 'merged'] as const), 'separate' as const)
     .option('--seed <n>', 'weight seed', seedOption)
+    .option('--no-vision', 'the LLM graphs only, without the vision encoder (onnx-community layout)')
     .option('--cache-dir <dir>', 'cache folder (default $BENCH_CACHE_DIR or <repo>/.cache/models)')
-    .action(async (model: string, opts: { precision: Precision; scale: Scale; format?: (typeof FORMATS)[number]; layout?: Layout; lmHead: 'separate' | 'merged'; seed?: number; cacheDir?: string }) => {
+    .action(async (model: string, opts: { precision: Precision; scale: Scale; format?: (typeof FORMATS)[number]; layout?: Layout; lmHead: 'separate' | 'merged'; seed?: number; vision: boolean; cacheDir?: string }) => {
       if (opts.format === 'gguf' && opts.layout !== undefined && opts.layout !== 'gguf') {
         throw new InputError(`--format gguf writes one GGUF file; --layout ${opts.layout} is an ONNX layout (drop one of them)`);
       }
@@ -79,6 +80,7 @@ export function registerModelsCommand(program: Command): void {
         layout,
         lmHead: opts.lmHead,
         seed: opts.seed,
+        ...(opts.vision ? {} : { vision: false }),
         cacheDir: opts.cacheDir,
         log,
       });

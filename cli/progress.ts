@@ -4,6 +4,8 @@ import type { ProgressSink } from '../harness/run-suite.ts';
 import { METRICS, type MetricDefinition } from '../core/metric-registry.ts';
 import type { CellResult } from '../core/result-types.ts';
 import type { Cell } from '../core/suite-types.ts';
+import type { IterationRecord } from '../core/events.ts';
+import { figureSourceOf, type FigureSource } from '../core/figure-source.ts';
 
 type ProgressDefinition = MetricDefinition & Required<Pick<MetricDefinition, 'progress'>>;
 
@@ -24,7 +26,22 @@ function cellSummary(r: CellResult): string {
     if (stats) parts.push(`${def.progress.label} ${stats.median.toFixed(def.digits)} ${def.progress.unit}`);
   }
   if (r.loadMs !== null) parts.push(`load ${(r.loadMs / 1000).toFixed(1)} s`);
-  return parts.join(', ');
+  // A composed or tool-reported cell's figures are not timed by this run: the line says so.
+  const source = figureSourceOf(r.settings);
+  return `${parts.join(', ')}${source !== 'measured' ? ` (${source} figures)` : ''}`;
+}
+
+/**
+ * The time an iteration line shows. A measured record spans the request on the run's clock; a
+ * composed (Axera) or tool-reported record spans the figures it was built from, which is not
+ * how long the iteration took: those show the wall time, and the record's span named for what it is.
+ */
+export function iterationTime(info: { record: IterationRecord; wallMs: number; figureSource: FigureSource }): string {
+  const span = info.record.endMs - info.record.startMs;
+  if (info.record.error) return `${info.wallMs.toFixed(0)} ms`;
+  if (info.figureSource === 'measured') return `${span.toFixed(0)} ms`;
+  const what = info.figureSource === 'composed' ? 'composed request' : "tool's request";
+  return `${info.wallMs.toFixed(0)} ms wall (${what} ${span.toFixed(1)} ms)`;
 }
 
 function label(info: { index: number; total: number; warmups: number; warmup: boolean }): string {
@@ -95,7 +112,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       iterText = label(info);
       if (!live) {
         const err = info.record.error ? ` error: ${info.record.error}` : '';
-        line(`  ${iterText} ${(info.record.endMs - info.record.startMs).toFixed(0)} ms${err}  (elapsed ${fmtDuration(Date.now() - runStart)}, ${eta()})`);
+        line(`  ${iterText} ${iterationTime(info)}${err}  (elapsed ${fmtDuration(Date.now() - runStart)}, ${eta()})`);
       }
       render();
     },

@@ -39,6 +39,17 @@ export interface SamplingSummary {
   lastMs: number | null;
 }
 
+/**
+ * Why an energy figure is low confidence, with the figures that make it so. A reader must be
+ * told the real cause: a window shorter than two sampling intervals is mostly interpolation; a
+ * gap means samples were lost; a held edge means the samples stopped before the window ended (or
+ * began after it started), so the power there is the nearest sample's, not a reading.
+ */
+export type LowConfidenceCause =
+  | { kind: 'short-window'; windowMs: number; intervalMs: number }
+  | { kind: 'sample-gap'; gapMs: number; intervalMs: number }
+  | { kind: 'edge-held'; side: 'start' | 'end'; heldMs: number };
+
 export interface WindowEnergy {
   name: string;
   startMs: number;
@@ -56,6 +67,8 @@ export interface WindowEnergy {
   /** Longest gap between samples within or around the window, ms. */
   maxGapMs: number | null;
   lowConfidence: boolean;
+  /** Why lowConfidence is set (empty when it is not). */
+  causes: LowConfidenceCause[];
   notes: string[];
 }
 
@@ -126,21 +139,24 @@ function coverage(
   first: number,
   last: number,
   meanInterval: number,
-): { ok: boolean; notes: string[]; extrapolated: boolean } {
+): { ok: boolean; notes: string[]; held: LowConfidenceCause[] } {
   const before = Math.max(0, first - w.startMs);
   const after = Math.max(0, w.endMs - last);
   const notes: string[] = [];
-  if (before === 0 && after === 0) return { ok: true, notes, extrapolated: false };
+  if (before === 0 && after === 0) return { ok: true, notes, held: [] };
   // Up to one interval beyond the samples, holding the edge value is what the next sample would
   // most likely have shown; further than that would be invention.
   if (before > meanInterval || after > meanInterval) {
     notes.push(
       `window ${w.startMs.toFixed(1)}..${w.endMs.toFixed(1)} ms lies ${before > 0 ? `${before.toFixed(1)} ms before the first sample` : ''}${before > 0 && after > 0 ? ' and ' : ''}${after > 0 ? `${after.toFixed(1)} ms after the last sample` : ''}: not covered by power samples`,
     );
-    return { ok: false, notes, extrapolated: false };
+    return { ok: false, notes, held: [] };
   }
-  notes.push(`edge value held for ${(before + after).toFixed(1)} ms beyond the samples`);
-  return { ok: true, notes, extrapolated: true };
+  const held: LowConfidenceCause[] = [];
+  if (before > 0) held.push({ kind: 'edge-held', side: 'start', heldMs: before });
+  if (after > 0) held.push({ kind: 'edge-held', side: 'end', heldMs: after });
+  notes.push(...held.map(describeCause));
+  return { ok: true, notes, held };
 }
 
 function gapAround(points: readonly { tMs: number }[], startMs: number, endMs: number): number | null {
@@ -171,6 +187,7 @@ export function integrateSorted(points: readonly PowerPoint[], summary: Sampling
     meanIntervalMs: summary.meanIntervalMs,
     maxGapMs: null,
     lowConfidence: true,
+    causes: [],
     notes: [],
   };
   if (summary.count < 2 || summary.meanIntervalMs === null || summary.meanIntervalMs <= 0) {
@@ -204,17 +221,30 @@ export function integrateSorted(points: readonly PowerPoint[], summary: Sampling
   base.samplesInWindow = inside;
   base.maxGapMs = gapAround(points, w.startMs, w.endMs);
 
-  const reasons: string[] = [];
-  if (durationMs < 2 * summary.meanIntervalMs) {
-    reasons.push(`window ${durationMs.toFixed(1)} ms is shorter than two sampling intervals (${(2 * summary.meanIntervalMs).toFixed(1)} ms)`);
-  }
+  const causes: LowConfidenceCause[] = [];
+  if (durationMs < 2 * summary.meanIntervalMs) causes.push({ kind: 'short-window', windowMs: durationMs, intervalMs: summary.meanIntervalMs });
   if (base.maxGapMs !== null && base.maxGapMs > 2 * summary.meanIntervalMs) {
-    reasons.push(`a ${base.maxGapMs.toFixed(1)} ms gap between samples (mean interval ${summary.meanIntervalMs.toFixed(1)} ms)`);
+    causes.push({ kind: 'sample-gap', gapMs: base.maxGapMs, intervalMs: summary.meanIntervalMs });
   }
-  if (cover.extrapolated) reasons.push('edge extrapolated');
-  base.lowConfidence = reasons.length > 0;
-  base.notes.push(...reasons.filter((r) => r !== 'edge extrapolated'));
+  base.notes.push(...causes.map(describeCause));
+  causes.push(...cover.held);
+  base.causes = causes;
+  base.lowConfidence = causes.length > 0;
   return base;
+}
+
+/** One cause in words, with its figures. */
+export function describeCause(c: LowConfidenceCause): string {
+  switch (c.kind) {
+    case 'short-window':
+      return `window ${c.windowMs.toFixed(1)} ms is shorter than two sampling intervals (${(2 * c.intervalMs).toFixed(1)} ms at ${c.intervalMs.toFixed(1)} ms per sample)`;
+    case 'sample-gap':
+      return `a ${c.gapMs.toFixed(1)} ms gap between samples (mean interval ${c.intervalMs.toFixed(1)} ms)`;
+    case 'edge-held':
+      return c.side === 'end'
+        ? `power held at the last sample's value for ${c.heldMs.toFixed(1)} ms: the samples end before the window does`
+        : `power held at the first sample's value for ${c.heldMs.toFixed(1)} ms: the samples begin after the window does`;
+  }
 }
 
 /** Energy of one window. */
@@ -284,6 +314,7 @@ export function counterWindowEnergy(points: readonly EnergyPoint[], w: PhaseWind
     meanIntervalMs: summary.meanIntervalMs,
     maxGapMs: gapAround(sorted, w.startMs, w.endMs),
     lowConfidence: true,
+    causes: [],
     notes: [],
   };
   if (summary.count < 2 || !summary.meanIntervalMs) {
@@ -300,7 +331,8 @@ export function counterWindowEnergy(points: readonly EnergyPoint[], w: PhaseWind
   out.averageWatts = durationMs > 0 ? (out.joules * 1000) / durationMs : null;
   out.lowConfidence = durationMs < 2 * summary.meanIntervalMs;
   if (out.lowConfidence) {
-    out.notes.push(`window ${durationMs.toFixed(1)} ms is shorter than two sampling intervals (${(2 * summary.meanIntervalMs).toFixed(1)} ms)`);
+    out.causes = [{ kind: 'short-window', windowMs: durationMs, intervalMs: summary.meanIntervalMs }];
+    out.notes.push(describeCause(out.causes[0]!));
   }
   return out;
 }
@@ -322,6 +354,7 @@ export interface PhaseEnergy {
   samplesInWindow: number;
   meanIntervalMs: number | null;
   lowConfidence: boolean;
+  causes: LowConfidenceCause[];
   notes: string[];
   /** Items the phase produced: decode tokens for `decode`, images for `image_encode`. */
   items?: { unit: 'token' | 'image'; count: number; joulesPerItem: number | null; netJoulesPerItem?: number | null };
@@ -365,6 +398,7 @@ export function iterationPhaseEnergy(points: readonly PowerPoint[], iteration: I
       samplesInWindow: mine.reduce((s, e) => s + e.samplesInWindow, 0),
       meanIntervalMs: mine[0]!.meanIntervalMs,
       lowConfidence: mine.some((e) => e.lowConfidence),
+      causes: mine.flatMap((e) => e.causes),
       notes: [...new Set(mine.flatMap((e) => e.notes))],
     };
     if (baselineWatts !== undefined) pe.netJoules = joules === null ? null : joules - (baselineWatts * durationMs) / 1000;
@@ -378,40 +412,109 @@ export function iterationPhaseEnergy(points: readonly PowerPoint[], iteration: I
   return out;
 }
 
+/** How many values of a metric one cause made low confidence, and its most telling figure. */
+export interface CauseTally {
+  values: number;
+  /** short-window: the shortest window; sample-gap: the longest gap; edge-held: the longest hold (ms). */
+  extremeMs: number;
+  /** Mean sampling interval the figures were judged against (short-window, sample-gap). */
+  intervalMs?: number;
+}
+
 export interface EnergyMetric {
   unit: 'J' | 'W' | 'J/token' | 'J/image';
   /** One value per measured iteration whose window the samples cover. */
   values: number[];
   /** How many of those values rest on a low-confidence window. */
   lowConfidence: number;
+  /** Why: per cause (edge-held split by side), the values it concerns. */
+  causes: Partial<Record<'short-window' | 'sample-gap' | 'edge-held-start' | 'edge-held-end', CauseTally>>;
+}
+
+function causeKey(c: LowConfidenceCause): keyof EnergyMetric['causes'] {
+  return c.kind === 'edge-held' ? `edge-held-${c.side}` : c.kind;
+}
+
+function causeMs(c: LowConfidenceCause): number {
+  return c.kind === 'short-window' ? c.windowMs : c.kind === 'sample-gap' ? c.gapMs : c.heldMs;
+}
+
+/**
+ * Warnings for metrics with low-confidence values, naming each real cause with its figures
+ * (shortest window, longest gap, longest held edge); metrics with the same finding share a line.
+ */
+export function lowConfidenceWarnings(metrics: Readonly<Record<string, EnergyMetric>>): string[] {
+  const byText = new Map<string, string[]>();
+  for (const [name, m] of Object.entries(metrics)) {
+    const text = lowConfidenceText(m);
+    if (text) byText.set(text, [...(byText.get(text) ?? []), name]);
+  }
+  return [...byText].map(([text, names]) => `${names.join(', ')}: ${text}`);
+}
+
+function lowConfidenceText(m: EnergyMetric): string | null {
+  if (m.lowConfidence === 0) return null;
+  const parts: string[] = [];
+  const t = m.causes;
+  const short = t['short-window'];
+  if (short) {
+    parts.push(
+      `${short.values} on a window shorter than two sampling intervals (shortest ${short.extremeMs.toFixed(1)} ms; two intervals = ${(2 * short.intervalMs!).toFixed(1)} ms at ${short.intervalMs!.toFixed(1)} ms per sample): sample faster (--probe-interval) or measure longer phases`,
+    );
+  }
+  const gap = t['sample-gap'];
+  if (gap) parts.push(`${gap.values} across a gap in the samples (longest ${gap.extremeMs.toFixed(1)} ms at a mean interval of ${gap.intervalMs!.toFixed(1)} ms): the probe lost samples`);
+  const end = t['edge-held-end'];
+  if (end) parts.push(`${end.values} with the power after the last sample held for up to ${end.extremeMs.toFixed(1)} ms: the samples stopped before the window ended`);
+  const start = t['edge-held-start'];
+  if (start) parts.push(`${start.values} with the power before the first sample held for up to ${start.extremeMs.toFixed(1)} ms: the samples began after the window started`);
+  return `${m.lowConfidence} of ${m.values.length} value(s) low confidence: ${parts.join('; ')}`;
 }
 
 /**
  * Per-iteration energy figures of a cell, ready for core/stats summarize(): for the whole
  * request and each phase `energy_<phase>_j` and `power_<phase>_w` (plus `_net_j` above the idle
- * baseline when given), `decode_j_per_token` and `image_encode_j_per_image`. Warm-up and failed
+ * baseline when given), `decode_j_per_token` and `image_encode_j_per_image` (and their `_net_`
+ * twins above idle, `decode_net_j_per_token`, `image_encode_net_j_per_image`). Warm-up and failed
  * iterations are left out; a window the samples do not cover contributes no value.
  */
 export function energyMetrics(points: readonly PowerPoint[], iterations: readonly IterationRecord[], baselineWatts?: number): Record<string, EnergyMetric> {
   const out: Record<string, EnergyMetric> = {};
-  const add = (name: string, unit: EnergyMetric['unit'], value: number | null | undefined, low: boolean): void => {
+  const add = (name: string, unit: EnergyMetric['unit'], value: number | null | undefined, causes: readonly LowConfidenceCause[]): void => {
     if (value === null || value === undefined || !Number.isFinite(value)) return;
-    const m = (out[name] ??= { unit, values: [], lowConfidence: 0 });
+    const m = (out[name] ??= { unit, values: [], lowConfidence: 0, causes: {} });
     m.values.push(value);
-    if (low) m.lowConfidence += 1;
+    if (causes.length) m.lowConfidence += 1;
+    // Each cause counts a value once, with the most telling figure over its windows.
+    const seen = new Set<string>();
+    for (const c of causes) {
+      const key = causeKey(c);
+      const ms = causeMs(c);
+      const tally = (m.causes[key] ??= { values: 0, extremeMs: ms, ...('intervalMs' in c ? { intervalMs: c.intervalMs } : {}) });
+      if (!seen.has(key)) tally.values += 1;
+      seen.add(key);
+      tally.extremeMs = key === 'short-window' ? Math.min(tally.extremeMs, ms) : Math.max(tally.extremeMs, ms);
+    }
   };
+  const net = baselineWatts !== undefined;
   for (const it of iterations) {
     if (it.warmup || it.error) continue;
     const request = windowEnergy(points, { name: 'request', startMs: it.startMs, endMs: it.endMs }, baselineWatts);
-    add('energy_request_j', 'J', request.joules, request.lowConfidence);
-    add('power_request_w', 'W', request.averageWatts, request.lowConfidence);
-    if (baselineWatts !== undefined) add('energy_request_net_j', 'J', request.netJoules, request.lowConfidence);
+    add('energy_request_j', 'J', request.joules, request.causes);
+    add('power_request_w', 'W', request.averageWatts, request.causes);
+    if (net) add('energy_request_net_j', 'J', request.netJoules, request.causes);
     for (const p of iterationPhaseEnergy(points, it, baselineWatts)) {
-      add(`energy_${p.phase}_j`, 'J', p.joules, p.lowConfidence);
-      add(`power_${p.phase}_w`, 'W', p.averageWatts, p.lowConfidence);
-      if (baselineWatts !== undefined) add(`energy_${p.phase}_net_j`, 'J', p.netJoules, p.lowConfidence);
-      if (p.items?.unit === 'token') add('decode_j_per_token', 'J/token', p.items.joulesPerItem, p.lowConfidence);
-      if (p.items?.unit === 'image') add('image_encode_j_per_image', 'J/image', p.items.joulesPerItem, p.lowConfidence);
+      add(`energy_${p.phase}_j`, 'J', p.joules, p.causes);
+      add(`power_${p.phase}_w`, 'W', p.averageWatts, p.causes);
+      if (net) add(`energy_${p.phase}_net_j`, 'J', p.netJoules, p.causes);
+      if (p.items?.unit === 'token') {
+        add('decode_j_per_token', 'J/token', p.items.joulesPerItem, p.causes);
+        if (net) add('decode_net_j_per_token', 'J/token', p.items.netJoulesPerItem, p.causes);
+      }
+      if (p.items?.unit === 'image') {
+        add('image_encode_j_per_image', 'J/image', p.items.joulesPerItem, p.causes);
+        if (net) add('image_encode_net_j_per_image', 'J/image', p.items.netJoulesPerItem, p.causes);
+      }
     }
   }
   return out;

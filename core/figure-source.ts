@@ -9,7 +9,16 @@
  * A runner states it in the cell's settings: `figureSource` (one of the words) and `timing` (a
  * sentence that starts with the same word and says whose tool / which lines / composed from what).
  * Results written before `figureSource` existed are read from the `timing` prefix.
+ *
+ * Per metric: a runner whose cell mixes sources (llama.cpp image cells: TTFT and TPOT measured,
+ * the image_encode / prefill split inside TTFT composed) declares the metrics that differ from
+ * the cell's source in `figureSourceByMetric` ("image_encode_ms=composed prefill_ms=composed",
+ * written by metricSourcesSetting) and says how in `figureSourceByMetricDetail`. A metric read
+ * from a phase's windows (its registry definition's `phases`: prefill_tokens_per_s, energy and
+ * power of a phase) takes the source of that phase's `<phase>_ms` metric unless declared itself.
  */
+import { metricDefinition } from './metric-registry.ts';
+
 export const FIGURE_SOURCES = ['measured', 'tool-reported', 'composed'] as const;
 export type FigureSource = (typeof FIGURE_SOURCES)[number];
 
@@ -26,9 +35,68 @@ export function figureSourceOf(settings: Readonly<Record<string, unknown>>): Fig
   return 'measured';
 }
 
-/** What a cell's `timing` setting says about its figures, or a default sentence per source. */
-export function figureSourceDetail(settings: Readonly<Record<string, unknown>>): string {
+/**
+ * What a cell's `timing` setting says about its figures, or a default sentence per source; with
+ * a metric whose source is its own, the cell's per-metric sentence instead.
+ */
+export function figureSourceDetail(settings: Readonly<Record<string, unknown>>, metric?: string): string {
+  if (metric !== undefined && metricFigureSource(settings, metric) !== figureSourceOf(settings)) {
+    const detail = settings[METRIC_SOURCES_DETAIL_SETTING];
+    const source = metricFigureSource(settings, metric);
+    return typeof detail === 'string' && detail.trim() ? `${metric} ${source}: ${detail.trim()}` : `${metric} ${source}`;
+  }
   const timing = settings['timing'];
   if (typeof timing === 'string' && timing.trim()) return timing.trim();
   return "measured on the run's monotonic clock";
+}
+
+/** The settings key of per-metric sources, and of the sentence that says how they were obtained. */
+export const METRIC_SOURCES_SETTING = 'figureSourceByMetric';
+export const METRIC_SOURCES_DETAIL_SETTING = 'figureSourceByMetricDetail';
+
+const METRIC_NAME = /^[a-z][a-z0-9_]*$/;
+
+/** The setting value of per-metric sources ("image_encode_ms=composed prefill_ms=composed"). */
+export function metricSourcesSetting(sources: Readonly<Record<string, FigureSource>>): string {
+  return Object.entries(sources)
+    .map(([metric, source]) => {
+      if (!METRIC_NAME.test(metric)) throw new Error(`figure source of "${metric}": not a metric name`);
+      return `${metric}=${source}`;
+    })
+    .join(' ');
+}
+
+/** Per-metric sources a cell declares; entries that are not "metric=source" (an edited result file) are ignored. */
+export function declaredMetricSources(settings: Readonly<Record<string, unknown>>): Map<string, FigureSource> {
+  const out = new Map<string, FigureSource>();
+  const value = settings[METRIC_SOURCES_SETTING];
+  if (typeof value !== 'string') return out;
+  for (const entry of value.split(/\s+/)) {
+    const [metric, source] = entry.split('=');
+    if (metric && METRIC_NAME.test(metric) && isFigureSource(source)) out.set(metric, source);
+  }
+  return out;
+}
+
+/** How one metric of a cell was obtained: declared for it, else inherited from the phase it reads, else the cell's source. */
+export function metricFigureSource(settings: Readonly<Record<string, unknown>>, metric: string): FigureSource {
+  const declared = declaredMetricSources(settings);
+  const own = declared.get(metric);
+  if (own) return own;
+  for (const phase of metricDefinition(metric)?.phases ?? []) {
+    const ofPhase = declared.get(`${phase}_ms`);
+    if (ofPhase) return ofPhase;
+  }
+  return figureSourceOf(settings);
+}
+
+/** Metrics of a cell whose source is not the cell's own (declared, or read from such a phase), among `metrics`. */
+export function metricsWithOwnSource(settings: Readonly<Record<string, unknown>>, metrics: Iterable<string>): Array<{ metric: string; source: FigureSource }> {
+  const cell = figureSourceOf(settings);
+  const out: Array<{ metric: string; source: FigureSource }> = [];
+  for (const metric of metrics) {
+    const source = metricFigureSource(settings, metric);
+    if (source !== cell) out.push({ metric, source });
+  }
+  return out;
 }

@@ -48,6 +48,8 @@ export interface MetricDefinition {
   roles: readonly MetricRole[];
   /** How a per-iteration metric is computed from one request's events; absent/undefined/null = no value for that request. */
   fromIteration?: (rec: IterationRecord) => number | number[] | null | undefined;
+  /** The phases whose windows it reads (its figure source follows theirs: core/figure-source.ts). */
+  phases?: readonly string[];
   /** Shown in `bench run`'s line after each cell as "<label> <median> <unit>" (digits as above). */
   progress?: { label: string; unit: string };
   /** The roofline compares this metric's median (ms, one phase or one decode step) with that phase's hardware bound. */
@@ -61,6 +63,7 @@ const FIXED: readonly Definition[] = [
     name: 'preprocess_ms', label: 'Preprocess', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Image decode, resize, tiling and normalisation, and tokenisation, before the first model call.',
     derivedFrom: 'sum of the request\'s `preprocess` phase windows',
+    phases: ['preprocess'],
     roles: ['ttft-part'],
     fromIteration: (rec) => phaseMs(rec, 'preprocess'),
   },
@@ -68,6 +71,7 @@ const FIXED: readonly Definition[] = [
     name: 'image_encode_ms', label: 'ImageEncoder', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Vision encoder and projector over all images of the request.',
     derivedFrom: 'sum of the request\'s `image_encode` phase windows (requests with images only)',
+    phases: ['image_encode'],
     roles: ['headline', 'table', 'outlier-checked', 'spread', 'ttft-part'],
     fromIteration: (rec) => (rec.images > 0 ? phaseMs(rec, 'image_encode') : undefined),
     rooflinePhase: 'image_encode',
@@ -76,12 +80,14 @@ const FIXED: readonly Definition[] = [
     name: 'image_encode_per_image_ms', label: 'ImageEncoder per image', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Vision encoder time of one image.',
     derivedFrom: 'each `image_encode` subgraph invocation when there is one per image, else the phase split evenly',
+    phases: ['image_encode'],
     fromIteration: imageEncodePerImageMs,
   },
   {
     name: 'prefill_ms', label: 'Prefill', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'LLM forward over the whole prompt (image tokens included), all chunks; excludes image encoding (the Axera table\'s "Prefill TTFT").',
     derivedFrom: 'sum of the request\'s `prefill` phase windows',
+    phases: ['prefill'],
     roles: ['headline', 'table', 'outlier-checked', 'spread', 'ttft-part'],
     fromIteration: (rec) => phaseMs(rec, 'prefill'),
     rooflinePhase: 'prefill',
@@ -116,12 +122,14 @@ const FIXED: readonly Definition[] = [
     name: 'prefill_tokens_per_s', label: 'Prefill speed', unit: 'tokens/s', better: 'higher', scope: 'iteration',
     description: 'Prompt tokens (image tokens included) per second of prefill.',
     derivedFrom: 'prompt tokens / prefill_ms (an endpoint uses its TTFT window: a lower bound)',
+    phases: ['prefill'],
     fromIteration: prefillTokensPerS,
   },
   {
     name: 'decode_ms', label: 'Decode total', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'All decode steps of the request.',
     derivedFrom: 'sum of the request\'s `decode` phase windows',
+    phases: ['decode'],
     fromIteration: (rec) => phaseMs(rec, 'decode'),
   },
   {
@@ -193,20 +201,35 @@ const FIXED: readonly Definition[] = [
   },
   {
     name: 'power_idle_w', label: 'Idle power', unit: 'W', better: 'none', scope: 'cell',
-    description: 'Power measured before the cell with nothing running (the baseline net energy is taken above).',
-    derivedFrom: 'mean of the idle samples before the cell',
+    description: 'Power of the same reading (the power basis) sampled before the cell with nothing running: the baseline the net (above idle) energy figures subtract.',
+    derivedFrom: 'time-weighted mean of the power samples of the idle window before the cell (`--baseline` seconds)',
     digits: 2,
   },
   {
-    name: 'decode_j_per_token', label: 'Energy per token', unit: 'J/token', better: 'lower', scope: 'iteration',
-    description: 'Energy of the decode phase per generated token.',
+    name: 'decode_j_per_token', label: 'Energy per token (incl. idle)', unit: 'J/token', better: 'lower', scope: 'iteration',
+    description:
+      'Energy of the decode phase per generated token, as the power reading measures it: on a Jetson the whole board\'s input rail (VDD_IN), idle power included. decode_net_j_per_token is the same above idle.',
     derivedFrom: 'integral of instantaneous power over the decode windows / decode tokens',
     digits: 3,
   },
   {
-    name: 'image_encode_j_per_image', label: 'Energy per image', unit: 'J/image', better: 'lower', scope: 'iteration',
-    description: 'Energy of the image_encode phase per image.',
+    name: 'decode_net_j_per_token', label: 'Energy per token (above idle)', unit: 'J/token', better: 'lower', scope: 'iteration',
+    description: 'Energy of the decode phase per generated token above the idle baseline: what decoding adds to an idle machine.',
+    derivedFrom: '(integral of instantaneous power over the decode windows - idle power x their duration) / decode tokens',
+    digits: 3,
+  },
+  {
+    name: 'image_encode_j_per_image', label: 'Energy per image (incl. idle)', unit: 'J/image', better: 'lower', scope: 'iteration',
+    description:
+      'Energy of the image_encode phase per image, as the power reading measures it: on a Jetson the whole board\'s input rail (VDD_IN), idle power included. image_encode_net_j_per_image is the same above idle.',
     derivedFrom: 'integral of instantaneous power over the image_encode windows / images',
+    phases: ['image_encode'],
+    digits: 3,
+  },
+  {
+    name: 'image_encode_net_j_per_image', label: 'Energy per image (above idle)', unit: 'J/image', better: 'lower', scope: 'iteration',
+    description: 'Energy of the image_encode phase per image above the idle baseline: what encoding adds to an idle machine.',
+    derivedFrom: '(integral of instantaneous power over the image_encode windows - idle power x their duration) / images',
     digits: 3,
   },
 ];
@@ -220,9 +243,10 @@ const FAMILIES: readonly Family[] = [
   {
     pattern: /^energy_(request|preprocess|image_encode|prefill|decode)(_net)?_j$/,
     define: ([name, phase, net]) => ({
-      name: name!, label: `Energy ${phase}${net ? ' (net)' : ''}`, unit: 'J', better: 'lower', scope: 'iteration',
-      description: `Energy of the ${phase === 'request' ? 'whole request' : `${phase} phase`}${net ? ' above the idle baseline' : ''}.`,
+      name: name!, label: `Energy ${phase} ${net ? '(above idle)' : '(incl. idle)'}`, unit: 'J', better: 'lower', scope: 'iteration',
+      description: `Energy of the ${phase === 'request' ? 'whole request' : `${phase} phase`}${net ? ' above the idle baseline' : ' as the power reading measures it, idle power included'}.`,
       derivedFrom: 'trapezoid integral of instantaneous power over the phase windows' + (net ? ', minus idle power x duration' : ''),
+      ...(phase === 'request' ? {} : { phases: [phase!] }),
       digits: 3,
     }),
   },
@@ -232,6 +256,7 @@ const FAMILIES: readonly Family[] = [
       name: name!, label: `Power ${phase}`, unit: 'W', better: 'lower', scope: 'iteration',
       description: `Mean power during the ${phase === 'request' ? 'whole request' : `${phase} phase`}.`,
       derivedFrom: 'energy of the windows / their duration',
+      ...(phase === 'request' ? {} : { phases: [phase!] }),
       digits: 2,
     }),
   },

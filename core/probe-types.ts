@@ -142,6 +142,13 @@ export interface Probe {
   /** Begins sampling about every intervalMs, stamping samples on `clock`. */
   start(clock: Clock, intervalMs: number): Promise<void>;
   stop(): Promise<ProbeRun>;
+  /**
+   * Run-clock ms of the newest sample since start(), null before the first (or when not
+   * sampling). Lets the harness keep sampling until a moment is covered (the end of a cell's
+   * last iteration) before it stops the probe. Optional: a probe without it is waited for one
+   * interval and a half.
+   */
+  lastSampleMs?(): number | null;
   /** One reading now, outside any run (for `bench probe`); throws if nothing can be read. */
   readOnce(clock: Clock): Promise<HwSample>;
 }

@@ -8,7 +8,7 @@ import type { ProbeRun } from '../hw-probes/probe.ts';
 import { startProbes } from '../hw-probes/session.ts';
 import { thermalVerdict, type ThermalVerdict } from '../hw-probes/thermal.ts';
 import type { HwSample } from '../core/probe-types.ts';
-import { energyMetrics, idleBaseline, type IdleBaseline, type PowerPoint } from '../core/energy.ts';
+import { energyMetrics, idleBaseline, lowConfidenceWarnings, type IdleBaseline, type PowerPoint } from '../core/energy.ts';
 
 export interface CellMonitor {
   /** Stops sampling and turns the samples into the cell's probe record and energy metrics. */
@@ -35,20 +35,27 @@ export async function monitorCell(probes: readonly DetectedProbe[], clock: Clock
   }
   return {
     async finish(iterations) {
+      // Sample past the end of the last iteration, so its windows end between readings instead
+      // of beyond the last one (where the power would only be held, not measured). A composed
+      // iteration's end can lie ahead of now: its windows are not on the run clock's real time.
+      const lastEnd = Math.min(clock.now(), iterations.reduce((m, it) => Math.max(m, it.endMs), -Infinity));
+      const waitMs = 3 * plan.intervalMs + 1000;
+      const behind = Number.isFinite(lastEnd) ? await session.sampleBeyond(lastEnd, waitMs) : [];
       const runs = await session.stop();
       const samples = runs.flatMap((r) => r.samples).sort((a, b) => a.tMs - b.tMs);
       const warnings = runs.flatMap((r) => r.warnings);
+      if (behind.length) warnings.push(`${behind.join(', ')}: no sample came within ${waitMs} ms after the last iteration ended, so its last window is not fully covered by readings`);
       const series = boardPowerSeries(samples);
       const metrics: Record<string, MetricStats> = {};
       let power: CellProbeRecord['power'] = null;
       if (series.points.length >= 2) {
         const baseline = baselineWindow ? safeBaseline(series.points, baselineWindow) : null;
         power = { basis: series.basis, points: series.points.length, baseline, warnings: series.warnings };
-        for (const [name, m] of Object.entries(energyMetrics(series.points, iterations, baseline?.watts))) {
-          if (m.values.length === 0) continue;
-          metrics[name] = summarize(m.values, m.unit);
-          if (m.lowConfidence > 0) warnings.push(`${name}: ${m.lowConfidence} of ${m.values.length} value(s) rest on a window shorter than two sampling intervals (low confidence)`);
+        const energy = energyMetrics(series.points, iterations, baseline?.watts);
+        for (const [name, m] of Object.entries(energy)) {
+          if (m.values.length > 0) metrics[name] = summarize(m.values, m.unit);
         }
+        warnings.push(...lowConfidenceWarnings(energy));
         if (baseline) metrics['power_idle_w'] = summarize([baseline.watts], 'W');
       }
       const thermal = thermalVerdict(samples, { tempLimitC: plan.tempLimitC });

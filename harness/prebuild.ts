@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { benchArgv } from '../core/commands.ts';
 import type { Cell, Suite } from '../core/suite-types.ts';
+import { isVerdictCached } from '../models/accuracy-gate.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
 import { runnerCan } from '../runners/registry.ts';
-import { cellPartPrecisions } from '../runners/cell-input.ts';
+import { cellPartPrecisions, visionEncoderUsedAt } from '../runners/cell-input.ts';
+import { expandMatrix } from '../core/matrix.ts';
 
 
 /**
@@ -26,16 +28,35 @@ export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], lo
     const parts = cellPartPrecisions(c);
     return parts.vision ? [parts.llm, parts.vision] : [parts.llm];
   });
-  const precisions = [...new Set(needed)].filter((p): p is Precision => (PRECISIONS as readonly string[]).includes(p));
-  const missing = precisions.filter((precision) => !isModelCached({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community', seed: ref.seed }));
+  const isPrecision = (p: string): p is Precision => (PRECISIONS as readonly string[]).includes(p);
+  const precisions = [...new Set(needed)].filter(isPrecision);
+  // As the runner asks for them: a build whose vision encoder no cell of the suite runs is LLM-only.
+  const matrixCells = expandMatrix(suite.matrix);
+  const withVision = (precision: Precision) => precision === 'fp32' || visionEncoderUsedAt(matrixCells, precision);
+  const build = (precision: Precision) => ({ model: ref.zoo, scale: ref.scale, precision, layout: 'onnx-community' as const, seed: ref.seed, vision: withVision(precision) });
+  // The accuracy gate (runners/ort) checks each cell's LLM build against its fp32 twin before
+  // the cell is timed, unless this machine's verdict is cached: the twin is then one more build
+  // a first run needs, and building it here overlaps it with the others instead of after them.
+  const gated = [...new Set(cells.map((c) => cellPartPrecisions(c).llm))].filter(isPrecision);
+  if (!precisions.includes('fp32') && gated.some((p) => !isVerdictCached(build(p)))) precisions.push('fp32');
+  const missing = precisions.filter((precision) => !isModelCached(build(precision)));
   if (missing.length < 2) return; // one build gains nothing from running here
   const slots = Math.max(1, Math.min(missing.length, availableParallelism()));
-  log(`first run: building ${ref.zoo} (${ref.scale}) ${missing.join(', ')}, ${slots} at a time`);
+  const named = missing.map((p) => (withVision(p) ? p : `${p} (LLM only)`));
+  log(`first run: building ${ref.zoo} (${ref.scale}) ${named.join(', ')}, ${slots} at a time`);
   const started = performance.now();
   const queue = [...missing];
   const worker = async (): Promise<void> => {
     for (let precision = queue.shift(); precision; precision = queue.shift()) {
-      const args = benchArgv('modelsBuild', [ref.zoo, '--precision', precision, '--scale', ref.scale, ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : [])]);
+      const args = benchArgv('modelsBuild', [
+        ref.zoo,
+        '--precision',
+        precision,
+        '--scale',
+        ref.scale,
+        ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : []),
+        ...(withVision(precision) ? [] : ['--no-vision']),
+      ]);
       const code = await new Promise<number>((done) => {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';

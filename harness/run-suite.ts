@@ -1,4 +1,5 @@
 import { createClock } from '../core/clock.ts';
+import { figureSourceOf, type FigureSource } from '../core/figure-source.ts';
 import { errorMessage, InputError } from '../core/errors.ts';
 import { captureLocalEnvironment } from './environment.ts';
 import type { IterationRecord } from '../core/events.ts';
@@ -36,8 +37,13 @@ export interface ProgressSink {
   cellStart(info: { position: number; total: number; cell: Cell }): void;
   /** Before each iteration, so a display can say what is running. */
   iterationStart(info: { index: number; total: number; warmups: number; warmup: boolean }): void;
-  /** index counts warm-ups first; warmups = their number; total = warm-ups + planned measured iterations. */
-  iteration(info: { index: number; total: number; warmups: number; warmup: boolean; record: IterationRecord }): void;
+  /**
+   * index counts warm-ups first; warmups = their number; total = warm-ups + planned measured
+   * iterations. wallMs: the time the iteration took (monotonic clock, around the runner's
+   * call); figureSource: how the record's own times were obtained (a composed or tool-reported
+   * record spans the tool's figures, not the wall time).
+   */
+  iteration(info: { index: number; total: number; warmups: number; warmup: boolean; record: IterationRecord; wallMs: number; figureSource: FigureSource }): void;
   cellDone(result: CellResult): void;
   log(message: string): void;
   runDone(): void;
@@ -287,9 +293,11 @@ async function measureCell(
   for (let i = 0; i < planned; i++) {
     const isWarmup = i < warmup;
     progress.iterationStart({ index: i, total: planned, warmups: warmup, warmup: isWarmup });
+    const calledAt = performance.now();
     const rec = await prepared.runIteration(i, isWarmup);
+    const wallMs = performance.now() - calledAt;
     iterations.push(rec);
-    progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec });
+    progress.iteration({ index: i, total: planned, warmups: warmup, warmup: isWarmup, record: rec, wallMs, figureSource: figureSourceOf(prepared.settings) });
     if (isWarmup || !adaptive) continue;
     const decision = adaptiveStop(iterations, i + 1 - warmup, minimum, adaptive, Date.now() - started);
     if (decision.stop) {

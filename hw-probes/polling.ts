@@ -126,6 +126,7 @@ export function createPolledProbe(source: PolledSource): Probe {
         schedule();
       });
     },
+    lastSampleMs: () => state?.samples.at(-1)?.tMs ?? null,
     async stop(): Promise<ProbeRun> {
       const s = state;
       if (!s) {

@@ -3,9 +3,17 @@ import { emptyRun, type Probe, type ProbeRun } from './probe.ts';
 import { errorMessage } from '../core/errors.ts';
 
 export interface ProbeSession {
+  /**
+   * Waits until every probe that has sampled has a sample stamped after `tMs`, so a window
+   * ending at `tMs` is covered by readings rather than by holding the last one, or until
+   * `maxWaitMs` has passed. Resolves with the probes still short of `tMs`.
+   */
+  sampleBeyond(tMs: number, maxWaitMs: number): Promise<string[]>;
   /** Stops every probe; never throws (a probe that fails to stop becomes a warning in its run). */
   stop(): Promise<ProbeRun[]>;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts several probes on the same run clock, e.g. around one cell. Probes are started one
@@ -30,6 +38,25 @@ export async function startProbes(
     }
   }
   return {
+    async sampleBeyond(tMs, maxWaitMs) {
+      const deadline = clock.now() + maxWaitMs;
+      // A probe that cannot say when it last sampled is given one interval and a half past tMs.
+      const blindUntil = tMs + 1.5 * defaultIntervalMs;
+      const short = (): string[] =>
+        started
+          .filter((p) => {
+            if (!p.lastSampleMs) return clock.now() < blindUntil;
+            const last = p.lastSampleMs();
+            return last !== null && last <= tMs; // a probe that never sampled has nothing to cover
+          })
+          .map((p) => p.name);
+      let waiting = short();
+      while (waiting.length && clock.now() < deadline) {
+        await sleep(Math.max(1, Math.min(defaultIntervalMs / 4, deadline - clock.now())));
+        waiting = short();
+      }
+      return waiting;
+    },
     async stop() {
       const runs = await Promise.all(
         started.map((p) =>

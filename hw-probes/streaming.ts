@@ -75,6 +75,7 @@ export function createStreamedProbe(source: StreamedSource): Probe {
       s.stream = source.transport.spawn(source.command(intervalMs));
       attach(s.stream, clock, (sample) => s.samples.push(sample), warnings);
     },
+    lastSampleMs: () => state?.samples.at(-1)?.tMs ?? null,
     async stop(): Promise<ProbeRun> {
       const s = state;
       if (!s) {

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { AccuracyCheck } from '../core/runner.ts';
 import { ACCURACY_THRESHOLDS, checkPrecisions } from './check.ts';
-import { defaultCacheDir, type BuiltModel } from './zoo.ts';
+import { defaultCacheDir, modelHash, type BuildRequest, type BuiltModel } from './zoo.ts';
 
 /** The machine a verdict holds for: kernels are chosen by CPU features and the ORT build. */
 export interface MachineIdentity {
@@ -65,11 +65,14 @@ export interface GateOptions {
   machine?: MachineIdentity;
 }
 
-export function verdictPath(cacheDir: string, model: BuiltModel, machine: MachineIdentity): string {
+/** What names a verdict: the build's hash and request (a BuiltModel, or a build not made yet). */
+type GatedBuild = Pick<BuiltModel, 'hash'> & { request: Pick<BuiltModel['request'], 'model' | 'scale' | 'precision'> };
+
+export function verdictPath(cacheDir: string, model: GatedBuild, machine: MachineIdentity): string {
   return join(resolve(cacheDir), 'accuracy', `${model.request.model}-${model.request.scale}-${model.request.precision}-${model.hash.slice(0, 12)}-${machine.key}.json`);
 }
 
-function readVerdict(path: string, model: BuiltModel): AccuracyVerdict | null {
+function readVerdict(path: string, model: GatedBuild): AccuracyVerdict | null {
   if (!existsSync(path)) return null;
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as AccuracyVerdict;
@@ -80,6 +83,18 @@ function readVerdict(path: string, model: BuiltModel): AccuracyVerdict | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether the build `req` asks for already has a verdict for this machine in the cache, so that
+ * gating it runs nothing (fp32, the reference, is never gated). Nothing is built or read beyond
+ * the verdict file.
+ */
+export function isVerdictCached(req: BuildRequest, opts: Pick<GateOptions, 'cacheDir' | 'machine'> = {}): boolean {
+  if (req.precision === 'fp32') return true;
+  const model: GatedBuild = { hash: modelHash(req), request: { model: req.model, scale: req.scale, precision: req.precision } };
+  const path = verdictPath(opts.cacheDir ?? req.cacheDir ?? defaultCacheDir(), model, opts.machine ?? machineIdentity());
+  return readVerdict(path, model) !== null;
 }
 
 /**
@@ -105,6 +120,8 @@ export async function accuracyGate(model: BuiltModel, opts: GateOptions = {}): P
     threads: opts.threads,
     cacheDir,
     log: opts.log,
+    vision: model.request.vision,
+    referenceCache: { dir: join(resolve(cacheDir), 'accuracy'), machineKey: machine.key },
   });
   const r = report.results[0]!;
   const { key: _key, ...checkedOn } = machine;

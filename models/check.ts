@@ -6,7 +6,8 @@
 import { argmaxScalar } from '../core/argmax.ts';
 import { OnnxCommunityDriver } from './drivers/onnx-community.ts';
 import { uniformAt } from './weights/random.ts';
-import { ensureModel, type Precision, type Scale } from './zoo.ts';
+import { readReference, referencePath, writeReference, type ReferenceCache } from './reference-outputs.ts';
+import { ensureModel, getDescriptor, modelHash, type Precision, type Scale } from './zoo.ts';
 
 export interface PrecisionDeviation {
   precision: Precision;
@@ -76,6 +77,10 @@ export interface CheckRequest {
   cacheDir?: string;
   threads?: number;
   log?: (msg: string) => void;
+  /** False: the quantised builds are LLM-only (models/zoo.ts BuildRequest.vision), so no image features are compared. */
+  vision?: boolean;
+  /** Keep the fp32 outputs here and reuse them (the accuracy gate); absent: computed each time. */
+  referenceCache?: ReferenceCache;
 }
 
 export interface CheckReport {
@@ -119,6 +124,8 @@ async function runOnce(req: CheckRequest, precision: Precision, ids: number[]): 
     layout: 'onnx-community',
     seed: req.seed,
     cacheDir: req.cacheDir,
+    // The fp32 reference always has every part; a quantised build has the parts it was built with.
+    vision: precision === 'fp32' ? true : req.vision ?? true,
     log: req.log,
   });
   const driver = await OnnxCommunityDriver.open(model, req.threads ?? 2);
@@ -158,12 +165,30 @@ export function compareOutputs(precision: Precision, ref: Outputs, got: Outputs,
   return { precision, positions, ...figures, cosineMin: min, maxAbsDiff: maxAbs, ...judgeDeviation(precision, figures) };
 }
 
+/**
+ * The fp32 twin's outputs for `ids`: from the reference cache when the request has one and it
+ * holds them (the twin is then neither built nor loaded), else computed and stored there.
+ */
+async function referenceOutputs(req: CheckRequest, ids: number[], vocab: number): Promise<Outputs> {
+  const cache = req.referenceCache;
+  if (!cache) return runOnce(req, 'fp32', ids);
+  const fp32Hash = modelHash({ model: req.model, scale: req.scale, precision: 'fp32', layout: 'onnx-community', seed: req.seed });
+  const path = referencePath(cache, { model: req.model, scale: req.scale, fp32Hash, ids, threads: req.threads ?? 2 });
+  const stored = readReference(path, ids.length * vocab);
+  if (stored) {
+    req.log?.('fp32 reference outputs from the cache (same fp32 build, inputs, threads and machine)');
+    return stored;
+  }
+  const computed = await runOnce(req, 'fp32', ids);
+  writeReference(path, cache.dir, computed);
+  return computed;
+}
+
 export async function checkPrecisions(req: CheckRequest): Promise<CheckReport> {
   const tokens = req.tokens ?? 32;
-  const fp32 = await ensureModel({ model: req.model, scale: req.scale, precision: 'fp32', layout: 'onnx-community', seed: req.seed, cacheDir: req.cacheDir, log: req.log });
-  const vocab = fp32.descriptor.llm.vocab;
+  const vocab = getDescriptor(req.model, req.scale).llm.vocab;
   const ids = sequenceIds(tokens, vocab);
-  const ref = await runOnce(req, 'fp32', ids);
+  const ref = await referenceOutputs(req, ids, vocab);
   const results: PrecisionDeviation[] = [];
   for (const precision of req.precisions) {
     req.log?.(`checking ${precision}`);

@@ -47,6 +47,11 @@ export interface BuildRequest {
   cacheDir?: string;
   /** Default 'separate'. */
   lmHead?: 'separate' | 'merged';
+  /**
+   * Default true. False: the LLM's graphs only (onnx-community layout), for a precision whose
+   * vision encoder no cell runs (the default suite's int4 LLM cells encode images at int8).
+   */
+  vision?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -58,7 +63,7 @@ export interface BuiltModel {
   /** Resolved at the requested scale. */
   descriptor: VlmDescriptor;
   request: Required<Omit<BuildRequest, 'cacheDir' | 'log'>>;
-  /** sha256 of descriptor + precision + layout + seed + lmHead + BUILDER_VERSION (+ op forms). */
+  /** sha256 of descriptor + precision + layout + seed + lmHead (+ vision: false) + BUILDER_VERSION (+ op forms). */
   hash: string;
   builderVersion: string;
   /** File name (incl. external data files) -> bytes. */
@@ -123,6 +128,9 @@ function checkRequest(req: BuildRequest): void {
   if (req.lmHead !== undefined && req.lmHead !== 'separate' && req.lmHead !== 'merged') {
     throw new InputError(`unknown lmHead "${String(req.lmHead)}"; valid values: separate, merged`);
   }
+  if (req.vision === false && req.layout !== 'onnx-community') {
+    throw new InputError(`a build without the vision encoder exists for the onnx-community layout only, not ${req.layout}`);
+  }
   if (req.seed !== undefined && (!Number.isInteger(req.seed) || req.seed < 0)) {
     throw new InputError(`seed must be a non-negative integer, got ${String(req.seed)}`);
   }
@@ -135,6 +143,8 @@ export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['reques
     layout: request.layout,
     seed: request.seed,
     lmHead: request.lmHead,
+    // Only when left out, so every cached build with its vision encoder keeps its hash.
+    ...(request.vision ? {} : { vision: false }),
     opForms,
     builderVersion: BUILDER_VERSION,
     ...(request.layout === 'gguf' ? { ggufWriter: GGUF_WRITER_VERSION } : {}),
@@ -153,11 +163,18 @@ function resolveBuild(req: BuildRequest) {
     layout: req.layout,
     seed: req.seed ?? DEFAULT_SEED,
     lmHead: req.lmHead ?? 'separate',
+    vision: req.vision ?? true,
   };
   const opForms = { ...DEFAULT_LINEAR_OPTIONS };
   const hash = buildHash(descriptor, request, opForms);
-  const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}-${hash.slice(0, 12)}`);
+  const parts = request.vision ? '' : '-llm-only';
+  const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}${parts}-${hash.slice(0, 12)}`);
   return { descriptor, request, opForms, hash, folder };
+}
+
+/** The hash a build of `req` has (its cache key), without building or reading anything. */
+export function modelHash(req: BuildRequest): string {
+  return resolveBuild(req).hash;
 }
 
 /** Whether the model `req` asks for is already in the cache (nothing is built or checked beyond its record and files). */
@@ -212,12 +229,13 @@ function ensureModelSync(
   const started = performance.now();
   let result: LayoutResult;
   try {
-    log(`building ${request.model} (${request.scale}, ${request.layout}, ${request.precision}) in ${tmp}`);
+    log(`building ${request.model} (${request.scale}, ${request.layout}, ${request.precision}${request.vision ? '' : ', LLM only'}) in ${tmp}`);
     const layoutBuild = {
       dir: tmp,
       descriptor,
       lin: { ...opForms, precision: request.precision, seed: request.seed },
       lmHead: request.lmHead,
+      vision: request.vision,
       log: (m: string) => log(`  ${m}`),
     };
     result = LAYOUT_BUILDERS[request.layout](layoutBuild);
@@ -285,7 +303,8 @@ function toBuiltModel(folder: string, record: BuilderRecord, built: boolean, bui
     dir: folder,
     files: Object.fromEntries(Object.entries(record.files).map(([k, f]) => [k, join(folder, f)])),
     descriptor: record.descriptor,
-    request: record.request,
+    // Records written before builds could leave the vision encoder out have every part.
+    request: { ...record.request, vision: record.request.vision ?? true },
     hash: record.hash,
     builderVersion: record.builderVersion,
     sizes: record.sizes,

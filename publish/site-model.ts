@@ -12,6 +12,7 @@ import { figureSourceDetail } from '../core/figure-source.ts';
 import { cellFigure } from '../reporters/report-axera.ts';
 import { accuracyCell, cellSource, errorBarsNote, withMedianIntervals, failedCell, figureInterval, figureMarkers, flagStatus, flagTexts, fmtInterval, INTERVAL_LABELS, shortReason, type StoredStats } from '../reporters/figures.ts';
 import { cellIdentity, IDENTITY_FIELDS, NOT_RECORDED, type IdentityFieldName } from '../analysis/identity.ts';
+import { energyFigureNote } from '../analysis/energy-context.ts';
 import { groupBy } from '../reporters/build-report.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker } from '../reporters/markers.ts';
 import { fmt } from '../reporters/format.ts';
@@ -189,6 +190,7 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
   const wrong = e.cell.accuracy && !e.cell.accuracy.passed ? e.cell.accuracy.failures.join('; ') : '';
   const marks: Marker[] = [...(source !== 'measured' ? [source] : []), ...(wrong ? (['wrong-output'] as const) : []), ...figureMarkers(s)];
   const spread = iv ? ` ${fmtInterval(s, def?.digits)}` : '';
+  const energy = energyFigureNote(metric, e.cell);
   return cell(`${fmt(s.median, def?.digits)}${spread} n=${s.n}${wrong ? ` ${markerText('wrong-output')} (${shortReason(wrong, 80)})` : ''}${more}`, {
     value: s.median,
     unit: s.unit,
@@ -197,7 +199,7 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
     marks,
     ...(iv ? { interval: iv.interval, intervalOf: iv.of } : {}),
     link,
-    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings)}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings, metric)}${energy ? `; energy: ${energy}` : ''}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 

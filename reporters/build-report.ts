@@ -12,7 +12,7 @@ import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-cha
 import { rooflineSectionModel } from './report-roofline.ts';
 import { workloadSection } from './workload.ts';
 import { boardLines, boardStateBullets, boardStateSummary, drivenOverSsh } from './board-facts.ts';
-import { accuracyCell, cellSource, flagTexts, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
+import { accuracyCell, cellSource, flagTexts, metricMedianCell, metricSource, metricSourcesNote, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL } from './markers.ts';
 import { fmt, fmtBytes } from './format.ts';
 import { cell, columns, type Report, type Section, type Table, type TableCell } from './report-model.ts';
@@ -85,7 +85,8 @@ export function mediansOf(cells: readonly CellResult[], metric = 'ttft_ms'): str
   }
   if (sources.has('measured')) parts.push(sources.size > 1 ? 'the other cells measured on the run\'s clock' : 'Measured on the run\'s clock');
   const unit = sources.size === 1 && sources.has('composed') ? 'composition(s)' : 'successful measured iteration(s)';
-  return `${parts.join('; ')}: medians of ${range(ns)} ${unit} per cell`;
+  const own = metricSourcesNote(cells, false);
+  return `${parts.join('; ')}: medians of ${range(ns)} ${unit} per cell${own ? `. Per figure: ${own}` : ''}`;
 }
 
 /** Tables that grow with the cell count: report.md shows the first rows, tables/<id>.csv all. */
@@ -105,7 +106,7 @@ function promptTokens(c: CellResult): { tokens: number; expected: boolean } | un
 /** Decode figures: measured TPOT when the cell decoded, else the composition's decoder figure. */
 function decodeCells(c: CellResult): [TableCell, TableCell] {
   const m = c.metrics as Record<string, StoredStats>;
-  if (m['tpot_ms']) return [medianCell(m['tpot_ms'], cellSource(c), ms), medianCell(m['decode_tokens_per_s'], cellSource(c), (n) => `${n} tokens/sec`, 2)];
+  if (m['tpot_ms']) return [metricMedianCell(c, 'tpot_ms', ms), metricMedianCell(c, 'decode_tokens_per_s', (n) => `${n} tokens/sec`, 2)];
   const dec = composedStat(c, 'composed.decoder_ms', 'ms');
   const tps = composedStat(c, 'composed.tokens_per_s', 'tokens/s');
   if (dec) return [medianCell(dec, 'composed', (n) => `${n} ms (composed)`), medianCell(tps, 'composed', (n) => `${n} tokens/sec (composed)`, 2)];
@@ -117,7 +118,7 @@ function decodeCells(c: CellResult): [TableCell, TableCell] {
  * between them was timed), so it is a composition of reported figures, and says so.
  */
 function ttftCell(c: CellResult): TableCell {
-  const source = cellSource(c);
+  const source = metricSource(c, 'ttft_ms');
   const m = c.metrics as Record<string, StoredStats>;
   if (source !== 'tool-reported') return medianCell(m['ttft_ms'], source, ms);
   const figure = medianCell(m['ttft_ms'], 'composed', (n) => `${n} ms (sum of the tool's phases)`);
@@ -142,14 +143,13 @@ export function summaryTables(result: RunResult): Table[] {
     const withAccuracy = result.cells.some((c) => c.accuracy);
     const rows = cells.map((c) => {
       const m = c.metrics as Record<string, StoredStats>;
-      const source = cellSource(c);
       const prompt = promptTokens(c);
       const promptText = prompt ? `${prompt.tokens} tokens${prompt.expected ? ', from the prompt geometry' : ''}` : '? tokens';
       const row = [
         // Images the model saw: a video's frames count (the Axera table's video row is "8").
         text(String(c.iterations.find((i) => !i.warmup)?.images ?? c.params['images'] ?? 0)),
-        ...(hasEncoder ? [m['image_encode_ms'] ? medianCell(m['image_encode_ms'], source, ms) : text('–')] : []),
-        ...(remote ? [] : [medianCell(m['prefill_ms'], source, (n) => `${n} ms (${promptText})`)]),
+        ...(hasEncoder ? [m['image_encode_ms'] ? metricMedianCell(c, 'image_encode_ms', ms) : text('–')] : []),
+        ...(remote ? [] : [metricMedianCell(c, 'prefill_ms', (n) => `${n} ms (${promptText})`)]),
         ttftCell(c),
         ...decodeCells(c),
       ];
@@ -199,7 +199,7 @@ export function throughputTable(result: RunResult): Table | null {
     text(c.id),
     ...present.map((n) => {
       const def = metricDefinition(n);
-      return medianCell(c.metrics[n], cellSource(c), (v) => (def?.unit === 'fraction' ? v : `${v} ${def?.unit ?? ''}`.trim()), def?.digits);
+      return metricMedianCell(c, n, (v) => (def?.unit === 'fraction' ? v : `${v} ${def?.unit ?? ''}`.trim()), def?.digits);
     }),
   ]);
   return {
@@ -265,10 +265,22 @@ export function phaseShareTable(result: RunResult): Table {
     const known = parts.reduce((s, v) => s + v, 0);
     const other = Math.max(0, ttft - known);
     const whole = known + other;
-    const share = (v: number): TableCell => (whole > 0 ? cell(`${fmt((v / whole) * 100, 1)}%`, { value: (v / whole) * 100, unit: '%', status: 'derived' }) : text('–'));
-    // A tool's phases are laid back to back: the time between them was never seen, so no "other".
-    const notSeen = cellSource(c) === 'tool-reported' ? cell('not measured', { status: 'missing', note: "the tool's phases are laid back to back; the time between them was not timed" }) : undefined;
-    return [text(c.id), ttftCell(c), ...parts.map(share), notSeen ?? share(other)];
+    const share = (v: number, metric?: string): TableCell => {
+      if (!(whole > 0)) return text('–');
+      // The share of a figure composed inside a measured TTFT is composed too, and says so.
+      const composed = metric !== undefined && cellSource(c) !== 'composed' && metricSource(c, metric) === 'composed';
+      return cell(`${fmt((v / whole) * 100, 1)}%`, { value: (v / whole) * 100, unit: '%', status: composed ? 'composed' : 'derived', ...(composed ? { marks: ['composed' as const] } : {}) });
+    };
+    // A tool's phases are laid back to back, and a composed split gives one phase the rest of
+    // TTFT: either way the time between them was never seen, so no "other".
+    const composedSplit = phases.some((p) => c.metrics[p] && cellSource(c) !== 'composed' && metricSource(c, p) === 'composed');
+    const notSeen =
+      cellSource(c) === 'tool-reported'
+        ? cell('not measured', { status: 'missing', note: "the tool's phases are laid back to back; the time between them was not timed" })
+        : composedSplit
+          ? cell('not measured', { status: 'missing', note: 'the phases are a composed split of TTFT: the time between them is inside the composed phase' })
+          : undefined;
+    return [text(c.id), ttftCell(c), ...parts.map((v, i) => share(v, phases[i])), notSeen ?? share(other)];
   });
   return bounded({
     id: 'ttft-shares',
@@ -278,7 +290,23 @@ export function phaseShareTable(result: RunResult): Table {
   });
 }
 
-/** Power and energy per phase, with the sampling they rest on, and the throttling watch. */
+/** The idle power of a cell and how it was measured: "12.48 (19 samples over 1.96 s)", or why there is none. */
+function idleCell(c: CellResult): TableCell {
+  const b = c.probes?.power?.baseline;
+  const stats = (c.metrics as Record<string, StoredStats>)['power_idle_w'];
+  if (!b || !stats) {
+    const asked = c.probes?.baselineWindow;
+    return cell('not measured', { status: 'missing', note: asked ? 'too few power samples in the idle window' : 'no idle window before the cell (--baseline 0)' });
+  }
+  const spread = `, sd ${fmt(b.stdevWatts, 2)} W`;
+  return cell(`${fmt(b.watts, 2)} (${b.samples} samples over ${fmt(b.durationMs / 1000, 2)} s${spread})`, { value: b.watts, unit: 'W', n: b.samples, status: 'measured' });
+}
+
+/**
+ * Power and energy per phase, with the sampling they rest on, and the throttling watch. Every
+ * energy figure is shown twice: as the power reading measures it (idle power included: on a
+ * Jetson's VDD_IN, the whole board) and above the idle power measured before the cell.
+ */
 export function energyTable(result: RunResult): Table | null {
   const cells = result.cells.filter((c) => c.probes);
   if (cells.length === 0) return null;
@@ -291,24 +319,35 @@ export function energyTable(result: RunResult): Table | null {
     return [
       text(c.id),
       text(p.power?.basis ?? 'no power reading'),
-      f('power_idle_w'),
+      idleCell(c),
       f('power_image_encode_w'),
       f('image_encode_j_per_image'),
+      f('image_encode_net_j_per_image'),
       f('power_prefill_w'),
       f('energy_prefill_j'),
+      f('energy_prefill_net_j'),
       f('power_decode_w'),
       f('decode_j_per_token'),
+      f('decode_net_j_per_token'),
       text(interval),
       text(t.maxTempC === null ? '–' : `${fmt(t.maxTempC, 1)} °C (${t.maxTempSensor})`),
       c.throttled ? cell(`throttled: ${(c.throttleReasons ?? []).join('; ')}`, { status: 'flagged' }) : text('no'),
     ];
   });
+  const toolWindows = cells.some((c) => cellSource(c) !== 'measured')
+    ? `; for ${cells.every((c) => cellSource(c) !== 'measured') ? 'these' : 'tool-reported and composed'} cells the phase windows are the tool's durations placed on the run clock (laid back to back, ending when the command exited), not timed by it`
+    : '';
   return bounded({
     id: 'energy',
-    figures: `Measured: medians over ${range(cells.map(measuredIterations))} measured iteration(s) per cell; "Idle W" is sampled before each cell`,
+    figures:
+      `Power measured; medians over ${range(cells.map(measuredIterations))} measured iteration(s) per cell. ` +
+      '"incl. idle": the power reading as it is (the basis column: VDD_IN is the whole board\'s input), idle power included; ' +
+      '"above idle": minus the idle power x the phase\'s duration, what the work adds. ' +
+      `"Idle W": the same reading sampled with nothing running before each cell (time-weighted mean of the idle window, its samples and spread)${toolWindows}`,
     columns: columns([
-      ['Cell', 'left'], ['Power basis', 'left'], ['Idle W', 'right'], ['Encode W', 'right'], ['J/image', 'right'], ['Prefill W', 'right'],
-      ['Prefill J', 'right'], ['Decode W', 'right'], ['J/token', 'right'], ['Samples', 'left'], ['Max temp', 'right'], ['Throttling', 'left'],
+      ['Cell', 'left'], ['Power basis', 'left'], ['Idle W', 'right'], ['Encode W', 'right'], ['J/image incl. idle', 'right'], ['J/image above idle', 'right'],
+      ['Prefill W', 'right'], ['Prefill J incl. idle', 'right'], ['Prefill J above idle', 'right'], ['Decode W', 'right'], ['J/token incl. idle', 'right'],
+      ['J/token above idle', 'right'], ['Samples', 'left'], ['Max temp', 'right'], ['Throttling', 'left'],
     ]),
     rows,
   });
@@ -346,7 +385,7 @@ export function statisticsTable(result: RunResult): Table {
     for (const name of names) {
       const s = c.metrics[name] as StoredStats;
       const outliers = c.outliers?.[name]?.length ?? 0;
-      const median = medianCell(s, cellSource(c));
+      const median = metricMedianCell(c, name);
       rows.push([
         text(c.id),
         text(name),
@@ -426,6 +465,8 @@ function introNotes(result: RunResult): string[] {
       `${sources.size === 1 ? 'Every timing below is' : 'Some cells\' timings are'} TOOL-REPORTED: the durations the program printed about itself (${tools}), parsed from its output; this run's clock timed only each whole command, so their "TTFT (end to end)" is the tool's phases summed (composed), with nothing measured between them.`,
     );
   }
+  const own = metricSourcesNote(cells);
+  if (own) sentences.push(`Some figures are COMPOSED although their cell is measured (marked "composed" where they appear): ${own}.`);
   if (sources.has('measured') || sources.size === 0) {
     sentences.push(
       sources.size <= 1
@@ -510,7 +551,10 @@ export function buildReport(stored: RunResult): Report {
   const energy = energyTable(result);
   if (energy) {
     section('energy', 'Power and energy', {
-      notes: ['Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated.'],
+      notes: [
+        'Energy integrates instantaneous power samples (trapezoid, edges interpolated) over each phase window on the run clock; a tool\'s running average is never integrated. ' +
+          'Sampling goes on past the end of each cell\'s last iteration, so every window ends between two readings.',
+      ],
       tables: [energy],
       charts: powerCharts(result),
     });

@@ -2,7 +2,7 @@
  * One figure of a report table: a statistic of a cell's metric as a TableCell, with its value,
  * interval, sample size and status, so every renderer shows the same facts.
  */
-import { figureSourceOf, type FigureSource } from '../core/figure-source.ts';
+import { figureSourceDetail, figureSourceOf, metricFigureSource, metricsWithOwnSource, METRIC_SOURCES_DETAIL_SETTING, type FigureSource } from '../core/figure-source.ts';
 import { cellMetrics } from '../core/metrics.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AccuracyCheck } from '../core/runner.ts';
@@ -25,6 +25,32 @@ export function flagTexts(s: StoredStats | undefined): string[] {
 /** How a cell's figures were obtained: measured, tool-reported or composed (core/figure-source.ts). */
 export function cellSource(c: CellResult): FigureSource {
   return figureSourceOf(c.settings);
+}
+
+/** How one metric of a cell was obtained: the cell's source unless the runner declared another for it. */
+export function metricSource(c: CellResult, metric: string): FigureSource {
+  return metricFigureSource(c.settings, metric);
+}
+
+/**
+ * The sentence a table or report says about cells whose metrics differ in source (llama.cpp
+ * image cells: the phase split inside a measured TTFT is composed), or undefined when none does;
+ * with the runner's sentence of how (the report's intro), or without it (each table's figures line).
+ */
+export function metricSourcesNote(cells: readonly CellResult[], withDetail = true): string | undefined {
+  const parts = new Map<string, string[]>();
+  for (const c of cells) {
+    const own = metricsWithOwnSource(c.settings, Object.keys(c.metrics));
+    if (!own.length) continue;
+    const what = own.map((o) => `${o.metric} ${o.source.toUpperCase()}`).join(', ');
+    const detail = withDetail ? String(c.settings[METRIC_SOURCES_DETAIL_SETTING] ?? '').trim() : '';
+    const key = `${what}${detail ? ` (${detail})` : ''}`;
+    const ids = parts.get(key) ?? [];
+    ids.push(c.id);
+    parts.set(key, ids);
+  }
+  if (!parts.size) return undefined;
+  return [...parts].map(([what, ids]) => `in ${ids.length === 1 ? `cell ${ids[0]}` : `${ids.length} cells (${ids.slice(0, 3).join('; ')}${ids.length > 3 ? '; …' : ''})`} ${what}, the cell's other figures ${figureSourceOf(cells.find((c) => c.id === ids[0])!.settings)}`).join('; ');
 }
 
 /** A flag the run set on a statistic, as the status (CSS class) a reader sees first. */
@@ -123,6 +149,20 @@ export function medianCell(s: StoredStats | undefined, source: FigureSource, for
     ...(iv ? { interval: iv.interval, intervalOf: iv.of } : {}),
     ...(flags.length ? { note: flags.join('; ') } : {}),
   });
+}
+
+/**
+ * The median of one metric of a cell. A figure whose source differs from its cell's (a composed
+ * phase split inside a measured TTFT) carries the source as a marker and its note, so the figure
+ * itself says so wherever it is printed (the cell-level source is said by each table's figures line).
+ */
+export function metricMedianCell(c: CellResult, metric: string, format: (n: string) => string = (n) => n, digits?: number): TableCell {
+  const source = metricSource(c, metric);
+  const figure = medianCell(c.metrics[metric] as StoredStats | undefined, source, format, digits);
+  if (source === cellSource(c) || figure.status === 'missing') return figure;
+  const how = figureSourceDetail(c.settings, metric);
+  const mark: Marker[] = source === 'measured' ? [] : [source];
+  return { ...figure, marks: [...mark, ...(figure.marks ?? []).filter((m) => m !== source)], note: figure.note ? `${how}; ${figure.note}` : how };
 }
 
 /** A figure that is not a statistic of iterations (a composition, a published figure). */

@@ -32,7 +32,10 @@ export const MARKERS: Readonly<Record<Marker, { text: string; meaning: string }>
   clocks: { text: '~clocks', meaning: "board clocks not locked at their maximum, or their limits or speed changed, while measured (the cell's board state says which)" },
   'power-mode': { text: '~power-mode', meaning: "the board was in another power mode than the run's header says (or it changed) while measured: not the configuration the header describes" },
   flagged: { text: '(!)', meaning: 'another flag the run set on the figure (its note says which)' },
-  composed: { text: 'composed', meaning: 'composed (Axera method): built by arithmetic from ax_run_model per-graph averages, not measured end to end' },
+  composed: {
+    text: 'composed',
+    meaning: 'composed: built by arithmetic from other figures, not measured end to end (Axera method: sums of ax_run_model per-graph averages; llama.cpp image cells: the image_encode / prefill split inside a measured TTFT)',
+  },
   'tool-reported': { text: 'tool-reported', meaning: "tool-reported: durations the program under test printed about itself (e.g. llama.cpp's timing block), parsed from its output; the run's clock only timed the whole command" },
   'wrong-output': {
     text: 'WRONG OUTPUT',

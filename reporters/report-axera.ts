@@ -7,7 +7,7 @@ import type { FigureSource } from '../core/figure-source.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { summarize } from '../core/stats.ts';
 import { checkFigure } from '../runners/axera/compose.ts';
-import { cellSource, type StoredStats } from './figures.ts';
+import { cellSource, metricSource, type StoredStats } from './figures.ts';
 import { fmt } from './format.ts';
 import { cell, columns, type Section, type TableCell } from './report-model.ts';
 
@@ -34,7 +34,7 @@ const COMPOSED_METRICS: Record<string, { key: string; unit: string }> = {
  */
 export function cellFigure(c: CellResult, metric: string): { stats: StoredStats; source: FigureSource; from?: string } | undefined {
   const stored = c.metrics[metric] as StoredStats | undefined;
-  if (stored) return { stats: stored, source: cellSource(c) };
+  if (stored) return { stats: stored, source: metricSource(c, metric) };
   // Only a composed cell stands in its composition: a cell measured or tool-reported end to end
   // keeps its composed.* beside its own figures (summary table), never in place of them.
   const composed = cellSource(c) === 'composed' ? COMPOSED_METRICS[metric] : undefined;
@@ -63,7 +63,7 @@ function runFigure(c: CellResult, name: string): { value: number; source: Figure
     const counted = c.iterations.find((i) => !i.warmup)?.promptTokens;
     if (typeof counted === 'number' && Number.isFinite(counted)) return { value: counted, source: cellSource(c) };
   }
-  const source = cellSource(c);
+  const source = f.metric ? metricSource(c, f.metric) : cellSource(c);
   const measured = f.metric ? c.metrics[f.metric] : undefined;
   // A composed cell's metrics are compositions too; a measured cell's composed.* sit beside them.
   if (measured) return { value: measured.median, source };

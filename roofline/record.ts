@@ -15,11 +15,13 @@ const normalise = (name: string): string => name.toLowerCase().replace(/[._\s]+/
 /**
  * The zoo architecture a model name denotes: the zoo id itself, or a name that starts with it
  * up to a separator once case, dots and underscores are ignored ("InternVL2_5-1B-MPO" and
- * "InternVL2.5-1B" are internvl2_5-1b; "Qwen2-VL-2B-Instruct" is qwen2-vl-2b).
+ * "InternVL2.5-1B" are internvl2_5-1b; "Qwen2-VL-2B-Instruct" is qwen2-vl-2b). A Hugging Face
+ * repository id or a path names the model by its last part: "ggml-org/InternVL2_5-1B-GGUF"
+ * (what the board suites pass to llama.cpp's -hf) is internvl2_5-1b.
  */
 export function zooIdForName(name: string): string | null {
   if (descriptorEntry(name)) return name;
-  const n = normalise(name);
+  const n = normalise(name.slice(name.lastIndexOf('/') + 1));
   const hits = knownModelIds().filter((id) => {
     const z = normalise(id);
     return n === z || n.startsWith(`${z}-`);

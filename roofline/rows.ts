@@ -120,6 +120,10 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
         bounds = cellBounds(descriptor, cellShape(cell, result, descriptor), calibration);
       } catch (err) {
         reason = errorMessage(err);
+        // A command runner records "as built" when the suite does not say what the command runs.
+        if (cell.params['precision'] === undefined && cell.params['llm_precision'] === undefined && cell.settings['rooflineFormat'] === undefined) {
+          reason += ': the suite does not say what weight type the model has; name it (the command runner\'s options.weightFormat, e.g. weightFormat: q8_0 for a Q8_0 GGUF)';
+        }
       }
     }
     for (const phase of phases) {

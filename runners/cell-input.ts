@@ -33,3 +33,13 @@ export function cellPartPrecisions(cell: Cell, fallback = 'fp32'): { llm: string
     vision: needsVision ? String(cell.params['vision_precision'] ?? precision) : null,
   };
 }
+
+/**
+ * Whether any of `cells` encodes images or frames with the vision encoder of the `precision`
+ * build. A zoo build no cell takes its vision encoder from is built without one (the default
+ * suite's int4 LLM cells encode at int8): callers pass every cell of the suite's matrix, so
+ * which build a cell uses does not depend on --filter.
+ */
+export function visionEncoderUsedAt(cells: readonly Cell[], precision: string): boolean {
+  return cells.some((c) => cellPartPrecisions(c).vision === precision);
+}

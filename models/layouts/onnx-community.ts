@@ -59,6 +59,31 @@ export function buildOnnxCommunity(b: LayoutBuild): LayoutResult {
   const doc = `synthetic ${b.descriptor.id} (${b.descriptor.scale}), random weights seed ${b.lin.seed}, ${b.lin.precision}`;
   const d = b.descriptor;
 
+  if (b.vision !== false) buildVisionEncoder(b, doc, add);
+
+  b.log('embed_tokens');
+  add('embed_tokens', writeGraph(b.dir, `embed_tokens${suffix}`, doc, (g) => {
+    const ids = g.input('input_ids', 'int64', [DIM.batch, DIM.seq]);
+    g.output('inputs_embeds', 'float32', [DIM.batch, DIM.seq, d.llm.hidden], embedTokens(g, ids, d.llm, b.lin));
+  }));
+
+  b.log('decoder_model_merged');
+  add('decoder_model_merged', writeGraph(b.dir, `decoder_model_merged${suffix}`, doc, (g) => buildDecoder(g, b)));
+
+  if (b.lmHead === 'separate') {
+    b.log('lm_head');
+    add('lm_head', writeGraph(b.dir, `lm_head${suffix}`, doc, (g) => {
+      const ctx: DecoderContext = { g, llm: d.llm, lin: b.lin };
+      const h = g.input('hidden_states', 'float32', [DIM.batch, DIM.seq, d.llm.hidden]);
+      g.output('logits', 'float32', [DIM.batch, DIM.seq, d.llm.vocab], finalNormAndHead(ctx, h));
+    }));
+  }
+  return { files, sizes, assets: {}, params: {} };
+}
+
+function buildVisionEncoder(b: LayoutBuild, doc: string, add: (session: string, w: WrittenGraph) => void): void {
+  const d = b.descriptor;
+  const suffix = PRECISION_SUFFIX[b.lin.precision];
   b.log('vision_encoder');
   add('vision_encoder', writeGraph(b.dir, `vision_encoder${suffix}`, doc, (g) => {
     if (isQwenTower(d)) {
@@ -81,25 +106,6 @@ export function buildOnnxCommunity(b: LayoutBuild): LayoutResult {
     const px = g.input('pixel_values', 'float32', [DIM.images, d.vision.channels, S, S]);
     g.output('image_features', 'float32', [DIM.images, d.imageTokensPerTile, d.llm.hidden], visionEncoder(g, px, d, b.lin));
   }));
-
-  b.log('embed_tokens');
-  add('embed_tokens', writeGraph(b.dir, `embed_tokens${suffix}`, doc, (g) => {
-    const ids = g.input('input_ids', 'int64', [DIM.batch, DIM.seq]);
-    g.output('inputs_embeds', 'float32', [DIM.batch, DIM.seq, d.llm.hidden], embedTokens(g, ids, d.llm, b.lin));
-  }));
-
-  b.log('decoder_model_merged');
-  add('decoder_model_merged', writeGraph(b.dir, `decoder_model_merged${suffix}`, doc, (g) => buildDecoder(g, b)));
-
-  if (b.lmHead === 'separate') {
-    b.log('lm_head');
-    add('lm_head', writeGraph(b.dir, `lm_head${suffix}`, doc, (g) => {
-      const ctx: DecoderContext = { g, llm: d.llm, lin: b.lin };
-      const h = g.input('hidden_states', 'float32', [DIM.batch, DIM.seq, d.llm.hidden]);
-      g.output('logits', 'float32', [DIM.batch, DIM.seq, d.llm.vocab], finalNormAndHead(ctx, h));
-    }));
-  }
-  return { files, sizes, assets: {}, params: {} };
 }
 
 function buildDecoder(g: GraphBuilder, b: LayoutBuild): void {

@@ -7,6 +7,8 @@ export interface LayoutBuild {
   descriptor: VlmDescriptor;
   lin: LinearOptions;
   lmHead: 'separate' | 'merged';
+  /** False: leave the vision encoder out (onnx-community only); default true. */
+  vision?: boolean;
   log: (msg: string) => void;
 }
 

@@ -95,24 +95,35 @@ export interface Int8Weight {
 export function quantizeInt8PerChannel(t: RandomTensor, limit = INT8_CODE_LIMIT): Int8Weight {
   const { rows: N, cols: K } = dims2(t);
   const scales = new Float32Array(N);
+  // One pass over the values, row by row (each value is generated once, not once for its scale
+  // and again for its code): codes are kept in canonical [out, in] order and transposed as they
+  // are written. The row is held as doubles, exactly what the value function returns, so the
+  // bytes are those of generating each value twice.
+  const codes = new Int8Array(N * K);
+  const row = new Float64Array(K);
   for (let n = 0; n < N; n++) {
     let m = 0;
     const base = n * K;
-    for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(t.at(base + k)));
+    for (let k = 0; k < K; k++) {
+      const v = t.at(base + k);
+      row[k] = v;
+      m = Math.max(m, Math.abs(v));
+    }
     scales[n] = m > 0 ? m / limit : 1;
+    const scale = scales[n] as number;
+    for (let k = 0; k < K; k++) {
+      const q = Math.round((row[k] as number) / scale);
+      codes[base + k] = q > limit ? limit : q < -limit ? -limit : q;
+    }
   }
   const produceCodes = (emit: Emit): void => {
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / N));
     const buf = new Int8Array(rowsPerChunk * N);
     for (let k0 = 0; k0 < K; k0 += rowsPerChunk) {
       const kn = Math.min(rowsPerChunk, K - k0);
-      for (let dk = 0; dk < kn; dk++) {
-        const base = dk * N;
-        const k = k0 + dk;
-        for (let n = 0; n < N; n++) {
-          const q = Math.round(t.at(n * K + k) / (scales[n] as number));
-          buf[base + n] = q > limit ? limit : q < -limit ? -limit : q;
-        }
+      for (let n = 0; n < N; n++) {
+        const from = n * K + k0;
+        for (let dk = 0; dk < kn; dk++) buf[dk * N + n] = codes[from + dk] as number;
       }
       emit(kn === rowsPerChunk ? buf : buf.subarray(0, kn * N));
     }
@@ -127,25 +138,29 @@ export function quantizeInt8PerChannel(t: RandomTensor, limit = INT8_CODE_LIMIT)
 export function quantizeInt8PerRow(t: RandomTensor): Int8Weight {
   const { rows: N, cols: K } = dims2(t);
   const scales = new Float32Array(N);
+  // One pass over the values (as quantizeInt8PerChannel): each row is generated once, held as
+  // the doubles the value function returns, and gives its scale and then its codes.
+  const codes = new Int8Array(N * K);
+  const row = new Float64Array(K);
   for (let n = 0; n < N; n++) {
     let m = 0;
-    for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(t.at(n * K + k)));
+    for (let k = 0; k < K; k++) {
+      const v = t.at(n * K + k);
+      row[k] = v;
+      m = Math.max(m, Math.abs(v));
+    }
     scales[n] = m > 0 ? m / 127 : 1;
+    const s = scales[n] as number;
+    for (let k = 0; k < K; k++) {
+      const q = Math.round((row[k] as number) / s);
+      codes[n * K + k] = q > 127 ? 127 : q < -127 ? -127 : q;
+    }
   }
   const produceCodes = (emit: Emit): void => {
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / K));
-    const buf = new Int8Array(rowsPerChunk * K);
     for (let n0 = 0; n0 < N; n0 += rowsPerChunk) {
       const nn = Math.min(rowsPerChunk, N - n0);
-      for (let dn = 0; dn < nn; dn++) {
-        const n = n0 + dn;
-        const s = scales[n] as number;
-        for (let k = 0; k < K; k++) {
-          const q = Math.round(t.at(n * K + k) / s);
-          buf[dn * K + k] = q > 127 ? 127 : q < -127 ? -127 : q;
-        }
-      }
-      emit(nn === rowsPerChunk ? buf : buf.subarray(0, nn * K));
+      emit(codes.subarray(n0 * K, (n0 + nn) * K));
     }
   };
   return { scales, produceCodes };

@@ -2,7 +2,7 @@ import type { ChartConfiguration } from 'chart.js';
 import type { RunResult } from '../../core/result-types.ts';
 import { fmt } from '../format.ts';
 import { metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
-import { figureSourceOf, type FigureSource } from '../../core/figure-source.ts';
+import { figureSourceOf, metricFigureSource, type FigureSource } from '../../core/figure-source.ts';
 import { cellFigure } from '../report-axera.ts';
 import { metricDirection } from '../../analysis/cell-values.ts';
 import { isThrottled } from '../../analysis/run-facts.ts';
@@ -23,7 +23,7 @@ function entryText(e: GridEntry | null, metric: string): string {
 }
 
 /** The runs, and what a reader must know about every figure (synthetic weights, how figures were obtained). */
-function headerNotes(results: readonly RunResult[], grid: ComparisonGrid, shared: boolean): string[] {
+function headerNotes(results: readonly RunResult[], grid: ComparisonGrid, metrics: readonly string[], shared: boolean): string[] {
   const notes: string[] = [];
   notes.push(
     `Runs: ${results.map((r) => `${codeSpan(r.runId)} (suite ${r.suite.name}, target ${r.target}, ${r.environment.host.hostname}, ${r.startedAt.slice(0, 10)})`).join('; ')}.`,
@@ -36,12 +36,13 @@ function headerNotes(results: readonly RunResult[], grid: ComparisonGrid, shared
         'random values with the real architecture; latency of a dense model does not depend on weight values, but this is not a trained model.',
     );
   }
-  const sources = new Set(grid.rows.flatMap((r) => r.entries.filter((e): e is GridEntry => e !== null && e.cell.status === 'ok').map((e) => figureSourceOf(e.cell.settings))));
+  const ok = grid.rows.flatMap((r) => r.entries.filter((e): e is GridEntry => e !== null && e.cell.status === 'ok'));
+  const sources = new Set(ok.flatMap((e) => [figureSourceOf(e.cell.settings), ...metrics.map((m) => metricFigureSource(e.cell.settings, m))]));
   if (sources.has('tool-reported')) {
     notes.push('"(tool-reported)": durations the program under test printed about itself, parsed from its output (its run\'s clock timed only the whole command); not measured on the run\'s clock.');
   }
   if (sources.has('composed')) {
-    notes.push('"(composed)": built by arithmetic from measured parts (Axera method: sums of ax_run_model per-graph averages), not measured end to end.');
+    notes.push('"(composed)": built by arithmetic from measured parts (Axera method: sums of ax_run_model per-graph averages; llama.cpp image cells: image_encode and prefill split inside a measured TTFT), not measured end to end.');
   }
   if (grid.rows.some((r) => r.entries.some((e) => e && isThrottled(e.cell)))) {
     notes.push('"(throttled)": the run flagged that cell as measured at reduced clocks; its figure understates the hardware.');
@@ -90,7 +91,7 @@ export function comparisonTablesReport(results: RunResult[], compareBy: CompareB
   return {
     title: `Comparison by ${compareBy}: ${[...new Set(results.map((r) => r.suite.name))].join(', ')}`,
     facts: [],
-    notes: headerNotes(results, grid, environment === null),
+    notes: headerNotes(results, grid, metrics, environment === null),
     sections: [...(environment ? [environment] : []), { id: 'medians', heading: `Medians by ${compareBy}`, notes: [], tables, charts: [] }],
     charts: [],
   };

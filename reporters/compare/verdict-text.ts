@@ -27,6 +27,10 @@ export function verdictText(row: MetricComparison, thresholdPct: number): string
   if (row.note && row.verdict === 'insufficient data') text += ` (${row.note})`;
   if (row.unjudged) text += '; cannot judge';
   if (row.disturbed) text += `; would be a regression, but flagged ${row.disturbed}: cannot judge`;
+  if (row.source) {
+    const { base, cand } = row.source;
+    text += base === cand ? `; ${base} figures` : `; ${base} in base, ${cand} in candidate: not comparable`;
+  }
   if (row.throttled) text += `; throttled in ${row.throttled === 'both' ? 'both runs' : row.throttled === 'base' ? 'base' : 'candidate'}`;
   return text;
 }

@@ -82,6 +82,8 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
         loadMsMeans: "time to reach the target and check the program; the tool's own model load is per iteration in reported tool.load_ms / tool.init_ms",
         countsUnknownAre: 'null (the tool does not print them)',
       };
+      // The suite's word for the model's weight type: the roofline counts its bytes in it.
+      if (config.weightFormat) settings['rooflineFormat'] = config.weightFormat;
 
       const runIteration = async (index: number, warmup: boolean): Promise<IterationRecord> => {
         let inv: ReturnType<typeof commandFor>;
@@ -112,7 +114,7 @@ export function createCommandRunner(opts: RunnerTargetOptions = {}): Runner {
         loadMs,
         model: {
           architecture: 'name' in suite.model ? suite.model.name : 'path' in suite.model ? suite.model.path : suite.model.zoo,
-          precision: String(cell.params['precision'] ?? 'as built'),
+          precision: String(cell.params['precision'] ?? config.weightFormat ?? 'as built'),
           layout: `command:${program}`,
           synthetic: false,
         },

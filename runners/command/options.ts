@@ -9,6 +9,7 @@
  *     imageFiles: [images/dog.jpg]  # files on the target, cycled to the cell's image count
  *     vars: { modelFile: MobileVLM-1.7B/ggml-model-q4_k.gguf }   # extra placeholders
  *     timeoutMs: 600000
+ *     weightFormat: q8_0            # optional: the model's weight type, for roofline bounds
  */
 import { COMMAND_RUNNER_SPEC } from './spec.ts';
 import { InputError } from '../../core/errors.ts';
@@ -27,6 +28,11 @@ export interface CommandRunnerConfig {
   vars: Record<string, string>;
   timeoutMs: number;
   promptSeed: number;
+  /**
+   * The weight type of the model the command runs (a GGUF's Q8_0 is "q8_0"), which the runner
+   * cannot see: recorded as the model's precision, and the format roofline bounds count bytes in.
+   */
+  weightFormat?: string;
 }
 
 const KNOWN = new Set(COMMAND_RUNNER_SPEC.options);
@@ -67,6 +73,13 @@ export function parseCommandOptions(suite: Suite): CommandRunnerConfig {
     promptSeed: seed,
   };
   if (stdin !== undefined) config.stdin = stdin;
+  const format = o['weightFormat'];
+  if (format !== undefined) {
+    if (typeof format !== 'string' || !/^[a-z][a-z0-9_]{0,15}$/i.test(format)) {
+      throw new InputError(`${where('weightFormat')}: expected a weight type name such as q8_0, q4_0, f16 (got ${JSON.stringify(format)})`);
+    }
+    config.weightFormat = format.toLowerCase();
+  }
   return config;
 }
 

@@ -8,5 +8,5 @@ export const COMMAND_RUNNER_SPEC: RunnerSpec = {
     prefill: PREFILL_AXIS,
     precision: labelAxis('what the command runs (recorded, not set by the runner)'),
   },
-  options: ['target', 'command', 'parser', 'stdin', 'imageFiles', 'vars', 'timeoutMs', 'promptSeed'],
+  options: ['target', 'command', 'parser', 'stdin', 'imageFiles', 'vars', 'timeoutMs', 'promptSeed', 'weightFormat'],
 };

@@ -18,8 +18,10 @@ import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { MMPROJ_WEIGHT_TYPE, mmprojSupport } from '../../models/gguf/mmproj.ts';
 import type { Precision } from '../../models/layers/linear.ts';
 import { makeTestImage } from '../ort/inputs.ts';
-import { MtmdPipeline, MTMD_PHASE_SPLIT, MEDIA_MARKER, promptText } from './image-pipeline.ts';
-import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion, type MtmdContext } from './mtmd-binding.ts';
+import { METRIC_SOURCES_DETAIL_SETTING, METRIC_SOURCES_SETTING, metricSourcesSetting } from '../../core/figure-source.ts';
+import { MtmdPipeline, MTMD_COMPOSED_DETAIL, MTMD_COMPOSED_FIGURES, MTMD_PHASE_SPLIT, MEDIA_MARKER, promptText } from './image-pipeline.ts';
+import { chooseLlamaNodeVariant, machineFacts, type LlamaNodeVariant } from './llama-node-variant.ts';
+import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion, loadVariant, type MtmdContext } from './mtmd-binding.ts';
 import { compareFramePreprocessing } from './mtmd-preprocessing.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 
@@ -34,6 +36,8 @@ export interface ImageCellInput {
   textTokens: number;
   outputTokens: number;
   seed: number;
+  /** The suite's options.llamaNodeVariant (llama-node-variant.ts). */
+  variant: LlamaNodeVariant | 'auto';
   settings: Record<string, string | number | boolean>;
 }
 
@@ -51,6 +55,9 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
   }
   const binding = `${LLAMA_NODE_PACKAGE} ${llamaNodeVersion()}`;
   const node = await llamaNode();
+  const variant = await loadVariant(chooseLlamaNodeVariant(machineFacts(), input.variant));
+  // A GPU build offloads every layer and the mmproj: that is what it is chosen for.
+  const gpu = variant.variant !== 'default';
   const side = d.vision.imageSize;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mtmd-'));
   const loadStart = ctx.clock.now();
@@ -74,11 +81,12 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         n_batch: contextSize,
         n_ubatch: contextSize,
         n_threads: ctx.threads,
-        n_gpu_layers: 0,
+        n_gpu_layers: gpu ? 999 : 0,
+        lib_variant: variant.variant,
         flash_attn_type: 'off',
         ctx_shift: false,
       });
-      const ok = await opened.initMultimodal({ path: mmprojPath, use_gpu: false });
+      const ok = await opened.initMultimodal({ path: mmprojPath, use_gpu: gpu });
       if (!ok || !opened.isMultimodalEnabled()) {
         await opened.release();
         throw new Error(`mtmd refused the mmproj ${mmprojPath} (its reason is in llama.cpp's log on stderr)`);
@@ -117,6 +125,13 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
       settings: {
         runner: 'llamacpp',
         binding,
+        llamaNodeVariant: variant.variant,
+        llamaNodePackage: variant.packageName,
+        llamaNodeVariantChoice: variant.reason,
+        // The identity's execution provider (as node-llama-cpp's `gpu`: false, cuda, vulkan).
+        gpu: gpu ? variant.variant : 'false',
+        gpuOffload: gpu ? 'all LLM layers and the mmproj' : 'none (CPU)',
+        llamaDevices: (await node.getBackendDevicesInfo(variant.variant)).map((d) => `${d.backend}:${d.deviceName}`).join(' '),
         llamaSystemInfo: systemInfo,
         llamaBuildSimd: simd.build,
         machineSimd: simd.machine,
@@ -129,6 +144,8 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         mmprojProjector: support.projector,
         ...(support.differs ? { mmprojDiffersFromOnnx: support.differs } : {}),
         phaseSplit: MTMD_PHASE_SPLIT,
+        [METRIC_SOURCES_SETTING]: metricSourcesSetting(MTMD_COMPOSED_FIGURES),
+        [METRIC_SOURCES_DETAIL_SETTING]: MTMD_COMPOSED_DETAIL,
         preprocessFamily: pre.family,
         imageSource: 'synthetic camera frames (made before timing), lossless PNG files of the tile size',
         imagePreprocessing: pre.note,

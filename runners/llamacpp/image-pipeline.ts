@@ -12,10 +12,12 @@
  *   the decode phase, and its tokens arrive as one event at its end (TPOT = decode / steps);
  * - inside time to first token, preprocess = a `tokenize` of the same prompt and images (file
  *   decode, mtmd preprocessing, tokenisation) run just before, prefill = a text-only completion
- *   of as many prompt positions run just after, image_encode = the rest (composed).
+ *   that evaluates exactly as many prompt positions (checked with `tokenize` before and with
+ *   its `timings.prompt_n` after) run just after, image_encode = the rest (composed).
  * The cell's settings say so (`phaseSplit`); llama.cpp's own timings are kept in `reported`.
  */
 import type { Clock } from '../../core/clock.ts';
+import type { FigureSource } from '../../core/figure-source.ts';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
 import type { MtmdCompletion, MtmdContext } from './mtmd-binding.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -24,7 +26,16 @@ import { errorMessage } from '../../core/errors.ts';
 const GREEDY = { temperature: 0, top_k: 1, ignore_eos: true } as const;
 
 export const MTMD_PHASE_SPLIT =
-  'on the suite clock: time to first token = a 1-token completion; decode = the same request replayed from its cached prompt for the remaining tokens (one arrival at its end); preprocess = a tokenize of the same prompt and images, prefill = a text-only completion of as many prompt positions, image_encode = time to first token - preprocess - prefill (composed)';
+  'on the suite clock: time to first token = a 1-token completion; decode = the same request replayed from its cached prompt for the remaining tokens (one arrival at its end); preprocess = a tokenize of the same prompt and images, prefill = a text-only completion evaluating exactly as many prompt positions (its prompt_n checked equal to that of the request), image_encode = time to first token - preprocess - prefill (composed)';
+
+/**
+ * The figures of an image cell that are compositions (core/figure-source.ts per-metric sources):
+ * the phase windows inside TTFT, and what is read from them (prefill tokens/s, energy of a phase).
+ * TTFT, TPOT, decode and end to end are measured on the suite's clock.
+ */
+export const MTMD_COMPOSED_FIGURES: Readonly<Record<string, FigureSource>> = { preprocess_ms: 'composed', image_encode_ms: 'composed', prefill_ms: 'composed' };
+export const MTMD_COMPOSED_DETAIL =
+  "inside the measured time to first token, preprocess = a tokenize of the same prompt and images run just before the request, prefill = a text-only completion of exactly as many prompt positions run just after it, image_encode = time to first token - preprocess - prefill; TTFT, TPOT and decode are measured on the suite's clock";
 
 /** The marker rn-llama / mtmd replaces by an image's tokens (mtmd_default_marker). */
 export const MEDIA_MARKER = '<__media__>';
@@ -67,9 +78,38 @@ export const WEDGED_CONTEXT_MESSAGE = 'Another completion is in progress';
 /** Fresh contexts tried for one request before its error is recorded. */
 const WEDGE_RETRIES = 3;
 
+/** Seed of the prefill reference's text (any fixed seed: only its token count matters). */
+const REFERENCE_SEED = 0x5eed;
+/** Lengths tried before giving up on a text of exactly the wanted token count. */
+const REFERENCE_ATTEMPTS = 12;
+
+/**
+ * A text prompt that tokenizes to exactly `positions` tokens under the loaded vocabulary. The
+ * characters are not assumed to be one token each (a vocabulary may merge repeated or common
+ * characters): the length is corrected by the token count `tokenize` returns until they agree.
+ * The text is pseudo-random letters (as the cells' own prompts), not one repeated character,
+ * which a BPE vocabulary merges most.
+ */
+export async function referencePrompt(positions: number, tokenize: (text: string) => Promise<number>): Promise<string> {
+  let chars = positions;
+  const tried: string[] = [];
+  for (let attempt = 0; attempt < REFERENCE_ATTEMPTS && chars >= 1; attempt++) {
+    const text = promptText(chars, REFERENCE_SEED);
+    const count = await tokenize(text);
+    if (count === positions) return text;
+    tried.push(`${chars} characters -> ${count} tokens`);
+    // Scaled by the characters per token seen so far, at least one character either way.
+    const step = count > 0 ? Math.round(((positions - count) * chars) / count) : positions;
+    chars += step === 0 ? Math.sign(positions - count) : step;
+  }
+  throw new Error(`no text prompt of exactly ${positions} tokens found for the prefill reference (${tried.join(', ')})`);
+}
+
 export class MtmdPipeline {
   /** Contexts replaced because the binding left them marked busy (WEDGED_CONTEXT_MESSAGE). */
   reloads = 0;
+  /** Prefill reference text per prompt length (the same model on every context this pipeline opens). */
+  private readonly references = new Map<number, string>();
 
   constructor(
     private context: MtmdContext,
@@ -96,6 +136,15 @@ export class MtmdPipeline {
       this.context = await this.reopen();
       this.reloads++;
     }
+  }
+
+  private async referenceFor(positions: number): Promise<string> {
+    let text = this.references.get(positions);
+    if (text === undefined) {
+      text = await referencePrompt(positions, async (t) => (await this.context.tokenize(t, {})).tokens.length);
+      this.references.set(positions, text);
+    }
+    return text;
   }
 
   private async runOnce(shape: MtmdRequestShape, index: number, warmup: boolean): Promise<IterationRecord> {
@@ -149,11 +198,15 @@ export class MtmdPipeline {
       }
       record.endMs = last;
 
-      // The prefill reference: the same number of positions, text only, first token sampled.
+      // The prefill reference: the same number of prompt positions, text only, first token sampled.
+      const refText = await this.referenceFor(promptTokens);
       context.clearCache(true);
       const refStart = clock.now();
-      await context.completion({ prompt: 'a'.repeat(promptTokens), ...GREEDY, n_predict: 1 });
+      const ref = await context.completion({ prompt: refText, ...GREEDY, n_predict: 1 });
       const prefillRefMs = clock.now() - refStart;
+      if (ref.timings.prompt_n !== head.timings.prompt_n) {
+        throw new Error(`the prefill reference evaluated ${ref.timings.prompt_n} prompt positions, the image request ${head.timings.prompt_n}: prefill and image_encode cannot be split`);
+      }
 
       const ttft = first - record.startMs;
       const preprocess = Math.min(preprocessMs, ttft);
@@ -172,6 +225,11 @@ export class MtmdPipeline {
       record.reported = {
         prompt_ms: head.timings.prompt_ms,
         prompt_n: head.timings.prompt_n,
+        // The reference on the suite's clock: prefill = min(this, TTFT - preprocess), so a
+        // reference slower than the request (a loaded machine) shows here as image_encode 0.
+        'prefill_reference.ms': prefillRefMs,
+        'prefill_reference.prompt_ms': ref.timings.prompt_ms,
+        'prefill_reference.prompt_n': ref.timings.prompt_n,
         ...(tail ? { predicted_ms: tail.timings.predicted_ms, predicted_n: tail.timings.predicted_n } : {}),
       };
     } catch (err) {

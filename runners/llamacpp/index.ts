@@ -25,6 +25,7 @@ import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
 import { LlamaPipeline } from './pipeline.ts';
 import { prepareImageCell } from './image-cell.ts';
+import { parseVariantOption } from './llama-node-variant.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 import { numberParam, sha256File } from '../cell-input.ts';
 
@@ -118,6 +119,7 @@ export const llamaCppRunner: Runner = {
     if (!('zoo' in ref) && !('path' in ref && ref.path.endsWith('.gguf'))) {
       throw new ValidationError(where, 'model', 'the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file');
     }
+    parseVariantOption(suite.options?.['llamaNodeVariant'], where);
     for (const cell of cells) {
       const precision = String(cell.params['precision'] ?? 'fp32');
       if (!PRECISION_ALIASES[precision.toLowerCase()]) {
@@ -143,8 +145,9 @@ export const llamaCppRunner: Runner = {
     if (images > 0) {
       if (!model.descriptor) throw new InputError(`cell ${cell.id}: llamacpp image cells need a zoo model (its mmproj GGUF); model.path gives the LLM only`);
       if (chunkSize > 0) throw new InputError(`cell ${cell.id}: llamacpp image cells evaluate the prompt in one call; chunk must be 0`);
+      const variant = parseVariantOption(suite.options?.['llamaNodeVariant'], `suite "${suite.name}"`);
       return prepareImageCell(
-        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
+        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, variant, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
         ctx,
       );
     }

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { errorMessage } from '../../core/errors.ts';
+import { llamaNodePackageName, type LlamaNodeVariant, type VariantChoice } from './llama-node-variant.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -44,6 +45,26 @@ export interface MtmdCompletion {
 
 interface LlamaNodeModule {
   loadModel(options: Record<string, unknown>): Promise<MtmdContext>;
+  getBackendDevicesInfo(variant: LlamaNodeVariant): Promise<Array<{ backend: string; type: string; deviceName: string }>>;
+}
+
+/**
+ * Loads the native build of a chosen variant as llama.node's loadModule would (`import` of its
+ * platform package), so that a build that is missing or fails to load is known here: llama.node
+ * itself would fall back to the CPU build with only a console warning. An auto choice falls back
+ * to the default build with the reason recorded; a variant the suite named is an error.
+ */
+export async function loadVariant(choice: VariantChoice): Promise<VariantChoice> {
+  if (choice.variant === 'default') return choice;
+  try {
+    // Required from the binding's own location, as its lib/binding.js does (`require(packageName)`).
+    createRequire(require.resolve(LLAMA_NODE_PACKAGE))(choice.packageName);
+    return choice;
+  } catch (err) {
+    const why = `${choice.packageName} did not load: ${errorMessage(err).split('\n')[0]}`;
+    if (choice.explicit) throw new Error(`${LLAMA_NODE_PACKAGE}: ${why} (${choice.reason})`);
+    return { ...choice, variant: 'default', packageName: llamaNodePackageName(process.platform, process.arch, 'default'), reason: `${choice.reason}; ${why}, so the default build runs` };
+  }
 }
 
 let module: Promise<LlamaNodeModule> | null = null;

@@ -18,7 +18,8 @@ import { ORT_PRECISIONS } from './spec.ts';
 import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
 import { familyPreprocessing } from '../../models/preprocess/plan.ts';
 import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
-import { cellPartPrecisions, numberParam, sha256File } from '../cell-input.ts';
+import { cellPartPrecisions, numberParam, sha256File, visionEncoderUsedAt } from '../cell-input.ts';
+import { expandMatrix } from '../../core/matrix.ts';
 
 const PRECISIONS: readonly Precision[] = ORT_PRECISIONS;
 
@@ -36,7 +37,8 @@ interface ResolvedModel {
   zoo?: BuiltModel;
 }
 
-async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext): Promise<ResolvedModel> {
+/** `cell`: the cell being prepared, counted with the matrix's cells when deciding whether a zoo build needs its vision encoder. */
+async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext, cell: Cell): Promise<ResolvedModel> {
   const ref = suite.model;
   if ('zoo' in ref) {
     if (!PRECISIONS.includes(precision as Precision)) {
@@ -48,6 +50,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext)
       precision: precision as Precision,
       layout: 'onnx-community',
       seed: ref.seed,
+      vision: visionEncoderUsedAt([...expandMatrix(suite.matrix), cell], precision),
       log: ctx.log,
     });
     const d = built.descriptor;
@@ -133,7 +136,7 @@ export const ortRunner: Runner = {
   checkPlan: (suite, cells) => checkOrtPlan(suite, cells, true),
   async checkAccuracy(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<AccuracyCheck | null> {
     const precision = String(cell.params['precision'] ?? 'fp32');
-    return gateOf(await resolveModel(suite, String(cell.params['llm_precision'] ?? precision), ctx), ctx);
+    return gateOf(await resolveModel(suite, String(cell.params['llm_precision'] ?? precision), ctx, cell), ctx);
   },
   async prepare(cell: Cell, suite: Suite, ctx: RunnerContext): Promise<PreparedCell> {
     const images = numberParam(cell, 'images', 0);
@@ -146,9 +149,9 @@ export const ortRunner: Runner = {
     const chunkSize = numberParam(cell, 'chunk', suite.defaults.chunkSize ?? 0);
     const frames = numberParam(cell, 'frames', 0);
     const needsVision = images > 0 || frames > 0;
-    const model = await resolveModel(suite, llmPrecision, ctx);
+    const model = await resolveModel(suite, llmPrecision, ctx, cell);
     if (parts.vision !== null && parts.vision !== llmPrecision) {
-      withVisionFrom(model, await resolveModel(suite, parts.vision, ctx), parts.vision);
+      withVisionFrom(model, await resolveModel(suite, parts.vision, ctx, cell), parts.vision);
     }
     // Before any session of the cell exists (the check opens its own and releases them): a
     // quantised model is checked against fp32 once per build and machine; a failing one is

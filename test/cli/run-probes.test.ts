@@ -36,7 +36,7 @@ describe('bench run with a power probe', () => {
     const r = spawnSync(
       process.execPath,
       [join(repo, 'bin', 'bench.mjs'), 'run', '--suite', 'internvl-tiny', '--filter', 'images=2', '--filter', 'prefill=32', '--filter', 'precision=fp32',
-        '--iterations', '3', '--warmup', '0', '--probe', 'tegrastats', '--probe-interval', '5', '--baseline', '0.3', '--temp-limit', '50', '--out', out],
+        '--iterations', '3', '--warmup', '0', '--probe', 'tegrastats', '--probe-interval', '5', '--baseline', '2', '--temp-limit', '50', '--out', out],
       { env: { ...process.env, CI: 'true', PATH: `${bin}:${process.env['PATH']}` }, encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
@@ -44,7 +44,7 @@ describe('bench run with a power probe', () => {
     const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as RunResult;
     const cell = result.cells[0]!;
     expect(cell.status).toBe('ok');
-    expect(result.options.probes).toMatchObject({ names: ['tegrastats'], intervalMs: 5, baselineMs: 300, tempLimitC: 50 });
+    expect(result.options.probes).toMatchObject({ names: ['tegrastats'], intervalMs: 5, baselineMs: 2000, tempLimitC: 50 });
     expect(cell.probes!.power!.basis).toBe('VDD_IN');
     // Samples in the idle window before the cell and while it measured (how many depends on how
     // fast a loaded machine lets the sampler run, so the count is not asserted).
@@ -65,6 +65,11 @@ describe('bench run with a power probe', () => {
     expect(cell.metrics['energy_decode_j']!.median).toBeCloseTo((12.479 * decodeMs) / 1000, 6);
     expect(cell.metrics['decode_j_per_token']!.median).toBeCloseTo((12.479 * decodeMs) / 1000 / 7, 6); // 8 output tokens, 7 from decode
     expect(cell.metrics['image_encode_j_per_image']!.unit).toBe('J/image');
+    // Above idle: the replayed power is constant, so what the work adds to idle is 0 J.
+    expect(cell.metrics['decode_net_j_per_token']!.median).toBeCloseTo(0, 9);
+    expect(cell.metrics['image_encode_net_j_per_image']!.unit).toBe('J/image');
+    // Sampling went on past the last iteration: its windows end between readings.
+    expect(samples[samples.length - 1]!.tMs).toBeGreaterThan(measured[measured.length - 1]!.endMs);
     // Throttling watch: the recorded line's hottest sensor is 53.968 °C, over the 50 °C limit.
     expect(cell.throttled).toBe(true);
     expect(cell.throttleReasons!.join(' ')).toMatch(/reached 53\.968? ?°C|reached 54\.0 °C/);

@@ -9,7 +9,8 @@ import { minimumIterations } from '../../core/rank-stats.ts';
 import { medianRanks } from '../../core/stats.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { DEFAULT_CONFIDENCE } from '../../analysis/compare-runs.ts';
-import { isModelCached } from '../../models/zoo.ts';
+import { accuracyGate } from '../../models/accuracy-gate.ts';
+import { ensureModel, isModelCached } from '../../models/zoo.ts';
 import { cellPartPrecisions } from '../../runners/cell-input.ts';
 
 describe('the default suite can be judged', () => {
@@ -62,5 +63,29 @@ describe('first-run model builds', () => {
     lines.length = 0;
     await prebuildZooModels(tiny, cells, (m) => lines.push(m));
     expect(lines).toEqual([]);
+  }, 300_000);
+
+  it('builds the fp32 twin with the others when the accuracy gate will need it, and not once this machine has the verdict', async () => {
+    const twinCache = mkdtempSync(join(tmpdir(), 'bench-prebuild-twin-'));
+    process.env['BENCH_CACHE_DIR'] = twinCache;
+    try {
+      const { suite: tiny } = loadSuite('internvl-tiny');
+      const cells = applyFilters(expandMatrix(tiny.matrix), parseFilters(['images=0', 'precision=int4'], tiny.matrix));
+      const ref = { model: 'internvl2_5-1b', scale: 'tiny' as const, layout: 'onnx-community' as const, seed: 1234, cacheDir: twinCache };
+      const lines: string[] = [];
+      await prebuildZooModels(tiny, cells, (m) => lines.push(m));
+      expect(lines[0]).toMatch(/first run: building internvl2_5-1b \(tiny\) int4, fp32, \d at a time/);
+      expect(isModelCached({ ...ref, precision: 'fp32' })).toBe(true);
+      // Gated once (verdict cached for this machine): a run needs the twin no more.
+      expect(await accuracyGate(await ensureModel({ ...ref, precision: 'int4' }), { cacheDir: twinCache, threads: 1 })).toMatchObject({ passed: true });
+      for (const precision of ['fp32', 'int4'] as const) rmSync((await ensureModel({ ...ref, precision })).dir, { recursive: true, force: true });
+      lines.length = 0;
+      await prebuildZooModels(tiny, cells, (m) => lines.push(m));
+      expect(lines).toEqual([]); // one build (int4) is left to the cell; the twin is not built
+      expect(isModelCached({ ...ref, precision: 'fp32' })).toBe(false);
+    } finally {
+      process.env['BENCH_CACHE_DIR'] = cacheDir;
+      rmSync(twinCache, { recursive: true, force: true });
+    }
   }, 300_000);
 });

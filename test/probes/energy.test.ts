@@ -9,6 +9,7 @@ import {
   idleBaseline,
   iterationPhaseEnergy,
   joulesPerItem,
+  lowConfidenceWarnings,
   samplingSummary,
   windowEnergy,
   type PowerPoint,
@@ -75,7 +76,8 @@ describe('trapezoid energy of a window', () => {
     expect(short.joules).toBeCloseTo(3 * 0.18, 12);
     expect(short.samplesInWindow).toBe(1);
     expect(short.lowConfidence).toBe(true);
-    expect(short.notes[0]).toBe('window 180.0 ms is shorter than two sampling intervals (200.0 ms)');
+    expect(short.notes[0]).toBe('window 180.0 ms is shorter than two sampling intervals (200.0 ms at 100.0 ms per sample)');
+    expect(short.causes).toEqual([{ kind: 'short-window', windowMs: 180, intervalMs: 100 }]);
     const long = windowEnergy(pts, { name: 'decode', startMs: 100, endMs: 300 });
     expect(long.lowConfidence).toBe(false);
     // Entirely between two samples, zero samples inside:
@@ -97,7 +99,12 @@ describe('trapezoid energy of a window', () => {
     const near = windowEnergy(pts, { name: 'start', startMs: 30, endMs: 400 });
     expect(near.joules).toBeCloseTo(4 * 0.37, 12);
     expect(near.lowConfidence).toBe(true);
-    expect(near.notes[0]).toBe('edge value held for 70.0 ms beyond the samples');
+    expect(near.notes[0]).toBe("power held at the first sample's value for 70.0 ms: the samples begin after the window does");
+    expect(near.causes).toEqual([{ kind: 'edge-held', side: 'start', heldMs: 70 }]);
+    // The window ends 60 ms after the last sample: the cause says the samples stopped first.
+    const late = windowEnergy(pts, { name: 'decode', startMs: 100, endMs: 460 });
+    expect(late.causes).toEqual([{ kind: 'edge-held', side: 'end', heldMs: 60 }]);
+    expect(late.notes).toEqual(["power held at the last sample's value for 60.0 ms: the samples end before the window does"]);
     const far = windowEnergy(pts, { name: 'late', startMs: 300, endMs: 900 });
     expect(far.joules).toBeNull();
     expect(far.averageWatts).toBeNull();
@@ -226,6 +233,7 @@ describe('J/token and J/image', () => {
     expect(Object.keys(metrics).sort()).toEqual(
       [
         'decode_j_per_token',
+        'decode_net_j_per_token',
         'energy_decode_j',
         'energy_decode_net_j',
         'energy_image_encode_j',
@@ -237,6 +245,7 @@ describe('J/token and J/image', () => {
         'energy_request_j',
         'energy_request_net_j',
         'image_encode_j_per_image',
+        'image_encode_net_j_per_image',
         'power_decode_w',
         'power_image_encode_w',
         'power_prefill_w',
@@ -248,6 +257,9 @@ describe('J/token and J/image', () => {
     expect(metrics['decode_j_per_token']!.values[0]).toBeCloseTo(0.6, 12);
     expect(metrics['decode_j_per_token']!.unit).toBe('J/token');
     expect(metrics['image_encode_j_per_image']!.values[0]).toBeCloseTo(1.61, 12);
+    // Above idle (1 W): decode 6 J - 1 W x 1 s over 10 tokens; image_encode 3.22 J - 1 W x 0.4 s over 2 images.
+    expect(metrics['decode_net_j_per_token']!.values[0]).toBeCloseTo(0.5, 12);
+    expect(metrics['image_encode_net_j_per_image']!.values[0]).toBeCloseTo((3.22 - 0.4) / 2, 12);
     // Whole request 0..2000 ms: 0.42 + 3.22 + 4.77 + 6 J, then 6 W for 100 ms after decode.
     expect(metrics['energy_request_j']!.values[0]).toBeCloseTo(0.42 + 3.22 + 4.77 + 6 + 0.6, 12);
     expect(metrics['power_decode_w']!.values[0]).toBeCloseTo(6, 12);
@@ -256,5 +268,48 @@ describe('J/token and J/image', () => {
 
   it('states the sampling it rests on', () => {
     expect(samplingSummary(pts)).toEqual({ count: 201, meanIntervalMs: 10, firstMs: 0, lastMs: 2000 });
+  });
+});
+
+describe('low-confidence warnings name the real cause', () => {
+  // 100 ms sampling from 0 to 1000 ms at a constant 12.479 W (the replayed Orin VDD_IN).
+  const pts: PowerPoint[] = Array.from({ length: 11 }, (_, i) => ({ tMs: i * 100, watts: 12.479 }));
+  const request = (index: number, startMs: number, decodeStart: number, endMs: number): IterationRecord => ({
+    index,
+    warmup: false,
+    startMs,
+    endMs,
+    promptTokens: 10,
+    imageTokens: 0,
+    images: 0,
+    outputTokens: 9,
+    events: [
+      { kind: 'phase', phase: 'prefill', startMs, endMs: decodeStart },
+      { kind: 'phase', phase: 'decode', startMs: decodeStart, endMs },
+    ],
+  });
+
+  it('a long window that ends after the last sample is not called short', () => {
+    // Decode 740 ms long, ending 40 ms after the last sample (the issue: the probe stopped as the
+    // last iteration ended): low confidence because the edge is held, not because it is short.
+    const m = energyMetrics(pts, [request(0, 0, 300, 1040)]);
+    expect(m['decode_j_per_token']!.values[0]).toBeCloseTo((12.479 * 0.74) / 8, 12);
+    expect(m['decode_j_per_token']!.causes).toEqual({ 'edge-held-end': { values: 1, extremeMs: 40 } });
+    const warnings = lowConfidenceWarnings(m);
+    // The request window ends there too: one finding, one line naming every metric it concerns.
+    expect(warnings).toEqual([
+      'energy_request_j, power_request_w, energy_decode_j, power_decode_w, decode_j_per_token: 1 of 1 value(s) low confidence: 1 with the power after the last sample held for up to 40.0 ms: the samples stopped before the window ended',
+    ]);
+    expect(warnings.join('\n')).not.toMatch(/shorter than two sampling intervals/);
+  });
+
+  it('a short window says so with its length, the interval and what to change', () => {
+    const m = energyMetrics(pts, [request(0, 100, 850, 900), request(1, 100, 830, 900)]);
+    expect(m['energy_decode_j']!.causes).toEqual({ 'short-window': { values: 2, extremeMs: 50, intervalMs: 100 } });
+    expect(lowConfidenceWarnings(m)).toContain(
+      'energy_decode_j, power_decode_w, decode_j_per_token: 2 of 2 value(s) low confidence: 2 on a window shorter than two sampling intervals (shortest 50.0 ms; two intervals = 200.0 ms at 100.0 ms per sample): sample faster (--probe-interval) or measure longer phases',
+    );
+    // The prefill windows (750 and 730 ms) are sound: no warning for them.
+    expect(lowConfidenceWarnings(m).some((w) => w.includes('prefill'))).toBe(false);
   });
 });

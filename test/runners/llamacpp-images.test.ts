@@ -62,13 +62,21 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
       expect(enc!.startMs).toBe(pre!.endMs);
       expect(pf!.startMs).toBe(enc!.endMs);
       expect(firstToken && firstToken.kind === 'token' ? firstToken.tMs : NaN).toBe(pf!.endMs);
-      expect(enc!.endMs - enc!.startMs).toBeGreaterThan(0);
+      // image_encode is composed: TTFT - preprocess - the prefill reference, never below 0 (on a
+      // loaded machine the reference can take longer than the whole request's prefill).
+      const ttft = pf!.endMs - pre!.startMs;
+      const refMs = rec.reported?.['prefill_reference.ms'] ?? NaN;
+      expect(refMs).toBeGreaterThan(0);
+      expect(pf!.endMs - pf!.startMs).toBeCloseTo(Math.min(refMs, ttft - (pre!.endMs - pre!.startMs)), 6);
+      expect(enc!.endMs - enc!.startMs).toBeCloseTo(Math.max(0, ttft - (pre!.endMs - pre!.startMs) - refMs), 6);
       expect(rec.outputTokens).toBe(4);
       // The first token ends the 1-token request; the other 3 arrive together at the end of the replayed decode.
       expect(rec.events.filter((e) => e.kind === 'token').map((e) => (e.kind === 'token' ? e.count : 0))).toEqual([1, 3]);
       expect(rec.images).toBe(2);
       expect(rec.visionTiles).toBe(2);
       expect(rec.reported?.['prompt_n']).toBe(rec.promptTokens);
+      // The prefill reference evaluated exactly the request's prompt positions (text only).
+      expect(rec.reported?.['prefill_reference.prompt_n']).toBe(rec.reported?.['prompt_n']);
     }
     const o = ortRun.recs[0]!;
     const l = llama.recs[0]!;
@@ -86,6 +94,12 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     const { settings, flags } = await twoRequests('llamacpp', { images: 1, prefill: 8, precision: 'int8' });
     const info = String(settings['llamaSystemInfo']);
     expect(info).toMatch(/CPU :/);
+    // Which llama.node build ran, and why (runners/llamacpp/llama-node-variant.ts): not a Jetson here.
+    expect(settings['llamaNodeVariant']).toBe('default');
+    expect(settings['llamaNodePackage']).toBe(`@fugood/node-llama-${process.platform}-${process.arch}`);
+    expect(settings['llamaNodeVariantChoice']).toMatch(/^auto: not a Jetson/);
+    expect([settings['gpu'], settings['gpuOffload']]).toEqual(['false', 'none (CPU)']);
+    expect(String(settings['llamaDevices'])).toMatch(/^CPU:CPU$/);
     const verdict = simdVerdict(info);
     expect(settings['llamaBuildSimd']).toBe(verdict.build);
     expect(settings['machineSimd']).toBe(verdict.machine);

@@ -97,7 +97,7 @@ describe('command runner over ssh (Jetson suite)', () => {
     const calls = board.llavaCalls().slice(callsBefore);
     expect(calls).toHaveLength(2);
     const argv = calls[0]!;
-    expect(argv.slice(0, 12)).toEqual(['-hf', 'ggml-org/InternVL2_5-1B-GGUF', '-ngl', '99', '-c', '4096', '--temp', '0', '--ignore-eos', '-n', '64', '-p']);
+    expect(argv.slice(0, 12)).toEqual(['-hf', 'ggml-org/InternVL2_5-1B-GGUF:Q8_0', '-ngl', '99', '-c', '4096', '--temp', '0', '--ignore-eos', '-n', '64', '-p']);
     expect(argv[12]!.split(' ')).toHaveLength(128 + 5);
     expect(argv[12]!.endsWith(' Describe the image in detail.')).toBe(true);
     expect(argv.slice(13)).toEqual(['--image', 'images/test-448-a.jpg']);

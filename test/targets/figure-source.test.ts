@@ -130,7 +130,7 @@ describe('how each figure was obtained', () => {
     expect(row('tpot_ms', 'images=1,prefill=128')?.[2]).toBe(`${composedTpot.toFixed(2)} (composed)`);
     expect(md).not.toMatch(/backend=/);
     expect(md).toMatch(/\| backend\s+\| command\s+\| axera-subgraph\s+\|/);
-    expect(md).toMatch(/\| precision\s+\| as built\s+\| w8a16\s+\|/);
+    expect(md).toMatch(/\| precision\s+\| q8_0\s+\| w8a16\s+\|/);
     expect(md).toContain('"(tool-reported)": durations the program under test printed about itself');
     expect(md).toContain('"(composed)": built by arithmetic from measured parts');
   });
