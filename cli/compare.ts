@@ -13,9 +13,9 @@ import { formatComparisonJunit } from '../reporters/compare/junit.ts';
 import { loadResultArg, resultInputFiles } from '../harness/load-result.ts';
 import { refuseFolderAsFile, refuseOutputOverInput } from '../core/output-path.ts';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import { formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
+import { comparisonStepSummary, formatComparisonMarkdown } from '../reporters/compare/markdown.ts';
 import type { Comparison } from '../analysis/comparison-types.ts';
-import { gateLine, summaryLine } from '../reporters/compare/verdict-text.ts';
+import { gateLine } from '../reporters/compare/verdict-text.ts';
 import { takeRunLock } from './run-lock.ts';
 import { parseAllowedDifferences } from '../analysis/identity.ts';
 
@@ -47,22 +47,6 @@ export function parseConfidence(value: string): number {
   const level = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
   if (!(level > 0 && level < 1)) throw new InputError(`--confidence expects a level such as 0.99 or 95%, got "${value}"`);
   return level;
-}
-
-// GitHub rejects a step summary over 1 MiB; keep a margin for other steps' output.
-const STEP_SUMMARY_LIMIT = 900 * 1024;
-
-/** The Markdown for $GITHUB_STEP_SUMMARY: full, or only the changed rows when the full table is too big. */
-export function stepSummaryMarkdown(c: Comparison): string {
-  const full = formatComparisonMarkdown(c);
-  if (Buffer.byteLength(full) <= STEP_SUMMARY_LIMIT) return full;
-  const changed = formatComparisonMarkdown(c, { onlyChanged: true });
-  if (Buffer.byteLength(changed) <= STEP_SUMMARY_LIMIT) return changed;
-  const regressed = c.regressedCells.slice(0, 500).map((id) => `- \`${id}\``).join('\n');
-  return (
-    `## Comparison: ${c.base.suite}\n\n**${gateLine(c)}**\n\n${summaryLine(c)}.\n\n` +
-    `The tables are too large for a step summary; see the job's artifacts.\n\n${regressed ? `Regressed cells:\n\n${regressed}\n` : ''}`
-  );
 }
 
 function render(c: Comparison, format: CompareFormat): string {
@@ -152,7 +136,7 @@ export function registerCompareCommand(program: Command): void {
         process.stdout.write(text);
       }
       const summaryFile = process.env['GITHUB_STEP_SUMMARY'];
-      if (summaryFile) appendFileSync(summaryFile, `${stepSummaryMarkdown(comparison)}\n`);
+      if (summaryFile) appendFileSync(summaryFile, `${comparisonStepSummary(comparison)}\n`);
       // The verdict on stderr too, so a CI log shows it whatever the format and destination.
       process.stderr.write(`compare: ${gateLine(comparison)}${flags.out ? `; written to ${flags.out}` : ''}\n`);
       process.exitCode = GATE_EXIT_CODE[gateOutcome(comparison)];

@@ -1,72 +1,12 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
-import { MiB, readBoundedFile } from '../core/bounded-read.ts';
+import { InputError } from '../core/errors.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
-import { checkBoardLabel, checkPlanFor, parseShardCount, plannedCellIds, planShards, type ShardPlan } from '../harness/shard.ts';
+import { checkBoardLabel, parseShardCount, type ShardPlan } from '../harness/shard.ts';
+import { planSuite } from '../harness/shard-plan.ts';
 import { loadSuite } from '../harness/suite-loader.ts';
-import { cellWorkFromHistory } from '../history/cell-costs.ts';
-import { DB_ENV, HistoryStore, resolveDbPath } from '../history/store.ts';
+import { historyCellWork } from '../history/cell-costs.ts';
+import { DB_ENV } from '../history/store.ts';
 import { intOption } from './options.ts';
-
-export interface PlanSettings {
-  filters: readonly string[];
-  iterations?: number;
-  warmup?: number;
-  /** Adaptive runs measure as many iterations as they needed last time. */
-  adaptive?: boolean;
-  /** --db; without it $BENCH_HISTORY_DB or results/history.sqlite when that file exists. */
-  db?: string;
-  /** Costs from this board's series only (default: the newest of any board). */
-  historyBoard?: string;
-}
-
-/**
- * Expected seconds of each planned cell from the history: load once, then warm-up and measured
- * iterations at the median end-to-end request time of the newest stored run. Cells the history
- * does not know have none. A history named with --db must exist; the default one may be absent.
- */
-export function expectedCellSeconds(suite: LoadedSuite, cellIds: readonly string[], s: PlanSettings): Map<string, number> {
-  const explicit = s.db !== undefined || process.env[DB_ENV] !== undefined;
-  const file = resolveDbPath(s.db);
-  if (!explicit && !existsSync(file)) return new Map();
-  const store = HistoryStore.open(file, { create: false });
-  try {
-    const work = cellWorkFromHistory(store, suite.suite.name, s.historyBoard);
-    const warmup = s.warmup ?? suite.suite.defaults.warmup;
-    const iterations = s.iterations ?? suite.suite.defaults.iterations;
-    const adaptive = s.adaptive ?? Boolean(suite.suite.defaults.adaptive);
-    const out = new Map<string, number>();
-    for (const id of cellIds) {
-      const w = work.get(id);
-      if (!w) continue;
-      const measured = adaptive ? Math.max(iterations, w.measured) : iterations;
-      out.set(id, ((w.loadMs ?? 0) + w.e2eMs * (warmup + measured)) / 1000);
-    }
-    return out;
-  } finally {
-    store.close();
-  }
-}
-
-/** The suite's plan split into `count` shards, balanced by the history's costs where it has them. */
-export function planSuite(suite: LoadedSuite, count: number, s: PlanSettings): ShardPlan {
-  const cellIds = plannedCellIds(suite.suite, s.filters);
-  return planShards({ suiteHash: suite.hash, cellIds, count, costs: expectedCellSeconds(suite, cellIds, s) });
-}
-
-/** A plan file written by `bench plan --json`, checked against the suite and filters of this run. */
-export function readPlanFile(file: string, suite: LoadedSuite, filters: readonly string[]): ShardPlan {
-  // A plan of the largest allowed suite is a few MiB; a device, a pipe or a huge file is refused.
-  const bytes = readBoundedFile(file, 64 * MiB, '--plan: cannot read');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new InputError(`--plan ${file}: not a readable JSON plan (${shortExcerpt(errorMessage(err), 200)})`);
-  }
-  return checkPlanFor(doc, suite.hash, plannedCellIds(suite.suite, filters), `--plan ${file}`);
-}
 
 /** Board labels given with --boards: one shard per board. */
 export function parseBoards(text: string): string[] {
@@ -118,17 +58,13 @@ export function registerPlanCommand(program: Command): void {
     .option('--db <file>', `history database with earlier runs (default $${DB_ENV} or results/history.sqlite when it exists)`)
     .option('--history-board <label>', 'take expected costs from this board\'s runs only (default: the newest run of any board)')
     .option('--json', 'print the plan as JSON (suite, planHash, matrix.shard, shards, cells, expected seconds)')
-    .action((flags: { suite: string; shards?: number; boards?: string; filter: string[]; iterations?: number; warmup?: number; db?: string; historyBoard?: string; json?: boolean }) => {
+    .action(async (flags: { suite: string; shards?: number; boards?: string; filter: string[]; iterations?: number; warmup?: number; db?: string; historyBoard?: string; json?: boolean }) => {
       const suite = loadSuite(flags.suite);
       const boards = flags.boards !== undefined ? parseBoards(flags.boards) : undefined;
       if (boards && flags.shards !== undefined && flags.shards !== boards.length) throw new InputError(`--shards ${flags.shards} and --boards with ${boards.length} board(s) disagree: give one of them`);
-      const plan = planSuite(suite, parseShardCount(boards?.length ?? flags.shards ?? 1), {
-        filters: flags.filter,
-        iterations: flags.iterations,
-        warmup: flags.warmup,
-        db: flags.db,
-        historyBoard: flags.historyBoard,
-      });
+      const count = parseShardCount(boards?.length ?? flags.shards ?? 1);
+      const work = await historyCellWork({ db: flags.db, board: flags.historyBoard })(suite.suite.name);
+      const plan = planSuite(suite, count, { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup }, work);
       process.stdout.write(flags.json ? `${JSON.stringify(planJson(suite, plan, boards))}\n` : renderPlan(suite, plan));
     });
 }

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
 import type { ResultStore } from '../harness/result-store.ts';
@@ -7,7 +6,6 @@ import { DEFAULT_SUITE, planRun, type RunFlagValues } from '../harness/plan-run.
 import type { RunResult } from '../core/result-types.ts';
 import { describeHolder, type HeldRunLock } from '../targets/run-lock.ts';
 import { takeRunLock } from './run-lock.ts';
-import type { LoadedSuite } from '../core/suite-types.ts';
 import { renderSection } from '../reporters/render/markdown.ts';
 import { writeReport } from '../reporters/write-report.ts';
 import { intOption } from './options.ts';
@@ -16,8 +14,6 @@ import { loadRunners } from '../runners/registry.ts';
 import { renderPreflight } from './doctor.ts';
 import { preflight } from '../harness/preflight.ts';
 import { signalExitCode, STOP_SIGNALS } from '../harness/finish-run.ts';
-import type { TargetDefinition } from './targets.ts';
-import type { ShardRecord } from '../core/result-types.ts';
 import { closeSharedTransports, sharedTransport } from '../targets/targets.ts';
 
 export { DEFAULT_SUITE };
@@ -69,18 +65,6 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-/** The shard this run measures: from the plan file, or planned here (deterministically) from the history. */
-async function shardOfRun(flags: RunFlags, suite: LoadedSuite, target: TargetDefinition): Promise<ShardRecord> {
-  const { checkBoardLabel, parseShard, shardRecord } = await import('../harness/shard.ts');
-  const { planSuite, readPlanFile } = await import('./plan.ts');
-  const spec = parseShard(flags.shard!);
-  const plan = flags.plan
-    ? readPlanFile(flags.plan, suite, flags.filter)
-    : planSuite(suite, spec.count, { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup, adaptive: flags.adaptive !== undefined || undefined, db: flags.db });
-  const board = flags.board ?? process.env['BENCH_BOARD'] ?? (target.kind === 'local' ? hostname() : target.name);
-  return shardRecord(plan, spec, checkBoardLabel(board, flags.board ? '--board' : process.env['BENCH_BOARD'] ? '$BENCH_BOARD' : 'the board label (host name)'));
-}
-
 /**
  * How many cells failed and how to run them again. A resume does not retry failed cells by
  * default: a failed cell is a recorded outcome (out of memory, a tool error), and running it
@@ -98,8 +82,9 @@ export function failedCellsNote(result: RunResult, runDir: string): string {
 }
 
 async function runCommand(flags: RunFlags): Promise<number> {
-  const { suite, target, request } = await planRun(flags);
-  const shard = suite && flags.shard ? await shardOfRun(flags, suite, target) : undefined;
+  // The history (a SQLite file) is opened only when a shard is planned here without --plan.
+  const cellWork = async (suite: string) => (await import('../history/cell-costs.ts')).historyCellWork({ db: flags.db })(suite);
+  const { target, request, shard } = await planRun(flags, { cellWork });
   const progress = createProgress();
   // One handler for every stop signal over the whole command, so none takes the default action
   // (exit with nothing written, the ssh master and its folder left behind). While cells run,

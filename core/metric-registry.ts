@@ -19,9 +19,15 @@ export type Better = 'lower' | 'higher' | 'none';
  * - table: published comparison tables carry it;
  * - outlier-checked: per-iteration outliers are marked (Tukey fences) in the result;
  * - spread: its interval width and IQR are recorded per cell and judged for noise flags;
- * - adaptive-default: adaptive stopping waits for its interval unless the suite names metrics.
+ * - adaptive-default: adaptive stopping waits for its interval unless the suite names metrics;
+ * - ttft-part: a phase inside time to first token; report.md's "Share of TTFT by phase" splits
+ *   TTFT into these (in the registry's order) and the time between them;
+ * - serving: report.md's "Throughput, goodput and chunk ITL" table carries it.
  */
-export type MetricRole = 'headline' | 'table' | 'outlier-checked' | 'spread' | 'adaptive-default';
+export type MetricRole = 'headline' | 'table' | 'outlier-checked' | 'spread' | 'adaptive-default' | 'ttft-part' | 'serving';
+
+/** A model phase the roofline bounds (roofline/bounds.ts BoundPhase). */
+export type RooflinePhase = 'image_encode' | 'prefill' | 'decode';
 
 /** Per-iteration metrics have a value per measured request; cell metrics one value per cell. */
 export type MetricScope = 'iteration' | 'cell';
@@ -46,6 +52,8 @@ export interface MetricDefinition {
   phases?: readonly string[];
   /** Shown in `bench run`'s line after each cell as "<label> <median> <unit>" (digits as above). */
   progress?: { label: string; unit: string };
+  /** The roofline compares this metric's median (ms, one phase or one decode step) with that phase's hardware bound. */
+  rooflinePhase?: RooflinePhase;
 }
 
 type Definition = Omit<MetricDefinition, 'digits' | 'roles'> & { digits?: number; roles?: readonly MetricRole[] };
@@ -56,6 +64,7 @@ const FIXED: readonly Definition[] = [
     description: 'Image decode, resize, tiling and normalisation, and tokenisation, before the first model call.',
     derivedFrom: 'sum of the request\'s `preprocess` phase windows',
     phases: ['preprocess'],
+    roles: ['ttft-part'],
     fromIteration: (rec) => phaseMs(rec, 'preprocess'),
   },
   {
@@ -63,8 +72,9 @@ const FIXED: readonly Definition[] = [
     description: 'Vision encoder and projector over all images of the request.',
     derivedFrom: 'sum of the request\'s `image_encode` phase windows (requests with images only)',
     phases: ['image_encode'],
-    roles: ['headline', 'table', 'outlier-checked', 'spread'],
+    roles: ['headline', 'table', 'outlier-checked', 'spread', 'ttft-part'],
     fromIteration: (rec) => (rec.images > 0 ? phaseMs(rec, 'image_encode') : undefined),
+    rooflinePhase: 'image_encode',
   },
   {
     name: 'image_encode_per_image_ms', label: 'ImageEncoder per image', unit: 'ms', better: 'lower', scope: 'iteration',
@@ -78,8 +88,9 @@ const FIXED: readonly Definition[] = [
     description: 'LLM forward over the whole prompt (image tokens included), all chunks; excludes image encoding (the Axera table\'s "Prefill TTFT").',
     derivedFrom: 'sum of the request\'s `prefill` phase windows',
     phases: ['prefill'],
-    roles: ['headline', 'table', 'outlier-checked', 'spread'],
+    roles: ['headline', 'table', 'outlier-checked', 'spread', 'ttft-part'],
     fromIteration: (rec) => phaseMs(rec, 'prefill'),
+    rooflinePhase: 'prefill',
   },
   {
     name: 'ttft_ms', label: 'TTFT', unit: 'ms', better: 'lower', scope: 'iteration',
@@ -96,6 +107,7 @@ const FIXED: readonly Definition[] = [
     digits: 2,
     roles: ['table', 'outlier-checked', 'spread', 'adaptive-default'],
     fromIteration: tpotMs,
+    rooflinePhase: 'decode',
   },
   {
     name: 'decode_tokens_per_s', label: 'Decode', unit: 'tokens/s', better: 'higher', scope: 'iteration',
@@ -131,6 +143,7 @@ const FIXED: readonly Definition[] = [
     name: 'chunk_itl_ms', label: 'Chunk ITL', unit: 'ms', better: 'lower', scope: 'iteration',
     description: 'Gaps between successive streamed chunks (a chunk may carry several tokens); not per-token ITL.',
     derivedFrom: 'differences of successive token arrivals',
+    roles: ['serving'],
     digits: 2,
     fromIteration: (rec) => {
       const gaps = chunkItlMs(rec);
@@ -157,28 +170,33 @@ const FIXED: readonly Definition[] = [
     name: 'request_throughput', label: 'Request throughput', unit: 'requests/s', better: 'higher', scope: 'cell',
     description: 'Completed requests per second of busy time.',
     derivedFrom: 'completed requests / sum over load rounds of (last end - first start)',
+    roles: ['serving'],
     digits: 3,
   },
   {
     name: 'output_throughput', label: 'Output throughput', unit: 'tokens/s', better: 'higher', scope: 'cell',
     description: 'Output tokens of completed requests per second of busy time.',
     derivedFrom: 'output tokens / busy time',
+    roles: ['serving'],
   },
   {
     name: 'total_token_throughput', label: 'Total token throughput', unit: 'tokens/s', better: 'higher', scope: 'cell',
     description: 'Prompt plus output tokens of completed requests per second of busy time.',
     derivedFrom: '(prompt + output tokens) / busy time',
+    roles: ['serving'],
   },
   {
     name: 'request_goodput', label: 'Goodput', unit: 'requests/s', better: 'higher', scope: 'cell',
     description: 'Requests per second that succeeded and met every latency target given (DistServe goodput).',
     derivedFrom: 'good requests / busy time',
+    roles: ['serving'],
     digits: 3,
   },
   {
     name: 'goodput_fraction', label: 'Good requests', unit: 'fraction', better: 'higher', scope: 'cell',
     description: 'Share of measured requests that succeeded and met every latency target.',
     derivedFrom: 'good requests / measured requests',
+    roles: ['serving'],
     digits: 3,
   },
   {
@@ -283,3 +301,6 @@ export const HEADLINE_METRICS = metricsWithRole('headline');
 
 /** The figures published comparison tables carry: encode, prefill, TTFT, and decode speed both ways. */
 export const TABLE_METRICS = metricsWithRole('table');
+
+/** The phases inside TTFT, in the order they happen: the parts of the Share-of-TTFT table. */
+export const TTFT_PARTS = metricsWithRole('ttft-part');

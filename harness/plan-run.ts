@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import { hasRedactedSecret } from '../core/redact.ts';
-import type { RunResult } from '../core/result-types.ts';
+import type { RunResult, ShardRecord } from '../core/result-types.ts';
 import type { LoadedSuite } from '../core/suite-types.ts';
 import { checkTargetProbes } from '../hw-probes/registry.ts';
 import { loadTargets, resolveTarget as resolveFromFile, targetsFilePath } from '../targets/targets.ts';
@@ -19,6 +19,8 @@ import { readResult, RESULT_FILE } from './result-store.ts';
 import { checkResumeFlags, chooseTargetName } from './run-plan.ts';
 import type { RunRequest } from './run-suite.ts';
 import { checkSuite, hashSuite, loadSuite } from './suite-loader.ts';
+import { checkBoardLabel, parseShard, shardRecord } from './shard.ts';
+import { planSuite, readPlanFile, type CellWorkOf } from './shard-plan.ts';
 
 export const DEFAULT_SUITE = 'internvl-cpu';
 
@@ -68,7 +70,33 @@ export interface RunPlan {
   suite?: LoadedSuite;
   resumed?: RunResult;
   target: TargetDefinition;
+  /** --shard K/N: the slice of the plan this run measures (from --plan, or planned here). */
+  shard?: ShardRecord;
   request: Omit<RunRequest, 'runners' | 'progress' | 'transport' | 'shard' | 'boardFacts' | 'onInterrupted'>;
+}
+
+/** What planning reads from layers above the harness, given by the caller. */
+export interface PlanSources {
+  /**
+   * Earlier runs' cost of each cell, to balance `--shard K/N` when no --plan file is given (the
+   * CLI passes history/cell-costs.ts historyCellWork for --db); without it shards are balanced by cell count.
+   */
+  cellWork?: CellWorkOf;
+}
+
+/** The shard this run measures: from the plan file, or planned here (deterministically) from earlier runs' costs. */
+async function shardOfRun(flags: RunFlagValues, suite: LoadedSuite, target: TargetDefinition, sources: PlanSources): Promise<ShardRecord> {
+  const spec = parseShard(flags.shard!);
+  const plan = flags.plan
+    ? readPlanFile(flags.plan, suite, flags.filter)
+    : planSuite(
+        suite,
+        spec.count,
+        { filters: flags.filter, iterations: flags.iterations, warmup: flags.warmup, adaptive: flags.adaptive !== undefined || undefined },
+        await sources.cellWork?.(suite.suite.name),
+      );
+  const board = flags.board ?? process.env['BENCH_BOARD'] ?? (target.kind === 'local' ? hostname() : target.name);
+  return shardRecord(plan, spec, checkBoardLabel(board, flags.board ? '--board' : process.env['BENCH_BOARD'] ? '$BENCH_BOARD' : 'the board label (host name)'));
 }
 
 /** Every target of the targets file, each probe name checked against the probe registry (plug-ins included). */
@@ -163,7 +191,7 @@ function resumeFlagValues(flags: RunFlagValues, suite: LoadedSuite | undefined) 
   };
 }
 
-export async function planRun(flags: RunFlagValues): Promise<RunPlan> {
+export async function planRun(flags: RunFlagValues, sources: PlanSources = {}): Promise<RunPlan> {
   if (!flags.endpoint) {
     const stray = ENDPOINT_ONLY.filter((k) => flags[k] !== undefined);
     if (stray.length) throw new InputError(`${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply with --endpoint URL`);
@@ -193,10 +221,12 @@ export async function planRun(flags: RunFlagValues): Promise<RunPlan> {
   if (flags.recalibrate && !flags.calibrate) throw new InputError('--recalibrate and --no-calibrate contradict each other: keep one');
   if (!flags.shard && (flags.plan || flags.board || flags.db)) throw new InputError('--plan, --board and --db only apply with --shard K/N');
   if (flags.shard && flags.resume) throw new InputError('--shard: a resumed run keeps its own shard; drop --shard');
+  const shard = suite && flags.shard ? await shardOfRun(flags, suite, target, sources) : undefined;
   return {
     ...(suite ? { suite } : {}),
     ...(resumed ? { resumed } : {}),
     target,
+    ...(shard ? { shard } : {}),
     request: {
       suite,
       target: target.name,

@@ -3,16 +3,11 @@
  * (harness/shard.ts): the newest stored run's median end-to-end request time, how many measured
  * iterations it took, and the model load time.
  */
-import type { HistoryStore } from './store.ts';
+import { existsSync } from 'node:fs';
+import type { CellWork, CellWorkOf } from '../harness/shard-plan.ts';
+import { DB_ENV, HistoryStore, resolveDbPath } from './store.ts';
 
-export interface CellWork {
-  /** Median end-to-end time of one request (e2e_ms) in the newest run that has the cell. */
-  e2eMs: number;
-  /** Measured iterations of that run (what an adaptive cell needed last time). */
-  measured: number;
-  /** Median model load time of that run, when stored. */
-  loadMs: number | null;
-}
+export type { CellWork };
 
 /** The history's figures per cell of the suite (of one board when given, else the newest of any board). */
 export function cellWorkFromHistory(store: HistoryStore, suite: string, board?: string): Map<string, CellWork> {
@@ -36,4 +31,23 @@ export function cellWorkFromHistory(store: HistoryStore, suite: string, board?: 
     out.set(cellId, { e2eMs: p.median, measured: p.n, loadMs: load.get(cellId)?.median ?? null });
   }
   return out;
+}
+
+/**
+ * The history's figures per cell as the shard planner takes them (harness/shard-plan.ts), from
+ * the database `db` names (--db), else $BENCH_HISTORY_DB, else results/history.sqlite. A history
+ * named with --db or the variable must exist; the default one may be absent (no costs then).
+ */
+export function historyCellWork(options: { db?: string; board?: string }): CellWorkOf {
+  return (suite) => {
+    const explicit = options.db !== undefined || process.env[DB_ENV] !== undefined;
+    const file = resolveDbPath(options.db);
+    if (!explicit && !existsSync(file)) return new Map();
+    const store = HistoryStore.open(file, { create: false });
+    try {
+      return cellWorkFromHistory(store, suite, options.board);
+    } finally {
+      store.close();
+    }
+  };
 }

@@ -1,8 +1,8 @@
-import { markdownTable } from 'markdown-table';
 import { renderJunit, type JunitCase, type JunitCaseOutcome } from '../reporters/render/junit.ts';
-import { pipeTable } from '../reporters/compare/pipe-table.ts';
-import { markdownCode, markdownText } from '../reporters/render/markdown.ts';
-import { findingCounts, findingLine, findingOutcome, fmtCiPct, fmtMedian, fmtPct, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
+import { renderMarkdown } from '../reporters/render/markdown.ts';
+import { codeSpan, columns, type Report, type Section, type Table, type TableCell } from '../reporters/report-model.ts';
+import { COMPARISON_HEADING_LEVEL } from '../reporters/compare/markdown.ts';
+import { findingCounts, findingOutcome, findingText, fmtCiPct, fmtMedian, fmtPct, OWN_CASE_FINDINGS } from '../reporters/compare/verdict-text.ts';
 import type { DetectedChange, HistoryCheck, HistoryRow } from './check.ts';
 
 /** `bench history check` output: Markdown (step summary), JSON, JUnit, built from compare's pieces. */
@@ -24,22 +24,6 @@ export function historyGateLine(c: HistoryCheck): string {
   if (fails.length) return `FAIL: ${findingCounts(fails)}${cannot.length ? `; also cannot judge: ${findingCounts(cannot)}` : ''} (${cond})`;
   if (cannot.length) return `CANNOT JUDGE (not a pass): ${findingCounts(cannot)} (${cond})`;
   return `pass: no unaccepted regression beyond ${c.thresholdPct}% (${cond})`;
-}
-
-function findingsSection(c: HistoryCheck): string {
-  const parts: string[] = [];
-  if (c.findings.length) {
-    parts.push(`### Gate findings\n\n${c.findings.map(findingLine).join('\n')}`);
-  }
-  if (c.suiteChanged) {
-    parts.push(
-      `⚠ The suite definition changed since the previous stored run (${markdownText(c.suiteChanged.runId)}: ${markdownText(c.suiteChanged.from.slice(0, 12))} → ${markdownText(c.suiteChanged.to.slice(0, 12))}); ` +
-        'cells of another configuration start new series.',
-    );
-  }
-  const allowed = allowedLine(c);
-  if (allowed) parts.push(`**${markdownText(allowed)}**`);
-  return parts.join('\n\n');
 }
 
 export function historySummaryLine(c: HistoryCheck): string {
@@ -77,40 +61,50 @@ export function changeVerdict(ch: DetectedChange): string {
   return ch.regression ? 'regression' : ch.improvement ? 'improvement' : 'within threshold';
 }
 
-function changesTable(c: HistoryCheck): string {
+function changesTable(c: HistoryCheck): Table {
   const rows = c.rows.flatMap((r) =>
-    r.changes.map((ch) => [
-      markdownText(r.cellId),
-      r.metric,
-      `${markdownCode(short(ch.commit))}${ch.mayBeLater ? ' or later' : ''}`,
-      ch.date.slice(0, 10),
-      fmtMedian(ch.beforeMedian, r.unit),
-      fmtMedian(ch.afterMedian, r.unit),
-      fmtPct(ch.changePct),
-      fmtP(ch.pValue),
-      String(ch.runsSince),
-      ch.regression ? '**regression**' : changeVerdict(ch),
+    r.changes.map((ch): TableCell[] => [
+      { text: r.cellId },
+      { text: r.metric },
+      { text: `${codeSpan(short(ch.commit))}${ch.mayBeLater ? ' or later' : ''}` },
+      { text: ch.date.slice(0, 10) },
+      { text: fmtMedian(ch.beforeMedian, r.unit), value: ch.beforeMedian, unit: r.unit },
+      { text: fmtMedian(ch.afterMedian, r.unit), value: ch.afterMedian, unit: r.unit },
+      { text: fmtPct(ch.changePct), status: 'derived' },
+      { text: fmtP(ch.pValue) },
+      { text: String(ch.runsSince), value: ch.runsSince },
+      { text: ch.regression ? '**regression**' : changeVerdict(ch) },
     ]),
   );
-  return pipeTable([['Cell', 'Metric', 'Began at commit', 'Commit date', 'Level before', 'Level after', 'Change', 'p', 'Runs since', 'Verdict'], ...rows], ['l', 'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l']);
+  return {
+    id: 'changes',
+    columns: columns([
+      ['Cell', 'left'], ['Metric', 'left'], ['Began at commit', 'left'], ['Commit date', 'left'], ['Level before', 'right'],
+      ['Level after', 'right'], ['Change', 'right'], ['p', 'right'], ['Runs since', 'right'], ['Verdict', 'left'],
+    ]),
+    rows,
+  };
 }
 
-function metricTable(rows: readonly HistoryRow[], c: HistoryCheck): string {
-  const body = rows.map((r) => [
-    markdownText(r.cellId),
-    String(r.points),
-    r.acceptedFrom ? `accepted ${markdownCode(short(r.acceptedFrom.commit))}` : 'start of history',
-    fmtMedian(r.candidateMedian, r.unit),
-    r.twoRun.baseMedian === null ? '–' : `${fmtMedian(r.twoRun.baseMedian, r.unit)} (${r.twoRun.baseRuns} runs)`,
-    fmtPct(r.twoRun.changePct),
-    fmtCiPct(r.twoRun.ciPct),
-    markdownText(twoRunText(r)),
-    r.regression ? `**${markdownText(statusText(r))}**` : markdownText(statusText(r)),
-  ]);
-  return pipeTable(
-    [['Cell', 'Runs analysed', 'Since', 'Run median', 'Stable window median', 'Change vs window', `${c.confidence * 100}% CI`, 'Two-run test', 'Status'], ...body],
-    ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'l', 'l'],
-  );
+function metricTable(metric: string, rows: readonly HistoryRow[], c: HistoryCheck): Table {
+  return {
+    id: metric,
+    columns: columns([
+      ['Cell', 'left'], ['Runs analysed', 'right'], ['Since', 'left'], ['Run median', 'right'], ['Stable window median', 'right'],
+      ['Change vs window', 'right'], [`${c.confidence * 100}% CI`, 'right'], ['Two-run test', 'left'], ['Status', 'left'],
+    ]),
+    rows: rows.map((r): TableCell[] => [
+      { text: r.cellId },
+      { text: String(r.points), value: r.points },
+      { text: r.acceptedFrom ? `accepted ${codeSpan(short(r.acceptedFrom.commit))}` : 'start of history' },
+      { text: fmtMedian(r.candidateMedian, r.unit), unit: r.unit, ...(r.candidateMedian === null ? {} : { value: r.candidateMedian }) },
+      { text: r.twoRun.baseMedian === null ? '–' : `${fmtMedian(r.twoRun.baseMedian, r.unit)} (${r.twoRun.baseRuns} runs)` },
+      { text: fmtPct(r.twoRun.changePct), status: 'derived' },
+      { text: fmtCiPct(r.twoRun.ciPct), status: 'derived' },
+      { text: twoRunText(r) },
+      { text: r.regression ? `**${statusText(r)}**` : statusText(r) },
+    ]),
+  };
 }
 
 export interface HistoryMarkdownOptions {
@@ -118,50 +112,92 @@ export interface HistoryMarkdownOptions {
   onlyChanged?: boolean;
 }
 
-export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOptions = {}): string {
-  const out: string[] = [];
+const section = (id: string, heading: string, parts: Partial<Section>): Section => ({ id, heading, notes: [], tables: [], charts: [], ...parts });
+
+/** The gate line, the counts, and what applies to the whole check (a changed suite, allowed differences). */
+function headNotes(c: HistoryCheck): string[] {
+  const notes = [`**${historyGateLine(c)}**`, `${historySummaryLine(c)}.`];
+  if (c.suiteChanged) {
+    notes.push(
+      `⚠ The suite definition changed since the previous stored run (${c.suiteChanged.runId}: ${c.suiteChanged.from.slice(0, 12)} → ${c.suiteChanged.to.slice(0, 12)}); ` +
+        'cells of another configuration start new series.',
+    );
+  }
+  const allowed = allowedLine(c);
+  if (allowed) notes.push(`**${allowed}**`);
+  return notes;
+}
+
+const title = (c: HistoryCheck) => `History check: ${c.suite} on ${c.board}`;
+
+/**
+ * `bench history check` as the report model (reporters/report-model.ts), rendered like report.md
+ * and `bench compare`: text from results and the database goes in as it is, the renderer escapes it.
+ */
+export function historyReport(c: HistoryCheck, opts: HistoryMarkdownOptions = {}): Report {
   const cand = c.candidate;
-  out.push(`## History check: ${markdownText(c.suite)} on ${markdownText(c.board)}`);
-  out.push(
-    markdownTable([
-      ['Run', 'Commit', 'Commit date', 'In the history', 'Database', 'File'],
-      [markdownCode(cand.runId), markdownText(short(cand.gitCommit)), markdownText(cand.commitDate), cand.stored ? 'yes' : 'no (checked, not added)', markdownText(c.db), markdownText(cand.source ?? '–')],
-    ]),
-  );
-  out.push(`**${markdownText(historyGateLine(c))}**\n\n${historySummaryLine(c)}.`);
-  const findings = findingsSection(c);
-  if (findings) out.push(findings);
+  const sections: Section[] = [];
+  if (c.findings.length) sections.push(section('gate-findings', 'Gate findings', { bullets: c.findings.map(findingText) }));
   if (c.summary.changes) {
     const example = c.rows.find((r) => r.changes.length)!;
     const ch = example.changes[example.changes.length - 1]!;
-    out.push(
-      `### Changes not yet accepted\n\n${changesTable(c)}\n\n` +
-        `A change stays listed until it is accepted, e.g. ${markdownCode(`bench history accept --suite ${c.suite} --board ${c.board} --cell '${example.cellId}' --metric ${example.metric} --commit ${short(ch.commit)}`)}; ` +
-        'from then on its new level is the baseline.',
+    const accept = `bench history accept --suite ${c.suite} --board ${c.board} --cell '${example.cellId}' --metric ${example.metric} --commit ${short(ch.commit)}`;
+    sections.push(
+      section('changes', 'Changes not yet accepted', {
+        tables: [changesTable(c)],
+        footnotes: [`A change stays listed until it is accepted, e.g. ${codeSpan(accept)}; from then on its new level is the baseline.`],
+      }),
     );
   }
   if (c.failedCells.length) {
-    out.push(
-      `### Failed cells\n\n${c.failedCells.map((f) => `- ${markdownCode(f.cellId)}: ${f.newlyFailing ? '**newly failing** (ok in the run before)' : 'failed'}: ${markdownText(f.error)}`).join('\n')}`,
+    sections.push(
+      section('failed', 'Failed cells', { bullets: c.failedCells.map((f) => `${codeSpan(f.cellId)}: ${f.newlyFailing ? '**newly failing** (ok in the run before)' : 'failed'}: ${f.error}`) }),
     );
   }
-  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- ${markdownCode(id)}`).join('\n')}`);
+  if (c.regressedCells.length) sections.push(section('regressed', 'Regressed cells', { bullets: c.regressedCells.map(codeSpan) }));
+  const byMetric = new Map<string, HistoryRow[]>();
+  for (const r of c.rows) {
+    const list = byMetric.get(r.metric);
+    if (list) list.push(r);
+    else byMetric.set(r.metric, [r]);
+  }
   for (const metric of c.metrics) {
-    const all = c.rows.filter((r) => r.metric === metric);
+    const all = byMetric.get(metric) ?? [];
     if (!all.length) continue;
     const rows = opts.onlyChanged ? all.filter((r) => r.changes.length || r.regression) : all;
     const first = all[0]!;
-    const heading = `### ${metric} (${first.unit || 'no unit'}, ${first.direction})`;
     const omitted = all.length - rows.length;
-    const note = omitted ? `\n\n${omitted} of ${all.length} series with no unaccepted change are not listed.` : '';
-    out.push(rows.length ? `${heading}\n\n${metricTable(rows, c)}${note}` : `${heading}${note}`);
+    sections.push(
+      section(`metric-${metric}`, `${metric} (${first.unit || 'no unit'}, ${first.direction})`, {
+        tables: rows.length ? [metricTable(metric, rows, c)] : [],
+        footnotes: omitted ? [`${omitted} of ${all.length} series with no unaccepted change are not listed.`] : [],
+      }),
+    );
   }
-  out.push(
-    `<sub>Method: ${c.method}. Change points: p <= ${c.detector.pValue} with up to ${c.detector.permutations} permutations, ` +
-      `at least ${c.detector.minSize} runs per level, over the newest ${c.window} run medians since the last accepted change. ` +
-      `A regression is a change worse than ${c.thresholdPct}%${c.gateTwoRun ? ', or a two-run test slower beyond it' : '; the two-run test is shown, not gated'}.</sub>`,
-  );
-  return `${out.join('\n\n')}\n`;
+  return {
+    title: title(c),
+    facts: [],
+    tables: [
+      {
+        id: 'run',
+        columns: columns([['Run', 'left'], ['Commit', 'left'], ['Commit date', 'left'], ['In the history', 'left'], ['Database', 'left'], ['File', 'left']]),
+        rows: [[codeSpan(cand.runId), short(cand.gitCommit), cand.commitDate, cand.stored ? 'yes' : 'no (checked, not added)', c.db, cand.source ?? '–'].map((text) => ({ text }))],
+      },
+    ],
+    notes: headNotes(c),
+    sections,
+    charts: [],
+    smallPrint: [
+      `Method: ${c.method}. Change points: p <= ${c.detector.pValue} with up to ${c.detector.permutations} permutations, ` +
+        `at least ${c.detector.minSize} runs per level, over the newest ${c.window} run medians since the last accepted change. ` +
+        `A regression is a change worse than ${c.thresholdPct}%${c.gateTwoRun ? ', or a two-run test slower beyond it' : '; the two-run test is shown, not gated'}.`,
+    ],
+  };
+}
+
+/** Same heading level as `bench compare`: both are read inside a CI job's step summary. */
+export function formatHistoryMarkdown(c: HistoryCheck, opts: HistoryMarkdownOptions = {}): string {
+  return renderMarkdown(historyReport(c, opts), { headingLevel: COMPARISON_HEADING_LEVEL });
 }
 
 // GitHub rejects a step summary over 1 MiB; keep a margin for other steps' output.
@@ -172,7 +208,14 @@ export function historyStepSummary(c: HistoryCheck): string {
   if (Buffer.byteLength(full) <= STEP_SUMMARY_LIMIT) return full;
   const changed = formatHistoryMarkdown(c, { onlyChanged: true });
   if (Buffer.byteLength(changed) <= STEP_SUMMARY_LIMIT) return changed;
-  return `## History check: ${markdownText(c.suite)} on ${markdownText(c.board)}\n\n**${historyGateLine(c)}**\n\n${historySummaryLine(c)}.\n\nThe tables are too large for a step summary; see the job's artifacts.\n`;
+  const report: Report = {
+    title: title(c),
+    facts: [],
+    notes: [...headNotes(c).slice(0, 2), "The tables are too large for a step summary; see the job's artifacts."],
+    sections: [],
+    charts: [],
+  };
+  return renderMarkdown(report, { headingLevel: COMPARISON_HEADING_LEVEL });
 }
 
 export function formatHistoryJson(c: HistoryCheck): string {

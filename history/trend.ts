@@ -1,7 +1,9 @@
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import { median } from '../core/stats.ts';
 import { metricDirection } from '../analysis/cell-values.ts';
-import { pipeTable } from '../reporters/compare/pipe-table.ts';
+import { renderMarkdown } from '../reporters/render/markdown.ts';
+import { codeSpan, columns, type Report, type Table, type TableCell } from '../reporters/report-model.ts';
+import { COMPARISON_HEADING_LEVEL } from '../reporters/compare/markdown.ts';
 import { fmtMedian, fmtPct } from '../reporters/compare/verdict-text.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';
 import type { HistoryStore, Point, SeriesRow } from './store.ts';
@@ -63,23 +65,36 @@ export function seriesTrend(store: HistoryStore, series: SeriesRow, last: number
 
 const short = (commit: string | null) => (commit ? commit.slice(0, 8) : '–');
 
-export function formatTrendMarkdown(trends: readonly Trend[], title: string): string {
-  const rows = trends.map((t) => {
+/** `bench history show` as the report model: one row per series, rendered like the check (render/markdown.ts escapes every string). */
+export function trendReport(trends: readonly Trend[], title: string): Report {
+  const commit = (p: Point) => `${codeSpan(short(p.gitCommit))} ${p.commitDate.slice(0, 10)}`;
+  const rows = trends.map((t): TableCell[] => {
     const first = t.points[0];
     const latest = t.points[t.points.length - 1];
-    const changes = t.changes.map((c) => `${fmtPct(c.changePct)} at \`${short(c.commit)}\`${c.accepted ? ' (accepted)' : c.worse ? ' (**not accepted**)' : ''}`);
+    const level = t.levels[t.levels.length - 1];
+    const changes = t.changes.map((c) => `${fmtPct(c.changePct)} at ${codeSpan(short(c.commit))}${c.accepted ? ' (accepted)' : c.worse ? ' (**not accepted**)' : ''}`);
     return [
-      t.series.cellId.replace(/\|/g, '\\|'),
-      t.series.metric,
-      String(t.points.length),
-      first ? `\`${short(first.gitCommit)}\` ${first.commitDate.slice(0, 10)}` : '–',
-      latest ? `\`${short(latest.gitCommit)}\` ${latest.commitDate.slice(0, 10)}` : '–',
-      latest ? fmtMedian(latest.median, t.series.unit) : '–',
-      t.levels.length ? fmtMedian(t.levels[t.levels.length - 1]!, t.series.unit) : '–',
-      changes.length ? changes.join('; ') : 'none',
+      { text: t.series.cellId },
+      { text: t.series.metric },
+      { text: String(t.points.length), value: t.points.length },
+      { text: first ? commit(first) : '–' },
+      { text: latest ? commit(latest) : '–' },
+      latest ? { text: fmtMedian(latest.median, t.series.unit), value: latest.median, unit: t.series.unit } : { text: '–' },
+      level === undefined ? { text: '–' } : { text: fmtMedian(level, t.series.unit), value: level, unit: t.series.unit },
+      { text: changes.length ? changes.join('; ') : 'none' },
     ];
   });
-  return `## ${title}\n\n${pipeTable([['Cell', 'Metric', 'Runs', 'First', 'Latest', 'Latest median', 'Current level', 'Change points'], ...rows], ['l', 'l', 'r', 'l', 'l', 'r', 'r', 'l'])}\n`;
+  const table: Table = {
+    id: 'trends',
+    columns: columns([['Cell', 'left'], ['Metric', 'left'], ['Runs', 'right'], ['First', 'left'], ['Latest', 'left'], ['Latest median', 'right'], ['Current level', 'right'], ['Change points', 'left']]),
+    rows,
+  };
+  return { title, facts: [], tables: [table], notes: [], sections: [], charts: [] };
+}
+
+/** Same heading level as `bench history check`, printed beside it in CI logs. */
+export function formatTrendMarkdown(trends: readonly Trend[], title: string): string {
+  return renderMarkdown(trendReport(trends, title), { headingLevel: COMPARISON_HEADING_LEVEL });
 }
 
 /** Run medians against commits, the level as a step line, and a vertical line at each change point. */

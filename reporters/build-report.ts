@@ -3,7 +3,7 @@
  * and the metric registry: the roofline comes from the record the run stored (result.roofline),
  * never from disk. Every table says what its figures are; composed figures say so.
  */
-import { metricDefinition, METRICS } from '../core/metric-registry.ts';
+import { metricDefinition, METRICS, TTFT_PARTS } from '../core/metric-registry.ts';
 import { runnerCan } from '../runners/registry.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AxisValue } from '../core/suite-types.ts';
@@ -189,8 +189,9 @@ export function summaryTables(result: RunResult): Table[] {
 
 /** Request-level throughput and goodput (one value per cell over its busy time). */
 export function throughputTable(result: RunResult): Table | null {
-  // Request-level figures are the registry's per-cell rates and fractions; chunk ITL sits beside them.
-  const names = [...METRICS.filter((d) => d.scope === 'cell' && (d.unit.endsWith('/s') || d.unit === 'fraction')).map((d) => d.name), 'chunk_itl_ms'];
+  // The registry's metrics with the role `serving`: request-level figures (one per cell) first, then the per-chunk ones.
+  const serving = METRICS.filter((d) => d.roles.includes('serving'));
+  const names = [...serving.filter((d) => d.scope === 'cell'), ...serving.filter((d) => d.scope !== 'cell')].map((d) => d.name);
   const cells = okCells(result).filter((c) => names.some((n) => c.metrics[n]));
   if (cells.length === 0 || !cells.some((c) => c.metrics['request_throughput'])) return null;
   const present = names.filter((n) => cells.some((c) => c.metrics[n]));
@@ -254,7 +255,9 @@ export function subgraphTable(result: RunResult): Table {
  * median, shares are of their sum and "other" is 0.
  */
 export function phaseShareTable(result: RunResult): Table {
-  const phases = ['preprocess_ms', 'image_encode_ms', 'prefill_ms'];
+  // The parts are the registry's (role ttft-part); a column is named after its metric without the unit suffix.
+  const phases = TTFT_PARTS;
+  const phaseName = (metric: string) => metric.replace(/_ms$/, '');
   const cells = okCells(result).filter((c) => c.metrics['ttft_ms']);
   const rows = cells.map((c) => {
     const ttft = c.metrics['ttft_ms']!.median;
@@ -281,8 +284,8 @@ export function phaseShareTable(result: RunResult): Table {
   });
   return bounded({
     id: 'ttft-shares',
-    figures: `${mediansOf(cells)}. TTFT (end to end) = preprocess + image encode + prefill + other (time between the phases: runner overhead, the first token's sampling), so ImageEncoder + Prefill TTFT is less than TTFT by preprocess + other${cells.some((c) => cellSource(c) === 'tool-reported') ? "; for tool-reported cells TTFT is the tool's phases summed and \"other\" was not measured" : ''}. Shares are of the sum of the medians shown and add up to 100%`,
-    columns: columns([['Cell', 'left'], ['TTFT median', 'right'], ['preprocess', 'right'], ['image_encode', 'right'], ['prefill', 'right'], ['other', 'right']]),
+    figures: `${mediansOf(cells)}. TTFT (end to end) = ${phases.map((p) => phaseName(p).replace(/_/g, ' ')).join(' + ')} + other (time between the phases: runner overhead, the first token's sampling), so ImageEncoder + Prefill TTFT is less than TTFT by preprocess + other${cells.some((c) => cellSource(c) === 'tool-reported') ? "; for tool-reported cells TTFT is the tool's phases summed and \"other\" was not measured" : ''}. Shares are of the sum of the medians shown and add up to 100%`,
+    columns: columns([['Cell', 'left'], ['TTFT median', 'right'], ...phases.map((p): [string, 'right'] => [phaseName(p), 'right']), ['other', 'right']]),
     rows,
   });
 }
@@ -308,11 +311,12 @@ export function energyTable(result: RunResult): Table | null {
   const cells = result.cells.filter((c) => c.probes);
   if (cells.length === 0) return null;
   const rows = cells.map((c) => {
-    const m = c.metrics as Record<string, StoredStats>;
     const p = c.probes!;
     const interval = p.runs.map((r) => `${r.probe} ${r.samples} @ ${r.intervalMs} ms`).join(', ');
     const t = p.thermal;
-    const f = (name: string) => medianCell(m[name], 'measured');
+    // The power is read by the probe; a phase's energy also rests on the phase's window, so it
+    // is composed (or tool-reported) where that window is.
+    const f = (name: string) => metricMedianCell(c, name);
     return [
       text(c.id),
       text(p.power?.basis ?? 'no power reading'),

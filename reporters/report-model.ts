@@ -108,20 +108,37 @@ export interface Section {
   charts: ChartSpec[];
   /** A bulleted list after the tables (failed cells, notes that apply to some rows). */
   bullets?: string[];
+  /** Paragraphs after the tables and bullets: what a table leaves out, facts that qualify it. */
+  footnotes?: string[];
 }
 
 export interface Report {
   title: string;
   /** The facts a reader needs before any figure: target, versions, options, status, models. */
   facts: string[];
+  /** Tables between the facts and the notes: facts that set sides against each other (a comparison's base and candidate runs). */
+  tables?: Table[];
   /** Paragraphs between the facts and the first section. */
   notes: string[];
   sections: Section[];
   /** Charts that belong to no table (one per report, drawn after the sections). */
   charts: ChartSpec[];
+  /** Paragraphs in small type at the very end (the method a comparison used). */
+  smallPrint?: string[];
 }
 
 export const cell = (text: string, more: Omit<TableCell, 'text'> = {}): TableCell => ({ text, ...more });
+
+/**
+ * `text` as a code span of the model's light markup, whatever it holds: the fence is longer than
+ * any run of backticks inside (CommonMark), so an id with a backtick stays one literal span.
+ */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
 
 export const columns = (spec: Array<[string, Alignment]>): TableColumn[] => spec.map(([header, align]) => ({ header, align }));
 

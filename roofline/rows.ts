@@ -8,15 +8,18 @@ import type { Calibration } from '../core/calibration-types.ts';
 import type { VlmDescriptor } from '../models/descriptors.ts';
 import { cellBounds, type BoundPhase, type Bounds, type BoundsParams, type PhaseBound } from './bounds.ts';
 import { errorMessage } from '../core/errors.ts';
+import { METRICS } from '../core/metric-registry.ts';
 
 export type DescriptorLookup = (cell: CellResult) => VlmDescriptor | null;
 
-/** Metric whose median is compared with each phase's bound. */
-export const PHASE_METRIC: Record<BoundPhase, string> = {
-  decode: 'tpot_ms',
-  prefill: 'prefill_ms',
-  image_encode: 'image_encode_ms',
-};
+/** Metric whose median is compared with each phase's bound: the registry's definition that names the phase. */
+export const PHASE_METRIC: Record<BoundPhase, string> = Object.fromEntries(
+  (['decode', 'prefill', 'image_encode'] as const).map((phase) => {
+    const def = METRICS.find((m) => m.rooflinePhase === phase);
+    if (!def) throw new Error(`the metric registry names no metric for the roofline phase ${phase}`);
+    return [phase, def.name];
+  }),
+) as Record<BoundPhase, string>;
 
 export interface RooflineRow {
   cellId: string;
@@ -105,9 +108,9 @@ export function rooflineRows(result: RunResult, calibration: Calibration, descri
   const rows: RooflineRow[] = [];
   for (const cell of result.cells.filter((c) => c.status === 'ok')) {
     const phases: BoundPhase[] = [];
-    if (cell.metrics['image_encode_ms']) phases.push('image_encode');
+    if (cell.metrics[PHASE_METRIC.image_encode]) phases.push('image_encode');
     phases.push('prefill');
-    if (cell.metrics['tpot_ms']) phases.push('decode');
+    if (cell.metrics[PHASE_METRIC.decode]) phases.push('decode');
     const descriptor = descriptorFor(cell);
     let bounds: Bounds | null = null;
     let reason: string | undefined;

@@ -1,8 +1,14 @@
-import { markdownTable } from 'markdown-table';
-import { markdownCode, markdownText } from '../render/markdown.ts';
-import { pipeTable } from './pipe-table.ts';
+import { renderMarkdown } from '../render/markdown.ts';
+import { cell, codeSpan, columns, type Report, type Section, type Table, type TableCell } from '../report-model.ts';
 import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
-import { allowedDifferencesLine, findingLine, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+import { allowedDifferencesLine, findingText, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
+
+/**
+ * `bench compare` as the report model (reporters/report-model.ts), rendered by render/markdown.ts
+ * like report.md. Text from a result file (cell ids, errors, identity values, targets, hosts) goes
+ * into the model as it is: the renderer escapes every string (no HTML, links, images, line breaks
+ * or table pipes reach the Markdown), and only the model's light markup (**bold**, `code`) passes.
+ */
 
 export interface ComparisonMarkdownOptions {
   /** Leave out rows with no significant change (for size-limited places like a step summary). */
@@ -10,96 +16,161 @@ export interface ComparisonMarkdownOptions {
 }
 
 /**
- * Text from a result file (cell ids, errors, identity values, targets, hosts) goes through
- * markdownText (render/markdown.ts): no HTML, links, images, line breaks or table pipes.
+ * The title's heading level: a comparison is mostly read inside a larger page (a CI job's step
+ * summary, after the job's own headings), so it is a second-level section of that page.
  */
+export const COMPARISON_HEADING_LEVEL = 2;
 
-function findingsSection(c: Comparison): string {
-  return c.findings.length ? `### Gate findings\n\n${c.findings.map(findingLine).join('\n')}` : '';
+function section(id: string, heading: string, parts: Partial<Section>): Section {
+  return { id, heading, notes: [], tables: [], charts: [], ...parts };
 }
 
-function identitySection(c: Comparison): string {
-  const parts: string[] = [];
+function findingsSection(c: Comparison): Section[] {
+  return c.findings.length ? [section('gate-findings', 'Gate findings', { bullets: c.findings.map(findingText) })] : [];
+}
+
+function identitySection(c: Comparison): Section[] {
   const allowed = allowedDifferencesLine(c);
-  if (allowed) parts.push(`**${markdownText(allowed)}**`);
+  const notes = allowed ? [`**${allowed}**`] : [];
+  const tables: Table[] = [];
   if (c.identity.differences.length) {
-    const rows = c.identity.differences.map((d) => [
-      markdownText(d.field),
-      markdownText(d.base),
-      markdownText(d.cand),
-      d.allowed ? 'allowed (--allow-difference)' : 'not the same configuration: cannot judge',
-      `${d.cellIds.length}`,
-    ]);
-    parts.push(pipeTable([['Identity field', 'Base', 'Candidate', 'Treated as', 'Cells'], ...rows], ['l', 'l', 'l', 'l', 'r']));
+    tables.push({
+      id: 'identity',
+      columns: columns([['Identity field', 'left'], ['Base', 'left'], ['Candidate', 'left'], ['Treated as', 'left'], ['Cells', 'right']]),
+      rows: c.identity.differences.map((d) => [
+        cell(d.field),
+        cell(d.base),
+        cell(d.cand),
+        cell(d.allowed ? 'allowed (--allow-difference)' : 'not the same configuration: cannot judge'),
+        cell(`${d.cellIds.length}`, { value: d.cellIds.length }),
+      ]),
+    });
   }
-  if (c.identity.versions.length) {
-    parts.push(`Versions (shown, never blocking): ${c.identity.versions.map((v) => `${markdownText(v.name)} ${markdownText(v.base)} → ${markdownText(v.cand)}`).join('; ')}`);
-  }
-  return parts.length ? `### Configuration identity\n\n${parts.join('\n\n')}` : '';
+  const footnotes = c.identity.versions.length ? [`Versions (shown, never blocking): ${c.identity.versions.map((v) => `${v.name} ${v.base} → ${v.cand}`).join('; ')}`] : [];
+  return notes.length || tables.length || footnotes.length ? [section('identity', 'Configuration identity', { notes, tables, footnotes })] : [];
 }
 
 function listCells(ids: readonly string[], max = 8): string {
-  const shown = ids.slice(0, max).map(markdownCode).join(', ');
+  const shown = ids.slice(0, max).map(codeSpan).join(', ');
   return ids.length > max ? `${shown} and ${ids.length - max} more` : shown;
 }
 
-function runRow(label: string, r: RunRef): string[] {
-  return [label, markdownCode(r.runId), markdownText(r.target), markdownText(r.host), r.gitRevision ? markdownCode(r.gitRevision.slice(0, 12)) : '–', markdownText(r.startedAt), markdownText(r.source ?? '–')];
+function runRow(label: string, r: RunRef): TableCell[] {
+  return [label, codeSpan(r.runId), r.target, r.host, r.gitRevision ? codeSpan(r.gitRevision.slice(0, 12)) : '–', r.startedAt, r.source ?? '–'].map((text) => ({ text }));
 }
 
-function metricTable(rows: readonly MetricComparison[], c: Comparison): string {
-  const level = `${c.confidence * 100}% CI`;
-  const body = rows.map((r) => [
-    markdownText(r.cellId),
-    fmtMedian(r.base.median, r.unit),
-    fmtMedian(r.cand.median, r.unit),
-    fmtPct(r.changePct),
-    fmtCiPct(r.ciPct),
-    `${r.base.n} / ${r.cand.n}`,
-    r.regression ? `**${markdownText(verdictText(r, c.thresholdPct))}**` : markdownText(verdictText(r, c.thresholdPct)),
-  ]);
-  return pipeTable([['Cell', 'Base median', 'Cand median', 'Change', level, 'n (base / cand)', 'Verdict'], ...body], ['l', 'r', 'r', 'r', 'r', 'r', 'l']);
+function runsTable(c: Comparison): Table {
+  return {
+    id: 'runs',
+    columns: columns([['', 'left'], ['Run', 'left'], ['Target', 'left'], ['Host', 'left'], ['Git', 'left'], ['Started', 'left'], ['File', 'left']]),
+    rows: [runRow('Base', c.base), runRow('Candidate', c.cand)],
+  };
 }
 
-/** The comparison as Markdown: runs, gate outcome, context warnings on top, then a table per metric. */
-export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdownOptions = {}): string {
-  const out: string[] = [];
-  out.push(`## Comparison: ${markdownText(c.base.suite)}`);
-  out.push(markdownTable([['', 'Run', 'Target', 'Host', 'Git', 'Started', 'File'], runRow('Base', c.base), runRow('Candidate', c.cand)]));
-  out.push(`**${markdownText(gateLine(c))}**\n\n${summaryLine(c)}.`);
-  const findings = findingsSection(c);
-  if (findings) out.push(findings);
-  const identity = identitySection(c);
-  if (identity) out.push(identity);
-  if (c.warnings.length) {
-    const lines = c.warnings.map((w) => {
-      const cells = w.cellIds ? ` (${w.cellIds.length === 1 ? 'cell' : `${w.cellIds.length} cells`}: ${listCells(w.cellIds)})` : '';
-      return `- ⚠ **${w.kind}**: ${markdownText(w.message)}${cells}`;
-    });
-    out.push(`### Context warnings\n\nThese differ between the runs and may explain (or hide) a change:\n\n${lines.join('\n')}`);
+const METRIC_COLUMNS = (c: Comparison) =>
+  columns([['Cell', 'left'], ['Base median', 'right'], ['Cand median', 'right'], ['Change', 'right'], [`${c.confidence * 100}% CI`, 'right'], ['n (base / cand)', 'right'], ['Verdict', 'left']]);
+
+// A comparison of thousands of cells makes a row per cell and metric: cells are plain objects, built once.
+function metricRow(r: MetricComparison, c: Comparison): TableCell[] {
+  const verdict = verdictText(r, c.thresholdPct);
+  return [
+    { text: r.cellId },
+    { text: fmtMedian(r.base.median, r.unit), unit: r.unit, ...(r.base.median === null ? {} : { value: r.base.median }), n: r.base.n },
+    { text: fmtMedian(r.cand.median, r.unit), unit: r.unit, ...(r.cand.median === null ? {} : { value: r.cand.median }), n: r.cand.n },
+    { text: fmtPct(r.changePct), status: 'derived' },
+    { text: fmtCiPct(r.ciPct), status: 'derived' },
+    { text: `${r.base.n} / ${r.cand.n}` },
+    { text: r.regression ? `**${verdict}**` : verdict },
+  ];
+}
+
+function metricSections(c: Comparison, opts: ComparisonMarkdownOptions): Section[] {
+  const byMetric = new Map<string, MetricComparison[]>();
+  for (const r of c.rows) {
+    const list = byMetric.get(r.metric);
+    if (list) list.push(r);
+    else byMetric.set(r.metric, [r]);
   }
-  if (c.regressedCells.length) out.push(`### Regressed cells\n\n${c.regressedCells.map((id) => `- ${markdownCode(id)}`).join('\n')}`);
-  for (const metric of c.metrics) {
-    const all = c.rows.filter((r) => r.metric === metric);
-    if (!all.length) continue;
+  return c.metrics.flatMap((metric) => {
+    const all = byMetric.get(metric) ?? [];
+    if (!all.length) return [];
     const rows = opts.onlyChanged ? all.filter((r) => r.verdict !== 'no significant change') : all;
     const first = all[0]!;
-    const heading = `### ${metric} (${first.unit || 'no unit'}, ${first.direction})`;
     const omitted = all.length - rows.length;
-    const note = omitted ? `\n\n${omitted} of ${all.length} cells with no significant change are not listed.` : '';
-    out.push(rows.length ? `${heading}\n\n${metricTable(rows, c)}${note}` : `${heading}${note}`);
-  }
-  const notCompared: string[] = [];
-  if (c.onlyInBase.length) notCompared.push(`- Only in the base run (${c.onlyInBase.length}): ${listCells(c.onlyInBase, 50)}`);
-  if (c.onlyInCand.length) notCompared.push(`- Only in the candidate run (${c.onlyInCand.length}): ${listCells(c.onlyInCand, 50)}`);
+    return [
+      section(`metric-${metric}`, `${metric} (${first.unit || 'no unit'}, ${first.direction})`, {
+        tables: rows.length ? [{ id: metric, columns: METRIC_COLUMNS(c), rows: rows.map((r) => metricRow(r, c)) }] : [],
+        footnotes: omitted ? [`${omitted} of ${all.length} cells with no significant change are not listed.`] : [],
+      }),
+    ];
+  });
+}
+
+function notComparedSection(c: Comparison): Section[] {
+  const bullets: string[] = [];
+  if (c.onlyInBase.length) bullets.push(`Only in the base run (${c.onlyInBase.length}): ${listCells(c.onlyInBase, 50)}`);
+  if (c.onlyInCand.length) bullets.push(`Only in the candidate run (${c.onlyInCand.length}): ${listCells(c.onlyInCand, 50)}`);
   for (const f of c.failed) {
     const where = f.side === 'both' ? 'failed in both runs' : f.side === 'base' ? 'failed in the base run' : '**newly failing** in the candidate run';
-    notCompared.push(`- ${markdownCode(f.cellId)}: ${where}: ${markdownText(f.error)}`);
+    bullets.push(`${codeSpan(f.cellId)}: ${where}: ${f.error}`);
   }
-  if (notCompared.length) out.push(`### Cells not compared\n\n${notCompared.join('\n')}`);
-  out.push(
-    `<sub>Method: ${c.method}. Change = candidate median / base median - 1; the interval is for the shift of the ` +
-      `whole distribution. A regression is slower beyond the threshold and significant.</sub>`,
-  );
-  return `${out.join('\n\n')}\n`;
+  return bullets.length ? [section('not-compared', 'Cells not compared', { bullets })] : [];
+}
+
+/** The comparison as a report: runs, gate outcome, context warnings on top, then a table per metric. */
+export function comparisonReport(c: Comparison, opts: ComparisonMarkdownOptions = {}): Report {
+  const warnings = c.warnings.length
+    ? [
+        section('warnings', 'Context warnings', {
+          notes: ['These differ between the runs and may explain (or hide) a change:'],
+          bullets: c.warnings.map((w) => {
+            const cells = w.cellIds ? ` (${w.cellIds.length === 1 ? 'cell' : `${w.cellIds.length} cells`}: ${listCells(w.cellIds)})` : '';
+            return `⚠ **${w.kind}**: ${w.message}${cells}`;
+          }),
+        }),
+      ]
+    : [];
+  const regressed = c.regressedCells.length ? [section('regressed', 'Regressed cells', { bullets: c.regressedCells.map(codeSpan) })] : [];
+  return {
+    title: `Comparison: ${c.base.suite}`,
+    facts: [],
+    tables: [runsTable(c)],
+    notes: [`**${gateLine(c)}**`, `${summaryLine(c)}.`],
+    sections: [...findingsSection(c), ...identitySection(c), ...warnings, ...regressed, ...metricSections(c, opts), ...notComparedSection(c)],
+    charts: [],
+    smallPrint: [
+      `Method: ${c.method}. Change = candidate median / base median - 1; the interval is for the shift of the ` +
+        'whole distribution. A regression is slower beyond the threshold and significant.',
+    ],
+  };
+}
+
+/** The comparison as Markdown (stdout, --out, the step summary). */
+export function formatComparisonMarkdown(c: Comparison, opts: ComparisonMarkdownOptions = {}): string {
+  return renderMarkdown(comparisonReport(c, opts), { headingLevel: COMPARISON_HEADING_LEVEL });
+}
+
+// GitHub rejects a step summary over 1 MiB; keep a margin for other steps' output.
+const STEP_SUMMARY_LIMIT = 900 * 1024;
+/** Regressed cells the shortest step summary still lists. */
+const SUMMARY_CELLS = 500;
+
+/** The Markdown for $GITHUB_STEP_SUMMARY: full, or only the changed rows when the full table is too big, or the gate and the regressed cells. */
+export function comparisonStepSummary(c: Comparison): string {
+  const full = formatComparisonMarkdown(c);
+  if (Buffer.byteLength(full) <= STEP_SUMMARY_LIMIT) return full;
+  const changed = formatComparisonMarkdown(c, { onlyChanged: true });
+  if (Buffer.byteLength(changed) <= STEP_SUMMARY_LIMIT) return changed;
+  const more = c.regressedCells.length - SUMMARY_CELLS;
+  const regressed = c.regressedCells.length
+    ? [section('regressed', 'Regressed cells', { bullets: c.regressedCells.slice(0, SUMMARY_CELLS).map(codeSpan), footnotes: more > 0 ? [`${more} more regressed cells are in the job's artifacts.`] : [] })]
+    : [];
+  const report: Report = {
+    title: `Comparison: ${c.base.suite}`,
+    facts: [],
+    notes: [`**${gateLine(c)}**`, `${summaryLine(c)}.`, "The tables are too large for a step summary; see the job's artifacts."],
+    sections: regressed,
+    charts: [],
+  };
+  return renderMarkdown(report, { headingLevel: COMPARISON_HEADING_LEVEL });
 }

@@ -1,5 +1,4 @@
 import type { ChartConfiguration } from 'chart.js';
-import { markdownTable } from 'markdown-table';
 import type { RunResult } from '../../core/result-types.ts';
 import { fmt } from '../format.ts';
 import { metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
@@ -7,8 +6,8 @@ import { figureSourceOf, metricFigureSource, type FigureSource } from '../../cor
 import { cellFigure } from '../report-axera.ts';
 import { metricDirection } from '../../analysis/cell-values.ts';
 import { isThrottled } from '../../analysis/run-facts.ts';
-import { markdownCode, markdownText } from '../render/markdown.ts';
-import { pipeTable } from './pipe-table.ts';
+import { renderMarkdown } from '../render/markdown.ts';
+import { codeSpan, columns, type Report, type Section, type Table, type TableCell } from '../report-model.ts';
 import { buildComparisonGrid, columnDifferences, type CompareBy, type ComparisonGrid, type GridEntry } from './table-grid.ts';
 
 
@@ -23,24 +22,17 @@ function entryText(e: GridEntry | null, metric: string): string {
   return `${fmt(figure.stats.median)}${SOURCE_MARK[figure.source]}${isThrottled(e.cell) ? ' (throttled)' : ''}`;
 }
 
-function headerNotes(results: readonly RunResult[], grid: ComparisonGrid, metrics: readonly string[]): string[] {
+/** The runs, and what a reader must know about every figure (synthetic weights, how figures were obtained). */
+function headerNotes(results: readonly RunResult[], grid: ComparisonGrid, metrics: readonly string[], shared: boolean): string[] {
   const notes: string[] = [];
   notes.push(
-    `Runs: ${results.map((r) => `${markdownCode(r.runId)} (suite ${markdownText(r.suite.name)}, target ${markdownText(r.target)}, ${markdownText(r.environment.host.hostname)}, ${markdownText(r.startedAt.slice(0, 10))})`).join('; ')}.`,
+    `Runs: ${results.map((r) => `${codeSpan(r.runId)} (suite ${r.suite.name}, target ${r.target}, ${r.environment.host.hostname}, ${r.startedAt.slice(0, 10)})`).join('; ')}.`,
   );
-  const diffs = columnDifferences(results, grid);
-  if (diffs.length) {
-    notes.push(
-      `**What differs between the columns' environments** (a difference in a row may come from these, not only from the ${grid.compareBy}):`,
-      markdownTable([['', ...grid.columns.map(markdownText)], ...diffs.map((d) => [markdownText(d.label), ...d.values.map(markdownText)])]),
-    );
-  } else {
-    notes.push(`The columns share one environment (host, board facts, versions, threads, weights); only the ${grid.compareBy} differs.`);
-  }
+  if (shared) notes.push(`The columns share one environment (host, board facts, versions, threads, weights); only the ${grid.compareBy} differs.`);
   const synthetic = grid.columns.filter((_, ci) => grid.rows.some((r) => r.entries[ci]?.cell.model?.synthetic));
   if (synthetic.length) {
     notes.push(
-      `**SYNTHETIC WEIGHTS** in ${synthetic.length === grid.columns.length ? 'every column' : synthetic.map((c) => `"${markdownText(c)}"`).join(', ')}: ` +
+      `**SYNTHETIC WEIGHTS** in ${synthetic.length === grid.columns.length ? 'every column' : synthetic.map((c) => `"${c}"`).join(', ')}: ` +
         'random values with the real architecture; latency of a dense model does not depend on weight values, but this is not a trained model.',
     );
   }
@@ -58,17 +50,30 @@ function headerNotes(results: readonly RunResult[], grid: ComparisonGrid, metric
   return notes;
 }
 
+function environmentSection(results: readonly RunResult[], grid: ComparisonGrid): Section | null {
+  const diffs = columnDifferences(results, grid);
+  if (!diffs.length) return null;
+  return {
+    id: 'environment',
+    heading: "What differs between the columns' environments",
+    notes: [`A difference in a row may come from these, not only from the ${grid.compareBy}.`],
+    tables: [{ id: 'environment', columns: columns([['', 'left'], ...grid.columns.map((c): [string, 'left'] => [c, 'left'])]), rows: diffs.map((d) => [d.label, ...d.values].map((text) => ({ text }))) }],
+    charts: [],
+  };
+}
+
 /**
- * Published comparison tables in Markdown: one table per metric, rows = cells without the
+ * Published comparison tables as a report: one table per metric, rows = cells without the
  * compare-by axis, one column per target/backend/precision, values = medians; the notes on top
  * say what differs between the columns' environments besides the compared axis.
  */
-export function comparisonTables(results: RunResult[], compareBy: CompareBy, metrics: readonly string[] = TABLE_METRICS): string {
+export function comparisonTablesReport(results: RunResult[], compareBy: CompareBy, metrics: readonly string[] = TABLE_METRICS): Report {
   const grid = buildComparisonGrid(results, compareBy);
-  const parts: string[] = [...headerNotes(results, grid, metrics)];
+  const tables: Table[] = [];
+  const tableColumns = columns([['Cell', 'left'], ...grid.columns.map((c): [string, 'right'] => [c, 'right'])]);
   for (const metric of metrics) {
     // A row is listed when some column has the metric (or failed): text-only cells have no image_encode_ms.
-    const body: string[][] = [];
+    const rows: TableCell[][] = [];
     let present = false;
     for (const r of grid.rows) {
       let listed = false;
@@ -76,16 +81,25 @@ export function comparisonTables(results: RunResult[], compareBy: CompareBy, met
         if (e && cellFigure(e.cell, metric)) present = listed = true;
         else if (e?.cell.status === 'failed') listed = true;
       }
-      if (listed) body.push([markdownText(r.key), ...r.entries.map((e) => entryText(e, metric))]);
+      if (listed) rows.push([{ text: r.key }, ...r.entries.map((e) => ({ text: entryText(e, metric) }))]);
     }
     if (!present) continue;
     const unit = metricUnit(metric);
-    parts.push(
-      `### ${metric} (median${unit ? `, ${unit}` : ''}; ${metricDirection(metric)})\n\n` +
-        pipeTable([['Cell', ...grid.columns.map(markdownText)], ...body], ['l', ...grid.columns.map(() => 'r' as const)]),
-    );
+    tables.push({ id: metric, caption: `${metric} (median${unit ? `, ${unit}` : ''}; ${metricDirection(metric)})`, columns: tableColumns, rows });
   }
-  return `${parts.join('\n\n')}\n`;
+  const environment = environmentSection(results, grid);
+  return {
+    title: `Comparison by ${compareBy}: ${[...new Set(results.map((r) => r.suite.name))].join(', ')}`,
+    facts: [],
+    notes: headerNotes(results, grid, metrics, environment === null),
+    sections: [...(environment ? [environment] : []), { id: 'medians', heading: `Medians by ${compareBy}`, notes: [], tables, charts: [] }],
+    charts: [],
+  };
+}
+
+/** comparison.md's text: the report above as Markdown (render/markdown.ts). */
+export function comparisonTables(results: RunResult[], compareBy: CompareBy, metrics: readonly string[] = TABLE_METRICS): string {
+  return renderMarkdown(comparisonTablesReport(results, compareBy, metrics));
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];

@@ -1,5 +1,4 @@
 import { fmt } from '../format.ts';
-import { markdownText } from '../render/markdown.ts';
 import type { JunitCaseOutcome } from '../render/junit.ts';
 import type { Comparison, FindingKind, GateFinding, MetricComparison } from '../../analysis/comparison-types.ts';
 
@@ -91,9 +90,9 @@ export function summaryLine(c: Comparison): string {
   );
 }
 
-/** One gate finding as a Markdown list item. */
-export function findingLine(f: GateFinding): string {
-  return `- **${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${markdownText(f.cellId)}` : ''}: ${markdownText(f.reason)}`;
+/** One gate finding as an item of the report model's lists (its light markup: **bold**). */
+export function findingText(f: GateFinding): string {
+  return `**${f.outcome === 'fail' ? 'FAIL' : 'CANNOT JUDGE'}** (${f.kind})${f.cellId ? ` ${f.cellId}` : ''}: ${f.reason}`;
 }
 
 /** Findings that are a JUnit test case of their own (the others mark a metric row or a cell-status case). */

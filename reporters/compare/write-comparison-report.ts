@@ -42,8 +42,9 @@ export async function writeComparisonReport(
     }
     if (allPages > pages) links.push(`_${metric}: charts show rows 1-${pages * ROWS_PER_CHART} of ${grid.rows.length}; every row is in the tables above._`);
   }
-  const title = `# Comparison by ${compareBy}: ${[...new Set(results.map((r) => r.suite.name))].join(', ')}`;
-  const markdown = `${title}\n\n${comparisonTables(results, compareBy)}\n## Charts\n\n${links.join('\n\n')}\n`;
+  // The charts are files beside comparison.md, linked as images: the one part the report model
+  // (whose charts are chart.js specifications, drawn by each renderer) does not describe.
+  const markdown = `${comparisonTables(results, compareBy)}\n## Charts\n\n${links.join('\n\n')}\n`;
   const markdownFile = join(outDir, 'comparison.md');
   writeFileSync(markdownFile, markdown);
   return { markdownFile, charts };

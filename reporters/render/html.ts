@@ -18,7 +18,7 @@ export function escapeHtml(text: string): string {
 export function inlineMarkdown(text: string): string {
   return escapeHtml(text)
     .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
-    .replace(/`([^`]+)`/g, '<code>$1</code>')
+    .replace(/(?<!`)(`+)(?!`)(.*?[^`])\1(?!`)/g, '<code>$2</code>')
     .replace(/(^|\s)_(.+?)_(?=\s|$|[.,;:])/g, '$1<em>$2</em>');
 }
 
@@ -107,6 +107,7 @@ export function renderHtmlSection(s: Section, tables: HtmlTableOptions = {}): st
     ...s.tables.map((t) => renderHtmlTable(t, tables)),
     ...s.charts.map(renderHtmlChart),
     ...(s.bullets?.length ? [`<ul>${s.bullets.map((b) => `<li>${inlineMarkdown(b)}</li>`).join('')}</ul>`] : []),
+    ...(s.footnotes ?? []).map((n) => `<p>${inlineMarkdown(n)}</p>`),
     '</section>',
   ].join('\n');
 }
@@ -116,8 +117,10 @@ export function renderHtmlReport(report: Report): string {
   return [
     `<h1>${escapeHtml(report.title)}</h1>`,
     `<ul class="facts">${report.facts.map((f) => `<li>${inlineMarkdown(f)}</li>`).join('')}</ul>`,
+    ...(report.tables ?? []).map((t) => renderHtmlTable(t)),
     ...report.notes.map((n) => `<p>${inlineMarkdown(n)}</p>`),
     ...report.sections.map((s) => renderHtmlSection(s)),
     ...report.charts.map(renderHtmlChart),
+    ...(report.smallPrint ?? []).map((p) => `<p><small>${inlineMarkdown(p)}</small></p>`),
   ].join('\n');
 }

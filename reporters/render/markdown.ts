@@ -8,7 +8,7 @@
  * same the HTML renderer understands (html.ts inlineMarkdown), is the only Markdown that passes.
  */
 import { markdownTable } from 'markdown-table';
-import type { Alignment, Report, Section, Table, TableCell } from '../report-model.ts';
+import { codeSpan, type Alignment, type Report, type Section, type Table, type TableCell } from '../report-model.ts';
 import { markerText } from '../markers.ts';
 
 const ALIGN: Record<Alignment, 'l' | 'r' | 'c'> = { left: 'l', right: 'r', center: 'c' };
@@ -35,8 +35,14 @@ export function cellText(c: TableCell): string {
 const INLINE_SPECIAL = /[\\<&|]|\](?=[([:])/g;
 /** Line starts that make a block: headings, quotes, lists, thematic breaks, setext lines, fences. */
 const BLOCK_START = /^(\s*)(#|>|[-+*=](?=\s|$)|\d+[.)](?=\s|$)|[-*_=]{3,}|`{3,}|~{3,})/;
-/** Code spans the model writes (`bench calibrate`): their text is literal in Markdown already. */
-const CODE_SPAN = /`[^`]+`/g;
+/**
+ * Code spans the model writes (`bench calibrate`, report-model.ts codeSpan): their text is literal
+ * in Markdown already. As CommonMark reads them: an opening run of backticks closed by the next
+ * run of the same length, so a fence of two holds an id with one backtick.
+ */
+const CODE_SPAN = /(?<!`)(`+)(?!`)(.*?[^`])\1(?!`)/g;
+/** Text without any of these is printed as it is (most cells of a large table: numbers, names). */
+const ANY_SPECIAL = /[\\<&|\]`\r\n\u2028\u2029]/;
 
 /**
  * Text made inert for Markdown: line breaks become spaces (a newline could start a heading or end
@@ -45,6 +51,7 @@ const CODE_SPAN = /`[^`]+`/g;
  * pipes are escaped (GitHub splits table cells on them even there) and nothing else is read.
  */
 export function markdownText(text: string): string {
+  if (!ANY_SPECIAL.test(text) && !BLOCK_START.test(text)) return text;
   const flat = text.replace(/\r\n?|\n|\u2028|\u2029/g, ' ');
   let out = '';
   let at = 0;
@@ -57,40 +64,78 @@ export function markdownText(text: string): string {
   return out.replace(BLOCK_START, (_, space: string, marker: string) => `${space}\\${marker}`);
 }
 
-/** A code span holding any text: a fence longer than any run of backticks inside, pipes escaped. */
+/** A code span holding any text (report-model.ts codeSpan), pipes escaped. */
 export function markdownCode(text: string): string {
-  const flat = text.replace(/\r\n?|\n|\u2028|\u2029/g, ' ').replace(/\|/g, '\\|');
-  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${flat}${pad}${fence}`;
+  return codeSpan(text.replace(/\r\n?|\n|\u2028|\u2029/g, ' ')).replace(/\|/g, '\\|');
 }
 
+/** Above this many rows a table is written unpadded: padding costs time and bytes, and nobody reads 10,000 rows raw. */
+const PADDED_ROWS = 200;
+const DELIMITER: Record<Alignment, string> = { left: ':--', right: '--:', center: ':-:' };
+
+/** A pipe table of escaped cells: padded by markdown-table (reads as text too) when small, plain when large. */
+function pipeTable(header: string[], body: string[][], align: readonly Alignment[]): string {
+  if (body.length <= PADDED_ROWS) return markdownTable([header, ...body], { align: align.map((a) => ALIGN[a]) });
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(align.map((a) => DELIMITER[a])), ...body.map(line)].join('\n');
+}
+
+/** Heading levels: the report's title at `level`, sections one below, captioned tables two below. */
+const heading = (level: number, text: string) => `${'#'.repeat(Math.min(6, level))} ${markdownText(text)}`;
+
+/** A table under a section (`###` caption); renderMarkdown places tables at other levels. */
 export function renderTable(t: Table): string {
+  return tableAt(t, 3);
+}
+
+function tableAt(t: Table, level: number): string {
   const parts: string[] = [];
-  if (t.caption) parts.push(`### ${markdownText(t.caption)}`);
+  if (t.caption) parts.push(heading(level, t.caption));
   if (t.figures) parts.push(`_${markdownText(t.figures)}_`);
   const shown = t.display && t.rows.length > t.display.maxRows ? t.rows.slice(0, t.display.maxRows) : t.rows;
   if (t.rows.length === 0) parts.push(markdownText(t.empty ?? '_No rows._'));
   else {
     parts.push(
-      markdownTable([t.columns.map((c) => markdownText(c.header)), ...shown.map((r) => r.map((c) => markdownText(cellText(c))))], {
-        align: t.columns.map((c) => ALIGN[c.align]),
-      }),
+      pipeTable(
+        t.columns.map((c) => markdownText(c.header)),
+        shown.map((r) => r.map((c) => markdownText(cellText(c)))),
+        t.columns.map((c) => c.align),
+      ),
     );
   }
   if (shown.length < t.rows.length) parts.push(`_${shown.length} of ${t.rows.length} rows shown; ${markdownText(t.display!.rest)}._`);
   return parts.join('\n\n');
 }
 
+/** A section of a report with a `#` title (`##` heading). */
 export function renderSection(s: Section): string {
-  const parts = [...s.notes.map(markdownText), ...s.tables.map(renderTable)];
-  if (s.bullets?.length) parts.push(s.bullets.map((b) => `- ${markdownText(b)}`).join('\n'));
-  return `## ${markdownText(s.heading)}\n\n${parts.join('\n\n')}`;
+  return sectionAt(s, 2);
 }
 
-export function renderMarkdown(report: Report): string {
-  const head = [`# ${markdownText(report.title)}`, '', ...report.facts.map((f) => `- ${markdownText(f)}`)];
-  if (report.notes.length) head.push('', report.notes.map(markdownText).join('\n\n'));
-  return `${[head.join('\n'), ...report.sections.map(renderSection)].join('\n\n')}\n`;
+function sectionAt(s: Section, level: number): string {
+  const parts = [...s.notes.map(markdownText), ...s.tables.map((t) => tableAt(t, level + 1))];
+  if (s.bullets?.length) parts.push(s.bullets.map((b) => `- ${markdownText(b)}`).join('\n'));
+  if (s.footnotes?.length) parts.push(...s.footnotes.map(markdownText));
+  return [heading(level, s.heading), ...parts].join('\n\n');
+}
+
+export interface MarkdownOptions {
+  /**
+   * Level of the title's heading (1: `#`). A report written into a larger document (a CI step
+   * summary, where the job's own headings are above it) starts at 2; its sections and tables
+   * follow one and two levels below, so the outline never skips a level.
+   */
+  headingLevel?: number;
+}
+
+export function renderMarkdown(report: Report, options: MarkdownOptions = {}): string {
+  const level = options.headingLevel ?? 1;
+  const blocks = [heading(level, report.title)];
+  if (report.facts.length) blocks.push(report.facts.map((f) => `- ${markdownText(f)}`).join('\n'));
+  for (const t of report.tables ?? []) blocks.push(tableAt(t, level + 1));
+  blocks.push(...report.notes.map(markdownText));
+  blocks.push(...report.sections.map((s) => sectionAt(s, level + 1)));
+  // <sub> is inline HTML around escaped text: small type on GitHub, nothing a result file can open.
+  blocks.push(...(report.smallPrint ?? []).map((p) => `<sub>${markdownText(p)}</sub>`));
+  return `${blocks.join('\n\n')}\n`;
 }

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IterationRecord } from '../../core/events.ts';
-import { HEADLINE_METRICS, METRICS, metricBetter, metricDefinition, metricsWithRole, metricUnit, TABLE_METRICS } from '../../core/metric-registry.ts';
+import { HEADLINE_METRICS, METRICS, metricBetter, metricDefinition, metricsWithRole, metricUnit, TABLE_METRICS, TTFT_PARTS } from '../../core/metric-registry.ts';
+import type { RunResult } from '../../core/result-types.ts';
+import { phaseShareTable } from '../../reporters/build-report.ts';
+import { PHASE_METRIC } from '../../roofline/rows.ts';
 import { iterationMetrics } from '../../core/metrics.ts';
 import { DEFAULT_ADAPTIVE_METRICS } from '../../harness/methodology.ts';
 import { SPREAD_METRICS } from '../../harness/cell-quality.ts';
@@ -67,11 +70,23 @@ describe('metric registry', () => {
     });
   });
 
-  it('no list of metric names outside the registry in the harness and the CLI', () => {
+  it('no list of metric names outside the registry, in any layer', () => {
     const files = (dir: string): string[] =>
       readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
-    const list = /\[\s*'[a-z0-9_]+_(ms|per_s|pct)'\s*,/;
-    const found = ['harness', 'cli'].flatMap(files).filter((f) => list.test(readFileSync(f, 'utf8')));
+    // An array of the registry's metric names, or a record whose values are (phase -> metric).
+    const name = `(${METRICS.map((m) => m.name).join('|')})`;
+    const list = new RegExp(`\\[\\s*'${name}'\\s*,|^\\s*[a-z_]+: '${name}',\\s*$`, 'm');
+    const folders = ['harness', 'cli', 'analysis', 'reporters', 'publish', 'history', 'roofline', 'core', 'hw-probes', 'runners', 'targets'];
+    const found = folders.flatMap(files).filter((f) => !f.endsWith('metric-registry.ts') && list.test(readFileSync(f, 'utf8')));
     expect(found).toEqual([]);
+  });
+
+  it('the Share-of-TTFT parts, the serving table and the roofline phases are roles and fields of the definitions', () => {
+    expect(TTFT_PARTS).toEqual(['preprocess_ms', 'image_encode_ms', 'prefill_ms']);
+    expect(metricsWithRole('serving')).toEqual(['chunk_itl_ms', 'request_throughput', 'output_throughput', 'total_token_throughput', 'request_goodput', 'goodput_fraction']);
+    expect(PHASE_METRIC).toEqual({ decode: 'tpot_ms', prefill: 'prefill_ms', image_encode: 'image_encode_ms' });
+    // The table's columns are the parts, in the registry's order.
+    const table = phaseShareTable({ cells: [] } as unknown as RunResult);
+    expect(table.columns.map((c) => c.header)).toEqual(['Cell', 'TTFT median', 'preprocess', 'image_encode', 'prefill', 'other']);
   });
 });
