@@ -22,12 +22,14 @@ const TEMP_SUFFIX = /\.\d+\.[0-9a-f]+\.tmp$/;
  * the old or the new whole content: write a sibling temp file, fsync it, rename it over the
  * target, fsync the folder.
  */
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string | readonly Uint8Array[]): void {
   const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
   const fd = openSync(tmp, 'wx');
   try {
     try {
-      writeSync(fd, content);
+      if (typeof content === 'string') writeSync(fd, content);
+      // Binary content in parts (a header, then arrays viewed as bytes), written in order.
+      else for (const part of content) writeSync(fd, part);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -6,9 +6,10 @@
  * flags, ONNX Runtime version) and the thread count, so they are stored under a key of all of
  * these and computed once; a file that does not match what it should hold is computed again.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 
 export interface ReferenceOutputs {
   logits: Float32Array;
@@ -71,19 +72,7 @@ export function writeReference(path: string, dir: string, out: ReferenceOutputs)
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(out.logits.length, 4);
   header.writeUInt32LE(out.image ? out.image.length : NO_IMAGE, 8);
-  const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx');
-  try {
-    try {
-      writeSync(fd, header);
-      writeSync(fd, new Uint8Array(out.logits.buffer, out.logits.byteOffset, out.logits.byteLength));
-      if (out.image) writeSync(fd, new Uint8Array(out.image.buffer, out.image.byteOffset, out.image.byteLength));
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  const parts: Uint8Array[] = [header, new Uint8Array(out.logits.buffer, out.logits.byteOffset, out.logits.byteLength)];
+  if (out.image) parts.push(new Uint8Array(out.image.buffer, out.image.byteOffset, out.image.byteLength));
+  writeFileAtomic(path, parts);
 }
