@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { newRunId } from '../harness/result-store.ts';
 import { loadSuite } from '../harness/suite-loader.ts';
-import { composeSuite, readSubgraphLogs, renderComposition } from '../reporters/axera-compose-report.ts';
+import { readSubgraphLogs } from '../harness/subgraph-logs.ts';
+import { composeSuite, renderComposition } from '../reporters/axera-compose-report.ts';
 
 export function registerComposeCommand(program: Command): void {
   program

@@ -6,7 +6,7 @@
 import type { FigureSource } from '../core/figure-source.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { summarize } from '../core/stats.ts';
-import { checkFigure } from '../runners/axera/compose.ts';
+import { checkFigure } from '../core/axera-compose.ts';
 import { cellSource, metricSource, type StoredStats } from './figures.ts';
 import { fmt } from './format.ts';
 import { cell, columns, type Section, type TableCell } from './report-model.ts';

@@ -7,7 +7,7 @@
  * `reported` ("composed.*") and the cell's settings (timing: composed).
  */
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
-import { composeRow, type ComposedRow } from './compose.ts';
+import { composeRow, type ComposedRow } from '../../core/axera-compose.ts';
 import type { GraphLatency } from './measure.ts';
 import type { CellGeometry } from './options.ts';
 

@@ -2,8 +2,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadSuite } from '../../harness/suite-loader.ts';
-import { checkFigure, composeRow, printedDecimals } from '../../runners/axera/compose.ts';
-import { composeSuite, readSubgraphLogs, renderComposition } from '../../reporters/axera-compose-report.ts';
+import { checkFigure, composeRow, printedDecimals } from '../../core/axera-compose.ts';
+import { readSubgraphLogs } from '../../harness/subgraph-logs.ts';
+import { composeSuite, renderComposition } from '../../reporters/axera-compose-report.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'compose-seed');
 

@@ -11,7 +11,7 @@
  * Every figure here is COMPOSED from measured subgraph latencies, never measured end to end;
  * reports label it so.
  */
-import { CompositionError } from '../../core/errors.ts';
+import { CompositionError } from './errors.ts';
 
 
 export interface SubgraphLatencies {
