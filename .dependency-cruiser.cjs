@@ -57,6 +57,14 @@ module.exports = {
     ...layerRules,
     ...siblingRules,
     {
+      name: 'report-layers-read-runners-through-registry',
+      comment:
+        'analysis, reporters, history and publish know runners only through their descriptors (runners/registry.ts): what a runner computes that reports also need belongs in core',
+      severity: 'error',
+      from: { path: '^(analysis|reporters|history|publish)/' },
+      to: { path: '^runners/', pathNot: '^runners/registry\\.ts$' },
+    },
+    {
       name: 'no-test-from-source',
       comment: 'test/ is not part of the product: no source or benchmark imports from it (shared builders live in bench/synthetic/)',
       severity: 'error',
