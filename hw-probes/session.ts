@@ -43,9 +43,18 @@ export async function startProbes(
       );
     }
   }
+  /** Re-reads `pending` every quarter interval until it names no probe or `maxWaitMs` has passed; returns what it last named. */
+  const pollUntilNone = async (pending: () => string[], maxWaitMs: number): Promise<string[]> => {
+    const deadline = clock.now() + maxWaitMs;
+    let waiting = pending();
+    while (waiting.length && clock.now() < deadline) {
+      await sleep(Math.max(1, Math.min(defaultIntervalMs / 4, deadline - clock.now())));
+      waiting = pending();
+    }
+    return waiting;
+  };
   return {
     async sampleBeyond(tMs, maxWaitMs) {
-      const deadline = clock.now() + maxWaitMs;
       // A probe that cannot say when it last sampled is given one interval and a half past tMs.
       const blindUntil = tMs + 1.5 * defaultIntervalMs;
       const short = (): string[] =>
@@ -56,22 +65,10 @@ export async function startProbes(
             return last !== null && last <= tMs; // a probe that never sampled has nothing to cover
           })
           .map((p) => p.name);
-      let waiting = short();
-      while (waiting.length && clock.now() < deadline) {
-        await sleep(Math.max(1, Math.min(defaultIntervalMs / 4, deadline - clock.now())));
-        waiting = short();
-      }
-      return waiting;
+      return pollUntilNone(short, maxWaitMs);
     },
     async firstSamples(maxWaitMs) {
-      const deadline = clock.now() + maxWaitMs;
-      const silent = (): string[] => started.filter((p) => p.lastSampleMs && p.lastSampleMs() === null).map((p) => p.name);
-      let waiting = silent();
-      while (waiting.length && clock.now() < deadline) {
-        await sleep(Math.max(1, Math.min(defaultIntervalMs / 4, deadline - clock.now())));
-        waiting = silent();
-      }
-      return waiting;
+      return pollUntilNone(() => started.filter((p) => p.lastSampleMs && p.lastSampleMs() === null).map((p) => p.name), maxWaitMs);
     },
     async stop() {
       const runs = await Promise.all(
