@@ -188,7 +188,7 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     expect(image.error).toBeUndefined();
     expect(image.status).toBe('ok');
     expect(image.metrics['image_encode_ms']!.n).toBe(2);
-    expect(image.settings['binding']).toMatch(/^@fugood\/llama\.node /);
+    expect(image.settings['binding']).toMatch(/^mtmd addon on node-llama-cpp /);
     expect(outcome.failedCells).toBe(0);
   });
 });
