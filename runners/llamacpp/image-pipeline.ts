@@ -89,10 +89,14 @@ export class MtmdPipeline {
       outputTokens: 0,
       events,
     };
+    // The phases tile the request: each starts where the previous one ended (the first at the
+    // request's start), so nothing between them goes unaccounted.
+    let mark = record.startMs;
     const phase = async <T>(name: PhaseName, fn: () => Promise<T>): Promise<T> => {
-      const startMs = clock.now();
+      const startMs = mark;
       const value = await fn();
-      events.push({ kind: 'phase', phase: name, startMs, endMs: clock.now() });
+      mark = clock.now();
+      events.push({ kind: 'phase', phase: name, startMs, endMs: mark });
       return value;
     };
     try {
@@ -107,7 +111,7 @@ export class MtmdPipeline {
         }
       });
       const prefilled = await phase('prefill', () => session.prefill());
-      events.push({ kind: 'token', tMs: clock.now(), index: 0, count: 1 });
+      events.push({ kind: 'token', tMs: mark, index: 0, count: 1 });
       const ids: number[] = [prefilled.token];
       record.outputTokens = 1;
       record.outputTokenIds = ids;

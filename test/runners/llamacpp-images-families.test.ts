@@ -84,14 +84,18 @@ describe('mmproj of Qwen2-VL, Qwen2.5-VL and SmolVLM: F32 image embeddings of mt
     expect(minTokenCosine(zt!.data, zf, z.d.llm.hidden).min).toBeLessThan(0.99);
   });
 
-  it('SmolVLM (idefics3): mtmd splits the frame into 4x4 crops + the global image as the reference does; the global image is the frame itself', async () => {
+  it('SmolVLM (idefics3): mtmd splits the frame into 4x4 crops + the global image as the reference does; the global image is the frame resampled', async () => {
     const p = await zooPair('smolvlm-256m');
     const png = join(tmp, 'smolvlm.png');
     await writeFramePng(png, p.d.vision.imageSize, 9);
     const tiles = await mtmdEmbeddings(p.llm, p.mmproj, png);
     expect(tiles.map((t) => t.tokens)).toEqual(new Array(17).fill(p.d.imageTokensPerTile));
-    // mtmd encodes the crops first and the global image (the overview, last) at the tile size: a copy of the frame.
-    expectAgreement(tiles[16]!, await ortEmbeddings(p.vision, p.d, png), p.d.llm.hidden);
+    // The global image (the overview) at the tile size: mtmd makes it by resizing the frame's
+    // 512 px upscale back down to 128 px (mtmd-image.cpp, idefics3), so its pixels are the frame's
+    // after a resampling round trip, not the frame itself: every token's cosine still >= 0.999
+    // (0.99935 measured), values within 0.106 of ORT's on the frame (values up to 3.4), so the
+    // value check is 0.15 here, against 5e-3 for the families whose frame mtmd encodes as is.
+    expectAgreement(tiles[16]!, await ortEmbeddings(p.vision, p.d, png), p.d.llm.hidden, 0.15);
   });
 });
 

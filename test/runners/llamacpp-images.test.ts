@@ -63,9 +63,10 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
       const [pre, enc, pf, dec] = phases;
       const firstToken = rec.events.find((e) => e.kind === 'token' && e.index === 0);
       expect(pre!.startMs).toBe(rec.startMs);
-      expect(enc!.startMs).toBeGreaterThanOrEqual(pre!.endMs);
-      expect(pf!.startMs).toBeGreaterThanOrEqual(enc!.endMs);
-      expect(firstToken && firstToken.kind === 'token' ? firstToken.tMs : NaN).toBeGreaterThanOrEqual(pf!.endMs);
+      expect(enc!.startMs).toBe(pre!.endMs);
+      expect(pf!.startMs).toBe(enc!.endMs);
+      expect(dec!.startMs).toBe(pf!.endMs);
+      expect(firstToken && firstToken.kind === 'token' ? firstToken.tMs : NaN).toBe(pf!.endMs);
       for (const p of phases) expect(p.endMs).toBeGreaterThan(p.startMs);
       // One encode per image, inside image_encode, each over the image's 4 tokens.
       const encodes = rec.events.filter((e) => e.kind === 'subgraph' && e.graph === 'mtmd_encode_chunk') as Array<{ startMs: number; endMs: number; items: number }>;

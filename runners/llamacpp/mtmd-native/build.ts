@@ -7,16 +7,21 @@
  * library package (library.ts), with that folder as RUNPATH, so the addon runs the same
  * llama.cpp build as the text cells, on ggml's best CPU variant for the machine. The sources come
  * from the llama.cpp tree node-llama-cpp ships as a git bundle (`llama/gitRelease.bundle`, the
- * release of its prebuilt libraries, `llama/llama.cpp.info.json`): cloned offline into a temp
- * folder, compiled with g++ (one job per core), linked, loaded once in a child process to check it,
- * then renamed atomically into `<cache>/<key>/`. The key covers everything that changes the
- * binary: node-llama-cpp's version, the llama.cpp tag and bundle commit, our sources, the
- * compiler's version, platform/arch and the library package. A lock file makes concurrent
- * processes (vitest workers, two runs) build once: the others wait and use the result.
+ * release of its prebuilt libraries, `llama/llama.cpp.info.json`), cloned offline into a temp
+ * folder. Two cached stages, each built in a temp folder and renamed atomically into the cache:
+ * 1. `mtmd-<tag>-...`: mtmd compiled with g++ (one job per core) into a static libmtmd.a, with the
+ *    headers the addon needs (minutes; once per llama.cpp release and compiler);
+ * 2. `<key>`: addon.cc compiled and linked with libmtmd.a against the chosen library package,
+ *    then loaded once in a child process to check it (seconds). The key covers everything that
+ *    changes the binary: node-llama-cpp's version, the llama.cpp tag and bundle commit, our
+ *    sources and flags, the compiler's version, platform/arch and the library package.
+ * A lock file per stage makes concurrent processes (vitest workers, two runs) build once: the
+ * others wait and use the result.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,11 +31,15 @@ import { errorMessage, InputError } from '../../../core/errors.ts';
 import type { LlamaLibrary } from './library.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
 const REPO_ROOT = resolve(HERE, '..', '..', '..');
-/** Our sources: any change to them is a new build (part of the key). */
-const ADDON_SOURCES = ['addon.cc'];
-/** Compiler flags (part of the key). N-API 8: Node >= 12.22 / 14.17 / 16. */
-const CXX_FLAGS = ['-std=c++17', '-O2', '-DNDEBUG', '-fPIC', '-w', '-DLLAMA_SHARED', '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS'];
+/** Our sources and the recipe: any change to them is a new addon build (part of the key; seconds, the mtmd library is reused). */
+const ADDON_SOURCES = ['addon.cc', 'build.ts'];
+/** Compiler flags (part of the keys). */
+const MTMD_LIBRARY_FLAGS = ['-std=c++17', '-O2', '-DNDEBUG', '-fPIC', '-w', '-DLLAMA_SHARED'];
+const C_FLAGS = ['-O2', '-DNDEBUG', '-fPIC', '-w'];
+/** N-API 8: Node >= 12.22 / 14.17 / 16. */
+const ADDON_FLAGS = ['-std=c++17', '-O2', '-DNDEBUG', '-fPIC', '-Wall', '-DLLAMA_SHARED', '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS'];
 /** The addon file inside a build folder. */
 export const ADDON_FILE = 'vlm-bench-mtmd.node';
 /** Facts of a finished build, written beside the addon. */
@@ -47,8 +56,10 @@ export interface MtmdBuildInfo {
   platform: string;
   arch: string;
   sourcesHash: string;
-  /** Wall time of the build on this machine (clone, compile, link, check), ms. */
+  /** Wall time of the addon's build on this machine (with the mtmd library's when built in the same call), ms. */
   buildMs: number;
+  /** Wall time of the mtmd library's build (clone, compile, archive), ms: once per llama.cpp release. */
+  mtmdLibraryBuildMs: number;
   jobs: number;
   /** llama_print_system_info() of the checked load. */
   systemInfo: string;
@@ -70,7 +81,7 @@ export function mtmdCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function nodeLlamaCppDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.resolve('node-llama-cpp'))), '..');
+  return resolve(dirname(require.resolve('node-llama-cpp')), '..');
 }
 
 /** node-llama-cpp's version and the llama.cpp release its bundle and prebuilt libraries are. */
@@ -112,12 +123,12 @@ async function compilerVersion(env: NodeJS.ProcessEnv): Promise<string> {
 function sourcesHash(): string {
   const h = createHash('sha256');
   for (const f of ADDON_SOURCES) h.update(f).update(readFileSync(join(HERE, f)));
-  h.update(CXX_FLAGS.join(' '));
+  h.update(ADDON_FLAGS.join(' '));
   return h.digest('hex').slice(0, 16);
 }
 
 /** The build key and its parts (no build). */
-export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv = process.env): Promise<{ key: string; parts: Omit<MtmdBuildInfo, 'buildMs' | 'jobs' | 'systemInfo' | 'builtAt' | 'llamaCppCommit'> & { bundleHead: string } }> {
+export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv = process.env): Promise<{ key: string; parts: Omit<MtmdBuildInfo, 'buildMs' | 'mtmdLibraryBuildMs' | 'jobs' | 'systemInfo' | 'builtAt' | 'llamaCppCommit'> & { bundleHead: string } }> {
   const src = llamaCppSource();
   const compiler = await compilerVersion(env);
   // The bundle's commit pins the sources exactly (a re-tagged release would change it).
@@ -150,7 +161,9 @@ export async function buildOnce(root: string, key: string, produce: (tmpDir: str
   const final = join(root, key);
   if (existsSync(join(final, BUILD_INFO_FILE))) return false;
   mkdirSync(root, { recursive: true });
-  const release = await lockfile.lock(root, {
+  // proper-lockfile tracks its locks by the locked path: one path per key (it need not exist),
+  // so the addon's lock and the mtmd library's, held at once, stay apart.
+  const release = await lockfile.lock(final, {
     lockfilePath: join(root, `${key}.lock`),
     realpath: false,
     // A holder refreshes the lock every 5 s; one older than 60 s is a dead process's.
@@ -219,96 +232,135 @@ async function checkLoad(addonPath: string, libraryDir: string, env: NodeJS.Proc
   }
 }
 
-async function compileInto(out: string, library: LlamaLibrary, parts: Awaited<ReturnType<typeof mtmdBuildKey>>['parts'], env: NodeJS.ProcessEnv, log: (msg: string) => void): Promise<void> {
-  const started = Date.now();
-  const src = llamaCppSource();
-  const tree = join(out, 'llama.cpp');
-  const logLines: string[] = [];
-  // Offline: the bundle is a file in node_modules.
-  await tool('git', ['clone', '--quiet', '--no-checkout', src.bundle, tree], { env, install: 'apt-get install git' });
-  await tool('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', parts.bundleHead], { cwd: tree, env, install: 'apt-get install git' });
-  const commit = (await tool('git', ['rev-parse', 'HEAD'], { cwd: tree, env, install: 'apt-get install git' })).trim();
-  const mtmdDir = join(tree, 'tools', 'mtmd');
-  const hashDir = join(tree, 'vendor', 'hash');
-  const napiDir = (pkg: string) => dirname(createRequireResolve(pkg));
-  const includes = [
-    join(tree, 'include'),
-    join(tree, 'ggml', 'include'),
-    mtmdDir,
-    join(tree, 'vendor'),
-    hashDir,
-    join(napiDir('node-api-headers'), 'include'),
-    napiDir('node-addon-api'),
-  ].map((d) => `-I${d}`);
-  const objDir = join(out, 'obj');
-  mkdirSync(objDir);
-  const cxx = compilerFor(env);
-  const cc = env['CC'] || 'gcc';
-  const mtmdSources = mtmdLibrarySources(readFileSync(join(mtmdDir, 'CMakeLists.txt'), 'utf8')).map((f) => join(mtmdDir, f));
-  const objects: string[] = [];
-  const compile = (file: string, asC: boolean, extra: string[] = []) => {
-    const obj = join(objDir, `${objects.length}-${file.split('/').pop()}.o`);
-    objects.push(obj);
-    return asC
-      ? { cmd: cc, args: ['-O2', '-DNDEBUG', '-fPIC', '-w', `-I${hashDir}`, '-c', file, '-o', obj], label: file }
-      : { cmd: cxx, args: [...CXX_FLAGS, ...extra, ...includes, '-c', file, '-o', obj], label: file };
-  };
-  const commands = [
-    compile(join(HERE, 'addon.cc'), false),
-    // mtmd is built as the shared library llama.cpp's CMake makes (LLAMA_BUILD: its API exported).
-    ...mtmdSources.map((f) => compile(f, false, ['-DLLAMA_BUILD'])),
-    // vendor/hash as vendor/hash/CMakeLists.txt builds it: sha1.c as C++ (a namespace), the rest C.
-    compile(join(hashDir, 'hash.cpp'), false),
-    compile(join(hashDir, 'sha1', 'sha1.c'), false, ['-x', 'c++']),
-    compile(join(hashDir, 'xxhash', 'xxhash.c'), true),
-    compile(join(hashDir, 'sha256', 'sha256.c'), true),
-  ];
-  // -x c++ must come before the file it applies to: it is in `extra`, ahead of -c FILE.
-  const jobs = availableParallelism();
-  log(`building llama.cpp's mtmd addon (${commands.length} files, ${jobs} jobs) against ${library.source}; once per machine and library version`);
-  try {
+type KeyParts = Awaited<ReturnType<typeof mtmdBuildKey>>['parts'];
+
+/** Facts of a cached mtmd static library (stage 1), written beside it. */
+interface MtmdLibraryInfo {
+  llamaCppCommit: string;
+  compiler: string;
+  buildMs: number;
+  jobs: number;
+}
+
+/** Header folders the addon compiles against, copied from the llama.cpp tree into the library's cache folder. */
+const HEADER_DIRS = [['include'], ['ggml', 'include'], ['tools', 'mtmd']] as const;
+
+/**
+ * Stage 1: llama.cpp's mtmd as a static library (libmtmd.a) plus the headers the addon needs,
+ * cached under `mtmd-<tag>-<hash>`: it depends on the llama.cpp sources and the compiler only, so
+ * a change to our addon or another library flavour (CPU, CUDA, Vulkan) reuses it.
+ */
+async function ensureMtmdLibrary(root: string, parts: KeyParts, env: NodeJS.ProcessEnv, log: (msg: string) => void): Promise<{ dir: string; info: MtmdLibraryInfo }> {
+  const hash = createHash('sha256').update(JSON.stringify([parts.bundleHead, parts.compiler, parts.platform, parts.arch, MTMD_LIBRARY_FLAGS])).digest('hex').slice(0, 12);
+  const key = `mtmd-${parts.llamaCppTag}-${parts.platform}-${parts.arch}-${hash}`;
+  await buildOnce(root, key, async (out) => {
+    const started = Date.now();
+    const src = llamaCppSource();
+    const tree = join(out, 'llama.cpp');
+    const logLines: string[] = [];
+    const git = (args: string[], cwd?: string) => tool('git', args, { cwd, env, install: 'apt-get install git' });
+    // Offline: the bundle is a file in node_modules.
+    await git(['clone', '--quiet', '--no-checkout', src.bundle, tree]);
+    await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', parts.bundleHead], tree);
+    const commit = (await git(['rev-parse', 'HEAD'], tree)).trim();
+    const mtmdDir = join(tree, 'tools', 'mtmd');
+    const hashDir = join(tree, 'vendor', 'hash');
+    const includes = [join(tree, 'include'), join(tree, 'ggml', 'include'), mtmdDir, join(tree, 'vendor'), hashDir].map((d) => `-I${d}`);
+    const objDir = join(out, 'obj');
+    mkdirSync(objDir);
+    const cxx = compilerFor(env);
+    const cc = env['CC'] || 'gcc';
     await tool(cc, ['--version'], { env, install: 'apt-get install gcc' });
-    await runParallel(commands, jobs, env, logLines);
-    const addonPath = join(out, ADDON_FILE);
-    const link = [
-      '-shared', '-o', addonPath, ...objects,
-      `-L${library.dir}`, `-l:${library.llama}`, `-l:${library.ggml}`, `-l:${library.ggmlBase}`,
-      `-Wl,-rpath,${library.dir}`, '-lpthread',
-    ];
-    await runParallel([{ cmd: cxx, args: link, label: 'the addon (link)' }], 1, env, logLines);
-    const systemInfo = await checkLoad(addonPath, library.dir, env);
-    const info: MtmdBuildInfo = {
-      key: parts.key,
-      nodeLlamaCpp: parts.nodeLlamaCpp,
-      llamaCppTag: parts.llamaCppTag,
-      llamaCppCommit: commit,
-      library: parts.library,
-      libraryDir: parts.libraryDir,
-      compiler: parts.compiler,
-      platform: parts.platform,
-      arch: parts.arch,
-      sourcesHash: parts.sourcesHash,
-      buildMs: Date.now() - started,
-      jobs,
-      systemInfo,
-      builtAt: new Date().toISOString(),
+    const objects: string[] = [];
+    const compile = (file: string, lang: 'c' | 'c++', flags: readonly string[]) => {
+      const obj = join(objDir, `${objects.length}-${file.split('/').pop()}.o`);
+      objects.push(obj);
+      return { cmd: lang === 'c' ? cc : cxx, args: [...flags, ...includes, '-x', lang, '-c', file, '-o', obj], label: file };
     };
+    const mtmdSources = mtmdLibrarySources(readFileSync(join(mtmdDir, 'CMakeLists.txt'), 'utf8')).map((f) => join(mtmdDir, f));
+    const commands = [
+      // mtmd as llama.cpp's CMake builds its shared library (LLAMA_BUILD: its API exported).
+      ...mtmdSources.map((f) => compile(f, 'c++', [...MTMD_LIBRARY_FLAGS, '-DLLAMA_BUILD'])),
+      // vendor/hash as vendor/hash/CMakeLists.txt builds it: sha1.c as C++ (a namespace), the rest C.
+      compile(join(hashDir, 'hash.cpp'), 'c++', MTMD_LIBRARY_FLAGS),
+      compile(join(hashDir, 'sha1', 'sha1.c'), 'c++', MTMD_LIBRARY_FLAGS),
+      compile(join(hashDir, 'xxhash', 'xxhash.c'), 'c', C_FLAGS),
+      compile(join(hashDir, 'sha256', 'sha256.c'), 'c', C_FLAGS),
+    ];
+    const jobs = availableParallelism();
+    log(`building llama.cpp's mtmd library (${commands.length} files, ${jobs} jobs, llama.cpp ${parts.llamaCppTag}); once per machine and llama.cpp release`);
+    try {
+      await runParallel(commands, jobs, env, logLines);
+      await runParallel([{ cmd: env['AR'] || 'ar', args: ['rcs', join(out, 'libmtmd.a'), ...objects], label: 'libmtmd.a' }], 1, env, logLines);
+      for (const d of HEADER_DIRS) {
+        cpSync(join(tree, ...d), join(out, 'include', ...d), { recursive: true, filter: (f) => !/\.(c|cpp|txt|md|py|sh|jpeg|mp3|mp4)$/.test(f) });
+      }
+    } catch (err) {
+      writeFileSync(join(root, `${key}.failed.log`), logLines.join('\n') + `\n${errorMessage(err)}\n`);
+      throw err;
+    }
     writeFileSync(join(out, 'build.log'), logLines.join('\n') + '\n');
-    // The sources and objects are not needed once linked (about 60 MB).
+    // The sources and objects are not needed once archived (about 60 MB).
     rmSync(tree, { recursive: true, force: true });
     rmSync(objDir, { recursive: true, force: true });
+    const info: MtmdLibraryInfo = { llamaCppCommit: commit, compiler: parts.compiler, buildMs: Date.now() - started, jobs };
     writeFileSync(join(out, BUILD_INFO_FILE), JSON.stringify(info, null, 2) + '\n');
+  }, log);
+  const dir = join(root, key);
+  return { dir, info: JSON.parse(readFileSync(join(dir, BUILD_INFO_FILE), 'utf8')) as MtmdLibraryInfo };
+}
+
+/** Stage 2: our addon compiled and linked against the mtmd library and the chosen llama.cpp libraries, then load-checked. */
+async function compileAddon(out: string, root: string, library: LlamaLibrary, parts: KeyParts, env: NodeJS.ProcessEnv, log: (msg: string) => void): Promise<void> {
+  const started = Date.now();
+  const mtmd = await ensureMtmdLibrary(root, parts, env, log);
+  const logLines: string[] = [];
+  const inc = (...d: string[]) => `-I${join(mtmd.dir, 'include', ...d)}`;
+  const napiDir = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`));
+  const cxx = compilerFor(env);
+  const addonPath = join(out, ADDON_FILE);
+  const obj = join(out, 'addon.o');
+  try {
+    await runParallel(
+      [
+        {
+          cmd: cxx,
+          args: [...ADDON_FLAGS, inc('include'), inc('ggml', 'include'), inc('tools', 'mtmd'), `-I${join(napiDir('node-api-headers'), 'include')}`, `-I${napiDir('node-addon-api')}`, '-c', join(HERE, 'addon.cc'), '-o', obj],
+          label: 'addon.cc',
+        },
+      ],
+      1,
+      env,
+      logLines,
+    );
+    const link = ['-shared', '-o', addonPath, obj, join(mtmd.dir, 'libmtmd.a'), `-L${library.dir}`, `-l:${library.llama}`, `-l:${library.ggml}`, `-l:${library.ggmlBase}`, `-Wl,-rpath,${library.dir}`, '-lpthread'];
+    await runParallel([{ cmd: cxx, args: link, label: 'the addon (link)' }], 1, env, logLines);
   } catch (err) {
-    // Keep the compiler's output next to the cache for a look (the temp folder is removed).
-    const root = dirname(out);
     writeFileSync(join(root, `${parts.key}.failed.log`), logLines.join('\n') + `\n${errorMessage(err)}\n`);
     throw err;
   }
-}
-
-function createRequireResolve(pkg: string): string {
-  // node-api-headers and node-addon-api are plain CommonJS packages with an index.js at their root.
-  return fileURLToPath(import.meta.resolve(`${pkg}/package.json`));
+  rmSync(obj, { force: true });
+  const systemInfo = await checkLoad(addonPath, library.dir, env);
+  const info: MtmdBuildInfo = {
+    key: parts.key,
+    nodeLlamaCpp: parts.nodeLlamaCpp,
+    llamaCppTag: parts.llamaCppTag,
+    llamaCppCommit: mtmd.info.llamaCppCommit,
+    library: parts.library,
+    libraryDir: parts.libraryDir,
+    compiler: parts.compiler,
+    platform: parts.platform,
+    arch: parts.arch,
+    sourcesHash: parts.sourcesHash,
+    // This addon's own time, plus the mtmd library's when this call built that too.
+    buildMs: Date.now() - started,
+    mtmdLibraryBuildMs: mtmd.info.buildMs,
+    jobs: mtmd.info.jobs,
+    systemInfo,
+    builtAt: new Date().toISOString(),
+  };
+  writeFileSync(join(out, 'build.log'), logLines.join('\n') + '\n');
+  writeFileSync(join(out, BUILD_INFO_FILE), JSON.stringify(info, null, 2) + '\n');
 }
 
 /** The build's facts, read back (undefined when missing or unreadable). */
@@ -326,7 +378,7 @@ export async function ensureMtmdAddon(library: LlamaLibrary, options: { env?: No
   const root = options.cacheRoot ?? mtmdCacheRoot(env);
   const log = options.log ?? (() => {});
   const { key, parts } = await mtmdBuildKey(library, env);
-  const built = await buildOnce(root, key, (tmp) => compileInto(tmp, library, parts, env, log), log);
+  const built = await buildOnce(root, key, (tmp) => compileAddon(tmp, root, library, parts, env, log), log);
   const dir = join(root, key);
   const info = readBuildInfo(dir);
   if (!info) throw new Error(`the mtmd addon cache ${dir} has no readable ${BUILD_INFO_FILE}`);

@@ -18,7 +18,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../../../core/errors.ts';
 
 export const LLAMA_LIBRARY_FLAVOURS = ['cpu', 'cuda', 'vulkan'] as const;
@@ -102,7 +101,8 @@ export function locateLibrary(choice: LibraryChoice, dirOverride?: string): Llam
   // entry point, so its root is the folder above that entry whose package.json names it.
   let root: string | undefined;
   try {
-    let dir = dirname(createRequire(fileURLToPath(import.meta.resolve('node-llama-cpp'))).resolve(name));
+    const nodeLlamaCpp = createRequire(import.meta.url).resolve('node-llama-cpp');
+    let dir = dirname(createRequire(nodeLlamaCpp).resolve(name));
     while (dir !== dirname(dir) && !root) {
       const pj = join(dir, 'package.json');
       if (existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === name) root = dir;

@@ -103,9 +103,10 @@ export function minTokenCosine(a: Float32Array, b: Float32Array, hidden: number)
 
 /**
  * The agreement the tests require: same shape, cosine >= 0.999 on EVERY token, and every value
- * within 5e-3 (ggml's tanh GELU against ORT's erf GELU moves values by ~1e-3).
+ * within `valueTolerance` (5e-3: ggml's tanh GELU against ORT's erf GELU moves values by ~1e-3;
+ * measured 0.9-1.5e-3 on InternVL and Qwen-VL).
  */
-export function expectAgreement(mtmd: MtmdTileEmbeddings, features: Float32Array, hidden: number): { minCosine: number; maxAbsDiff: number } {
+export function expectAgreement(mtmd: MtmdTileEmbeddings, features: Float32Array, hidden: number, valueTolerance = 5e-3): { minCosine: number; maxAbsDiff: number } {
   expect(mtmd.embd).toBe(hidden);
   expect(mtmd.data.length).toBe(hidden * mtmd.tokens);
   expect(features.length).toBe(mtmd.data.length);
@@ -113,6 +114,6 @@ export function expectAgreement(mtmd: MtmdTileEmbeddings, features: Float32Array
   expect(min, `lowest per-token cosine (token ${token})`).toBeGreaterThanOrEqual(0.999);
   let maxAbsDiff = 0;
   for (let i = 0; i < features.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(mtmd.data[i]! - features[i]!));
-  expect(maxAbsDiff).toBeLessThan(5e-3);
+  expect(maxAbsDiff).toBeLessThan(valueTolerance);
   return { minCosine: min, maxAbsDiff };
 }
