@@ -114,7 +114,9 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         llamaLibraryPackage: library.source,
         llamaLibraryChoice: choice.reason,
         mtmdAddonBuild: build.info.key,
+        // First-use build times on this machine: the addon, and the mtmd library it links (once per llama.cpp release).
         mtmdAddonBuildSeconds: Math.round(build.info.buildMs / 100) / 10,
+        mtmdLibraryBuildSeconds: Math.round(build.info.mtmdLibraryBuildMs / 100) / 10,
         mtmdAddonCompiler: build.info.compiler,
         // The identity's execution provider (as node-llama-cpp's `gpu`: false, cuda, vulkan).
         gpu: gpu ? choice.flavour : 'false',

@@ -118,6 +118,8 @@ class Job : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), session_(session), work_(std::move(work)) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
+  // Keeps the session's JS object alive until the job ends (its destructor frees the session).
+  void hold(const Napi::Object & owner) { owner_ = Napi::Persistent(owner); }
   void set_result(Result r) { result_ = std::move(r); }
   void set_on_error(std::function<void()> f) { on_error_ = std::move(f); }
   void fail(const std::string & message) { SetError(with_log(message)); }
@@ -139,6 +141,7 @@ class Job : public Napi::AsyncWorker {
   Work work_;
   Result result_;
   std::function<void()> on_error_;
+  Napi::ObjectReference owner_;
 };
 
 class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
@@ -281,6 +284,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
         return out;
       });
     });
+    job->hold(Value());
     job->Queue();
     return job->promise();
   }
@@ -305,6 +309,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       const float * embd = mtmd_get_output_embd(s->mctx);
       s->embeddings[idx].assign(embd, embd + n);
     });
+    job->hold(Value());
     job->Queue();
     return job->promise();
   }
@@ -377,6 +382,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
         return o;
       });
     });
+    job->hold(Value());
     job->Queue();
     return job->promise();
   }
@@ -412,6 +418,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       const double token = s->next_token;
       job.set_result([token](Napi::Env env) { return Napi::Number::New(env, token); });
     });
+    job->hold(Value());
     job->Queue();
     return job->promise();
   }

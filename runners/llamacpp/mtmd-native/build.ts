@@ -146,7 +146,9 @@ export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv
     sourcesHash: sourcesHash(),
     bundleHead,
   };
-  const hash = createHash('sha256').update(JSON.stringify({ ...parts, libraryDir: undefined })).digest('hex').slice(0, 12);
+  // The library folder is part of it: the addon's RUNPATH points there (another checkout sharing
+  // the cache gets its own build).
+  const hash = createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 12);
   const flavour = library.choice.flavour;
   parts.key = `${src.tag}-${process.platform}-${process.arch}-${flavour}-${hash}`;
   return { key: parts.key, parts };
