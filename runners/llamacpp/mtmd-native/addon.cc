@@ -124,7 +124,11 @@ class Job : public Napi::AsyncWorker {
   void set_on_error(std::function<void()> f) { on_error_ = std::move(f); }
   void fail(const std::string & message) { SetError(with_log(message)); }
 
-  void Execute() override { work_(*this); }
+  void Execute() override {
+    // Warnings of earlier calls are not this call's reason.
+    take_log_tail();
+    work_(*this);
+  }
   void OnOK() override {
     if (session_) session_->busy = false;
     deferred_.Resolve(result_ ? result_(Env()) : Env().Undefined());
@@ -250,8 +254,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       free_bitmaps();
       if (rc != 0) {
         s->free_chunks();
-        job.fail(rc == 1 ? "mtmd_tokenize: the number of images does not match the media markers in the text"
-                         : "mtmd_tokenize failed (" + std::to_string(rc) + ")");
+        job.fail("mtmd_tokenize failed (" + std::to_string(rc) + ")");
         return;
       }
       s->embeddings.assign(mtmd_input_chunks_size(s->chunks), {});
@@ -346,6 +349,17 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     }
     auto * job = new Job(env, s, [s](Job & job) {
       const size_t n = mtmd_input_chunks_size(s->chunks);
+      if (s->n_past != 0) {
+        job.fail("prefill: the KV memory already holds " + std::to_string(s->n_past) + " positions (call reset() first)");
+        return;
+      }
+      // Every image encoded before anything is decoded, so a refused prefill changes nothing.
+      for (size_t i = 0; i < n; i++) {
+        if (mtmd_input_chunk_get_type(mtmd_input_chunks_get(s->chunks, i)) != MTMD_INPUT_CHUNK_TYPE_TEXT && s->embeddings[i].empty()) {
+          job.fail("prefill: image chunk " + std::to_string(i) + " was not encoded (call encodeImage first)");
+          return;
+        }
+      }
       s->has_logits = false;
       for (size_t i = 0; i < n; i++) {
         const mtmd_input_chunk * c = mtmd_input_chunks_get(s->chunks, i);
@@ -355,13 +369,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
         if (mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
           rc = mtmd_helper_eval_chunk_single(s->mctx, s->lctx, c, s->n_past, 0, s->n_batch, last, &next);
         } else {
-          if (s->embeddings[i].empty()) {
-            job.fail("prefill: image chunk " + std::to_string(i) + " was not encoded (call encodeImage first)");
-            return;
-          }
           rc = mtmd_helper_decode_image_chunk(s->mctx, s->lctx, c, s->embeddings[i].data(), s->n_past, 0, s->n_batch, &next, nullptr, nullptr);
         }
         if (rc != 0) {
+          // A half-evaluated prompt is dropped: the session is as after reset().
+          llama_memory_clear(llama_get_memory(s->lctx), true);
+          s->n_past = 0;
           job.fail("prefill: chunk " + std::to_string(i) + " failed to decode (" + std::to_string(rc) + ")");
           return;
         }
