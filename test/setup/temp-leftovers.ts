@@ -1,0 +1,85 @@
+/**
+ * What a test file left behind in its temporary folder: files and folders, and processes still
+ * running that were started with that folder as their TMPDIR (every process the file started
+ * inherits it, so a server or child a test forgot to stop is found however it was started).
+ * Used by the per-file check (temp-per-file.ts) and the run's backstop (temp-root.ts).
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Beside each per-file folder, `<folder>.owner` holds the test file's path (for messages). */
+export const OWNER_SUFFIX = '.owner';
+
+export interface StrayProcess {
+  pid: number;
+  command: string;
+}
+
+export function removeTree(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Up to `max` entry names of `dir` and the total, e.g. "3 entries (a-1x2y3z, b.sqlite, c)"; null when empty or gone. */
+export function describeLeftovers(dir: string, max = 8): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  if (names.length === 0) return null;
+  const shown = names.slice(0, max).join(', ');
+  return `${names.length} entr${names.length === 1 ? 'y' : 'ies'} (${shown}${names.length > max ? ', …' : ''})`;
+}
+
+function readProc(pid: string, file: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return null; // gone, or not ours to read
+  }
+}
+
+/** Live processes (other than this one) whose TMPDIR is `dir` or inside it. Linux only: [] elsewhere. */
+export function processesUsingTmp(dir: string): StrayProcess[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  } catch {
+    return [];
+  }
+  const found: StrayProcess[] = [];
+  for (const pid of pids) {
+    const environ = readProc(pid, 'environ');
+    if (!environ) continue; // zombies have an empty environment: already ended
+    const tmp = environ.split('\0').find((v) => v.startsWith('TMPDIR='))?.slice('TMPDIR='.length);
+    if (tmp === undefined || (tmp !== dir && !tmp.startsWith(`${dir}/`))) continue;
+    const command = (readProc(pid, 'cmdline') ?? '').split('\0').join(' ').replace(/[^\x20-\x7e]/g, '?').trim().slice(0, 160);
+    found.push({ pid: Number(pid), command });
+  }
+  return found;
+}
+
+/** Waits up to `graceMs` for processes that are already on their way out, then lists the rest. */
+export async function processesStillUsingTmp(dir: string, graceMs = 2000): Promise<StrayProcess[]> {
+  const until = Date.now() + graceMs;
+  let found = processesUsingTmp(dir);
+  while (found.length > 0 && Date.now() < until) {
+    await sleep(100);
+    found = processesUsingTmp(dir);
+  }
+  return found;
+}
+
+/** SIGKILLs the strays (they outlived their test file) and waits briefly for them to go. */
+export async function stopProcesses(strays: readonly StrayProcess[]): Promise<void> {
+  for (const { pid } of strays) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const until = Date.now() + 2000;
+  while (Date.now() < until && strays.some(({ pid }) => readProc(String(pid), 'environ'))) await sleep(50);
+}

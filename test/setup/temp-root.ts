@@ -1,0 +1,53 @@
+/**
+ * Vitest global setup: one temporary root per test run, under the machine's temp folder. Each
+ * test file gets a folder of its own inside it (test/setup/temp-per-file.ts makes it its TMPDIR
+ * and checks it is empty when the file ends); run locks (BENCH_LOCK_DIR) go to `locks/`.
+ *
+ * Teardown is the backstop for a file whose own check never ran (a worker killed on timeout or
+ * crashed): it names the folders and processes such a file left, removes them and fails the run.
+ * A unique root per run keeps this exact with parallel workers and with other runs (other
+ * checkouts' tests) on the same machine: nothing outside this root is looked at.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, stopProcesses } from './temp-leftovers.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The run's temporary root (see test/setup/temp-root.ts). */
+    tempRoot: string;
+  }
+}
+
+export const LOCKS_FOLDER = 'locks';
+
+export default function setup(project: TestProject): () => Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'vt-'));
+  mkdirSync(join(root, LOCKS_FOLDER));
+  project.provide('tempRoot', root);
+  return async () => {
+    const problems: string[] = [];
+    const processes = await processesStillUsingTmp(root);
+    if (processes.length > 0) {
+      problems.push(`processes still running: ${processes.map((p) => `${p.pid} ${p.command}`).join('; ')}`);
+      await stopProcesses(processes);
+    }
+    for (const entry of readdirSync(root)) {
+      if (entry === LOCKS_FOLDER || entry.endsWith(OWNER_SUFFIX)) continue;
+      const owner = readOwner(join(root, entry + OWNER_SUFFIX));
+      problems.push(`${owner} ended without its temp check (worker killed?); it left ${describeLeftovers(join(root, entry)) ?? 'its empty folder'}`);
+    }
+    removeTree(root);
+    if (problems.length > 0) throw new Error(`test run left things behind in ${root}:\n  ${problems.join('\n  ')}`);
+  };
+}
+
+function readOwner(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return 'a test file';
+  }
+}
