@@ -14,8 +14,7 @@
  * side is planted far beyond that spread (x100).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -27,6 +26,7 @@ import { findAll, parseXml } from '../compare/xml-check.ts';
 import { main } from '../../cli/main.ts';
 import type { HistoryCheck } from '../../history/check.ts';
 import { HistoryStore } from '../../history/store.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -88,7 +88,7 @@ async function compare(base: RunResult, cand: RunResult, ...args: string[]): Pro
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-gate-'));
+  dir = tempDir('bench-gate-');
   const out = join(dir, 'run');
   const r = spawnSync(
     process.execPath,

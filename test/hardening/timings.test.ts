@@ -1,16 +1,16 @@
 /** Impossible timings are refused by the result validator (issue 26.14), for every command that reads a result. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
 import { checkResult } from '../../harness/result-schema.ts';
 import { makeRun } from '../history/make-history.ts';
 import { bench } from './cli-harness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-timings-'));
+  dir = tempDir('bench-timings-');
 });
 
 /** A run whose first measured iteration of its first cell is changed by `edit`. */

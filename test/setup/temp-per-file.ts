@@ -16,8 +16,8 @@ import { LOCKS_FOLDER } from './temp-root.ts';
 
 const root = inject('tempRoot');
 const testFile = relative(process.cwd(), expect.getState().testPath ?? 'unknown test file');
-// Short name: sockets (ssh ControlPath, sshd) are made below it and a socket path has ~100 bytes.
-const fileTmp = mkdtempSync(join(root, 'f'));
+// Six random characters, no prefix: ssh's control socket is made below it (see temp-root.ts).
+const fileTmp = mkdtempSync(`${root}/`);
 writeFileSync(fileTmp + OWNER_SUFFIX, testFile);
 const previousTmp = process.env['TMPDIR'];
 process.env['TMPDIR'] = fileTmp;

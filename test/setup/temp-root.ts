@@ -24,7 +24,9 @@ declare module 'vitest' {
 export const LOCKS_FOLDER = 'locks';
 
 export default function setup(project: TestProject): () => Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'vt-'));
+  // Short names here and per file: ssh makes its control socket a few folders below, and a unix
+  // socket path is limited to 107 bytes.
+  const root = mkdtempSync(join(tmpdir(), 'vt'));
   mkdirSync(join(root, LOCKS_FOLDER));
   project.provide('tempRoot', root);
   return async () => {
