@@ -5,6 +5,7 @@
  * Used by the per-file check (temp-per-file.ts) and the run's backstop (temp-root.ts).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Beside each per-file folder, `<folder>.owner` holds the test file's path (for messages). */
@@ -19,11 +20,20 @@ export function removeTree(dir: string): void {
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
+/**
+ * Caches tools keep in the temp folder across runs, by design; a per-file TMPDIR would make each
+ * file start them cold (tsx transforms every module again in each `bench` subprocess), so the
+ * per-file folder links them to the real ones and they are not leftovers.
+ */
+export function sharedToolCaches(): string[] {
+  return [`tsx-${process.geteuid?.() ?? userInfo().username}`];
+}
+
 /** Up to `max` entry names of `dir` and the total, e.g. "3 entries (a-1x2y3z, b.sqlite, c)"; null when empty or gone. */
-export function describeLeftovers(dir: string, max = 8): string | null {
+export function describeLeftovers(dir: string, except: readonly string[] = [], max = 8): string | null {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = readdirSync(dir).filter((n) => !except.includes(n));
   } catch {
     return null;
   }

@@ -7,11 +7,12 @@
  * in its folder or a process started from the file is still running — and removes/stops them,
  * so a failing file leaves nothing behind either.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, expect, inject } from 'vitest';
 import { adoptFileTempDirs, removeFileTempDirs } from '../helpers/tmp.ts';
-import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, stopProcesses } from './temp-leftovers.ts';
+import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, sharedToolCaches, stopProcesses } from './temp-leftovers.ts';
 import { LOCKS_FOLDER } from './temp-root.ts';
 
 const root = inject('tempRoot');
@@ -20,6 +21,12 @@ const testFile = relative(process.cwd(), expect.getState().testPath ?? 'unknown 
 const fileTmp = mkdtempSync(`${root}/`);
 writeFileSync(fileTmp + OWNER_SUFFIX, testFile);
 const previousTmp = process.env['TMPDIR'];
+const toolCaches = sharedToolCaches();
+for (const cache of toolCaches) {
+  const shared = join(tmpdir(), cache);
+  mkdirSync(shared, { recursive: true });
+  symlinkSync(shared, join(fileTmp, cache));
+}
 process.env['TMPDIR'] = fileTmp;
 // Runs lock a board (targets/run-lock.ts); the tests' runs lock in a folder of the run's own, so a
 // developer's run (or another checkout's tests) on this machine is not in the way.
@@ -34,7 +41,7 @@ afterAll(async () => {
     problems.push(`processes still running (now killed): ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}`);
     await stopProcesses(strays);
   }
-  const left = describeLeftovers(fileTmp);
+  const left = describeLeftovers(fileTmp, toolCaches);
   if (left) problems.push(`left in its temp folder (now removed): ${left}`);
   removeTree(fileTmp);
   removeTree(fileTmp + OWNER_SUFFIX);

@@ -19,7 +19,10 @@ const me = (command: string) => ({ host: hostname(), pid: process.pid, user: use
 
 /** Another run, in its own process, that holds the board's lock until it is killed. */
 async function holderProcess(target: TargetDefinition, dir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'hold-run-lock.ts'), JSON.stringify(target), dir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own TMPDIR (one letter: its ssh control socket goes below it): SIGKILLed, the holder cannot
+  // remove its ssh control folder, and the folder goes with this test's.
+  const env = { ...process.env, TMPDIR: tempDir('h') };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'hold-run-lock.ts'), JSON.stringify(target), dir], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   await new Promise<void>((resolveHeld, reject) => {
