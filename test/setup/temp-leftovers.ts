@@ -29,11 +29,21 @@ export function sharedToolCaches(): string[] {
   return [`tsx-${process.geteuid?.() ?? userInfo().username}`];
 }
 
-/** Up to `max` entry names of `dir` and the total, e.g. "3 entries (a-1x2y3z, b.sqlite, c)"; null when empty or gone. */
-export function describeLeftovers(dir: string, except: readonly string[] = [], max = 8): string | null {
+/**
+ * Files a library writes into TMPDIR whatever the test does: ONNX Runtime's native library
+ * (its Microsoft Applications Telemetry part) writes an empty mat-debug-<pid>.log and a .ses
+ * session id there when it loads. They are removed with the file's folder, not reported.
+ */
+const LIBRARY_FILES = [/^mat-debug-\d+\.log$/, /^\.ses$/];
+
+/** Entries of a per-file folder that are not the test's doing. */
+const notLeftover = (name: string): boolean => sharedToolCaches().includes(name) || LIBRARY_FILES.some((re) => re.test(name));
+
+/** Up to `max` names of what a test left in `dir` and the total, e.g. "3 entries (a-1x2y3z, b.sqlite, c)"; null when nothing (or no folder). */
+export function describeLeftovers(dir: string, max = 8): string | null {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => !except.includes(n));
+    names = readdirSync(dir).filter((n) => !notLeftover(n));
   } catch {
     return null;
   }

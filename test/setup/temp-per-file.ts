@@ -41,7 +41,7 @@ afterAll(async () => {
     problems.push(`processes still running (now killed): ${strays.map((p) => `${p.pid} ${p.command}`).join('; ')}`);
     await stopProcesses(strays);
   }
-  const left = describeLeftovers(fileTmp, toolCaches);
+  const left = describeLeftovers(fileTmp);
   if (left) problems.push(`left in its temp folder (now removed): ${left}`);
   removeTree(fileTmp);
   removeTree(fileTmp + OWNER_SUFFIX);

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, sharedToolCaches, stopProcesses } from './temp-leftovers.ts';
+import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, stopProcesses } from './temp-leftovers.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,7 +39,7 @@ export default function setup(project: TestProject): () => Promise<void> {
     for (const entry of readdirSync(root)) {
       if (entry === LOCKS_FOLDER || entry.endsWith(OWNER_SUFFIX)) continue;
       const owner = readOwner(join(root, entry + OWNER_SUFFIX));
-      problems.push(`${owner} ended without its temp check (worker killed?); it left ${describeLeftovers(join(root, entry), sharedToolCaches()) ?? 'its empty folder'}`);
+      problems.push(`${owner} ended without its temp check (worker killed?); it left ${describeLeftovers(join(root, entry)) ?? 'its empty folder'}`);
     }
     removeTree(root);
     if (problems.length > 0) throw new Error(`test run left things behind in ${root}:\n  ${problems.join('\n  ')}`);
