@@ -8,7 +8,7 @@
  * A unique root per run keeps this exact with parallel workers and with other runs (other
  * checkouts' tests) on the same machine: nothing outside this root is looked at.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -22,12 +22,50 @@ declare module 'vitest' {
 }
 
 export const LOCKS_FOLDER = 'locks';
+/** The vitest process that owns a root, so a later run can tell an abandoned root from a live one. */
+const OWNER_PID_FILE = 'vitest.pid';
+const ROOT_PREFIX = 'vt';
+
+/**
+ * Roots of earlier runs whose vitest process is gone: a run stopped with Ctrl-C or killed never
+ * reaches its teardown. Removed at the next run's start; roots of live runs (parallel runs on
+ * this machine) are left alone.
+ */
+function removeAbandonedRoots(): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    if (!new RegExp(`^${ROOT_PREFIX}[A-Za-z0-9]{6}$`).test(name)) continue;
+    const root = join(tmpdir(), name);
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(root, OWNER_PID_FILE), 'utf8'));
+    } catch {
+      continue; // not one of ours, or a run that is just starting
+    }
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    removeTree(root);
+    removed.push(root);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export default function setup(project: TestProject): () => Promise<void> {
   // Short names here and per file: ssh makes its control socket a few folders below, and a unix
   // socket path is limited to 107 bytes.
-  const root = mkdtempSync(join(tmpdir(), 'vt'));
+  const abandoned = removeAbandonedRoots();
+  if (abandoned.length > 0) process.stderr.write(`test setup: removed ${abandoned.length} temp root(s) of interrupted test runs: ${abandoned.join(', ')}\n`);
+  const root = mkdtempSync(join(tmpdir(), ROOT_PREFIX));
   mkdirSync(join(root, LOCKS_FOLDER));
+  writeFileSync(join(root, OWNER_PID_FILE), String(process.pid));
   project.provide('tempRoot', root);
   return async () => {
     const problems: string[] = [];
@@ -37,7 +75,7 @@ export default function setup(project: TestProject): () => Promise<void> {
       await stopProcesses(processes);
     }
     for (const entry of readdirSync(root)) {
-      if (entry === LOCKS_FOLDER || entry.endsWith(OWNER_SUFFIX)) continue;
+      if (entry === LOCKS_FOLDER || entry === OWNER_PID_FILE || entry.endsWith(OWNER_SUFFIX)) continue;
       const owner = readOwner(join(root, entry + OWNER_SUFFIX));
       problems.push(`${owner} ended without its temp check (worker killed?); it left ${describeLeftovers(join(root, entry)) ?? 'its empty folder'}`);
     }
