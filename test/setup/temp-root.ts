@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { processAlive } from '../../core/atomic-write.ts';
 import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, stopProcesses } from './temp-leftovers.ts';
 
 declare module 'vitest' {
@@ -42,20 +43,11 @@ function removeAbandonedRoots(): string[] {
     } catch {
       continue; // not one of ours, or a run that is just starting
     }
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
     removeTree(root);
     removed.push(root);
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export default function setup(project: TestProject): () => Promise<void> {
