@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TargetDefinition } from '../../../targets/types.ts';
 import { tempDir } from '../../helpers/tmp.ts';
@@ -149,8 +149,9 @@ export async function startSshd(pathDirs: string[]): Promise<TestSshd> {
       'MaxSessions 50',
       'MaxStartups 50',
       // HOME points at the temp folder so the session shell does not run this machine's own rc
-      // files (a slow ~/.bashrc would add seconds to every command).
-      `SetEnv PATH=${[...pathDirs, '/usr/local/bin', '/usr/bin', '/bin'].join(':')} HOME=${dir}`,
+      // files (a slow ~/.bashrc would add seconds to every command). TMPDIR is the test file's
+      // (test/setup/temp-per-file.ts): what the "board" side leaves there is checked with the file.
+      `SetEnv PATH=${[...pathDirs, '/usr/local/bin', '/usr/bin', '/bin'].join(':')} HOME=${dir} TMPDIR=${tmpdir()}`,
       'LogLevel INFO',
       '',
     ].join('\n'),
