@@ -2,8 +2,8 @@
  * The temp check itself (test/setup/temp-root.ts, temp-per-file.ts, test/helpers/tmp.ts): vitest
  * run on fixture files, one tidy, one that leaves a folder, one that leaves a process running.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +18,17 @@ function alive(pid: number): boolean {
 }
 
 describe('a test file that leaves a folder or a process behind fails, and nothing stays', () => {
-  it('names the file and what it left, removes the folder, stops the process; the tidy file passes', () => {
+  it('names the file and what it left, removes the folder, stops the processes; the tidy file passes; an interrupted run\'s root goes', async () => {
     // The fixture run's temp root goes in a folder of this test's, so what it leaves is visible.
     const tmp = tempDir('temp-check-');
     const pidFile = join(tempDir('temp-check-pid-'), 'pid');
+    // The root of an interrupted run: its vitest is gone, a server it started still runs.
+    const abandoned = join(tmp, 'vtAbCdEf');
+    mkdirSync(join(abandoned, 'x1y2z3'), { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(abandoned, 'vitest.pid'), gone);
+    const orphan = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300000)', join(abandoned, 'x1y2z3', 'sshd_config')], { detached: true, stdio: 'ignore' });
+    orphan.unref();
     const r = spawnSync(process.execPath, [join(repo, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', 'test/fixtures/temp-check/vitest.config.ts', '--reporter', 'default', '--no-color'], {
       cwd: repo,
       encoding: 'utf8',
@@ -33,10 +40,14 @@ describe('a test file that leaves a folder or a process behind fails, and nothin
     expect(out).toMatch(/✓ test\/fixtures\/temp-check\/tidy\.fixture\.ts/);
     expect(out).toContain('test/fixtures/temp-check/leaves-folder.fixture.ts did not clean up after itself');
     expect(out).toMatch(/left in its temp folder \(now removed\): 1 entry \(stray-[A-Za-z0-9]{6}\)/);
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const [sleepPid, serverPid] = readFileSync(pidFile, 'utf8').split(' ').map(Number) as [number, number];
     expect(out).toContain('test/fixtures/temp-check/leaves-process.fixture.ts did not clean up after itself');
-    expect(out).toContain(`processes still running (now killed): ${pid} sleep 300`);
-    expect(alive(pid)).toBe(false);
+    expect(out).toMatch(new RegExp(`processes still running \\(now killed\\): .*${sleepPid} sleep 300`));
+    expect(out).toMatch(new RegExp(`processes still running \\(now killed\\): .*${serverPid} \\S+ -e setTimeout`));
+    expect(alive(sleepPid)).toBe(false);
+    expect(alive(serverPid)).toBe(false);
+    expect(out).toContain(`test setup: removed 1 temp root(s) of interrupted test runs: ${abandoned}`);
+    expect(alive(orphan.pid!)).toBe(false);
     expect(out).toMatch(/Test Files +2 failed \| 1 passed \(3\)/);
     // The run's root, with every file's folder, is gone (the tsx cache link stays outside it).
     expect(readdirSync(tmp).filter((n) => !n.startsWith('tsx-'))).toEqual([]);

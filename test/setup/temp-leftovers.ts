@@ -60,7 +60,11 @@ function readProc(pid: string, file: string): string | null {
   }
 }
 
-/** Live processes (other than this one) whose TMPDIR is `dir` or inside it. Linux only: [] elsewhere. */
+/**
+ * Live processes (other than this one) whose TMPDIR is `dir` or inside it, or whose command line
+ * names a path inside it: sshd overwrites its environment with its process title, but its
+ * command line keeps `-f <dir>/…/sshd_config`. Linux only: [] elsewhere.
+ */
 export function processesUsingTmp(dir: string): StrayProcess[] {
   let pids: string[];
   try {
@@ -70,12 +74,13 @@ export function processesUsingTmp(dir: string): StrayProcess[] {
   }
   const found: StrayProcess[] = [];
   for (const pid of pids) {
-    const environ = readProc(pid, 'environ');
-    if (!environ) continue; // zombies have an empty environment: already ended
+    // Zombies have an empty environment and command line: they have ended.
+    const environ = readProc(pid, 'environ') ?? '';
+    const cmdline = readProc(pid, 'cmdline') ?? '';
     const tmp = environ.split('\0').find((v) => v.startsWith('TMPDIR='))?.slice('TMPDIR='.length);
-    if (tmp === undefined || (tmp !== dir && !tmp.startsWith(`${dir}/`))) continue;
-    const command = (readProc(pid, 'cmdline') ?? '').split('\0').join(' ').replace(/[^\x20-\x7e]/g, '?').trim().slice(0, 160);
-    found.push({ pid: Number(pid), command });
+    const inTmp = tmp !== undefined && (tmp === dir || tmp.startsWith(`${dir}/`));
+    if (!inTmp && !cmdline.includes(`${dir}/`)) continue;
+    found.push({ pid: Number(pid), command: cmdline.split('\0').join(' ').replace(/[^\x20-\x7e]/g, '?').trim().slice(0, 160) });
   }
   return found;
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { processAlive } from '../../core/atomic-write.ts';
-import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, removeTree, stopProcesses } from './temp-leftovers.ts';
+import { describeLeftovers, OWNER_SUFFIX, processesStillUsingTmp, processesUsingTmp, removeTree, stopProcesses } from './temp-leftovers.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,10 +29,10 @@ const ROOT_PREFIX = 'vt';
 
 /**
  * Roots of earlier runs whose vitest process is gone: a run stopped with Ctrl-C or killed never
- * reaches its teardown. Removed at the next run's start; roots of live runs (parallel runs on
- * this machine) are left alone.
+ * reaches its teardown. Removed at the next run's start, with the processes still running from
+ * them (a test's sshd); roots of live runs (parallel runs on this machine) are left alone.
  */
-function removeAbandonedRoots(): string[] {
+async function removeAbandonedRoots(): Promise<string[]> {
   const removed: string[] = [];
   for (const name of readdirSync(tmpdir())) {
     if (!new RegExp(`^${ROOT_PREFIX}[A-Za-z0-9]{6}$`).test(name)) continue;
@@ -44,16 +44,17 @@ function removeAbandonedRoots(): string[] {
       continue; // not one of ours, or a run that is just starting
     }
     if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+    await stopProcesses(processesUsingTmp(root));
     removeTree(root);
     removed.push(root);
   }
   return removed;
 }
 
-export default function setup(project: TestProject): () => Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Short names here and per file: ssh makes its control socket a few folders below, and a unix
   // socket path is limited to 107 bytes.
-  const abandoned = removeAbandonedRoots();
+  const abandoned = await removeAbandonedRoots();
   if (abandoned.length > 0) process.stderr.write(`test setup: removed ${abandoned.length} temp root(s) of interrupted test runs: ${abandoned.join(', ')}\n`);
   const root = mkdtempSync(join(tmpdir(), ROOT_PREFIX));
   mkdirSync(join(root, LOCKS_FOLDER));
