@@ -199,6 +199,13 @@ function resolutionWarning(rows: readonly MetricComparison[], thresholdPct: numb
   };
 }
 
+/** The cell, or a failed copy of it when it says ok but holds no measured iteration without an error. */
+function asMeasured(cell: CellResult): CellResult {
+  if (cell.status !== 'ok' || cell.iterations.some((it) => !it.warmup && !it.error)) return cell;
+  const why = cell.iterations.length ? 'every measured iteration has an error, or there are only warm-ups' : 'it has no iterations';
+  return { ...cell, status: 'failed', error: `marked ok but nothing was measured (${why})` };
+}
+
 /**
  * Compares a candidate run with a base run, cell by cell (matched by cell id) and metric by
  * metric, on the raw per-iteration values. Throws InputError when the runs cannot be compared
@@ -243,8 +250,11 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
   const pairs: Array<[CellResult, CellResult]> = [];
   // Every matched pair that ran on both sides, same configuration or not: context warnings name what differs.
   const matched: Array<[CellResult, CellResult]> = [];
-  for (const c of common) {
-    const b = baseById.get(c.id)!;
+  for (const candCell of common) {
+    // A cell marked ok with no measured iteration measured nothing: judged as failed, by name,
+    // rather than as "another configuration" because its workload reads as not recorded.
+    const b = asMeasured(baseById.get(candCell.id)!);
+    const c = asMeasured(candCell);
     if (b.status === 'ok' && c.status === 'ok') matched.push([b, c]);
     const bi = cellIdentity(base, b);
     const ci = cellIdentity(cand, c);

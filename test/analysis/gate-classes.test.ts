@@ -193,6 +193,18 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
     expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
   });
 
+  it('a cell marked ok with nothing measured (warm-up only, or every iteration an error): newly failing, exit 1, saying so', async () => {
+    for (const strip of [(c: CellResult) => (c.iterations = c.iterations.filter((it) => it.warmup)), (c: CellResult) => c.iterations.forEach((it) => (it.error = 'session run failed'))]) {
+      const cand = quiet(real);
+      const cell = cand.cells.find((c) => c.id === IMG)!;
+      strip(cell);
+      expect(cell.status).toBe('ok');
+      const r = await compare(quiet(real), cand);
+      expect(r.code).toBe(1);
+      expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG, reason: expect.stringContaining('marked ok but nothing was measured') })]);
+    }
+  });
+
   it('another scale, thread count or output token count: exit 2 naming each field; --allow-difference compares and labels it', async () => {
     const scale = quiet(real);
     for (const c of scale.cells) c.model!.scale = 'full';
