@@ -20,7 +20,7 @@ import type {
   Verdict,
 } from './comparison-types.ts';
 import { cellIdentity, diffIdentities, diffVersions, describeDifference, type IdentityDifference } from './identity.ts';
-import { accuracyFinding, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
+import { accuracyFinding, asMeasured, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
 import { energyContextWarnings } from './energy-context.ts';
 
 export interface CompareOptions {
@@ -197,13 +197,6 @@ function resolutionWarning(rows: readonly MetricComparison[], thresholdPct: numb
       `(their ${confidence * 100}% interval reaches past it): too noisy or too few iterations to clear them`,
     cellIds: [...new Set(unresolved.map((r) => r.cellId))],
   };
-}
-
-/** The cell, or a failed copy of it when it says ok but holds no measured iteration without an error. */
-function asMeasured(cell: CellResult): CellResult {
-  if (cell.status !== 'ok' || cell.iterations.some((it) => !it.warmup && !it.error)) return cell;
-  const why = cell.iterations.length ? 'every measured iteration has an error, or there are only warm-ups' : 'it has no iterations';
-  return { ...cell, status: 'failed', error: `marked ok but nothing was measured (${why})` };
 }
 
 /**

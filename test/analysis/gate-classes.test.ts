@@ -381,6 +381,15 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     r = await check(db, failing);
     expect(r.code).toBe(1);
     expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+
+    // Marked ok with only its warm-up left: its summary medians are still there, but nothing was measured.
+    const empty = atCommit(quiet(real), 8);
+    const emptied = empty.cells.find((c) => c.id === IMG)!;
+    emptied.iterations = emptied.iterations.filter((it) => it.warmup);
+    r = await check(db, empty);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+    expect(r.md).toContain('marked ok but nothing was measured');
   }, 90_000);
 
   it('another configuration (scale) is cannot judge (exit 2), never mixed into the series; --allow-difference judges and labels it', async () => {
