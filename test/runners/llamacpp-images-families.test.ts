@@ -4,10 +4,10 @@
  * setup) against the ONNX vision encoder of the same seeded weights at F32, every token compared,
  * and their image cells on the llamacpp runner. Tiny scale only.
  */
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
@@ -25,11 +25,8 @@ import { runOnce } from '../helpers/ort-cell.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
 import { expectAgreement, minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mtmd-families-'));
-afterAll(() => {
-  removeOutDirs();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mtmd-families-');
+afterAll(() => removeOutDirs());
 const SEED = 99;
 
 async function zooPair(model: string) {

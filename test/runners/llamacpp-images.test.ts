@@ -4,10 +4,9 @@
  * test setup builds it when missing), next to the ORT runner on the ONNX build of the same seeded
  * weights. Tiny scale only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
 import { createClock } from '../../core/clock.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { readResult } from '../../harness/result-store.ts';
@@ -23,11 +22,8 @@ import { NODE_LLAMA_CPP_VERSION } from '../../runners/llamacpp/binding.ts';
 import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
 import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mtmd-test-'));
-afterAll(() => {
-  removeOutDirs();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mtmd-test-');
+afterAll(() => removeOutDirs());
 
 const suite = (runner: string): Suite => ({
   name: 'llamacpp-images-test',

@@ -3,10 +3,9 @@
  * mmproj: what each call returns, M-RoPE chunk geometry, and the errors a misuse gets (never a
  * crash). Real llama.cpp sessions; the addon is built by the test setup when missing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
 import { ensureModel } from '../../models/zoo.ts';
 import { MEDIA_MARKER } from '../../runners/llamacpp/image-pipeline.ts';
@@ -14,8 +13,7 @@ import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
 import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 import { writeFramePng } from './helpers/mtmd-embeddings.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mtmd-addon-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('mtmd-addon-test-');
 const addon = async () => (await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')))).addon;
 
 async function tinySession(model: string) {

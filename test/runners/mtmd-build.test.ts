@@ -5,18 +5,17 @@
  * per machine in the test setup (test/setup/mtmd-addon.ts); its result is checked here too.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
 import { InputError } from '../../core/errors.ts';
 import { NODE_LLAMA_CPP_VERSION } from '../../runners/llamacpp/binding.ts';
 import { ADDON_FILE, ensureMtmdAddon, mtmdBuildKey, mtmdCacheRoot, mtmdLibrarySources } from '../../runners/llamacpp/mtmd-native/build.ts';
 import { chooseLibrary, libraryPackageName, locateLibrary, parseLibraryOption } from '../../runners/llamacpp/mtmd-native/library.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mtmd-build-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('mtmd-build-test-');
 const cpu = () => locateLibrary(chooseLibrary(process.platform, process.arch, 'auto'));
 
 describe('mtmd addon build', () => {
