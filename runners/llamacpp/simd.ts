@@ -1,8 +1,8 @@
 /**
  * Which SIMD extensions a llama.cpp build uses, against what this machine's CPU has: a build
  * without the machine's vector units (the prebuilt linux-x64 CPU binary of @fugood/llama.node,
- * the image binding before the suite's own mtmd addon, reports no AVX at all) runs several times slower, so its timings must never be compared
- * silently with a build that uses them.
+ * the image binding before the suite's own mtmd addon, reports no AVX at all) runs several times
+ * slower, so its timings must never be compared silently with a build that uses them.
  */
 import { readFileSync } from 'node:fs';
 
@@ -56,7 +56,11 @@ export function simdVerdict(systemInfo: string, cpuinfo?: string): SimdVerdict {
   const built = new Set(buildFeatures(systemInfo));
   const machine = machineSimdFlags(cpuinfo);
   const keyOf = new Map(FEATURE_KEYS);
-  const missing = machine.filter((flag) => !built.has(keyOf.get(flag)!));
+  // AVX-VNNI is the 256-bit VEX form of AVX512-VNNI's dot products: ggml compiles it only into
+  // variants without AVX-512 (alderlake), and a build with AVX512_VNNI runs the wider form, so a
+  // Sapphire Rapids (both flags) on ggml's sapphirerapids variant lacks nothing.
+  const usesFlag = (flag: string): boolean => built.has(keyOf.get(flag)!) || (flag === 'avx_vnni' && built.has('AVX512_VNNI'));
+  const missing = machine.filter((flag) => !usesFlag(flag));
   const simdKeys = new Set(FEATURE_KEYS.map(([, key]) => key));
   return {
     build: [...built].filter((k) => simdKeys.has(k) || k === 'SSE3' || k === 'SSSE3').join(' ') || 'none',

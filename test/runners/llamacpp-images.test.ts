@@ -135,6 +135,13 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     expect(simdVerdict(haswell, avx2Machine).missing).toEqual([]);
     expect(simdVerdict(haswell, vnniMachine).missing).toEqual(['avx512f', 'avx512_vnni']);
     expect(simdVerdict(haswell, '').machine).toBe('unknown');
+    // A Sapphire Rapids (the issue's VNNI Xeon) on ggml's sapphirerapids variant: its AVX512_VNNI covers avx_vnni.
+    const sprMachine = 'flags\t\t: sse3 avx avx2 fma f16c avx512f avx512_vnni avx_vnni amx_int8\n';
+    const spr = 'CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 | REPACK = 1 |';
+    expect(simdVerdict(spr, sprMachine).missing).toEqual([]);
+    // An Alder Lake variant (AVX-VNNI, no AVX-512) on the same machine lacks the AVX-512 units.
+    const alderlake = 'CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX_VNNI = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 |';
+    expect(simdVerdict(alderlake, sprMachine).missing).toEqual(['avx512f', 'avx512_vnni']);
   });
 
   it('at F32 the image embeddings of llama.cpp (mmproj) and ONNX Runtime (vision_encoder) agree for the same image', async () => {
