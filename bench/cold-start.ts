@@ -16,7 +16,8 @@
  * Options (env): COLD_START_RUNS (2: first and later; 1: first only), COLD_START_ARGS (extra
  * `bench run` arguments, e.g. "--filter images=0" for a quick look), COLD_START_KEEP (1 = keep
  * the temporary folder and print it), COLD_START_ENCODE_S (1.25: the vision encoder's seconds per
- * image of the machine the COMPOSED lines are for).
+ * image of the machine the COMPOSED lines are for), COLD_START_COMPOSE_FROM (a result.json or run
+ * folder, e.g. of `npm start`: run nothing, print that run's cells and their composition).
  *
  * After each run's measured phases it prints a labelled composition, never a measurement: the
  * same run on a machine whose vision encoder takes COLD_START_ENCODE_S per image (by default the
@@ -32,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { BENCH_ENTRY } from '../core/commands.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { readResult } from '../harness/result-store.ts';
+import { loadResultArg } from '../harness/load-result.ts';
 import { machineIdentity } from '../models/accuracy-gate.ts';
 import { InputError } from '../core/errors.ts';
 import { cellTimeSplit, composeCell } from './cold-start-composition.ts';
@@ -43,6 +45,8 @@ const composeEncodeS = Number(process.env['COLD_START_ENCODE_S'] ?? '1.25');
 if (!(composeEncodeS > 0)) throw new InputError(`COLD_START_ENCODE_S must be a number of seconds > 0, got ${process.env['COLD_START_ENCODE_S']}`);
 const composeEncodeSource = process.env['COLD_START_ENCODE_S'] === undefined ? "issue 25's measured int8 encoder on a 2-core AVX-512 VNNI Xeon" : 'COLD_START_ENCODE_S';
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+/** A result.json (or its run folder) to compose instead of running: COLD_START_COMPOSE_FROM. */
+const composeFrom = process.env['COLD_START_COMPOSE_FROM'];
 
 interface StampedLine {
   at: number;
@@ -134,14 +138,19 @@ function cellLine(c: CellResult): string {
 
 const range = (r: { fewest: number; most: number }): string => (Math.abs(r.most - r.fewest) < 50 ? s(r.most) : `${s(r.fewest)}-${s(r.most)}`);
 
+interface ComposedCells {
+  cellsWallMs: number;
+  cells: { fewest: number; most: number };
+  cellsWithoutGates: { fewest: number; most: number };
+}
+
 /**
- * The run composed for a machine whose vision encoder takes `encodeS` per image: never
- * measured, labelled so on every line. Cells are recomposed (bench/cold-start-composition.ts);
- * everything outside the cells is kept as measured here.
+ * The cells of a run composed for a machine whose vision encoder takes `composeEncodeS` per
+ * image (bench/cold-start-composition.ts), one labelled line each; null when no cell measured anything.
  */
-function composition(trace: RunTrace, result: RunResult, firstRun: boolean): void {
+function composedCells(result: RunResult): ComposedCells | null {
   const ok = result.cells.filter((c) => c.iterations.some((r) => !r.warmup && !r.error));
-  if (ok.length === 0) return;
+  if (ok.length === 0) return null;
   const cells = ok.map((c) => composeCell(c, result.options, composeEncodeS * 1000));
   const plan = result.options.adaptive
     ? `${result.options.iterations} to ${result.options.adaptive.maxIterations} measured requests, ${result.options.adaptive.maxCellSeconds} s budget per cell`
@@ -156,16 +165,22 @@ function composition(trace: RunTrace, result: RunResult, firstRun: boolean): voi
     const n = c.iterations.fewest === c.iterations.most ? `${c.iterations.most}` : `${c.iterations.fewest}-${c.iterations.most}`;
     console.log(`    ${c.id}: measured ${s(c.measured.wallMs)} (${c.measured.measured} requests${here}) -> composed ${range(c.composedMs)} (${n} requests of ${s(c.composedRequestMs)})`);
   }
-  const cellsWall = sum(cells.map((c) => c.measured.wallMs));
-  const composedCells = { fewest: sum(cells.map((c) => c.composedMs.fewest)), most: sum(cells.map((c) => c.composedMs.most)) };
-  const outside = trace.wallMs - cellsWall;
-  console.log(`    run: measured ${s(trace.wallMs)}, of which cells ${s(cellsWall)} -> composed ${range({ fewest: outside + composedCells.fewest, most: outside + composedCells.most })} (cells ${range(composedCells)}, the rest ${s(outside)} as measured)`);
+  const total = (pick: (c: (typeof cells)[number]) => { fewest: number; most: number }) => ({ fewest: sum(cells.map((c) => pick(c).fewest)), most: sum(cells.map((c) => pick(c).most)) });
+  return { cellsWallMs: sum(cells.map((c) => c.measured.wallMs)), cells: total((c) => c.composedMs), cellsWithoutGates: total((c) => c.composedWithoutGateMs) };
+}
+
+/** The whole traced run composed: its cells recomposed, everything outside them kept as measured here. */
+function composition(trace: RunTrace, result: RunResult, firstRun: boolean): void {
+  const composed = composedCells(result);
+  if (!composed) return;
+  const outside = trace.wallMs - composed.cellsWallMs;
+  const plus = (ms: number, r: { fewest: number; most: number }) => ({ fewest: ms + r.fewest, most: ms + r.most });
+  console.log(`    run: measured ${s(trace.wallMs)}, of which cells ${s(composed.cellsWallMs)} -> composed ${range(plus(outside, composed.cells))} (cells ${range(composed.cells)}, the rest ${s(outside)} as measured)`);
   if (firstRun) {
     // A later run: start-up, the cells without their accuracy gates (cached verdicts), the report.
     const phases = phasesOf(trace);
     const around = (phases.get(STARTUP_PHASE) ?? 0) + (phases.get('report + charts') ?? 0) + (phases.get('exit') ?? 0);
-    const later = { fewest: around + sum(cells.map((c) => c.composedWithoutGateMs.fewest)), most: around + sum(cells.map((c) => c.composedWithoutGateMs.most)) };
-    console.log(`    a later run (start-up and report as measured in this one, cells without their gates): composed ${range(later)}`);
+    console.log(`    a later run (start-up and report as measured in this one, cells without their gates): composed ${range(plus(around, composed.cellsWithoutGates))}`);
   }
 }
 
@@ -191,16 +206,27 @@ function report(label: string, trace: RunTrace, firstRun: boolean): void {
 const id = machineIdentity();
 console.log(`CPU ${cpus()[0]?.model ?? '?'} x${availableParallelism()}; kernel flags: ${id.flags.join(' ') || 'none'}; ONNX Runtime ${id.onnxruntime}`);
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-const dir = mkdtempSync(join(tmpdir(), 'bench-cold-start-'));
-try {
-  const cacheDir = join(dir, 'cache');
-  for (let i = 0; i < runs; i++) {
-    const trace = await traceRun(dir, cacheDir);
-    report(i === 0 ? 'first run (empty cache, no calibration)' : `later run ${i} (models, verdicts, calibration from the first)`, trace, i === 0);
-    if (trace.exitCode !== 0) break;
+if (composeFrom) {
+  // No run: compose the cells of a result already measured (e.g. an `npm start` run folder).
+  const { result } = loadResultArg(composeFrom, 'COLD_START_COMPOSE_FROM');
+  console.log(`cells of ${composeFrom} (suite ${result.suite.name}, ${result.cells.length} cells); phases outside the cells are not in that file`);
+  for (const c of result.cells) console.log(cellLine(c));
+  const composed = composedCells(result);
+  if (composed) {
+    console.log(`    cells: measured ${s(composed.cellsWallMs)} -> composed ${range(composed.cells)}, ${range(composed.cellsWithoutGates)} without the gates that ran in them`);
   }
-} finally {
-  if (keep) console.log(`\nkept: ${dir}`);
-  else rmSync(dir, { recursive: true, force: true });
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cold-start-'));
+  try {
+    const cacheDir = join(dir, 'cache');
+    for (let i = 0; i < runs; i++) {
+      const trace = await traceRun(dir, cacheDir);
+      report(i === 0 ? 'first run (empty cache, no calibration)' : `later run ${i} (models, verdicts, calibration from the first)`, trace, i === 0);
+      if (trace.exitCode !== 0) break;
+    }
+  } finally {
+    if (keep) console.log(`\nkept: ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
 }
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
