@@ -8,7 +8,7 @@
  * (it never does).
  */
 import type { IterationRecord } from '../core/events.ts';
-import { iterationMetrics } from '../core/metrics.ts';
+import { phaseMs } from '../core/iteration-events.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveIterationRange, type IterationRange } from '../harness/methodology.ts';
 
@@ -24,7 +24,7 @@ export interface CellTimeSplit {
 }
 
 const requestMs = (r: IterationRecord): number => r.endMs - r.startMs;
-const encodeMs = (r: IterationRecord): number => iterationMetrics(r)['image_encode_ms'] ?? 0;
+const encodeMs = (r: IterationRecord): number => (r.images > 0 ? (phaseMs(r, 'image_encode') ?? 0) : 0);
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 export function cellTimeSplit(c: CellResult): CellTimeSplit {
@@ -59,19 +59,40 @@ function median(xs: number[]): number {
 }
 
 /**
- * One cell of a measured run composed with the vision encoder at `encodeMsPerImage`. Throws
- * when the cell has no measured request to compose from.
+ * The machine a cell is composed for: its vision encoder's time per image and, optionally, its
+ * prefill time per prompt token and decode time per output token (absent: as measured here).
  */
-export function composeCell(c: CellResult, options: RunResult['options'], encodeMsPerImage: number): ComposedCell {
+export interface ComposedMachine {
+  encodeMsPerImage: number;
+  /** Prefill ms per prompt token (image tokens included), taken as linear in the prompt length. */
+  prefillMsPerToken?: number;
+  /** Decode ms per output token after the first (TPOT). */
+  tpotMs?: number;
+}
+
+/**
+ * One cell of a measured run composed for `machine`: each request keeps what the run measured
+ * except the parts the machine gives. Throws when the cell has no measured request to compose from.
+ */
+export function composeCell(c: CellResult, options: RunResult['options'], machine: ComposedMachine): ComposedCell {
+  const { encodeMsPerImage, prefillMsPerToken, tpotMs } = machine;
   if (!(encodeMsPerImage > 0)) throw new Error(`encode time per image must be > 0 ms, got ${encodeMsPerImage}`);
+  for (const [name, v] of [['prefill time per token', prefillMsPerToken], ['TPOT', tpotMs]] as const) {
+    if (v !== undefined && !(v > 0)) throw new Error(`${name} must be > 0 ms, got ${v}`);
+  }
   const split = cellTimeSplit(c);
   const measuredRecords = c.iterations.filter((r) => !r.warmup && !r.error);
   if (measuredRecords.length === 0) throw new Error(`cell ${c.id} has no successful measured request to compose from`);
   const images = measuredRecords[0]!.images;
-  const withEncode = (r: IterationRecord): number => requestMs(r) - encodeMs(r) + images * encodeMsPerImage;
-  const composedRequestMs = sum(measuredRecords.map(withEncode)) / measuredRecords.length;
+  const composedRequest = (r: IterationRecord): number => {
+    let ms = requestMs(r) - encodeMs(r) + images * encodeMsPerImage;
+    if (prefillMsPerToken !== undefined) ms += r.promptTokens * prefillMsPerToken - (phaseMs(r, 'prefill') ?? 0);
+    if (tpotMs !== undefined) ms += Math.max(0, r.outputTokens - 1) * tpotMs - (phaseMs(r, 'decode') ?? 0);
+    return ms;
+  };
+  const composedRequestMs = sum(measuredRecords.map(composedRequest)) / measuredRecords.length;
   const warmups = c.iterations.filter((r) => r.warmup);
-  const composedWarmupMs = sum(warmups.map(withEncode));
+  const composedWarmupMs = sum(warmups.map(composedRequest));
   const iterations = options.adaptive
     ? adaptiveIterationRange(options.adaptive, options.iterations, composedWarmupMs, composedRequestMs)
     : { fewest: options.iterations, most: options.iterations };

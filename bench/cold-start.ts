@@ -17,7 +17,10 @@
  * `bench run` arguments, e.g. "--filter images=0" for a quick look), COLD_START_KEEP (1 = keep
  * the temporary folder and print it), COLD_START_ENCODE_S (1.25: the vision encoder's seconds per
  * image of the machine the COMPOSED lines are for), COLD_START_COMPOSE_FROM (a result.json or run
- * folder, e.g. of `npm start`: run nothing, print that run's cells and their composition).
+ * folder, e.g. of `npm start`: run nothing, print that run's cells and their composition),
+ * COLD_START_PREFILL_MS_PER_TOKEN and COLD_START_TPOT_MS (optional, "34.1" or "int8=34.1,int4=33.9":
+ * the composed machine's prefill per prompt token and decode per token, by LLM precision; a
+ * precision not listed keeps its measured times).
  *
  * After each run's measured phases it prints a labelled composition, never a measurement: the
  * same run on a machine whose vision encoder takes COLD_START_ENCODE_S per image (by default the
@@ -45,6 +48,29 @@ const composeEncodeS = Number(process.env['COLD_START_ENCODE_S'] ?? '1.25');
 if (!(composeEncodeS > 0)) throw new InputError(`COLD_START_ENCODE_S must be a number of seconds > 0, got ${process.env['COLD_START_ENCODE_S']}`);
 const composeEncodeSource = process.env['COLD_START_ENCODE_S'] === undefined ? "issue 25's measured int8 encoder on a 2-core AVX-512 VNNI Xeon" : 'COLD_START_ENCODE_S';
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+/**
+ * A time per LLM precision from the environment: "34.1" for every precision, or
+ * "int8=34.1,int4=33.9"; undefined when unset (the composition keeps what was measured).
+ */
+function perPrecision(name: string): ((precision: string) => number | undefined) | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const bad = () => new InputError(`${name} must be milliseconds > 0, as "34.1" or "int8=34.1,int4=33.9", got ${JSON.stringify(raw)}`);
+  if (/^[\d.]+$/.test(raw.trim())) {
+    const v = Number(raw);
+    if (!(v > 0)) throw bad();
+    return () => v;
+  }
+  const map = new Map<string, number>();
+  for (const part of raw.split(',')) {
+    const m = /^\s*([a-z0-9_]+)\s*=\s*([\d.]+)\s*$/i.exec(part);
+    if (!m || !(Number(m[2]) > 0)) throw bad();
+    map.set(m[1]!, Number(m[2]));
+  }
+  return (precision) => map.get(precision);
+}
+const composePrefill = perPrecision('COLD_START_PREFILL_MS_PER_TOKEN');
+const composeTpot = perPrecision('COLD_START_TPOT_MS');
 /** A result.json (or its run folder) to compose instead of running: COLD_START_COMPOSE_FROM. */
 const composeFrom = process.env['COLD_START_COMPOSE_FROM'];
 
@@ -151,12 +177,18 @@ interface ComposedCells {
 function composedCells(result: RunResult): ComposedCells | null {
   const ok = result.cells.filter((c) => c.iterations.some((r) => !r.warmup && !r.error));
   if (ok.length === 0) return null;
-  const cells = ok.map((c) => composeCell(c, result.options, composeEncodeS * 1000));
+  const cells = ok.map((c) => {
+    const precision = String(c.params['llm_precision'] ?? c.params['precision'] ?? '');
+    const prefillMsPerToken = composePrefill?.(precision);
+    const tpotMs = composeTpot?.(precision);
+    return composeCell(c, result.options, { encodeMsPerImage: composeEncodeS * 1000, ...(prefillMsPerToken !== undefined ? { prefillMsPerToken } : {}), ...(tpotMs !== undefined ? { tpotMs } : {}) });
+  });
+  const given = [composePrefill ? `prefill ${process.env['COLD_START_PREFILL_MS_PER_TOKEN']} ms per prompt token` : '', composeTpot ? `TPOT ${process.env['COLD_START_TPOT_MS']} ms` : ''].filter(Boolean).join(', ');
   const plan = result.options.adaptive
     ? `${result.options.iterations} to ${result.options.adaptive.maxIterations} measured requests, ${result.options.adaptive.maxCellSeconds} s budget per cell`
     : `${result.options.iterations} measured requests per cell`;
   console.log(
-    `\n  COMPOSED, NOT MEASURED: this run with the vision encoder at ${composeEncodeS} s per image (${composeEncodeSource}), ` +
+    `\n  COMPOSED, NOT MEASURED: this run with the vision encoder at ${composeEncodeS} s per image (${composeEncodeSource})${given ? `, ${given} (given)` : ''}, ` +
       `every other part of each request and of the run as measured above, the suite's stopping rule re-applied (${plan}; ` +
       'a range from the interval reaching its target at the minimum to the count or budget stopping the cell):',
   );

@@ -53,7 +53,7 @@ describe('cold-start composition', () => {
 
   it('replaces the image encoding of every request and re-applies the stopping rule to the shorter requests', () => {
     // 2 images at 17 s each here; composed at 1.25 s per image: requests of 2.5 + 3 = 5.5 s.
-    const c = composeCell(cell(2, 34_000, 3000, 6), options, 1250);
+    const c = composeCell(cell(2, 34_000, 3000, 6), options, { encodeMsPerImage: 1250 });
     expect(c.measuredEncodePerImageMs).toBe(17_000);
     expect(c.composedRequestMs).toBe(5500);
     // Warm-up 5.5 s, then 20 s of budget: 5.5 + 3 x 5.5 = 22 s reaches it at the 3rd, so the minimum of 6 holds either way.
@@ -65,7 +65,7 @@ describe('cold-start composition', () => {
 
   it('gives a range where faster requests leave budget for more of them', () => {
     // 1 image at 17 s here; at 0.5 s per image a request is 0.5 + 0.3 = 0.8 s: the budget allows 25 after a 0.8 s warm-up.
-    const c = composeCell(cell(1, 17_000, 300, 6), options, 500);
+    const c = composeCell(cell(1, 17_000, 300, 6), options, { encodeMsPerImage: 500 });
     expect(c.composedRequestMs).toBeCloseTo(800, 9);
     expect(c.iterations).toEqual({ fewest: 6, most: 24 });
     expect(c.composedMs.fewest).toBeCloseTo(5000 + 2000 + 1000 + 800 + 6 * 800, 6);
@@ -73,7 +73,7 @@ describe('cold-start composition', () => {
   });
 
   it('leaves a text cell\'s requests as measured', () => {
-    const c = composeCell(cell(0, 0, 700, 28), options, 1250);
+    const c = composeCell(cell(0, 0, 700, 28), options, { encodeMsPerImage: 1250 });
     expect(c.measuredEncodePerImageMs).toBeNull();
     expect(c.composedRequestMs).toBe(700);
     // 0.7 s warm-up + 28 x 0.7 s = 20.3 s: the budget stops it where it stopped here.
@@ -81,9 +81,25 @@ describe('cold-start composition', () => {
     expect(c.composedMs.most).toBeCloseTo(c.measured.wallMs, 6);
   });
 
+  it('replaces prefill and decode too when the machine gives them', () => {
+    // 1 image: 17 s encode + 3 s prefill of 384 prompt tokens here; composed at 1.25 s/image and 1 ms per prompt token.
+    const c = composeCell(cell(1, 17_000, 3000, 6), options, { encodeMsPerImage: 1250, prefillMsPerToken: 1 });
+    expect(c.composedRequestMs).toBe(1250 + 384);
+    // Split each request's 3 s into 1.5 s of prefill and 1.5 s of decoding 16 tokens: both replaced, 15 steps at 30 ms.
+    const decoding = cell(1, 17_000, 3000, 6);
+    for (const r of decoding.iterations) {
+      const prefill = r.events.find((e) => e.kind === 'phase' && e.phase === 'prefill');
+      if (prefill?.kind === 'phase') prefill.endMs = prefill.startMs + 1500;
+      r.events.push({ kind: 'phase', phase: 'decode', startMs: r.endMs - 1500, endMs: r.endMs });
+      r.outputTokens = 16;
+    }
+    expect(composeCell(decoding, options, { encodeMsPerImage: 1250, prefillMsPerToken: 1, tpotMs: 30 }).composedRequestMs).toBe(1250 + 384 + 15 * 30);
+    expect(() => composeCell(cell(1, 100, 100, 6), options, { encodeMsPerImage: 1, tpotMs: -1 })).toThrow(/TPOT must be > 0/);
+  });
+
   it('refuses a cell with nothing measured and a non-positive encode time', () => {
     const empty = { ...cell(1, 100, 100, 6), iterations: [] };
-    expect(() => composeCell(empty, options, 1000)).toThrow(/no successful measured request/);
-    expect(() => composeCell(cell(1, 100, 100, 6), options, 0)).toThrow(/must be > 0/);
+    expect(() => composeCell(empty, options, { encodeMsPerImage: 1000 })).toThrow(/no successful measured request/);
+    expect(() => composeCell(cell(1, 100, 100, 6), options, { encodeMsPerImage: 0 })).toThrow(/must be > 0/);
   });
 });
