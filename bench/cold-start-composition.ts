@@ -9,6 +9,7 @@
  */
 import type { IterationRecord } from '../core/events.ts';
 import { phaseMs } from '../core/iteration-events.ts';
+import { summarize } from '../core/stats.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import { adaptiveIterationRange, type IterationRange } from '../harness/methodology.ts';
 
@@ -50,12 +51,6 @@ export interface ComposedCell {
   composedMs: { fewest: number; most: number };
   /** The same without the accuracy gate (a later run reads its verdict from the cache). */
   composedWithoutGateMs: { fewest: number; most: number };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
@@ -102,7 +97,7 @@ export function composeCell(c: CellResult, options: RunResult['options'], machin
     id: c.id,
     images,
     measured: split,
-    measuredEncodePerImageMs: images > 0 ? median(measuredRecords.map((r) => encodeMs(r) / images)) : null,
+    measuredEncodePerImageMs: images > 0 ? summarize(measuredRecords.map((r) => encodeMs(r) / images), 'ms').median : null,
     composedRequestMs,
     iterations,
     composedMs: { fewest: at(iterations.fewest, split.gateMs), most: at(iterations.most, split.gateMs) },
