@@ -1,17 +1,20 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { mtmdCacheRoot } from './runners/llamacpp/mtmd-native/build.ts';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Installs the system programs tests drive for real (sshd, Chromium) when missing.
-    globalSetup: ['test/setup/system-packages.ts'],
+    // system-packages.ts installs the system programs tests drive for real (sshd, Chromium, g++)
+    // when missing; mtmd-addon.ts then builds llama.cpp's mtmd addon once when missing (image
+    // cells of the llamacpp runner). temp-root.ts makes a temporary root per run and
+    // temp-per-file.ts a folder per test file inside it, made the file's TMPDIR and checked empty
+    // when the file ends: a test that leaves a folder or a running process behind fails, and the
+    // run leaves nothing in /tmp.
+    globalSetup: ['test/setup/system-packages.ts', 'test/setup/mtmd-addon.ts', 'test/setup/temp-root.ts'],
+    setupFiles: ['test/setup/temp-per-file.ts'],
     testTimeout: 120_000,
-    // Runs take a lock on their board (targets/run-lock.ts); the tests' runs lock a folder of
-    // their own, so a developer's run (or another checkout's tests) on this machine is not in the way.
-    env: { BENCH_LOCK_DIR: mkdtempSync(join(tmpdir(), 'bench-test-locks-')) },
+    // Tests that point BENCH_CACHE_DIR at a temp folder still use the one mtmd addon build.
+    env: { BENCH_MTMD_CACHE_DIR: mtmdCacheRoot() },
     hookTimeout: 300_000,
     // Two cores: ONNX Runtime sessions in parallel workers would distort each other's timings
     // and memory; files run one after another.

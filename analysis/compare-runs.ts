@@ -20,7 +20,7 @@ import type {
   Verdict,
 } from './comparison-types.ts';
 import { cellIdentity, diffIdentities, diffVersions, describeDifference, type IdentityDifference } from './identity.ts';
-import { accuracyFinding, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
+import { accuracyFinding, asMeasured, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
 import { energyContextWarnings } from './energy-context.ts';
 
 export interface CompareOptions {
@@ -243,8 +243,11 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
   const pairs: Array<[CellResult, CellResult]> = [];
   // Every matched pair that ran on both sides, same configuration or not: context warnings name what differs.
   const matched: Array<[CellResult, CellResult]> = [];
-  for (const c of common) {
-    const b = baseById.get(c.id)!;
+  for (const candCell of common) {
+    // A cell marked ok with no measured iteration measured nothing: judged as failed, by name,
+    // rather than as "another configuration" because its workload reads as not recorded.
+    const b = asMeasured(baseById.get(candCell.id)!);
+    const c = asMeasured(candCell);
     if (b.status === 'ok' && c.status === 'ok') matched.push([b, c]);
     const bi = cellIdentity(base, b);
     const ci = cellIdentity(cand, c);

@@ -78,3 +78,14 @@ export function accuracyFinding(base: Pick<CellResult, 'accuracy'> | null, cand:
   }
   return null;
 }
+
+/**
+ * The cell, or a failed copy of it when it says ok but holds no measured iteration without an
+ * error: its summary figures (if any) rest on nothing a verdict can check, so every verdict
+ * (compare, history) treats it as a failed cell, saying why.
+ */
+export function asMeasured(cell: CellResult): CellResult {
+  if (cell.status !== 'ok' || cell.iterations.some((it) => !it.warmup && !it.error)) return cell;
+  const why = cell.iterations.length ? 'every measured iteration has an error, or there are only warm-ups' : 'it has no iterations';
+  return { ...cell, status: 'failed', error: `marked ok but nothing was measured (${why})` };
+}

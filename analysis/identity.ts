@@ -43,7 +43,7 @@ export const IDENTITY_FIELDS = [
   { name: 'int8_form', group: 'model', label: 'int8 operator form (cells[].model.int8Form)' },
   { name: 'runner', group: 'runner', label: 'runner (cells[].settings.runner, else the runner axis or the suite\'s runner)' },
   { name: 'threads', group: 'runner', label: 'compute threads (cells[].settings.intraOpNumThreads / threads, else the threads axis)' },
-  { name: 'execution_provider', group: 'runner', label: 'execution provider / GPU backend (cells[].settings.executionProvider / gpu)' },
+  { name: 'execution_provider', group: 'runner', label: 'execution provider / GPU backend (cells[].settings.executionProvider / gpu), with the SIMD a llama.cpp build uses (cells[].settings.llamaBuildSimd)' },
   { name: 'chunking', group: 'runner', label: 'prefill chunk size (cells[].settings.chunkSize, else the chunk axis)' },
   { name: 'kv_cache', group: 'runner', label: 'KV-cache form (cells[].settings.kvCache / kvCacheType)' },
   { name: 'prompt_tokens', group: 'workload', label: 'prompt tokens per request, image tokens included (measured iterations)' },
@@ -167,6 +167,19 @@ function versionsOf(result: RunResult, cell: CellResult): Record<string, string>
   return versions;
 }
 
+/**
+ * Where a cell computed. A llama.cpp build's SIMD is part of it: the same binding built without
+ * the machine's vector units (or with AVX2 where the machine has AVX-512) runs several times
+ * slower, so two builds that differ there are two configurations, never one series. It is
+ * appended only where recorded, so the identities of cells that do not record it (ONNX Runtime,
+ * whose kernels follow the machine field) keep their keys.
+ */
+function executionProvider(s: CellResult['settings'], p: CellResult['params']): string {
+  const provider = text(firstOf(s, ['executionProvider', 'gpu']) ?? p['ep'] ?? p['execution_provider']);
+  const simd = firstOf(s, ['llamaBuildSimd']);
+  return simd === undefined || simd === '' ? provider : `${provider} [build SIMD: ${String(simd)}]`;
+}
+
 /** The configuration identity of one cell of a run (see the module comment). */
 export function cellIdentity(result: RunResult, cell: CellResult): ConfigurationIdentity {
   const m = cell.model;
@@ -189,7 +202,7 @@ export function cellIdentity(result: RunResult, cell: CellResult): Configuration
     int8_form: text(m?.int8Form),
     runner: text(firstOf(s, ['runner']) ?? p['runner'] ?? result.suite.definition?.runner),
     threads: text(firstOf(s, ['intraOpNumThreads', 'threads']) ?? p['threads']),
-    execution_provider: text(firstOf(s, ['executionProvider', 'gpu']) ?? p['ep'] ?? p['execution_provider']),
+    execution_provider: executionProvider(s, p),
     chunking: text(firstOf(s, ['chunkSize']) ?? p['chunk']),
     kv_cache: text(firstOf(s, ['kvCache', 'kvCacheType'])),
     prompt_tokens: text(measuredValue(cell, (it) => it.promptTokens) ?? firstOf(s, ['promptTokens'])),

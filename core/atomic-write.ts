@@ -63,7 +63,8 @@ export function removeStaleTempFiles(dir: string, target: string): string[] {
   return removed;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this pid exists on this machine (EPERM: it exists, someone else's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

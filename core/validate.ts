@@ -34,8 +34,11 @@ export interface ValidatorOptions {
 // and its schema, for x-expected and "got" in messages. `discriminator` (a oneOf whose branches
 // are told apart by a const property, e.g. an event's "kind") checks only the branch named; the
 // detailed compilation ignores the keyword and reports the oneOf as it always has.
-const fastAjv = new Ajv({ allErrors: false, strict: false, discriminator: true });
-const detailedAjv = new Ajv({ allErrors: true, strict: false, verbose: true });
+// strict: false (our schemas carry x-expected annotations) would also let Infinity and NaN pass as
+// numbers; strictNumbers keeps them out: JSON has neither, but a hand-edited 1e400 parses as
+// Infinity and a YAML .inf is one.
+const fastAjv = new Ajv({ allErrors: false, strict: false, strictNumbers: true, discriminator: true });
+const detailedAjv = new Ajv({ allErrors: true, strict: false, strictNumbers: true, verbose: true });
 
 const quote = (v: unknown) => JSON.stringify(v);
 
@@ -74,6 +77,11 @@ function describe(err: ErrorObject, options: ValidatorOptions): { parts: string[
     case 'if':
       // The branch that failed reports its own error.
       return null;
+    case 'type':
+      if (typeof err.data === 'number' && !Number.isFinite(err.data)) {
+        return { parts, expected: `expected a finite number, got ${err.data} (a number too large for a double, such as 1e400, reads as Infinity)` };
+      }
+      return { parts, expected: `expected a value that ${err.message ?? 'matches the schema'}` };
     default:
       return { parts, expected: `expected a value that ${err.message ?? 'matches the schema'}` };
   }

@@ -5,7 +5,7 @@ import { median } from '../core/stats.ts';
 import { cellMetricValues } from '../analysis/cell-values.ts';
 import { runFacts } from '../analysis/run-facts.ts';
 import { cellIdentity, identityKey, type ConfigurationIdentity } from '../analysis/identity.ts';
-import { accuracyFinding, machineLoadFlags, shortOutputFinding } from '../analysis/gate-checks.ts';
+import { accuracyFinding, asMeasured, machineLoadFlags, shortOutputFinding } from '../analysis/gate-checks.ts';
 import type { GateFinding } from '../analysis/comparison-types.ts';
 import { checkedRevision, gitCommitDate } from './git-revision.ts';
 import { InputError } from '../core/errors.ts';
@@ -158,7 +158,8 @@ export function provenanceOf(result: RunResult, opts: RecordOptions = {}): RunPr
 
 /** Every metric of every cell with its per-iteration values (recomputed from the raw events, as `bench compare` does). */
 export function recordFromResult(result: RunResult, opts: RecordOptions = {}): RunRecord {
-  const cells: CellRecord[] = result.cells.map((cell) => {
+  const cells: CellRecord[] = result.cells.map((recorded) => {
+    const cell = asMeasured(recorded);
     const metrics = new Map<string, MetricRecord>();
     if (cell.status === 'ok') {
       const names = Object.keys(cell.metrics);

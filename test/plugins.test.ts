@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../core/result-types.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 /**
  * docs/architecture.md's promise: a runner and a probe written outside this repository's
@@ -20,7 +20,7 @@ function bench(args: string[], env: Record<string, string>): { status: number | 
 }
 
 describe('plug-ins registered in bench.config.yaml', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-plugins-'));
+  const dir = tempDir('bench-plugins-');
   const config = join(dir, 'bench.config.yaml');
   writeFileSync(config, `plugins:\n  - ${fixture('sha-chain-runner.ts')}\n  - ${fixture('meminfo-probe.ts')}\n`);
   const env = { BENCH_CONFIG: config };

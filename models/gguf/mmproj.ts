@@ -4,7 +4,7 @@
  * tensor names, `clip.projector_type`. Same canonical random weights as the ONNX vision
  * encoder (models/layers/vision.ts and qwen2-vision.ts names, models/weights/random.ts
  * values), so both runtimes encode an image with the same function. Read against llama.cpp
- * b10256 (the version @fugood/llama.node 1.7.15 ships): clip.cpp load_hparams / load_tensors,
+ * b10256 (checked again against the release node-llama-cpp 3.21.1 ships, which the image cells run): clip.cpp load_hparams / load_tensors,
  * models/internvl.cpp, models/qwen2vl.cpp, models/siglip.cpp; and convert_hf_to_gguf.py for
  * which HF tensor becomes which GGUF tensor.
  *

@@ -1,10 +1,12 @@
 /**
  * An image cell of the llamacpp runner: the zoo's GGUF LLM and mmproj loaded into llama.cpp's
- * mtmd through @fugood/llama.node, the same synthetic camera frames the ORT runner encodes
- * (written losslessly as PNG outside the timed request), timed by MtmdPipeline.
+ * mtmd through the suite's own addon (runners/llamacpp/mtmd-native: mtmd built on first use
+ * against node-llama-cpp's prebuilt llama.cpp libraries, the same build as the text cells), the
+ * same synthetic camera frames the ORT runner encodes (written losslessly as PNG outside the
+ * timed request), every phase measured by MtmdPipeline.
  *
  * mtmd preprocesses each frame its own way (runners/llamacpp/mtmd-preprocessing.ts): the cell
- * counts mtmd's image tokens per frame before timing (a tokenisation), sets the context to the
+ * counts mtmd's image tokens per frame before timing (a `prepare`), sizes the context to the
  * prompt mtmd builds, and records both mtmd's and the suite's reference preprocessing of the
  * frame, saying so when they differ (the report's "Images and video" table shows it per cell).
  */
@@ -18,10 +20,10 @@ import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { MMPROJ_WEIGHT_TYPE, mmprojSupport } from '../../models/gguf/mmproj.ts';
 import type { Precision } from '../../models/layers/linear.ts';
 import { makeTestImage } from '../ort/inputs.ts';
-import { METRIC_SOURCES_DETAIL_SETTING, METRIC_SOURCES_SETTING, metricSourcesSetting } from '../../core/figure-source.ts';
-import { MtmdPipeline, MTMD_COMPOSED_DETAIL, MTMD_COMPOSED_FIGURES, MTMD_PHASE_SPLIT, MEDIA_MARKER, promptText } from './image-pipeline.ts';
-import { chooseLlamaNodeVariant, machineFacts, type LlamaNodeVariant } from './llama-node-variant.ts';
-import { LLAMA_NODE_PACKAGE, llamaNode, llamaNodeVersion, loadVariant, type MtmdContext } from './mtmd-binding.ts';
+import { chunkTokens, mediaPrompt, MtmdPipeline, MTMD_PHASE_TIMING, MEDIA_MARKER, promptText } from './image-pipeline.ts';
+import { NODE_LLAMA_CPP_VERSION } from './binding.ts';
+import { loadedCpuBackend, loadMtmdAddon, type MtmdSession } from './mtmd-native/addon.ts';
+import { chooseLibrary, locateLibrary, type LlamaLibraryFlavour } from './mtmd-native/library.ts';
 import { compareFramePreprocessing } from './mtmd-preprocessing.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 
@@ -36,8 +38,10 @@ export interface ImageCellInput {
   textTokens: number;
   outputTokens: number;
   seed: number;
-  /** The suite's options.llamaNodeVariant (llama-node-variant.ts). */
-  variant: LlamaNodeVariant | 'auto';
+  /** The suite's options.llamaLibrary (mtmd-native/library.ts). */
+  library: LlamaLibraryFlavour | 'auto';
+  /** The suite's options.llamaLibraryDir: a folder of llama.cpp libraries instead of the package's. */
+  libraryDir: string | undefined;
   settings: Record<string, string | number | boolean>;
 }
 
@@ -53,15 +57,16 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     const why = 'reason' in support ? support.reason : 'the gguf build holds no mmproj file';
     throw new InputError(`llamacpp runner: ${d.id} has no mmproj GGUF (${why}); use runner ort for its image cells`);
   }
-  const binding = `${LLAMA_NODE_PACKAGE} ${llamaNodeVersion()}`;
-  const node = await llamaNode();
-  const variant = await loadVariant(chooseLlamaNodeVariant(machineFacts(), input.variant));
-  // A GPU build offloads every layer and the mmproj: that is what it is chosen for.
-  const gpu = variant.variant !== 'default';
+  const choice = chooseLibrary(process.platform, process.arch, input.library);
+  const library = locateLibrary(choice, input.libraryDir);
+  const { addon, build } = await loadMtmdAddon(library, ctx.log);
+  const binding = `mtmd addon on node-llama-cpp ${NODE_LLAMA_CPP_VERSION}'s libllama`;
+  // A GPU library offloads every layer and the mmproj: that is what it is chosen for.
+  const gpu = choice.flavour !== 'cpu';
   const side = d.vision.imageSize;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mtmd-'));
   const loadStart = ctx.clock.now();
-  let context: MtmdContext | undefined;
+  let session: MtmdSession | undefined;
   try {
     // The ORT runner's frames: makeTestImage(imageSize, seed + i), one tile each there.
     const imagePaths: string[] = [];
@@ -72,52 +77,31 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     }
     const mmprojPath = input.mmprojPath;
     const text = promptText(input.textTokens, input.seed);
-    const prompt = imagePaths.map(() => MEDIA_MARKER).join('') + text;
     let contextSize = input.textTokens + input.images * (d.imageTokensPerTile + MARKER_ESTIMATE) + input.outputTokens + CONTEXT_SLACK;
-    const openContext = async () => {
-      const opened = await node.loadModel({
-        model: input.llmPath,
-        n_ctx: contextSize,
-        n_batch: contextSize,
-        n_ubatch: contextSize,
-        n_threads: ctx.threads,
-        n_gpu_layers: gpu ? 999 : 0,
-        lib_variant: variant.variant,
-        flash_attn_type: 'off',
-        ctx_shift: false,
-      });
-      const ok = await opened.initMultimodal({ path: mmprojPath, use_gpu: gpu });
-      if (!ok || !opened.isMultimodalEnabled()) {
-        await opened.release();
-        throw new Error(`mtmd refused the mmproj ${mmprojPath} (its reason is in llama.cpp's log on stderr)`);
-      }
-      return opened;
-    };
-    context = await openContext();
-    // What mtmd makes of one frame and of the whole prompt, before any timing (tokenisation
-    // preprocesses the images but does not encode them).
-    const frame = await context.tokenize(MEDIA_MARKER, { media_paths: [imagePaths[0]!] });
-    const positions = Array.from(frame.tokens).filter((t) => t < 0).length;
-    // The tokenisation lists an image's positions: one per token, except with M-RoPE (Qwen-VL),
-    // where an image of rows x cols tokens takes max(rows, cols) positions; frames are square.
-    // Every request checks the count against the tokens llama.cpp evaluates (prompt_n).
-    const mtmdImageTokens = d.llm.mropeSections ? positions * positions : positions;
-    const mtmdTextPerImage = frame.tokens.length - positions;
-    const whole = await context.tokenize(prompt, { media_paths: imagePaths });
-    const wholeTokens = whole.tokens.length - input.images * positions + input.images * mtmdImageTokens;
-    const needed = wholeTokens + input.outputTokens + CONTEXT_SLACK;
+    const open = () =>
+      addon.open({ model: input.llmPath, mmproj: mmprojPath, nCtx: contextSize, nBatch: contextSize, nThreads: ctx.threads, nGpuLayers: gpu ? 999 : 0, mmprojUseGpu: gpu });
+    session = await open();
+    // What mtmd makes of one frame and of the whole prompt, before any timing (preprocessing
+    // and tokenisation, no encode).
+    const frame = chunkTokens(await session.prepare(MEDIA_MARKER, [imagePaths[0]!]));
+    const mtmdImageTokens = frame.image;
+    const mtmdTextPerImage = frame.total - frame.image;
+    const whole = chunkTokens(await session.prepare(mediaPrompt(input.images, text), imagePaths));
+    session.reset();
+    const needed = whole.total + input.outputTokens + CONTEXT_SLACK;
     if (needed > contextSize) {
       // mtmd's prompt (tiles, wrapper text) is longer than the estimate: a context that holds it.
-      await context.release();
-      context = undefined;
+      session.close();
+      session = undefined;
       contextSize = needed;
-      context = await openContext();
+      session = await open();
     }
     const loadMs = ctx.clock.now() - loadStart;
-    const systemInfo = context.getSystemInfo().trim();
+    const systemInfo = addon.systemInfo().trim();
     const simd = simdVerdict(systemInfo);
     const pre = compareFramePreprocessing(d, mtmdImageTokens);
-    const pipeline = new MtmdPipeline(context, ctx.clock, openContext, ctx.log);
+    const pipeline = new MtmdPipeline(session, ctx.clock);
+    const opened = session;
     return {
       loadMs,
       // The vision tower runs in the mmproj's form (F32 at fp32, F16 otherwise), which the roofline bounds.
@@ -125,13 +109,20 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
       settings: {
         runner: 'llamacpp',
         binding,
-        llamaNodeVariant: variant.variant,
-        llamaNodePackage: variant.packageName,
-        llamaNodeVariantChoice: variant.reason,
+        llamaCppRelease: `${build.info.llamaCppTag} (${build.info.llamaCppCommit.slice(0, 12)})`,
+        llamaLibrary: choice.flavour,
+        llamaLibraryPackage: library.source,
+        llamaLibraryChoice: choice.reason,
+        mtmdAddonBuild: build.info.key,
+        // First-use build times on this machine: the addon, and the mtmd library it links (once per llama.cpp release).
+        mtmdAddonBuildSeconds: Math.round(build.info.buildMs / 100) / 10,
+        mtmdLibraryBuildSeconds: Math.round(build.info.mtmdLibraryBuildMs / 100) / 10,
+        mtmdAddonCompiler: build.info.compiler,
         // The identity's execution provider (as node-llama-cpp's `gpu`: false, cuda, vulkan).
-        gpu: gpu ? variant.variant : 'false',
+        gpu: gpu ? choice.flavour : 'false',
         gpuOffload: gpu ? 'all LLM layers and the mmproj' : 'none (CPU)',
-        llamaDevices: (await node.getBackendDevicesInfo(variant.variant)).map((d) => `${d.backend}:${d.deviceName}`).join(' '),
+        llamaDevices: addon.devices().map((x) => `${x.backend}:${x.description}`).join(' '),
+        llamaCpuBackend: loadedCpuBackend(),
         llamaSystemInfo: systemInfo,
         llamaBuildSimd: simd.build,
         machineSimd: simd.machine,
@@ -143,9 +134,7 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         mmprojType: MMPROJ_WEIGHT_TYPE[input.precision],
         mmprojProjector: support.projector,
         ...(support.differs ? { mmprojDiffersFromOnnx: support.differs } : {}),
-        phaseSplit: MTMD_PHASE_SPLIT,
-        [METRIC_SOURCES_SETTING]: metricSourcesSetting(MTMD_COMPOSED_FIGURES),
-        [METRIC_SOURCES_DETAIL_SETTING]: MTMD_COMPOSED_DETAIL,
+        phaseTiming: MTMD_PHASE_TIMING,
         preprocessFamily: pre.family,
         imageSource: 'synthetic camera frames (made before timing), lossless PNG files of the tile size',
         imagePreprocessing: pre.note,
@@ -155,19 +144,18 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         visionTilesPerImage: pre.mtmdTiles,
         ...(mtmdTextPerImage > 0 ? { promptTextAddedByMtmd: `${mtmdTextPerImage} text tokens per image (mtmd's image markers, byte-level vocabulary), counted in promptTokens` } : {}),
         outputTokens: input.outputTokens,
-        sampling: 'greedy (temperature 0, top_k 1), ignore_eos',
+        sampling: 'greedy (argmax of the logits), EOS not special',
         ...input.settings,
       },
       ...(simd.missing.length ? { flags: [{ kind: 'no-simd' as const, message: noSimdMessage(binding, simd) }] } : {}),
-      runIteration: (index, warmup) => pipeline.run({ text, imagePaths, outputTokens: input.outputTokens, tilesPerImage: pre.mtmdTiles, imageTokensPerImage: mtmdImageTokens }, index, warmup),
+      runIteration: (index, warmup) => pipeline.run({ text, imagePaths, outputTokens: input.outputTokens, tilesPerImage: pre.mtmdTiles }, index, warmup),
       async close() {
-        if (pipeline.reloads > 0) ctx.log(`llamacpp: ${pipeline.reloads} context(s) replaced after the binding left them marked busy`);
-        await pipeline.current.release();
+        opened.close();
         rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    await context?.release();
+    session?.close();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

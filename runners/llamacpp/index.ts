@@ -3,12 +3,11 @@
  * LLM of the suite's model, same descriptor and same random weights as the ONNX build, timed
  * with the ORT runner's event names on the run's clock.
  *
- * Images: the 3.21.1 binding feeds llama.cpp token ids only (no embeddings input, no mtmd), so
- * image cells go through a second binding, @fugood/llama.node, which has llama.cpp's mtmd
- * (runners/llamacpp/image-cell.ts), with the zoo's mmproj GGUF. Two bindings because neither
- * serves both at full speed today: node-llama-cpp's prebuilt CPU binaries use the machine's
- * SIMD but have no image API; llama.node's linux-x64 CPU binary has the image API but no SIMD
- * (docs/runtimes.md has the figures). Each cell records its binding and build features.
+ * Images: node-llama-cpp 3.21.1 feeds llama.cpp token ids only (no embeddings input, no mtmd),
+ * so image cells go through the suite's own small addon of llama.cpp's mtmd
+ * (runners/llamacpp/image-cell.ts, mtmd-native/), built on first use against node-llama-cpp's
+ * prebuilt llama.cpp libraries: one llama.cpp build (ggml's best CPU variant for the machine),
+ * two thin bindings. Each cell records its binding and build features.
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -25,7 +24,7 @@ import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
 import { LlamaPipeline } from './pipeline.ts';
 import { prepareImageCell } from './image-cell.ts';
-import { parseVariantOption } from './llama-node-variant.ts';
+import { parseLibraryOption } from './mtmd-native/library.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 import { numberParam, sha256File } from '../cell-input.ts';
 
@@ -108,6 +107,14 @@ async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: st
   throw new InputError(`suite "${suite.name}": the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file`);
 }
 
+/** options.llamaLibraryDir: a folder of llama.cpp shared libraries (e.g. node-llama-cpp's CUDA source build on a Jetson). */
+function libraryDirOption(suite: Suite, where: string): string | undefined {
+  const value = suite.options?.['llamaLibraryDir'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') throw new InputError(`${where}: options.llamaLibraryDir must be a folder path, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 /** In-process llama.cpp runner (CPU). */
 export const llamaCppRunner: Runner = {
   name: 'llamacpp',
@@ -119,7 +126,8 @@ export const llamaCppRunner: Runner = {
     if (!('zoo' in ref) && !('path' in ref && ref.path.endsWith('.gguf'))) {
       throw new ValidationError(where, 'model', 'the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file');
     }
-    parseVariantOption(suite.options?.['llamaNodeVariant'], where);
+    parseLibraryOption(suite.options?.['llamaLibrary'], where);
+    libraryDirOption(suite, where);
     for (const cell of cells) {
       const precision = String(cell.params['precision'] ?? 'fp32');
       if (!PRECISION_ALIASES[precision.toLowerCase()]) {
@@ -145,9 +153,10 @@ export const llamaCppRunner: Runner = {
     if (images > 0) {
       if (!model.descriptor) throw new InputError(`cell ${cell.id}: llamacpp image cells need a zoo model (its mmproj GGUF); model.path gives the LLM only`);
       if (chunkSize > 0) throw new InputError(`cell ${cell.id}: llamacpp image cells evaluate the prompt in one call; chunk must be 0`);
-      const variant = parseVariantOption(suite.options?.['llamaNodeVariant'], `suite "${suite.name}"`);
+      const library = parseLibraryOption(suite.options?.['llamaLibrary'], `suite "${suite.name}"`);
+      const libraryDir = libraryDirOption(suite, `suite "${suite.name}"`);
       return prepareImageCell(
-        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, variant, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
+        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, library, libraryDir, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
         ctx,
       );
     }

@@ -1,7 +1,7 @@
 /**
  * Which SIMD extensions a llama.cpp build uses, against what this machine's CPU has: a build
- * without the machine's vector units (the prebuilt linux-x64 CPU binary of @fugood/llama.node
- * reports no AVX at all) runs several times slower, so its timings must never be compared
+ * without the machine's vector units (the prebuilt linux-x64 CPU binary of @fugood/llama.node,
+ * the image binding before the suite's own mtmd addon, reports no AVX at all) runs several times slower, so its timings must never be compared
  * silently with a build that uses them.
  */
 import { readFileSync } from 'node:fs';

@@ -14,8 +14,7 @@
  * side is planted far beyond that spread (x100).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -27,6 +26,7 @@ import { findAll, parseXml } from '../compare/xml-check.ts';
 import { main } from '../../cli/main.ts';
 import type { HistoryCheck } from '../../history/check.ts';
 import { HistoryStore } from '../../history/store.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -88,7 +88,7 @@ async function compare(base: RunResult, cand: RunResult, ...args: string[]): Pro
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-gate-'));
+  dir = tempDir('bench-gate-');
   const out = join(dir, 'run');
   const r = spawnSync(
     process.execPath,
@@ -191,6 +191,18 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
     const r = await compare(quiet(real), cand);
     expect(r.code).toBe(1);
     expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+  });
+
+  it('a cell marked ok with nothing measured (warm-up only, or every iteration an error): newly failing, exit 1, saying so', async () => {
+    for (const strip of [(c: CellResult) => (c.iterations = c.iterations.filter((it) => it.warmup)), (c: CellResult) => c.iterations.forEach((it) => (it.error = 'session run failed'))]) {
+      const cand = quiet(real);
+      const cell = cand.cells.find((c) => c.id === IMG)!;
+      strip(cell);
+      expect(cell.status).toBe('ok');
+      const r = await compare(quiet(real), cand);
+      expect(r.code).toBe(1);
+      expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG, reason: expect.stringContaining('marked ok but nothing was measured') })]);
+    }
   });
 
   it('another scale, thread count or output token count: exit 2 naming each field; --allow-difference compares and labels it', async () => {
@@ -369,6 +381,15 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     r = await check(db, failing);
     expect(r.code).toBe(1);
     expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+
+    // Marked ok with only its warm-up left: its summary medians are still there, but nothing was measured.
+    const empty = atCommit(quiet(real), 8);
+    const emptied = empty.cells.find((c) => c.id === IMG)!;
+    emptied.iterations = emptied.iterations.filter((it) => it.warmup);
+    r = await check(db, empty);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'newly-failing', cellId: IMG })]);
+    expect(r.md).toContain('marked ok but nothing was measured');
   }, 90_000);
 
   it('another configuration (scale) is cannot judge (exit 2), never mixed into the series; --allow-difference judges and labels it', async () => {

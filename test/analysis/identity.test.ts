@@ -35,6 +35,22 @@ describe('configuration identity', () => {
     expect(identityKey(cellIdentity(cand, cell))).not.toBe(identityKey(cellIdentity(base, base.cells[1]!)));
   });
 
+  it('a llama.cpp build with other SIMD is another configuration; cells that do not record it keep their key', () => {
+    const keyBefore = identityKey(cellIdentity(base, base.cells[0]!));
+    const withSimd = (simd: string): RunResult => {
+      const r = clone(base);
+      r.cells[0]!.settings['llamaBuildSimd'] = simd;
+      return r;
+    };
+    const avx2 = withSimd('SSE3 SSSE3 AVX AVX2 FMA F16C');
+    const none = withSimd('none');
+    const diffs = diffIdentities(cellIdentity(avx2, avx2.cells[0]!), cellIdentity(none, none.cells[0]!));
+    expect(diffs.map((d) => [d.field, d.base, d.cand])).toEqual([['execution_provider', 'cpu [build SIMD: SSE3 SSSE3 AVX AVX2 FMA F16C]', 'cpu [build SIMD: none]']]);
+    expect(diffIdentities(cellIdentity(avx2, avx2.cells[0]!), cellIdentity(withSimd('SSE3 SSSE3 AVX AVX2 FMA F16C'), avx2.cells[0]!))).toEqual([]);
+    // Stored history series of cells without the setting (ONNX Runtime) are found again.
+    expect(identityKey(cellIdentity(clone(base), clone(base).cells[0]!))).toBe(keyBefore);
+  });
+
   it('keeps versions beside the identity without making a difference', () => {
     const cand = clone(base);
     cand.environment.versions['onnxruntime-node'] = '1.31.0';

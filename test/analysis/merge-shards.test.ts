@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bench } from '../hardening/cli-harness.ts';
@@ -8,6 +7,7 @@ import { mergeShards, type ShardInput } from '../../analysis/merge-shards.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { planShards, shardRecord } from '../../harness/shard.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 
 /** A 4-cell plan split over `count` boards; each shard is a result holding its own cells only. */
@@ -108,7 +108,7 @@ async function bench_(args: string[], cwd: string): Promise<{ status: number; st
 
 describe('bench merge, then report, compare, history and publish read the merged result', () => {
   it('takes the merged result like any other', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-merge-'));
+    const dir = tempDir('bench-merge-');
     const write = (name: string, r: RunResult) => {
       mkdirSync(join(dir, name), { recursive: true });
       writeFileSync(join(dir, name, 'result.json'), JSON.stringify(r));

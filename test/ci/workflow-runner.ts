@@ -409,6 +409,9 @@ export class WorkflowRunner {
           env: {
             PATH: process.env['PATH'],
             HOME: process.env['HOME'],
+            // The test file's temp folder (test/setup/temp-per-file.ts): what the jobs' tools
+            // leave in TMPDIR is removed and checked with the file instead of piling up in /tmp.
+            ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}),
             CI: 'true',
             GITHUB_ACTIONS: 'true',
             GITHUB_WORKSPACE: workspace,

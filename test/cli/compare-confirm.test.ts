@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import type { RunResult } from '../../core/result-types.ts';
 import { cellMetrics } from '../../core/metrics.ts';
 import type { Comparison } from '../../analysis/comparison-types.ts';
 import { machineLoadFlags } from '../../analysis/gate-checks.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bench = (args: string[]) => spawnSync(process.execPath, [join(repo, 'bin', 'bench.mjs'), ...args], { env: { ...process.env, CI: 'true' }, encoding: 'utf8' });
@@ -25,7 +25,7 @@ const PLANTED_MS = 800;
 
 describe('bench compare --confirm', () => {
   it('re-runs only the regressed cell and judges the re-run', () => {
-    const out = mkdtempSync(join(tmpdir(), 'bench-confirm-'));
+    const out = tempDir('bench-confirm-');
     const r = bench(['run', '--suite', 'internvl-tiny', '--filter', 'images=1', '--filter', 'prefill=32', '--iterations', '7', '--warmup', '1', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const runDir = join(out, 'internvl-tiny', readdirSync(join(out, 'internvl-tiny'))[0]!);

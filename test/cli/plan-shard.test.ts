@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bench as runBench } from '../hardening/cli-harness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let stdout = '';
 let stderr = '';
@@ -30,7 +30,7 @@ interface PlanJson {
 
 describe('bench plan --json and bench run --shard', () => {
   it('prints the cells, shards and expected cost in the shape a workflow\'s fromJSON reads', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-plan-'));
+    const dir = tempDir('bench-plan-');
     process.chdir(dir); // no results/history.sqlite here: balanced by count
     expect(await bench('plan', '--suite', 'internvl-tiny', '--shards', '4', '--json'), stderr).toBe(0);
     const plan = JSON.parse(stdout) as PlanJson;

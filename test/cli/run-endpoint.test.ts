@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
 import { startFakeServer, type FakeServer } from '../endpoint/fake-server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -31,7 +31,7 @@ describe('bench run --endpoint against a real loopback llama.cpp-style server', 
   });
 
   it('needs no suite file and writes the usual result and report', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'bench-endpoint-'));
+    const out = tempDir('bench-endpoint-');
     const r = await bench(['run', '--endpoint', server.url, '--model', 'smolvlm', '--images', '1', '--prompt-tokens', '64', '--max-tokens', '8', '--iterations', '3', '--warmup', '1', '--out', out], { TEST_KEY: 'sk-secret-123' });
     expect(r.code, r.stderr).toBe(0);
     const suiteDir = join(out, readdirSync(out)[0]!);

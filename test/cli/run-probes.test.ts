@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = join(repo, 'test', 'fixtures', 'run-tegrastats-orin-nano.txt');
@@ -30,9 +30,9 @@ setInterval(() => process.stdout.write(line + '\\n'), ms);
 
 describe('bench run with a power probe', () => {
   it('samples during each cell and attributes energy to phases on the run clock', () => {
-    const bin = mkdtempSync(join(tmpdir(), 'fake-tegra-'));
+    const bin = tempDir('fake-tegra-');
     fakeTegrastats(bin);
-    const out = mkdtempSync(join(tmpdir(), 'bench-probe-'));
+    const out = tempDir('bench-probe-');
     const r = spawnSync(
       process.execPath,
       [join(repo, 'bin', 'bench.mjs'), 'run', '--suite', 'internvl-tiny', '--filter', 'images=2', '--filter', 'prefill=32', '--filter', 'precision=fp32',
@@ -79,7 +79,7 @@ describe('bench run with a power probe', () => {
   }, 120_000);
 
   it('records a missing probe as a warning and still measures', () => {
-    const out = mkdtempSync(join(tmpdir(), 'bench-noprobe-'));
+    const out = tempDir('bench-noprobe-');
     const r = spawnSync(
       process.execPath,
       [join(repo, 'bin', 'bench.mjs'), 'run', '--suite', 'internvl-tiny', '--filter', 'images=0', '--filter', 'prefill=16', '--filter', 'precision=fp32', '--iterations', '1', '--warmup', '0', '--probe', 'nvidia-smi', '--out', out],

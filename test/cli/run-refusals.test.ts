@@ -4,8 +4,7 @@
  * the conventional exit codes without misrecording a complete run.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { hashSuite } from '../../harness/suite-loader.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { startFakeServer, type FakeServer } from '../endpoint/fake-server.ts';
 import { quietProgress } from '../targets/helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -37,7 +37,7 @@ function bench(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; on
 }
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'bench-refuse-'));
+  return tempDir('bench-refuse-');
 }
 
 function suiteFile(dir: string, doc: Record<string, unknown>): string {

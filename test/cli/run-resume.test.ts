@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
 import { readResult } from '../../harness/result-store.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bench = join(repo, 'bin', 'bench.mjs');
@@ -33,7 +33,7 @@ function readRun(dir: string): RunResult | null {
  */
 describe('bench run: kill and resume', () => {
   it('keeps every finished cell after SIGKILL and finishes the run with --resume', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'bench-resume-'));
+    const out = tempDir('bench-resume-');
     const env = { ...process.env, CI: 'true' };
     // The children run in the output folder, so no calibration file of a developer's earlier
     // runs (results/calibration/ under the working directory) changes which charts appear.

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -10,6 +9,7 @@ import { registerCompareCommand } from '../../cli/compare.ts';
 import type { Comparison } from '../../analysis/comparison-types.ts';
 import { boardCells, cellId, makeResult } from './make-result.ts';
 import { findAll, parseXml } from './xml-check.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SLOW = 'images=1,prefill=128,precision=w8a16';
 
@@ -39,7 +39,7 @@ function save(name: string, r: RunResult, asRunFolder = false): string {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
+  dir = tempDir('bench-compare-');
   stdout = '';
   stderr = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
@@ -8,6 +7,7 @@ import { comparisonChart, comparisonTables } from '../../reporters/compare/table
 import { buildComparisonGrid } from '../../reporters/compare/table-grid.ts';
 import { writeComparisonReport } from '../../reporters/compare/write-comparison-report.ts';
 import { boardCells, makeResult } from './make-result.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const jetson = makeResult({
   seed: 301,
@@ -97,7 +97,7 @@ describe('published comparison tables', () => {
     expect(chart.data.datasets.map((d) => d.label)).toEqual(['orin', 'ax650']);
     expect(chart.data.datasets[1]!.data[0]).toBe(ax650.cells[0]!.metrics['ttft_ms']!.median);
 
-    const out = mkdtempSync(join(tmpdir(), 'bench-table-'));
+    const out = tempDir('bench-table-');
     const written = await writeComparisonReport([jetson, ax650], 'target', out);
     expect(written.markdownFile).toBe(join(out, 'comparison.md'));
     expect(written.charts.map((f) => f.split('/').pop())).toEqual([

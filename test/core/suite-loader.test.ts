@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.ts';
 import { listSuiteFiles, loadSuite, parseSuiteText } from '../../harness/suite-loader.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const valid = `
 name: demo
@@ -108,7 +108,7 @@ describe('suite validation', () => {
     expect(loaded.suite.model).toMatchObject({ zoo: 'internvl2_5-1b', scale: 'full' });
     expect(loaded.hash).toMatch(/^[0-9a-f]{16}$/);
     expect(() => loadSuite('nope')).toThrow(/unknown suite "nope"; shipped suites: .*internvl-cpu/);
-    const dir = mkdtempSync(join(tmpdir(), 'suite-'));
+    const dir = tempDir('suite-');
     const file = join(dir, 'mine.json');
     writeFileSync(file, JSON.stringify({ name: 'mine', model: { path: '/m' }, target: 'local', runner: 'ort', defaults: { warmup: 0, iterations: 1, outputTokens: 2 }, matrix: { images: [0] } }));
     expect(loadSuite(file).suite.name).toBe('mine');

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.ts';
@@ -10,6 +9,7 @@ import { endpointUrls, parseCellParams, parseEndpointOptions } from '../../runne
 import { calibrateWords, instructionFor, promptText } from '../../runners/endpoint/prompt.ts';
 import { streamingChatBody } from '../../runners/endpoint/request-body.ts';
 import { buildEndpointSuite } from '../../runners/endpoint/suite.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 describe('prompt text', () => {
   it('has the requested number of words plus the instruction, in a seeded order', () => {
@@ -53,7 +53,7 @@ describe('test images', () => {
   });
 
   it('files are read into data URLs; a bad entry is named', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'endpoint-img-'));
+    const dir = tempDir('endpoint-img-');
     writeFileSync(join(dir, 'a.jpg'), Buffer.from([0xff, 0xd8, 0xff]));
     expect(loadImageFiles([join(dir, 'a.jpg')], 'options.imageFiles')).toEqual(['data:image/jpeg;base64,/9j/']);
     expect(() => loadImageFiles([join(dir, 'a.jpg'), join(dir, 'missing.png')], 'options.imageFiles')).toThrow(/options\.imageFiles\[1\]: cannot read/);

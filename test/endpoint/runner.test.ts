@@ -11,8 +11,6 @@
  *   (n - 1), and 60 ms covers the scheduling hiccups seen with the machine's load average at 4.
  * - Chunk ITL: single gaps can be off by a hiccup, so their median must be 40 ± 5 ms.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +25,7 @@ import { chunkItlMs, tpotMs, ttftMs } from '../../core/metrics.ts';
 import { IMAGE_TOKENS, startFakeServer, TEMPLATE_TOKENS, type Behaviour, type FakeServer } from './fake-server.ts';
 import { buildEndpointSuite } from '../../runners/endpoint/suite.ts';
 import { errorMessage } from '../../core/errors.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const FIRST_MS = 150;
 const GAP_MS = 40;
@@ -203,7 +202,7 @@ describe('requests', () => {
   });
 
   it('send the image files at the cell resolution and count image tokens as prompt minus text tokens', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-endpoint-res-'));
+    const dir = tempDir('bench-endpoint-res-');
     const file = join(dir, 'frame.png');
     await sharp(Buffer.alloc(640 * 480 * 3, 90), { raw: { width: 640, height: 480, channels: 3 } }).png().toFile(file);
     const prepared = await prepareEndpointCell(cell({ images: 2, prefill: 12, resolution: '320x180' }), suite({ imageFiles: [file] }), ctx);

@@ -4,14 +4,14 @@
  * are skipped with the reason printed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeHistory } from '../history/make-history.ts';
 import { bench } from './cli-harness.ts';
 import { makeFolder } from '../../core/output-path.ts';
 import { writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('disk-full tests skipped: mounting a small tmpfs needs root');
@@ -29,7 +29,7 @@ function tmpfs(name: string, options: string): string {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-diskfull-'));
+  dir = tempDir('bench-diskfull-');
 });
 
 afterAll(() => {

@@ -1,15 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkedRevision, gitCommitDate } from '../../history/git-revision.ts';
 import { makeRun } from '../history/make-history.ts';
 import { bench } from './cli-harness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-gitrev-'));
+  dir = tempDir('bench-gitrev-');
 });
 
 describe('git revisions from result files and flags', () => {

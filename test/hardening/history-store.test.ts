@@ -2,18 +2,18 @@
  * The history holds complete runs, each once (issue 26.7), opens only its own databases (26.8,
  * 26.12 "runs but no meta") and refuses a damaged file (26.9). Real SQLite files throughout.
  */
-import { mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, readFileSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../core/random.ts';
 import { makeRun, writeHistory } from '../history/make-history.ts';
 import { bench } from './cli-harness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-hstore-'));
+  dir = tempDir('bench-hstore-');
 });
 
 function writeRun(name: string, mutate: (r: ReturnType<typeof makeRun>) => void, i = 0): string {

@@ -3,8 +3,7 @@
  * its control sequences (26.13).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +11,11 @@ import { terminalSafe } from '../../core/terminal-text.ts';
 import { MAX_IMAGE_PIXELS, readImageFile } from '../../runners/image-file.ts';
 import { encodedSource } from '../../runners/ort/visual-inputs.ts';
 import { bench } from './cli-harness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-inputs-'));
+  dir = tempDir('bench-inputs-');
 });
 
 function chunk(type: string, data: Buffer): Buffer {

@@ -3,13 +3,13 @@
  * history export/check/show, report and compare refuse an --out that is, contains or lies inside
  * an input or the database (exit 2, nothing written); a site is replaced whole or not at all.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bench } from './cli-harness.ts';
 import { writeHistory } from '../history/make-history.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const fixture = join(import.meta.dirname, '../fixtures/reports/ort-tiny.result.json');
 let dir: string;
@@ -17,7 +17,7 @@ let runs: string[];
 let db: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-outputs-'));
+  dir = tempDir('bench-outputs-');
   runs = writeHistory(join(dir, 'runs'), { runs: 3 });
   db = join(dir, 'h.sqlite');
   expect((await bench('history', 'add', ...runs, '--db', db)).code).toBe(0);

@@ -1,16 +1,16 @@
 /** Impossible timings are refused by the result validator (issue 26.14), for every command that reads a result. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
 import { checkResult } from '../../harness/result-schema.ts';
 import { makeRun } from '../history/make-history.ts';
 import { bench } from './cli-harness.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-timings-'));
+  dir = tempDir('bench-timings-');
 });
 
 /** A run whose first measured iteration of its first cell is changed by `edit`. */
@@ -55,5 +55,42 @@ describe('timings run forward within an iteration', () => {
       ['before it starts', withIteration((it) => (it.endMs = it.startMs - 1))],
     ];
     for (const [words, r] of cases) expect(() => checkResult(JSON.parse(JSON.stringify(r)), 'x.json')).toThrow(words);
+  });
+});
+
+describe('numbers a double cannot hold', () => {
+  // JSON has no Infinity, but a number too large for a double (a hand-edited 1e400) parses as
+  // Infinity: an iteration that never ends, a median beyond any threshold. Refused like any bad value.
+  const withHuge = (path: (r: RunResult) => { set: (v: number) => void }): string => {
+    const r = makeRun(0, { runs: 1 });
+    path(r).set(123456.789);
+    return JSON.stringify(r).replace('123456.789', '1e400');
+  };
+
+  it('an Infinity (1e400) in an iteration, an event or a summary is refused, naming the field', () => {
+    const cases: [string, string][] = [
+      [withHuge((r) => ({ set: (v) => (r.cells[0]!.iterations[0]!.endMs = v) })), 'cells[0].iterations[0].endMs'],
+      [withHuge((r) => ({ set: (v) => {
+        const first = r.cells[1]!.iterations[2]!.events[0]!;
+        if (first.kind !== 'token') first.startMs = v;
+      } })), 'cells[1].iterations[2].events[0].startMs'],
+      [withHuge((r) => ({ set: (v) => (r.cells[0]!.metrics['prefill_ms']!.median = v) })), 'cells[0].metrics.prefill_ms.median'],
+    ];
+    for (const [text, field] of cases) expect(() => checkResult(JSON.parse(text), 'x.json')).toThrow(`x.json: not a valid result: field "${field}": expected a finite number, got Infinity`);
+  });
+
+  it('bench compare and bench history check refuse it (exit 2) instead of judging it', async () => {
+    const good = join(dir, 'finite.json');
+    writeFileSync(good, JSON.stringify(makeRun(0, { runs: 1 })));
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, withHuge((r) => ({ set: (v) => (r.cells[0]!.iterations[1]!.endMs = v) })));
+    const cmp = await bench('compare', good, huge);
+    expect(cmp.code).toBe(2);
+    expect(cmp.stderr).toContain('huge.json: not a valid result: field "cells[0].iterations[1].endMs": expected a finite number, got Infinity');
+    const db = join(dir, 'huge.sqlite');
+    expect((await bench('history', 'add', good, '--db', db)).code).toBe(0);
+    const check = await bench('history', 'check', huge, '--db', db);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toContain('field "cells[0].iterations[1].endMs"');
   });
 });

@@ -5,18 +5,16 @@
  * releases its sessions) stands in for the fp32 twin; the same allocation inside `prepare` is the
  * control that shows the window would see it. Linux only (the window resets VmHWM).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
 import type { AccuracyCheck, Runner } from '../../core/runner.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
 import { hashSuite } from '../../harness/suite-loader.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -64,14 +62,8 @@ function runner(twinIn: 'gate' | 'prepare'): Runner {
   };
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
 async function measure(twinIn: 'gate' | 'prepare') {
-  const out = mkdtempSync(join(tmpdir(), 'gate-window-'));
-  dirs.push(out);
+  const out = tempDir('gate-window-');
   const suite: Suite = { name: 'gate-window', model: { name: 'm' }, target: 'local', runner: 'fake', defaults: { warmup: 0, iterations: 2, outputTokens: 2 }, matrix: { precision: ['int8'] } };
   const quiet = { runStart() {}, cellStart() {}, iterationStart() {}, iteration() {}, cellDone() {}, log() {}, runDone() {} };
   gc();

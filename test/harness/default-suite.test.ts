@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SUITE } from '../../cli/run.ts';
 import { applyFilters, expandMatrix, parseFilters } from '../../core/matrix.ts';
@@ -12,6 +10,7 @@ import { DEFAULT_CONFIDENCE } from '../../analysis/compare-runs.ts';
 import { accuracyGate } from '../../models/accuracy-gate.ts';
 import { ensureModel, isModelCached } from '../../models/zoo.ts';
 import { cellPartPrecisions } from '../../runners/cell-input.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 describe('the default suite can be judged', () => {
   const { suite } = loadSuite(DEFAULT_SUITE);
@@ -40,12 +39,11 @@ describe('the default suite can be judged', () => {
 });
 
 describe('first-run model builds', () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'bench-prebuild-'));
+  const cacheDir = tempDir('bench-prebuild-');
   const saved = process.env['BENCH_CACHE_DIR'];
   afterAll(() => {
     if (saved === undefined) delete process.env['BENCH_CACHE_DIR'];
     else process.env['BENCH_CACHE_DIR'] = saved;
-    rmSync(cacheDir, { recursive: true, force: true });
   });
 
   it("builds every precision a zoo suite's selected cells need, in parallel processes, into the cache the cells read", async () => {
@@ -66,7 +64,7 @@ describe('first-run model builds', () => {
   }, 300_000);
 
   it('builds the fp32 twin with the others when the accuracy gate will need it, and not once this machine has the verdict', async () => {
-    const twinCache = mkdtempSync(join(tmpdir(), 'bench-prebuild-twin-'));
+    const twinCache = tempDir('bench-prebuild-twin-');
     process.env['BENCH_CACHE_DIR'] = twinCache;
     try {
       const { suite: tiny } = loadSuite('internvl-tiny');
@@ -85,7 +83,6 @@ describe('first-run model builds', () => {
       expect(isModelCached({ ...ref, precision: 'fp32' })).toBe(false);
     } finally {
       process.env['BENCH_CACHE_DIR'] = cacheDir;
-      rmSync(twinCache, { recursive: true, force: true });
     }
   }, 300_000);
 });

@@ -4,10 +4,9 @@
  * is tested: resume counters, the cell journal, plan bounds, failed-iteration thresholds,
  * refusals before any run folder exists, and query secrets never recorded.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync, appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import { CELL_JOURNAL_FILE, readResult, ResultStore, writeFileAtomic, removeStaleTempFiles } from '../../harness/result-store.ts';
@@ -17,16 +16,9 @@ import type { Runner } from '../../core/runner.ts';
 import { hashSuite } from '../../harness/suite-loader.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { redactQuerySecrets } from '../../core/redact.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'bench-harden-'));
-  dirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tmp = (): string => tempDir('bench-harden-');
 
 /** Iterations of `failEvery`-th index fail; others give a 10 ms request with 2 tokens. */
 function fakeRunner(opts: { failing?: (cellId: string, index: number) => boolean; onCell?: (id: string) => void } = {}): Runner & { calls: string[] } {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -14,6 +13,7 @@ import { median } from '../../core/stats.ts';
 import { recordFromResult } from '../../history/record.ts';
 import { HistoryStore } from '../../history/store.ts';
 import { commitOf, makeRun, SLOW_CELL, writeHistory } from './make-history.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let dir: string;
 let stdout: string;
@@ -29,7 +29,7 @@ async function bench(...args: string[]): Promise<number> {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bench-history-'));
+  dir = tempDir('bench-history-');
   vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
   vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
   delete process.env['GITHUB_STEP_SUMMARY'];

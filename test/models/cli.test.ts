@@ -1,14 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registerModelsCommand } from '../../cli/models.ts';
 import { InputError } from '../../core/errors.ts';
 import type { CheckReport } from '../../models/check.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-cli-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('zoo-cli-');
 afterEach(() => vi.restoreAllMocks());
 
 async function run(...args: string[]): Promise<string> {

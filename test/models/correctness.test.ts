@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AxeraDriver } from '../../models/drivers/axera.ts';
 import { OnnxCommunityDriver } from '../../models/drivers/onnx-community.ts';
 import { DEFAULT_LINEAR_OPTIONS, type LinearOptions } from '../../models/layers/linear.ts';
@@ -12,9 +11,9 @@ import { writeGraph } from '../../models/onnx/write-graph.ts';
 import { uniformAt } from '../../models/weights/random.ts';
 import { ensureModel, getDescriptor, type Precision } from '../../models/zoo.ts';
 import { decoderLayerReference, pixelShuffleReference, vitBlockReference } from './reference-math.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-correct-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('zoo-correct-');
 
 const build = (precision: Precision, layout: 'onnx-community' | 'axera', ropeForm?: LinearOptions['ropeForm']) =>
   ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision, layout, cacheDir, ...(ropeForm ? { opForms: { ropeForm } } : {}) });

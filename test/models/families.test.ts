@@ -1,17 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OnnxCommunityDriver } from '../../models/drivers/onnx-community.ts';
 import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
 import { patchGridPosition } from '../../models/layers/qwen2-vision.ts';
 import { buildOnnxCommunity } from '../../models/layouts/onnx-community.ts';
 import { onnx } from '../../models/onnx/proto.ts';
 import { ensureModel, getDescriptor } from '../../models/zoo.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-families-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('zoo-families-');
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

@@ -1,8 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { readGgufFileInfo } from 'node-llama-cpp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LanguageModel } from '../../models/descriptors.ts';
 import { GGUF_FILE_SESSION } from '../../models/gguf/llm.ts';
 import { quantizeBlockQ4_0, quantizeBlockQ8_0 } from '../../models/gguf/quants.ts';
@@ -12,9 +10,9 @@ import { qkvSpec } from '../../models/layers/decoder.ts';
 import { onnx } from '../../models/onnx/proto.ts';
 import { decodeWeightBytesPerToken } from '../../models/weight-bytes.ts';
 import { ensureModel, getDescriptor, type Precision } from '../../models/zoo.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'gguf-test-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('gguf-test-');
 
 /** IEEE half -> number (the reader's own, independent of the writer's encoder). */
 function fromHalfBits(h: number): number {

@@ -3,10 +3,9 @@
  * proved from the bound and from every weight code the builder and the calibration graphs emit,
  * so the test holds on any CPU (it does not rely on this CPU taking the saturating path).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { matmulWeights, weightChainModel, ZOO_INT8_MATMUL_FORM } from '../../roofline/calibrate/graphs.ts';
 import { STREAM_FORMS } from '../../roofline/calibrate/weight-stream.ts';
 import { onnx } from '../../models/onnx/proto.ts';
@@ -14,9 +13,9 @@ import { quantizeInt8PerChannel } from '../../models/weights/encode.ts';
 import { INT16_MAX, INT16_MIN, INT8_CODE_LIMIT, INT8_FORM_ID, U8_ACTIVATION_MAX, worstPairSum } from '../../models/weights/int8-form.ts';
 import { RandomTensor } from '../../models/weights/random.ts';
 import { ensureModel, listZoo } from '../../models/zoo.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'int8-form-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('int8-form-');
 
 /** VPMADDUBSW on one lane: u8 a0*s8 b0 + u8 a1*s8 b1, saturated to int16 (Intel SDM). */
 function vpmaddubswLane(a0: number, b0: number, a1: number, b1: number): number {

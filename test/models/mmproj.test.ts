@@ -6,17 +6,14 @@
  * test/runners/llamacpp-images.test.ts and
  * test/runners/llamacpp-images-families.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
 import { mmprojContent } from '../../models/gguf/mmproj.ts';
 import { ensureModel, getDescriptor } from '../../models/zoo.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'mmproj-test-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('mmproj-test-');
 
 describe('mmproj GGUF (vision tower + projector for llama.cpp mtmd)', () => {
   it('writes InternVL\'s tower under mtmd\'s keys and tensor names, F32 at fp32 and F16 otherwise', async () => {

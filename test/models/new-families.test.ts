@@ -4,11 +4,10 @@
  * reference, Qwen2.5-VL window attention (a windowed block only mixes tokens of one window),
  * Qwen3-VL's interpolated learned positions, interleaved M-RoPE and DeepStack adds.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { AxeraDriver } from '../../models/drivers/axera.ts';
 import { OnnxCommunityDriver } from '../../models/drivers/onnx-community.ts';
@@ -21,9 +20,9 @@ import { flattenPatches } from '../../models/qwen-patches.ts';
 import { uniformAt } from '../../models/weights/random.ts';
 import { ensureModel, getDescriptor, type BuiltModel, type Precision } from '../../models/zoo.ts';
 import { decoderLayerReference } from './reference-math.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-new-families-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('zoo-new-families-');
 
 const noise = (n: number, salt: number): Float32Array => Float32Array.from({ length: n }, (_, i) => uniformAt({ a: salt, b: 31 }, i));
 

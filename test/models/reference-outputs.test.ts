@@ -1,16 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accuracyGate, isVerdictCached, machineIdentity } from '../../models/accuracy-gate.ts';
 import { checkPrecisions } from '../../models/check.ts';
 import { readReference, referencePath, writeReference } from '../../models/reference-outputs.ts';
 import { ensureModel, isModelCached, modelHash } from '../../models/zoo.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // Real tiny builds and real ONNX Runtime sessions; the fp32 twin's outputs are cached per build,
 // inputs, threads and machine, so a second gated precision does not load the twin again.
-const cacheDir = mkdtempSync(join(tmpdir(), 'bench-reference-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('bench-reference-');
 
 const model = 'internvl2_5-1b';
 const base = { model, scale: 'tiny' as const, layout: 'onnx-community' as const, seed: 1234, cacheDir };

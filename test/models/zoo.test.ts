@@ -1,15 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import { OnnxCommunityDriver } from '../../models/drivers/onnx-community.ts';
 import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
 import { buildHash, ensureModel, getDescriptor, listZoo, PRECISIONS, type BuiltModel, type Precision } from '../../models/zoo.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'zoo-test-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('zoo-test-');
 
 function tiny(precision: Precision, lmHead: 'separate' | 'merged' = 'separate'): Promise<BuiltModel> {
   return ensureModel({ model: 'internvl2_5-1b', scale: 'tiny', precision, layout: 'onnx-community', cacheDir, lmHead });

@@ -3,16 +3,16 @@
  * quote at most a short excerpt of the input.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ParseError, shortExcerpt } from '../../core/errors.ts';
 import { seededRandom } from '../../core/random.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const dir = mkdtempSync(join(tmpdir(), 'bench-import-junk-'));
+const dir = tempDir('bench-import-junk-');
 
 function importFile(kind: string, name: string, text: string) {
   const file = join(dir, name);

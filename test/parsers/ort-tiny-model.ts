@@ -3,11 +3,11 @@
  * under ONNX Runtime profiling: gives the ORT profile parser real output of the installed
  * onnxruntime-node, with model_run events, in well under a second.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { tempDir } from '../helpers/tmp.ts';
 
 const { onnx } = onnxProto;
 
@@ -35,7 +35,7 @@ export function tinyModelBytes(): Uint8Array {
 
 /** Runs the tiny model `runs` times with profiling on; returns the profile file's text. */
 export async function profileTinyModel(runs: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'parsers-ort-'));
+  const dir = tempDir('parsers-ort-');
   try {
     const session = await ort.InferenceSession.create(tinyModelBytes(), {
       enableProfiling: true,

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import { ParseError } from '../../core/errors.ts';
 import { parseAxclCmmInfo, parseAxclSmi, parseCmmInfo, parseMeminfo, parseNpuTop } from '../../hw-probes/axera/parse.ts';
 import { createAxeraProbe } from '../../hw-probes/axera/probe.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // Fixtures keep their "### source:" line (repository, file, commit) and the shell prompt lines
 // of the documentation they were copied from.
@@ -102,14 +102,8 @@ describe('axcl-smi card table', () => {
   });
 });
 
-const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
-
 function fakeBoard(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'probes-axera-'));
-  roots.push(root);
+  const root = tempDir('probes-axera-');
   for (const [p, c] of Object.entries(files)) {
     mkdirSync(dirname(join(root, p)), { recursive: true });
     writeFileSync(join(root, p), c);

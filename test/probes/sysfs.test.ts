@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClock, type Clock } from '../../core/clock.ts';
 import type { FileSource } from '../../hw-probes/files.ts';
 import { localFiles } from '../../hw-probes/files.ts';
@@ -11,16 +10,11 @@ import type { Probe } from '../../hw-probes/probe.ts';
 import { startProbes } from '../../hw-probes/session.ts';
 import { counterDeltaUj, createPowercapProbe, discoverPowercap, EnergyAccumulator, raplTotalZones } from '../../hw-probes/powercap.ts';
 import { counterWindowEnergy } from '../../core/energy.ts';
-
-const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+import { tempDir } from '../helpers/tmp.ts';
 
 /** A fake sysfs: path -> content, written under a fresh temp dir that stands for "/". */
 function fakeTree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'probes-sysfs-'));
-  roots.push(root);
+  const root = tempDir('probes-sysfs-');
   for (const [path, content] of Object.entries(files)) {
     const full = join(root, path);
     mkdirSync(dirname(full), { recursive: true });

@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClock, type Clock } from '../../core/clock.ts';
 import { detectProbes, readOnce } from '../../hw-probes/detect.ts';
 import { describeSample } from '../../hw-probes/describe.ts';
@@ -9,9 +9,9 @@ import { createNvidiaSmiProbe } from '../../hw-probes/nvidia-smi/probe.ts';
 import { loadBetween, readSystemSample, type SystemReaders } from '../../hw-probes/system.ts';
 import { createTegrastatsProbe } from '../../hw-probes/tegrastats/probe.ts';
 import { estimateClockOffset, LocalTransport, type CommandResult, type CommandTransport, type LineStream } from '../../targets/command-transport.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'probes-transport-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('probes-transport-');
 
 // Real lines of the Xavier NX log in the fixture (lines 34-39, bjgeiser/tegra_burn@f405d8b).
 const NX_LINES = readFileSync(join(import.meta.dirname, '../fixtures/probes-tegrastats.txt'), 'utf8').split('\n').slice(33, 39);

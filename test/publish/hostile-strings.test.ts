@@ -5,8 +5,7 @@
  * Debian's Chromium; the Markdown is rendered to HTML by micromark with GFM (raw HTML allowed,
  * the most permissive renderer a step summary or a wiki might use) and opened there too.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { micromark } from 'micromark';
@@ -23,6 +22,7 @@ import { buildReport } from '../../reporters/build-report.ts';
 import { formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
 import { markdownCode, markdownText, renderMarkdown } from '../../reporters/render/markdown.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const fixtures = join(import.meta.dirname, '../fixtures/reports');
@@ -50,10 +50,10 @@ beforeAll(async () => {
   hostile.warnings.push(`${HEADING} ${REFERENCE} [ref] ${IMG}`);
   // Stored as `bench run` stores it: the schema accepts every one of these strings.
   checkResult(JSON.parse(JSON.stringify(hostile)), 'hostile');
-  inputs = mkdtempSync(join(tmpdir(), 'hostile-in-'));
+  inputs = tempDir('hostile-in-');
   mkdirSync(join(inputs, 'run'), { recursive: true });
   writeFileSync(join(inputs, 'run', 'result.json'), JSON.stringify(hostile));
-  site = mkdtempSync(join(tmpdir(), 'hostile-site-'));
+  site = tempDir('hostile-site-');
   await publishSite(resultFiles([inputs]), site, DEFAULT_SITE_OPTIONS);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
 }, 60_000);

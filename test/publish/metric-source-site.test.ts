@@ -5,8 +5,7 @@
  * not, and the ORT cell beside it is measured throughout. Fixture: a real run (see
  * test/reporters/metric-figure-source.test.ts).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -17,6 +16,7 @@ import { resultFiles } from '../../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS } from '../../publish/site-model.ts';
 import { publishSite } from '../../publish/write-site.ts';
 import { fmt } from '../../reporters/format.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = join(import.meta.dirname, '../fixtures/reports/llamacpp-images.result.json');
@@ -26,7 +26,7 @@ let dir: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium) to run the site tests`);
-  dir = mkdtempSync(join(tmpdir(), 'metric-source-site-'));
+  dir = tempDir('metric-source-site-');
   mkdirSync(join(dir, 'in', 'runtimes-images'), { recursive: true });
   writeFileSync(join(dir, 'in', 'runtimes-images', 'result.json'), readFileSync(FIXTURE));
   await publishSite(resultFiles([join(dir, 'in')]), join(dir, 'site'), { ...DEFAULT_SITE_OPTIONS, rows: ['model', 'images', 'prefill'], columns: ['backend'], metrics: ['image_encode_ms', 'prefill_ms', 'ttft_ms', 'decode_tokens_per_s'] });
@@ -35,7 +35,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('site: figure source per metric', () => {

@@ -4,8 +4,7 @@
  * result files they come from; filters, failed cells, links and console errors are checked on
  * the live page.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -21,6 +20,7 @@ const fmt = (v: number): string => fmtAny(v, metricDefinition('ttft_ms')!.digits
 import { collectRuns, resultFiles } from '../../publish/collect.ts';
 import { DEFAULT_SITE_OPTIONS } from '../../publish/site-model.ts';
 import { publishSite, siteMarkdown } from '../../publish/write-site.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const fixtures = join(import.meta.dirname, '../fixtures/reports');
@@ -45,7 +45,7 @@ async function open(path: string): Promise<{ page: Page; errors: string[] }> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium) to run the site tests`);
-  inputs = mkdtempSync(join(tmpdir(), 'publish-in-'));
+  inputs = tempDir('publish-in-');
   // As runs are stored: <suite>/<run>/result.json.
   const store = (name: string, text: string | Buffer) => {
     mkdirSync(join(inputs, name), { recursive: true });
@@ -58,7 +58,7 @@ beforeAll(async () => {
   failed.startedAt = '2026-12-03T10:00:00.000Z';
   failed.cells[0] = { ...failed.cells[0]!, status: 'failed', error: 'HTTP 500 from the server', metrics: {}, subgraphs: {}, iterations: [] };
   store('endpoint-failed', JSON.stringify(failed));
-  site = mkdtempSync(join(tmpdir(), 'publish-site-'));
+  site = tempDir('publish-site-');
   await publishSite(resultFiles([inputs]), site, DEFAULT_SITE_OPTIONS);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -184,13 +184,13 @@ describe('bench publish site in headless Chromium', () => {
 
 describe('publishing in several processes', () => {
   it('writes the same site as one process, with a run stored twice given two pages', async () => {
-    const dup = mkdtempSync(join(tmpdir(), 'publish-dup-'));
+    const dup = tempDir('publish-dup-');
     // The same run in a second folder: same suite and run id, so its page needs a numbered name.
     mkdirSync(join(dup, 'copy'), { recursive: true });
     writeFileSync(join(dup, 'copy', 'result.json'), readFileSync(join(fixtures, 'ort-tiny.result.json')));
     const files = resultFiles([inputs, dup]);
-    const one = mkdtempSync(join(tmpdir(), 'publish-one-'));
-    const two = mkdtempSync(join(tmpdir(), 'publish-two-'));
+    const one = tempDir('publish-one-');
+    const two = tempDir('publish-two-');
     await publishSite(files, one, DEFAULT_SITE_OPTIONS, { workers: 1, minRuns: 1 });
     await publishSite(files, two, DEFAULT_SITE_OPTIONS, { workers: 2, minRuns: 1 });
     const pages = (dir: string) => readdirSync(join(dir, 'runs')).sort();
@@ -199,7 +199,7 @@ describe('publishing in several processes', () => {
     for (const p of pages(one)) expect(readFileSync(join(two, 'runs', p), 'utf8'), p).toBe(readFileSync(join(one, 'runs', p), 'utf8'));
     expect(readFileSync(join(two, 'index.html'), 'utf8')).toBe(readFileSync(join(one, 'index.html'), 'utf8'));
     // The worker processes alone (this process writes no page): the same site again.
-    const workers = mkdtempSync(join(tmpdir(), 'publish-workers-'));
+    const workers = tempDir('publish-workers-');
     const written = await publishSite(files, workers, DEFAULT_SITE_OPTIONS, { workers: 2, minRuns: 1, thisProcessWrites: false });
     expect(written.pagesWrittenHere).toBe(0);
     expect(pages(workers)).toEqual(pages(one));
@@ -208,13 +208,13 @@ describe('publishing in several processes', () => {
   }, 120_000);
 
   it('stops with the file and field of a bad result a worker process read', async () => {
-    const bad = mkdtempSync(join(tmpdir(), 'publish-bad-'));
+    const bad = tempDir('publish-bad-');
     const broken = read('endpoint') as unknown as Record<string, unknown>;
     delete broken['target'];
     mkdirSync(join(bad, 'zz-broken'), { recursive: true });
     writeFileSync(join(bad, 'zz-broken', 'result.json'), JSON.stringify(broken));
     const files = resultFiles([inputs, bad]);
-    const out = mkdtempSync(join(tmpdir(), 'publish-bad-site-'));
+    const out = tempDir('publish-bad-site-');
     const publishing = publishSite(files, out, DEFAULT_SITE_OPTIONS, { workers: 2, minRuns: 1, thisProcessWrites: false });
     await expect(publishing).rejects.toThrow(InputError);
     await expect(publishing).rejects.toThrow(`${join(bad, 'zz-broken', 'result.json')}: not a valid result: field "target": is required`);

@@ -5,6 +5,7 @@ import { loadSuite } from '../../harness/suite-loader.ts';
 import { checkFigure, composeRow, printedDecimals } from '../../core/axera-compose.ts';
 import { readSubgraphLogs } from '../../harness/subgraph-logs.ts';
 import { composeSuite, renderComposition } from '../../reporters/axera-compose-report.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'compose-seed');
 
@@ -72,10 +73,9 @@ describe('Axera composition from per-subgraph ax_run_model logs', () => {
 
 describe('bench compose with missing chunk logs (issue 12.5)', () => {
   it('composes the rows it can, names the missing graphs, exits 2 without a stack trace', async () => {
-    const { cpSync, mkdtempSync, rmSync, readFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { cpSync, rmSync, readFileSync } = await import('node:fs');
     const { spawnSync } = await import('node:child_process');
-    const dir = mkdtempSync(join(tmpdir(), 'bench-compose-'));
+    const dir = tempDir('bench-compose-');
     const logs = join(dir, 'logs');
     cpSync(fixtures, logs, { recursive: true });
     // Keep g1..g3 only: 0 and 1 image(s) need 1 and 3 chunks; 4 and 8 images need 9 and 17.
@@ -97,6 +97,5 @@ describe('bench compose with missing chunk logs (issue 12.5)', () => {
     expect(json.rows.map((row) => row.images)).toEqual([0, 1]);
     // Same figures as with every log present: the composed rows do not depend on the missing ones.
     expect(json.rows.map((row) => Number(row.prefillTtftMs.toFixed(3)))).toEqual([220.979, 862.291]);
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 });

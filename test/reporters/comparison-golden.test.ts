@@ -18,10 +18,8 @@
  *   between; they are now in a "Medians by <axis>" section, and the environment table has a
  *   section of its own ("What differs between the columns' environments") after the notes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../../analysis/compare-runs.ts';
 import { comparisonStepSummary, formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
 import { comparisonTables } from '../../reporters/compare/table.ts';
@@ -35,6 +33,7 @@ import { inlineMarkdown } from '../../reporters/render/html.ts';
 import { codeSpan, columns } from '../../reporters/report-model.ts';
 import { boardCells, cellId, makeResult, type CellSpec } from '../compare/make-result.ts';
 import { makeRun, SLOW_CELL } from '../history/make-history.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const golden = (name: string) => join(import.meta.dirname, '../fixtures/golden', name);
 const SLOW = 'images=1,prefill=128,precision=w8a16';
@@ -70,8 +69,7 @@ function large() {
 }
 
 describe('comparison and history Markdown (golden files)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-golden-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('bench-golden-');
 
   it('bench compare: full, changed rows only, step summary', async () => {
     const { comparison } = planted();

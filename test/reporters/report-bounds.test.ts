@@ -3,8 +3,7 @@
  * whole table as CSV, charts show a bounded number of cells; and the run's noise flags and
  * intervals of the median reach every table.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticResult } from '../../bench/report-scale.ts';
@@ -13,6 +12,7 @@ import { MAX_CHART_CELLS } from '../../reporters/report-charts.ts';
 import { renderMarkdown, renderTable } from '../../reporters/render/markdown.ts';
 import { allCharts } from '../../reporters/report-model.ts';
 import { writeReport } from '../../reporters/write-report.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 describe('report bounds', () => {
   it('pages long tables in report.md, writes them whole as CSV, and bounds every chart', async () => {
@@ -31,7 +31,7 @@ describe('report bounds', () => {
     }
     const sub = allCharts(report).find((c) => c.id === 'subgraph-time-per-request')!;
     expect((sub.config.data.labels as string[]).length).toBe(MAX_CHART_CELLS);
-    const dir = mkdtempSync(join(tmpdir(), 'report-bounds-'));
+    const dir = tempDir('report-bounds-');
     const written = await writeReport(result, dir);
     const csv = readFileSync(join(dir, 'tables', 'statistics.csv'), 'utf8').trim().split('\r\n');
     expect(csv).toHaveLength(expectedRows + 1);

@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { buildRunResult } from '../helpers/run-result.ts';
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord, TimedEvent } from '../../core/events.ts';
@@ -17,6 +15,7 @@ const subgraphTable = (r: RunResult): string => renderTable(subgraphModel(r));
 const phaseShareTable = (r: RunResult): string => renderTable(phaseShareModel(r));
 const renderReport = (r: RunResult): string => renderMarkdown(buildReport(r));
 import { writeReport } from '../../reporters/write-report.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** A request whose phases take known times: encode `enc` per image, prefill `pre`, decode steps of `step`. */
 function request(images: number, enc: number, pre: number, step: number, tokens: number, offset: number): IterationRecord {
@@ -119,7 +118,7 @@ describe('report', () => {
 
   it('validates against the published result schema and writes report.md and PNG charts', async () => {
     const r = checkResult(JSON.parse(JSON.stringify(result())), 'mem');
-    const dir = mkdtempSync(join(tmpdir(), 'report-'));
+    const dir = tempDir('report-');
     const written = await writeReport(r, dir);
     expect(readFileSync(written.reportFile, 'utf8')).toContain('## Per-subgraph latency');
     expect(written.charts.map((f) => f.split('/').pop())).toEqual(['ttft-vs-images.png', 'decode-tokens-per-s.png', 'subgraph-time-per-request.png']);

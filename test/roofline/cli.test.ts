@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registerCalibrateCommand, renderCalibration } from '../../cli/calibrate.ts';
 import { InputError } from '../../core/errors.ts';
 import { loadCalibration } from '../../roofline/calibrate/store.ts';
 import { testCalibration } from './fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'roofline-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('roofline-cli-');
 afterEach(() => vi.restoreAllMocks());
 
 async function bench(args: string[]): Promise<string> {

@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import { calibrationPlan } from '../../roofline/calibrate/calibrate.ts';
 import { calibrationFromPeaks, publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { calibrationFileName, checkCalibration, findCalibration, loadCalibration, saveCalibration } from '../../roofline/calibrate/store.ts';
 import { testCalibration } from './fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'roofline-store-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('roofline-store-');
 
 describe('calibration files', () => {
   it('round-trips through results/calibration/<host>.json', () => {

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publishedCalibration } from '../../roofline/calibrate/published.ts';
 import { getDescriptor } from '../../models/zoo.ts';
@@ -10,6 +7,7 @@ import { writeReport } from '../../reporters/write-report.ts';
 import { checkResult } from '../../harness/result-schema.ts';
 import { cellShape, rooflineRows } from '../../roofline/rows.ts';
 import { measured, okCell, runWith, testCalibration } from './fixtures.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const d = getDescriptor('internvl2_5-1b', 'full');
 
@@ -214,7 +212,7 @@ describe('roofline in the result', () => {
 
   it('a report regenerated from the result uses the calibration the run recorded', async () => {
     const recorded = testCalibration({ host: 'recorded-host', weightStream: { int4: measured(10) } });
-    const dir = mkdtempSync(join(tmpdir(), 'roofline-report-'));
+    const dir = tempDir('roofline-report-');
     const cwd = process.cwd();
     process.chdir(dir); // no results/calibration here
     try {

@@ -1,12 +1,13 @@
 /**
  * The zoo's mmproj GGUF for Qwen2-VL, Qwen2.5-VL and SmolVLM (Idefics3) in llama.cpp's mtmd
- * (@fugood/llama.node's prebuilt binary) against the ONNX vision encoder of the same seeded
- * weights at F32, and their image cells on the llamacpp runner. Tiny scale only: no native build.
+ * (the suite's mtmd addon on node-llama-cpp's libraries, built once per machine by the test
+ * setup) against the ONNX vision encoder of the same seeded weights at F32, every token compared,
+ * and their image cells on the llamacpp runner. Tiny scale only.
  */
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
@@ -22,13 +23,10 @@ import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { runOnce } from '../helpers/ort-cell.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
-import { cosine, expectAgreement, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
+import { expectAgreement, minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mtmd-families-'));
-afterAll(() => {
-  removeOutDirs();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mtmd-families-');
+afterAll(() => removeOutDirs());
 const SEED = 99;
 
 async function zooPair(model: string) {
@@ -80,17 +78,21 @@ describe('mmproj of Qwen2-VL, Qwen2.5-VL and SmolVLM: F32 image embeddings of mt
     const [zt] = await mtmdEmbeddings(z.llm, z.mmproj, zpng);
     const zf = await ortEmbeddings(z.vision, z.d, zpng);
     expect(zt!.tokens).toBe(z.d.imageTokensPerTile);
-    expect(cosine(zt!.token0, [...zf.subarray(0, 16), ...zf.subarray(z.d.llm.hidden - 16, z.d.llm.hidden)])).toBeLessThan(0.99);
+    expect(minTokenCosine(zt!.data, zf, z.d.llm.hidden).min).toBeLessThan(0.99);
   });
 
-  it('SmolVLM (idefics3): mtmd splits the frame into 4x4 crops + the global image as the reference does; the global image is the frame itself', async () => {
+  it('SmolVLM (idefics3): mtmd splits the frame into 4x4 crops + the global image as the reference does; the global image is the frame resampled', async () => {
     const p = await zooPair('smolvlm-256m');
     const png = join(tmp, 'smolvlm.png');
     await writeFramePng(png, p.d.vision.imageSize, 9);
     const tiles = await mtmdEmbeddings(p.llm, p.mmproj, png);
     expect(tiles.map((t) => t.tokens)).toEqual(new Array(17).fill(p.d.imageTokensPerTile));
-    // mtmd encodes the crops first and the global image (the overview, last) at the tile size: a copy of the frame.
-    expectAgreement(tiles[16]!, await ortEmbeddings(p.vision, p.d, png), p.d.llm.hidden);
+    // The global image (the overview) at the tile size: mtmd makes it by resizing the frame's
+    // 512 px upscale back down to 128 px (mtmd-image.cpp, idefics3), so its pixels are the frame's
+    // after a resampling round trip, not the frame itself: every token's cosine still >= 0.999
+    // (0.99935 measured), values within 0.106 of ORT's on the frame (values up to 3.4), so the
+    // value check is 0.15 here, against 5e-3 for the families whose frame mtmd encodes as is.
+    expectAgreement(tiles[16]!, await ortEmbeddings(p.vision, p.d, png), p.d.llm.hidden, 0.15);
   });
 });
 

@@ -1,12 +1,12 @@
 /**
- * Image cells on the llamacpp runner: the zoo's mmproj GGUF in llama.cpp's mtmd
- * (@fugood/llama.node's prebuilt binary, whatever its SIMD), next to the ORT runner on the ONNX
- * build of the same seeded weights. Tiny scale only: no native build is ever triggered here.
+ * Image cells on the llamacpp runner: the zoo's mmproj GGUF in llama.cpp's mtmd through the
+ * suite's mtmd addon (built once per machine against node-llama-cpp's prebuilt libraries; the
+ * test setup builds it when missing), next to the ORT runner on the ONNX build of the same seeded
+ * weights. Tiny scale only.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.ts';
 import { createClock } from '../../core/clock.ts';
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { readResult } from '../../harness/result-store.ts';
@@ -17,13 +17,13 @@ import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { simdVerdict } from '../../runners/llamacpp/simd.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
-import { expectAgreement, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
+import { expectAgreement, minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
+import { NODE_LLAMA_CPP_VERSION } from '../../runners/llamacpp/binding.ts';
+import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
+import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mtmd-test-'));
-afterAll(() => {
-  removeOutDirs();
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir('mtmd-test-');
+afterAll(() => removeOutDirs());
 
 const suite = (runner: string): Suite => ({
   name: 'llamacpp-images-test',
@@ -53,31 +53,37 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     const llama = await twoRequests('llamacpp', params);
     const ortRun = await twoRequests('ort', params);
     for (const rec of llama.recs) {
-      const phases = rec.events.filter((e) => e.kind === 'phase').map((e) => (e.kind === 'phase' ? e.phase : ''));
-      expect(phases).toEqual(['preprocess', 'image_encode', 'prefill', 'decode']);
-      // Phases tile time to first token: preprocess starts the request, prefill ends at the first token.
-      const [pre, enc, pf] = rec.events.filter((e) => e.kind === 'phase') as Array<{ startMs: number; endMs: number }>;
+      const phases = rec.events.filter((e) => e.kind === 'phase') as Array<{ phase: string; startMs: number; endMs: number }>;
+      expect(phases.map((p) => p.phase)).toEqual(['preprocess', 'image_encode', 'prefill', 'decode']);
+      // Every phase measured, one after another: they tile the request, the first token ends prefill.
+      const [pre, enc, pf, dec] = phases;
       const firstToken = rec.events.find((e) => e.kind === 'token' && e.index === 0);
       expect(pre!.startMs).toBe(rec.startMs);
       expect(enc!.startMs).toBe(pre!.endMs);
       expect(pf!.startMs).toBe(enc!.endMs);
+      expect(dec!.startMs).toBe(pf!.endMs);
       expect(firstToken && firstToken.kind === 'token' ? firstToken.tMs : NaN).toBe(pf!.endMs);
-      // image_encode is composed: TTFT - preprocess - the prefill reference, never below 0 (on a
-      // loaded machine the reference can take longer than the whole request's prefill).
-      const ttft = pf!.endMs - pre!.startMs;
-      const refMs = rec.reported?.['prefill_reference.ms'] ?? NaN;
-      expect(refMs).toBeGreaterThan(0);
-      expect(pf!.endMs - pf!.startMs).toBeCloseTo(Math.min(refMs, ttft - (pre!.endMs - pre!.startMs)), 6);
-      expect(enc!.endMs - enc!.startMs).toBeCloseTo(Math.max(0, ttft - (pre!.endMs - pre!.startMs) - refMs), 6);
+      for (const p of phases) expect(p.endMs).toBeGreaterThan(p.startMs);
+      // One encode per image, inside image_encode, each over the image's 4 tokens.
+      const encodes = rec.events.filter((e) => e.kind === 'subgraph' && e.graph === 'mtmd_encode_chunk') as Array<{ startMs: number; endMs: number; items: number }>;
+      expect(encodes.map((e) => e.items)).toEqual([4, 4]);
+      for (const e of encodes) expect(e.startMs >= enc!.startMs && e.endMs <= enc!.endMs).toBe(true);
       expect(rec.outputTokens).toBe(4);
-      // The first token ends the 1-token request; the other 3 arrive together at the end of the replayed decode.
-      expect(rec.events.filter((e) => e.kind === 'token').map((e) => (e.kind === 'token' ? e.count : 0))).toEqual([1, 3]);
+      // One token per decode step, each at its own time, inside the decode phase.
+      const tokens = rec.events.filter((e) => e.kind === 'token') as Array<{ tMs: number; count: number }>;
+      expect(tokens.map((t) => t.count)).toEqual([1, 1, 1, 1]);
+      for (const t of tokens.slice(1)) expect(t.tMs > dec!.startMs && t.tMs <= dec!.endMs).toBe(true);
+      expect(rec.outputTokenIds).toHaveLength(4);
       expect(rec.images).toBe(2);
       expect(rec.visionTiles).toBe(2);
-      expect(rec.reported?.['prompt_n']).toBe(rec.promptTokens);
-      // The prefill reference evaluated exactly the request's prompt positions (text only).
-      expect(rec.reported?.['prefill_reference.prompt_n']).toBe(rec.reported?.['prompt_n']);
+      // llama.cpp's own counters: the prompt's decode calls evaluated every prompt position, and
+      // the 3 decode steps one token each.
+      expect(rec.reported?.['positions']).toBe(rec.promptTokens);
+      expect(rec.reported?.['predicted_n']).toBe(3);
+      expect(rec.reported?.['image_chunks']).toBe(2);
     }
+    // Greedy and deterministic: both requests generate the same tokens.
+    expect(llama.recs[1]!.outputTokenIds).toEqual(llama.recs[0]!.outputTokenIds);
     const o = ortRun.recs[0]!;
     const l = llama.recs[0]!;
     // 56 px tiny tiles: (56/14)^2 / 2^2 = 4 tokens per image in both runtimes.
@@ -86,7 +92,8 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     // mtmd wraps each InternVL image in "<img>" "</img>" text: 11 byte-level tokens per image.
     expect(l.promptTokens).toBe(o.promptTokens + 2 * 11);
     expect(llama.settings['imageTokensReference']).toBe(4);
-    expect(llama.settings['phaseSplit']).toMatch(/image_encode = time to first token - preprocess - prefill \(composed\)/);
+    expect(llama.settings['phaseTiming']).toMatch(/^measured on the suite clock/);
+    expect(llama.settings['figureSourceByMetric']).toBeUndefined();
     expect(llama.settings['mmproj']).toBe('internvl2_5-1b-mmproj-F32.gguf');
   });
 
@@ -94,12 +101,19 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     const { settings, flags } = await twoRequests('llamacpp', { images: 1, prefill: 8, precision: 'int8' });
     const info = String(settings['llamaSystemInfo']);
     expect(info).toMatch(/CPU :/);
-    // Which llama.node build ran, and why (runners/llamacpp/llama-node-variant.ts): not a Jetson here.
-    expect(settings['llamaNodeVariant']).toBe('default');
-    expect(settings['llamaNodePackage']).toBe(`@fugood/node-llama-${process.platform}-${process.arch}`);
-    expect(settings['llamaNodeVariantChoice']).toMatch(/^auto: not a Jetson/);
+    // Which llama.cpp library the addon runs on, and why (mtmd-native/library.ts): the CPU package here.
+    expect(settings['llamaLibrary']).toBe('cpu');
+    expect(settings['llamaLibraryPackage']).toBe(`@node-llama-cpp/${process.platform}-${process.arch}@${NODE_LLAMA_CPP_VERSION}`);
+    expect(settings['llamaLibraryChoice']).toMatch(/^auto: the CPU build/);
     expect([settings['gpu'], settings['gpuOffload']]).toEqual(['false', 'none (CPU)']);
-    expect(String(settings['llamaDevices'])).toMatch(/^CPU:CPU$/);
+    expect(String(settings['llamaDevices'])).toMatch(/^CPU:/);
+    // The system info recorded is what the addon reports, and what its build recorded when checked.
+    const { addon, build } = await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')));
+    expect(info).toBe(addon.systemInfo().trim());
+    expect(info).toBe(build.info.systemInfo);
+    expect(settings['mtmdAddonBuild']).toBe(build.info.key);
+    // ggml loaded one CPU variant of node-llama-cpp's package for this CPU.
+    expect(String(settings['llamaCpuBackend'])).toMatch(/^libggml-cpu-[\w.-]+\.so$/);
     const verdict = simdVerdict(info);
     expect(settings['llamaBuildSimd']).toBe(verdict.build);
     expect(settings['machineSimd']).toBe(verdict.machine);
@@ -112,7 +126,7 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
   });
 
   it('the simd verdict reads ggml system-info lines and /proc/cpuinfo flags', () => {
-    // @fugood/node-llama-linux-x64 1.7.15's getSystemInfo() on the AVX2 EPYC dev machine.
+    // @fugood/node-llama-linux-x64 1.7.15's getSystemInfo() on the AVX2 EPYC dev machine (the binding used before the addon).
     const noSimd = 'CPU : LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 |';
     const avx2Machine = 'processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 fma sse4_1 avx f16c avx2 bmi2\n';
     const vnniMachine = 'flags\t\t: sse3 avx avx2 fma f16c avx512f avx512bw avx512_vnni\n';
@@ -130,10 +144,17 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     await writeFramePng(png, gguf.descriptor.vision.imageSize, 7);
     const tiles = await mtmdEmbeddings(gguf.files[GGUF_FILE_SESSION]!, gguf.files[GGUF_MMPROJ_SESSION]!, png);
     expect(tiles.map((t) => t.tokens)).toEqual([gguf.descriptor.imageTokensPerTile]);
-    expectAgreement(tiles[0]!, await ortEmbeddings(onnx.files['vision_encoder']!, gguf.descriptor, png), gguf.descriptor.llm.hidden);
+    const features = await ortEmbeddings(onnx.files['vision_encoder']!, gguf.descriptor, png);
+    expectAgreement(tiles[0]!, features, gguf.descriptor.llm.hidden);
+    // The check can fail: the same tokens in the wrong order (HF's CLS-first position table gave 0.90 on token 0) do not pass.
+    const h = gguf.descriptor.llm.hidden;
+    const swapped = new Float32Array(features);
+    swapped.set(features.subarray(0, h), h);
+    swapped.set(features.subarray(h, 2 * h), 0);
+    expect(minTokenCosine(tiles[0]!.data, swapped, h).min).toBeLessThan(0.999);
   });
 
-  it('a suite with runner and images axes runs both runtimes\' image cells, the no-SIMD build\'s figures marked', async () => {
+  it('a suite with runner and images axes runs both runtimes\' image cells, a no-SIMD build\'s figures would be marked', async () => {
     const s: Suite = {
       name: 'runtimes-images-test',
       model: { zoo: 'internvl2_5-1b', scale: 'tiny', seed: 99 },

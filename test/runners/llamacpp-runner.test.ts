@@ -2,7 +2,7 @@
  * The llamacpp runner on real llama.cpp (node-llama-cpp 3.21.1's prebuilt CPU binary) with the
  * zoo's tiny GGUF files, next to the ORT runner on the ONNX build of the same model.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import { readResult } from '../../harness/result-store.ts';
@@ -15,9 +15,7 @@ import { getDescriptor } from '../../models/zoo.ts';
 import { iterationMetrics } from '../../core/metrics.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
-
-afterAll(removeOutDirs);
+import { loaded, outDir, quietProgress } from '../targets/helpers/run.ts';
 
 const suite = (zoo: string, runner = 'llamacpp'): Suite => ({
   name: 'llamacpp-test',
@@ -188,7 +186,7 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     expect(image.error).toBeUndefined();
     expect(image.status).toBe('ok');
     expect(image.metrics['image_encode_ms']!.n).toBe(2);
-    expect(image.settings['binding']).toMatch(/^@fugood\/llama\.node /);
+    expect(image.settings['binding']).toMatch(/^mtmd addon on node-llama-cpp /);
     expect(outcome.failedCells).toBe(0);
   });
 });

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandMatrix } from '../../core/matrix.ts';
 import type { Suite } from '../../core/suite-types.ts';
@@ -11,10 +9,11 @@ import { BUILDER_VERSION, ensureModel, getDescriptor, isModelCached, modelHash }
 import { visionEncoderUsedAt } from '../../runners/cell-input.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { cell, ctx } from '../helpers/ort-cell.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // Real tiny builds and real ONNX Runtime sessions. The default suite's int4 LLM cells encode
 // images at int8, so the int4 build needs no vision encoder: it is built without one.
-const cacheDir = mkdtempSync(join(tmpdir(), 'llm-only-'));
+const cacheDir = tempDir('llm-only-');
 const previousCache = process.env['BENCH_CACHE_DIR'];
 beforeAll(() => {
   process.env['BENCH_CACHE_DIR'] = cacheDir;
@@ -22,7 +21,6 @@ beforeAll(() => {
 afterAll(() => {
   if (previousCache === undefined) delete process.env['BENCH_CACHE_DIR'];
   else process.env['BENCH_CACHE_DIR'] = previousCache;
-  rmSync(cacheDir, { recursive: true, force: true });
 });
 
 const model = 'internvl2_5-1b';
@@ -82,7 +80,7 @@ describe('builds without the vision encoder', () => {
   }, 120_000);
 
   it('a first run builds them so too, in its parallel build processes (bench models build --no-vision)', async () => {
-    const own = mkdtempSync(join(tmpdir(), 'llm-only-prebuild-'));
+    const own = tempDir('llm-only-prebuild-');
     process.env['BENCH_CACHE_DIR'] = own;
     try {
       const lines: string[] = [];
@@ -94,7 +92,6 @@ describe('builds without the vision encoder', () => {
       expect(isModelCached({ ...mine, precision: 'int8' })).toBe(true);
     } finally {
       process.env['BENCH_CACHE_DIR'] = cacheDir;
-      rmSync(own, { recursive: true, force: true });
     }
   }, 300_000);
 

@@ -3,11 +3,8 @@
  * forms): prefill kernels never leak into decode rows, rows add up to the step, and a profile
  * that does not match the pipeline's calls is refused.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import type { IterationRecord } from '../../core/events.ts';
 import { ensureModel } from '../../models/zoo.ts';
@@ -16,9 +13,9 @@ import { readGeometry } from '../../runners/ort/geometry.ts';
 import { OrtPipeline } from '../../runners/ort/pipeline.ts';
 import { CellProfiler } from '../../runners/ort/profiling.ts';
 import { pipelineSessionOptions } from '../../runners/ort/session-options.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'decode-breakdown-'));
-afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+const cacheDir = tempDir('decode-breakdown-');
 
 describe('decode step breakdown from ONNX Runtime profiles', () => {
   it('charges every kernel of a decode run to decode and adds up to the step', async () => {

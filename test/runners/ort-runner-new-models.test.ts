@@ -4,23 +4,20 @@
  * and timed, and chunked prefill (image rows and, for Qwen3-VL, their DeepStack rows split
  * across chunks) giving the same tokens as one call.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { getDescriptor } from '../../models/zoo.ts';
 import { cell, ctx, runOnce as once } from '../helpers/ort-cell.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const cacheDir = mkdtempSync(join(tmpdir(), 'ort-new-models-'));
+const cacheDir = tempDir('ort-new-models-');
 const savedCache = process.env.BENCH_CACHE_DIR;
 process.env.BENCH_CACHE_DIR = cacheDir;
 afterAll(() => {
   if (savedCache === undefined) delete process.env.BENCH_CACHE_DIR;
   else process.env.BENCH_CACHE_DIR = savedCache;
-  rmSync(cacheDir, { recursive: true, force: true });
 });
 
 

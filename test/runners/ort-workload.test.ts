@@ -4,8 +4,6 @@
  * tokens). Tile and token counts are the reference algorithms' (test/models/preprocess.test.ts);
  * here they must reach the encoder calls, the prompt length and the recorded settings.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import type { IterationRecord } from '../../core/events.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { cell, ctx, runOnce as once } from '../helpers/ort-cell.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const base = (zoo: string, options?: Suite['options']): Suite => ({
   name: 'workload-test',
@@ -67,7 +66,7 @@ describe('ORT runner workloads', () => {
   describe('real images', () => {
     let dir = '';
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'bench-images-'));
+      dir = tempDir('bench-images-');
       const raw = Buffer.alloc(640 * 480 * 3);
       for (let i = 0; i < raw.length; i++) raw[i] = (i * 7) % 251;
       await sharp(raw, { raw: { width: 640, height: 480, channels: 3 } }).jpeg().toFile(join(dir, 'a.jpg'));

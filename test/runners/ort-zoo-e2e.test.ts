@@ -5,9 +5,7 @@
  * and the accuracy gate: checked before timing, cached per build and machine, recorded in
  * the cell, and a failing verdict marks the cell numerically wrong.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
 import { readResult } from '../../harness/result-store.ts';
@@ -20,10 +18,11 @@ import { INT8_FORM_ID } from '../../models/weights/int8-form.ts';
 import { ensureModel, getDescriptor, listZoo } from '../../models/zoo.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { cell, ctx, runOnce } from '../helpers/ort-cell.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
+import { loaded, outDir, quietProgress } from '../targets/helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // Models, verdicts and results of this file stay in a folder of its own.
-const cacheDir = mkdtempSync(join(tmpdir(), 'ort-zoo-e2e-'));
+const cacheDir = tempDir('ort-zoo-e2e-');
 const previousCache = process.env.BENCH_CACHE_DIR;
 beforeAll(() => {
   process.env.BENCH_CACHE_DIR = cacheDir;
@@ -31,8 +30,6 @@ beforeAll(() => {
 afterAll(() => {
   if (previousCache === undefined) delete process.env.BENCH_CACHE_DIR;
   else process.env.BENCH_CACHE_DIR = previousCache;
-  rmSync(cacheDir, { recursive: true, force: true });
-  removeOutDirs();
 });
 
 const OUTPUT_TOKENS = 4;

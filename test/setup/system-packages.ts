@@ -19,6 +19,7 @@ interface SystemPackage {
 export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { present: ['/usr/sbin/sshd'], packages: ['openssh-server', 'openssh-client'], why: 'SSH target tests (a real sshd on loopback)' },
   { present: ['/usr/bin/chromium'], packages: ['chromium'], why: 'browser tests of the published site (headless Chromium)' },
+  { present: ['/usr/bin/g++'], packages: ['g++'], why: "the llamacpp runner's image cells (llama.cpp's mtmd addon is compiled once per machine, runners/llamacpp/mtmd-native)" },
 ];
 
 function canInstall(): boolean {

@@ -19,7 +19,7 @@ import { createAxeraSubgraphRunner } from '../../runners/axera/index.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { createFakeBoard, LAYER_GRAPH, POST_GRAPH, VIT_GRAPH, type FakeBoard } from './helpers/fake-board.ts';
 import { publishedSubgraphFigures } from './helpers/fixtures.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
 let board: FakeBoard;
@@ -49,7 +49,6 @@ afterAll(async () => {
   await transport?.close();
   sshd?.stop();
   board?.remove();
-  removeOutDirs();
 });
 
 async function run(suite: Suite, filters: string[], iterations = 2) {

@@ -11,8 +11,7 @@
  *  - the AX650 progress line shows the wall time and names the composed request time.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -27,6 +26,7 @@ import { parseCommandOptions } from '../../runners/command/options.ts';
 import { createFakeBoard, LAYER_GRAPH, POST_GRAPH, VIT_GRAPH, type FakeBoard } from './helpers/fake-board.ts';
 import { repoRoot } from './helpers/fixtures.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const REPLAYED_W = 12.479;
 
@@ -49,7 +49,7 @@ function runDir(out: string, suite: string): string {
 beforeAll(async () => {
   board = createFakeBoard();
   sshd = await startSshd([board.binDir]);
-  dir = mkdtempSync(join(tmpdir(), 'bench-board-energy-'));
+  dir = tempDir('bench-board-energy-');
   // A lock folder of this test's own: the "board" is this machine, shared with other runs.
   mkdirSync(join(dir, 'locks'));
   env = { ...process.env, CI: 'true', BENCH_LOCK_DIR: join(dir, 'locks') };
@@ -82,7 +82,6 @@ beforeAll(async () => {
 afterAll(() => {
   sshd?.stop();
   board?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('energy on a Jetson says what it is', () => {

@@ -11,8 +11,7 @@
  * tegrastats line). Only the vendor programs are stand-ins: ssh, the remote shell, the kernel
  * files the board-state script reads and the harness are real.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -40,8 +39,9 @@ import { LocalTransport } from '../../targets/command-transport.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { createFakeBoard, type FakeBoard } from './helpers/fake-board.ts';
 import { fixtureBody, fixtureSection } from './helpers/fixtures.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MAXN_SUPER = fixtureSection('targets-orin-nx-power.txt', 'nvpmodel -q');
@@ -183,7 +183,6 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
     await ssh?.close();
     sshd?.stop();
     board?.remove();
-    removeOutDirs();
   });
 
   const cellAt = (i: number): CellResult => result.cells[i]!;
@@ -284,7 +283,7 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
 
   it('the published site shows the board state: the run page\'s section and marks, the runs table\'s Board state column (Chromium)', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium package to run the site tests`);
-    const site = mkdtempSync(join(tmpdir(), 'board-state-site-'));
+    const site = tempDir('board-state-site-');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
     try {
       await publishSite([resultFile], site, DEFAULT_SITE_OPTIONS);
@@ -308,7 +307,6 @@ describe('a board run reads the board around each cell (fake Jetson over real ss
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
-      rmSync(site, { recursive: true, force: true });
     }
   }, 60_000);
 });

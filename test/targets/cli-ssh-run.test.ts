@@ -5,14 +5,14 @@
  * before any cell, with exit code 2 and the reason.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../core/result-types.ts';
 import { freePort, startSshd, type TestSshd } from './helpers/sshd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let sshd: TestSshd;
@@ -20,7 +20,7 @@ let dir: string;
 
 beforeAll(async () => {
   sshd = await startSshd([dirname(process.execPath)]);
-  dir = mkdtempSync(join(tmpdir(), 'bench-cli-ssh-'));
+  dir = tempDir('bench-cli-ssh-');
   const { source: _source, ...board } = sshd.target('board', { workDir: repo, env: { BENCH_CACHE_DIR: join(repo, '.cache', 'models') } });
   const { source: _s2, ...gone } = sshd.target('gone', { port: await freePort(), connectTimeoutSeconds: 2 });
   writeFileSync(join(dir, 'targets.yaml'), stringify({ targets: [board, gone] }));

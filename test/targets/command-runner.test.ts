@@ -21,7 +21,7 @@ import type { TargetTransport } from '../../targets/types.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { transportFor } from '../../targets/targets.ts';
 import { createFakeBoard, type FakeBoard } from './helpers/fake-board.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
 let board: FakeBoard;
@@ -62,7 +62,6 @@ afterAll(async () => {
   await ssh?.close();
   sshd?.stop();
   board?.remove();
-  removeOutDirs();
 });
 
 describe('command runner over ssh (Jetson suite)', () => {

@@ -17,7 +17,7 @@ import { loadSuite } from '../../harness/suite-loader.ts';
 import { createAxeraSubgraphRunner } from '../../runners/axera/index.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { createFakeBoard, LAYER_GRAPH, POST_GRAPH, VIT_GRAPH, type FakeBoard } from './helpers/fake-board.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
 let board: FakeBoard;
@@ -39,7 +39,6 @@ afterAll(async () => {
   await transport?.close();
   sshd?.stop();
   board?.remove();
-  removeOutDirs();
 });
 
 const read = (file: string): RunResult => readResult(file);

@@ -23,7 +23,7 @@ import { createAxeraSubgraphRunner } from '../../runners/axera/index.ts';
 import { createCommandRunner } from '../../runners/command/index.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import { createFakeBoard, LAYER_GRAPH, POST_GRAPH, VIT_GRAPH, type FakeBoard } from './helpers/fake-board.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
 let board: FakeBoard;
@@ -78,7 +78,6 @@ afterAll(async () => {
   await ax650?.close();
   sshd?.stop();
   board?.remove();
-  removeOutDirs();
 });
 
 describe('how each figure was obtained', () => {

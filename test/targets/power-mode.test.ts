@@ -5,8 +5,7 @@
  * what the board then reports, refuse modes the board does not have, and put the board back as
  * it was at the end and on interruption.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
@@ -17,9 +16,10 @@ import { PowerModeController, findMode, parseNvpmodelConf } from '../../harness/
 import { runSuite } from '../../harness/run-suite.ts';
 import { parseSuiteText } from '../../harness/suite-loader.ts';
 import { LocalTransport } from '../../targets/command-transport.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-power-'));
+const dir = tempDir('bench-power-');
 const bin = join(dir, 'bin');
 const conf = join(dir, 'nvpmodel.conf');
 const state = join(dir, 'mode');
@@ -64,7 +64,6 @@ const oldPath = process.env['PATH'];
 process.env['PATH'] = `${bin}:${oldPath}`;
 afterAll(() => {
   process.env['PATH'] = oldPath;
-  removeOutDirs();
 });
 beforeEach(() => {
   writeFileSync(state, '2\n');

@@ -11,7 +11,7 @@ import { runSuite } from '../../harness/run-suite.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { createRemoteOrtRunner } from '../../runners/remote/index.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
-import { loaded, outDir, quietProgress, removeOutDirs } from './helpers/run.ts';
+import { loaded, outDir, quietProgress } from './helpers/run.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,7 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await transport?.close();
   sshd?.stop();
-  removeOutDirs();
 });
 
 const suite: Suite = {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { hostname, tmpdir, userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,6 +11,7 @@ import { acquireRunLock, type HeldRunLock } from '../../targets/run-lock.ts';
 import { SshTransport } from '../../targets/ssh-transport.ts';
 import type { TargetDefinition } from '../../targets/types.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -18,7 +19,10 @@ const me = (command: string) => ({ host: hostname(), pid: process.pid, user: use
 
 /** Another run, in its own process, that holds the board's lock until it is killed. */
 async function holderProcess(target: TargetDefinition, dir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'hold-run-lock.ts'), JSON.stringify(target), dir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own TMPDIR (one letter: its ssh control socket goes below it): SIGKILLed, the holder cannot
+  // remove its ssh control folder, and the folder goes with this test's.
+  const env = { ...process.env, TMPDIR: tempDir('h') };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'hold-run-lock.ts'), JSON.stringify(target), dir], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   await new Promise<void>((resolveHeld, reject) => {
@@ -42,7 +46,7 @@ async function acquireWhenFree(transport: CommandTransport, board: string, dir: 
 }
 
 async function exercise(target: TargetDefinition, transport: CommandTransport): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-lock-'));
+  const dir = tempDir('bench-lock-');
   const holder = await holderProcess(target, dir);
   // A second run on the same board is refused, naming who holds the lock and since when.
   const refused = await acquireRunLock(transport, me('bench run --suite second'), target.name, dir).then(
@@ -85,7 +89,7 @@ describe('run lock on the board', () => {
   });
 
   it('bench run refuses while another run holds the board, naming it (exit 2)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-lock-'));
+    const dir = tempDir('bench-lock-');
     const held = await acquireRunLock(new LocalTransport(), me('bench run --suite holding'), 'local', dir);
     let stderr = '';
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));

@@ -7,8 +7,7 @@
  * process group (`kill -INT -PGID`, so `timeout` forwards it a second time) or to the process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import type { RunResult } from '../../core/result-types.ts';
 import { createFakeBoard, type FakeBoard } from './helpers/fake-board.ts';
 import { repoRoot } from './helpers/fixtures.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let board: FakeBoard;
 let sshd: TestSshd;
@@ -33,7 +33,7 @@ function writeSuite(file: string, parser = 'llamacpp'): void {
 beforeAll(async () => {
   board = createFakeBoard();
   sshd = await startSshd([board.binDir]);
-  dir = mkdtempSync(join(tmpdir(), 'bench-signals-'));
+  dir = tempDir('bench-signals-');
   const { source: _source, ...orin } = sshd.target('orin-nx', { workDir: board.dir, probes: ['tegrastats'] });
   writeFileSync(join(dir, 'targets.yaml'), stringify({ targets: [orin] }));
   writeSuite(join(dir, 'orin.yaml'));
@@ -43,7 +43,6 @@ beforeAll(async () => {
 afterAll(() => {
   sshd?.stop();
   board?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const baseArgs = (out: string, suite = 'orin.yaml') => ['run', '--suite', suite, '--target', 'orin-nx', '--targets', 'targets.yaml', '--out', out, '--filter', 'prefill=128', '--filter', 'images=0,1', '--iterations', '2', '--warmup', '0'];
@@ -75,7 +74,8 @@ function runDirOf(out: string): string | undefined {
  */
 async function interruptMidCell(signal: NodeJS.Signals, to: 'group' | 'process', out: string) {
   // A private TMPDIR: the ssh master's /tmp/bench-ssh-* folder of THIS run is the only one there.
-  const tmp = mkdtempSync(join(tmpdir(), 'bench-signals-tmp-'));
+  // One letter: ssh's control socket goes three folders below, within a socket path's 107 bytes.
+  const tmp = tempDir('s');
   board.setDelayMs(20_000);
   const child = spawn('setsid', ['timeout', '400', process.execPath, join(repoRoot, 'bin', 'bench.mjs'), ...baseArgs(out)], {
     cwd: dir,
@@ -102,7 +102,6 @@ async function interruptMidCell(signal: NodeJS.Signals, to: 'group' | 'process',
     mux: processesWith(`${tmp}/bench-ssh-`),
     boardTools: processesWith(`${board.binDir}/llava-cli`),
   };
-  rmSync(tmp, { recursive: true, force: true });
   return { code, stderr, leftovers, runDir: runDirOf(out) };
 }
 

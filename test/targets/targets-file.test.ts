@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
 import { probeNames } from '../../hw-probes/registry.ts';
 import { listTargets } from '../../cli/targets.ts';
@@ -10,8 +9,9 @@ import { SshTransport } from '../../targets/ssh-transport.ts';
 import { loadTargets, readTargetsFile, resolveTarget, transportFor } from '../../targets/targets.ts';
 import { repoRoot } from './helpers/fixtures.ts';
 import { NASTY } from './helpers/nasty.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-targets-'));
+const dir = tempDir('bench-targets-');
 function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -21,7 +21,6 @@ function file(name: string, text: string): string {
 afterEach(() => {
   delete process.env['BENCH_TARGETS'];
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('targets file', () => {
   it('always has the built-in local target', () => {

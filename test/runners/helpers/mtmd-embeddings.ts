@@ -1,15 +1,10 @@
 /**
  * Image embeddings of one PNG through both runtimes, for the F32 agreement tests:
- * - llama.cpp's mtmd (mmproj): a child process (mtmd-debug-embeddings.cjs) with
- *   MTMD_DEBUG_EMBEDDINGS set, whose log carries clip.cpp's print per encoded tile: token 0's
- *   first and last 16 values and statistics over all the tile's tokens (the binding exposes no
- *   embeddings otherwise);
+ * - llama.cpp's mtmd (mmproj) through the suite's mtmd addon: every encoded image chunk's
+ *   projector output, all tokens (mtmd_get_output_embd);
  * - ONNX Runtime (vision_encoder): the pixels decoded from the same PNG (lossless), normalised as
  *   the ORT runner does, fed as an image tensor or (Qwen-VL) as the processor's flattened patches.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { expect } from 'vitest';
@@ -18,38 +13,17 @@ import { gridInputName } from '../../../models/layouts/onnx-community.ts';
 import { PIXEL_CONVENTIONS } from '../../../models/preprocess/pixels.ts';
 import { familyPreprocessing } from '../../../models/preprocess/plan.ts';
 import { flattenPatches, patchCount, patchGeometry, patchRowWidth } from '../../../models/qwen-patches.ts';
+import { MEDIA_MARKER } from '../../../runners/llamacpp/image-pipeline.ts';
+import { loadMtmdAddon } from '../../../runners/llamacpp/mtmd-native/addon.ts';
+import { chooseLibrary, locateLibrary } from '../../../runners/llamacpp/mtmd-native/library.ts';
 import { makeTestImage } from '../../../runners/ort/inputs.ts';
 import { normalizeTile } from '../../../runners/ort/visual-inputs.ts';
 
 export interface MtmdTileEmbeddings {
   embd: number;
   tokens: number;
-  /** Token 0: its first 16 values then its last 16. */
-  token0: number[];
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-}
-
-/** Every MTMD_DEBUG_EMBEDDINGS block of a log (clip.cpp clip_image_batch_encode), in encode order. */
-export function parseDebugEmbeddings(log: string): MtmdTileEmbeddings[] {
-  const blocks = [...log.matchAll(/=== MTMD_DEBUG_EMBEDDINGS ===([\s\S]*?)=== END MTMD_DEBUG_EMBEDDINGS ===/g)].map((m) => m[1]!);
-  if (blocks.length === 0) throw new Error(`no MTMD_DEBUG_EMBEDDINGS block in the child's log:\n${log.slice(-2000)}`);
-  return blocks.map((block) => {
-    const nums = (re: RegExp) => (re.exec(block)?.[1] ?? '').trim().split(/\s+/).map(Number);
-    const stat = (name: string) => Number(new RegExp(`${name}=(-?[\\d.]+)`).exec(block)?.[1]);
-    const [, embd, tokens] = (/Shape: \[(\d+), (\d+)\]/.exec(block) ?? []).map(Number);
-    return {
-      embd: embd!,
-      tokens: tokens!,
-      token0: [...nums(/Token 0 \(first 16 values\):([^\n]*)/), ...nums(/Token 0 \(last 16 values\):([^\n]*)/)],
-      mean: stat('mean'),
-      std: stat('std'),
-      min: stat('min'),
-      max: stat('max'),
-    };
-  });
+  /** tokens x embd, row-major. */
+  data: Float32Array;
 }
 
 /** Writes the synthetic camera frame the runners use (makeTestImage) as a lossless PNG. */
@@ -57,11 +31,23 @@ export async function writeFramePng(path: string, side: number, seed: number): P
   await sharp(Buffer.from(makeTestImage(side, seed)), { raw: { width: side, height: side, channels: 3 } }).png().toFile(path);
 }
 
-/** mtmd's per-tile embeddings of `png` (child process; `imageMinTokens` = mtmd's --image-min-tokens). */
+/** mtmd's embeddings of `png`, one entry per image chunk in encode order (`imageMinTokens` = mtmd's --image-min-tokens). */
 export async function mtmdEmbeddings(llm: string, mmproj: string, png: string, imageMinTokens?: number): Promise<MtmdTileEmbeddings[]> {
-  const args = [join(import.meta.dirname, 'mtmd-debug-embeddings.cjs'), llm, mmproj, png, ...(imageMinTokens ? [String(imageMinTokens)] : [])];
-  const child = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 << 20 });
-  return parseDebugEmbeddings(child.stdout + child.stderr);
+  const { addon } = await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')));
+  const session = await addon.open({ model: llm, mmproj, nCtx: 4096, nBatch: 4096, nThreads: 1, ...(imageMinTokens ? { imageMinTokens } : {}) });
+  try {
+    const embd = session.info().nEmbdInp;
+    const chunks = await session.prepare(`${MEDIA_MARKER}x`, [png]);
+    const out: MtmdTileEmbeddings[] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      if (chunks[i]!.type !== 'image') continue;
+      await session.encodeImage(i);
+      out.push({ embd, tokens: chunks[i]!.nTokens, data: session.imageEmbedding(i) });
+    }
+    return out;
+  } finally {
+    session.close();
+  }
 }
 
 /** ORT's `image_features` of `png` (one image of the descriptor's tile size) through `vision_encoder`. */
@@ -92,7 +78,7 @@ export async function ortEmbeddings(visionEncoder: string, d: VlmDescriptor, png
   }
 }
 
-export function cosine(a: readonly number[], b: readonly number[]): number {
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
   let na = 0;
   let nb = 0;
@@ -104,32 +90,30 @@ export function cosine(a: readonly number[], b: readonly number[]): number {
   return dot / Math.sqrt(na * nb);
 }
 
-/**
- * The agreement the tests require: same shape, token 0 cosine >= 0.999 and each printed value
- * within 5e-3 (printed with 6 decimals; ggml's tanh GELU against ORT's erf GELU moves values by
- * ~1e-3), and the whole tile's mean / std within 1e-3 and min / max within 5e-3.
- */
-export function expectAgreement(mtmd: MtmdTileEmbeddings, features: Float32Array, hidden: number): { cosine: number } {
-  expect(mtmd.embd).toBe(hidden);
-  expect(features.length).toBe(hidden * mtmd.tokens);
-  const ortToken0 = [...features.subarray(0, 16), ...features.subarray(hidden - 16, hidden)];
-  const c = cosine(mtmd.token0, ortToken0);
-  expect(c).toBeGreaterThanOrEqual(0.999);
-  for (let i = 0; i < 32; i++) expect(Math.abs(mtmd.token0[i]! - ortToken0[i]!)).toBeLessThan(5e-3);
-  let sum = 0;
-  let sq = 0;
+/** The lowest cosine over tokens of two tokens x hidden tensors (row-major). */
+export function minTokenCosine(a: Float32Array, b: Float32Array, hidden: number): { min: number; token: number } {
   let min = Infinity;
-  let max = -Infinity;
-  for (const x of features) {
-    sum += x;
-    sq += x * x;
-    min = Math.min(min, x);
-    max = Math.max(max, x);
+  let token = -1;
+  for (let t = 0; t * hidden < a.length; t++) {
+    const c = cosine(a.subarray(t * hidden, (t + 1) * hidden), b.subarray(t * hidden, (t + 1) * hidden));
+    if (c < min) [min, token] = [c, t];
   }
-  const mean = sum / features.length;
-  expect(Math.abs(mtmd.mean - mean)).toBeLessThan(1e-3);
-  expect(Math.abs(mtmd.std - Math.sqrt(sq / features.length - mean * mean))).toBeLessThan(1e-3);
-  expect(Math.abs(mtmd.min - min)).toBeLessThan(5e-3);
-  expect(Math.abs(mtmd.max - max)).toBeLessThan(5e-3);
-  return { cosine: c };
+  return { min, token };
+}
+
+/**
+ * The agreement the tests require: same shape, cosine >= 0.999 on EVERY token, and every value
+ * within `valueTolerance` (5e-3: ggml's tanh GELU against ORT's erf GELU moves values by ~1e-3;
+ * measured 0.9-1.5e-3 on InternVL and Qwen-VL).
+ */
+export function expectAgreement(mtmd: MtmdTileEmbeddings, features: Float32Array, hidden: number, valueTolerance = 5e-3): { minCosine: number; maxAbsDiff: number } {
+  expect(mtmd.embd).toBe(hidden);
+  expect(mtmd.data.length).toBe(hidden * mtmd.tokens);
+  expect(features.length).toBe(mtmd.data.length);
+  const { min, token } = minTokenCosine(mtmd.data, features, hidden);
+  expect(min, `lowest per-token cosine (token ${token})`).toBeGreaterThanOrEqual(0.999);
+  let maxAbsDiff = 0;
+  for (let i = 0; i < features.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(mtmd.data[i]! - features[i]!));
+  expect(maxAbsDiff).toBeLessThan(valueTolerance);
+  return { minCosine: min, maxAbsDiff };
 }

@@ -10,10 +10,10 @@
  * a real ax_run_model output (targets-ax-run-model.txt): min = max = avg = the figure, with the
  * -m/-w/-r the caller passed. Unknown graphs get the real output verbatim.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureBody, fixtureSection, publishedSubgraphFigures, repoRoot } from './fixtures.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 export interface FakeBoard {
   dir: string;
@@ -58,7 +58,7 @@ function script(path: string, text: string): void {
 }
 
 export function createFakeBoard(): FakeBoard {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-fakeboard-'));
+  const dir = tempDir('bench-fakeboard-');
   const binDir = join(dir, 'bin');
   const out = join(dir, 'outputs');
   mkdirSync(binDir);

@@ -8,11 +8,12 @@
  * it (CI: `apt-get install -y openssh-server openssh-client`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TargetDefinition } from '../../../targets/types.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 export const SSHD_MISSING =
   'sshd (the OpenSSH server) is not installed, so the SSH target tests cannot run. Install it: ' +
@@ -114,7 +115,7 @@ export interface TestSshd {
 
 export async function startSshd(pathDirs: string[]): Promise<TestSshd> {
   const sshd = findSshd();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-sshd-'));
+  const dir = tempDir('bench-sshd-');
   const hostKey = join(dir, 'host_ed25519');
   const identity = join(dir, 'user_ed25519');
   const rejectedIdentity = join(dir, 'other_ed25519');
@@ -148,8 +149,9 @@ export async function startSshd(pathDirs: string[]): Promise<TestSshd> {
       'MaxSessions 50',
       'MaxStartups 50',
       // HOME points at the temp folder so the session shell does not run this machine's own rc
-      // files (a slow ~/.bashrc would add seconds to every command).
-      `SetEnv PATH=${[...pathDirs, '/usr/local/bin', '/usr/bin', '/bin'].join(':')} HOME=${dir}`,
+      // files (a slow ~/.bashrc would add seconds to every command). TMPDIR is the test file's
+      // (test/setup/temp-per-file.ts): what the "board" side leaves there is checked with the file.
+      `SetEnv PATH=${[...pathDirs, '/usr/local/bin', '/usr/bin', '/bin'].join(':')} HOME=${dir} TMPDIR=${tmpdir()}`,
       'LogLevel INFO',
       '',
     ].join('\n'),
