@@ -29,7 +29,8 @@ import { GGUF_WEIGHT_TYPE } from '../models/gguf/llm.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../models/weight-bytes.ts';
 import { getDescriptor, type Precision, type Scale } from '../models/zoo.ts';
 import { iterationMetrics } from '../core/metrics.ts';
-import { cellBounds, decodeCeilingKernel } from '../roofline/bounds.ts';
+import { cellBounds, decodeCeilingKernel, runtimeKernelRate } from '../roofline/bounds.ts';
+import { runtimeGapVerdict } from './runtime-gap.ts';
 import { beatsLimit } from '../roofline/rows.ts';
 import { machineIdentity } from '../models/accuracy-gate.ts';
 import { llamaCppRunner } from '../runners/llamacpp/index.ts';
@@ -113,25 +114,26 @@ for (const precision of precisions) {
   }
 
   console.log(`\n## ${precision}: ONNX ${weightFormLabel(precision, 'onnx')} vs GGUF ${weightFormLabel(precision, 'gguf')}\n`);
-  console.log('| runtime | weight bytes/token | prefill ms (median, min) | prefill bound | % of bound | ORT ceiling (% of it) | TPOT ms (median, min) | decode bound | % of bound | ORT ceiling (% of it) | TTFT ms |');
+  console.log('| runtime | weight bytes/token | prefill ms (median, min) | prefill bound | % of bound | kernel ceiling (% of it) | TPOT ms (median, min) | decode bound | % of bound | kernel ceiling (% of it) | TTFT ms |');
   console.log('| :-- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |');
+  const phaseStats = (records: IterationRecord[], k: 'prefill_ms' | 'tpot_ms' | 'ttft_ms' | 'image_encode_ms') => summarize(records.map((r) => iterationMetrics(r)[k] ?? NaN).filter(Number.isFinite), 'ms');
+  // Faster than a limit beyond the interval of the median: the limit is wrong, not >100% of it.
+  const percent = (limit: number, stats: ReturnType<typeof phaseStats>, what: string): string => (beatsLimit(stats, limit) ? `${what} is wrong` : `${fmt((limit / stats.median) * 100)}%`);
+  // A runtime's ceiling: its own kernels' calibrated rates. The calibration times ONNX Runtime's kernels only.
+  const ceiling = (ms: number | null | undefined, stats: ReturnType<typeof phaseStats>, runtime: string): string =>
+    ms == null ? (runtime === 'ort' ? 'not calibrated' : 'not calibrated (the calibration times ONNX Runtime kernels)') : `${fmt(ms, 2)} (${percent(ms, stats, 'ceiling')})`;
   for (const s of sides) {
-    const m = s.records.map(iterationMetrics);
-    const pre = summarize(m.map((x) => x.prefill_ms ?? NaN).filter(Number.isFinite), 'ms');
-    const tpot = summarize(m.map((x) => x.tpot_ms ?? NaN).filter(Number.isFinite), 'ms');
-    const ttft = summarize(m.map((x) => x.ttft_ms ?? NaN).filter(Number.isFinite), 'ms');
+    const pre = phaseStats(s.records, 'prefill_ms');
+    const tpot = phaseStats(s.records, 'tpot_ms');
+    const ttft = phaseStats(s.records, 'ttft_ms');
     const bounds = cellBounds(descriptor, { images: 0, promptTokens: prefill, outputTokens, precision: s.boundsFormat, chunkSize: 0 }, calibration);
     const pb = bounds.prefill.boundMs ?? NaN;
     const db = bounds.decode?.boundMs ?? NaN;
     const bytes = decodeWeightBytesPerToken(descriptor.llm, precision, s.form);
-    // The ceiling of ONNX Runtime's own kernels (roofline/bounds.ts); llama.cpp's kernels are not calibrated.
-    const ceiling = (ms: number | null | undefined, measured: number): string => (ms == null ? '–' : `${fmt(ms, 2)} (${fmt((ms / measured) * 100)}%)`);
     const rate = bounds.prefill.computeRates[0];
-    // Faster than the bound beyond the interval of the median: the bound is wrong, not >100%.
-    const percent = (bound: number, stats: typeof pre): string => (beatsLimit(stats, bound) ? 'bound is wrong' : `${fmt((bound / stats.median) * 100)}%`);
     console.log(
-      `| ${s.name} | ${fmt(bytes / 1e6)} MB | ${fmt(pre.median)}, ${fmt(pre.min)} | ${fmt(pb, 2)} (${bounds.prefill.limitedBy ?? '?'}${rate ? `, ${rate.precision} at ${fmt(rate.gops, 0)} G op/s via ${rate.figure}` : ''}) | ${percent(pb, pre)} | ${ceiling(bounds.prefill.kernelMs, pre.median)} | ` +
-        `${fmt(tpot.median, 2)}, ${fmt(tpot.min, 2)} | ${fmt(db, 2)} (${bounds.decode?.limitedBy ?? '?'}) | ${percent(db, tpot)} | ${ceiling(bounds.decode?.kernelMs, tpot.median)} | ${fmt(ttft.median)} |`,
+      `| ${s.name} | ${fmt(bytes / 1e6)} MB | ${fmt(pre.median)}, ${fmt(pre.min)} | ${fmt(pb, 2)} (${bounds.prefill.limitedBy ?? '?'}${rate ? `, ${rate.precision} at ${fmt(rate.gops, 0)} G op/s via ${rate.figure}` : ''}) | ${percent(pb, pre, 'bound')} | ${ceiling(bounds.prefill.kernelMs, pre, s.name)} | ` +
+        `${fmt(tpot.median, 2)}, ${fmt(tpot.min, 2)} | ${fmt(db, 2)} (${bounds.decode?.limitedBy ?? '?'}) | ${percent(db, tpot, 'bound')} | ${ceiling(bounds.decode?.kernelMs, tpot, s.name)} | ${fmt(ttft.median)} |`,
     );
   }
   // The kernel that holds ORT's decode ceiling, so a decode short of the bound but at its ceiling names its cause.
@@ -143,22 +145,46 @@ for (const precision of precisions) {
       `\nORT decode ceiling: ${held.method} streams ${fmt(held.gbps, 2)} GB/s of weights (${held.figure}${held.shareOfRead !== null ? `, ${fmt(held.shareOfRead * 100)}% of read bandwidth` : ''}), so ORT decode reaches at most ${fmt((ortBounds.decode.boundMs / ortCeiling) * 100)}% of the decode bound on this machine`,
     );
   }
-  const [o, l] = sides.map((s) => s.records.map(iterationMetrics));
+  const [ortSide, llamaSide] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  const ratio = (k: 'prefill_ms' | 'tpot_ms' | 'image_encode_ms') => {
+    const o = ortSide.records.map(iterationMetrics);
+    const l = llamaSide.records.map(iterationMetrics);
+    return summarize(o.map((x, i) => (l[i]![k] ?? NaN) / (x[k] ?? NaN)).filter(Number.isFinite), 'ratio');
+  };
+  const prefillKernel = runtimeKernelRate('weight matmuls', ortBounds.format.weightCompute, calibration);
+  console.log('\nWhere ORT is slower than llama.cpp, the kernel that prevents it:');
+  console.log(
+    `- ${runtimeGapVerdict({
+      phase: 'prefill',
+      ratio: ratio('prefill_ms'),
+      ortMedianMs: phaseStats(ortSide.records, 'prefill_ms').median,
+      llamaMedianMs: phaseStats(llamaSide.records, 'prefill_ms').median,
+      ortCeilingMs: ortBounds.prefill.kernelMs,
+      kernel: prefillKernel ? { figure: prefillKernel.figure, rate: `${fmt(prefillKernel.gops, 0)} G op/s`, method: prefillKernel.method } : null,
+    })}`,
+  );
+  console.log(
+    `- ${runtimeGapVerdict({
+      phase: 'decode',
+      ratio: ratio('tpot_ms'),
+      ortMedianMs: phaseStats(ortSide.records, 'tpot_ms').median,
+      llamaMedianMs: phaseStats(llamaSide.records, 'tpot_ms').median,
+      ortCeilingMs: ortBounds.decode?.kernelMs ?? null,
+      kernel: held ? { figure: held.figure, rate: `${fmt(held.gbps, 2)} GB/s of weights at batch 1`, method: held.method } : null,
+    })}`,
+  );
   if (images > 0) {
     console.log(`\n| runtime | image encode ms (median, min) | image encode bound | % of bound | image tokens | prompt tokens | build SIMD |`);
     console.log('| :-- | --: | --: | --: | --: | --: | :-- |');
     for (const s of sides) {
-      const m = s.records.map(iterationMetrics);
-      const enc = summarize(m.map((x) => x.image_encode_ms ?? NaN).filter(Number.isFinite), 'ms');
+      const enc = phaseStats(s.records, 'image_encode_ms');
       const bounds = cellBounds(descriptor, { images, promptTokens: prefill + images * descriptor.imageTokensPerTile, outputTokens, precision: s.boundsFormat, chunkSize: 0 }, calibration);
       const eb = bounds.imageEncode?.boundMs ?? NaN;
       const simd = s.name === 'ort' ? 'ONNX Runtime (MLAS dispatch)' : `${String(s.prepared.settings['llamaBuildSimd'])}${s.prepared.settings['llamaBuildMissingSimd'] ? ` (lacks ${String(s.prepared.settings['llamaBuildMissingSimd'])}: NOT the machine's speed)` : ''}`;
-      console.log(`| ${s.name} | ${fmt(enc.median)}, ${fmt(enc.min)} | ${fmt(eb, 1)} (${bounds.imageEncode?.limitedBy ?? '?'}) | ${fmt((eb / enc.median) * 100)}% | ${s.records[0]!.imageTokens} | ${s.records[0]!.promptTokens} | ${simd} |`);
+      console.log(`| ${s.name} | ${fmt(enc.median)}, ${fmt(enc.min)} | ${fmt(eb, 1)} (${bounds.imageEncode?.limitedBy ?? '?'}) | ${percent(eb, enc, 'bound')} | ${s.records[0]!.imageTokens} | ${s.records[0]!.promptTokens} | ${simd} |`);
     }
   }
-  const ratio = (k: 'prefill_ms' | 'tpot_ms' | 'image_encode_ms') =>
-    summarize(o!.map((x, i) => (l![i]![k] ?? NaN) / (x[k] ?? NaN)).filter(Number.isFinite), 'ratio').median;
-  console.log(`\nllama.cpp / ORT, median of per-round ratios: prefill ${fmt(ratio('prefill_ms'), 2)}x, TPOT ${fmt(ratio('tpot_ms'), 2)}x${images > 0 ? `, image encode ${fmt(ratio('image_encode_ms'), 2)}x` : ''}`);
+  console.log(`\nllama.cpp / ORT, median of per-round ratios: prefill ${fmt(ratio('prefill_ms').median, 2)}x, TPOT ${fmt(ratio('tpot_ms').median, 2)}x${images > 0 ? `, image encode ${fmt(ratio('image_encode_ms').median, 2)}x` : ''}`);
   console.log(`llama.cpp: ${String(llama.settings['binding'])}${llama.settings['llamaCppRelease'] ? `, ${String(llama.settings['llamaCppRelease'])}` : ''}, flash attention ${String(llama.settings['flashAttention'])}${llama.settings['kvCacheType'] ? `, KV ${String(llama.settings['kvCacheType'])}` : ''}; ${String(llama.settings['llamaSystemInfo'])}`);
   console.log(`ORT: ${String(ort.settings['kvCache'])}, intra-op threads ${String(ort.settings['intraOpNumThreads'])}`);
 }

@@ -63,6 +63,29 @@ export function adaptiveStop(
   return { stop: false, reason: '', halfWidthPct };
 }
 
+/** The fewest and the most measured iterations the adaptive rule can take for one cell. */
+export interface IterationRange {
+  /** The interval reaches its target at the minimum. */
+  fewest: number;
+  /** The interval never reaches its target: the maximum count or the time budget stops the cell. */
+  most: number;
+}
+
+/**
+ * What adaptiveStop would do with a cell whose warm-up takes `warmupMs` and every measured
+ * request `requestMs`, without running it: for compositions of a run on another machine. The
+ * budget counts from the cell's first warm-up, as measureCell's clock does; the rule is checked
+ * after each measured iteration, so the budget can be overrun by one request.
+ */
+export function adaptiveIterationRange(plan: Pick<AdaptivePlan, 'maxIterations' | 'maxCellSeconds'>, minIterations: number, warmupMs: number, requestMs: number): IterationRange {
+  if (!(requestMs > 0) || !(warmupMs >= 0)) throw new Error(`adaptiveIterationRange: request time must be > 0 and warm-up >= 0 ms, got ${requestMs} and ${warmupMs}`);
+  const fewest = minIterations;
+  const maxCount = Math.max(minIterations, plan.maxIterations);
+  // Smallest n whose elapsed time reaches the budget; never fewer than the minimum, never more than the maximum count.
+  const toBudget = Math.max(1, Math.ceil((plan.maxCellSeconds * 1000 - warmupMs) / requestMs));
+  return { fewest, most: Math.min(maxCount, Math.max(minIterations, toBudget)) };
+}
+
 /**
  * Iterations whose value lies outside Tukey's fences (1.5 IQR beyond the quartiles). They are
  * marked, never dropped: the statistics keep them, and a reader sees which they were.

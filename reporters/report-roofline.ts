@@ -58,7 +58,7 @@ function percentText(percent: number | null, wrong: boolean | undefined, what: s
   if (wrong) return `${what} is wrong`;
   // Above 100% within the interval of the median: at the limit, within noise. A result written
   // before the check existed (no flag) keeps its percentage: it cannot say which it is.
-  return percent > 100 && wrong === false ? '≈100% (within interval)' : `${fmt(percent, 1)}%`;
+  return percent > 100 && wrong === false ? '≈100%, within interval' : `${fmt(percent, 1)}%`;
 }
 
 export function rooflineSectionModel(result: RunResult, remoteServer = false): Section {

@@ -133,7 +133,7 @@ export function fastestRate(part: ComputeRate['part'], precision: ComputeKey, ca
 }
 
 /** The rate of the format's own kernel (`matmul.<precision>`): this runtime's ceiling, not the hardware's. */
-function ownRate(part: ComputeRate['part'], precision: ComputeKey, calibration: Calibration): ComputeRate | null {
+export function runtimeKernelRate(part: ComputeRate['part'], precision: ComputeKey, calibration: Calibration): ComputeRate | null {
   const f = calibration.matmul[precision];
   return f && f.value > 0 ? { part, precision, via: precision, figure: `matmul.${precision}`, gops: f.value, method: f.method } : null;
 }
@@ -193,7 +193,7 @@ function phaseBound(
   if (boundMs !== null && phase === 'decode') kernelMs = read ? decodeKernelMs(work, format, calibration, read, boundMs) : null;
   else if (boundMs !== null && format.ortKernels !== false) {
     // Prefill and image encoding: the same work at the rates of this runtime's own kernels for the format.
-    const own = computeMs(work, format, calibration, ownRate, null);
+    const own = computeMs(work, format, calibration, runtimeKernelRate, null);
     if (own.ms !== null && !own.missing) kernelMs = Math.max(boundMs, memoryMs ?? 0, own.ms);
   }
   return { phase, per, work, memoryMs, computeMs: compute, boundMs, limitedBy, computeRates: hardware.rates, kernelMs, partial, notes };

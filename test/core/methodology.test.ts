@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../core/events.ts';
 import { expandMatrix } from '../../core/matrix.ts';
-import { adaptiveStop, markOutliers, shuffleCells, tukeyOutliers } from '../../harness/methodology.ts';
+import { adaptiveIterationRange, adaptiveStop, markOutliers, shuffleCells, tukeyOutliers } from '../../harness/methodology.ts';
 
 /** An iteration whose TTFT is exactly `ttft` ms. */
 function rec(index: number, ttft: number, warmup = false): IterationRecord {
@@ -50,6 +50,31 @@ describe('adaptive iterations', () => {
     expect(budget.rule).toBe('time budget');
     expect(budget.reason).toMatch(/time budget of 60 s spent after 7 iterations/);
     expect(adaptiveStop(noisy, 7, 3, plan, 1_000).stop).toBe(false);
+  });
+});
+
+describe('adaptive iteration range (for compositions)', () => {
+  it('gives the count adaptiveStop reaches when the interval never narrows, for requests of a given time', () => {
+    // Alternating values: the median's interval stays far wider than ±2%, so only the count or the budget stops.
+    const noisy = (n: number) => Array.from({ length: n }, (_, i) => rec(i, i % 2 ? 100 : 200));
+    const budgetPlan = { ...plan, maxIterations: 30, maxCellSeconds: 20 };
+    const simulate = (warmupMs: number, requestMs: number): number => {
+      for (let n = 1; n <= 100; n++) if (adaptiveStop(noisy(n), n, 6, budgetPlan, warmupMs + n * requestMs).stop) return n;
+      throw new Error('never stopped');
+    };
+    for (const [warmupMs, requestMs] of [[900, 700], [3000, 2500], [40_000, 17_000], [100, 300], [2000, 1000], [0, 5000]] as const) {
+      const range = adaptiveIterationRange(budgetPlan, 6, warmupMs, requestMs);
+      expect(range.most, `warm-up ${warmupMs} ms, request ${requestMs} ms`).toBe(simulate(warmupMs, requestMs));
+      expect(range.fewest).toBe(6);
+    }
+    // Spelled out: 0.7 s requests after a 0.9 s warm-up reach 20 s at the 28th; 0.3 s ones hit the count of 30 first;
+    // 17 s requests stop at the minimum of 6 (the budget is long spent).
+    expect(adaptiveIterationRange(budgetPlan, 6, 900, 700).most).toBe(28);
+    expect(adaptiveIterationRange(budgetPlan, 6, 100, 300).most).toBe(30);
+    expect(adaptiveIterationRange(budgetPlan, 6, 40_000, 17_000).most).toBe(6);
+  });
+  it('refuses a request time that is not positive', () => {
+    expect(() => adaptiveIterationRange(plan, 6, 0, 0)).toThrow(/request time must be > 0/);
   });
 });
 

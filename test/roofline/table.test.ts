@@ -119,7 +119,14 @@ describe('roofline rows and table', () => {
     const nearRow = rooflineRows(nearRun, cal, () => d)[0]!;
     expect(nearRow.boundWrong).toBe(false);
     expect(nearRow.percentOfBound).toBeGreaterThan(100);
-    expect(tableRow(rooflineTable(nearRun, cal, () => d), 'near', 'prefill')[5]).toBe('≈100% (within interval)');
+    const nearCells = tableRow(rooflineTable(nearRun, cal, () => d), 'near', 'prefill');
+    expect(nearCells[5]).toBe('≈100%, within interval');
+    // The ceiling column wraps the same wording in one pair of parentheses, not nested ones.
+    expect(nearCells[6]).toMatch(/^[\d.]+ ms \([^()]+\)$/);
+    // Faster than the ceiling by the median, the interval reaching above it: the same words, in one pair of parentheses.
+    const kernelMs = nearRow.bound!.kernelMs!;
+    near.metrics['prefill_ms'] = { ...near.metrics['prefill_ms']!, ciMedian: [bound * 0.95, kernelMs * 1.05], max: kernelMs * 1.2 };
+    expect(tableRow(rooflineTable(runWith([near]), cal, () => d), 'near', 'prefill')[6]).toBe(`${kernelMs.toFixed(1)} ms (≈100%, within interval)`);
     // The same median with its whole interval below the bound is a wrong bound.
     near.metrics['prefill_ms'] = { ...near.metrics['prefill_ms']!, ciMedian: [bound * 0.96, bound * 0.99] };
     expect(rooflineRows(runWith([near]), cal, () => d)[0]!.boundWrong).toBe(true);
