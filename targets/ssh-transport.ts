@@ -57,6 +57,23 @@ function installExitHook(): void {
   });
 }
 
+/** sun_path holds 108 bytes on Linux and 104 on macOS and the BSDs: the smaller, with its NUL. */
+const SOCKET_PATH_MAX = 103;
+/**
+ * What ssh adds to the control folder: "/" + %C (40 hex characters), and while it sets up the
+ * master it binds "<path>.<16 random characters>" first.
+ */
+const CONTROL_NAME_LENGTH = 1 + 40 + 17;
+
+/**
+ * The folder for the control folder: the user's temporary folder, unless its path is too long for
+ * a socket inside it (a long TMPDIR made every connection fail with "path too long for Unix domain
+ * socket"); then /tmp, which every POSIX system has.
+ */
+export function controlParent(temp: string = tmpdir()): string {
+  return temp.length + '/bench-ssh-XXXXXX'.length + CONTROL_NAME_LENGTH <= SOCKET_PATH_MAX ? temp : '/tmp';
+}
+
 export class SshTransport implements TargetTransport {
   readonly name: string;
   /** "ssh:ax650 (root@10.0.0.2:22)", for messages. */
@@ -91,7 +108,7 @@ export class SshTransport implements TargetTransport {
   /** Private folder of the control socket; short, because a unix socket path is limited to ~100 bytes. */
   private controlPath(): string {
     if (!this.controlDir) {
-      this.controlDir = mkdtempSync(join(tmpdir(), 'bench-ssh-'));
+      this.controlDir = mkdtempSync(join(controlParent(), 'bench-ssh-'));
       open.add(this);
       installExitHook();
     }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClock } from '../../core/clock.ts';
 import { createTegrastatsProbe } from '../../hw-probes/tegrastats/probe.ts';
-import { SshTransport } from '../../targets/ssh-transport.ts';
+import { controlParent, SshTransport } from '../../targets/ssh-transport.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { createFakeBoard, type FakeBoard } from './helpers/fake-board.ts';
 import { NASTY } from './helpers/nasty.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
@@ -53,6 +54,25 @@ describe('SshTransport on a real sshd', () => {
     expect(readdirSync(work)).toEqual([]);
     const env = await t.run(['sh', '-c', 'pwd; printf "%s" "$BENCH_X"']);
     expect(env.stdout).toBe(`${work}\nit's $HOME; \`id\``);
+  });
+
+  it('connects with a TMPDIR too long for a socket inside it (its control socket goes to /tmp)', async () => {
+    expect(controlParent('/tmp/vtAbCdEf/GhIjKl')).toBe('/tmp/vtAbCdEf/GhIjKl');
+    const long = join(tempDir('bench-long-tmp-'), 'a-temporary-folder-whose-path-is-longer-than-a-unix-socket-allows');
+    mkdirSync(long);
+    expect(controlParent(long)).toBe('/tmp');
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = long;
+    try {
+      const t = transport('long-tmpdir');
+      const r = await t.run(['echo', 'ok']);
+      expect(r.error).toBeUndefined();
+      expect(r.stdout).toBe('ok\n');
+      await t.close();
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
   });
 
   it('reuses one connection for many commands (ControlMaster)', async () => {
