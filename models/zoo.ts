@@ -19,6 +19,7 @@ import { DEFAULT_LINEAR_OPTIONS, type LinearOptions, type Precision } from './la
 import { buildAxera } from './layouts/axera.ts';
 import { buildOnnxCommunity } from './layouts/onnx-community.ts';
 import { buildGguf } from './gguf/llm.ts';
+import { mmprojWeightType, parseMmprojType, type MmprojWeightType } from './gguf/mmproj.ts';
 import type { LayoutBuild, LayoutResult } from './layouts/types.ts';
 
 export type { Precision } from './layers/linear.ts';
@@ -54,6 +55,11 @@ export interface BuildRequest {
    * vision encoder no cell runs (the default suite's int4 LLM cells encode images at int8).
    */
   vision?: boolean;
+  /**
+   * gguf only: the form of the mmproj's matrices (default MMPROJ_WEIGHT_TYPE of the precision:
+   * F32 at fp32, else F16). Part of the hash when it is not the default.
+   */
+  mmprojType?: MmprojWeightType;
   log?: (msg: string) => void;
 }
 
@@ -64,7 +70,7 @@ export interface BuiltModel {
   files: Record<string, string>;
   /** Resolved at the requested scale. */
   descriptor: VlmDescriptor;
-  request: Required<Omit<BuildRequest, 'cacheDir' | 'log' | 'opForms'>>;
+  request: Required<Omit<BuildRequest, 'cacheDir' | 'log' | 'opForms' | 'mmprojType'>>;
   /** sha256 of descriptor + precision + layout + seed + lmHead (+ vision: false) + BUILDER_VERSION (+ op forms). */
   hash: string;
   builderVersion: string;
@@ -133,12 +139,21 @@ function checkRequest(req: BuildRequest): void {
   if (req.vision === false && req.layout !== 'onnx-community') {
     throw new InputError(`a build without the vision encoder exists for the onnx-community layout only, not ${req.layout}`);
   }
+  if (req.mmprojType !== undefined) {
+    parseMmprojType(req.mmprojType, 'model build');
+    if (req.layout !== 'gguf') throw new InputError(`an mmproj form (mmprojType ${req.mmprojType}) exists for the gguf layout only, not ${req.layout}`);
+  }
   if (req.seed !== undefined && (!Number.isInteger(req.seed) || req.seed < 0)) {
     throw new InputError(`seed must be a non-negative integer, got ${String(req.seed)}`);
   }
 }
 
-export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['request'], forms: Omit<LinearOptions, 'precision' | 'seed'>): string {
+export function buildHash(
+  descriptor: VlmDescriptor,
+  request: BuiltModel['request'],
+  forms: Omit<LinearOptions, 'precision' | 'seed'>,
+  mmprojType?: MmprojWeightType,
+): string {
   // RoPE in RotaryEmbedding nodes is what builds wrote before the form was an option: left out
   // of the key, so their hashes (and every cache) stay valid.
   const { ropeForm, ...rest } = forms;
@@ -154,6 +169,8 @@ export function buildHash(descriptor: VlmDescriptor, request: BuiltModel['reques
     opForms,
     builderVersion: BUILDER_VERSION,
     ...(request.layout === 'gguf' ? { ggufWriter: GGUF_WRITER_VERSION } : {}),
+    // Only a form other than the precision's default, so default builds keep their hashes.
+    ...(mmprojType !== undefined && mmprojType !== mmprojWeightType(request.precision) ? { mmprojType } : {}),
   });
   return createHash('sha256').update(key).digest('hex');
 }
@@ -172,10 +189,11 @@ function resolveBuild(req: BuildRequest) {
     vision: req.vision ?? true,
   };
   const opForms = { ...DEFAULT_LINEAR_OPTIONS, ...req.opForms };
-  const hash = buildHash(descriptor, request, opForms);
+  const mmprojType = req.mmprojType;
+  const hash = buildHash(descriptor, request, opForms, mmprojType);
   const parts = request.vision ? '' : '-llm-only';
   const folder = join(resolve(req.cacheDir ?? defaultCacheDir()), `${request.model}-${request.scale}-${request.layout}-${request.precision}-${request.lmHead}${parts}-${hash.slice(0, 12)}`);
-  return { descriptor, request, opForms, hash, folder };
+  return { descriptor, request, opForms, mmprojType, hash, folder };
 }
 
 /** The hash a build of `req` has (its cache key), without building or reading anything. */
@@ -200,11 +218,11 @@ const inFlight = new Map<string, Promise<BuiltModel>>();
 /** Builds the model if it is not cached yet (in a temp folder, then renamed), else returns the cached one. */
 export function ensureModel(req: BuildRequest): Promise<BuiltModel> {
   try {
-    const { descriptor, request, opForms, hash, folder } = resolveBuild(req);
+    const { descriptor, request, opForms, mmprojType, hash, folder } = resolveBuild(req);
     const pending = inFlight.get(folder);
     if (pending) return pending;
     const job = Promise.resolve().then(() =>
-      ensureModelSync(folder, descriptor, request, opForms, hash, req.log ?? (() => {})),
+      ensureModelSync(folder, descriptor, request, opForms, mmprojType, hash, req.log ?? (() => {})),
     );
     inFlight.set(folder, job);
     const clear = (): void => {
@@ -222,6 +240,7 @@ function ensureModelSync(
   descriptor: VlmDescriptor,
   request: BuiltModel['request'],
   opForms: Omit<LinearOptions, 'precision' | 'seed'>,
+  mmprojType: MmprojWeightType | undefined,
   hash: string,
   log: (msg: string) => void,
 ): BuiltModel {
@@ -242,6 +261,7 @@ function ensureModelSync(
       lin: { ...opForms, precision: request.precision, seed: request.seed },
       lmHead: request.lmHead,
       vision: request.vision,
+      ...(mmprojType ? { mmprojType } : {}),
       log: (m: string) => log(`  ${m}`),
     };
     result = LAYOUT_BUILDERS[request.layout](layoutBuild);

@@ -248,7 +248,7 @@ export function buildGguf(b: LayoutBuild): LayoutResult {
   const files: Record<string, string> = { [GGUF_FILE_SESSION]: written.path };
   const sizes: Record<string, number> = { [file]: written.bytes };
   if ('projector' in mmprojSupport(d)) {
-    const mm = mmprojContent(d, b.lin.seed, b.lin.precision);
+    const mm = mmprojContent(d, b.lin.seed, b.lin.precision, b.mmprojType);
     const mmFile = `${d.id}-mmproj-${mm.type}.gguf`;
     b.log(`${mmFile} (clip, ${mm.type})`);
     const mmWritten = writeGguf(join(b.dir, mmFile), mm.metadata, mm.tensors);

@@ -43,15 +43,43 @@ import { PIXEL_CONVENTIONS } from '../preprocess/pixels.ts';
 import { familyPreprocessing } from '../preprocess/plan.ts';
 import { RandomTensor } from '../weights/random.ts';
 import { f32, str, u32, type GgufTensor, type GgufValue } from './container.ts';
-import { encodeMatrix, type GgmlTypeName } from './quants.ts';
+import { encodeMatrix, GGML_TYPES, type GgmlTypeName } from './quants.ts';
 
 /**
  * ggml type of the mmproj's matrices per zoo precision: F32 at fp32 (the form the embeddings
  * agreement is checked at), F16 otherwise — the form llama.cpp users ship mmproj files in
  * (converters write mmproj at F16 whatever the LLM's quantisation). Norms, biases, CLS and
- * position tables stay F32.
+ * position tables stay F32. A suite may ask for another form (options.mmprojType).
  */
-export const MMPROJ_WEIGHT_TYPE: Record<Precision, GgmlTypeName> = { fp32: 'F32', fp16: 'F16', int8: 'F16', int4: 'F16' };
+export const MMPROJ_WEIGHT_TYPE: Record<Precision, MmprojWeightType> = { fp32: 'F32', fp16: 'F16', int8: 'F16', int4: 'F16' };
+
+/**
+ * Forms the mmproj's matrices can be written in. Q8_0 is llama.cpp's 8-bit form (what
+ * `llama-quantize` of an mmproj writes), to compare its image encoding with ORT's int8 vision
+ * encoder at the same precision. At Q8_0 the patch-embedding kernels stay F16 (llama.cpp's mmproj
+ * quantiser only quantises 2-D tensors, and ggml's im2col takes no quantised kernel), as does a
+ * matrix whose rows are not a multiple of Q8_0's 32-value block.
+ */
+export const MMPROJ_WEIGHT_TYPES = ['F32', 'F16', 'Q8_0'] as const;
+export type MmprojWeightType = (typeof MMPROJ_WEIGHT_TYPES)[number];
+
+/** The mmproj form of a build: the one asked for, else the precision's default. */
+export function mmprojWeightType(precision: Precision, chosen?: MmprojWeightType): MmprojWeightType {
+  return chosen ?? MMPROJ_WEIGHT_TYPE[precision];
+}
+
+/** A suite's options.mmprojType, checked: undefined when not given; InputError naming the valid forms otherwise. */
+export function parseMmprojType(value: unknown, where: string): MmprojWeightType | undefined {
+  if (value === undefined) return undefined;
+  const form = MMPROJ_WEIGHT_TYPES.find((t) => typeof value === 'string' && t.toLowerCase() === value.toLowerCase());
+  if (!form) throw new InputError(`${where}: options.mmprojType must be one of ${MMPROJ_WEIGHT_TYPES.join(', ')}, got ${JSON.stringify(value)}`);
+  return form;
+}
+
+/** The type a `[rows, cols]` matrix is written in: the mmproj's form, F16 where Q8_0's 32-value blocks do not tile a row. */
+function matrixType(type: GgmlTypeName, cols: number): GgmlTypeName {
+  return type === 'Q8_0' && cols % GGML_TYPES.Q8_0.blockSize !== 0 ? 'F16' : type;
+}
 
 /** The attention window mtmd's qwen2.5vl_merger graph uses, whatever the file says (clip.cpp set_input, `attn_window_size` default). */
 export const MTMD_QWEN25VL_WINDOW_PX = 112;
@@ -78,7 +106,8 @@ export function mmprojSupport(d: VlmDescriptor): MmprojSupport {
 }
 
 /** `[rows, cols]` matrix of a RandomTensor (ne = [cols, rows]), optionally a row range of it. */
-function matrix(name: string, type: GgmlTypeName, source: RandomTensor, rows: number, cols: number, rowOffset = 0): GgufTensor {
+function matrix(name: string, form: GgmlTypeName, source: RandomTensor, rows: number, cols: number, rowOffset = 0): GgufTensor {
+  const type = matrixType(form, cols);
   return { name, ne: [cols, rows], type, produce: encodeMatrix(type, rows, cols, (r, c) => source.at((rowOffset + r) * cols + c)) };
 }
 
@@ -126,7 +155,9 @@ function attentionTensors(i: number, type: GgmlTypeName, seed: number, d: VlmDes
 }
 
 /** A PyTorch Conv2d kernel [out, in, kh, kw] is ggml [kw, kh, in, out]: the same bytes. `at(o, c, y, x)` reads the value. */
-function convKernel(name: string, type: GgmlTypeName, d: VlmDescriptor, at: (o: number, c: number, y: number, x: number) => number): GgufTensor {
+function convKernel(name: string, form: GgmlTypeName, d: VlmDescriptor, at: (o: number, c: number, y: number, x: number) => number): GgufTensor {
+  // A quantised mmproj keeps its 4-D patch kernels F16 (see MMPROJ_WEIGHT_TYPES).
+  const type = form === 'Q8_0' ? 'F16' : form;
   const v = d.vision;
   const P = v.patchSize;
   return {
@@ -340,7 +371,8 @@ export function mmprojMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeNam
   // The same normalisation the ONNX runner applies, so both runtimes see the same tensor.
   const pixels = PIXEL_CONVENTIONS[family];
   const floats = (values: readonly number[]): GgufValue => ({ type: 'array', itemType: 'float32', value: values });
-  const fileType = type === 'F32' ? 0 : 1;
+  // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7.
+  const fileType = type === 'F32' ? 0 : type === 'Q8_0' ? 7 : 1;
   const caveat = support.differs ? ` NOT the ONNX encoder's function in llama.cpp: ${support.differs}.` : '';
   return [
     ['general.architecture', str('clip')],
@@ -371,10 +403,11 @@ export function mmprojContent(
   d: VlmDescriptor,
   seed: number,
   precision: Precision,
-): { metadata: Array<[string, GgufValue]>; tensors: GgufTensor[]; type: GgmlTypeName; differs?: string } {
+  chosen?: MmprojWeightType,
+): { metadata: Array<[string, GgufValue]>; tensors: GgufTensor[]; type: MmprojWeightType; differs?: string } {
   const support = mmprojSupport(d);
   if ('reason' in support) throw new InputError(`mmproj GGUF: ${support.reason}`);
-  const type = MMPROJ_WEIGHT_TYPE[precision];
+  const type = mmprojWeightType(precision, chosen);
   return {
     metadata: mmprojMetadata(d, seed, type, support),
     tensors: WRITERS[d.family]!.tensors(d, seed, type),

@@ -1,5 +1,6 @@
 import type { VlmDescriptor } from '../descriptors.ts';
 import type { LinearOptions } from '../layers/linear.ts';
+import type { MmprojWeightType } from '../gguf/mmproj.ts';
 
 /** Everything a layout builder needs; it writes into `dir` (a temp folder renamed when done). */
 export interface LayoutBuild {
@@ -9,6 +10,8 @@ export interface LayoutBuild {
   lmHead: 'separate' | 'merged';
   /** False: leave the vision encoder out (onnx-community only); default true. */
   vision?: boolean;
+  /** gguf only: the mmproj's form when not the precision's default (models/gguf/mmproj.ts). */
+  mmprojType?: MmprojWeightType;
   log: (msg: string) => void;
 }
 

@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { InputError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, RunnerContext } from '../../core/runner.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
-import { MMPROJ_WEIGHT_TYPE, mmprojSupport } from '../../models/gguf/mmproj.ts';
+import { mmprojSupport, mmprojWeightType, type MmprojWeightType } from '../../models/gguf/mmproj.ts';
 import type { Precision } from '../../models/layers/linear.ts';
 import { makeTestImage } from '../ort/inputs.ts';
 import { chunkTokens, mediaPrompt, MtmdPipeline, MTMD_PHASE_TIMING, MEDIA_MARKER, promptText } from './image-pipeline.ts';
@@ -31,8 +31,10 @@ export interface ImageCellInput {
   llmPath: string;
   mmprojPath: string | undefined;
   descriptor: VlmDescriptor;
-  /** Zoo precision: sets the mmproj's form (models/gguf/mmproj.ts MMPROJ_WEIGHT_TYPE). */
+  /** Zoo precision: sets the mmproj's default form (models/gguf/mmproj.ts MMPROJ_WEIGHT_TYPE). */
   precision: Precision;
+  /** The suite's options.mmprojType, when it asks for another form than the precision's default. */
+  mmprojType: MmprojWeightType | undefined;
   identity: ModelIdentity;
   images: number;
   textTokens: number;
@@ -44,6 +46,9 @@ export interface ImageCellInput {
   libraryDir: string | undefined;
   settings: Record<string, string | number | boolean>;
 }
+
+/** The roofline's weight format (roofline/precision.ts) of each mmproj form. */
+const VISION_PRECISION: Record<MmprojWeightType, string> = { F32: 'fp32', F16: 'fp16', Q8_0: 'q8_0' };
 
 /** Prompt positions beyond the prompt and the generated tokens. */
 const CONTEXT_SLACK = 16;
@@ -57,6 +62,7 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     const why = 'reason' in support ? support.reason : 'the gguf build holds no mmproj file';
     throw new InputError(`llamacpp runner: ${d.id} has no mmproj GGUF (${why}); use runner ort for its image cells`);
   }
+  const mmprojType = mmprojWeightType(input.precision, input.mmprojType);
   const choice = chooseLibrary(process.platform, process.arch, input.library);
   const library = locateLibrary(choice, input.libraryDir);
   const { addon, build } = await loadMtmdAddon(library, ctx.log);
@@ -104,8 +110,8 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     const opened = session;
     return {
       loadMs,
-      // The vision tower runs in the mmproj's form (F32 at fp32, F16 otherwise), which the roofline bounds.
-      model: { ...input.identity, visionPrecision: MMPROJ_WEIGHT_TYPE[input.precision] === 'F32' ? 'fp32' : 'fp16' },
+      // The vision tower runs in the mmproj's form, which the roofline bounds and the configuration identity holds.
+      model: { ...input.identity, visionPrecision: VISION_PRECISION[mmprojType] },
       settings: {
         runner: 'llamacpp',
         binding,
@@ -131,7 +137,7 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         contextSize,
         flashAttention: 'off',
         mmproj: input.mmprojPath.split(/[\\/]/).pop()!,
-        mmprojType: MMPROJ_WEIGHT_TYPE[input.precision],
+        mmprojType,
         mmprojProjector: support.projector,
         ...(support.differs ? { mmprojDiffersFromOnnx: support.differs } : {}),
         phaseTiming: MTMD_PHASE_TIMING,

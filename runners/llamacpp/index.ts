@@ -19,6 +19,7 @@ import type { Cell, Suite } from '../../core/suite-types.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, GGUF_WEIGHT_TYPE } from '../../models/gguf/llm.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { GGML_TYPES } from '../../models/gguf/quants.ts';
+import { parseMmprojType, type MmprojWeightType } from '../../models/gguf/mmproj.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
 import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
@@ -62,10 +63,10 @@ interface ResolvedGguf {
   notes: string[];
 }
 
-async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: string, ctx: RunnerContext): Promise<ResolvedGguf> {
+async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: string, mmprojType: MmprojWeightType | undefined, ctx: RunnerContext): Promise<ResolvedGguf> {
   const ref = suite.model;
   if ('zoo' in ref) {
-    const built = await ensureModel({ model: ref.zoo, scale: ref.scale, precision, layout: 'gguf', seed: ref.seed, log: ctx.log });
+    const built = await ensureModel({ model: ref.zoo, scale: ref.scale, precision, layout: 'gguf', seed: ref.seed, ...(mmprojType ? { mmprojType } : {}), log: ctx.log });
     const llm = built.descriptor.llm;
     return {
       path: built.files[GGUF_FILE_SESSION]!,
@@ -128,6 +129,8 @@ export const llamaCppRunner: Runner = {
     }
     parseLibraryOption(suite.options?.['llamaLibrary'], where);
     libraryDirOption(suite, where);
+    const mmprojType = parseMmprojType(suite.options?.['mmprojType'], where);
+    if (mmprojType && !('zoo' in ref)) throw new ValidationError(where, 'options.mmprojType', 'sets the form the zoo writes its mmproj in; model.path gives a GGUF the zoo does not write');
     for (const cell of cells) {
       const precision = String(cell.params['precision'] ?? 'fp32');
       if (!PRECISION_ALIASES[precision.toLowerCase()]) {
@@ -148,7 +151,8 @@ export const llamaCppRunner: Runner = {
     if (typeof flashOption !== 'boolean') {
       throw new InputError(`suite "${suite.name}": options.flashAttention must be true or false, got ${JSON.stringify(flashOption)}`);
     }
-    const model = await resolveGguf(suite, precision, cellPrecision, ctx);
+    const mmprojType = parseMmprojType(suite.options?.['mmprojType'], `suite "${suite.name}"`);
+    const model = await resolveGguf(suite, precision, cellPrecision, mmprojType, ctx);
     const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
     if (images > 0) {
       if (!model.descriptor) throw new InputError(`cell ${cell.id}: llamacpp image cells need a zoo model (its mmproj GGUF); model.path gives the LLM only`);
@@ -156,7 +160,7 @@ export const llamaCppRunner: Runner = {
       const library = parseLibraryOption(suite.options?.['llamaLibrary'], `suite "${suite.name}"`);
       const libraryDir = libraryDirOption(suite, `suite "${suite.name}"`);
       return prepareImageCell(
-        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, library, libraryDir, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
+        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, mmprojType, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, library, libraryDir, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
         ctx,
       );
     }
