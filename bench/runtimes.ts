@@ -14,7 +14,9 @@
  * (6 requests per runtime), RUNTIMES_THREADS (physical cores), RUNTIMES_MODEL (internvl2_5-1b),
  * RUNTIMES_IMAGES (0; with N > 0 each request carries N synthetic frames: ORT encodes them with
  * the ONNX vision encoder, llama.cpp with the zoo's mmproj in mtmd through @fugood/llama.node,
- * and the image encoding is set side by side against its bound).
+ * and the image encoding is set side by side against its bound), RUNTIMES_MMPROJ (the precision's
+ * default mmproj form; a comma list of F32, F16, Q8_0 runs one llama.cpp side per form, e.g.
+ * `F16,Q8_0` to set llama.cpp's 8-bit vision tower beside ORT's int8 encoder).
  */
 import { cpus, hostname, loadavg } from 'node:os';
 import { createClock } from '../core/clock.ts';
@@ -35,6 +37,7 @@ import { beatsLimit } from '../roofline/rows.ts';
 import { machineIdentity } from '../models/accuracy-gate.ts';
 import { llamaCppRunner } from '../runners/llamacpp/index.ts';
 import { ortRunner } from '../runners/ort/index.ts';
+import { parseMmprojType, type MmprojWeightType } from '../models/gguf/mmproj.ts';
 
 const env = (k: string, d: string): string => process.env[k] ?? d;
 const model = env('RUNTIMES_MODEL', 'internvl2_5-1b');
@@ -44,6 +47,9 @@ const prefill = Number(env('RUNTIMES_PREFILL', '128'));
 const outputTokens = Number(env('RUNTIMES_OUTPUT', '33'));
 const rounds = Number(env('RUNTIMES_ROUNDS', '6'));
 const images = Number(env('RUNTIMES_IMAGES', '0'));
+const mmprojForms: Array<MmprojWeightType | undefined> = process.env['RUNTIMES_MMPROJ']
+  ? process.env['RUNTIMES_MMPROJ'].split(',').map((t) => parseMmprojType(t.trim(), 'RUNTIMES_MMPROJ'))
+  : [undefined];
 const environment = await captureLocalEnvironment();
 const threads = Number(env('RUNTIMES_THREADS', String(Math.max(1, environment.host.physicalCores))));
 
@@ -53,8 +59,9 @@ const log = (m: string): void => {
 const load = (): string => loadavg().map((v) => v.toFixed(2)).join(' ');
 const clock = createClock();
 
-function suiteFor(runner: string): Suite {
+function suiteFor(runner: string, mmprojType?: MmprojWeightType): Suite {
   return {
+    ...(mmprojType ? { options: { mmprojType } } : {}),
     name: 'bench-runtimes',
     model: { zoo: model, scale, seed: 1234 },
     target: 'local',
@@ -64,9 +71,9 @@ function suiteFor(runner: string): Suite {
   };
 }
 
-async function prepare(runner: Runner, precision: Precision): Promise<PreparedCell> {
+async function prepare(runner: Runner, precision: Precision, mmprojType?: MmprojWeightType): Promise<PreparedCell> {
   const cell = { id: `${runner.name}:${precision}`, index: 0, params: { prefill, precision, images } };
-  return runner.prepare(cell, suiteFor(runner.name), { clock, threads, log });
+  return runner.prepare(cell, suiteFor(runner.name, mmprojType), { clock, threads, log });
 }
 
 function check(rec: IterationRecord, who: string): IterationRecord {
@@ -96,10 +103,18 @@ console.log(`calibration: ${where}; read bandwidth ${fmt(calibration.bandwidth.r
 for (const precision of precisions) {
   log(`preparing ${precision} (builds the models on first use)`);
   const ort = await prepare(ortRunner, precision);
-  const llama = await prepare(llamaCppRunner, precision);
+  const llamas: PreparedCell[] = [];
+  for (const form of mmprojForms) llamas.push(await prepare(llamaCppRunner, precision, form));
+  const llama = llamas[0]!;
   const sides = [
     { name: 'ort', prepared: ort, records: [] as IterationRecord[], form: 'onnx' as const, boundsFormat: precision as string },
-    { name: 'llamacpp', prepared: llama, records: [] as IterationRecord[], form: 'gguf' as const, boundsFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() },
+    ...llamas.map((prepared) => ({
+      name: mmprojForms.length > 1 ? `llamacpp (mmproj ${String(prepared.settings['mmprojType'])})` : 'llamacpp',
+      prepared,
+      records: [] as IterationRecord[],
+      form: 'gguf' as const,
+      boundsFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase(),
+    })),
   ];
   try {
     for (const s of sides) check(await s.prepared.runIteration(0, true), s.name);
@@ -110,7 +125,7 @@ for (const precision of precisions) {
     }
   } finally {
     await ort.close();
-    await llama.close();
+    for (const l of llamas) await l.close();
   }
 
   console.log(`\n## ${precision}: ONNX ${weightFormLabel(precision, 'onnx')} vs GGUF ${weightFormLabel(precision, 'gguf')}\n`);
@@ -174,11 +189,17 @@ for (const precision of precisions) {
     })}`,
   );
   if (images > 0) {
+    for (const s of sides.slice(2)) {
+      const first = sides[1]!.records.map(iterationMetrics);
+      const r = summarize(s.records.map(iterationMetrics).map((x, i) => (x.image_encode_ms ?? NaN) / (first[i]!.image_encode_ms ?? NaN)).filter(Number.isFinite), 'ratio');
+      console.log(`\n${s.name} / ${sides[1]!.name}, image encode, median of per-round ratios: ${fmt(r.median, 2)}x (min ${fmt(r.min, 2)}, max ${fmt(r.max, 2)})`);
+    }
     console.log(`\n| runtime | image encode ms (median, min) | image encode bound | % of bound | image tokens | prompt tokens | build SIMD |`);
     console.log('| :-- | --: | --: | --: | --: | --: | :-- |');
     for (const s of sides) {
       const enc = phaseStats(s.records, 'image_encode_ms');
-      const bounds = cellBounds(descriptor, { images, promptTokens: prefill + images * descriptor.imageTokensPerTile, outputTokens, precision: s.boundsFormat, chunkSize: 0 }, calibration);
+      const visionPrecision = s.prepared.model.visionPrecision;
+      const bounds = cellBounds(descriptor, { images, promptTokens: prefill + images * descriptor.imageTokensPerTile, outputTokens, precision: s.boundsFormat, chunkSize: 0, ...(visionPrecision ? { visionPrecision } : {}) }, calibration);
       const eb = bounds.imageEncode?.boundMs ?? NaN;
       const simd = s.name === 'ort' ? 'ONNX Runtime (MLAS dispatch)' : `${String(s.prepared.settings['llamaBuildSimd'])}${s.prepared.settings['llamaBuildMissingSimd'] ? ` (lacks ${String(s.prepared.settings['llamaBuildMissingSimd'])}: NOT the machine's speed)` : ''}`;
       console.log(`| ${s.name} | ${fmt(enc.median)}, ${fmt(enc.min)} | ${fmt(eb, 1)} (${bounds.imageEncode?.limitedBy ?? '?'}) | ${percent(eb, enc, 'bound')} | ${s.records[0]!.imageTokens} | ${s.records[0]!.promptTokens} | ${simd} |`);
