@@ -4,6 +4,7 @@ import { InputError } from '../core/errors.ts';
 import { calibrate, DEFAULT_BUFFER_MIB, LONG_BUFFER_MIB } from '../roofline/calibrate/calibrate.ts';
 import { publishedTargetNames } from '../roofline/calibrate/published.ts';
 import { DEFAULT_CALIBRATION_DIR, saveCalibration } from '../roofline/calibrate/store.ts';
+import { busyCalibrationNote } from '../roofline/calibration-load.ts';
 import type { Calibration, Figure } from '../core/calibration-types.ts';
 import { fmt } from '../reporters/format.ts';
 import { intOption } from './options.ts';
@@ -82,6 +83,8 @@ export function registerCalibrateCommand(program: Command): void {
         });
         const path = flags.save ? saveCalibration(c, flags.dir) : null;
         process.stdout.write(flags.json ? `${JSON.stringify(c, null, 2)}\n` : renderCalibration(c, path));
+        const busy = busyCalibrationNote(c);
+        if (busy) process.stderr.write(`calibrate: warning: ${busy}\n`);
         if (flags.json && path) process.stderr.write(`written: ${path}\n`);
       },
     );

@@ -6,6 +6,7 @@
 import type { Calibration, Figure } from '../core/calibration-types.ts';
 import type { RooflineRecordRow, RunResult } from '../core/result-types.ts';
 import { decodeCeilingKernel } from '../roofline/bounds.ts';
+import { busyCalibrationNote } from '../roofline/calibration-load.ts';
 import { fmt } from './format.ts';
 import { cell, columns, type ChartSpec, type Section } from './report-model.ts';
 
@@ -30,7 +31,8 @@ export function calibrationSummary(c: Calibration): string {
   const peaks = (['fp32', 'fp16', 'int8', 'int4'] as const).filter((k) => c.matmul[k]).map((k) => figureText(`${k} matmul`, c.matmul[k], 'G op/s'));
   const published = [c.bandwidth.read, ...Object.values(c.matmul)].every((f) => !f || f.source === 'published');
   const where = published ? `${c.machine.cpu} (published figures)` : `${c.host} (${c.machine.cpu}, ${c.threads} threads)`;
-  return `Calibration: ${where}, target ${c.target}, ${c.createdAt}; ${[figureText('read bandwidth', c.bandwidth.read, 'GB/s'), ...peaks].join(', ')}.`;
+  const busy = busyCalibrationNote(c);
+  return `Calibration: ${where}, target ${c.target}, ${c.createdAt}; ${[figureText('read bandwidth', c.bandwidth.read, 'GB/s'), ...peaks].join(', ')}.${busy ? ` **Warning:** ${busy}.` : ''}`;
 }
 
 /** A bound whose calibration lacked a figure it needs covers part of the work (bounds.ts: partial = notes). */

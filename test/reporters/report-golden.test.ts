@@ -28,6 +28,7 @@ interface IntentionalChange {
 }
 
 const CHANGES: IntentionalChange[] = [
+  { why: 'the calibration line warns when the calibration was measured on a busy machine (its bounds read slow)', old: /^Calibration: /, added: /^Calibration: .*\*\*Warning:\*\* measured on a busy machine/ },
   { why: 'the Options line states the measured iteration count (adaptive), the adaptive target, the order and seed, the profiler', old: /^- Options: /, added: /^- Options: /},
   { why: 'the model line no longer prints "? on disk: weights from files ()" when nothing was hashed', old: /^- .*(\? on disk|weights from files \(\))/, added: /^- .*weights not hashed/ },
   { why: 'an endpoint run says the host is the benchmarking client', old: /^- Target: /, added: /^- Target: .*the benchmarking client/, fixtures: ['endpoint'] },
