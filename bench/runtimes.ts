@@ -160,38 +160,45 @@ for (const precision of precisions) {
       `\nORT decode ceiling: ${held.method} streams ${fmt(held.gbps, 2)} GB/s of weights (${held.figure}${held.shareOfRead !== null ? `, ${fmt(held.shareOfRead * 100)}% of read bandwidth` : ''}), so ORT decode reaches at most ${fmt((ortBounds.decode.boundMs / ortCeiling) * 100)}% of the decode bound on this machine`,
     );
   }
-  const [ortSide, llamaSide] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  const ratio = (k: 'prefill_ms' | 'tpot_ms' | 'image_encode_ms') => {
-    const o = ortSide.records.map(iterationMetrics);
-    const l = llamaSide.records.map(iterationMetrics);
-    return summarize(o.map((x, i) => (l[i]![k] ?? NaN) / (x[k] ?? NaN)).filter(Number.isFinite), 'ratio');
+  type Side = (typeof sides)[0];
+  type RatioMetric = 'prefill_ms' | 'tpot_ms' | 'image_encode_ms';
+  const [ortSide, llamaSide] = sides as [Side, Side];
+  /** Per-round ratios of one side's figure to another's (the sides ran interleaved, round by round). */
+  const perRoundRatio = (num: Side, den: Side, k: RatioMetric) => {
+    const d = den.records.map(iterationMetrics);
+    return summarize(num.records.map(iterationMetrics).map((x, i) => (x[k] ?? NaN) / (d[i]![k] ?? NaN)).filter(Number.isFinite), 'ratio');
   };
+  const ratio = (k: RatioMetric) => perRoundRatio(llamaSide, ortSide, k);
   const prefillKernel = runtimeKernelRate('weight matmuls', ortBounds.format.weightCompute, calibration);
-  console.log('\nWhere ORT is slower than llama.cpp, the kernel that prevents it:');
-  console.log(
-    `- ${runtimeGapVerdict({
-      phase: 'prefill',
-      ratio: ratio('prefill_ms'),
-      ortMedianMs: phaseStats(ortSide.records, 'prefill_ms').median,
-      llamaMedianMs: phaseStats(llamaSide.records, 'prefill_ms').median,
-      ortCeilingMs: ortBounds.prefill.kernelMs,
+  const gaps = [
+    {
+      phase: 'prefill' as const,
+      metric: 'prefill_ms' as const,
+      ceilingMs: ortBounds.prefill.kernelMs,
       kernel: prefillKernel ? { figure: prefillKernel.figure, rate: `${fmt(prefillKernel.gops, 0)} G op/s`, method: prefillKernel.method } : null,
-    })}`,
-  );
-  console.log(
-    `- ${runtimeGapVerdict({
-      phase: 'decode',
-      ratio: ratio('tpot_ms'),
-      ortMedianMs: phaseStats(ortSide.records, 'tpot_ms').median,
-      llamaMedianMs: phaseStats(llamaSide.records, 'tpot_ms').median,
-      ortCeilingMs: ortBounds.decode?.kernelMs ?? null,
+    },
+    {
+      phase: 'decode' as const,
+      metric: 'tpot_ms' as const,
+      ceilingMs: ortBounds.decode?.kernelMs ?? null,
       kernel: held ? { figure: held.figure, rate: `${fmt(held.gbps, 2)} GB/s of weights at batch 1`, method: held.method } : null,
-    })}`,
-  );
+    },
+  ];
+  console.log('\nWhere ORT is slower than llama.cpp, the kernel that prevents it:');
+  for (const g of gaps) {
+    const verdict = runtimeGapVerdict({
+      phase: g.phase,
+      ratio: ratio(g.metric),
+      ortMedianMs: phaseStats(ortSide.records, g.metric).median,
+      llamaMedianMs: phaseStats(llamaSide.records, g.metric).median,
+      ortCeilingMs: g.ceilingMs,
+      kernel: g.kernel,
+    });
+    console.log(`- ${verdict}`);
+  }
   if (images > 0) {
     for (const s of sides.slice(2)) {
-      const first = sides[1]!.records.map(iterationMetrics);
-      const r = summarize(s.records.map(iterationMetrics).map((x, i) => (x.image_encode_ms ?? NaN) / (first[i]!.image_encode_ms ?? NaN)).filter(Number.isFinite), 'ratio');
+      const r = perRoundRatio(s, sides[1]!, 'image_encode_ms');
       console.log(`\n${s.name} / ${sides[1]!.name}, image encode, median of per-round ratios: ${fmt(r.median, 2)}x (min ${fmt(r.min, 2)}, max ${fmt(r.max, 2)})`);
     }
     console.log(`\n| runtime | image encode ms (median, min) | image encode bound | % of bound | image tokens | prompt tokens | build SIMD |`);
