@@ -194,6 +194,20 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return true;
   }
 
+  // Starts a job, keeping this session's JS object alive until it settles; its promise.
+  Napi::Value queue(Job * job) {
+    job->hold(Value());
+    job->Queue();
+    return job->promise();
+  }
+
+  // A claimed call refused before it starts: the claim is released (nothing changed) and the error thrown.
+  Napi::Value refuse(Napi::Env env, const std::string & message) {
+    session_->busy = false;
+    Napi::Error::New(env, message).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
   const mtmd_input_chunk * image_chunk(Napi::Env env, const Napi::Value & v) {
     if (!session_->chunks) {
       Napi::Error::New(env, "mtmd session: nothing prepared").ThrowAsJavaScriptException();
@@ -287,9 +301,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
         return out;
       });
     });
-    job->hold(Value());
-    job->Queue();
-    return job->promise();
+    return queue(job);
   }
 
   // encodeImage(chunkIndex): the vision encoder on one image chunk; its embeddings are kept.
@@ -312,9 +324,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       const float * embd = mtmd_get_output_embd(s->mctx);
       s->embeddings[idx].assign(embd, embd + n);
     });
-    job->hold(Value());
-    job->Queue();
-    return job->promise();
+    return queue(job);
   }
 
   // imageEmbedding(chunkIndex): a copy of an encoded chunk's embeddings (tokens x n_embd, row-major).
@@ -342,11 +352,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     Napi::Env env = info.Env();
     if (!claim(env)) return env.Undefined();
     Session * s = session_;
-    if (!s->chunks) {
-      s->busy = false;
-      Napi::Error::New(env, "mtmd session: nothing prepared").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!s->chunks) return refuse(env, "mtmd session: nothing prepared");
     auto * job = new Job(env, s, [s](Job & job) {
       const size_t n = mtmd_input_chunks_size(s->chunks);
       if (s->n_past != 0) {
@@ -395,9 +401,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
         return o;
       });
     });
-    job->hold(Value());
-    job->Queue();
-    return job->promise();
+    return queue(job);
   }
 
   // step(): the token chosen last (by prefill or the previous step) evaluated at the next
@@ -406,11 +410,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     Napi::Env env = info.Env();
     if (!claim(env)) return env.Undefined();
     Session * s = session_;
-    if (!s->has_logits || s->next_token < 0) {
-      s->busy = false;
-      Napi::Error::New(env, "mtmd session: nothing to continue (prefill() first)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!s->has_logits || s->next_token < 0) return refuse(env, "mtmd session: nothing to continue (prefill() first)");
     auto * job = new Job(env, s, [s](Job & job) {
       llama_batch batch = llama_batch_init(1, 0, 1);
       batch.n_tokens = 1;
@@ -431,9 +431,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
       const double token = s->next_token;
       job.set_result([token](Napi::Env env) { return Napi::Number::New(env, token); });
     });
-    job->hold(Value());
-    job->Queue();
-    return job->promise();
+    return queue(job);
   }
 
   // reset(): KV memory cleared, prepared prompt dropped, llama.cpp's perf counters zeroed.
