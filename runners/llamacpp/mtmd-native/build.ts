@@ -224,6 +224,11 @@ export function mtmdLibrarySources(cmakeLists: string): string[] {
   return block.split(/\s+/).filter((f) => f.endsWith('.cpp'));
 }
 
+/** A failed stage's commands and output, kept beside the cache as `<key>.failed.log` (its temp folder is removed). */
+function keepFailureLog(root: string, key: string, logLines: readonly string[], err: unknown): void {
+  writeFileSync(join(root, `${key}.failed.log`), logLines.join('\n') + `\n${errorMessage(err)}\n`);
+}
+
 /** Loads a built addon in a child process (a crash there is not ours) and returns its system info. */
 async function checkLoad(addonPath: string, libraryDir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const script = 'const a = require(process.argv[1]); a.init(process.argv[2]); process.stdout.write(a.systemInfo());';
@@ -298,7 +303,7 @@ async function ensureMtmdLibrary(root: string, parts: KeyParts, env: NodeJS.Proc
         cpSync(join(tree, ...d), join(out, 'include', ...d), { recursive: true, filter: (f) => !/\.(c|cpp|txt|md|py|sh|jpeg|mp3|mp4)$/.test(f) });
       }
     } catch (err) {
-      writeFileSync(join(root, `${key}.failed.log`), logLines.join('\n') + `\n${errorMessage(err)}\n`);
+      keepFailureLog(root, key, logLines, err);
       throw err;
     }
     writeFileSync(join(out, 'build.log'), logLines.join('\n') + '\n');
@@ -338,7 +343,7 @@ async function compileAddon(out: string, root: string, library: LlamaLibrary, pa
     const link = ['-shared', '-o', addonPath, obj, join(mtmd.dir, 'libmtmd.a'), `-L${library.dir}`, `-l:${library.llama}`, `-l:${library.ggml}`, `-l:${library.ggmlBase}`, `-Wl,-rpath,${library.dir}`, '-lpthread'];
     await runParallel([{ cmd: cxx, args: link, label: 'the addon (link)' }], 1, env, logLines);
   } catch (err) {
-    writeFileSync(join(root, `${parts.key}.failed.log`), logLines.join('\n') + `\n${errorMessage(err)}\n`);
+    keepFailureLog(root, parts.key, logLines, err);
     throw err;
   }
   rmSync(obj, { force: true });
