@@ -62,6 +62,20 @@ export function ggufArchitecture(llm: LanguageModel): GgufArchitecture {
   return llm.mropeSections ? 'qwen2vl' : 'qwen2';
 }
 
+/**
+ * DeepStack levels of a Qwen3-VL LLM in llama.cpp. Fewer than its layers: llama.cpp v0.4.0
+ * (src/models/qwen3vl.cpp) cuts the last layer's rows to the output rows before adding level
+ * k after layer k, so a level after the last layer aborts every decode in ggml
+ * (GGML_ASSERT(ggml_can_repeat(b, a)) in ggml_add); the real models have 3 levels for 28+ layers.
+ */
+function deepstackLevels(d: VlmDescriptor): number {
+  const levels = d.vision.deepstackLayers?.length ?? 0;
+  if (levels >= d.llm.layers) {
+    throw new InputError(`GGUF: ${d.id} (${d.scale}) has ${levels} DeepStack levels for ${d.llm.layers} LLM layers; llama.cpp's qwen3vl adds level k after layer k and cannot add one after the last layer (src/models/qwen3vl.cpp), so it needs more layers than levels`);
+  }
+  return levels;
+}
+
 /** llama.cpp pre-tokenizer names of the real models (tokenizer.ggml.pre). */
 const PRE_TOKENIZER: Record<VlmDescriptor['family'], string> = {
   internvl: 'qwen2',
@@ -226,7 +240,7 @@ export function ggufMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName,
     md.push([`${a}.rope.dimension_sections`, { type: 'array', itemType: 'int32', value: [t, h, w, 0] }]);
   }
   // The DeepStack levels the mmproj appends to each image token (llama.cpp checks the widths agree).
-  if (arch === 'qwen3vl') md.push([`${a}.n_deepstack_layers`, u32(d.vision.deepstackLayers?.length ?? 0)]);
+  if (arch === 'qwen3vl') md.push([`${a}.n_deepstack_layers`, u32(deepstackLevels(d))]);
   md.push(
     ['tokenizer.ggml.model', str('gpt2')],
     ['tokenizer.ggml.pre', str(PRE_TOKENIZER[d.family])],

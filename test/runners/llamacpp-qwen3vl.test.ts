@@ -11,9 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 import { runOnce } from '../helpers/ort-cell.ts';
 import type { Suite } from '../../core/suite-types.ts';
+import { OnnxCommunityDriver, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
+import { mropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { ensureModel } from '../../models/zoo.ts';
-import { MEDIA_MARKER } from '../../runners/llamacpp/image-pipeline.ts';
+import { MEDIA_MARKER, promptText } from '../../runners/llamacpp/image-pipeline.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
 import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
@@ -29,7 +31,32 @@ const MODEL = 'qwen3-vl-2b';
 async function zooPair() {
   const gguf = await ensureModel({ model: MODEL, scale: 'tiny', precision: 'fp32', layout: 'gguf', seed: SEED });
   const onnx = await ensureModel({ model: MODEL, scale: 'tiny', precision: 'fp32', layout: 'onnx-community', seed: SEED });
-  return { d: gguf.descriptor, llm: gguf.files[GGUF_FILE_SESSION]!, mmproj: gguf.files[GGUF_MMPROJ_SESSION]!, vision: onnx.files['vision_encoder']! };
+  return { d: gguf.descriptor, llm: gguf.files[GGUF_FILE_SESSION]!, mmproj: gguf.files[GGUF_MMPROJ_SESSION]!, vision: onnx.files['vision_encoder']!, onnx };
+}
+
+const addon = async () => (await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')))).addon;
+
+/** Byte-level ids of text in the zoo's placeholder vocabulary (no merges: one token per byte, id = byte). */
+const byteIds = (text: string): number[] => Array.from(Buffer.from(text, 'utf8'));
+
+/** ORT's greedy continuation of a prompt of embeddings: the whole sequence again per token (tiny model), generated tokens as text. */
+async function ortGreedy(driver: OnnxCommunityDriver, prompt: Float32Array, segments: PromptSegment[], deepstack: DeepstackInput, count: number): Promise<number[]> {
+  const out: number[] = [];
+  let embeds = prompt;
+  for (let i = 0; i < count; i++) {
+    const all = [...segments, ...(out.length ? [{ kind: 'text' as const, tokens: out.length }] : [])];
+    const positions = mropePositions(all);
+    const { logits, vocab } = await driver.forward(embeds, [positions.tokens], deepstack, positions);
+    const last = logits.subarray((positions.tokens - 1) * vocab, positions.tokens * vocab);
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (last[v]! > last[best]!) best = v;
+    out.push(best);
+    const next = new Float32Array(embeds.length + (await driver.embed([best])).length);
+    next.set(embeds);
+    next.set(await driver.embed([best]), embeds.length);
+    embeds = next;
+  }
+  return out;
 }
 
 describe('Qwen3-VL (qwen3vl_merger + qwen3vl): F32 image embeddings of mtmd and ONNX Runtime agree, DeepStack levels included', () => {
@@ -53,5 +80,81 @@ describe('Qwen3-VL (qwen3vl_merger + qwen3vl): F32 image embeddings of mtmd and 
     // Not trivially equal: the levels differ from each other (a writer that copied one merger into another would not).
     for (const level of ort.deepstack) expect(Math.abs(level[0]! - ort.features[0]!)).toBeGreaterThan(1e-3);
     console.log(`qwen3-vl tiny F32 agreement: main ${JSON.stringify(main)}, deepstack ${JSON.stringify(deep)}`);
+  });
+});
+
+describe('Qwen3-VL LLM (qwen3vl) in llama.cpp: M-RoPE positions of the image, DeepStack added after the first layers, text after the image', () => {
+  it('mtmd places the 4x4 image on 4 positions (HF get_rope_index), and its greedy tokens are the ONNX decoder\'s on the same embeddings', async () => {
+    const p = await zooPair();
+    const hidden = p.d.llm.hidden;
+    const levels = 1 + p.d.vision.deepstackLayers!.length;
+    const png = join(tmp, 'qwen3-mrope.png');
+    await writeFramePng(png, p.d.vision.imageSize, 11);
+    const text = promptText(8, SEED);
+    const session = await (await addon()).open({ model: p.llm, mmproj: p.mmproj, nCtx: 256, nBatch: 256, nThreads: 1 });
+    let llama: number[];
+    let mtmdImage: Float32Array;
+    let positions: number;
+    try {
+      expect(session.info()).toMatchObject({ mrope: true, nEmbdInp: hidden * levels });
+      const chunks = await session.prepare(`${MEDIA_MARKER}${text}`, [png]);
+      // mtmd wraps the image in "<|vision_start|>" / "<|vision_end|>" (text, byte by byte here).
+      expect(chunks).toEqual([
+        { type: 'text', nTokens: 16, nPos: 16 },
+        { type: 'image', nTokens: 16, nPos: 4, nx: 4, ny: 4 },
+        { type: 'text', nTokens: 14 + 8, nPos: 14 + 8 },
+      ]);
+      await session.encodeImage(1);
+      mtmdImage = session.imageEmbedding(1);
+      const first = await session.prefill();
+      positions = first.positions;
+      llama = [first.token];
+      for (let i = 1; i < 6; i++) llama.push(await session.step());
+    } finally {
+      session.close();
+    }
+    // HF's rule: the image's tokens at (s, s + row, s + col) from s = 16, the text after it from s + max(4, 4) = 20.
+    const segments: PromptSegment[] = [
+      { kind: 'text', tokens: 16 },
+      { kind: 'image', gridT: 1, gridH: 4, gridW: 4 },
+      { kind: 'text', tokens: 22 },
+    ];
+    expect(positions).toBe(mropePositions(segments).next);
+    expect(positions).toBe(16 + 4 + 22);
+
+    // The ONNX decoder on the same inputs: the text's embeddings, mtmd's image rows (merger output)
+    // and its DeepStack levels at the image rows, M-RoPE ids as HF computes them.
+    const driver = await OnnxCommunityDriver.open(p.onnx);
+    try {
+      const level = (k: number) => mtmdLevel({ embd: hidden * levels, tokens: 16, data: mtmdImage }, hidden, levels, k).data;
+      const before = await driver.embed(byteIds('<|vision_start|>'));
+      const after = await driver.embed(byteIds(`<|vision_end|>${text}`));
+      const prompt = new Float32Array(before.length + 16 * hidden + after.length);
+      prompt.set(before);
+      prompt.set(level(0), before.length);
+      prompt.set(after, before.length + 16 * hidden);
+      const stacked = new Float32Array((levels - 1) * 16 * hidden);
+      for (let k = 1; k < levels; k++) stacked.set(level(k), (k - 1) * 16 * hidden);
+      const rows = Array.from({ length: 16 }, (_, i) => 16 + i);
+      const ort = await ortGreedy(driver, prompt, segments, { rows, features: stacked }, llama.length);
+      expect(llama).toEqual(ort);
+      // The check can fail: without the DeepStack levels, or with the image on 16 sequential
+      // positions (1-D RoPE), the ONNX decoder continues differently.
+      const noDeepstack = await ortGreedy(driver, prompt, segments, { rows, features: new Float32Array(stacked.length) }, llama.length);
+      const sequential: PromptSegment[] = [{ kind: 'text', tokens: 16 + 16 + 22 }];
+      const flat = await ortGreedy(driver, prompt, sequential, { rows, features: stacked }, llama.length);
+      expect(noDeepstack).not.toEqual(llama);
+      expect(flat).not.toEqual(llama);
+    } finally {
+      await driver.release();
+    }
+  });
+
+  it('text only: llama.cpp gives the ONNX build\'s greedy tokens at fp32 (qwen3vl: QK-norm, interleaved M-RoPE with equal positions)', async () => {
+    const suite = (runner: 'ort' | 'llamacpp'): Suite => ({ name: 'qwen3vl-text', model: { zoo: MODEL, scale: 'tiny', seed: SEED }, target: 'local', runner, defaults: { warmup: 0, iterations: 1, outputTokens: 6 }, matrix: {} });
+    const llama = await runOnce(suite('llamacpp'), { prefill: 24, precision: 'fp32' }, llamaCppRunner);
+    const ort = await runOnce(suite('ort'), { prefill: 24, precision: 'fp32' }, ortRunner);
+    expect(llama.rec.outputTokenIds).toHaveLength(6);
+    expect(llama.rec.outputTokenIds).toEqual(ort.rec.outputTokenIds);
   });
 });
