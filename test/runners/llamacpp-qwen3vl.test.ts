@@ -158,3 +158,31 @@ describe('Qwen3-VL LLM (qwen3vl) in llama.cpp: M-RoPE positions of the image, De
     expect(llama.rec.outputTokenIds).toEqual(ort.rec.outputTokenIds);
   });
 });
+
+describe('Qwen3-VL image cell on the llamacpp runner (tiny)', () => {
+  it('runs end to end with the ORT runner\'s four phases; both token counts and the reference\'s (which upscales the frame to 64 tokens) are in the cell', async () => {
+    const suite = (runner: 'ort' | 'llamacpp'): Suite => ({ name: 'qwen3vl-image', model: { zoo: MODEL, scale: 'tiny', seed: SEED }, target: 'local', runner, defaults: { warmup: 0, iterations: 1, outputTokens: 3 }, matrix: {} });
+    const l = await runOnce(suite('llamacpp'), { images: 2, prefill: 8, precision: 'int8' }, llamaCppRunner);
+    const o = await runOnce(suite('ort'), { images: 2, prefill: 8, precision: 'int8' }, ortRunner);
+    const phases = l.rec.events.filter((e) => e.kind === 'phase');
+    expect(phases.map((e) => (e.kind === 'phase' ? e.phase : ''))).toEqual(['preprocess', 'image_encode', 'prefill', 'decode']);
+    for (const e of phases) if (e.kind === 'phase') expect(e.endMs).toBeGreaterThan(e.startMs);
+    // One mtmd_encode_chunk per image, 16 tokens each; the ORT cell encodes the same 16 per frame.
+    const encodes = l.rec.events.filter((e) => e.kind === 'subgraph' && e.graph === 'mtmd_encode_chunk');
+    expect(encodes.map((e) => (e.kind === 'subgraph' ? e.items : 0))).toEqual([16, 16]);
+    expect([l.rec.imageTokens, o.rec.imageTokens]).toEqual([32, 32]);
+    expect(l.rec.outputTokens).toBe(3);
+    // 8 text tokens, 2 x 16 image tokens, 2 x 30 wrapper tokens ("<|vision_start|>" "<|vision_end|>" byte by byte).
+    expect(l.rec.promptTokens).toBe(8 + 32 + 60);
+    // Positions evaluated: each image takes max(4, 4) = 4 M-RoPE positions for its 16 tokens.
+    expect(l.rec.reported?.['positions']).toBe(8 + 2 * 4 + 60);
+    expect(l.settings['mmprojProjector']).toBe('qwen3vl_merger');
+    expect(l.settings['mmprojDiffersFromOnnx']).toBeUndefined();
+    expect(l.settings['mmprojType']).toBe('F16');
+    expect(l.settings['preprocessFamily']).toBe('qwen3-vl');
+    expect([l.settings['imageTokensMtmd'], l.settings['imageTokensReference'], l.settings['imageTokensOrtCell']]).toEqual([16, 64, 16]);
+    expect(l.settings['imagePreprocessing']).toBe(
+      "mtmd (llama.cpp): smart resize to multiples of 32 px within 8-4096 tokens, 128x128 -> 128x128, 16 tokens per frame; reference (smart_resize 128x128 -> 256x256 (8x8 tokens, max_pixels 16777216, min_pixels 65536)): 64 tokens per frame: DIFFERS from the reference by -48 tokens per frame; the ort runner's image cell (no resolution axis) encodes each frame as one tile: 16 tokens",
+    );
+  });
+});
