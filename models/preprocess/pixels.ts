@@ -22,7 +22,6 @@ export const PIXEL_CONVENTIONS: Record<PreprocessFamily, PixelConvention> = {
   smolvlm: { kernel: 'lanczos3', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
 };
 
-
 /**
  * Qwen3-VL's processor (Qwen2VLImageProcessorFast with Qwen3-VL's preprocessor_config.json:
  * image_mean / image_std 0.5, BICUBIC). The zoo has no Qwen3-VL resize plan yet (plan.ts
