@@ -6,15 +6,19 @@
  * both token counts; the M-RoPE positions mtmd gives the image are Qwen3-VL's (HF
  * get_rope_index); the text path gives ORT's greedy tokens. Tiny scale only.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 import { runOnce } from '../helpers/ort-cell.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { OnnxCommunityDriver, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
-import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
+import type { VlmDescriptor } from '../../models/descriptors.ts';
+import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
+import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
+import { buildOnnxCommunity } from '../../models/layouts/onnx-community.ts';
 import { mropePositions, type PromptSegment } from '../../models/mrope.ts';
-import { ensureModel } from '../../models/zoo.ts';
+import { ensureModel, getDescriptor } from '../../models/zoo.ts';
 import { MEDIA_MARKER, promptText } from '../../runners/llamacpp/image-pipeline.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
@@ -81,6 +85,30 @@ describe('Qwen3-VL (qwen3vl_merger + qwen3vl): F32 image embeddings of mtmd and 
     for (const level of ort.deepstack) expect(Math.abs(level[0]! - ort.features[0]!)).toBeGreaterThan(1e-3);
     console.log(`qwen3-vl tiny F32 agreement: main ${JSON.stringify(main)}, deepstack ${JSON.stringify(deep)}`);
   });
+
+  // Opt-in (MTMD_FULL_SCALE=1, about 5 minutes and 3.6 GB in the temp dir on a 2-core machine):
+  // the full-scale tower, whose 48x48 position table mtmd shrinks to the 24x24 patch grid of a
+  // 384 px frame, and its 3 DeepStack levels, with an LLM of the real width (2048) but 4 layers.
+  it.runIf(process.env['MTMD_FULL_SCALE'] === '1')('full-scale tower at 384 px: 144 tokens, the merger output and each of the 3 DeepStack levels agree per token', async () => {
+    const full = getDescriptor(MODEL, 'full');
+    const d: VlmDescriptor = { ...full, id: 'qwen3-vl-2b-full-tower', llm: { ...full.llm, layers: 4, intermediate: 256, vocab: 512, maxPositions: 1024 } };
+    const build = (name: string) => {
+      const dir = join(tmp, `${d.id}-${name}`);
+      mkdirSync(dir);
+      return { dir, descriptor: d, lin: { ...DEFAULT_LINEAR_OPTIONS, precision: 'fp32' as const, seed: SEED }, lmHead: 'separate' as const, log: () => {} };
+    };
+    const gguf = buildGguf(build('gguf'));
+    const onnx = buildOnnxCommunity(build('onnx'));
+    const png = join(tmp, 'qwen3-full.png');
+    await writeFramePng(png, 384, 7);
+    const [tile] = await mtmdEmbeddings(gguf.files[GGUF_FILE_SESSION]!, gguf.files[GGUF_MMPROJ_SESSION]!, png);
+    expect(tile!.tokens).toBe(144);
+    const ort = await ortVisionOutputs(onnx.files['vision_encoder']!, d, png);
+    const levels = [ort.features, ...ort.deepstack];
+    expect(levels).toHaveLength(4);
+    const found = levels.map((level, k) => expectAgreement(mtmdLevel(tile!, 2048, 4, k), level, 2048));
+    console.log(`qwen3-vl full-scale tower F32 agreement per level: ${JSON.stringify(found)}`);
+  }, 1_800_000);
 });
 
 describe('Qwen3-VL LLM (qwen3vl) in llama.cpp: M-RoPE positions of the image, DeepStack added after the first layers, text after the image', () => {
