@@ -4,13 +4,13 @@
  * env, matrix, needs, steps, strategy contexts; the functions the workflow uses), `if:` conditions
  * decide which steps run, and $GITHUB_ENV / $GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY work as on a
  * runner. `uses:` steps are simulated: checkout clones the test's origin repository into the job's
- * workspace (with the project's sources linked in), upload/download-artifact copy folders through
+ * workspace (the test commits the project's sources there with copyProjectSources), upload/download-artifact copy folders through
  * an artifact store, setup-node and the Pages actions are recorded only. `npm ci` is skipped: the
  * project's node_modules is linked into each workspace.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
 
 type Value = unknown;
@@ -231,8 +231,26 @@ export interface WorkflowSimulation {
   jobEnv?: (job: string, matrix: Record<string, Value> | null) => Record<string, string>;
 }
 
-/** Entries of the project a workspace links (sources, not outputs). */
-const LINKED = ['bin', 'cli', 'core', 'harness', 'history', 'hw-probes', 'models', 'parsers', 'publish', 'reporters', 'roofline', 'runners', 'schema', 'suites', 'targets', 'assets', 'node_modules', 'package.json', 'tsconfig.json'];
+/**
+ * The project's sources a simulated repository holds (committed by copyProjectSources): the jobs
+ * run the code of the commit they check out, and `bench run` records that commit and its clean
+ * tree, as on a real runner. Linking them instead made every job read the git state of the
+ * developer's worktree, which changes while the tests run (an edit flips `dirty`, a commit the
+ * revision) and made `bench merge` refuse shards recorded either side of the change.
+ */
+const NOT_SOURCES = ['test', 'docs'];
+
+/** Copies the project's files but its tests and docs (tracked and new, as they are in the worktree now) into `dest`, a repository to commit them in. */
+export function copyProjectSources(project: string, dest: string): void {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.', ...NOT_SOURCES.map((d) => `:(exclude)${d}`)], { cwd: project, encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`git ls-files in ${project}: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    // A tracked file deleted in the worktree is not part of the code under test.
+    if (!existsSync(join(project, file))) continue;
+    mkdirSync(dirname(join(dest, file)), { recursive: true });
+    copyFileSync(join(project, file), join(dest, file));
+  }
+}
 
 function readKeyValues(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
@@ -452,7 +470,8 @@ export class WorkflowRunner {
       mkdirSync(join(workspace, '..'), { recursive: true });
       git(['clone', '--quiet', this.sim.origin, workspace], this.sim.root);
       git(['checkout', '--quiet', this.sim.ref], workspace);
-      for (const entry of LINKED) if (existsSync(join(this.sim.project, entry))) symlinkSync(join(this.sim.project, entry), join(workspace, entry));
+      // The sources are the checkout's own (copyProjectSources); only the installed packages are linked.
+      symlinkSync(join(this.sim.project, 'node_modules'), join(workspace, 'node_modules'));
       return 0;
     }
     if (uses.startsWith('actions/upload-artifact@')) {
