@@ -167,9 +167,6 @@ function targetField(result: RunResult, board: string): string {
 
 function versionsOf(result: RunResult, cell: CellResult): Record<string, string> {
   const versions: Record<string, string> = {};
-  // Which of a pool's identical boards measured the cell (a merged result): shown, never a reason
-  // to refuse. The target's name and the host are the run's context facts (analysis/run-facts.ts).
-  if (cell.board !== undefined) versions['board (shard)'] = cell.board;
   for (const [name, version] of Object.entries(result.environment.versions)) versions[name] = version;
   versions['suite definition'] = `${result.suite.name} ${result.suite.hash.slice(0, 12)}`;
   if (cell.model?.builderVersion) versions['model builder'] = cell.model.builderVersion;

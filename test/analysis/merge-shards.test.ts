@@ -3,43 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bench } from '../hardening/cli-harness.ts';
 import type { RunResult } from '../../core/result-types.ts';
-import { mergeShards, type ShardInput } from '../../analysis/merge-shards.ts';
+import { mergeShards } from '../../analysis/merge-shards.ts';
 import { cellIdentity, diffIdentities, identityKey } from '../../analysis/identity.ts';
 import { readResult } from '../../harness/result-store.ts';
-import { planShards, shardRecord } from '../../harness/shard.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
+import { inputs, shardResults } from '../helpers/shard-results.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 
-interface ShardOptions {
-  seed?: number;
-  factor?: Record<string, number>;
-  /** Each shard on its own SSH target (orin-01, orin-02, ...) instead of the local target. */
-  sshTargets?: boolean;
-  board?: Record<string, string>;
-}
-
-/** A 4-cell plan split over `count` boards; each shard is a result holding its own cells only. */
-function shardResults(count: number, opts: ShardOptions = {}): RunResult[] {
-  const whole = makeResult({ seed: opts.seed ?? 1, cells: boardCells(opts.factor) });
-  const plan = planShards({ suiteHash: whole.suite.hash, cellIds: whole.cells.map((c) => c.id), count });
-  return plan.shards.map((s) => {
-    const r = makeResult({
-      seed: (opts.seed ?? 1) * 10 + s.shard,
-      cells: boardCells(opts.factor),
-      runId: `shard-${s.shard}`,
-      hostname: `orin-0${s.shard}`,
-      ...(opts.sshTargets ? { target: `orin-0${s.shard}` } : {}),
-      ...(opts.board ? { board: opts.board } : {}),
-    });
-    r.cells = r.cells.filter((c) => s.cells.includes(c.id));
-    r.plannedCells = [...s.cells];
-    r.shard = shardRecord(plan, { index: s.shard, count }, `orin-0${s.shard}`);
-    return r;
-  });
-}
-
-const inputs = (results: RunResult[]): ShardInput[] => results.map((result, i) => ({ file: `shard${i + 1}.json`, result }));
 
 describe('mergeShards', () => {
   it('joins the shards of one plan: every cell once, in plan order, each with the board it ran on', () => {
@@ -133,11 +104,10 @@ describe('the configuration identity of a merged result', () => {
       const single = makeResult({ seed: 7, cells: boardCells(), hostname: 'orin-09', board: ORIN, ...(ssh ? { target: 'orin-09' } : {}) });
       expect(keys(merged), ssh ? 'boards over SSH' : 'runners on the boards').toEqual(keys(single));
       for (const c of merged.cells) {
-        const id = cellIdentity(merged, c);
-        expect(diffIdentities(id, cellIdentity(single, single.cells.find((x) => x.id === c.id)!))).toEqual([]);
-        // The board each cell ran on is recorded beside the identity (shown, never blocking).
-        expect(id.versions['board (shard)']).toBe(c.board);
+        expect(diffIdentities(cellIdentity(merged, c), cellIdentity(single, single.cells.find((x) => x.id === c.id)!))).toEqual([]);
       }
+      // The host and the board of each shard stay recorded (the run's context facts name the host).
+      expect(merged.merged!.shards.map((s) => [s.board, s.host])).toEqual([['orin-01', 'orin-01'], ['orin-02', 'orin-02']]);
     }
     // Another power mode is another configuration, merged or not.
     const merged = mergeShards(inputs(shardResults(2, { sshTargets: true, board: ORIN }))).result;
