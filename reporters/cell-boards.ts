@@ -12,17 +12,17 @@ import { terminalSafe } from '../core/terminal-text.ts';
 import { cell, type Section, type TableCell } from './report-model.ts';
 
 /** A board label from a result file, as one bounded line (result files are untrusted). */
-const label = (board: string): string => terminalSafe(board, { oneLine: true }).slice(0, 80);
+export const boardLabel = (board: string): string => terminalSafe(board, { oneLine: true }).slice(0, 80);
 
 /** Cell id -> the board it ran on (as shown), when the cells of the result ran on more than one board; else null. */
 export function cellBoards(result: RunResult): Map<string, string> | null {
   const boards = boardsOfCells(result);
-  return boards ? new Map([...boards].map(([id, board]) => [id, label(board)])) : null;
+  return boards ? new Map([...boards].map(([id, board]) => [id, boardLabel(board)])) : null;
 }
 
 /** The Board cell of a comparison row: the board of each side's cell, or the run's target where its cells ran on one board. */
 export function comparedBoards(base: RunRef, cand: RunRef, cellId: string): TableCell {
-  const side = (r: RunRef) => label(r.cellBoards?.[cellId] ?? r.target);
+  const side = (r: RunRef) => boardLabel(r.cellBoards?.[cellId] ?? r.target);
   return cell(`${side(base)} / ${side(cand)}`);
 }
 
@@ -54,12 +54,12 @@ export function addBoardColumns(sections: readonly Section[], boards: ReadonlyMa
 export function shardFacts(result: RunResult): string[] {
   const m = result.merged;
   if (m) {
-    const boards = [...new Set(result.cells.map((c) => c.board).filter((b): b is string => b !== undefined))].map(label);
-    const shards = m.shards.map((s) => `${s.index}/${m.count} on ${label(s.board)} (host ${label(s.host)}, ${s.cells} cell(s), ${s.status})`).join('; ');
+    const boards = [...new Set(result.cells.map((c) => c.board).filter((b): b is string => b !== undefined))].map(boardLabel);
+    const shards = m.shards.map((s) => `${s.index}/${m.count} on ${boardLabel(s.board)} (host ${boardLabel(s.host)}, ${s.cells} cell(s), ${s.status})`).join('; ');
     const missing = m.missingShards.length ? `; MISSING shard(s) ${m.missingShards.map((k) => `${k}/${m.count}`).join(', ')}` : '';
     const where = boards.length > 1 ? 'the Board column of each table says which board measured each cell' : boards.length === 1 ? `every cell ran on board ${boards[0]}` : 'no cell was measured';
     return [`Merged from ${m.shards.length} of ${m.count} shard(s) of plan ${m.planHash} (bench merge): ${shards}${missing}; ${where}`];
   }
   const s = result.shard;
-  return s ? [`Shard ${s.index}/${s.count} of plan ${s.planHash}, on board ${label(s.board)}: ${result.plannedCells.length} of the plan's ${s.planCells.length} cell(s)`] : [];
+  return s ? [`Shard ${s.index}/${s.count} of plan ${s.planHash}, on board ${boardLabel(s.board)}: ${result.plannedCells.length} of the plan's ${s.planCells.length} cell(s)`] : [];
 }

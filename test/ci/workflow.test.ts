@@ -191,6 +191,14 @@ describe('the example workflow, run step by step for three simulated boards', ()
     // The site: the merged run's page and the comparison tables; deployed on a push.
     const index = readFileSync(join(gate.workspace, 'site', 'index.html'), 'utf8');
     expect(index).toContain(merged.runId);
+    // The run's page and report.md say which board measured each cell (a Board column).
+    const runPage = readFileSync(join(gate.workspace, 'site', 'runs', `internvl-tiny-${merged.runId}.html`), 'utf8');
+    const reportMd = readFileSync(join(gate.workspace, 'merged', 'report.md'), 'utf8');
+    expect(reportMd).toMatch(/Merged from 3 of 3 shard\(s\) of plan [0-9a-f]{20}/);
+    for (const c of merged.cells) {
+      expect(reportMd).toMatch(new RegExp(`\\| ${c.id.replace(/[=,]/g, '.')} +\\| ${c.board} +\\|`));
+      expect(runPage).toContain(`<td class=" left">${c.board}</td>`);
+    }
     expect(gate.summary).toMatch(/internvl-tiny/);
     expect(gate.actions).toContain('actions/deploy-pages@v4');
     expect(step(push, 'gate', 'Fail when shards').skipped).toBe(true);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../../analysis/compare-runs.ts';
 import { mergeShards } from '../../analysis/merge-shards.ts';
 import { formatComparisonMarkdown } from '../../reporters/compare/markdown.ts';
+import { entryCell } from '../../publish/site-model.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
 import type { RunResult } from '../../core/result-types.ts';
 import { buildReport } from '../../reporters/build-report.ts';
@@ -94,5 +95,13 @@ describe('report of a merged result: the board of each cell', () => {
     expect(vsSingle).toMatch(new RegExp(`\\| ${cand.cells[0]!.id} +\\| local / ${cand.cells[0]!.board} +\\|`));
     // Two runs of one board each: no Board column.
     expect(formatComparisonMarkdown(compareRuns(single, single, { thresholdPct: 5 }))).not.toContain('Board (base / cand)');
+  });
+
+  it('the site: a figure of a merged run says which board measured it', () => {
+    const merged = mergeShards(inputs(shardResults(2))).result;
+    for (const c of merged.cells) {
+      const figure = entryCell({ run: { result: merged, file: 'merged/result.json', slug: 'merged' }, cell: c, cellId: c.id }, 'ttft_ms', 0);
+      expect(figure.note).toContain(`measured on board ${c.board}, one shard of a merged run`);
+    }
   });
 });
