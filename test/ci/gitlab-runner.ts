@@ -2,12 +2,13 @@
  * Runs a GitLab CI pipeline's own `script:` lines on this machine, for tests, as a GitLab runner
  * would for the jobs the example uses: stages in order, a job of `parallel: matrix` once per
  * entry with its variables, every job in a fresh clone of the repository, its script lines in one
- * bash with `set -eo pipefail` (a failing line ends the job), the pipeline's variables expanded
+ * bash with `-eo pipefail` (a failing line ends the job), the pipeline's variables expanded
  * ($VAR of a variable defined above it), artifacts of earlier stages copied into the job's folder,
  * and the `cache:` paths kept per key between jobs. `npm ci` is skipped: node_modules is linked.
  * Tags and resource groups are recorded, not scheduled.
  */
 import { spawnSync } from 'node:child_process';
+import { runJobScript } from './workflow-runner.ts';
 import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -87,21 +88,8 @@ export function runGitlabPipeline(yamlText: string, sim: GitlabSimulation): Gitl
         cpSync(earlier, workspace, { recursive: true });
         const cacheDir = job.cache ? join(caches, expand(job.cache.key, vars)) : null;
         if (cacheDir && existsSync(cacheDir)) cpSync(cacheDir, workspace, { recursive: true });
-        const script = ['set -eo pipefail', ...job.script.filter((line) => line.trim() !== 'npm ci')].join('\n');
-        const r = spawnSync('bash', ['--noprofile', '--norc', '-c', script], {
-          cwd: workspace,
-          encoding: 'utf8',
-          env: {
-            PATH: process.env['PATH'],
-            HOME: process.env['HOME'],
-            ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}),
-            CI: 'true',
-            GITLAB_CI: 'true',
-            ...(sim.jobEnv?.(vars) ?? {}),
-            ...vars,
-          },
-          maxBuffer: 64 * 1024 * 1024,
-        });
+        const script = job.script.filter((line) => line.trim() !== 'npm ci').join('\n');
+        const r = runJobScript(script, workspace, { GITLAB_CI: 'true', ...(sim.jobEnv?.(vars) ?? {}), ...vars });
         for (const p of job.artifacts?.paths ?? []) if (existsSync(join(workspace, p))) cpSync(join(workspace, p), join(artifacts, p), { recursive: true });
         if (cacheDir) for (const p of job.cache!.paths) if (existsSync(join(workspace, p))) cpSync(join(workspace, p), join(cacheDir, p), { recursive: true });
         records.push({

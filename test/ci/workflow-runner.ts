@@ -8,7 +8,7 @@
  * an artifact store, setup-node and the Pages actions are recorded only. `npm ci` is skipped: the
  * project's node_modules is linked into each workspace.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
@@ -252,6 +252,27 @@ export function copyProjectSources(project: string, dest: string): void {
   }
 }
 
+/**
+ * Runs a job's shell script as a CI runner does (bash, a failing command ends it), with the
+ * machine's PATH and HOME, `CI=true` and the given variables. TMPDIR is the test file's temp
+ * folder (test/setup/temp-per-file.ts): what the jobs' tools leave there is removed and checked
+ * with the file instead of piling up in /tmp.
+ */
+export function runJobScript(script: string, cwd: string, env: Record<string, string>): SpawnSyncReturns<string> {
+  return spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}),
+      CI: 'true',
+      ...env,
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
 function readKeyValues(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
   const out: Record<string, string> = {};
@@ -421,27 +442,16 @@ export class WorkflowRunner {
         writeFileSync(outFile, '');
         writeFileSync(envFile, '');
         const script = String(fill(step.run, ctx(), fns));
-        const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
-          cwd: workspace,
-          encoding: 'utf8',
-          env: {
-            PATH: process.env['PATH'],
-            HOME: process.env['HOME'],
-            // The test file's temp folder (test/setup/temp-per-file.ts): what the jobs' tools
-            // leave in TMPDIR is removed and checked with the file instead of piling up in /tmp.
-            ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}),
-            CI: 'true',
-            GITHUB_ACTIONS: 'true',
-            GITHUB_WORKSPACE: workspace,
-            GITHUB_OUTPUT: outFile,
-            GITHUB_ENV: envFile,
-            GITHUB_STEP_SUMMARY: summaryFile,
-            ...(this.sim.jobEnv?.(name, matrix) ?? {}),
-            ...envCtx,
-            ...addedEnv,
-            ...stepEnv,
-          },
-          maxBuffer: 64 * 1024 * 1024,
+        const r = runJobScript(script, workspace, {
+          GITHUB_ACTIONS: 'true',
+          GITHUB_WORKSPACE: workspace,
+          GITHUB_OUTPUT: outFile,
+          GITHUB_ENV: envFile,
+          GITHUB_STEP_SUMMARY: summaryFile,
+          ...(this.sim.jobEnv?.(name, matrix) ?? {}),
+          ...envCtx,
+          ...addedEnv,
+          ...stepEnv,
         });
         code = r.status ?? 1;
         stdout = r.stdout;
