@@ -1,6 +1,6 @@
 /**
  * `npm run bench:llama-bindings`: the same GGUF LLM, the same llama.cpp build (node-llama-cpp's
- * prebuilt libraries), through its two bindings in this suite: node-llama-cpp's own addon (the
+ * CPU build: its prebuilt package, or its local build where one was made), through its two bindings in this suite: node-llama-cpp's own addon (the
  * text cells) and the suite's mtmd addon (the image cells, runners/llamacpp/mtmd-native). Text
  * only: a prefill of the same number of prompt positions and greedy decode steps, requests
  * alternating between the bindings (ABBA) so a drift of the shared machine hits both alike.

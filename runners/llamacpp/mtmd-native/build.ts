@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import lockfile from 'proper-lockfile';
 import { errorMessage, InputError } from '../../../core/errors.ts';
-import { libraryFilesHash, type LlamaLibrary } from './library.ts';
+import { bundledLlamaCppTag, libraryFilesHash, nodeLlamaCppDir, type LlamaLibrary } from './library.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -85,22 +85,15 @@ export function mtmdCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env['BENCH_CACHE_DIR'] ? join(env['BENCH_CACHE_DIR'], 'llama-mtmd') : join(REPO_ROOT, '.cache', 'llama-mtmd');
 }
 
-function nodeLlamaCppDir(): string {
-  return resolve(dirname(require.resolve('node-llama-cpp')), '..');
-}
-
 /** node-llama-cpp's version and the llama.cpp release its bundle and prebuilt libraries are. */
 export function llamaCppSource(): { nodeLlamaCpp: string; tag: string; bundle: string } {
   const dir = nodeLlamaCppDir();
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
-  const infoPath = join(dir, 'llama', 'llama.cpp.info.json');
   const bundle = join(dir, 'llama', 'gitRelease.bundle');
-  if (!existsSync(infoPath) || !existsSync(bundle)) {
+  if (!existsSync(bundle)) {
     throw new InputError(`node-llama-cpp ${pkg.version} has no llama.cpp source bundle (${bundle}): the mtmd addon cannot be built; reinstall node-llama-cpp (npm ci)`);
   }
-  const info = JSON.parse(readFileSync(infoPath, 'utf8')) as { tag?: unknown };
-  if (typeof info.tag !== 'string' || !/^[\w.-]+$/.test(info.tag)) throw new InputError(`${infoPath}: no llama.cpp tag`);
-  return { nodeLlamaCpp: pkg.version, tag: info.tag, bundle };
+  return { nodeLlamaCpp: pkg.version, tag: bundledLlamaCppTag(dir), bundle };
 }
 
 /** Runs a tool; a missing one is an InputError saying what to install. */

@@ -181,16 +181,31 @@ function sameFolder(a: string, b: string): boolean {
   }
 }
 
+/** node-llama-cpp's package folder (its entry is dist/index.js). */
+export function nodeLlamaCppDir(): string {
+  return resolve(dirname(createRequire(import.meta.url).resolve('node-llama-cpp')), '..');
+}
+
+/** The llama.cpp release node-llama-cpp ships (`llama/llama.cpp.info.json`): its bundle's sources, its libraries' names. */
+export function bundledLlamaCppTag(dir: string = nodeLlamaCppDir()): string {
+  const infoPath = join(dir, 'llama', 'llama.cpp.info.json');
+  let tag: unknown;
+  try {
+    tag = (JSON.parse(readFileSync(infoPath, 'utf8')) as { tag?: unknown }).tag;
+  } catch {
+    tag = undefined;
+  }
+  if (typeof tag !== 'string' || !/^[\w.-]+$/.test(tag)) throw new InputError(`${infoPath}: no llama.cpp tag; reinstall node-llama-cpp (npm ci)`);
+  return tag;
+}
+
 /** node-llama-cpp as installed beside this module (its local builds folder, bundled release, library packages). */
 export function nodeLlamaCppInstall(): NodeLlamaCppInstall {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('node-llama-cpp');
-  const root = resolve(dirname(entry), '..');
-  const info = JSON.parse(readFileSync(join(root, 'llama', 'llama.cpp.info.json'), 'utf8')) as { tag?: unknown };
-  if (typeof info.tag !== 'string') throw new InputError(`${join(root, 'llama', 'llama.cpp.info.json')}: no llama.cpp tag`);
+  const root = nodeLlamaCppDir();
+  const entry = createRequire(import.meta.url).resolve('node-llama-cpp');
   return {
     localBuildsDir: join(root, 'llama', 'localBuilds'),
-    tag: info.tag,
+    tag: bundledLlamaCppTag(root),
     packageRoot(name) {
       // Resolved from node-llama-cpp's own location, as it loads it; the package exports only its
       // entry point, so its root is the folder above that entry whose package.json names it.
