@@ -7,8 +7,9 @@
  * modules). A CUDA local build's names follow node-llama-cpp's CMake (`libllama.cuda.v<tag>.so`,
  * `libggml-cuda.so`); no CUDA toolkit here to make one.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 import { InputError } from '../../core/errors.ts';
@@ -184,5 +185,21 @@ describe('llama.cpp library choice', () => {
     expect(() => pinLlamaLibrary(resolveLlamaLibrary('auto', { dir: b, install: inst }))).toThrow(
       new RegExp(`this process already loaded llama.cpp from folder ${a} .*; folder ${b} .* has libraries of the same names \\(libllama\\.v0\\.4\\.0\\.so, libggml-base\\.so\\)`),
     );
+  });
+
+  it('bench run with a llamaLibraryDir missing a library: exit 2 before any cell, the file named, no stack trace, no run folder', () => {
+    const dir = join(tmp, 'cli-lib');
+    touch(dir, [`libllama.${TAG}.so`, `libggml.${TAG}.so`]);
+    const suiteFile = join(tmp, 'cli-suite.json');
+    writeFileSync(
+      suiteFile,
+      JSON.stringify({ name: 'lib-refused', model: { zoo: 'internvl2_5-1b', scale: 'tiny' }, target: 'local', runner: 'llamacpp', options: { llamaLibraryDir: dir }, defaults: { warmup: 0, iterations: 1, outputTokens: 2 }, matrix: { images: [0, 1], prefill: [8] } }),
+    );
+    const out = join(tmp, 'cli-results');
+    const r = spawnSync(process.execPath, [resolve('bin/bench.mjs'), 'run', '-s', suiteFile, '-o', out, '--no-calibrate'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`options.llamaLibraryDir ${dir}: expected libggml-base.so in ${dir}, found none`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(out, 'lib-refused'))).toBe(false);
   });
 });
