@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 import { InputError } from '../../core/errors.ts';
@@ -137,6 +137,8 @@ describe('llama.cpp library choice', () => {
     expect(inputError(() => at(release, 'cpu')).message).toBe(`options.llamaLibraryDir ${release}: libllama.cuda.${TAG}.so is a cuda build, but options.llamaLibrary asks for cpu`);
     const bins = join(tmp, 'dirs', 'node_modules', '@node-llama-cpp/linux-arm64', 'bins', 'linux-arm64');
     expect(at(bins)).toMatchObject({ flavour: 'cpu', build: 'prebuilt', source: '@node-llama-cpp/linux-arm64@3.21.1' });
+    // A relative folder is made absolute (it becomes the addon's RUNPATH).
+    expect(at(relative(process.cwd(), release)).dir).toBe(release);
     const own = join(tmp, 'dirs', 'own-build');
     touch(own, localBuildFiles('cpu'));
     const folder = at(own);

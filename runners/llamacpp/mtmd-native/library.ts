@@ -240,7 +240,8 @@ export function resolveLlamaLibrary(requested: LlamaLibraryFlavour | 'auto', opt
   const platform = options.platform ?? process.platform;
   const arch = options.arch ?? process.arch;
   const install = options.install ?? nodeLlamaCppInstall();
-  if (options.dir !== undefined) return libraryFromFolder(requested, options.dir, platform, arch, install);
+  // Absolute: the folder becomes the addon's RUNPATH, which a relative path would tie to the cwd.
+  if (options.dir !== undefined) return libraryFromFolder(requested, resolve(options.dir), platform, arch, install);
   const flavour: LlamaLibraryFlavour = requested === 'auto' ? 'cpu' : requested;
   const asked = requested === 'auto' ? `auto: the CPU build (${platform} ${arch})` : `options.llamaLibrary: ${requested}`;
   const name = localBuildFolderName(platform, arch, flavour);
