@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
+import { errorMessage, fileSystemProblem, FileSystemError, InputError, shortExcerpt } from '../core/errors.ts';
 import { RESULT_SCHEMA_VERSION, type CellResult, type RunResult } from '../core/result-types.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from '../core/atomic-write.ts';
 import { makeFolder } from '../core/output-path.ts';
@@ -123,9 +123,13 @@ export class ResultStore {
    */
   addCell(cell: CellResult): void {
     const line = Buffer.from(`${JSON.stringify(cell)}\n`, 'utf8');
-    const fd = this.openJournal();
-    writeSync(fd, line);
-    fsyncSync(fd);
+    this.writing(this.journalFile, () => {
+      const fd = this.openJournal();
+      // A write may take only part of the line (a disk filling up); the rest is written in turn,
+      // so a cell is counted only once its whole line is on disk (the next write then fails).
+      for (let at = 0; at < line.length; ) at += writeSync(fd, line, at);
+      fsyncSync(fd);
+    });
     this.journalBytes += line.length;
     const at = this.positions.get(cell.id);
     if (at === undefined) {
@@ -152,14 +156,35 @@ export class ResultStore {
       this.unsorted = false;
     }
     const text = `${JSON.stringify(this.result, null, 1)}\n`;
-    writeFileAtomic(this.file, text);
+    this.writing(this.file, () => writeFileAtomic(this.file, text));
     this.compactedBytes = Buffer.byteLength(text);
-    const fd = this.openJournal();
-    ftruncateSync(fd, 0);
-    fsyncSync(fd);
+    this.writing(this.journalFile, () => {
+      const fd = this.openJournal();
+      ftruncateSync(fd, 0);
+      fsyncSync(fd);
+    });
     this.journalBytes = 0;
     // Closed until the next cell: a finished run holds no file open.
     this.close();
+  }
+
+  /**
+   * A write of the run's files; a file system error (disk full, read-only, permissions) becomes
+   * one line naming the file and what is kept: every cell recorded before it is in result.json
+   * and the journal (a torn last journal line is cut off when the run is resumed).
+   */
+  private writing(file: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      const problem = fileSystemProblem(err, file);
+      if (!problem) throw err;
+      const recorded = this.result.cells.length;
+      throw new FileSystemError(
+        `bench run: ${problem}`,
+        `kept: ${recorded} finished cell(s) in ${this.runDir}; free space (or fix the folder) and resume with: bench run --resume ${this.runDir}`,
+      );
+    }
   }
 
   /** Closes the journal file (the store can still flush: it reopens it). */
