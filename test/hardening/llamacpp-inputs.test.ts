@@ -31,3 +31,18 @@ describe('llamacpp runner inputs', () => {
     expect(() => loadSuite(suite)).toThrow(/field "options\.images": is not an option of the llamacpp runner/);
   });
 });
+
+describe('options.llamaLibraryDir (a folder whose libraries are loaded into the process)', () => {
+  it('is refused before the run when it is not a folder', async () => {
+    const { llamaCppRunner } = await import('../../runners/llamacpp/index.ts');
+    const dir = tempDir('bench-llama-libdir-');
+    const suite = loadSuite(writeSuite(dir, `llamaLibraryDir: ${join(dir, 'missing')}`)).suite;
+    expect(() => llamaCppRunner.checkPlan!(suite, [])).toThrow(`options.llamaLibraryDir ${join(dir, 'missing')}: not a folder`);
+  });
+});
+
+function writeSuite(dir: string, options: string): string {
+  const file = join(dir, 'suite.yaml');
+  writeFileSync(file, `name: llama-libdir\nmodel: { zoo: internvl2_5-1b, scale: tiny, seed: 99 }\ntarget: local\nrunner: llamacpp\noptions: { ${options} }\ndefaults: { warmup: 0, iterations: 1, outputTokens: 4 }\nmatrix: { images: [1], prefill: [16], precision: [fp32] }\n`);
+  return file;
+}
