@@ -18,6 +18,8 @@ import { markdownCode, markdownText } from '../../reporters/render/markdown.ts';
 import { failedCellsNote } from '../../cli/run.ts';
 import { loadSuite } from '../../harness/suite-loader.ts';
 import { bench } from './cli-harness.ts';
+import { startBoardStateWindow } from '../../harness/board-quality.ts';
+import { createClock } from '../../core/clock.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const fixture = join(import.meta.dirname, '../fixtures/reports/ort-tiny.result.json');
@@ -205,5 +207,33 @@ describe('llamacpp suite options', () => {
     expect(r.code).toBe(2);
     expect(existsSync(out)).toBe(false);
     expect(r.stderr).toMatch(/options\.mmprojType must be one of F32, F16, Q8_0, got "Q9"/);
+  });
+});
+
+describe('board state text read from a board', () => {
+  it('a power mode, clock or thermal zone name with escape sequences or 10,000 characters is kept as one short clean line', async () => {
+    // A board's answer to the board-state script (hw-probes/board-state.ts READ), replayed by a
+    // transport standing in for ssh: the text a hostile or broken nvpmodel/jetson_clocks could print.
+    const long = 'M'.repeat(10_000);
+    const stdout = [
+      '## nvpmodel',
+      `NV Power Mode: \x1b]0;PWN\x07\x1b[2JMAXN<b>x</b>${long}`,
+      '0',
+      '## sysfs',
+      'cpufreq policy0\x1b[31m 729600 729600 1510400 \x1b[2Jschedutil',
+      `thermal cpu-\x1b]8;;http://x\x07thermal${long} 45000`,
+      '',
+    ].join('\n');
+    const board = { name: 'ssh:replayed', run: async () => ({ stdout, stderr: '', code: 0 }), spawn: () => { throw new Error('not used'); }, alignClock: async () => ({ offsetMs: 0, errorMs: 0, method: 'none' as const }) };
+    const window = await startBoardStateWindow(board as never, createClock(), { sampler: null, intervalMs: 500 });
+    const state = await window.finish();
+    expect(state).not.toBeNull();
+    const { before } = state!;
+    expect(before.powerMode!.name).toBe(`MAXN<b>x</b>${'M'.repeat(100 - 'MAXN<b>x</b>'.length)}`);
+    expect(before.powerMode!.id).toBe(0);
+    const text = JSON.stringify(state);
+    expect(text).not.toMatch(/\\u001b|\\u0007/);
+    for (const name of [...Object.keys(before.clocks), ...Object.keys(before.temperaturesC)]) expect(name.length).toBeLessThanOrEqual(100);
+    expect(Object.values(before.temperaturesC)).toEqual([45]);
   });
 });
