@@ -10,7 +10,7 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CellResult, RunResult } from '../../core/result-types.ts';
+import type { RunResult } from '../../core/result-types.ts';
 import { checkResult } from '../../harness/result-schema.ts';
 import { MAX_RESULT_BYTES, readResult } from '../../harness/result-store.ts';
 import { planShards, shardRecord } from '../../harness/shard.ts';
@@ -21,6 +21,7 @@ import { bench } from './cli-harness.ts';
 import { startBoardStateWindow } from '../../harness/board-quality.ts';
 import { createClock } from '../../core/clock.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { layPowerTrace } from '../helpers/power-trace.ts';
 
 const fixture = join(import.meta.dirname, '../fixtures/reports/ort-tiny.result.json');
 const real = (): RunResult => JSON.parse(readFileSync(fixture, 'utf8')) as RunResult;
@@ -119,19 +120,7 @@ describe('bench run --plan with a hostile plan file', () => {
 
 describe('power samples and energy figures a machine cannot give', () => {
   /** A constructed VDD_IN trace (labelled: no power probe here) over every iteration of the fixture run. */
-  function withPower(watts: number): RunResult {
-    const r = real();
-    for (const c of r.cells) {
-      const samples = c.iterations.flatMap((it) => {
-        const out = [];
-        for (let t = it.startMs - 1; t <= it.endMs + 1; t += 0.5) out.push({ tMs: t, probe: 'constructed', rails: [{ name: 'VDD_IN', powerMw: watts * 1000 }] });
-        return out;
-      });
-      c.probes = { runs: [], power: null, thermal: { throttled: false, reasons: [] } as never, samples, baselineWindow: null } as CellResult['probes'];
-      c.metrics['decode_j_per_token'] = { ...c.metrics['tpot_ms']!, unit: 'J/token' };
-    }
-    return r;
-  }
+  const withPower = (watts: number): RunResult => layPowerTrace(real(), watts, 0.5);
   const save = (name: string, r: RunResult): string => {
     const file = join(dir, `${name}.json`);
     writeFileSync(file, JSON.stringify(r));
