@@ -199,6 +199,28 @@ describe('llamacpp suite options', () => {
   });
 });
 
+describe('names a result gives the history and the terminal', () => {
+  it('a run id, suite, target or host name with escape sequences is refused by history add (exit 2); nothing is stored', async () => {
+    const db = join(dir, 'names.sqlite');
+    for (const [field, set] of [
+      ['runId', (r: RunResult) => (r.runId = 'run-\x1b[2J')],
+      ['suite.name', (r: RunResult) => (r.suite.name = 'suite\x1b]0;title\x07')],
+      ['target', (r: RunResult) => (r.target = 'local\x1b[1m')],
+      ['environment.host.hostname', (r: RunResult) => (r.environment.host.hostname = 'vm\u202eevil')],
+    ] as const) {
+      const r = real();
+      set(r);
+      const file = join(dir, `name-${field}.json`);
+      writeFileSync(file, JSON.stringify(r));
+      const out = await bench('history', 'add', file, '--db', db);
+      expect(out.code, field).toBe(2);
+      expect(out.stderr).toContain(`not a valid result: field "${field}": expected one line of at most 200 characters without control characters`);
+      expect(out.stderr + out.stdout).not.toMatch(CONTROL);
+    }
+    expect(existsSync(db)).toBe(false);
+  });
+});
+
 describe('board state text read from a board', () => {
   it('a power mode, clock or thermal zone name with escape sequences or 10,000 characters is kept as one short clean line', async () => {
     // A board's answer to the board-state script (hw-probes/board-state.ts READ), replayed by a
