@@ -21,6 +21,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { makeFolder } from '../../../core/output-path.ts';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -162,7 +163,9 @@ export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv
 export async function buildOnce(root: string, key: string, produce: (tmpDir: string) => Promise<void>, log: (msg: string) => void = () => {}): Promise<boolean> {
   const final = join(root, key);
   if (existsSync(join(final, BUILD_INFO_FILE))) return false;
-  mkdirSync(root, { recursive: true });
+  // The root comes from the environment (BENCH_MTMD_CACHE_DIR): a file or a read-only folder there
+  // is named in one line, not mkdir's EEXIST.
+  makeFolder(root, 'the mtmd build cache (BENCH_MTMD_CACHE_DIR, else BENCH_CACHE_DIR/llama-mtmd, else .cache/llama-mtmd)');
   // proper-lockfile tracks its locks by the locked path: one path per key (it need not exist),
   // so the addon's lock and the mtmd library's, held at once, stay apart.
   const release = await lockfile.lock(final, {
