@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import type { LlamaContext, LlamaModel } from 'node-llama-cpp';
 import { InputError, ValidationError } from '../../core/errors.ts';
 import type { ModelIdentity, PreparedCell, Runner, RunnerContext } from '../../core/runner.ts';
@@ -110,16 +110,12 @@ async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: st
   throw new InputError(`suite "${suite.name}": the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file`);
 }
 
-/** options.llamaLibraryDir: a folder of llama.cpp shared libraries (e.g. node-llama-cpp's CUDA source build on a Jetson). */
+/** options.llamaLibraryDir: a folder of llama.cpp shared libraries (e.g. node-llama-cpp's CUDA source build on a Jetson); its contents are checked by resolveLlamaLibrary. */
 function libraryDirOption(suite: Suite, where: string): string | undefined {
   const value = suite.options?.['llamaLibraryDir'];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.trim() === '') throw new InputError(`${where}: options.llamaLibraryDir must be a folder path, got ${JSON.stringify(value)}`);
-  // Its libraries are loaded into this process: checked before the run (a folder that exists) and
-  // recorded absolute in each cell's settings, so the result says which build ran.
-  const dir = resolve(value);
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`${where}: options.llamaLibraryDir ${value}: not a folder (expected the folder of libllama.v*.so, libggml.v*.so and libggml-base.so)`);
-  return dir;
+  return value;
 }
 
 /** The llama.cpp build every cell of the suite runs, text and image alike (mtmd-native/library.ts). */

@@ -28,7 +28,7 @@
  * build's already loaded files, silently. `pinLlamaLibrary` refuses a second build in a process.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../../../core/errors.ts';
@@ -107,11 +107,13 @@ const BACKEND_MODULE = /^libggml-(?!base\.so$)[a-z0-9_.-]+\.so$/;
  * (their file names say it) are refused.
  */
 export function libraryInDir(dir: string, tag: string, where: string): Omit<LlamaLibrary, 'build' | 'reason' | 'source' | 'flavour' | 'cmakeOptions'> & { flavour: LlamaLibraryFlavour } {
-  const files = existsSync(dir) ? readdirSync(dir) : [];
+  // Its libraries are loaded into this process: a path that is not a folder is refused before the run.
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`${where}: not a folder (expected the folder of libllama.v*.so, libggml.v*.so and libggml-base.so)`);
+  const files = readdirSync(dir);
   const one = (re: RegExp, what: string): RegExpExecArray => {
     const found = files.map((f) => re.exec(f)).filter((m): m is RegExpExecArray => m !== null);
     if (found.length !== 1) {
-      throw new InputError(`${where}: expected one ${what} in ${dir}, found ${found.length ? found.map((m) => m[0]).join(', ') : 'none'}${files.length ? '' : ' (no such folder, or empty)'}`);
+      throw new InputError(`${where}: expected one ${what} in ${dir}, found ${found.length ? found.map((m) => m[0]).join(', ') : 'none'}${files.length ? '' : ' (the folder is empty)'}`);
     }
     return found[0]!;
   };
