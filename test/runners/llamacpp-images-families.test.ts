@@ -4,16 +4,13 @@
  * setup) against the ONNX vision encoder of the same seeded weights at F32, every token compared,
  * and their image cells on the llamacpp runner. Tiny scale only.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
-import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
+import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
 import { mmprojSupport } from '../../models/gguf/mmproj.ts';
-import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
-import { buildOnnxCommunity } from '../../models/layouts/onnx-community.ts';
 import { ensureModel, getDescriptor } from '../../models/zoo.ts';
 import { readResult } from '../../harness/result-store.ts';
 import { runSuite } from '../../harness/run-suite.ts';
@@ -23,7 +20,7 @@ import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { runOnce } from '../helpers/ort-cell.ts';
 import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers/run.ts';
-import { expectAgreement, minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
+import { buildLayoutPair, expectAgreement, minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
 const tmp = tempDir('mtmd-families-');
 afterAll(() => removeOutDirs());
@@ -33,18 +30,6 @@ async function zooPair(model: string) {
   const gguf = await ensureModel({ model, scale: 'tiny', precision: 'fp32', layout: 'gguf', seed: SEED });
   const onnx = await ensureModel({ model, scale: 'tiny', precision: 'fp32', layout: 'onnx-community', seed: SEED });
   return { d: gguf.descriptor, llm: gguf.files[GGUF_FILE_SESSION]!, mmproj: gguf.files[GGUF_MMPROJ_SESSION]!, vision: onnx.files['vision_encoder']! };
-}
-
-/** Both layouts of a descriptor the zoo does not list, written straight by the layout builders. */
-function builtPair(d: VlmDescriptor) {
-  const build = (name: string) => {
-    const dir = join(tmp, `${d.id}-${name}`);
-    mkdirSync(dir);
-    return { dir, descriptor: d, lin: { ...DEFAULT_LINEAR_OPTIONS, precision: 'fp32' as const, seed: SEED }, lmHead: 'separate' as const, log: () => {} };
-  };
-  const gguf = buildGguf(build('gguf'));
-  const onnx = buildOnnxCommunity(build('onnx'));
-  return { d, llm: gguf.files[GGUF_FILE_SESSION]!, mmproj: gguf.files[GGUF_MMPROJ_SESSION]!, vision: onnx.files['vision_encoder']! };
 }
 
 describe('mmproj of Qwen2-VL, Qwen2.5-VL and SmolVLM: F32 image embeddings of mtmd and ONNX Runtime agree', () => {
@@ -64,7 +49,7 @@ describe('mmproj of Qwen2-VL, Qwen2.5-VL and SmolVLM: F32 image embeddings of mt
     // The tiny structure at 224 px: 16x16 patches, 2x2 windows of 112 px (4x4 merge units each).
     const d: VlmDescriptor = { ...tiny, id: 'qwen2_5-vl-3b-w112', vision: { ...tiny.vision, imageSize: 224, windowSize: 112 }, imageTokensPerTile: 64 };
     expect(mmprojSupport(d)).toEqual({ projector: 'qwen2.5vl_merger' });
-    const p = builtPair(d);
+    const p = buildLayoutPair(tmp, d, SEED);
     const png = join(tmp, 'qwen25.png');
     await writeFramePng(png, 224, 8);
     const tiles = await mtmdEmbeddings(p.llm, p.mmproj, png);

@@ -6,7 +6,6 @@
  * both token counts; the M-RoPE positions mtmd gives the image are Qwen3-VL's (HF
  * get_rope_index); the text path gives ORT's greedy tokens. Tiny scale only.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
@@ -14,9 +13,7 @@ import { runOnce } from '../helpers/ort-cell.ts';
 import type { Suite } from '../../core/suite-types.ts';
 import { OnnxCommunityDriver, type DeepstackInput } from '../../models/drivers/onnx-community.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
-import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../models/gguf/llm.ts';
-import { DEFAULT_LINEAR_OPTIONS } from '../../models/layers/linear.ts';
-import { buildOnnxCommunity } from '../../models/layouts/onnx-community.ts';
+import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts';
 import { mropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { ensureModel, getDescriptor } from '../../models/zoo.ts';
 import { MEDIA_MARKER, promptText } from '../../runners/llamacpp/image-pipeline.ts';
@@ -25,7 +22,7 @@ import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
 import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { removeOutDirs } from '../targets/helpers/run.ts';
-import { expectAgreement, mtmdEmbeddings, mtmdLevel, ortVisionOutputs, writeFramePng } from './helpers/mtmd-embeddings.ts';
+import { buildLayoutPair, expectAgreement, mtmdEmbeddings, mtmdLevel, ortVisionOutputs, writeFramePng } from './helpers/mtmd-embeddings.ts';
 
 const tmp = tempDir('mtmd-qwen3vl-');
 afterAll(() => removeOutDirs());
@@ -92,18 +89,12 @@ describe('Qwen3-VL (qwen3vl_merger + qwen3vl): F32 image embeddings of mtmd and 
   it.runIf(process.env['MTMD_FULL_SCALE'] === '1')('full-scale tower at 384 px: 144 tokens, the merger output and each of the 3 DeepStack levels agree per token', async () => {
     const full = getDescriptor(MODEL, 'full');
     const d: VlmDescriptor = { ...full, id: 'qwen3-vl-2b-full-tower', llm: { ...full.llm, layers: 4, intermediate: 256, vocab: 512, maxPositions: 1024 } };
-    const build = (name: string) => {
-      const dir = join(tmp, `${d.id}-${name}`);
-      mkdirSync(dir);
-      return { dir, descriptor: d, lin: { ...DEFAULT_LINEAR_OPTIONS, precision: 'fp32' as const, seed: SEED }, lmHead: 'separate' as const, log: () => {} };
-    };
-    const gguf = buildGguf(build('gguf'));
-    const onnx = buildOnnxCommunity(build('onnx'));
+    const p = buildLayoutPair(tmp, d, SEED);
     const png = join(tmp, 'qwen3-full.png');
     await writeFramePng(png, 384, 7);
-    const [tile] = await mtmdEmbeddings(gguf.files[GGUF_FILE_SESSION]!, gguf.files[GGUF_MMPROJ_SESSION]!, png);
+    const [tile] = await mtmdEmbeddings(p.llm, p.mmproj, png);
     expect(tile!.tokens).toBe(144);
-    const ort = await ortVisionOutputs(onnx.files['vision_encoder']!, d, png);
+    const ort = await ortVisionOutputs(p.vision, d, png);
     const levels = [ort.features, ...ort.deepstack];
     expect(levels).toHaveLength(4);
     const found = levels.map((level, k) => expectAgreement(mtmdLevel(tile!, 2048, 4, k), level, 2048));

@@ -8,8 +8,12 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { expect } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { VlmDescriptor } from '../../../models/descriptors.ts';
-import { DEEPSTACK_FEATURES, gridInputName } from '../../../models/layouts/onnx-community.ts';
+import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION, buildGguf } from '../../../models/gguf/llm.ts';
+import { DEFAULT_LINEAR_OPTIONS } from '../../../models/layers/linear.ts';
+import { DEEPSTACK_FEATURES, buildOnnxCommunity, gridInputName } from '../../../models/layouts/onnx-community.ts';
 import { familyPixels } from '../../../models/preprocess/pixels.ts';
 import { flattenPatches, patchCount, patchGeometry, patchRowWidth } from '../../../models/qwen-patches.ts';
 import { MEDIA_MARKER } from '../../../runners/llamacpp/image-pipeline.ts';
@@ -17,6 +21,18 @@ import { loadMtmdAddon } from '../../../runners/llamacpp/mtmd-native/addon.ts';
 import { resolveLlamaLibrary } from '../../../runners/llamacpp/mtmd-native/library.ts';
 import { makeTestImage } from '../../../runners/ort/inputs.ts';
 import { normalizeTile } from '../../../runners/ort/visual-inputs.ts';
+
+/** Both layouts (GGUF pair and ONNX vision encoder, fp32) of a descriptor the zoo does not list, written straight by the layout builders into `tmp`. */
+export function buildLayoutPair(tmp: string, d: VlmDescriptor, seed: number): { d: VlmDescriptor; llm: string; mmproj: string; vision: string } {
+  const build = (name: string) => {
+    const dir = join(tmp, `${d.id}-${name}`);
+    mkdirSync(dir);
+    return { dir, descriptor: d, lin: { ...DEFAULT_LINEAR_OPTIONS, precision: 'fp32' as const, seed }, lmHead: 'separate' as const, log: () => {} };
+  };
+  const gguf = buildGguf(build('gguf'));
+  const onnx = buildOnnxCommunity(build('onnx'));
+  return { d, llm: gguf.files[GGUF_FILE_SESSION]!, mmproj: gguf.files[GGUF_MMPROJ_SESSION]!, vision: onnx.files['vision_encoder']! };
+}
 
 export interface MtmdTileEmbeddings {
   embd: number;
