@@ -27,6 +27,28 @@ export interface RailSample {
 }
 
 /**
+ * What a rail can read, mW: the schema refuses a result holding readings outside it (a sensor's
+ * small negative offset is allowed), so the probes' readings are kept inside it when recorded.
+ */
+export const RAIL_MW_RANGE = { min: -1000, max: 100_000_000 } as const;
+
+/** A rail's readings outside RAIL_MW_RANGE made unknown (null / dropped), with how many there were. */
+export function boundedRail(rail: RailSample): { rail: RailSample; dropped: number } {
+  const inRange = (mw: number) => mw >= RAIL_MW_RANGE.min && mw <= RAIL_MW_RANGE.max;
+  let dropped = 0;
+  const out: RailSample = { ...rail };
+  if (out.powerMw !== null && !inRange(out.powerMw)) {
+    out.powerMw = null;
+    dropped += 1;
+  }
+  if (out.toolAverageMw !== undefined && !inRange(out.toolAverageMw)) {
+    delete out.toolAverageMw;
+    dropped += 1;
+  }
+  return { rail: out, dropped };
+}
+
+/**
  * A cumulative energy counter (RAPL `energy_uj`). Joules since the probe started, wrap-around
  * already undone, so the energy of any window is a difference of two interpolated values.
  */

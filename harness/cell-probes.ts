@@ -7,7 +7,7 @@ import { boardPowerSeries } from '../hw-probes/power-series.ts';
 import type { ProbeRun } from '../hw-probes/probe.ts';
 import { startProbes } from '../hw-probes/session.ts';
 import { thermalVerdict, type ThermalVerdict } from '../hw-probes/thermal.ts';
-import type { HwSample } from '../core/probe-types.ts';
+import { boundedRail, RAIL_MW_RANGE, type HwSample } from '../core/probe-types.ts';
 import { energyMetrics, idleBaseline, lowConfidenceWarnings, type IdleBaseline, type PowerPoint } from '../core/energy.ts';
 
 export interface CellMonitor {
@@ -45,8 +45,8 @@ export async function monitorCell(probes: readonly DetectedProbe[], clock: Clock
       const waitMs = 3 * plan.intervalMs + 1000;
       const behind = Number.isFinite(lastEnd) ? await session.sampleBeyond(lastEnd, waitMs) : [];
       const runs = await session.stop();
-      const samples = runs.flatMap((r) => r.samples).sort((a, b) => a.tMs - b.tMs);
       const warnings = runs.flatMap((r) => r.warnings);
+      const samples = boundedSamples(runs.flatMap((r) => r.samples), warnings).sort((a, b) => a.tMs - b.tMs);
       if (behind.length) warnings.push(`${behind.join(', ')}: no sample came within ${waitMs} ms after the last iteration ended, so its last window is not fully covered by readings`);
       const series = boardPowerSeries(samples);
       const metrics: Record<string, MetricStats> = {};
@@ -88,4 +88,28 @@ function safeBaseline(points: readonly PowerPoint[], window: { startMs: number; 
   } catch {
     return null; // too few idle samples: energy is still given, just not net of idle
   }
+}
+
+/**
+ * A sensor reading outside what a rail can draw (a broken hwmon driver's -40 W) is made unknown
+ * with a warning instead of stored: the result schema refuses such readings, so one would make
+ * the whole run unreadable.
+ */
+export function boundedSamples(samples: HwSample[], warnings: string[]): HwSample[] {
+  const dropped = new Map<string, number>();
+  const out = samples.map((s) => {
+    if (!s.rails) return s;
+    return {
+      ...s,
+      rails: s.rails.map((r) => {
+        const bounded = boundedRail(r);
+        if (bounded.dropped) dropped.set(r.name, (dropped.get(r.name) ?? 0) + bounded.dropped);
+        return bounded.rail;
+      }),
+    };
+  });
+  for (const [name, n] of dropped) {
+    warnings.push(`rail ${name}: ${n} reading(s) outside ${RAIL_MW_RANGE.min / 1000} W to ${RAIL_MW_RANGE.max / 1e6} kW were dropped as unknown`);
+  }
+  return out;
 }
