@@ -43,7 +43,7 @@ const FINDING_WORDS: Record<FindingKind, [string, string]> = {
   'short-output': ['cell with fewer output tokens than asked', 'cells with fewer output tokens than asked'],
   accuracy: ['failing or worse accuracy verdict', 'failing or worse accuracy verdicts'],
   identity: ['cell of another configuration', 'cells of another configuration'],
-  'machine-load': ['would-be regression measured on a busy machine', 'would-be regressions measured on a busy machine'],
+  'machine-load': ['would-be regression measured on a busy or throttled machine', 'would-be regressions measured on a busy or throttled machine'],
   'not-judged': ['gated metric not judged', 'gated metrics not judged'],
   'nothing-compared': ['check that compared nothing', 'checks that compared nothing'],
 };

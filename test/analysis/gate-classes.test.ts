@@ -258,6 +258,23 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
     expect(only.md).toContain('flagged busy in the candidate run');
   });
 
+  it('a would-be regression measured while the board throttled: cannot judge (exit 2) naming the flag, as for a busy machine', async () => {
+    const cand = quiet(real);
+    const slow = cand.cells.find((c) => c.id === IMG)!;
+    slower(slow, SLOWER);
+    slow.throttled = true;
+    slow.throttleReasons = ['CPU 97 C above the 95 C limit'];
+    slow.flags = [{ kind: 'throttled', message: 'throttled: CPU 97 C above the 95 C limit' }];
+    const r = await compare(quiet(real), cand);
+    expect(r.code).toBe(2);
+    expect(r.json.regressedCells).toEqual([]);
+    const load = r.json.findings.filter((f) => f.cellId === IMG);
+    expect(load.length).toBeGreaterThan(0);
+    expect(load.every((f) => f.kind === 'machine-load' && f.outcome === 'cannot judge' && f.reason.includes('flagged throttled in the candidate run'))).toBe(true);
+    expect(r.md).toContain('would-be regression');
+    expect(r.md).toContain('busy or throttled machine');
+  });
+
   it('energy per token is judged from per-iteration values, or cannot judge: never a pass', async () => {
     // No power probe on this machine: a constructed VDD_IN trace (labelled here) is laid over each
     // iteration, every 0.25 ms, so energy can be integrated per iteration as a board run would.
