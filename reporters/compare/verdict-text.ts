@@ -84,8 +84,11 @@ export function gateLine(c: Comparison): string {
 
 export function summaryLine(c: Comparison): string {
   const s = c.summary;
+  // Would-be regressions of a busy or throttled cell are not counted as regressions: say how many there were.
+  const disturbed = c.rows.filter((r) => r.disturbed).length;
+  const notJudged = disturbed ? `; ${disturbed} more beyond it on a busy or throttled machine, not judged` : '';
   return (
-    `${s.compared} comparisons (cell × metric): ${s.slower} slower (${s.regressions} beyond the threshold), ` +
+    `${s.compared} comparisons (cell × metric): ${s.slower} slower (${s.regressions} beyond the threshold${notJudged}), ` +
     `${s.faster} faster (${s.improvements} beyond the threshold), ${s.unchanged} no significant change, ${s.insufficient} insufficient data`
   );
 }

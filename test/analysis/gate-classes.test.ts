@@ -256,6 +256,10 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
     expect(only.code).toBe(2);
     expect(only.md).toContain('would-be regression');
     expect(only.md).toContain('flagged busy in the candidate run');
+    // The summary does not read "0 beyond the threshold" as if nothing had slowed down.
+    const disturbed = only.json.rows.filter((row) => row.disturbed).length;
+    expect(disturbed).toBeGreaterThan(0);
+    expect(only.md).toContain(`(0 beyond the threshold; ${disturbed} more beyond it on a busy or throttled machine, not judged)`);
   });
 
   it('a would-be regression measured while the board throttled: cannot judge (exit 2) naming the flag, as for a busy machine', async () => {
