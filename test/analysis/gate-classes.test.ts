@@ -474,6 +474,25 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     expect(judged.json.findings).toEqual([]);
   }, 60_000);
 
+  it('a llama.cpp image cell whose image_encode / prefill split changed method (composed -> measured): cannot judge (exit 2) naming figure_sources, never one series', async () => {
+    // The real llama.cpp image run stored in the fixtures (its split composed inside a measured TTFT).
+    const llama = JSON.parse(readFileSync(join(repo, 'test/fixtures/reports/llamacpp-images.result.json'), 'utf8')) as RunResult;
+    const LLAMA = 'runner=llamacpp,images=1,prefill=16,precision=int8';
+    const db = join(dir, `h${n++}.sqlite`);
+    const files = [0, 1, 2].map((i) => save(atCommit(quiet(llama), i)));
+    const added = await history('add', ...files, '--db', db, '--board', 'vm', '--commit-date', '2026-11-01T00:00:00Z');
+    expect(added.code, added.err).toBe(0);
+    const measured = atCommit(quiet(llama), 3);
+    delete measured.cells.find((c) => c.id === LLAMA)!.settings['figureSourceByMetric'];
+    const r = await check(db, measured, '--gate-two-run');
+    expect(r.code).toBe(2);
+    expect(r.json.findings.filter((f) => f.kind === 'identity').map((f) => f.cellId)).toEqual([LLAMA]);
+    expect(r.json.identity.differences.map((d) => [d.field, d.cand])).toEqual([['figure_sources', 'measured']]);
+    expect(r.md).toContain('(figure_sources: base measured; image_encode_ms=composed prefill_ms=composed preprocess_ms=composed, candidate measured); allow with --allow-difference figure_sources');
+    // The same method judges as before: an identical run passes.
+    expect((await check(db, atCommit(quiet(llama), 3), '--gate-two-run')).code).toBe(0);
+  }, 60_000);
+
   it('issue 26 item 10: history accept refuses an empty --commit and an ambiguous prefix, naming the candidates', async () => {
     const db = await historyOf(3, 'abcd');
     let r = await history('accept', '--db', db, '--commit', '');
