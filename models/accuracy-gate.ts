@@ -203,9 +203,10 @@ function parseGateAnswer(stdout: string): GateProcessAnswer {
  * The verdict as `accuracyGate` gives it, with a check that is not cached run in a child process
  * (`bench models gate`): the fp32 twin's and the quantised build's sessions never enter this
  * process, so the peak RSS of the cell measured next holds nothing of them. In process, with
- * the sessions released, a full-scale internvl2_5-1b cell still read 20-60 MiB above the same
- * cell of a run whose verdict was cached (memory the allocator kept); the child's lifetime peak
- * is also the gate's exact cost (gateCost, scope `gate-process`). A cached verdict is read here.
+ * the sessions released, the process still held 580 MiB (against 231-235 with the child) before
+ * the second cell of a full-scale internvl2_5-1b int8 run, and its first cell read 829-840 MiB
+ * (753-759 with the child): memory the allocator kept. The child's lifetime peak is also the
+ * gate's exact cost (gateCost, scope `gate-process`). A cached verdict is read here.
  */
 export async function accuracyGateInOwnProcess(model: GateSubject, opts: GateOptions = {}): Promise<AccuracyVerdict | null> {
   if (model.request.precision === 'fp32') return null;

@@ -1,8 +1,9 @@
 /**
  * Issue 24: the accuracy gate's fp32 twin once put 3.76 GB into the peak RSS of the first cell
  * of each precision. Running the gate before the cell's window fixed most of it, but at full
- * scale the cell still read 20-60 MiB above the same cell of a run whose verdict was cached
- * (memory the allocator kept after the twin's sessions were released). The ORT runner's gate now
+ * scale the process still held 580 MiB before the next cell (231-235 MiB with the gate in a
+ * child) and the first cell read 829-840 MiB (753-759 MiB): memory the allocator kept after the
+ * twin's sessions were released. The ORT runner's gate now
  * checks in a child process (`bench models gate`), so none of the twin enters the process whose
  * cells are measured.
  *
