@@ -456,6 +456,21 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     expect(r.json.findings.filter((f) => f.kind !== 'machine-load').map((f) => f.kind)).toEqual(['nothing-compared']);
   }, 60_000);
 
+  it('a would-be regression of a cell flagged throttled is cannot judge (exit 2) naming the flag', async () => {
+    const db = await historyOf(8);
+    const slow = atCommit(quiet(real), 8);
+    const cell = slow.cells.find((c) => c.id === IMG)!;
+    slower(cell, SLOWER);
+    cell.throttled = true;
+    cell.flags = [{ kind: 'throttled', message: 'throttled: CPU 97 C above the 95 C limit' }];
+    const r = await check(db, slow, '--gate-two-run');
+    expect(r.code).toBe(2);
+    expect(r.json.regressedCells).toEqual([]);
+    const load = r.json.findings.filter((f) => f.kind === 'machine-load');
+    expect(load.length).toBeGreaterThan(0);
+    expect(load.every((f) => f.cellId === IMG && f.reason.includes('flagged throttled'))).toBe(true);
+  }, 60_000);
+
   it('issue 26 item 10: a check that compared nothing is not a pass; a changed suite is said', async () => {
     const db = await historyOf(2);
     const next = atCommit(quiet(real), 2);
