@@ -19,6 +19,7 @@ import type {
   RunRef,
   Verdict,
 } from './comparison-types.ts';
+import { cellBoards } from './merge-shards.ts';
 import { cellIdentity, diffIdentities, diffVersions, describeDifference, type IdentityDifference } from './identity.ts';
 import { accuracyFinding, asMeasured, machineLoadFlags, shortOutputFinding } from './gate-checks.ts';
 import { energyContextWarnings } from './energy-context.ts';
@@ -51,7 +52,14 @@ function runRef(r: RunResult, source: string | undefined): RunRef {
     gitRevision: r.environment.git.revision,
     startedAt: r.startedAt,
     ...(source ? { source } : {}),
+    ...cellBoardsField(r),
   };
+}
+
+/** The board of each cell, where a merged result's cells ran on more than one board. */
+function cellBoardsField(r: RunResult): { cellBoards?: Record<string, string> } {
+  const boards = cellBoards(r);
+  return boards ? { cellBoards: Object.fromEntries(boards) } : {};
 }
 
 const toPct = (logShift: number) => (Math.exp(logShift) - 1) * 100;

@@ -89,6 +89,8 @@ export interface RunRef {
   startedAt: string;
   /** Where the result was read from, when the caller knows it. */
   source?: string;
+  /** Cell id -> the board that measured it, for a result whose cells ran on several boards (bench merge); absent otherwise. */
+  cellBoards?: Record<string, string>;
 }
 
 export interface FailedCell {

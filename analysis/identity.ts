@@ -59,7 +59,7 @@ export const IDENTITY_FIELDS = [
   { name: 'resolution', group: 'workload', label: 'image resolution (the resolution axis, else settings.imageSize)' },
   { name: 'frames', group: 'workload', label: 'video frames per request (the frames axis)' },
   { name: 'concurrency', group: 'workload', label: 'concurrent requests (the concurrency axis)' },
-  { name: 'target', group: 'target', label: 'target name (result.target)' },
+  { name: 'target', group: 'target', label: 'target (result.target; a board over SSH whose board model is recorded reads as one of its model, so identical boards of a pool are one configuration)' },
   { name: 'machine', group: 'target', label: 'CPU, architecture and core count (environment.host)' },
   { name: 'board', group: 'target', label: 'board model (environment.board: board.model, l4t.board, GPU names)' },
   { name: 'power_mode', group: 'target', label: 'power mode and clock settings (the power_mode axis, else the mode the board reported around the cell (cells[].boardState), else environment.board power.*; governors, min/max clocks)' },
@@ -156,6 +156,21 @@ function powerMode(result: RunResult, cell: CellResult): string {
   return `power_mode=${String(axis)}`;
 }
 
+/** The target field of a board identified by its model (targetField). */
+const POOL_BOARD = 'a board over its transport, identified by its board model';
+
+/**
+ * Where the cells ran. On this machine: "local". On a board whose model the result records (the
+ * `board` field), the target's name (orin-1, orin-2, ...) is a label of one of identical boards:
+ * the board model, power mode and machine fields say what changes a figure, so a run merged from
+ * a pool's shards and a run on one board of that model are one configuration. Without a recorded
+ * board model the name is all that tells two boards apart, so it stays (fails closed).
+ */
+function targetField(result: RunResult, board: string): string {
+  if (result.target.split(',').every((t) => t === 'local')) return 'local';
+  return board !== NOT_RECORDED ? POOL_BOARD : text(result.target);
+}
+
 function versionsOf(result: RunResult, cell: CellResult): Record<string, string> {
   const versions: Record<string, string> = {};
   for (const [name, version] of Object.entries(result.environment.versions)) versions[name] = version;
@@ -205,6 +220,7 @@ export function cellIdentity(result: RunResult, cell: CellResult): Configuration
   const refScale = ref && 'zoo' in ref ? ref.scale : undefined;
   const refName = ref && 'name' in ref ? ref.name : undefined;
   const host = result.environment.host;
+  const board = boardFacts(result, BOARD_FACT);
   const fields: Record<IdentityFieldName, string> = {
     model: text(m?.architecture ?? refName),
     model_hash: modelHash(cell),
@@ -228,9 +244,9 @@ export function cellIdentity(result: RunResult, cell: CellResult): Configuration
     resolution: text(p['resolution'] ?? firstOf(s, ['imageSize'])),
     frames: text(p['frames']),
     concurrency: text(p['concurrency']),
-    target: text(result.target),
+    target: targetField(result, board),
     machine: `${text(host.cpu)} (${text(host.arch)}, ${host.cores}/${host.physicalCores} cores)`,
-    board: boardFacts(result, BOARD_FACT),
+    board,
     power_mode: powerMode(result, cell),
   };
   return { fields, versions: versionsOf(result, cell), complete: cell.status === 'ok' };

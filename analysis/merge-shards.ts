@@ -111,6 +111,13 @@ function checkIdentities(inputs: readonly ShardInput[]): void {
   }
 }
 
+/** Cell id -> the board it ran on, when the cells of a (merged) result ran on more than one board; else null. */
+export function cellBoards(result: RunResult): Map<string, string> | null {
+  const boards = new Map<string, string>();
+  for (const c of result.cells) if (c.board !== undefined) boards.set(c.id, c.board);
+  return new Set(boards.values()).size > 1 ? boards : null;
+}
+
 function shardOf(input: ShardInput): ShardRecord {
   const s = input.result.shard;
   if (!s) throw new InputError(`${input.file}: not a shard result (no "shard" field): only results of \`bench run --shard K/N\` are merged`);

@@ -392,7 +392,7 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
         if (picked.series) findings.push({ kind: 'missing-metric', outcome: 'fail', cellId: cell.cellId, metric, reason: `${metric} is in this cell's history but missing in the run` });
         return;
       }
-      const candidatePoint: Point = { ...candidateKey, runId: p.runId, gitCommit: p.gitCommit, median: m.median, n: m.values.length, note: m.note ?? null };
+      const candidatePoint: Point = { ...candidateKey, runId: p.runId, gitCommit: p.gitCommit, median: m.median, n: m.values.length, note: m.note ?? null, ranOn: cell.ranOn ?? null };
       const row = checkSeries(store, { cell, metric, series: picked.series, candidatePoint }, opts);
       if (picked.allowed?.length) row.allowedDifferences = picked.allowed;
       if (picked.blocking) row.note = picked.blocking;

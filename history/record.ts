@@ -67,6 +67,8 @@ export interface CellRecord {
   loadFlags: string[];
   /** Gate findings of the cell on its own: fewer output tokens than asked, a failing accuracy verdict. */
   findings: GateFinding[];
+  /** The board that measured the cell, in a run merged from a pool's shards (CellResult.board). */
+  ranOn?: string;
 }
 
 export interface RunRecord {
@@ -189,6 +191,7 @@ export function recordFromResult(result: RunResult, opts: RecordOptions = {}): R
       identityKey: identityKey(identity),
       loadFlags: machineLoadFlags(cell),
       findings,
+      ...(cell.board !== undefined ? { ranOn: cell.board } : {}),
     };
   });
   return { provenance: provenanceOf(result, opts), cells };

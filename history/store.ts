@@ -7,7 +7,8 @@ import type { RunProvenance, RunRecord } from './record.ts';
 /**
  * The result history: one SQLite file (better-sqlite3). Tables:
  * - runs: one row per distinct result (id = content hash) with its provenance;
- * - cells: each run's cells (status, error, throttling, parameters);
+ * - cells: each run's cells (status, error, throttling, parameters; ran_on: the board that
+ *   measured the cell in a run merged from a pool's shards, the series' board being the pool);
  * - series: one row per (suite, board, cell, metric, configuration identity), the unit of change
  *   detection: a series never mixes two configurations;
  * - identities: the fields of each identity key, to name what differs between two series;
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS cells (
   error TEXT,
   throttled INTEGER NOT NULL,
   params TEXT NOT NULL,
+  ran_on TEXT,
   PRIMARY KEY (run, cell_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
@@ -136,6 +138,8 @@ export interface Point {
   median: number;
   n: number;
   note: string | null;
+  /** The board that measured the point, in a run merged from a pool's shards (the series' board is the pool); null otherwise. */
+  ranOn: string | null;
 }
 
 /** Where a point sits in its series. */
@@ -143,6 +147,15 @@ export type PointKey = Pick<Point, 'commitDate' | 'startedAt' | 'run'>;
 
 const POINT_COLUMNS =
   'p.run AS run, r.run_id AS runId, r.git_commit AS gitCommit, p.commit_date AS commitDate, p.started_at AS startedAt, p.median AS median, p.n AS n, p.note AS note';
+
+/** cells.ran_on came after schema version 2's first files: added when such a file is next written, read as null until then. */
+function hasRanOn(db: Database.Database): boolean {
+  return (db.prepare('PRAGMA table_info(cells)').all() as Array<{ name: string }>).some((c) => c.name === 'ran_on');
+}
+
+function addRanOnColumn(db: Database.Database): void {
+  if (!hasRanOn(db)) db.exec('ALTER TABLE cells ADD COLUMN ran_on TEXT');
+}
 
 export interface AcceptedChange {
   series: number;
@@ -240,10 +253,19 @@ export class HistoryStore {
   /** Prepared statements by SQL text: compiling a statement costs more than running it on an index. */
   private readonly statements = new Map<string, Database.Statement>();
 
+  /** A point's columns, with the board its cell ran on (from the run's cell row, where the file has that column). */
+  private readonly pointColumns: string;
+  /** Joins the point's cell (`p` the point) for its ran_on column. */
+  private readonly pointCell: string;
+
   private constructor(
     readonly file: string,
     private readonly db: Database.Database,
-  ) {}
+  ) {
+    const ranOn = hasRanOn(db);
+    this.pointColumns = `${POINT_COLUMNS}, ${ranOn ? 'c.ran_on' : 'NULL'} AS ranOn`;
+    this.pointCell = ranOn ? 'LEFT JOIN cells c ON c.run = p.run AND c.cell_id = (SELECT s.cell_id FROM series s WHERE s.id = p.series)' : '';
+  }
 
   private stmt(sql: string): Database.Statement {
     let s = this.statements.get(sql);
@@ -302,7 +324,10 @@ export class HistoryStore {
         // WAL is a property of the file: set once, on a file that is ours.
         if (fresh) db.pragma('journal_mode = WAL');
         // Two jobs creating a fresh file at once: the schema is created inside a write transaction.
-        db.transaction(() => db!.exec(SCHEMA)).immediate();
+        db.transaction(() => {
+          db!.exec(SCHEMA);
+          addRanOnColumn(db!);
+        }).immediate();
       }
       // NORMAL is durable in WAL mode across application crashes; only a power cut can lose the last commit.
       db.pragma('synchronous = NORMAL');
@@ -343,7 +368,7 @@ export class HistoryStore {
       model_hash, precisions, power_mode, git_commit, git_dirty, commit_date, commit_date_source, started_at, status, source, added_at)
       VALUES (@id, @runId, @suite, @suiteHash, @board, @target, @host, @runner, @runtime, @versions, @modelHash, @precisions, @powerMode,
       @gitCommit, @gitDirty, @commitDate, @commitDateSource, @startedAt, @status, @source, @addedAt)`);
-    const insertCell = this.stmt('INSERT INTO cells (run, cell_id, position, status, error, throttled, params) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insertCell = this.stmt('INSERT INTO cells (run, cell_id, position, status, error, throttled, params, ran_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     const findSeries = this.stmt('SELECT id FROM series WHERE suite = ? AND board = ? AND cell_id = ? AND metric = ? AND identity = ?');
     const insertSeries = this.stmt('INSERT INTO series (suite, board, cell_id, metric, unit, identity) VALUES (?, ?, ?, ?, ?, ?)');
     const insertIdentity = this.stmt('INSERT OR IGNORE INTO identities (key, fields) VALUES (?, ?)');
@@ -362,7 +387,7 @@ export class HistoryStore {
       if (info.changes === 0) return false;
       const run = Number(info.lastInsertRowid);
       for (const [position, cell] of record.cells.entries()) {
-        insertCell.run(run, cell.cellId, position, cell.status, cell.error ?? null, cell.throttled ? 1 : 0, JSON.stringify(cell.params));
+        insertCell.run(run, cell.cellId, position, cell.status, cell.error ?? null, cell.throttled ? 1 : 0, JSON.stringify(cell.params), cell.ranOn ?? null);
         if (cell.metrics.size) insertIdentity.run(cell.identityKey, JSON.stringify(cell.identity.fields));
         for (const [metric, m] of cell.metrics) {
           const key = `${cell.cellId}\u0000${metric}`;
@@ -470,7 +495,7 @@ export class HistoryStore {
       args.push(range.to.commitDate, range.to.startedAt, range.to.run);
     }
     const rows = this.db
-      .prepare(`SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE ${where.join(' AND ')}
+      .prepare(`SELECT ${this.pointColumns} FROM points p JOIN runs r ON r.key = p.run ${this.pointCell} WHERE ${where.join(' AND ')}
         ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT ?`)
       .all(...args, range.last) as Point[];
     return rows.reverse();
@@ -536,7 +561,7 @@ export class HistoryStore {
     const args: Array<string | number> = to ? [series, to.commitDate, to.startedAt, to.run] : [series];
     return this.db
       .prepare(
-        `SELECT ${POINT_COLUMNS} FROM accepted a CROSS JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run
+        `SELECT ${this.pointColumns} FROM accepted a CROSS JOIN points p ON p.series = a.series AND p.run = a.run JOIN runs r ON r.key = a.run ${this.pointCell}
          WHERE a.series = ? ${bound} ORDER BY p.commit_date DESC, p.started_at DESC, p.run DESC LIMIT 1`,
       )
       .get(...args) as Point | undefined;
@@ -555,7 +580,7 @@ export class HistoryStore {
    */
   accept(series: readonly SeriesRow[], commit: string, note: string, now = new Date()): Array<{ series: SeriesRow; point: Point }> {
     const first = this.stmt(
-      `SELECT ${POINT_COLUMNS} FROM points p JOIN runs r ON r.key = p.run WHERE p.series = @series AND substr(r.git_commit, 1, length(@commit)) = @commit ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
+      `SELECT ${this.pointColumns} FROM points p JOIN runs r ON r.key = p.run ${this.pointCell} WHERE p.series = @series AND substr(r.git_commit, 1, length(@commit)) = @commit ORDER BY p.commit_date, p.started_at, p.run LIMIT 1`,
     );
     const insert = this.stmt('INSERT OR REPLACE INTO accepted (series, run, git_commit, accepted_at, note) VALUES (?, ?, ?, ?, ?)');
     const done: Array<{ series: SeriesRow; point: Point }> = [];

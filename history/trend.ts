@@ -5,6 +5,7 @@ import { renderMarkdown } from '../reporters/render/markdown.ts';
 import { codeSpan, columns, type Report, type Table, type TableCell } from '../reporters/report-model.ts';
 import { COMPARISON_HEADING_LEVEL } from '../reporters/compare/markdown.ts';
 import { fmtMedian, fmtPct } from '../reporters/compare/verdict-text.ts';
+import { boardLabel } from '../reporters/cell-boards.ts';
 import { DEFAULT_EDIVISIVE, eDivisive, type EDivisiveOptions } from './e-divisive.ts';
 import type { HistoryStore, Point, SeriesRow } from './store.ts';
 
@@ -64,15 +65,17 @@ export function seriesTrend(store: HistoryStore, series: SeriesRow, last: number
 }
 
 const short = (commit: string | null) => (commit ? commit.slice(0, 8) : '–');
+/** " on orin-2": the board that measured a point of a run merged from a pool's shards. */
+const onBoard = (p: Point) => (p.ranOn ? ` on ${boardLabel(p.ranOn)}` : '');
 
 /** `bench history show` as the report model: one row per series, rendered like the check (render/markdown.ts escapes every string). */
 export function trendReport(trends: readonly Trend[], title: string): Report {
-  const commit = (p: Point) => `${codeSpan(short(p.gitCommit))} ${p.commitDate.slice(0, 10)}`;
+  const commit = (p: Point) => `${codeSpan(short(p.gitCommit))} ${p.commitDate.slice(0, 10)}${onBoard(p)}`;
   const rows = trends.map((t): TableCell[] => {
     const first = t.points[0];
     const latest = t.points[t.points.length - 1];
     const level = t.levels[t.levels.length - 1];
-    const changes = t.changes.map((c) => `${fmtPct(c.changePct)} at ${codeSpan(short(c.commit))}${c.accepted ? ' (accepted)' : c.worse ? ' (**not accepted**)' : ''}`);
+    const changes = t.changes.map((c) => `${fmtPct(c.changePct)} at ${codeSpan(short(c.commit))}${onBoard(t.points[c.index]!)}${c.accepted ? ' (accepted)' : c.worse ? ' (**not accepted**)' : ''}`);
     return [
       { text: t.series.cellId },
       { text: t.series.metric },
@@ -125,7 +128,7 @@ export function trendChart(t: Trend, subtitle: string): ChartConfiguration {
   return {
     type: 'line',
     data: {
-      labels: t.points.map((p) => short(p.gitCommit)),
+      labels: t.points.map((p) => `${short(p.gitCommit)}${onBoard(p)}`),
       datasets: [
         { label: `${t.series.metric} run median (${t.series.unit})`, data: t.points.map((p) => p.median), borderColor: '#1f77b4', backgroundColor: '#1f77b4', pointRadius: 3, showLine: false },
         { label: 'level (median of the level\'s runs)', data: t.levels, borderColor: '#ff7f0e', backgroundColor: '#ff7f0e', pointRadius: 0, stepped: 'middle', borderWidth: 2 },

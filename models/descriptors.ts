@@ -542,7 +542,9 @@ const ZOO: Record<string, ZooEntry> = {
       // 128 px = 8x8 patches, a 4x4 learned position grid interpolated up; DeepStack from blocks 0 and 2.
       vision: { imageSize: 128, layers: 3, hidden: 64, heads: 4, headDim: 16, intermediate: 128, positionEmbeddings: 16, deepstackLayers: [0, 2] },
       projector: { layers: [{ out: 256, bias: true, activation: 'gelu' }, { out: 64, bias: true }] },
-      llm: { ...TINY_LLM, mropeSections: [4, 2, 2] },
+      // 3 LLM layers, more than the 2 DeepStack levels, as in the real model (28 > 3): llama.cpp
+      // v0.4.0 cannot add a level after the last layer (models/gguf/llm.ts deepstackLevels).
+      llm: { ...TINY_LLM, layers: 3, mropeSections: [4, 2, 2] },
     },
   },
 };

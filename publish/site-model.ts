@@ -18,6 +18,7 @@ import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL, type Marker 
 import { fmt } from '../reporters/format.ts';
 import { isRemoteServer } from '../reporters/build-report.ts';
 import { drivenOverSsh } from '../reporters/board-facts.ts';
+import { boardLabel } from '../reporters/cell-boards.ts';
 import { unlockedClocks } from '../hw-probes/board-state.ts';
 import { backendLabel } from '../runners/registry.ts';
 import { THIS_MACHINE_TARGETS } from '../targets/targets.ts';
@@ -199,7 +200,7 @@ export function entryCell(e: Entry | undefined, metric: string, others: number):
     marks,
     ...(iv ? { interval: iv.interval, intervalOf: iv.of } : {}),
     link,
-    note: `run ${e.run.result.runId}; ${figureSourceDetail(e.cell.settings, metric)}${energy ? `; energy: ${energy}` : ''}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
+    note: `run ${e.run.result.runId}${e.cell.board !== undefined ? ` (measured on board ${boardLabel(e.cell.board)}, one shard of a merged run)` : ''}; ${figureSourceDetail(e.cell.settings, metric)}${energy ? `; energy: ${energy}` : ''}${wrong ? `; numerically wrong vs fp32 (${wrong})` : ''}${flags.length ? `; ${flags.join('; ')}` : ''}`,
   });
 }
 

@@ -12,6 +12,7 @@ import { decodeChart, powerCharts, subgraphChart, ttftChart } from './report-cha
 import { rooflineSectionModel } from './report-roofline.ts';
 import { workloadSection } from './workload.ts';
 import { boardLines, boardStateBullets, boardStateSummary, drivenOverSsh } from './board-facts.ts';
+import { addBoardColumns, boardCell, cellBoards, onBoard, shardFacts } from './cell-boards.ts';
 import { accuracyCell, cellSource, flagTexts, metricMedianCell, metricSource, metricSourcesNote, fmtInterval, INTERVAL_LABELS, medianCell, withMedianIntervals, type StoredStats } from './figures.ts';
 import { legendSection, markerText, MIN_VALUES_FOR_MEDIAN_INTERVAL } from './markers.ts';
 import { fmt, fmtBytes } from './format.ts';
@@ -141,6 +142,8 @@ export function summaryTables(result: RunResult): Table[] {
     const composedBeside = cells.some((c) => cellSource(c) !== 'composed' && hasComposedFigures(c));
     // The accuracy verdict of the run's quantised cells, beside their figures (every row says, fp32 too).
     const withAccuracy = result.cells.some((c) => c.accuracy);
+    // A result merged from several boards' shards: which board measured each row.
+    const boards = cellBoards(result);
     const rows = cells.map((c) => {
       const m = c.metrics as Record<string, StoredStats>;
       const prompt = promptTokens(c);
@@ -162,6 +165,7 @@ export function summaryTables(result: RunResult): Table[] {
         );
       }
       if (withAccuracy) row.push(accuracyCell(c));
+      if (boards) row.push(boardCell(boards, c.id));
       return row;
     });
     const cols: Array<[string, 'right']> = remote
@@ -175,7 +179,7 @@ export function summaryTables(result: RunResult): Table[] {
           ['tokens/s', 'right'],
         ];
     if (composedBeside) cols.push(['Prefill TTFT (composed)', 'right'], ['Decoder (composed)', 'right'], ['tokens/s (composed)', 'right']);
-    const allCols: Array<[string, 'right' | 'left']> = [...cols, ...(withAccuracy ? [['Accuracy vs fp32', 'left'] as [string, 'left']] : [])];
+    const allCols: Array<[string, 'right' | 'left']> = [...cols, ...(withAccuracy ? [['Accuracy vs fp32', 'left'] as [string, 'left']] : []), ...(boards ? [['Board', 'left'] as [string, 'left']] : [])];
     tables.push({
       id: `summary-${tables.length}`,
       caption: group,
@@ -568,15 +572,18 @@ export function buildReport(stored: RunResult): Report {
     });
   }
   section('statistics', 'Statistics', { tables: [statisticsTable(result)] });
-  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}: ${markerText('failed')}: ${c.error ?? 'no reason recorded'}`) });
+  const boards = cellBoards(result);
+  if (failed.length) section('failed', 'Failed cells', { bullets: failed.map((c) => `${c.id}${onBoard(boards, c)}: ${markerText('failed')}: ${c.error ?? 'no reason recorded'}`) });
   if (missing.length) section('not-run', 'Not run', { bullets: missing });
   if (result.warnings.length) section('warnings', 'Warnings', { bullets: result.warnings });
   sections.push(rooflineSectionModel(result, isRemoteServer(result)));
+  if (boards) addBoardColumns(sections, boards);
   sections.push(legendSection(`Figures are medians; where a table shows an interval, [a–b] is the ${INTERVAL_LABELS['median-ci']} and (range a–b) the min–max of fewer than ${MIN_VALUES_FOR_MEDIAN_INTERVAL} values.`));
   return {
     title: `${result.suite.name} — run ${result.runId}`,
     facts: [
       `Target: ${result.target}; ${drivenOverSsh(result) ? 'driver host (the machine running bench, not the board; threads and peak RSS are its own)' : 'host'} ${env.host.cpu} (${env.host.physicalCores} physical cores, ${fmtBytes(env.host.memoryBytes)}), ${env.os.distro} ${env.os.release}, ${env.host.arch}${isRemoteServer(result) ? ' (the benchmarking client: the server runs elsewhere)' : ''}`,
+      ...shardFacts(result),
       ...boardLines(result),
       ...boardStateSummary(result),
       `Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; git ${env.git.revision?.slice(0, 10) ?? 'unknown'}${env.git.dirty ? ' (dirty)' : ''}`,

@@ -9,7 +9,16 @@
  *   (M-RoPE t/h/w sections; llama.cpp gives text tokens the same position on all axes, which
  *   equals 1-D RoPE, as the ONNX build does for text).
  * - `qwen3` for Qwen3 (InternVL3.5's LLM): no q/k/v bias, `attn_q_norm` / `attn_k_norm` gains
- *   over head_dim (QK-norm). Qwen3-VL's LLM (llama.cpp `qwen3vl`) is refused, not approximated.
+ *   over head_dim (QK-norm).
+ * - `qwen3vl` for Qwen3-VL's LLM: qwen3 tensors plus `qwen3vl.rope.dimension_sections` [t, h, w, 0]
+ *   (llama.cpp applies them interleaved, LLAMA_ROPE_TYPE_IMROPE) and `qwen3vl.n_deepstack_layers`
+ *   (the vision tower's DeepStack taps): llama.cpp then takes n_embd x (1 + taps) per input
+ *   embedding and adds slice k+1 to the output of layer k (src/models/qwen3vl.cpp), as the ONNX
+ *   decoder adds deepstack_visual_embeds[k] after layer k. Text tokens get zeros there.
+ *   One difference from HF's interleaved M-RoPE that no file can remove: ggml gives the rotary
+ *   pairs past 3 x section (j % 3 == 1 or 2, j >= 3 x h or 3 x w sections) the 4th position
+ *   (0 for text and image tokens) where HF gives them t; those are the slowest frequencies
+ *   (pairs 61 and 62 of 64 at full scale, 7 of 8 at tiny: angles under 1e-5 rad per position).
  * - `llama` for SmolLM2 (SmolVLM's LLM): llama.cpp rotates adjacent pairs (ROPE_TYPE_NORM), so
  *   q and k rows are permuted as llama.cpp's HF converter does, which keeps the function equal
  *   to the rotate_half ONNX graph on the same weights.
@@ -38,18 +47,33 @@ export const GGUF_WEIGHT_TYPE: Record<Precision, GgmlTypeName> = { fp32: 'F32', 
 /** llama_ftype of such a file (general.file_type). */
 const FILE_TYPE: Record<GgmlTypeName, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
 
-export type GgufArchitecture = 'qwen2' | 'qwen2vl' | 'qwen3' | 'llama';
+export type GgufArchitecture = 'qwen2' | 'qwen2vl' | 'qwen3' | 'qwen3vl' | 'llama';
 
-/** llama.cpp architecture of a descriptor's LLM; throws for the ones not written yet. */
+/** llama.cpp architecture of a descriptor's LLM. */
 export function ggufArchitecture(llm: LanguageModel): GgufArchitecture {
   if (llm.kind === 'llama') return 'llama';
   if (llm.kind === 'qwen3') {
-    // Qwen3-VL's text model is llama.cpp's `qwen3vl` (interleaved M-RoPE sections and DeepStack
-    // inputs): not written; Qwen3 with 1-D RoPE (InternVL3.5) is plain `qwen3`.
-    if (llm.mropeSections) throw new InputError('GGUF: Qwen3-VL\'s LLM (llama.cpp arch qwen3vl, interleaved M-RoPE, DeepStack) is not written by the zoo yet; use the ONNX build');
-    return 'qwen3';
+    if (!llm.mropeSections) return 'qwen3';
+    // llama.cpp's only Qwen3 arch with M-RoPE is qwen3vl, whose sections are interleaved.
+    if (!llm.mropeInterleaved) throw new InputError('GGUF: a Qwen3 LLM with contiguous M-RoPE sections has no llama.cpp architecture (qwen3vl interleaves them)');
+    return 'qwen3vl';
   }
+  if (llm.mropeInterleaved) throw new InputError('GGUF: a Qwen2 LLM with interleaved M-RoPE sections has no llama.cpp architecture (qwen2vl keeps them contiguous)');
   return llm.mropeSections ? 'qwen2vl' : 'qwen2';
+}
+
+/**
+ * DeepStack levels of a Qwen3-VL LLM in llama.cpp. Fewer than its layers: llama.cpp v0.4.0
+ * (src/models/qwen3vl.cpp) cuts the last layer's rows to the output rows before adding level
+ * k after layer k, so a level after the last layer aborts every decode in ggml
+ * (GGML_ASSERT(ggml_can_repeat(b, a)) in ggml_add); the real models have 3 levels for 28+ layers.
+ */
+function deepstackLevels(d: VlmDescriptor): number {
+  const levels = d.vision.deepstackLayers?.length ?? 0;
+  if (levels >= d.llm.layers) {
+    throw new InputError(`GGUF: ${d.id} (${d.scale}) has ${levels} DeepStack levels for ${d.llm.layers} LLM layers; llama.cpp's qwen3vl adds level k after layer k and cannot add one after the last layer (src/models/qwen3vl.cpp), so it needs more layers than levels`);
+  }
+  return levels;
 }
 
 /** llama.cpp pre-tokenizer names of the real models (tokenizer.ggml.pre). */
@@ -211,10 +235,12 @@ export function ggufMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName,
     [`${a}.attention.layer_norm_rms_epsilon`, f32(llm.rmsEps)],
     [`${a}.vocab_size`, u32(llm.vocab)],
   ];
-  if (arch === 'qwen2vl') {
+  if (arch === 'qwen2vl' || arch === 'qwen3vl') {
     const [t, h, w] = llm.mropeSections!;
     md.push([`${a}.rope.dimension_sections`, { type: 'array', itemType: 'int32', value: [t, h, w, 0] }]);
   }
+  // The DeepStack levels the mmproj appends to each image token (llama.cpp checks the widths agree).
+  if (arch === 'qwen3vl') md.push([`${a}.n_deepstack_layers`, u32(deepstackLevels(d))]);
   md.push(
     ['tokenizer.ggml.model', str('gpt2')],
     ['tokenizer.ggml.pre', str(PRE_TOKENIZER[d.family])],

@@ -28,7 +28,21 @@
  * - `idefics3` (SmolVLM-256M): SigLIP (learned positions, no CLS, post-LayerNorm, gelu_tanh =
  *   ggml's GELU), pixel shuffle, `mm.model.fc` without bias; `clip.vision.preproc_image_size` =
  *   4 tiles (SmolVLM's size.longest_edge 2048 for 512 px tiles), as the converter writes it.
- * Qwen3-VL is refused: its LLM (llama.cpp arch qwen3vl) is not written, nor its DeepStack tower.
+ * - `qwen3vl_merger` (Qwen3-VL-2B; read against llama.cpp v0.4.0 = node-llama-cpp's bundle,
+ *   tools/mtmd/models/qwen3vl.cpp, clip.cpp, conversion/qwen3vl.py): the Qwen2-VL patch kernels
+ *   plus `v.patch_embd.bias`, the learned position table `v.position_embd.weight` (HF row order
+ *   h * n + w; mtmd resizes it to the patch grid bilinearly with aligned corners, which is HF's
+ *   fast_pos_embed_interpolate on linspace(0, n-1) and the ONNX encoder's 4-row gather), fused
+ *   `attn_qkv` (mtmd's graph reads only the fused form), LayerNorm blocks with gelu_tanh
+ *   (`use_gelu`: ggml's GELU is the tanh form, exactly HF's gelu_pytorch_tanh), merger LayerNorm
+ *   before the merge as `v.post_ln`, merger as `mm.0` / `mm.2`, and per DeepStack tap at block i
+ *   `v.deepstack.{i}.norm|fc1|fc2` (LayerNorm after the merge; i = the block, as the converter
+ *   maps deepstack_merger_list[k] to deepstack_visual_indexes[k]). mtmd appends the taps' outputs
+ *   to each image token: n_embd x (1 + taps) per token, the ONNX encoder's image_features then
+ *   deepstack_features[k]. mtmd's merger GELUs are ggml's tanh form where HF (nn.GELU) and the
+ *   ONNX encoder use erf (about 1e-3 per activation). mtmd keeps an image between 8 and 4096
+ *   tokens (clip.cpp set_limit_image_tokens; it reads no pixel limits from the file for this
+ *   projector), where Qwen3-VL's processor keeps it between 64 and 16384.
  *
  * ggml's GELU (`use_gelu`, and the merger / projector GELUs mtmd hard-codes) is the tanh
  * approximation where the ONNX graphs of InternVL and Qwen use the erf form: differences around
@@ -38,9 +52,9 @@ import { InputError } from '../../core/errors.ts';
 import type { VlmDescriptor } from '../descriptors.ts';
 import { linearBias, linearWeight, type LinearSpec, type Precision } from '../layers/linear.ts';
 import { biasTensor, gainTensor } from '../layers/norms.ts';
+import { positionTable } from '../layers/qwen2-vision.ts';
 import { classEmbedding, layerScaleTensor, patchEmbeddingWeight, positionEmbedding } from '../layers/vision.ts';
-import { PIXEL_CONVENTIONS } from '../preprocess/pixels.ts';
-import { familyPreprocessing } from '../preprocess/plan.ts';
+import { familyPixels } from '../preprocess/pixels.ts';
 import { RandomTensor } from '../weights/random.ts';
 import { f32, str, u32, type GgufTensor, type GgufValue } from './container.ts';
 import { encodeMatrix, GGML_TYPES, type GgmlTypeName } from './quants.ts';
@@ -100,7 +114,7 @@ export type MmprojSupport = { projector: string; differs?: string } | { reason: 
 /** The mtmd projector type of a descriptor (and where mtmd's function differs from the ONNX encoder's), or the reason it has no mmproj. */
 export function mmprojSupport(d: VlmDescriptor): MmprojSupport {
   const writer = WRITERS[d.family];
-  if (!writer) return { reason: NOT_WRITTEN[d.family] ?? `family ${d.family} has no mmproj writer` };
+  if (!writer) return { reason: `family ${d.family} has no mmproj writer` };
   const differs = writer.differs?.(d);
   return { projector: writer.projector, ...(differs ? { differs } : {}) };
 }
@@ -218,6 +232,25 @@ function internVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): Gg
 
 type ProjectorLayer = VlmDescriptor['projector']['layers'][number];
 
+/**
+ * The Qwen-VL patch embedding: the Linear over flattened patches (row layout: channel, frame, y,
+ * x) is the Conv3d; its frame t is a Conv2d kernel (`v.patch_embd.weight`, `.weight.1`), and
+ * Qwen3-VL's bias is `v.patch_embd.bias`.
+ */
+function qwenPatchTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
+  const v = d.vision;
+  const P = v.patchSize;
+  const T = v.temporalPatchSize!;
+  const patchDim = v.channels * T * P * P;
+  const spec: LinearSpec = { name: 'vision.patch_embed.proj', inFeatures: patchDim, outFeatures: v.hidden, bias: v.patchBias ?? false };
+  const patch = linearWeight(seed, spec);
+  const tensors: GgufTensor[] = [0, 1].map((t) =>
+    convKernel(t === 0 ? 'v.patch_embd.weight' : 'v.patch_embd.weight.1', type, d, (o, c, y, x) => patch.at(o * patchDim + ((c * T + t) * P + y) * P + x)),
+  );
+  if (spec.bias) tensors.push(vector('v.patch_embd.bias', linearBias(seed, spec)));
+  return tensors;
+}
+
 /** Qwen2-VL (`qwen2vl_merger`) and Qwen2.5-VL (`qwen2.5vl_merger`). */
 function qwenVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
   const v = d.vision;
@@ -236,15 +269,7 @@ function qwenVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): Gguf
     'a Qwen2-VL / Qwen2.5-VL ViT (temporal patch 2, no patch bias, 2x2 merger: norm with the blocks\' eps, Linear, GELU, Linear)',
   );
   const rms = v.norm === 'rms';
-  const P = v.patchSize;
-  const T = v.temporalPatchSize!;
-  const C = v.channels;
-  const patchDim = C * T * P * P;
-  // The Linear over flattened patches (row layout: channel, frame, y, x) is the Conv3d; its frame t is a Conv2d kernel.
-  const patch = linearWeight(seed, { name: 'vision.patch_embed.proj', inFeatures: patchDim, outFeatures: v.hidden, bias: false });
-  const tensors: GgufTensor[] = [0, 1].map((t) =>
-    convKernel(t === 0 ? 'v.patch_embd.weight' : 'v.patch_embd.weight.1', type, d, (o, c, y, x) => patch.at(o * patchDim + ((c * T + t) * P + y) * P + x)),
-  );
+  const tensors = qwenPatchTensors(d, seed, type);
   for (let i = 0; i < v.layers; i++) {
     const src = `vision.encoder.layers.${i}`;
     const dst = `v.blk.${i}`;
@@ -260,10 +285,66 @@ function qwenVlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): Gguf
   }
   // The merger's ln_q normalises each patch before the 2x2 merge: mtmd's post-layernorm.
   tensors.push(...normTensors('v.post_ln', seed, 'projector.norm', v.hidden, rms));
+  tensors.push(...mergerMlpTensors(['mm.0', 'mm.2'], type, seed, 'projector', v.hidden * 4, d));
+  return tensors;
+}
+
+/** The 2-layer merger MLP `src`.{0,1} as mtmd's `fc1` / `fc2` pair named by `names`, over `merged` inputs. */
+function mergerMlpTensors(names: [string, string], type: GgmlTypeName, seed: number, src: string, merged: number, d: VlmDescriptor): GgufTensor[] {
+  const [first, second] = d.projector.layers as [ProjectorLayer, ProjectorLayer];
+  return [
+    ...linearTensors(names[0], type, seed, { name: `${src}.0`, inFeatures: merged, outFeatures: first.out, bias: first.bias }),
+    ...linearTensors(names[1], type, seed, { name: `${src}.1`, inFeatures: first.out, outFeatures: second.out, bias: second.bias }),
+  ];
+}
+
+/** Qwen3-VL (`qwen3vl_merger`): learned interpolated positions, fused qkv, DeepStack mergers. */
+function qwen3VlTensors(d: VlmDescriptor, seed: number, type: GgmlTypeName): GgufTensor[] {
+  const v = d.vision;
+  const p = d.projector;
+  const table = v.positionEmbeddings ?? 0;
+  const taps = v.deepstackLayers ?? [];
+  checkTower(
+    d,
+    v.kind === 'qwen3-vit' &&
+      v.temporalPatchSize === 2 &&
+      v.patchBias === true &&
+      table > 0 &&
+      Number.isInteger(Math.sqrt(table)) &&
+      v.qkvBias &&
+      v.norm !== 'rms' &&
+      v.mlp !== 'gated' &&
+      v.activation === 'gelu_tanh' &&
+      v.windowSize === undefined &&
+      p.mergeFactor === 2 &&
+      p.norm === 'before-merge' &&
+      p.normEps === v.normEps &&
+      p.layers.length === 2 &&
+      p.layers.every((l) => l.bias) &&
+      p.layers[0]!.activation === 'gelu' &&
+      taps.every((t) => Number.isInteger(t) && t >= 0 && t < v.layers),
+    'a Qwen3-VL ViT (temporal patch 2, patch bias, square learned position table, qkv bias, LayerNorm, gelu_tanh, no windows) with 2x2 mergers (Linear, GELU, Linear, with biases; the blocks\' eps) and DeepStack taps inside the tower',
+  );
+  const tensors = qwenPatchTensors(d, seed, type);
+  tensors.push(matrix('v.position_embd.weight', 'F32', positionTable(seed, d), table, v.hidden));
+  for (let i = 0; i < v.layers; i++) {
+    const src = `vision.encoder.layers.${i}`;
+    const dst = `v.blk.${i}`;
+    tensors.push(...normTensors(`${dst}.ln1`, seed, `${src}.norm1`, v.hidden, false));
+    tensors.push(...linearTensors(`${dst}.attn_qkv`, type, seed, { name: `${src}.attn.qkv`, inFeatures: v.hidden, outFeatures: 3 * v.hidden, bias: true }));
+    tensors.push(...linearTensors(`${dst}.attn_out`, type, seed, { name: `${src}.attn.proj`, inFeatures: v.hidden, outFeatures: v.hidden, bias: true }));
+    tensors.push(...normTensors(`${dst}.ln2`, seed, `${src}.norm2`, v.hidden, false));
+    tensors.push(...linearTensors(`${dst}.ffn_up`, type, seed, { name: `${src}.mlp.fc1`, inFeatures: v.hidden, outFeatures: v.intermediate, bias: true }));
+    tensors.push(...linearTensors(`${dst}.ffn_down`, type, seed, { name: `${src}.mlp.fc2`, inFeatures: v.intermediate, outFeatures: v.hidden, bias: true }));
+  }
   const merged = v.hidden * 4;
-  const [first, second] = p.layers as [ProjectorLayer, ProjectorLayer];
-  tensors.push(...linearTensors('mm.0', type, seed, { name: 'projector.0', inFeatures: merged, outFeatures: first.out, bias: first.bias }));
-  tensors.push(...linearTensors('mm.2', type, seed, { name: 'projector.1', inFeatures: first.out, outFeatures: second.out, bias: second.bias }));
+  tensors.push(...normTensors('v.post_ln', seed, 'projector.norm', v.hidden, false));
+  tensors.push(...mergerMlpTensors(['mm.0', 'mm.2'], type, seed, 'projector', merged, d));
+  taps.forEach((block, k) => {
+    const src = `projector.deepstack.${k}`;
+    tensors.push(...normTensors(`v.deepstack.${block}.norm`, seed, `${src}.norm`, merged, false));
+    tensors.push(...mergerMlpTensors([`v.deepstack.${block}.fc1`, `v.deepstack.${block}.fc2`], type, seed, src, merged, d));
+  });
   return tensors;
 }
 
@@ -341,6 +422,12 @@ const WRITERS: Partial<Record<VlmDescriptor['family'], FamilyWriter>> = {
     ],
     differs: qwen25Differs,
   },
+  'qwen3-vl': {
+    projector: 'qwen3vl_merger',
+    tensors: qwen3VlTensors,
+    // The converter also writes clip.vision.is_deepstack_layers; clip.cpp v0.4.0 does not read it (it counts the v.deepstack tensors).
+    metadata: (d) => [['clip.vision.spatial_merge_size', u32(d.projector.mergeFactor)]],
+  },
   smolvlm: {
     projector: 'idefics3',
     tensors: idefics3Tensors,
@@ -349,10 +436,6 @@ const WRITERS: Partial<Record<VlmDescriptor['family'], FamilyWriter>> = {
       ['clip.vision.preproc_image_size', u32(IDEFICS3_LONGEST_EDGE_TILES * d.vision.imageSize)],
     ],
   },
-};
-
-const NOT_WRITTEN: Partial<Record<VlmDescriptor['family'], string>> = {
-  'qwen3-vl': 'Qwen3-VL\'s tower (DeepStack, interpolated positions; mtmd projector qwen3vl_merger) is not written as an mmproj, nor its LLM (llama.cpp arch qwen3vl)',
 };
 
 /** clip.use_gelu / clip.use_silu: mtmd's block activation (neither = QuickGELU). */
@@ -366,10 +449,9 @@ function activationKeys(d: VlmDescriptor): Array<[string, GgufValue]> {
 
 export function mmprojMetadata(d: VlmDescriptor, seed: number, type: GgmlTypeName, support: { projector: string; differs?: string }): Array<[string, GgufValue]> {
   const v = d.vision;
-  const family = familyPreprocessing(d.family);
-  if (!family) throw new InputError(`mmproj GGUF: family ${d.family} has no reference preprocessing (pixel mean/std) in the zoo`);
-  // The same normalisation the ONNX runner applies, so both runtimes see the same tensor.
-  const pixels = PIXEL_CONVENTIONS[family];
+  // The reference processor's normalisation, as the ONNX runner applies it, so both runtimes see the same tensor.
+  const pixels = familyPixels(d.family);
+  if (!pixels) throw new InputError(`mmproj GGUF: family ${d.family} has no reference pixel mean/std in the zoo`);
   const floats = (values: readonly number[]): GgufValue => ({ type: 'array', itemType: 'float32', value: values });
   // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7.
   const fileType = type === 'F32' ? 0 : type === 'Q8_0' ? 7 : 1;

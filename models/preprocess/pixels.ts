@@ -3,7 +3,7 @@
  * shared by the ONNX runner's preprocessing and the mmproj GGUF writer (which records the same
  * mean/std for llama.cpp's mtmd).
  */
-import type { PreprocessFamily } from './plan.ts';
+import { familyPreprocessing, type PreprocessFamily } from './plan.ts';
 
 /** Per-family pixel conventions of the reference processors. */
 export interface PixelConvention {
@@ -22,3 +22,16 @@ export const PIXEL_CONVENTIONS: Record<PreprocessFamily, PixelConvention> = {
   smolvlm: { kernel: 'lanczos3', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
 };
 
+/**
+ * Qwen3-VL's processor (Qwen2VLImageProcessorFast with Qwen3-VL's preprocessor_config.json:
+ * image_mean / image_std 0.5, BICUBIC). The zoo has no Qwen3-VL resize plan yet (plan.ts
+ * familyPreprocessing is null for it), only these pixels, which its mmproj GGUF records.
+ */
+export const QWEN3_VL_PIXELS: PixelConvention = { kernel: 'cubic', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
+/** The pixel convention of a zoo family's reference processor; null when the zoo has none. */
+export function familyPixels(family: string): PixelConvention | null {
+  if (family === 'qwen3-vl') return QWEN3_VL_PIXELS;
+  const preprocess = familyPreprocessing(family);
+  return preprocess ? PIXEL_CONVENTIONS[preprocess] : null;
+}

@@ -29,6 +29,13 @@ export const QWEN2_VL_DEFAULTS: SmartResizeOptions = { factor: 28, minPixels: 56
  */
 export const QWEN2_VL_VIDEO_DEFAULTS: SmartResizeOptions = { factor: 28, minPixels: 128 * 28 * 28, maxPixels: 28 * 28 * 768 };
 
+/**
+ * Qwen3-VL's image processor (the same smart_resize): patch 16 x merge 2 = factor 32, and its
+ * preprocessor_config.json size {shortest_edge: 65536, longest_edge: 16777216}, which
+ * Qwen2VLImageProcessorFast reads as min_pixels / max_pixels (64 to 16384 tokens).
+ */
+export const QWEN3_VL_DEFAULTS: SmartResizeOptions = { factor: 32, minPixels: 65536, maxPixels: 16777216 };
+
 export const QWEN2_VL_TEMPORAL_PATCH = 2;
 export const QWEN2_VL_MERGE = 2;
 

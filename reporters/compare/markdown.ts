@@ -1,6 +1,7 @@
 import { renderMarkdown } from '../render/markdown.ts';
 import { cell, codeSpan, columns, type Report, type Section, type Table, type TableCell } from '../report-model.ts';
 import type { Comparison, MetricComparison, RunRef } from '../../analysis/comparison-types.ts';
+import { comparedBoards } from '../cell-boards.ts';
 import { allowedDifferencesLine, findingText, fmtCiPct, fmtMedian, fmtPct, gateLine, summaryLine, verdictText } from './verdict-text.ts';
 
 /**
@@ -67,14 +68,18 @@ function runsTable(c: Comparison): Table {
   };
 }
 
+/** A result merged from several boards' shards on either side: each row says which boards measured it. */
+const byBoard = (c: Comparison): boolean => c.base.cellBoards !== undefined || c.cand.cellBoards !== undefined;
+
 const METRIC_COLUMNS = (c: Comparison) =>
-  columns([['Cell', 'left'], ['Base median', 'right'], ['Cand median', 'right'], ['Change', 'right'], [`${c.confidence * 100}% CI`, 'right'], ['n (base / cand)', 'right'], ['Verdict', 'left']]);
+  columns([['Cell', 'left'], ...(byBoard(c) ? [['Board (base / cand)', 'left'] as ['Board (base / cand)', 'left']] : []), ['Base median', 'right'], ['Cand median', 'right'], ['Change', 'right'], [`${c.confidence * 100}% CI`, 'right'], ['n (base / cand)', 'right'], ['Verdict', 'left']]);
 
 // A comparison of thousands of cells makes a row per cell and metric: cells are plain objects, built once.
 function metricRow(r: MetricComparison, c: Comparison): TableCell[] {
   const verdict = verdictText(r, c.thresholdPct);
   return [
     { text: r.cellId },
+    ...(byBoard(c) ? [comparedBoards(c.base, c.cand, r.cellId)] : []),
     { text: fmtMedian(r.base.median, r.unit), unit: r.unit, ...(r.base.median === null ? {} : { value: r.base.median }), n: r.base.n },
     { text: fmtMedian(r.cand.median, r.unit), unit: r.unit, ...(r.cand.median === null ? {} : { value: r.cand.median }), n: r.cand.n },
     { text: fmtPct(r.changePct), status: 'derived' },

@@ -8,6 +8,10 @@
  *   between 8 and 4096 tokens (clip.cpp set_limit_image_tokens(8, 4096)); the reference
  *   (transformers' processor) keeps it between min_pixels 56x56 (4 tokens) and max_pixels
  *   28x28x1280 (1280 tokens), so a frame under 8 tokens is upscaled by mtmd only;
+ * - Qwen3-VL: the same smart resize at 32 px (patch 16 x merge 2) within the same 8-4096 tokens
+ *   (v0.4.0 clip.cpp, same branch); the reference keeps 64-16384 tokens (preprocessor_config
+ *   shortest_edge 65536 / longest_edge 16777216 px), so a frame under 64 tokens is upscaled by
+ *   the reference only, and one over 4096 is downscaled by mtmd only;
  * - SmolVLM (Idefics3): the longest edge resized to clip.vision.preproc_image_size (4 tiles, as
  *   SmolVLM's size.longest_edge) and cut into tiles, plus the global image: the reference's
  *   image splitting.
@@ -16,13 +20,15 @@
 import { InputError } from '../../core/errors.ts';
 import type { VlmDescriptor } from '../../models/descriptors.ts';
 import { IDEFICS3_LONGEST_EDGE_TILES } from '../../models/gguf/mmproj.ts';
-import { familyPreprocessing, imagePlan, type PreprocessFamily } from '../../models/preprocess/plan.ts';
+import { familyPreprocessing, imagePlan, type PreprocessFamily, type PreprocessLimits, type VisualPlan } from '../../models/preprocess/plan.ts';
+import { QWEN3_VL_DEFAULTS } from '../../models/preprocess/qwen2-vl.ts';
 
 /** clip.cpp's token limits for the Qwen-VL projectors (set_limit_image_tokens). */
 export const MTMD_QWEN_TOKEN_LIMITS = { min: 8, max: 4096 } as const;
 
 export interface FramePreprocessing {
-  family: PreprocessFamily;
+  /** The reference processor's family (Qwen3-VL resizes as Qwen2-VL with its own factor and limits). */
+  family: PreprocessFamily | 'qwen3-vl';
   /** Tokens per frame under the suite's reference preprocessing. */
   referenceTokens: number;
   /** Tokens per frame the ORT runner's image cell encodes (one tile per frame without a resolution axis). */
@@ -43,16 +49,25 @@ export function mtmdQwenSide(side: number, factor: number, limits = MTMD_QWEN_TO
   return s;
 }
 
-export function compareFramePreprocessing(d: VlmDescriptor, mtmdTokens: number): FramePreprocessing {
-  const family = familyPreprocessing(d.family);
+/** The reference plan of one square frame: Qwen3-VL is Qwen2-VL's smart resize with its own factor and pixel limits. */
+function referencePlan(d: VlmDescriptor, side: number, factor: number): { family: FramePreprocessing['family']; plan: VisualPlan } {
+  const qwen3 = d.family === 'qwen3-vl';
+  const family = qwen3 ? 'qwen2-vl' : familyPreprocessing(d.family);
   if (!family) throw new InputError(`llamacpp runner: family ${d.family} has no reference preprocessing in the zoo`);
+  const limits: PreprocessLimits = qwen3 ? { minPixels: QWEN3_VL_DEFAULTS.minPixels, maxPixels: QWEN3_VL_DEFAULTS.maxPixels } : {};
+  const plan = imagePlan(family, { width: side, height: side }, { tileSize: side, tokensPerTile: d.imageTokensPerTile, factor }, limits);
+  if (!qwen3) return { family, plan };
+  return { family: 'qwen3-vl', plan: { ...plan, detail: `${plan.detail.replace(/\)$/, '')}, min_pixels ${QWEN3_VL_DEFAULTS.minPixels})` } };
+}
+
+export function compareFramePreprocessing(d: VlmDescriptor, mtmdTokens: number): FramePreprocessing {
   const side = d.vision.imageSize;
   const factor = d.vision.patchSize * d.projector.mergeFactor;
-  const plan = imagePlan(family, { width: side, height: side }, { tileSize: side, tokensPerTile: d.imageTokensPerTile, factor });
+  const { family, plan } = referencePlan(d, side, factor);
   const perTile = d.imageTokensPerTile;
   let rule: string;
   let mtmdTiles: number;
-  if (family === 'qwen2-vl') {
+  if (family === 'qwen2-vl' || family === 'qwen3-vl') {
     mtmdTiles = 1;
     const s = mtmdQwenSide(side, factor);
     const size = (s / factor) ** 2 === mtmdTokens ? `, ${side}x${side} -> ${s}x${s}` : '';

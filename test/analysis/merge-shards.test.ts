@@ -3,27 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bench } from '../hardening/cli-harness.ts';
 import type { RunResult } from '../../core/result-types.ts';
-import { mergeShards, type ShardInput } from '../../analysis/merge-shards.ts';
+import { mergeShards } from '../../analysis/merge-shards.ts';
+import { cellIdentity, diffIdentities, identityKey } from '../../analysis/identity.ts';
 import { readResult } from '../../harness/result-store.ts';
-import { planShards, shardRecord } from '../../harness/shard.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
+import { inputs, shardResults } from '../helpers/shard-results.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 
-/** A 4-cell plan split over `count` boards; each shard is a result holding its own cells only. */
-function shardResults(count: number, opts: { seed?: number; factor?: Record<string, number> } = {}): RunResult[] {
-  const whole = makeResult({ seed: opts.seed ?? 1, cells: boardCells(opts.factor) });
-  const plan = planShards({ suiteHash: whole.suite.hash, cellIds: whole.cells.map((c) => c.id), count });
-  return plan.shards.map((s) => {
-    const r = makeResult({ seed: (opts.seed ?? 1) * 10 + s.shard, cells: boardCells(opts.factor), runId: `shard-${s.shard}`, hostname: `orin-0${s.shard}` });
-    r.cells = r.cells.filter((c) => s.cells.includes(c.id));
-    r.plannedCells = [...s.cells];
-    r.shard = shardRecord(plan, { index: s.shard, count }, `orin-0${s.shard}`);
-    return r;
-  });
-}
-
-const inputs = (results: RunResult[]): ShardInput[] => results.map((result, i) => ({ file: `shard${i + 1}.json`, result }));
 
 describe('mergeShards', () => {
   it('joins the shards of one plan: every cell once, in plan order, each with the board it ran on', () => {
@@ -105,6 +92,37 @@ async function bench_(args: string[], cwd: string): Promise<{ status: number; st
     delete process.env['BENCH_HISTORY_DB'];
   }
 }
+
+describe('the configuration identity of a merged result', () => {
+  const ORIN = { 'board.model': 'NVIDIA Jetson Orin NX 16GB', 'power.nvpmodel': 'MAXN' };
+  const keys = (r: RunResult) => new Map(r.cells.map((c) => [c.id, identityKey(cellIdentity(r, c))]));
+
+  it('is that of a run on one board of the pool: board model and power mode, not the host or the board\'s name', () => {
+    for (const ssh of [false, true]) {
+      const merged = mergeShards(inputs(shardResults(2, { sshTargets: ssh, board: ORIN }))).result;
+      // An unsharded run on one board of the pool (another host name, its own target name).
+      const single = makeResult({ seed: 7, cells: boardCells(), hostname: 'orin-09', board: ORIN, ...(ssh ? { target: 'orin-09' } : {}) });
+      expect(keys(merged), ssh ? 'boards over SSH' : 'runners on the boards').toEqual(keys(single));
+      for (const c of merged.cells) {
+        expect(diffIdentities(cellIdentity(merged, c), cellIdentity(single, single.cells.find((x) => x.id === c.id)!))).toEqual([]);
+      }
+      // The host and the board of each shard stay recorded (the run's context facts name the host).
+      expect(merged.merged!.shards.map((s) => [s.board, s.host])).toEqual([['orin-01', 'orin-01'], ['orin-02', 'orin-02']]);
+    }
+    // Another power mode is another configuration, merged or not.
+    const merged = mergeShards(inputs(shardResults(2, { sshTargets: true, board: ORIN }))).result;
+    const other = makeResult({ seed: 7, cells: boardCells(), target: 'orin-09', board: { ...ORIN, 'power.nvpmodel': '15W' } });
+    const d = diffIdentities(cellIdentity(merged, merged.cells[0]!), cellIdentity(other, other.cells[0]!));
+    expect(d.map((x) => x.field)).toEqual(['power_mode']);
+  });
+
+  it('without a recorded board model, boards over SSH are told apart by their names only: not one configuration (fails closed)', () => {
+    const merged = mergeShards(inputs(shardResults(2, { sshTargets: true }))).result;
+    const single = makeResult({ seed: 7, cells: boardCells(), target: 'orin-01' });
+    const d = diffIdentities(cellIdentity(merged, merged.cells[0]!), cellIdentity(single, single.cells[0]!));
+    expect(d.map((x) => [x.field, x.base, x.cand])).toEqual([['target', 'orin-01,orin-02', 'orin-01']]);
+  });
+});
 
 describe('bench merge, then report, compare, history and publish read the merged result', () => {
   it('takes the merged result like any other', async () => {

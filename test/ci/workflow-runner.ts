@@ -4,13 +4,13 @@
  * env, matrix, needs, steps, strategy contexts; the functions the workflow uses), `if:` conditions
  * decide which steps run, and $GITHUB_ENV / $GITHUB_OUTPUT / $GITHUB_STEP_SUMMARY work as on a
  * runner. `uses:` steps are simulated: checkout clones the test's origin repository into the job's
- * workspace (with the project's sources linked in), upload/download-artifact copy folders through
+ * workspace (the test commits the project's sources there with copyProjectSources), upload/download-artifact copy folders through
  * an artifact store, setup-node and the Pages actions are recorded only. `npm ci` is skipped: the
  * project's node_modules is linked into each workspace.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parse } from 'yaml';
 
 type Value = unknown;
@@ -231,8 +231,47 @@ export interface WorkflowSimulation {
   jobEnv?: (job: string, matrix: Record<string, Value> | null) => Record<string, string>;
 }
 
-/** Entries of the project a workspace links (sources, not outputs). */
-const LINKED = ['bin', 'cli', 'core', 'harness', 'history', 'hw-probes', 'models', 'parsers', 'publish', 'reporters', 'roofline', 'runners', 'schema', 'suites', 'targets', 'assets', 'node_modules', 'package.json', 'tsconfig.json'];
+/**
+ * The project's sources a simulated repository holds (committed by copyProjectSources): the jobs
+ * run the code of the commit they check out, and `bench run` records that commit and its clean
+ * tree, as on a real runner. Linking them instead made every job read the git state of the
+ * developer's worktree, which changes while the tests run (an edit flips `dirty`, a commit the
+ * revision) and made `bench merge` refuse shards recorded either side of the change.
+ */
+const NOT_SOURCES = ['test', 'docs'];
+
+/** Copies the project's files but its tests and docs (tracked and new, as they are in the worktree now) into `dest`, a repository to commit them in. */
+export function copyProjectSources(project: string, dest: string): void {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.', ...NOT_SOURCES.map((d) => `:(exclude)${d}`)], { cwd: project, encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`git ls-files in ${project}: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    // A tracked file deleted in the worktree is not part of the code under test.
+    if (!existsSync(join(project, file))) continue;
+    mkdirSync(dirname(join(dest, file)), { recursive: true });
+    copyFileSync(join(project, file), join(dest, file));
+  }
+}
+
+/**
+ * Runs a job's shell script as a CI runner does (bash, a failing command ends it), with the
+ * machine's PATH and HOME, `CI=true` and the given variables. TMPDIR is the test file's temp
+ * folder (test/setup/temp-per-file.ts): what the jobs' tools leave there is removed and checked
+ * with the file instead of piling up in /tmp.
+ */
+export function runJobScript(script: string, cwd: string, env: Record<string, string>): SpawnSyncReturns<string> {
+  return spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}),
+      CI: 'true',
+      ...env,
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
 
 function readKeyValues(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
@@ -403,27 +442,16 @@ export class WorkflowRunner {
         writeFileSync(outFile, '');
         writeFileSync(envFile, '');
         const script = String(fill(step.run, ctx(), fns));
-        const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
-          cwd: workspace,
-          encoding: 'utf8',
-          env: {
-            PATH: process.env['PATH'],
-            HOME: process.env['HOME'],
-            // The test file's temp folder (test/setup/temp-per-file.ts): what the jobs' tools
-            // leave in TMPDIR is removed and checked with the file instead of piling up in /tmp.
-            ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}),
-            CI: 'true',
-            GITHUB_ACTIONS: 'true',
-            GITHUB_WORKSPACE: workspace,
-            GITHUB_OUTPUT: outFile,
-            GITHUB_ENV: envFile,
-            GITHUB_STEP_SUMMARY: summaryFile,
-            ...(this.sim.jobEnv?.(name, matrix) ?? {}),
-            ...envCtx,
-            ...addedEnv,
-            ...stepEnv,
-          },
-          maxBuffer: 64 * 1024 * 1024,
+        const r = runJobScript(script, workspace, {
+          GITHUB_ACTIONS: 'true',
+          GITHUB_WORKSPACE: workspace,
+          GITHUB_OUTPUT: outFile,
+          GITHUB_ENV: envFile,
+          GITHUB_STEP_SUMMARY: summaryFile,
+          ...(this.sim.jobEnv?.(name, matrix) ?? {}),
+          ...envCtx,
+          ...addedEnv,
+          ...stepEnv,
         });
         code = r.status ?? 1;
         stdout = r.stdout;
@@ -452,7 +480,8 @@ export class WorkflowRunner {
       mkdirSync(join(workspace, '..'), { recursive: true });
       git(['clone', '--quiet', this.sim.origin, workspace], this.sim.root);
       git(['checkout', '--quiet', this.sim.ref], workspace);
-      for (const entry of LINKED) if (existsSync(join(this.sim.project, entry))) symlinkSync(join(this.sim.project, entry), join(workspace, entry));
+      // The sources are the checkout's own (copyProjectSources); only the installed packages are linked.
+      symlinkSync(join(this.sim.project, 'node_modules'), join(workspace, 'node_modules'));
       return 0;
     }
     if (uses.startsWith('actions/upload-artifact@')) {

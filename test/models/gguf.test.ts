@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { describe, expect, it } from 'vitest';
 import type { LanguageModel } from '../../models/descriptors.ts';
-import { GGUF_FILE_SESSION } from '../../models/gguf/llm.ts';
+import { GGUF_FILE_SESSION, ggufArchitecture, ggufMetadata } from '../../models/gguf/llm.ts';
 import { quantizeBlockQ4_0, quantizeBlockQ8_0 } from '../../models/gguf/quants.ts';
 import { embeddingTable } from '../../models/layers/embedding.ts';
 import { linearWeight } from '../../models/layers/linear.ts';
@@ -195,6 +195,7 @@ describe('GGUF files of the zoo (tiny scale)', () => {
     ['smolvlm-256m', 'llama', 'fp16'],
     ['internvl3_5-1b', 'qwen3', 'int8'],
     ['qwen2_5-vl-3b', 'qwen2vl', 'int4'],
+    ['qwen3-vl-2b', 'qwen3vl', 'int8'],
   ] as const)('%s: %s architecture, metadata and tensor shapes from the descriptor (%s)', async (model, arch, precision) => {
     const built = await gguf(model, precision);
     const path = built.files[GGUF_FILE_SESSION]!;
@@ -212,7 +213,9 @@ describe('GGUF files of the zoo (tiny scale)', () => {
     expect(md.get(`${arch}.attention.head_count_kv`)).toBe(llm.kvHeads);
     expect(md.get(`${arch}.rope.freq_base`)).toBe(Math.fround(llm.ropeTheta));
     expect(md.get(`${arch}.attention.layer_norm_rms_epsilon`)).toBe(Math.fround(llm.rmsEps));
-    if (arch === 'qwen2vl') expect(md.get('qwen2vl.rope.dimension_sections')).toEqual([...llm.mropeSections!, 0]);
+    if (arch === 'qwen2vl' || arch === 'qwen3vl') expect(md.get(`${arch}.rope.dimension_sections`)).toEqual([...llm.mropeSections!, 0]);
+    // Qwen3-VL: llama.cpp takes n_embd x (1 + levels) per input embedding (tiny: DeepStack from blocks 0 and 2).
+    expect(md.get('qwen3vl.n_deepstack_layers')).toBe(arch === 'qwen3vl' ? 2 : undefined);
     expect(md.get('tokenizer.ggml.model')).toBe('gpt2');
     const tokens = md.get('tokenizer.ggml.tokens') as string[];
     expect(tokens).toHaveLength(llm.vocab);
@@ -238,8 +241,13 @@ describe('GGUF files of the zoo (tiny scale)', () => {
     expect(info.tensorInfo?.map((t) => [t.name, t.dimensions.map(Number), t.ggmlType])).toEqual(g.tensors.map((t) => [t.name, t.ne, t.type]));
   });
 
-  it('refuses Qwen3-VL\'s LLM (llama.cpp qwen3vl: interleaved M-RoPE, DeepStack) instead of writing something else', async () => {
-    await expect(gguf('qwen3-vl-2b', 'int4')).rejects.toThrow(/Qwen3-VL's LLM .*not written by the zoo yet; use the ONNX build/);
+  it('refuses a Qwen3-VL LLM with as many DeepStack levels as layers (llama.cpp v0.4.0 cannot add one after the last layer), and M-RoPE forms llama.cpp has no architecture for', () => {
+    const d = getDescriptor('qwen3-vl-2b', 'tiny');
+    const md = (x: typeof d) => ggufMetadata(x, 1, 'F32', ggufArchitecture(x.llm));
+    expect(() => md({ ...d, llm: { ...d.llm, layers: 2 } })).toThrow(/2 DeepStack levels for 2 LLM layers; llama.cpp's qwen3vl .*src\/models\/qwen3vl\.cpp/);
+    expect(() => ggufArchitecture({ ...d.llm, mropeInterleaved: false })).toThrow(/contiguous M-RoPE sections has no llama.cpp architecture/);
+    expect(() => ggufArchitecture({ ...d.llm, kind: 'qwen2' })).toThrow(/interleaved M-RoPE sections has no llama.cpp architecture/);
+    expect(md(getDescriptor('qwen3-vl-2b', 'full')).find(([k]) => k === 'qwen3vl.n_deepstack_layers')?.[1]).toEqual({ type: 'uint32', value: 3 });
   });
 
   it('stores the same canonical weights as the ONNX build: q/k/v slices, the embedding table, llama q/k rows permuted for pair-wise RoPE', async () => {

@@ -1,10 +1,9 @@
 /**
  * The mmproj GGUF the zoo writes for llama.cpp's mtmd, read back with node-llama-cpp's GGUF
  * reader (independent of the writer): clip keys, tensor names and shapes mtmd's loader asks
- * for per projector (tools/mtmd/clip.cpp load_hparams / load_tensors), and the refusal for
- * Qwen3-VL. That mtmd loads it and computes the ONNX graph's function is checked in
- * test/runners/llamacpp-images.test.ts and
- * test/runners/llamacpp-images-families.test.ts.
+ * for per projector (tools/mtmd/clip.cpp load_hparams / load_tensors). That mtmd loads it and
+ * computes the ONNX graph's function is checked in test/runners/llamacpp-images.test.ts,
+ * test/runners/llamacpp-images-families.test.ts and test/runners/llamacpp-qwen3vl.test.ts.
  */
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { describe, expect, it } from 'vitest';
@@ -100,7 +99,45 @@ describe('mmproj GGUF (vision tower + projector for llama.cpp mtmd)', () => {
     expect(tensors.has('mm.model.fc.bias')).toBe(false);
   });
 
-  it('describes full-scale towers too (tensor list only, nothing written), and refuses Qwen3-VL with the reason', async () => {
+  it('writes Qwen3-VL under qwen3vl_merger\'s keys and names: patch bias, learned position table, fused qkv, DeepStack mergers at their blocks', async () => {
+    const built = await ensureModel({ model: 'qwen3-vl-2b', scale: 'tiny', precision: 'int8', layout: 'gguf', seed: 5, cacheDir });
+    const info = await readGgufFileInfo(built.files[GGUF_MMPROJ_SESSION]!);
+    const md = info.metadata as unknown as { general: Record<string, unknown>; clip: Record<string, unknown> & { vision: Record<string, unknown> } };
+    const tensors = new Map(info.tensorInfo!.map((t) => [t.name, { ne: t.dimensions.map(Number), type: t.ggmlType }]));
+    const d = built.descriptor;
+    const v = d.vision;
+    expect(md.clip['projector_type']).toBe('qwen3vl_merger');
+    expect([md.clip['use_gelu'], md.clip['use_silu']]).toEqual([true, false]);
+    expect(md.clip.vision['spatial_merge_size']).toBe(2);
+    expect(md.clip.vision['patch_size']).toBe(16);
+    // Qwen3-VL's processor normalises with mean/std 0.5 (preprocessor_config.json).
+    expect(Array.from(md.clip.vision['image_mean'] as number[])).toEqual([0.5, 0.5, 0.5]);
+    expect(Array.from(md.clip.vision['image_std'] as number[])).toEqual([0.5, 0.5, 0.5]);
+    expect(String(md.general['name'])).toMatch(/^SYNTHETIC random weights/);
+    expect(tensors.get('v.patch_embd.weight')!.ne).toEqual([16, 16, 3, v.hidden]);
+    expect(tensors.get('v.patch_embd.weight.1')!.ne).toEqual([16, 16, 3, v.hidden]);
+    expect(tensors.get('v.patch_embd.bias')!.ne).toEqual([v.hidden]);
+    // The 4x4 table as it is (mtmd interpolates it to the patch grid), F32.
+    expect(tensors.get('v.position_embd.weight')).toEqual({ ne: [v.hidden, 16], type: 0 });
+    expect(tensors.get('v.blk.2.attn_qkv.weight')).toEqual({ ne: [v.hidden, 3 * v.hidden], type: 1 });
+    expect(tensors.get('v.blk.2.attn_qkv.bias')!.ne).toEqual([3 * v.hidden]);
+    expect(tensors.has('v.blk.0.attn_q.weight')).toBe(false);
+    expect(tensors.get('v.post_ln.bias')!.ne).toEqual([v.hidden]);
+    expect(tensors.get('mm.0.weight')!.ne).toEqual([4 * v.hidden, d.projector.layers[0]!.out]);
+    expect(tensors.get('mm.2.weight')!.ne).toEqual([d.projector.layers[0]!.out, d.llm.hidden]);
+    // DeepStack taps at blocks 0 and 2: named by the block (as the converter maps deepstack_visual_indexes), LayerNorm over the merged 4 patches.
+    for (const block of [0, 2]) {
+      expect(tensors.get(`v.deepstack.${block}.norm.weight`)!.ne).toEqual([4 * v.hidden]);
+      expect(tensors.get(`v.deepstack.${block}.norm.bias`)!.ne).toEqual([4 * v.hidden]);
+      expect(tensors.get(`v.deepstack.${block}.fc1.weight`)!.ne).toEqual([4 * v.hidden, d.projector.layers[0]!.out]);
+      expect(tensors.get(`v.deepstack.${block}.fc2.weight`)!.ne).toEqual([d.projector.layers[0]!.out, d.llm.hidden]);
+    }
+    expect(tensors.has('v.deepstack.1.norm.weight')).toBe(false);
+    // 2 kernels + bias + table; 12 per block; post_ln 2; mm 4; 6 per DeepStack level (norm, fc1, fc2 with biases).
+    expect(tensors.size).toBe(4 + 12 * v.layers + 2 + 4 + 6 * 2);
+  });
+
+  it('describes full-scale towers too (tensor list only, nothing written)', async () => {
     const full = mmprojContent(getDescriptor('qwen2_5-vl-3b', 'full'), 1, 'int8');
     expect(full.differs).toBeUndefined();
     expect(full.metadata.find(([k]) => k === 'clip.vision.n_wa_pattern')?.[1]).toEqual({ type: 'uint32', value: 8 });
@@ -110,6 +147,11 @@ describe('mmproj GGUF (vision tower + projector for llama.cpp mtmd)', () => {
     const smol = mmprojContent(getDescriptor('smolvlm-256m', 'full'), 1, 'fp16');
     expect(smol.tensors.find((t) => t.name === 'mm.model.fc.weight')?.ne).toEqual([768 * 16, 576]);
     expect(smol.metadata.find(([k]) => k === 'clip.vision.preproc_image_size')?.[1]).toEqual({ type: 'uint32', value: 2048 });
-    expect(() => mmprojContent(getDescriptor('qwen3-vl-2b', 'tiny'), 1, 'fp32')).toThrow(/Qwen3-VL's tower .* is not written as an mmproj/);
+    const q3 = mmprojContent(getDescriptor('qwen3-vl-2b', 'full'), 1, 'int4');
+    // 24 blocks, DeepStack at blocks 5, 11 and 17, position table 48x48, merger 4096 -> 2048.
+    expect(q3.tensors.length).toBe(4 + 12 * 24 + 2 + 4 + 6 * 3);
+    expect(q3.tensors.find((t) => t.name === 'v.position_embd.weight')?.ne).toEqual([1024, 2304]);
+    expect(q3.tensors.filter((t) => t.name.endsWith('.fc2.weight')).map((t) => t.name)).toEqual(['v.deepstack.5.fc2.weight', 'v.deepstack.11.fc2.weight', 'v.deepstack.17.fc2.weight']);
+    expect(q3.tensors.find((t) => t.name === 'mm.2.weight')?.ne).toEqual([4096, 2048]);
   });
 });

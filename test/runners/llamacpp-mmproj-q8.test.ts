@@ -25,7 +25,7 @@ import { boardCells, makeResult } from '../compare/make-result.ts';
 import { cell, ctx } from '../helpers/ort-cell.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { removeOutDirs } from '../targets/helpers/run.ts';
-import { minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng, type MtmdTileEmbeddings } from './helpers/mtmd-embeddings.ts';
+import { minTokenCosine, mtmdEmbeddings, mtmdLevel, ortVisionOutputs, writeFramePng, type MtmdTileEmbeddings } from './helpers/mtmd-embeddings.ts';
 
 const tmp = tempDir('mmproj-q8-');
 afterAll(() => removeOutDirs());
@@ -38,7 +38,8 @@ const SEED = 99;
  * matmul's output moves by under 1 %, a cosine loss of order 1e-5..1e-4 per matmul, which the
  * tiny towers' few blocks accumulate to ~1e-3 at most. Measured lowest per-token cosines (AVX2
  * machine, 2 cores, load ~2.9): InternVL 0.99992, Qwen2-VL 0.99986, Qwen2.5-VL 0.99958, SmolVLM
- * 0.99906 (its global image is a resampled frame: 0.99935 at F32 already). 0.995 leaves room
+ * 0.99906 (its global image is a resampled frame: 0.99935 at F32 already); Qwen3-VL 0.99956 on
+ * the merger's output and 0.99978 / 0.99979 on its 2 DeepStack levels (load ~12). 0.995 leaves room
  * for other SIMD paths (AVX-512 VNNI kernels round differently) while a wrong block layout or
  * scale (cosine well under 0.99) fails.
  */
@@ -78,6 +79,7 @@ const CASES: Case[] = [
   { name: 'Qwen2-VL (qwen2vl_merger)', pair: () => ggufPair('qwen2-vl-2b', 'Q8_0'), minTokens: 4, tile: (t) => t[0]! },
   { name: 'Qwen2.5-VL (qwen2.5vl_merger, 112 px windows)', pair: async () => qwen25Pair('Q8_0'), tile: (t) => t[0]! },
   { name: 'SmolVLM (idefics3)', pair: () => ggufPair('smolvlm-256m', 'Q8_0'), tile: (t) => t[16]! },
+  { name: 'Qwen3-VL (qwen3vl_merger, merger output and 2 DeepStack levels)', pair: () => ggufPair('qwen3-vl-2b', 'Q8_0'), tile: (t) => t[0]! },
 ];
 
 describe('a Q8_0 mmproj in llama.cpp\'s mtmd against ONNX Runtime\'s fp32 vision encoder', () => {
@@ -97,11 +99,17 @@ describe('a Q8_0 mmproj in llama.cpp\'s mtmd against ONNX Runtime\'s fp32 vision
       await writeFramePng(png, p.d.vision.imageSize, 7);
       const tile = c.tile(await mtmdEmbeddings(p.llm, p.mmproj, png, c.minTokens));
       expect(tile.tokens).toBe(p.d.imageTokensPerTile);
-      const fp32 = await ortEmbeddings(p.vision, p.d, png);
-      expect(tile.data.length).toBe(fp32.length);
-      const { min, token } = minTokenCosine(tile.data, fp32, p.d.llm.hidden);
-      console.log(`${c.name}: Q8_0 mmproj vs ORT fp32, lowest per-token cosine ${min.toFixed(5)} (token ${token} of ${tile.tokens})`);
-      expect(min, `lowest per-token cosine (token ${token})`).toBeGreaterThanOrEqual(Q8_MIN_TOKEN_COSINE);
+      // Every level mtmd gives per token (Qwen3-VL: the merger's output, then each DeepStack level) against ORT's.
+      const ort = await ortVisionOutputs(p.vision, p.d, png);
+      const levels = [ort.features, ...ort.deepstack];
+      expect(levels).toHaveLength(1 + (p.d.vision.deepstackLayers?.length ?? 0));
+      levels.forEach((fp32, level) => {
+        const mine = mtmdLevel(tile, p.d.llm.hidden, levels.length, level).data;
+        expect(mine.length).toBe(fp32.length);
+        const { min, token } = minTokenCosine(mine, fp32, p.d.llm.hidden);
+        console.log(`${c.name}: Q8_0 mmproj vs ORT fp32, level ${level}, lowest per-token cosine ${min.toFixed(5)} (token ${token} of ${tile.tokens})`);
+        expect(min, `level ${level}: lowest per-token cosine (token ${token})`).toBeGreaterThanOrEqual(Q8_MIN_TOKEN_COSINE);
+      });
       // Not the F32 file by another name: its values differ from the F32 mmproj's in mtmd.
       const f32 = c.name.startsWith('Qwen2.5') ? qwen25F32() : await ggufPair(modelOf(c), undefined);
       const ref = c.tile(await mtmdEmbeddings(f32.llm, f32.mmproj, png, c.minTokens));
@@ -113,7 +121,7 @@ describe('a Q8_0 mmproj in llama.cpp\'s mtmd against ONNX Runtime\'s fp32 vision
 });
 
 function modelOf(c: Case): string {
-  return { InternVL: 'internvl2_5-1b', 'Qwen2-VL': 'qwen2-vl-2b', SmolVLM: 'smolvlm-256m' }[c.name.split(' ')[0]!]!;
+  return { InternVL: 'internvl2_5-1b', 'Qwen2-VL': 'qwen2-vl-2b', SmolVLM: 'smolvlm-256m', 'Qwen3-VL': 'qwen3-vl-2b' }[c.name.split(' ')[0]!]!;
 }
 
 let qwen25F32Pair: ReturnType<typeof qwen25Pair> | undefined;

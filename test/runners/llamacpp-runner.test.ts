@@ -47,7 +47,7 @@ const shapeOf = (rec: IterationRecord) =>
   rec.events.map((e) => (e.kind === 'phase' ? `phase:${e.phase}` : e.kind === 'token' ? `token:${e.index}` : `call:${e.phase}`));
 
 describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
-  it.each(['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m', 'internvl3_5-1b', 'qwen2_5-vl-3b'])('%s: the tiny GGUF loads in llama.cpp and generates tokens', async (zoo) => {
+  it.each(['internvl2_5-1b', 'qwen2-vl-2b', 'smolvlm-256m', 'internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b'])('%s: the tiny GGUF loads in llama.cpp and generates tokens', async (zoo) => {
     const { rec, settings } = await once(llamaCppRunner, suite(zoo), { prefill: 24, precision: 'int4' });
     expect(rec.outputTokens).toBe(6);
     expect(rec.outputTokenIds).toHaveLength(6);
@@ -131,10 +131,7 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     expect(chunked.rec.outputTokenIds).toEqual(whole.rec.outputTokenIds);
   });
 
-  it('refuses cells of a family with no GGUF form yet (Qwen3-VL), with the reason, and unknown precisions as bad input', async () => {
-    await expect(llamaCppRunner.prepare(cell({ images: 1, prefill: 24, precision: 'int8' }), suite('qwen3-vl-2b'), ctx)).rejects.toThrow(
-      /Qwen3-VL's LLM \(llama.cpp arch qwen3vl, interleaved M-RoPE, DeepStack\) is not written by the zoo yet/,
-    );
+  it('refuses unknown precisions as bad input', async () => {
     await expect(llamaCppRunner.prepare(cell({ prefill: 24, precision: 'w8a16' }), suite('internvl2_5-1b'), ctx)).rejects.toThrow(/precision "w8a16" has no GGUF form/);
   });
 

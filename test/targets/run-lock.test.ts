@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,34 @@ describe('run lock on the board', () => {
       await exercise(sshd.target('board-1'), transport);
     });
   });
+
+  it('SIGINT to a running bench run releases its lock: the next run takes it with nothing to take over', async () => {
+    const dir = tempDir('bench-lock-');
+    const holderFile = join(dir, 'vlm-edge-bench.lock.holder');
+    const child = spawn(process.execPath, [join(repo, 'bin', 'bench.mjs'), 'run', '--suite', 'internvl-tiny', '--filter', 'images=0', '--filter', 'prefill=16', '--iterations', '30', '--warmup', '0', '--out', join(dir, 'out')], {
+      cwd: repo,
+      env: { ...process.env, CI: 'true', BENCH_LOCK_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', () => undefined);
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const deadline = Date.now() + 120_000;
+    // The run holds the board's lock (its holder file names it) and is measuring a cell.
+    while (!(existsSync(holderFile) && /iteration \d+\/30/.test(stderr))) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the run never took the lock and started: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(readFileSync(holderFile, 'utf8')).toContain(`"pid":${child.pid}`);
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    // Released on the way out (not left for the next run to take over).
+    expect(existsSync(holderFile)).toBe(false);
+    const next = await acquireRunLock(new LocalTransport(), me('bench run --suite next'), 'local', dir);
+    expect(next.tookOver).toBeNull();
+    await next.release();
+  }, 150_000);
 
   it('bench run refuses while another run holds the board, naming it (exit 2)', async () => {
     const dir = tempDir('bench-lock-');

@@ -33,7 +33,10 @@ export interface MtmdSession {
   prepare(text: string, imagePaths: string[]): Promise<MtmdChunk[]>;
   /** The vision encoder on one image chunk (IMAGE_ENCODE); its embeddings are kept for prefill. */
   encodeImage(chunkIndex: number): Promise<void>;
-  /** An encoded image chunk's embeddings, tokens x n_embd row-major. */
+  /**
+   * An encoded image chunk's embeddings, tokens x nEmbdInp row-major: n_embd, or for Qwen3-VL
+   * n_embd x (1 + DeepStack levels) (the merger's output, then each level).
+   */
   imageEmbedding(chunkIndex: number): Float32Array;
   /** Every chunk into the KV memory (PREFILL): the positions evaluated and the first token (argmax of the last row). */
   prefill(): Promise<{ positions: number; token: number }>;

@@ -9,9 +9,8 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { expect } from 'vitest';
 import type { VlmDescriptor } from '../../../models/descriptors.ts';
-import { gridInputName } from '../../../models/layouts/onnx-community.ts';
-import { PIXEL_CONVENTIONS } from '../../../models/preprocess/pixels.ts';
-import { familyPreprocessing } from '../../../models/preprocess/plan.ts';
+import { DEEPSTACK_FEATURES, gridInputName } from '../../../models/layouts/onnx-community.ts';
+import { familyPixels } from '../../../models/preprocess/pixels.ts';
 import { flattenPatches, patchCount, patchGeometry, patchRowWidth } from '../../../models/qwen-patches.ts';
 import { MEDIA_MARKER } from '../../../runners/llamacpp/image-pipeline.ts';
 import { loadMtmdAddon } from '../../../runners/llamacpp/mtmd-native/addon.ts';
@@ -52,13 +51,21 @@ export async function mtmdEmbeddings(llm: string, mmproj: string, png: string, i
 
 /** ORT's `image_features` of `png` (one image of the descriptor's tile size) through `vision_encoder`. */
 export async function ortEmbeddings(visionEncoder: string, d: VlmDescriptor, png: string): Promise<Float32Array> {
+  return (await ortVisionOutputs(visionEncoder, d, png)).features;
+}
+
+/**
+ * ORT's vision encoder outputs for `png`: `image_features` [tokens x hidden] and, for Qwen3-VL,
+ * `deepstack_features` [levels x tokens x hidden] split per level.
+ */
+export async function ortVisionOutputs(visionEncoder: string, d: VlmDescriptor, png: string): Promise<{ features: Float32Array; deepstack: Float32Array[] }> {
   const side = d.vision.imageSize;
-  const family = familyPreprocessing(d.family);
-  if (!family) throw new Error(`${d.family}: no reference preprocessing`);
+  const pixels = familyPixels(d.family);
+  if (!pixels) throw new Error(`${d.family}: no reference pixel mean/std`);
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   if (info.width !== side || info.height !== side || info.channels !== 3) throw new Error(`expected a ${side}x${side} RGB frame, got ${info.width}x${info.height}x${info.channels}`);
   const chw = new Float32Array(3 * side * side);
-  normalizeTile({ data: new Uint8Array(data), width: side, height: side }, 0, 0, side, PIXEL_CONVENTIONS[family], chw);
+  normalizeTile({ data: new Uint8Array(data), width: side, height: side }, 0, 0, side, pixels, chw);
   const qwen = d.vision.temporalPatchSize !== undefined;
   const feeds: Record<string, ort.Tensor> = {};
   if (qwen) {
@@ -72,10 +79,25 @@ export async function ortEmbeddings(visionEncoder: string, d: VlmDescriptor, png
   const session = await ort.InferenceSession.create(visionEncoder);
   try {
     const out = await session.run(feeds);
-    return out['image_features']!.data as Float32Array;
+    const features = out['image_features']!.data as Float32Array;
+    const stacked = out[DEEPSTACK_FEATURES]?.data as Float32Array | undefined;
+    const levels = d.vision.deepstackLayers?.length ?? 0;
+    const deepstack = Array.from({ length: stacked ? levels : 0 }, (_, k) => stacked!.slice(k * features.length, (k + 1) * features.length));
+    return { features, deepstack };
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Level `level` of mtmd's embeddings when each token holds `levels` slices of `hidden` values
+ * (Qwen3-VL: 0 = the merger's output, k = DeepStack level k-1), as one tokens x hidden tile.
+ */
+export function mtmdLevel(tile: MtmdTileEmbeddings, hidden: number, levels: number, level: number): MtmdTileEmbeddings {
+  expect(tile.embd).toBe(hidden * levels);
+  const data = new Float32Array(tile.tokens * hidden);
+  for (let t = 0; t < tile.tokens; t++) data.set(tile.data.subarray(t * tile.embd + level * hidden, t * tile.embd + (level + 1) * hidden), t * hidden);
+  return { embd: hidden, tokens: tile.tokens, data };
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
