@@ -1,6 +1,6 @@
 /**
  * `npm run bench:llama-bindings`: the same GGUF LLM, the same llama.cpp build (node-llama-cpp's
- * prebuilt libraries), through its two bindings in this suite: node-llama-cpp's own addon (the
+ * CPU build: its prebuilt package, or its local build where one was made), through its two bindings in this suite: node-llama-cpp's own addon (the
  * text cells) and the suite's mtmd addon (the image cells, runners/llamacpp/mtmd-native). Text
  * only: a prefill of the same number of prompt positions and greedy decode steps, requests
  * alternating between the bindings (ABBA) so a drift of the shared machine hits both alike.
@@ -15,10 +15,10 @@ import { createClock } from '../core/clock.ts';
 import { summarize } from '../core/stats.ts';
 import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../models/gguf/llm.ts';
 import { ensureModel, type Precision, type Scale } from '../models/zoo.ts';
-import { llamaCpu } from '../runners/llamacpp/binding.ts';
+import { llamaFor } from '../runners/llamacpp/binding.ts';
 import { promptText } from '../runners/llamacpp/image-pipeline.ts';
 import { loadMtmdAddon } from '../runners/llamacpp/mtmd-native/addon.ts';
-import { chooseLibrary, locateLibrary } from '../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../runners/llamacpp/mtmd-native/library.ts';
 
 const env = (k: string, d: string): string => process.env[k] ?? d;
 const model = env('LB_MODEL', 'internvl2_5-1b');
@@ -37,12 +37,13 @@ const mmproj = built.files[GGUF_MMPROJ_SESSION]!;
 const contextSize = prefill + steps + 64;
 
 // The suite's addon: text through mtmd's tokeniser (its prompt length sets the node-llama-cpp prompt's).
-const { addon } = await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')));
+const library = resolveLlamaLibrary('auto');
+const { addon } = await loadMtmdAddon(library);
 const session = await addon.open({ model: llm, mmproj, nCtx: contextSize, nBatch: contextSize, nThreads: threads });
 const text = promptText(prefill, 1234);
 const positions = (await session.prepare(text, [])).reduce((n, c) => n + c.nTokens, 0);
 
-const llama = await llamaCpu();
+const llama = await llamaFor(library);
 const nlcModel = await llama.loadModel({ modelPath: llm, gpuLayers: 0 });
 const nlcContext = await nlcModel.createContext({ contextSize, batchSize: contextSize, sequences: 1, flashAttention: false, threads: { ideal: threads, min: threads } });
 const sequence = nlcContext.getSequence();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { terminalSafe } from '../core/terminal-text.ts';
 import type { ResultStore } from '../harness/result-store.ts';
 import { runSuite } from '../harness/run-suite.ts';
 import { DEFAULT_SUITE, planRun, type RunFlagValues } from '../harness/plan-run.ts';
@@ -74,7 +75,8 @@ export function registerRunCommand(program: Command): void {
 export function failedCellsNote(result: RunResult, runDir: string): string {
   const failed = result.cells.filter((c) => c.status === 'failed');
   if (failed.length === 0) return '';
-  const shown = failed.slice(0, 5).map((c) => `  ${c.id}: ${c.error ?? 'failed'}`);
+  // A cell's error quotes servers, tools and logs: shown on one line, never obeyed by the terminal.
+  const shown = failed.slice(0, 5).map((c) => `  ${c.id}: ${terminalSafe(c.error ?? 'failed', { oneLine: true })}`);
   return (
     `\n${failed.length} of ${result.plannedCells.length} cell(s) failed:\n${shown.join('\n')}${failed.length > shown.length ? `\n  ... and ${failed.length - shown.length} more (result.json)` : ''}\n` +
     `run them again (after fixing the cause) with: bench run --resume ${runDir} --retry-failed\n`

@@ -134,6 +134,9 @@ const FILE_SYSTEM_PROBLEMS: Readonly<Record<string, string>> = {
   SQLITE_PERM: 'permission denied',
 };
 
+/** Errors that are always about the file being written. */
+const WRITE_SIDE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+
 /**
  * A one-line description of a file system error (disk full, permission denied, a file where a
  * folder was expected), naming the path; null for any other error. `path` names the file when
@@ -145,7 +148,9 @@ export function fileSystemProblem(thrown: unknown, path?: string): string | null
   const code = typeof e.code === 'string' ? e.code : '';
   const words = FILE_SYSTEM_PROBLEMS[code] ?? (code.startsWith('SQLITE_IOERR') ? FILE_SYSTEM_PROBLEMS['SQLITE_IOERR'] : undefined);
   if (!words) return null;
-  const where = e.path ?? path;
+  // A copy or rename that fails for space or a read-only file system failed at its destination;
+  // Node names the source in `path` and the destination in `dest`.
+  const where = (WRITE_SIDE.has(code) ? e.dest : undefined) ?? e.path ?? path;
   return `${where ? `${where}: ` : ''}${words} (${code})`;
 }
 

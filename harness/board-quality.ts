@@ -9,6 +9,7 @@
  * measured, and throttling each become a flag on the cell's figures.
  */
 import type { Clock } from '../core/clock.ts';
+import { terminalSafe } from '../core/terminal-text.ts';
 import type { HwSample } from '../core/probe-types.ts';
 import type { BoardStateReading, CellBoardState, CellFlag } from '../core/result-types.ts';
 import type { CommandTransport } from '../core/transport.ts';
@@ -43,7 +44,7 @@ export interface BoardStateWindow {
  * with), samples it until finish().
  */
 export async function startBoardStateWindow(transport: CommandTransport, clock: Clock, opts: { sampler?: Probe | null; intervalMs: number }): Promise<BoardStateWindow> {
-  const before = await readBoardState(transport, clock.now());
+  const before = cleanReading(await readBoardState(transport, clock.now()));
   const sampler = before ? opts.sampler ?? null : null;
   if (sampler) await sampler.start(clock, opts.intervalMs);
   let finished: ReturnType<BoardStateWindow['finish']> | null = null;
@@ -53,11 +54,31 @@ export async function startBoardStateWindow(transport: CommandTransport, clock: 
       finished ??= (async () => {
         const run = sampler ? await sampler.stop() : null;
         if (!before) return null;
-        const after = await readBoardState(transport, clock.now());
+        const after = cleanReading(await readBoardState(transport, clock.now()));
         return { before, after, samples: run?.samples ?? [], source: run && run.samples.length ? run.probe : null, warnings: run?.warnings ?? [] };
       })();
       return finished;
     },
+  };
+}
+
+/** Longest name kept from the board's answer (a power mode, a clock domain, a thermal zone). */
+const MAX_BOARD_NAME = 100;
+const boardName = (text: string): string => terminalSafe(text, { oneLine: true }).trim().slice(0, MAX_BOARD_NAME);
+
+/**
+ * The board's answer is untrusted text (a tool or a board we do not control prints it): its
+ * names reach every cell's result, flags, progress lines, report.md and the site, so they are
+ * kept as one line of at most MAX_BOARD_NAME characters without escape sequences.
+ */
+function cleanReading(reading: BoardStateReading | null): BoardStateReading | null {
+  if (!reading) return null;
+  const names = <T>(record: Record<string, T>, clean: (v: T) => T = (v) => v): Record<string, T> => Object.fromEntries(Object.entries(record).map(([k, v]) => [boardName(k), clean(v)]));
+  return {
+    ...reading,
+    powerMode: reading.powerMode ? { ...reading.powerMode, name: boardName(reading.powerMode.name) } : null,
+    clocks: names(reading.clocks, (c) => (c.governor === undefined ? c : { ...c, governor: boardName(c.governor) })),
+    temperaturesC: names(reading.temperaturesC),
   };
 }
 

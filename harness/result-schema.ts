@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.ts';
 import { RESULT_SCHEMA_VERSION, type RunResult } from '../core/result-types.ts';
+import { metricUnit } from '../core/metric-registry.ts';
 import { schemaValidator } from '../core/validate.ts';
 
 const schemaPath = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'schema', 'result.schema.json');
@@ -26,7 +27,34 @@ export function checkResult(doc: unknown, source: string): RunResult {
     throw new InputError(`${source}: not a valid result: field "plannedCells": cell id "${dup.slice(0, 200)}" occurs twice`);
   }
   checkTimings(result, source);
+  checkEnergySummaries(result, source);
   return result;
+}
+
+/**
+ * Bounds of what a machine can draw, for the stored power and energy figures (the raw power
+ * samples have the same bounds in the schema): negative watts or joules (other than the net
+ * figures, which are above idle and may dip below it) reached a comparison as a change of
+ * -100000100%, and 1e300 J as +2e301%.
+ */
+const MAX_WATTS = 100_000;
+const MAX_JOULES = 1e9;
+const ENERGY_UNITS: Readonly<Record<string, number>> = { W: MAX_WATTS, J: MAX_JOULES, 'J/token': MAX_JOULES, 'J/image': MAX_JOULES };
+
+function checkEnergySummaries(result: RunResult, source: string): void {
+  result.cells.forEach((cell, ci) => {
+    for (const [name, stats] of Object.entries(cell.metrics)) {
+      const max = ENERGY_UNITS[metricUnit(name)];
+      if (max === undefined) continue;
+      const min = name.includes('_net') ? -max : 0;
+      for (const key of ['median', 'mean', 'min', 'max', 'p90', 'p99'] as const) {
+        const v = stats[key];
+        if (typeof v === 'number' && (v < min || v > max)) {
+          throw new InputError(`${source}: not a valid result: field "cells[${ci}].metrics.${name}.${key}": ${v} ${metricUnit(name)}, outside ${min} to ${max} (no machine draws that)`);
+        }
+      }
+    }
+  });
 }
 
 /**

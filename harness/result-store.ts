@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errorMessage, InputError, shortExcerpt } from '../core/errors.ts';
+import { errorMessage, fileSystemProblem, FileSystemError, InputError, shortExcerpt } from '../core/errors.ts';
 import { RESULT_SCHEMA_VERSION, type CellResult, type RunResult } from '../core/result-types.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from '../core/atomic-write.ts';
 import { makeFolder } from '../core/output-path.ts';
+import { MiB, readBoundedFile } from '../core/bounded-read.ts';
 import { checkResult } from './result-schema.ts';
 
 export const RESULT_FILE = 'result.json';
@@ -15,6 +16,13 @@ export { removeStaleTempFiles, writeFileAtomic };
  * id replaces the earlier record (a failed cell run again).
  */
 export const CELL_JOURNAL_FILE = 'cells.jsonl';
+/**
+ * The largest result.json (and cells.jsonl) read: a result file is untrusted, and JSON text
+ * past V8's longest string (just under 512 MiB) cannot be parsed anyway; reading a bigger file
+ * whole first cost 36 s and 4 GiB before the refusal. The largest plan a run takes without --yes
+ * writes a few tens of MiB.
+ */
+export const MAX_RESULT_BYTES = 512 * MiB;
 /** The journal is folded into result.json once it is this large and larger than result.json. */
 const COMPACT_MIN_BYTES = 1 << 20;
 
@@ -34,7 +42,7 @@ interface JournalRead {
 /** Reads the journal's complete lines. A last line without its newline was never acknowledged. */
 function readJournal(file: string): JournalRead {
   if (!existsSync(file)) return { cells: [], validBytes: 0, totalBytes: 0 };
-  const buf = readFileSync(file);
+  const buf = readBoundedFile(file, MAX_RESULT_BYTES, 'cell journal');
   const end = buf.lastIndexOf(0x0a) + 1;
   const cells: CellResult[] = [];
   let start = 0;
@@ -115,9 +123,13 @@ export class ResultStore {
    */
   addCell(cell: CellResult): void {
     const line = Buffer.from(`${JSON.stringify(cell)}\n`, 'utf8');
-    const fd = this.openJournal();
-    writeSync(fd, line);
-    fsyncSync(fd);
+    this.writing(this.journalFile, () => {
+      const fd = this.openJournal();
+      // A write may take only part of the line (a disk filling up); the rest is written in turn,
+      // so a cell is counted only once its whole line is on disk (the next write then fails).
+      for (let at = 0; at < line.length; ) at += writeSync(fd, line, at);
+      fsyncSync(fd);
+    });
     this.journalBytes += line.length;
     const at = this.positions.get(cell.id);
     if (at === undefined) {
@@ -144,14 +156,35 @@ export class ResultStore {
       this.unsorted = false;
     }
     const text = `${JSON.stringify(this.result, null, 1)}\n`;
-    writeFileAtomic(this.file, text);
+    this.writing(this.file, () => writeFileAtomic(this.file, text));
     this.compactedBytes = Buffer.byteLength(text);
-    const fd = this.openJournal();
-    ftruncateSync(fd, 0);
-    fsyncSync(fd);
+    this.writing(this.journalFile, () => {
+      const fd = this.openJournal();
+      ftruncateSync(fd, 0);
+      fsyncSync(fd);
+    });
     this.journalBytes = 0;
     // Closed until the next cell: a finished run holds no file open.
     this.close();
+  }
+
+  /**
+   * A write of the run's files; a file system error (disk full, read-only, permissions) becomes
+   * one line naming the file and what is kept: every cell recorded before it is in result.json
+   * and the journal (a torn last journal line is cut off when the run is resumed).
+   */
+  private writing(file: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      const problem = fileSystemProblem(err, file);
+      if (!problem) throw err;
+      const recorded = this.result.cells.length;
+      throw new FileSystemError(
+        `bench run: ${problem}`,
+        `kept: ${recorded} finished cell(s) in ${this.runDir}; free space (or fix the folder) and resume with: bench run --resume ${this.runDir}`,
+      );
+    }
   }
 
   /** Closes the journal file (the store can still flush: it reopens it). */
@@ -180,9 +213,10 @@ export class ResultStore {
  * of a run still going or killed.
  */
 export function readResult(file: string): RunResult {
+  const bytes = readBoundedFile(file, MAX_RESULT_BYTES, 'result file');
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new InputError(`${file}: not a readable JSON result (${shortExcerpt(errorMessage(err), 200)})`);
   }

@@ -27,6 +27,9 @@ export interface ShardSpec {
 /** Shards beyond this are refused: a plan is split over a pool of boards, not thousands of jobs. */
 export const MAX_SHARDS = 256;
 
+/** How a plan's shards were balanced (the result schema's shard.costBasis). */
+const COST_BASES: readonly CostBasis[] = ['history', 'history+median', 'count'];
+
 /** Parses `K/N` (1 <= K <= N <= MAX_SHARDS). */
 export function parseShard(text: string, flag = '--shard'): ShardSpec {
   const m = /^(\d{1,4})\/(\d{1,4})$/.exec(text.trim());
@@ -192,6 +195,10 @@ export function checkPlanFor(plan: unknown, suiteHash: string, cellIds: readonly
   if (!p || typeof p !== 'object' || typeof p.planHash !== 'string' || !Array.isArray(p.cells) || typeof p.count !== 'number') {
     throw new InputError(`${where}: not a plan written by \`bench plan --json\` (needs planHash, count, cells)`);
   }
+  // Recorded in the shard's result as they are: a value the result schema refuses would leave the
+  // measured run unreadable by report, merge and history.
+  if (!Number.isInteger(p.count) || p.count < 1 || p.count > MAX_SHARDS) throw new InputError(`${where}: count must be an integer from 1 to ${MAX_SHARDS}`);
+  if (!COST_BASES.includes(p.costBasis as CostBasis)) throw new InputError(`${where}: costBasis must be one of ${COST_BASES.join(', ')}`);
   if (p.suiteHash !== suiteHash) throw new InputError(`${where}: the plan is of another suite definition (suiteHash ${String(p.suiteHash).slice(0, 40)}, this suite ${suiteHash})`);
   const ids = p.cells.map((c) => String((c as PlannedShardCell | null)?.id));
   const shards = p.cells.map((c) => Number((c as PlannedShardCell | null)?.shard));

@@ -306,7 +306,8 @@ export class HistoryStore {
           throw new InputError(`history database ${file}: an SQLite file, but not a bench history (no ${tables.has('runs') ? 'meta' : 'runs'} table); it was left unchanged`);
         }
         // A damaged file answers wrongly rather than failing: checked before anything is read.
-        const problems = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+        // SQLite's report holds line breaks ("*** in database main ***\nTree 13 page 13 ..."): one line here.
+        const problems = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check.replace(/\s*\n\s*/g, ' '));
         if (problems.length !== 1 || problems[0] !== 'ok') {
           throw new InputError(`history database ${file}: damaged (SQLite quick_check: ${problems.slice(0, 3).join('; ')}); restore it from a copy or rebuild it with \`bench history add\``);
         }

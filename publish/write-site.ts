@@ -227,7 +227,7 @@ interface PagesRequest {
 }
 
 /** What a worker answers: it is ready, the runs of the slice it was sent, or why it could not. */
-type PagesReply = { ready: true } | { runs: PublishedRun[] } | { error: string; badInput: boolean };
+type PagesReply = { ready: true } | { runs: PublishedRun[] } | { error: string; badInput: boolean; code?: string; path?: string; dest?: string };
 
 /** Hands out slices of the file list in order; stops handing out after a failure. */
 class SliceQueue {
@@ -325,6 +325,15 @@ async function publishInto(files: readonly string[], out: string, options: SiteO
   return { ...writeSite(runs, out, options, { runPages: false }), pagesWrittenHere };
 }
 
+/** A worker's error as this process would have thrown it: with the errno code and path it had. */
+function workerError(reply: { error: string; code?: string; path?: string; dest?: string }): Error {
+  const err: NodeJS.ErrnoException & { dest?: string } = new Error(reply.error);
+  if (reply.code !== undefined) err.code = reply.code;
+  if (reply.path !== undefined) err.path = reply.path;
+  if (reply.dest !== undefined) err.dest = reply.dest;
+  return err;
+}
+
 /**
  * One `bench publish-pages` worker: keeps two slices in flight, stores the runs it answers with,
  * and closes its channel (which tells it to exit) once the queue is empty or failed and every
@@ -354,7 +363,7 @@ function pagesInWorker(queue: SliceQueue, out: string, metrics: readonly string[
     };
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('message', (reply: PagesReply) => {
-      if ('error' in reply) return fail(reply.badInput ? new InputError(reply.error) : new Error(reply.error));
+      if ('error' in reply) return fail(reply.badInput ? new InputError(reply.error) : workerError(reply));
       if ('runs' in reply) queue.done[sent.shift()!] = reply.runs;
       else send();
       send();
@@ -396,7 +405,11 @@ export function servePages(out: string): Promise<void> {
       try {
         send({ runs: writeRunPages(request.files, out, request.metrics) });
       } catch (err) {
-        send({ error: errorMessage(err), badInput: err instanceof InputError });
+        // A file system error keeps its code and path across the channel, so publish reports it
+        // in one line naming the path (disk full, permissions) as it does for its own writes.
+        const e = err as NodeJS.ErrnoException & { dest?: unknown };
+        const { code, path, dest } = e;
+        send({ error: errorMessage(err), badInput: err instanceof InputError, ...(typeof code === 'string' ? { code } : {}), ...(typeof path === 'string' ? { path } : {}), ...(typeof dest === 'string' ? { dest } : {}) });
       }
     });
     send({ ready: true });

@@ -10,6 +10,7 @@
 import { markdownTable } from 'markdown-table';
 import { codeSpan, type Alignment, type Report, type Section, type Table, type TableCell } from '../report-model.ts';
 import { markerText } from '../markers.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 
 const ALIGN: Record<Alignment, 'l' | 'r' | 'c'> = { left: 'l', right: 'r', center: 'c' };
 
@@ -41,18 +42,23 @@ const BLOCK_START = /^(\s*)(#|>|[-+*=](?=\s|$)|\d+[.)](?=\s|$)|[-*_=]{3,}|`{3,}|
  * run of the same length, so a fence of two holds an id with one backtick.
  */
 const CODE_SPAN = /(?<!`)(`+)(?!`)(.*?[^`])\1(?!`)/g;
-/** Text without any of these is printed as it is (most cells of a large table: numbers, names). */
-const ANY_SPECIAL = /[\\<&|\]`\r\n\u2028\u2029]/;
+/**
+ * Text without any of these is printed as it is (most cells of a large table: numbers, names):
+ * Markdown's specials, line breaks, and the control characters and escape sequences that
+ * terminalSafe removes (report.md is printed by `bench run` and read with cat; an ESC from a
+ * result file must not retitle or clear the reader's terminal).
+ */
+const ANY_SPECIAL = /[\\<&|\]`\r\n\u2028\u2029\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Text made inert for Markdown: line breaks become spaces (a newline could start a heading or end
- * a table row), Markdown's special characters are backslash-escaped outside code spans, a block
+ * a table row), escape sequences and control characters are removed, Markdown's special characters are backslash-escaped outside code spans, a block
  * marker at the start is escaped, and an unpaired backtick is escaped. Inside a code span only
  * pipes are escaped (GitHub splits table cells on them even there) and nothing else is read.
  */
 export function markdownText(text: string): string {
   if (!ANY_SPECIAL.test(text) && !BLOCK_START.test(text)) return text;
-  const flat = text.replace(/\r\n?|\n|\u2028|\u2029/g, ' ');
+  const flat = terminalSafe(text.replace(/\r\n?|\n|\u2028|\u2029/g, ' '));
   let out = '';
   let at = 0;
   const plain = (s: string): string => s.replace(INLINE_SPECIAL, '\\$&').replace(/`/g, '\\`');
@@ -66,7 +72,7 @@ export function markdownText(text: string): string {
 
 /** A code span holding any text (report-model.ts codeSpan), pipes escaped. */
 export function markdownCode(text: string): string {
-  return codeSpan(text.replace(/\r\n?|\n|\u2028|\u2029/g, ' ')).replace(/\|/g, '\\|');
+  return codeSpan(terminalSafe(text.replace(/\r\n?|\n|\u2028|\u2029/g, ' '))).replace(/\|/g, '\\|');
 }
 
 /** Above this many rows a table is written unpadded: padding costs time and bytes, and nobody reads 10,000 rows raw. */

@@ -1,7 +1,7 @@
 /**
  * An image cell of the llamacpp runner: the zoo's GGUF LLM and mmproj loaded into llama.cpp's
  * mtmd through the suite's own addon (runners/llamacpp/mtmd-native: mtmd built on first use
- * against node-llama-cpp's prebuilt llama.cpp libraries, the same build as the text cells), the
+ * against the libraries of node-llama-cpp's build, the same build as the text cells), the
  * same synthetic camera frames the ORT runner encodes (written losslessly as PNG outside the
  * timed request), every phase measured by MtmdPipeline.
  *
@@ -23,7 +23,7 @@ import { makeTestImage } from '../ort/inputs.ts';
 import { chunkTokens, mediaPrompt, MtmdPipeline, MTMD_PHASE_TIMING, MEDIA_MARKER, promptText } from './image-pipeline.ts';
 import { NODE_LLAMA_CPP_VERSION } from './binding.ts';
 import { loadedCpuBackend, loadMtmdAddon, type MtmdSession } from './mtmd-native/addon.ts';
-import { chooseLibrary, locateLibrary, type LlamaLibraryFlavour } from './mtmd-native/library.ts';
+import { llamaLibrarySettings, type LlamaLibrary } from './mtmd-native/library.ts';
 import { compareFramePreprocessing } from './mtmd-preprocessing.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 
@@ -40,10 +40,8 @@ export interface ImageCellInput {
   textTokens: number;
   outputTokens: number;
   seed: number;
-  /** The suite's options.llamaLibrary (mtmd-native/library.ts). */
-  library: LlamaLibraryFlavour | 'auto';
-  /** The suite's options.llamaLibraryDir: a folder of llama.cpp libraries instead of the package's. */
-  libraryDir: string | undefined;
+  /** The suite's llama.cpp build (options.llamaLibrary / llamaLibraryDir, mtmd-native/library.ts), the text cells' too. */
+  library: LlamaLibrary;
   settings: Record<string, string | number | boolean>;
 }
 
@@ -63,12 +61,11 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
     throw new InputError(`llamacpp runner: ${d.id} has no mmproj GGUF (${why}); use runner ort for its image cells`);
   }
   const mmprojType = mmprojWeightType(input.precision, input.mmprojType);
-  const choice = chooseLibrary(process.platform, process.arch, input.library);
-  const library = locateLibrary(choice, input.libraryDir);
+  const library = input.library;
   const { addon, build } = await loadMtmdAddon(library, ctx.log);
   const binding = `mtmd addon on node-llama-cpp ${NODE_LLAMA_CPP_VERSION}'s libllama`;
   // A GPU library offloads every layer and the mmproj: that is what it is chosen for.
-  const gpu = choice.flavour !== 'cpu';
+  const gpu = library.flavour !== 'cpu';
   const side = d.vision.imageSize;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mtmd-'));
   const loadStart = ctx.clock.now();
@@ -116,16 +113,14 @@ export async function prepareImageCell(input: ImageCellInput, ctx: RunnerContext
         runner: 'llamacpp',
         binding,
         llamaCppRelease: `${build.info.llamaCppTag} (${build.info.llamaCppCommit.slice(0, 12)})`,
-        llamaLibrary: choice.flavour,
-        llamaLibraryPackage: library.source,
-        llamaLibraryChoice: choice.reason,
+        ...llamaLibrarySettings(library),
         mtmdAddonBuild: build.info.key,
         // First-use build times on this machine: the addon, and the mtmd library it links (once per llama.cpp release).
         mtmdAddonBuildSeconds: Math.round(build.info.buildMs / 100) / 10,
         mtmdLibraryBuildSeconds: Math.round(build.info.mtmdLibraryBuildMs / 100) / 10,
         mtmdAddonCompiler: build.info.compiler,
         // The identity's execution provider (as node-llama-cpp's `gpu`: false, cuda, vulkan).
-        gpu: gpu ? choice.flavour : 'false',
+        gpu: gpu ? library.flavour : 'false',
         gpuOffload: gpu ? 'all LLM layers and the mmproj' : 'none (CPU)',
         llamaDevices: addon.devices().map((x) => `${x.backend}:${x.description}`).join(' '),
         llamaCpuBackend: loadedCpuBackend(),

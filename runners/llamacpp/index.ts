@@ -1,13 +1,15 @@
 /**
- * In-process llama.cpp runner (node-llama-cpp 3.21.1, CPU build) on the zoo's GGUF files: the
+ * In-process llama.cpp runner (node-llama-cpp 3.21.1) on the zoo's GGUF files: the
  * LLM of the suite's model, same descriptor and same random weights as the ONNX build, timed
  * with the ORT runner's event names on the run's clock.
  *
  * Images: node-llama-cpp 3.21.1 feeds llama.cpp token ids only (no embeddings input, no mtmd),
  * so image cells go through the suite's own small addon of llama.cpp's mtmd
- * (runners/llamacpp/image-cell.ts, mtmd-native/), built on first use against node-llama-cpp's
- * prebuilt llama.cpp libraries: one llama.cpp build (ggml's best CPU variant for the machine),
- * two thin bindings. Each cell records its binding and build features.
+ * (runners/llamacpp/image-cell.ts, mtmd-native/), built on first use against the shared
+ * libraries of node-llama-cpp's build: one llama.cpp build for both kinds of cells (its prebuilt
+ * package, or its local source build when one exists, as node-llama-cpp itself prefers; CPU unless
+ * options.llamaLibrary says; mtmd-native/library.ts), two thin bindings. Each cell records its
+ * binding, the build (prebuilt or local, folder, gpu) and its CPU features.
  */
 import { statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -22,10 +24,10 @@ import { GGML_TYPES } from '../../models/gguf/quants.ts';
 import { parseMmprojType, type MmprojWeightType } from '../../models/gguf/mmproj.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { ensureModel, type Precision } from '../../models/zoo.ts';
-import { llamaBuildInfo, llamaCpu, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
+import { llamaBuildInfo, llamaFor, NODE_LLAMA_CPP_VERSION, takeLlamaWarnings } from './binding.ts';
 import { LlamaPipeline } from './pipeline.ts';
 import { prepareImageCell } from './image-cell.ts';
-import { parseLibraryOption } from './mtmd-native/library.ts';
+import { llamaLibrarySettings, parseLibraryOption, resolveLlamaLibrary, type LlamaLibrary } from './mtmd-native/library.ts';
 import { noSimdMessage, simdVerdict } from './simd.ts';
 import { numberParam, sha256File } from '../cell-input.ts';
 
@@ -108,7 +110,7 @@ async function resolveGguf(suite: Suite, precision: Precision, cellPrecision: st
   throw new InputError(`suite "${suite.name}": the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file`);
 }
 
-/** options.llamaLibraryDir: a folder of llama.cpp shared libraries (e.g. node-llama-cpp's CUDA source build on a Jetson). */
+/** options.llamaLibraryDir: a folder of llama.cpp shared libraries (e.g. node-llama-cpp's CUDA source build on a Jetson); its contents are checked by resolveLlamaLibrary. */
 function libraryDirOption(suite: Suite, where: string): string | undefined {
   const value = suite.options?.['llamaLibraryDir'];
   if (value === undefined) return undefined;
@@ -116,7 +118,14 @@ function libraryDirOption(suite: Suite, where: string): string | undefined {
   return value;
 }
 
-/** In-process llama.cpp runner (CPU). */
+/** The llama.cpp build every cell of the suite runs, text and image alike (mtmd-native/library.ts). */
+function suiteLibrary(suite: Suite): LlamaLibrary {
+  const where = `suite "${suite.name}"`;
+  const dir = libraryDirOption(suite, where);
+  return resolveLlamaLibrary(parseLibraryOption(suite.options?.['llamaLibrary'], where), dir === undefined ? {} : { dir });
+}
+
+/** In-process llama.cpp runner (node-llama-cpp's build of the suite's flavour: CPU unless options.llamaLibrary says). */
 export const llamaCppRunner: Runner = {
   name: 'llamacpp',
   // Before any cell runs: a precision with no GGUF form or a model it cannot read is bad input.
@@ -127,8 +136,8 @@ export const llamaCppRunner: Runner = {
     if (!('zoo' in ref) && !('path' in ref && ref.path.endsWith('.gguf'))) {
       throw new ValidationError(where, 'model', 'the llamacpp runner needs model.zoo (the zoo writes the GGUF) or model.path to a .gguf file');
     }
-    parseLibraryOption(suite.options?.['llamaLibrary'], where);
-    libraryDirOption(suite, where);
+    // The build must exist before any cell runs (on a Jetson: node-llama-cpp's local CUDA build).
+    suiteLibrary(suite);
     const mmprojType = parseMmprojType(suite.options?.['mmprojType'], where);
     if (mmprojType && !('zoo' in ref)) throw new ValidationError(where, 'options.mmprojType', 'sets the form the zoo writes its mmproj in; model.path gives a GGUF the zoo does not write');
     for (const cell of cells) {
@@ -152,25 +161,26 @@ export const llamaCppRunner: Runner = {
       throw new InputError(`suite "${suite.name}": options.flashAttention must be true or false, got ${JSON.stringify(flashOption)}`);
     }
     const mmprojType = parseMmprojType(suite.options?.['mmprojType'], `suite "${suite.name}"`);
+    const library = suiteLibrary(suite);
     const model = await resolveGguf(suite, precision, cellPrecision, mmprojType, ctx);
     const seed = 'zoo' in suite.model ? suite.model.seed ?? 1234 : 1234;
     if (images > 0) {
       if (!model.descriptor) throw new InputError(`cell ${cell.id}: llamacpp image cells need a zoo model (its mmproj GGUF); model.path gives the LLM only`);
       if (chunkSize > 0) throw new InputError(`cell ${cell.id}: llamacpp image cells evaluate the prompt in one call; chunk must be 0`);
-      const library = parseLibraryOption(suite.options?.['llamaLibrary'], `suite "${suite.name}"`);
-      const libraryDir = libraryDirOption(suite, `suite "${suite.name}"`);
       return prepareImageCell(
-        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, mmprojType, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, library, libraryDir, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
+        { llmPath: model.path, mmprojPath: model.mmprojPath, precision, mmprojType, descriptor: model.descriptor, identity: model.identity, images, textTokens, outputTokens, seed, library, settings: { ...model.settings, ggufType: GGUF_WEIGHT_TYPE[precision], rooflineFormat: GGUF_WEIGHT_TYPE[precision].toLowerCase() } },
         ctx,
       );
     }
-    const llama = await llamaCpu();
+    const llama = await llamaFor(library);
+    // A GPU build offloads every layer: that is what it is chosen for (the image cells do the same).
+    const gpuLayers = library.flavour === 'cpu' ? 0 : 'max';
 
     const loadStart = ctx.clock.now();
     let loaded: LlamaModel | undefined;
     let context: LlamaContext | undefined;
     try {
-      loaded = await llama.loadModel({ modelPath: model.path, gpuLayers: 0 });
+      loaded = await llama.loadModel({ modelPath: model.path, gpuLayers });
       // One batch holds a whole prefill chunk, so each chunk is one llama_decode call.
       const batch = chunkSize > 0 ? Math.min(chunkSize, textTokens) : textTokens;
       context = await loaded.createContext({
@@ -208,6 +218,8 @@ export const llamaCppRunner: Runner = {
       settings: {
         runner: 'llamacpp',
         ...llamaBuildInfo(llama),
+        ...llamaLibrarySettings(library),
+        gpuOffload: gpuLayers === 0 ? 'none (CPU)' : 'all LLM layers',
         llamaBuildSimd: simd.build,
         machineSimd: simd.machine,
         ...(simd.missing.length ? { llamaBuildMissingSimd: simd.missing.join(' ') } : {}),

@@ -11,5 +11,5 @@ export const LLAMACPP_RUNNER_SPEC: RunnerSpec = {
     output_tokens: intAxis('tokens generated per request', 1),
     chunk: intAxis('prefill chunk size in tokens (0 = whole prompt)', 0),
   },
-  options: ['vocab', 'flashAttention', 'llamaLibrary', 'llamaLibraryDir'],
+  options: ['vocab', 'flashAttention', 'llamaLibrary', 'llamaLibraryDir', 'mmprojType'],
 };

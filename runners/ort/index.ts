@@ -17,6 +17,7 @@ import { checkOrtPlan } from './plan-check.ts';
 import { ORT_PRECISIONS } from './spec.ts';
 import { buildWorkload, preprocessFamily, wantsWorkload, type CellWorkload } from './workload.ts';
 import { familyPreprocessing } from '../../models/preprocess/plan.ts';
+import { familyPixels, PIXEL_CONVENTIONS, type PixelConvention } from '../../models/preprocess/pixels.ts';
 import type { PreprocessFamily } from '../../models/preprocess/plan.ts';
 import { cellPartPrecisions, numberParam, sha256File, visionEncoderUsedAt } from '../cell-input.ts';
 import { expandMatrix } from '../../core/matrix.ts';
@@ -30,6 +31,8 @@ interface ResolvedModel {
   hints: { imageSize?: number; tokensPerImage?: number; patch?: PatchGeometry };
   /** The zoo model's preprocessing family; absent for real exports. */
   family?: PreprocessFamily;
+  /** The zoo family's pixel normalisation (Qwen3-VL has one without a resize plan); absent for real exports. */
+  pixels?: PixelConvention;
   notes: string[];
   /** What the cell records about its weight form (zoo builds), for side-by-side comparisons. */
   weightSettings: Record<string, string | number>;
@@ -73,6 +76,7 @@ async function resolveModel(suite: Suite, precision: string, ctx: RunnerContext,
       vocab: d.llm.vocab,
       hints: { imageSize: d.vision.imageSize, tokensPerImage: d.imageTokensPerTile, patch: patchGeometry(d) },
       ...(familyPreprocessing(d.family) ? { family: familyPreprocessing(d.family)! } : {}),
+      ...(familyPixels(d.family) ? { pixels: familyPixels(d.family)! } : {}),
       notes: built.built ? [`model synthesised in ${(built.buildMs / 1000).toFixed(1)} s`] : [],
       weightSettings: {
         weightFormat: weightFormLabel(precision as Precision, 'onnx'),
@@ -216,6 +220,10 @@ export const ortRunner: Runner = {
       );
     }
     const imageTokensPerRequest = workload ? Number(workload.settings['imageTokensPerRequest']) : images * (geo.tokensPerImage ?? 0);
+    // The processor statistics the image tiles are normalised with: the workload's family, else
+    // the zoo family's (Qwen3-VL's 0.5 is not Qwen2-VL's CLIP), else guessed from a real export's
+    // encoder input (Qwen-VL's flattened patches: CLIP; an image tensor: InternVL's ImageNet).
+    const pixels = workload?.pixels ?? model.pixels ?? (geo.pixelLayout === 'patches' ? PIXEL_CONVENTIONS['qwen2-vl'] : PIXEL_CONVENTIONS.internvl);
     return {
       loadMs,
       model: model.identity,
@@ -237,6 +245,7 @@ export const ortRunner: Runner = {
         ...(workload?.settings ?? {}),
         ...(model.identity.int8Form ? { int8Form: model.identity.int8Form } : {}),
         ...(sessions.vision ? { visionInput: geo.pixelLayout === 'patches' ? `flattened patches + ${geo.gridInput}` : 'image tensor' } : {}),
+        ...(sessions.vision ? { pixelNormalisation: `mean ${pixels.mean.join(',')} std ${pixels.std.join(',')}` } : {}),
         ...(geo.deepstackTaps > 0 ? { deepstackLevels: geo.deepstackTaps } : {}),
         lmHead: geo.decoderOutput === 'hidden_states' ? 'separate graph' : 'inside decoder',
         ...model.weightSettings,
@@ -245,7 +254,16 @@ export const ortRunner: Runner = {
       },
       runIteration: (index, warmup) =>
         pipeline.run(
-          { images, ...(workload ? { visuals: { items: workload.items, pixels: workload.pixels } } : {}), textTokens, outputTokens, chunkSize, vocab: model.vocab, seed },
+          {
+            images,
+            ...(workload ? { visuals: { items: workload.items, pixels: workload.pixels } } : {}),
+            pixels,
+            textTokens,
+            outputTokens,
+            chunkSize,
+            vocab: model.vocab,
+            seed,
+          },
           index,
           warmup,
         ),

@@ -3,6 +3,7 @@
  * sends the same work, and cheap to make so they do not distort the phases they belong to.
  */
 import { SimdArgmax } from './argmax-simd.ts';
+import type { PixelConvention } from '../../models/preprocess/pixels.ts';
 import { argmaxScalar } from '../../core/argmax.ts';
 import { seededRandom } from '../../core/random.ts';
 
@@ -24,23 +25,12 @@ export function makeTestImage(size: number, seed: number): Uint8Array {
   return img;
 }
 
-/** Per-channel normalisation statistics of an image processor. */
-export interface MeanStd {
-  mean: readonly [number, number, number];
-  std: readonly [number, number, number];
-}
-
-/** InternVL's (ImageNet) statistics. */
-export const IMAGENET_MEAN_STD: MeanStd = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-/** Qwen2-VL's processor (OpenAI CLIP) statistics. */
-export const CLIP_MEAN_STD: MeanStd = { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] };
-
 /**
  * The preprocessing a VLM does after resize: HWC uint8 -> CHW float32 normalised with the
- * processor's mean/std (ImageNet's by default, as InternVL). Written into `out` at `offset`
+ * processor's mean/std. Written into `out` at `offset`
  * (elements) so a batch can share one buffer.
  */
-export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset = 0, stats: MeanStd = IMAGENET_MEAN_STD): void {
+export function normalizeToChw(img: Uint8Array, size: number, out: Float32Array, offset: number, stats: Pick<PixelConvention, 'mean' | 'std'>): void {
   const plane = size * size;
   for (let c = 0; c < 3; c++) {
     const mean = stats.mean[c]!;

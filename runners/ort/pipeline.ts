@@ -6,7 +6,7 @@ import { deepstackFeeds, type DeepstackInput } from '../../models/drivers/onnx-c
 import { flattenPatches, patchCount, patchRowWidth } from '../../models/qwen-patches.ts';
 import type { PipelineGeometry } from './geometry.ts';
 import { SimdArgmax } from './argmax-simd.ts';
-import { argmax, CLIP_MEAN_STD, IMAGENET_MEAN_STD, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
+import { argmax, makePromptIds, makeTestImage, normalizeToChw } from './inputs.ts';
 import { mropePositions, slicePositions, type MropePositions, type PromptSegment } from '../../models/mrope.ts';
 import { prepareTiles, type PixelConvention, type VisualItem } from './visual-inputs.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -26,6 +26,8 @@ export interface RequestShape {
    * images, video frames): each becomes its plan's tiles, the encoder runs once per tile.
    */
   visuals?: { items: VisualItem[]; pixels: PixelConvention };
+  /** How the synthetic tiles of the legacy shape are normalised; needed when `images` > 0. */
+  pixels?: PixelConvention;
   textTokens: number;
   outputTokens: number;
   /** Prefill chunk size in tokens; 0 = the whole prompt in one decoder call. */
@@ -307,10 +309,10 @@ export class OrtPipeline {
           const step = <T>(name: string, fn: () => Promise<T>) => timed(name, 'preprocess', 1, fn);
           for (const item of visuals.items) tiles.push(await prepareTiles(item, size, visuals.pixels, step));
         } else {
+          if (shape.images > 0 && !shape.pixels) throw new Error('images requested without the processor statistics to normalise them');
           for (let i = 0; i < shape.images; i++) {
             const chw = new Float32Array(3 * size * size);
-            // Qwen-VL processors normalise with CLIP's statistics, InternVL with ImageNet's.
-            normalizeToChw(makeTestImage(size, shape.seed + i), size, chw, 0, geo.pixelLayout === 'patches' ? CLIP_MEAN_STD : IMAGENET_MEAN_STD);
+            normalizeToChw(makeTestImage(size, shape.seed + i), size, chw, 0, shape.pixels!);
             tiles.push([chw]);
           }
         }

@@ -27,6 +27,7 @@ import { main } from '../../cli/main.ts';
 import type { HistoryCheck } from '../../history/check.ts';
 import { HistoryStore } from '../../history/store.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { layPowerTrace } from '../helpers/power-trace.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -280,21 +281,8 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
   });
 
   it('energy per token is judged from per-iteration values, or cannot judge: never a pass', async () => {
-    // No power probe on this machine: a constructed VDD_IN trace (labelled here) is laid over each
-    // iteration, every 0.25 ms, so energy can be integrated per iteration as a board run would.
-    const withPower = (r: RunResult, watts: number): RunResult => {
-      const q = quiet(r);
-      for (const c of q.cells) {
-        const samples = c.iterations.flatMap((it) => {
-          const out = [];
-          for (let t = it.startMs - 1; t <= it.endMs + 1; t += 0.25) out.push({ tMs: t, probe: 'constructed', rails: [{ name: 'VDD_IN', powerMw: watts * 1000 }] });
-          return out;
-        });
-        c.probes = { runs: [], power: null, thermal: { throttled: false, reasons: [] } as never, samples, baselineWindow: null } as CellResult['probes'];
-        c.metrics['decode_j_per_token'] = { ...c.metrics['tpot_ms']!, unit: 'J/token' };
-      }
-      return q;
-    };
+    // No power probe on this machine: a constructed VDD_IN trace (labelled there) every 0.25 ms.
+    const withPower = (r: RunResult, watts: number): RunResult => layPowerTrace(quiet(r), watts, 0.25);
     let r = await compare(withPower(real, 5), withPower(real, 5), '--metric', 'decode_j_per_token');
     expect(r.code).toBe(0);
     expect(r.json.rows.every((row) => row.base.n === 8 && row.cand.n === 8 && row.verdict === 'no significant change')).toBe(true);

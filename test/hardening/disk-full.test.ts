@@ -12,6 +12,10 @@ import { bench } from './cli-harness.ts';
 import { makeFolder } from '../../core/output-path.ts';
 import { writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/tmp.ts';
+import { InputError } from '../../core/errors.ts';
+import { readResult } from '../../harness/result-store.ts';
+import { DEFAULT_SITE_OPTIONS } from '../../publish/site-model.ts';
+import { publishSite } from '../../publish/write-site.ts';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('disk-full tests skipped: mounting a small tmpfs needs root');
@@ -104,6 +108,53 @@ describe.skipIf(!isRoot)('disk full and read-only file systems', () => {
     // A results folder on it: the run folder cannot be made, said in one line naming the folder.
     expect(() => makeFolder(join(ro, 'results', 'suite', 'run'), 'the run folder')).toThrow(`cannot create the run folder ${join(ro, 'results', 'suite', 'run')}: `);
     expect(() => makeFolder(join(ro, 'results'), 'the run folder')).toThrow(/read-only file system \(EROFS\)/);
+  }, 60_000);
+
+  it('bench run onto a full disk stops in one line naming the file and what is kept; result.json holds every finished cell; resume completes it', async () => {
+    // This test's own run lock: another run on the machine must not make it wait.
+    const lockDir = process.env['BENCH_LOCK_DIR'];
+    process.env['BENCH_LOCK_DIR'] = dir;
+    try {
+      // Room for the run folder and a cell or two's journal lines (about 20 KB each), not for all 4 cells.
+      const disk = tmpfs('run-disk', 'size=56k');
+      const r = await bench('run', '--suite', 'internvl-tiny', '--filter', 'images=0', '--out', join(disk, 'results'), '--iterations', '2', '--warmup', '0', '--no-calibrate');
+      expect(r.code).toBe(2);
+      oneLine(r.stderr.split('\n').filter((l) => l.startsWith('error:')).join('\n'));
+      const m = r.stderr.match(/^error: bench run: (\S+): no space left on the device \(ENOSPC\); kept: (\d+) finished cell\(s\) in (\S+); .*resume with: bench run --resume (\S+)$/m);
+      expect(m, r.stderr).not.toBeNull();
+      const [, file, kept, runDir] = m!;
+      expect(file!.startsWith(runDir!)).toBe(true);
+      expect(Number(kept)).toBeGreaterThan(0);
+      expect(Number(kept)).toBeLessThan(4);
+      // Nothing measured is lost: result.json (with its journal) holds exactly the cells said kept.
+      const result = readResult(join(runDir!, 'result.json'));
+      expect(result.cells.length).toBe(Number(kept));
+      expect(result.cells.every((c) => c.status === 'ok' && c.iterations.length === 2)).toBe(true);
+      // With space again, the run is resumed and completed.
+      execFileSync('mount', ['-o', 'remount,size=4m', disk]);
+      const resumed = await bench('run', '--resume', runDir!);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const done = readResult(join(runDir!, 'result.json'));
+      expect(done.status).toBe('complete');
+      expect(done.cells).toHaveLength(4);
+      expect(done.cells.slice(0, Number(kept)).map((c) => c.startedAt)).toEqual(result.cells.map((c) => c.startedAt));
+    } finally {
+      if (lockDir === undefined) delete process.env['BENCH_LOCK_DIR'];
+      else process.env['BENCH_LOCK_DIR'] = lockDir;
+    }
+  }, 180_000);
+
+  it('a full disk inside a publish worker process is one line naming the file written (exit 2), not a stack trace', async () => {
+    const disk = tmpfs('worker-disk', 'size=200k');
+    const site = join(disk, 'site');
+    // Only worker processes write pages here (as with 64+ runs, where workers share the pages).
+    const publishing = publishSite([fixture, fixture, fixture, fixture], site, DEFAULT_SITE_OPTIONS, { workers: 1, minRuns: 1, thisProcessWrites: false });
+    const err = await publishing.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    const message = (err as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(new RegExp(`^publish: ${disk}/\\.site\\.publishing-[^:]+: no space left on the device \\(ENOSPC\\); no site written to ${site}$`));
+    expect(readdirSync(disk)).toEqual([]);
   }, 60_000);
 
   it('a results folder path through a file names the file', () => {

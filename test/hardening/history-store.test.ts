@@ -106,6 +106,8 @@ describe('only its own databases', () => {
       const r = await bench('history', ...args, '--db', db);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^error: history database .*h\.sqlite: (damaged \(SQLite quick_check: |cannot open it as SQLite)/);
+      // One line, though SQLite's own report spans several.
+      expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
     }
   });
 });

@@ -20,7 +20,7 @@ import { loaded, outDir, quietProgress, removeOutDirs } from '../targets/helpers
 import { expectAgreement, minTokenCosine, mtmdEmbeddings, ortEmbeddings, writeFramePng } from './helpers/mtmd-embeddings.ts';
 import { NODE_LLAMA_CPP_VERSION } from '../../runners/llamacpp/binding.ts';
 import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
-import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 
 const tmp = tempDir('mtmd-test-');
 afterAll(() => removeOutDirs());
@@ -101,19 +101,23 @@ describe('llamacpp runner: image cells through llama.cpp mtmd with the zoo mmpro
     const { settings, flags } = await twoRequests('llamacpp', { images: 1, prefill: 8, precision: 'int8' });
     const info = String(settings['llamaSystemInfo']);
     expect(info).toMatch(/CPU :/);
-    // Which llama.cpp library the addon runs on, and why (mtmd-native/library.ts): the CPU package here.
+    // Which llama.cpp library the addon runs on, and why (mtmd-native/library.ts): the CPU package
+    // here, or node-llama-cpp's local CPU build where one was made (its getLlama prefers it).
+    const library = resolveLlamaLibrary('auto');
     expect(settings['llamaLibrary']).toBe('cpu');
-    expect(settings['llamaLibraryPackage']).toBe(`@node-llama-cpp/${process.platform}-${process.arch}@${NODE_LLAMA_CPP_VERSION}`);
+    expect(settings['llamaBuild']).toBe(library.build);
+    expect(settings['llamaLibrarySource']).toBe(library.build === 'prebuilt' ? `@node-llama-cpp/${process.platform}-${process.arch}@${NODE_LLAMA_CPP_VERSION}` : `node-llama-cpp local build ${process.platform}-${process.arch}`);
+    expect(settings['llamaLibraryDir']).toBe(library.dir);
     expect(settings['llamaLibraryChoice']).toMatch(/^auto: the CPU build/);
     expect([settings['gpu'], settings['gpuOffload']]).toEqual(['false', 'none (CPU)']);
     expect(String(settings['llamaDevices'])).toMatch(/^CPU:/);
     // The system info recorded is what the addon reports, and what its build recorded when checked.
-    const { addon, build } = await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')));
+    const { addon, build } = await loadMtmdAddon(resolveLlamaLibrary('auto'));
     expect(info).toBe(addon.systemInfo().trim());
     expect(info).toBe(build.info.systemInfo);
     expect(settings['mtmdAddonBuild']).toBe(build.info.key);
-    // ggml loaded one CPU variant of node-llama-cpp's package for this CPU.
-    expect(String(settings['llamaCpuBackend'])).toMatch(/^libggml-cpu-[\w.-]+\.so$/);
+    // ggml loaded one CPU variant of node-llama-cpp's package for this CPU (a local build links its one native CPU backend).
+    expect(String(settings['llamaCpuBackend'])).toMatch(library.build === 'prebuilt' ? /^libggml-cpu-[\w.-]+\.so$/ : /^libggml-cpu\.so$/);
     const verdict = simdVerdict(info);
     expect(settings['llamaBuildSimd']).toBe(verdict.build);
     expect(settings['machineSimd']).toBe(verdict.machine);

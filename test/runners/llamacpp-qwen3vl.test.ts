@@ -22,7 +22,7 @@ import { ensureModel, getDescriptor } from '../../models/zoo.ts';
 import { MEDIA_MARKER, promptText } from '../../runners/llamacpp/image-pipeline.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
-import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
 import { removeOutDirs } from '../targets/helpers/run.ts';
 import { expectAgreement, mtmdEmbeddings, mtmdLevel, ortVisionOutputs, writeFramePng } from './helpers/mtmd-embeddings.ts';
@@ -38,7 +38,7 @@ async function zooPair() {
   return { d: gguf.descriptor, llm: gguf.files[GGUF_FILE_SESSION]!, mmproj: gguf.files[GGUF_MMPROJ_SESSION]!, vision: onnx.files['vision_encoder']!, onnx };
 }
 
-const addon = async () => (await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')))).addon;
+const addon = async () => (await loadMtmdAddon(resolveLlamaLibrary('auto'))).addon;
 
 /** Byte-level ids of text in the zoo's placeholder vocabulary (no merges: one token per byte, id = byte). */
 const byteIds = (text: string): number[] => Array.from(Buffer.from(text, 'utf8'));

@@ -15,6 +15,7 @@ import { getDescriptor } from '../../models/zoo.ts';
 import { iterationMetrics } from '../../core/metrics.ts';
 import { llamaCppRunner } from '../../runners/llamacpp/index.ts';
 import { ortRunner } from '../../runners/ort/index.ts';
+import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 import { loaded, outDir, quietProgress } from '../targets/helpers/run.ts';
 
 const suite = (zoo: string, runner = 'llamacpp'): Suite => ({
@@ -83,8 +84,11 @@ describe('llamacpp runner (node-llama-cpp, prebuilt CPU binary)', () => {
     expect(settings['flashAttention']).toBe('off');
     expect(settings['kvCacheType']).toBe('K F16, V F16');
     expect(settings['batchSize']).toBeGreaterThanOrEqual(10);
-    // The binary came from the npm package: nothing was downloaded or compiled.
-    expect(settings['llamaBuildType']).toBe('prebuilt');
+    // The binary node-llama-cpp chose by itself (its npm package, or its local build where one was
+    // made): nothing was downloaded or compiled, and it is the build the image cells link.
+    const library = resolveLlamaLibrary('auto');
+    expect(settings['llamaBuildType']).toBe(library.build === 'local' ? 'localBuild' : 'prebuilt');
+    expect([settings['llamaBuild'], settings['llamaLibraryDir'], settings['gpuOffload']]).toEqual([library.build, library.dir, 'none (CPU)']);
     expect(String(settings['binding'])).toBe('node-llama-cpp 3.21.1');
     expect(String(settings['llamaCppRelease'])).toMatch(/^ggml-org\/llama\.cpp@/);
     expect(settings['weightFormat']).toMatch(/^Q8_0 \(8\.5 bits\/weight/);

@@ -10,11 +10,11 @@ import { GGUF_FILE_SESSION, GGUF_MMPROJ_SESSION } from '../../models/gguf/llm.ts
 import { ensureModel } from '../../models/zoo.ts';
 import { MEDIA_MARKER } from '../../runners/llamacpp/image-pipeline.ts';
 import { loadMtmdAddon } from '../../runners/llamacpp/mtmd-native/addon.ts';
-import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 import { writeFramePng } from './helpers/mtmd-embeddings.ts';
 
 const tmp = tempDir('mtmd-addon-test-');
-const addon = async () => (await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')))).addon;
+const addon = async () => (await loadMtmdAddon(resolveLlamaLibrary('auto'))).addon;
 
 async function tinySession(model: string) {
   const gguf = await ensureModel({ model, scale: 'tiny', precision: 'fp32', layout: 'gguf', seed: 5 });

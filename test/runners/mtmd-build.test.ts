@@ -5,7 +5,7 @@
  * per machine in the test setup (test/setup/mtmd-addon.ts); its result is checked here too.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -13,24 +13,35 @@ import { tempDir } from '../helpers/tmp.ts';
 import { InputError } from '../../core/errors.ts';
 import { NODE_LLAMA_CPP_VERSION } from '../../runners/llamacpp/binding.ts';
 import { ADDON_FILE, ensureMtmdAddon, mtmdBuildKey, mtmdCacheRoot, mtmdLibrarySources } from '../../runners/llamacpp/mtmd-native/build.ts';
-import { chooseLibrary, libraryPackageName, locateLibrary, parseLibraryOption } from '../../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 
 const tmp = tempDir('mtmd-build-test-');
-const cpu = () => locateLibrary(chooseLibrary(process.platform, process.arch, 'auto'));
+const cpu = () => resolveLlamaLibrary('auto');
 
 describe('mtmd addon build', () => {
-  it('keys a build by llama.cpp release, platform, library package and a hash of compiler, sources and bundle', async () => {
-    const a = await mtmdBuildKey(cpu());
-    expect(a.key).toMatch(new RegExp(`^v[\\w.]+-${process.platform}-${process.arch}-cpu-[0-9a-f]{12}$`));
+  it('keys a build by llama.cpp release, platform, library build and a hash of compiler, sources, bundle and the libraries', async () => {
+    const lib = cpu();
+    const a = await mtmdBuildKey(lib);
+    // node-llama-cpp's prebuilt package, or its local build where one was made (then `-local` in the key).
+    expect(a.key).toMatch(new RegExp(`^v[\\w.]+-${process.platform}-${process.arch}-cpu${lib.build === 'local' ? '-local' : ''}-[0-9a-f]{12}$`));
     expect(a.parts.nodeLlamaCpp).toBe(NODE_LLAMA_CPP_VERSION);
-    expect(a.parts.library).toBe(`@node-llama-cpp/${process.platform}-${process.arch}@${NODE_LLAMA_CPP_VERSION}`);
+    expect(a.parts.library).toBe(lib.build === 'local' ? `node-llama-cpp local build ${process.platform}-${process.arch}` : `@node-llama-cpp/${process.platform}-${process.arch}@${NODE_LLAMA_CPP_VERSION}`);
+    expect([a.parts.libraryDir, a.parts.libraryBuild]).toEqual([lib.dir, lib.build]);
+    expect(a.parts.libraryFiles).toMatch(/^[0-9a-f]{16}$/);
+    // Another copy of the same libraries in another folder: another key (the RUNPATH differs), the same files hash.
+    const copy = join(tmp, 'copy');
+    mkdirSync(copy);
+    for (const f of [lib.llama, lib.ggml, lib.ggmlBase]) copyFileSync(join(lib.dir, f), join(copy, f));
+    const copied = await mtmdBuildKey(resolveLlamaLibrary('auto', { dir: copy }));
+    expect(copied.key).not.toBe(a.key);
+    expect(copied.parts.libraryFiles).toBe(a.parts.libraryFiles);
     expect(a.parts.compiler).toMatch(/\d+\.\d+/);
     expect(a.parts.bundleHead).toMatch(/^[0-9a-f]{40}$/);
     // Same inputs, same key; another library package (installed here: node-llama-cpp's CUDA one), another key.
     expect((await mtmdBuildKey(cpu())).key).toBe(a.key);
     const cudaDir = (() => {
       try {
-        return locateLibrary(chooseLibrary(process.platform, process.arch, 'cuda'));
+        return resolveLlamaLibrary('cuda');
       } catch {
         return undefined;
       }
@@ -71,15 +82,7 @@ describe('mtmd addon build', () => {
     expect(() => mtmdLibrarySources('add_library(other a.cpp)')).toThrow(/no add_library\(mtmd/);
   });
 
-  it('the library package: the CPU build unless the suite asks; a bad option or a missing package says so', () => {
-    expect(chooseLibrary('linux', 'x64', 'auto')).toMatchObject({ flavour: 'cpu', packageName: '@node-llama-cpp/linux-x64' });
-    expect(chooseLibrary('linux', 'arm64', 'auto').packageName).toBe('@node-llama-cpp/linux-arm64');
-    expect(chooseLibrary('linux', 'x64', 'vulkan')).toMatchObject({ flavour: 'vulkan', packageName: '@node-llama-cpp/linux-x64-vulkan', reason: 'options.llamaLibrary: vulkan' });
-    expect(libraryPackageName('linux', 'x64', 'cuda')).toBe('@node-llama-cpp/linux-x64-cuda');
-    expect(parseLibraryOption(undefined, 'w')).toBe('auto');
-    expect(() => parseLibraryOption('gpu', 'suite "s"')).toThrow(/suite "s": options.llamaLibrary must be one of auto, cpu, cuda, vulkan, got "gpu"/);
-    expect(() => locateLibrary(chooseLibrary('linux', 'riscv64', 'auto'))).toThrow(/@node-llama-cpp\/linux-riscv64 is not installed/);
-    expect(() => locateLibrary(chooseLibrary('linux', 'x64', 'auto'), join(tmp, 'nowhere'))).toThrow(/expected one libllama\.v\*\.so in .*nowhere, found none/);
+  it('the CPU library of this machine: its three linked libraries and ggml\'s CPU backend beside them', () => {
     const lib = cpu();
     expect(lib.llama).toMatch(/^libllama\.v[\d.]+\.so$/);
     expect(lib.backendModules.some((m) => m.startsWith('libggml-cpu'))).toBe(true);

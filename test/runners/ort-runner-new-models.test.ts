@@ -44,6 +44,9 @@ describe.each(['internvl3_5-1b', 'qwen2_5-vl-3b', 'qwen3-vl-2b', 'qwen2-vl-2b'])
     const visionInput = zoo.startsWith('internvl') ? 'image tensor' : zoo === 'qwen2-vl-2b' ? 'flattened patches + grid_thw' : 'flattened patches + image_grid_thw';
     expect(settings['visionInput']).toBe(images > 0 ? visionInput : undefined); // no vision session without images
     expect(settings['deepstackLevels']).toBe(zoo === 'qwen3-vl-2b' ? 2 : undefined);
+    // Each family's processor statistics: Qwen3-VL's preprocessor_config has 0.5, not Qwen2-VL's CLIP values.
+    const normalisation = zoo.startsWith('internvl') ? 'mean 0.485,0.456,0.406 std 0.229,0.224,0.225' : zoo === 'qwen3-vl-2b' ? 'mean 0.5,0.5,0.5 std 0.5,0.5,0.5' : 'mean 0.48145466,0.4578275,0.40821073 std 0.26862954,0.26130258,0.27577711';
+    expect(settings['pixelNormalisation']).toBe(images > 0 ? normalisation : undefined);
     expect(rec.promptTokens).toBe(12 + images * tokensPerImage);
     expect(rec.imageTokens).toBe(images * tokensPerImage);
     expect(rec.outputTokens).toBe(4);

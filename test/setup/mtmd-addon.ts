@@ -5,7 +5,7 @@
  * What it added is printed (a cached build: well under a second).
  */
 import { ensureMtmdAddon } from '../../runners/llamacpp/mtmd-native/build.ts';
-import { chooseLibrary, locateLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../../runners/llamacpp/mtmd-native/library.ts';
 
 /** Test files that load the addon (directly or through an image cell of the llamacpp runner). */
 const USES_ADDON = /llamacpp|mtmd/;
@@ -20,7 +20,7 @@ export default async function setup(): Promise<void> {
   if (!needed(process.argv)) return;
   const started = Date.now();
   try {
-    const build = await ensureMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')), {
+    const build = await ensureMtmdAddon(resolveLlamaLibrary('auto'), {
       log: (m) => process.stderr.write(`test setup: ${m}\n`),
     });
     process.stderr.write(`test setup: mtmd addon ${build.built ? 'built' : 'cached'} (${build.info.key}), ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

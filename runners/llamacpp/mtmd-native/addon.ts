@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { errorMessage } from '../../../core/errors.ts';
 import { ensureMtmdAddon, type MtmdAddonBuild } from './build.ts';
-import type { LlamaLibrary } from './library.ts';
+import { pinLlamaLibrary, type LlamaLibrary } from './library.ts';
 
 export interface MtmdChunk {
   type: 'text' | 'image' | 'audio';
@@ -82,6 +82,8 @@ const loaded = new Map<string, Promise<LoadedMtmdAddon>>();
 export function loadMtmdAddon(library: LlamaLibrary, log: (msg: string) => void = () => {}): Promise<LoadedMtmdAddon> {
   let p = loaded.get(library.dir);
   if (!p) {
+    // Before anything loads: one build's libraries per process (library.ts).
+    pinLlamaLibrary(library);
     p = ensureMtmdAddon(library, { log }).then((build) => {
       let addon: MtmdAddon;
       try {

@@ -4,9 +4,9 @@
  * tests' first image cell does not pay for it.
  */
 import { ensureMtmdAddon } from './build.ts';
-import { chooseLibrary, locateLibrary } from './library.ts';
+import { resolveLlamaLibrary } from './library.ts';
 
-const library = locateLibrary(chooseLibrary(process.platform, process.arch, 'auto'));
+const library = resolveLlamaLibrary('auto');
 const started = Date.now();
 const build = await ensureMtmdAddon(library, { log: (m) => console.log(m) });
 const { info } = build;

@@ -3,9 +3,9 @@
  * and library version.
  *
  * Only llama.cpp's multimodal library (tools/mtmd) and our N-API glue are compiled; they link
- * against the prebuilt shared libllama / libggml / libggml-base of node-llama-cpp's installed
- * library package (library.ts), with that folder as RUNPATH, so the addon runs the same
- * llama.cpp build as the text cells, on ggml's best CPU variant for the machine. The sources come
+ * against the shared libllama / libggml / libggml-base of node-llama-cpp's build the suite runs
+ * (library.ts: its prebuilt package, or its local source build), with that folder as RUNPATH, so
+ * the addon runs the same llama.cpp build as the text cells. The sources come
  * from the llama.cpp tree node-llama-cpp ships as a git bundle (`llama/gitRelease.bundle`, the
  * release of its prebuilt libraries, `llama/llama.cpp.info.json`), cloned offline into a temp
  * folder. Two cached stages, each built in a temp folder and renamed atomically into the cache:
@@ -14,12 +14,14 @@
  * 2. `<key>`: addon.cc compiled and linked with libmtmd.a against the chosen library package,
  *    then loaded once in a child process to check it (seconds). The key covers everything that
  *    changes the binary: node-llama-cpp's version, the llama.cpp tag and bundle commit, our
- *    sources and flags, the compiler's version, platform/arch and the library package.
+ *    sources and flags, the compiler's version, platform/arch, the library folder and a hash of
+ *    the libraries it links.
  * A lock file per stage makes concurrent processes (vitest workers, two runs) build once: the
  * others wait and use the result.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { makeFolder } from '../../../core/output-path.ts';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -28,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import lockfile from 'proper-lockfile';
 import { errorMessage, InputError } from '../../../core/errors.ts';
-import type { LlamaLibrary } from './library.ts';
+import { bundledLlamaCppTag, libraryFilesHash, nodeLlamaCppDir, type LlamaLibrary } from './library.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -52,6 +54,10 @@ export interface MtmdBuildInfo {
   llamaCppCommit: string;
   library: string;
   libraryDir: string;
+  /** prebuilt, local (node-llama-cpp's source build) or folder. */
+  libraryBuild: string;
+  /** Content hash of the libllama / libggml / libggml-base the addon links. */
+  libraryFiles: string;
   compiler: string;
   platform: string;
   arch: string;
@@ -80,22 +86,15 @@ export function mtmdCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env['BENCH_CACHE_DIR'] ? join(env['BENCH_CACHE_DIR'], 'llama-mtmd') : join(REPO_ROOT, '.cache', 'llama-mtmd');
 }
 
-function nodeLlamaCppDir(): string {
-  return resolve(dirname(require.resolve('node-llama-cpp')), '..');
-}
-
 /** node-llama-cpp's version and the llama.cpp release its bundle and prebuilt libraries are. */
 export function llamaCppSource(): { nodeLlamaCpp: string; tag: string; bundle: string } {
   const dir = nodeLlamaCppDir();
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
-  const infoPath = join(dir, 'llama', 'llama.cpp.info.json');
   const bundle = join(dir, 'llama', 'gitRelease.bundle');
-  if (!existsSync(infoPath) || !existsSync(bundle)) {
+  if (!existsSync(bundle)) {
     throw new InputError(`node-llama-cpp ${pkg.version} has no llama.cpp source bundle (${bundle}): the mtmd addon cannot be built; reinstall node-llama-cpp (npm ci)`);
   }
-  const info = JSON.parse(readFileSync(infoPath, 'utf8')) as { tag?: unknown };
-  if (typeof info.tag !== 'string' || !/^[\w.-]+$/.test(info.tag)) throw new InputError(`${infoPath}: no llama.cpp tag`);
-  return { nodeLlamaCpp: pkg.version, tag: info.tag, bundle };
+  return { nodeLlamaCpp: pkg.version, tag: bundledLlamaCppTag(dir), bundle };
 }
 
 /** Runs a tool; a missing one is an InputError saying what to install. */
@@ -140,6 +139,9 @@ export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv
     llamaCppTag: src.tag,
     library: library.source,
     libraryDir: library.dir,
+    libraryBuild: library.build,
+    // A rebuilt local build in the same folder is a new addon build.
+    libraryFiles: libraryFilesHash(library),
     compiler,
     platform: process.platform,
     arch: process.arch,
@@ -149,8 +151,7 @@ export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv
   // The library folder is part of it: the addon's RUNPATH points there (another checkout sharing
   // the cache gets its own build).
   const hash = createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 12);
-  const flavour = library.choice.flavour;
-  parts.key = `${src.tag}-${process.platform}-${process.arch}-${flavour}-${hash}`;
+  parts.key = `${src.tag}-${process.platform}-${process.arch}-${library.flavour}${library.build === 'prebuilt' ? '' : `-${library.build}`}-${hash}`;
   return { key: parts.key, parts };
 }
 
@@ -162,7 +163,9 @@ export async function mtmdBuildKey(library: LlamaLibrary, env: NodeJS.ProcessEnv
 export async function buildOnce(root: string, key: string, produce: (tmpDir: string) => Promise<void>, log: (msg: string) => void = () => {}): Promise<boolean> {
   const final = join(root, key);
   if (existsSync(join(final, BUILD_INFO_FILE))) return false;
-  mkdirSync(root, { recursive: true });
+  // The root comes from the environment (BENCH_MTMD_CACHE_DIR): a file or a read-only folder there
+  // is named in one line, not mkdir's EEXIST.
+  makeFolder(root, 'the mtmd build cache (BENCH_MTMD_CACHE_DIR, else BENCH_CACHE_DIR/llama-mtmd, else .cache/llama-mtmd)');
   // proper-lockfile tracks its locks by the locked path: one path per key (it need not exist),
   // so the addon's lock and the mtmd library's, held at once, stay apart.
   const release = await lockfile.lock(final, {
@@ -355,6 +358,8 @@ async function compileAddon(out: string, root: string, library: LlamaLibrary, pa
     llamaCppCommit: mtmd.info.llamaCppCommit,
     library: parts.library,
     libraryDir: parts.libraryDir,
+    libraryBuild: parts.libraryBuild,
+    libraryFiles: parts.libraryFiles,
     compiler: parts.compiler,
     platform: parts.platform,
     arch: parts.arch,

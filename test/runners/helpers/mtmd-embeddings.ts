@@ -14,7 +14,7 @@ import { familyPixels } from '../../../models/preprocess/pixels.ts';
 import { flattenPatches, patchCount, patchGeometry, patchRowWidth } from '../../../models/qwen-patches.ts';
 import { MEDIA_MARKER } from '../../../runners/llamacpp/image-pipeline.ts';
 import { loadMtmdAddon } from '../../../runners/llamacpp/mtmd-native/addon.ts';
-import { chooseLibrary, locateLibrary } from '../../../runners/llamacpp/mtmd-native/library.ts';
+import { resolveLlamaLibrary } from '../../../runners/llamacpp/mtmd-native/library.ts';
 import { makeTestImage } from '../../../runners/ort/inputs.ts';
 import { normalizeTile } from '../../../runners/ort/visual-inputs.ts';
 
@@ -32,7 +32,7 @@ export async function writeFramePng(path: string, side: number, seed: number): P
 
 /** mtmd's embeddings of `png`, one entry per image chunk in encode order (`imageMinTokens` = mtmd's --image-min-tokens). */
 export async function mtmdEmbeddings(llm: string, mmproj: string, png: string, imageMinTokens?: number): Promise<MtmdTileEmbeddings[]> {
-  const { addon } = await loadMtmdAddon(locateLibrary(chooseLibrary(process.platform, process.arch, 'auto')));
+  const { addon } = await loadMtmdAddon(resolveLlamaLibrary('auto'));
   const session = await addon.open({ model: llm, mmproj, nCtx: 4096, nBatch: 4096, nThreads: 1, ...(imageMinTokens ? { imageMinTokens } : {}) });
   try {
     const embd = session.info().nEmbdInp;
