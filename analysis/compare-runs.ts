@@ -357,7 +357,7 @@ export function compareRuns(base: RunResult, cand: RunResult, opts: CompareOptio
           outcome: 'cannot judge',
           cellId: r.cellId,
           metric: r.metric,
-          reason: `${r.metric} ${fmtChange(r.changePct)} would be a regression, but the cell was flagged ${r.disturbed}: re-measure on a quiet machine (--confirm)`,
+          reason: `${r.metric} ${fmtChange(r.changePct)} would be a regression, but the cell was flagged ${r.disturbed}: re-measure on a quiet, cool machine (--confirm)`,
         });
       } else {
         findings.push({ kind: 'regression', outcome: 'fail', cellId: r.cellId, metric: r.metric, reason: `${r.metric} ${fmtChange(r.changePct)}, beyond the ${opts.thresholdPct}% threshold and significant at ${confidence * 100}%` });
@@ -428,7 +428,7 @@ export function gateFails(c: Comparison): boolean {
  * The gate's outcome. Fail (exit 1): a regression, a newly failing or lost cell, a gated metric
  * missing in the candidate, fewer output tokens than asked, a failing or worse accuracy
  * verdict. Cannot judge (exit 2): a cell of another configuration (identity), a gated metric
- * measured on both sides but not judged, a would-be regression measured on a busy machine.
+ * measured on both sides but not judged, a would-be regression measured on a busy or throttled machine.
  * Pass only when none of these holds.
  */
 export function gateOutcome(c: Comparison): GateOutcome {

@@ -8,8 +8,13 @@ import type { AccuracyCheck } from '../core/runner.ts';
 import type { GateFinding } from './comparison-types.ts';
 import type { ConfigurationIdentity } from './identity.ts';
 
-/** Flags that say the machine was loaded while the cell measured (harness/cell-quality.ts sets them). */
-export const MACHINE_LOAD_FLAGS: readonly CellFlagKind[] = ['busy', 'steal', 'run-queue'];
+/**
+ * Flags that say the machine, not the code, may have made the cell slow: it was loaded (busy,
+ * steal, run-queue) or throttled (clocks dropped or a temperature limit was crossed) while the
+ * cell measured (harness/cell-quality.ts sets them). A would-be regression on such a cell is
+ * "cannot judge" until it is re-measured (`bench compare --confirm`).
+ */
+export const MACHINE_LOAD_FLAGS: readonly CellFlagKind[] = ['busy', 'steal', 'run-queue', 'throttled'];
 
 /** The machine-load flags a cell carries, in MACHINE_LOAD_FLAGS order. */
 export function machineLoadFlags(cell: Pick<CellResult, 'flags'>): CellFlagKind[] {

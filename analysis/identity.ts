@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError } from '../core/errors.ts';
+import { declaredMetricSources, figureSourceOf } from '../core/figure-source.ts';
 import type { CellResult, RunResult } from '../core/result-types.ts';
 import type { AxisValue, ModelRef } from '../core/suite-types.ts';
 
@@ -46,6 +47,11 @@ export const IDENTITY_FIELDS = [
   { name: 'execution_provider', group: 'runner', label: 'execution provider / GPU backend (cells[].settings.executionProvider / gpu), with the SIMD a llama.cpp build uses (cells[].settings.llamaBuildSimd)' },
   { name: 'chunking', group: 'runner', label: 'prefill chunk size (cells[].settings.chunkSize, else the chunk axis)' },
   { name: 'kv_cache', group: 'runner', label: 'KV-cache form (cells[].settings.kvCache / kvCacheType)' },
+  {
+    name: 'figure_sources',
+    group: 'runner',
+    label: 'how the figures were obtained: measured, tool-reported or composed, with the metrics a cell declares apart (cells[].settings.figureSource / timing, figureSourceByMetric)',
+  },
   { name: 'prompt_tokens', group: 'workload', label: 'prompt tokens per request, image tokens included (measured iterations)' },
   { name: 'image_tokens', group: 'workload', label: 'image tokens per request (measured iterations)' },
   { name: 'output_tokens', group: 'workload', label: 'output tokens asked per request (settings.outputTokens / maxTokens, else the output_tokens axis, else options.outputTokens)' },
@@ -195,6 +201,15 @@ function executionProvider(s: CellResult['settings'], p: CellResult['params']): 
   return simd === undefined || simd === '' ? provider : `${provider} [build SIMD: ${String(simd)}]`;
 }
 
+/** The cell's figure sources: "measured", or its own source and the metrics it declares apart ("measured; prefill_ms=composed"). */
+const ALL_MEASURED = 'measured';
+
+function figureSources(s: CellResult['settings']): string {
+  const own = figureSourceOf(s);
+  const declared = [...declaredMetricSources(s)].filter(([, source]) => source !== own).sort(([a], [b]) => a.localeCompare(b));
+  return declared.length ? `${own}; ${declared.map(([metric, source]) => `${metric}=${source}`).join(' ')}` : own;
+}
+
 /** The configuration identity of one cell of a run (see the module comment). */
 export function cellIdentity(result: RunResult, cell: CellResult): ConfigurationIdentity {
   const m = cell.model;
@@ -221,6 +236,7 @@ export function cellIdentity(result: RunResult, cell: CellResult): Configuration
     execution_provider: executionProvider(s, p),
     chunking: text(firstOf(s, ['chunkSize']) ?? p['chunk']),
     kv_cache: text(firstOf(s, ['kvCache', 'kvCacheType'])),
+    figure_sources: figureSources(s),
     prompt_tokens: text(measuredValue(cell, (it) => it.promptTokens) ?? firstOf(s, ['promptTokens'])),
     image_tokens: text(measuredValue(cell, (it) => it.imageTokens)),
     output_tokens: text(firstOf(s, ['outputTokens', 'maxTokens']) ?? p['output_tokens'] ?? result.options.outputTokens),
@@ -241,7 +257,10 @@ export function cellIdentity(result: RunResult, cell: CellResult): Configuration
  * grouping: equal keys mean equal identities.
  */
 export function identityKey(identity: ConfigurationIdentity): string {
-  const canonical = JSON.stringify(IDENTITY_FIELDS.map((f) => [f.name, identity.fields[f.name]]));
+  // figure_sources enters the key only when some figure is not measured, so the keys of measured
+  // cells (and the history series stored under them) are those they had before the field existed.
+  const fields = IDENTITY_FIELDS.filter((f) => f.name !== 'figure_sources' || identity.fields.figure_sources !== ALL_MEASURED);
+  const canonical = JSON.stringify(fields.map((f) => [f.name, identity.fields[f.name]]));
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -263,8 +282,9 @@ export function diffIdentities(base: ConfigurationIdentity, cand: ConfigurationI
   const out: IdentityDifference[] = [];
   const partial = !base.complete || !cand.complete;
   for (const f of IDENTITY_FIELDS) {
-    const a = base.fields[f.name];
-    const b = cand.fields[f.name];
+    // An identity stored before a field existed lacks it: not recorded (never a silent match).
+    const a = base.fields[f.name] ?? NOT_RECORDED;
+    const b = cand.fields[f.name] ?? NOT_RECORDED;
     if (a === b) continue;
     if (partial && (a === NOT_RECORDED || b === NOT_RECORDED)) continue;
     out.push({ field: f.name, label: f.label, base: a, cand: b, allowed: allow.has(f.name) });

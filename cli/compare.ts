@@ -87,7 +87,7 @@ export function registerCompareCommand(program: Command): void {
         'Exit 0 only when every base cell has a candidate of the same configuration and every gated metric was measured on both sides, judged, and did not regress. ' +
         'Exit 1 (cell and reason named) on a regression, a newly failing or lost cell, a gated metric missing in the candidate, fewer output tokens than asked, ' +
         'or a failing or worse accuracy verdict. Exit 2 (cannot judge, not a pass) when the runs cannot be compared, a cell\'s configuration differs ' +
-        '(each field named; see --allow-difference), a gated metric could not be judged, or a would-be regression was measured on a busy machine (see --confirm).',
+        '(each field named; see --allow-difference), a gated metric could not be judged, or a would-be regression was measured on a busy or throttled machine (see --confirm).',
     )
     .argument('<base>', 'base result: a result.json, a baseline .json or a run folder')
     .argument('<cand>', 'candidate result: a result.json or a run folder')
@@ -96,7 +96,7 @@ export function registerCompareCommand(program: Command): void {
     .option('--confidence <level>', 'confidence level of intervals and significance', parseConfidence, DEFAULT_CONFIDENCE)
     .addOption(new Option('--format <format>', 'output format').choices(['md', 'json', 'junit']).default('md'))
     .option('-o, --out <file>', 'write the output to this file instead of stdout')
-    .option('--confirm', 'on a regression, or one measured on a busy machine, re-run only those cells of the candidate (same suite, target and options) and judge the re-run')
+    .option('--confirm', 'on a regression, or one measured on a busy or throttled machine, re-run only those cells of the candidate (same suite, target and options) and judge the re-run')
     .option(
       '--allow-difference <fields>',
       'identity fields the runs may differ in (repeatable or comma-separated, e.g. threads,scale); the comparison is then labelled as crossing them',
@@ -120,7 +120,7 @@ export function registerCompareCommand(program: Command): void {
         allowDifferences: parseAllowedDifferences(flags.allowDifference),
       };
       let comparison = compareRuns(base.result, cand.result, opts);
-      // Regressions, and would-be regressions a busy machine made unjudgeable, are re-measured.
+      // Regressions, and would-be regressions a busy or throttled machine made unjudgeable, are re-measured.
       const toConfirm = [...new Set([...comparison.regressedCells, ...comparison.findings.filter((f) => f.kind === 'machine-load').map((f) => f.cellId)])];
       if (flags.confirm && toConfirm.length > 0) {
         const confirmed = await confirmRegressions(cand.result, toConfirm, flags.resultsDir);

@@ -248,7 +248,7 @@ export function registerHistoryCommand(program: Command): void {
           'since the last accepted change (of the same configuration identity), and the two-run test against the last stable window. ' +
           'Exit 0 only when something was judged and nothing failed; 1 (cell and reason named) on an unaccepted regression, a newly failing or lost cell, ' +
           'a metric of the cell\'s history missing, fewer output tokens than asked or a failing accuracy verdict; 2 (cannot judge) when the run cannot be judged: ' +
-          'nothing compared, too short a history, another configuration than its history (see --allow-difference) or a would-be regression on a busy machine.',
+          'nothing compared, too short a history, another configuration than its history (see --allow-difference) or a would-be regression on a busy or throttled machine.',
       )
       .argument('<result>', 'the run to check: a result.json or a run folder (stored or not; check does not add it)'),
   )

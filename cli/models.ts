@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.ts';
+import { accuracyGate, decodeGateRequest, type GateProcessAnswer } from '../models/accuracy-gate.ts';
 import { checkPrecisions, formatCheckReport } from '../models/check.ts';
 import { ensureModel, LAYOUTS, listZoo, PRECISIONS, SCALES, getDescriptor, type Layout, type Precision, type Scale } from '../models/zoo.ts';
 
@@ -91,6 +92,18 @@ export function registerModelsCommand(program: Command): void {
           : `cached, ${(total / 1e6).toFixed(1)} MB, hash ${built.hash.slice(0, 12)}`,
       );
       process.stdout.write(`${built.dir}\n`);
+    });
+
+  models
+    .command('gate', { hidden: true })
+    .description("Run the accuracy gate of one build in this process and print its verdict and this process's peak RSS as JSON (started by the ORT runner).")
+    .requiredOption('--request <base64>', 'the build and options, as models/accuracy-gate.ts encodes them')
+    .action(async (flags: { request: string }) => {
+      const req = decodeGateRequest(flags.request);
+      const verdict = await accuracyGate(req.model, { cacheDir: req.cacheDir, threads: req.threads, tokens: req.tokens, log: (m) => process.stderr.write(`${m}\n`) });
+      // ru_maxrss: this process's lifetime peak, which is the gate's (it ran nothing else).
+      const answer: GateProcessAnswer = { verdict, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+      process.stdout.write(`${JSON.stringify(answer)}\n`);
     });
 
   models

@@ -28,6 +28,11 @@ export const CHILD_COMMANDS = {
     startedBy: 'harness/prebuild.ts',
     why: 'a first run builds the missing zoo models in parallel processes',
   },
+  modelsGate: {
+    words: ['models', 'gate'],
+    startedBy: 'models/accuracy-gate.ts',
+    why: "the accuracy gate checks a build against its fp32 twin in its own process, so the twin's memory never enters the process whose cells' peak RSS is measured",
+  },
   publishPages: {
     words: ['publish-pages'],
     startedBy: 'publish/write-site.ts',

@@ -57,10 +57,13 @@ export interface AccuracyCheck {
   /** True when the verdict was cached from an earlier check on this machine. */
   cached: boolean;
   /**
-   * What running the gate cost in this run, measured in its own window before the cell's (its
-   * fp32 twin is not in the cell's peak RSS): wall time and the process's peak RSS over the gate.
+   * What running the gate cost in this run, before the cell's memory window opens (its fp32
+   * twin is not in the cell's peak RSS): wall time and peak RSS. Scope `gate-process`: the check
+   * ran in its own child process and the figure is that process's whole peak (models/accuracy-gate.ts);
+   * `cell`: the harness's window over the gate in this process (a cached verdict); `process`:
+   * this process's lifetime peak where no window can be opened.
    */
-  gateCost?: { ms: number; peakRssBytes: number; scope: 'cell' | 'process' };
+  gateCost?: { ms: number; peakRssBytes: number; scope: 'cell' | 'process' | 'gate-process' };
 }
 
 export interface RunnerContext {

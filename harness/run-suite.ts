@@ -357,7 +357,11 @@ export async function runSuite(req: RunRequest): Promise<RunOutcome> {
   }
 }
 
-/** The runner's accuracy gate in its own window (`window` was opened just before): the verdict with its cost. */
+/**
+ * The runner's accuracy gate before the cell's window (`window` was opened just before): the
+ * verdict with its cost, as the runner measured it when the check ran in its own process (the
+ * ORT runner's does), else as this window saw it.
+ */
 async function runAccuracyGate(
   check: NonNullable<Runner['checkAccuracy']>,
   cell: Cell,
@@ -368,6 +372,8 @@ async function runAccuracyGate(
   const start = performance.now();
   const verdict = await check(cell, suite, ctx);
   if (!verdict) return null;
+  // A gate that ran in its own process measured its own cost there (this window saw none of it).
+  if (verdict.gateCost) return verdict;
   const peak = window.read();
   return { ...verdict, gateCost: { ms: performance.now() - start, peakRssBytes: peak.bytes, scope: peak.scope } };
 }
@@ -411,7 +417,8 @@ async function runCells(req: RunRequest, store: ResultStore, cells: readonly Cel
       const powerSettings = power ? await power.apply(cell) : {};
       const context = { clock, threads: result.options.threads, log: (m: string) => progress.log(m), plan, profile: result.options.ortProfile ?? false };
       // The accuracy gate runs its fp32 twin before the cell's memory window opens (it once put
-      // 3.76 GB into the first cell of each precision); its own cost is recorded with its verdict.
+      // 3.76 GB into the first cell of each precision; the ORT runner's runs in a child process,
+      // so none of it stays in this one); its own cost is recorded with its verdict.
       const gated = runner.checkAccuracy ? await runAccuracyGate(runner.checkAccuracy.bind(runner), cell, suite, context, rss) : undefined;
       if (gated !== undefined) rss = startPeakRssWindow();
       const prepared = await runner.prepare(cell, suite, gated !== undefined ? { ...context, accuracy: gated } : context);

@@ -418,7 +418,7 @@ export function checkRun(store: HistoryStore, record: RunRecord, options: Histor
         outcome: 'cannot judge',
         cellId: r.cellId,
         metric: r.metric,
-        reason: `${r.metric} would be a regression, but the cell was flagged ${cell.loadFlags.join(', ')}: re-measure on a quiet machine`,
+        reason: `${r.metric} would be a regression, but the cell was flagged ${cell.loadFlags.join(', ')}: re-measure on a quiet, cool machine`,
       });
       continue;
     }

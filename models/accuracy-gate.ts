@@ -5,11 +5,13 @@
  * build and machine. A model whose kernels compute wrong numbers on this CPU (as s8 int8 did
  * on AVX2 without VNNI) is still timed, but its cells say it is numerically wrong.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { arch, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { benchArgv } from '../core/commands.ts';
 import type { AccuracyCheck } from '../core/runner.ts';
 import { ACCURACY_THRESHOLDS, checkPrecisions } from './check.ts';
 import { defaultCacheDir, modelHash, type BuildRequest, type BuiltModel } from './zoo.ts';
@@ -68,6 +70,9 @@ export interface GateOptions {
 /** What names a verdict: the build's hash and request (a BuiltModel, or a build not made yet). */
 type GatedBuild = Pick<BuiltModel, 'hash'> & { request: Pick<BuiltModel['request'], 'model' | 'scale' | 'precision'> };
 
+/** What the gate reads of a build: its hash and the request it was built from (all a child process needs). */
+export type GateSubject = Pick<BuiltModel, 'hash' | 'request'>;
+
 export function verdictPath(cacheDir: string, model: GatedBuild, machine: MachineIdentity): string {
   return join(resolve(cacheDir), 'accuracy', `${model.request.model}-${model.request.scale}-${model.request.precision}-${model.hash.slice(0, 12)}-${machine.key}.json`);
 }
@@ -101,7 +106,7 @@ export function isVerdictCached(req: BuildRequest, opts: Pick<GateOptions, 'cach
  * The verdict for a zoo model on this machine: from the cache, or by running the check now
  * (builds the fp32 twin if needed). fp32 itself is the reference: null.
  */
-export async function accuracyGate(model: BuiltModel, opts: GateOptions = {}): Promise<AccuracyVerdict | null> {
+export async function accuracyGate(model: GateSubject, opts: GateOptions = {}): Promise<AccuracyVerdict | null> {
   const { precision, scale, seed } = model.request;
   if (precision === 'fp32') return null;
   const machine = opts.machine ?? machineIdentity();
@@ -148,6 +153,90 @@ export async function accuracyGate(model: BuiltModel, opts: GateOptions = {}): P
   writeFileSync(tmp, `${JSON.stringify(verdict, null, 2)}\n`);
   renameSync(tmp, path);
   return verdict;
+}
+
+/** What `bench models gate` is given (base64 JSON): the build and the check's options. */
+export interface GateRequest {
+  model: GateSubject;
+  threads?: number;
+  tokens?: number;
+  cacheDir: string;
+}
+
+/** What `bench models gate` prints as its last stdout line. */
+export interface GateProcessAnswer {
+  verdict: AccuracyVerdict | null;
+  /** The gate process's lifetime peak RSS (it ran nothing else). */
+  peakRssBytes: number;
+}
+
+export function encodeGateRequest(req: GateRequest): string {
+  return Buffer.from(JSON.stringify(req)).toString('base64');
+}
+
+export function decodeGateRequest(text: string): GateRequest {
+  const req = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as GateRequest;
+  if (typeof req?.model?.hash !== 'string' || typeof req.model.request?.precision !== 'string' || typeof req.cacheDir !== 'string') {
+    throw new Error('models gate: the request is not a gate request (model.hash, model.request, cacheDir)');
+  }
+  return req;
+}
+
+/** The last stdout line of the gate process, checked: its own output, but still read as data. */
+function parseGateAnswer(stdout: string): GateProcessAnswer {
+  const last = stdout.trim().split('\n').pop() ?? '';
+  let answer: GateProcessAnswer;
+  try {
+    answer = JSON.parse(last) as GateProcessAnswer;
+  } catch {
+    throw new Error(`accuracy gate process: its answer is not JSON: ${JSON.stringify(last.slice(0, 200))}`);
+  }
+  const v = answer?.verdict;
+  const verdictOk = v === null || (typeof v === 'object' && typeof v.passed === 'boolean' && Number.isFinite(v.cosine) && Number.isFinite(v.top1) && Array.isArray(v.failures));
+  if (!verdictOk || !(Number.isFinite(answer.peakRssBytes) && answer.peakRssBytes > 0)) {
+    throw new Error(`accuracy gate process: unexpected answer ${JSON.stringify(last.slice(0, 200))}`);
+  }
+  return answer;
+}
+
+/**
+ * The verdict as `accuracyGate` gives it, with a check that is not cached run in a child process
+ * (`bench models gate`): the fp32 twin's and the quantised build's sessions never enter this
+ * process, so the peak RSS of the cell measured next holds nothing of them. In process, with
+ * the sessions released, the process still held 580 MiB (against 231-235 with the child) before
+ * the second cell of a full-scale internvl2_5-1b int8 run, and its first cell read 829-840 MiB
+ * (753-759 with the child): memory the allocator kept. The child's lifetime peak is also the
+ * gate's exact cost (gateCost, scope `gate-process`). A cached verdict is read here.
+ */
+export async function accuracyGateInOwnProcess(model: GateSubject, opts: GateOptions = {}): Promise<AccuracyVerdict | null> {
+  if (model.request.precision === 'fp32') return null;
+  const machine = opts.machine ?? machineIdentity();
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const cached = readVerdict(verdictPath(cacheDir, model, machine), model);
+  if (cached) return cached;
+  const started = performance.now();
+  const request: GateRequest = { model: { hash: model.hash, request: model.request }, cacheDir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.tokens ? { tokens: opts.tokens } : {}) };
+  const { code, stdout, stderrTail } = await new Promise<{ code: number; stdout: string; stderrTail: string }>((done, fail) => {
+    const child = spawn(process.execPath, benchArgv('modelsGate', ['--request', encodeGateRequest(request)]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let pending = '';
+    let tail = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // The check's progress lines, passed on as they come (and the last ones kept for an error).
+    child.stderr.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) opts.log?.(line);
+      tail = (tail + d.toString()).slice(-2000);
+    });
+    child.on('error', fail);
+    child.on('close', (c) => done({ code: c ?? -1, stdout: out, stderrTail: tail }));
+  });
+  if (code !== 0) throw new Error(`accuracy gate process exited with ${code}: ${stderrTail.trim().split('\n').pop() ?? 'no message'}`);
+  const answer = parseGateAnswer(stdout);
+  if (!answer.verdict) return null;
+  return { ...answer.verdict, gateCost: { ms: performance.now() - started, peakRssBytes: answer.peakRssBytes, scope: 'gate-process' } };
 }
 
 /** One line for logs and warnings. */

@@ -263,6 +263,9 @@ const SHOWN_BY: Partial<Record<IdentityFieldName, readonly Dimension[]>> = {
   board: ['board'],
 };
 
+/** Dimensions that split a grid position whose runs differ in them, like identity fields (see comparisonGrid). */
+const PUBLISHED_SPLITS: readonly Dimension[] = ['suite', 'backend'];
+
 /** An identity value as a table shows it (build hashes are long). */
 const identityText = (value: string): string => shortReason(value, 48);
 
@@ -313,6 +316,11 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     if (!inPosition && [...byColumn.values()].every((list) => !varies(list, name))) columnFacts.push(name);
     else extraRows.push(name);
   }
+  // Not identity fields, but a published figure never merges them either: the suite (another
+  // suite is another study, whatever it shares) and the runtime with its version (a new version
+  // is what a CI series tests, so each is a figure of its own). Split only when they differ
+  // inside a grid position of the user's dimensions; the default columns show the runtime.
+  const extraDims = PUBLISHED_SPLITS.filter((d) => !shown.has(d) && [...byPosition.values()].some((list) => new Set(list.map((e) => dimensionValue(e.run.result, e.cell, d))).size > 1));
   // A failed or not-run cell has no full identity: it takes its run's value of the field (its
   // ok cells'), so it stays beside the figures of its own configuration.
   const runValue = (e: (typeof all)[number], f: IdentityFieldName): string => {
@@ -324,13 +332,17 @@ export function comparisonGrid(runs: readonly PublishedRun[], options: SiteOptio
     const sibling = complete.find((x) => x.run === e.run && x.user.rows.join() === e.user.rows.join());
     return sibling?.fields![f] ?? complete.find((x) => x.run === e.run)?.fields![f] ?? NOT_RECORDED;
   };
-  const rowDims = [...options.rows, ...extraRows];
+  const rowDims = [...options.rows, ...extraRows, ...extraDims];
   const columnDims = [...options.columns];
   const rowValues = new Map<string, Record<string, string>>();
   const columnValues = new Map<string, Record<string, string>>();
   const slots = new Map<string, Map<string, Entry[]>>();
   for (const e of all) {
-    const rv = Object.fromEntries([...options.rows.map((d, i) => [d, e.user.rows[i]!]), ...extraRows.map((f) => [f, identityText(runValue(e, f))])]);
+    const rv = Object.fromEntries([
+      ...options.rows.map((d, i) => [d, e.user.rows[i]!]),
+      ...extraRows.map((f) => [f, identityText(runValue(e, f))]),
+      ...extraDims.map((d) => [d, dimensionValue(e.run.result, e.cell, d)]),
+    ]);
     const cv = Object.fromEntries(options.columns.map((d, i) => [d, e.user.columns[i]!]));
     const rk = keyOf(Object.values(rv));
     const ck = keyOf(Object.values(cv));
@@ -514,7 +526,9 @@ export function trendSection(runs: readonly PublishedRun[], grid: ComparisonGrid
     const board = boardOf(run.result);
     for (const c of run.result.cells) {
       const identity = cellIdentity(run.result, c).fields;
-      const row = keyOf(grid.rowDims.map((d) => ((DIMENSIONS as readonly string[]).includes(d) ? dimensionValue(run.result, c, d as Dimension) : identityText(identity[d as IdentityFieldName]))));
+      // The row's dimensions and the column's other than the board (its runtime): one series never mixes two.
+      const dims = [...grid.rowDims, ...grid.columnDims.filter((d) => d !== 'board')];
+      const row = keyOf(dims.map((d) => ((DIMENSIONS as readonly string[]).includes(d) ? dimensionValue(run.result, c, d as Dimension) : identityText(identity[d as IdentityFieldName]))));
       const list = boards.get(board);
       if (list) list.push({ run, cell: c, row });
       else boards.set(board, [{ run, cell: c, row }]);

@@ -57,7 +57,7 @@ export function metricSourcesNote(cells: readonly CellResult[], withDetail = tru
 export function flagStatus(marks: readonly Marker[]): FigureStatus | undefined {
   if (marks.some((m) => m === 'busy' || m === 'steal' || m === 'run-queue')) return 'busy';
   if (marks.includes('noisy')) return 'noisy';
-  if (marks.some((m) => m === 'throttled' || m === 'clocks' || m === 'power-mode' || m === 'flagged')) return 'flagged';
+  if (marks.some((m) => m === 'throttled' || m === 'clocks' || m === 'power-mode' || m === 'no-simd' || m === 'flagged')) return 'flagged';
   return undefined;
 }
 
@@ -196,7 +196,8 @@ export function accuracyCell(c: CellResult): TableCell {
   const a = c.accuracy;
   if (a) {
     const thresholds = a.thresholds ? `; thresholds cosine ${a.thresholds.cosineMean}, top-1 ${a.thresholds.top1 * 100}%` : '';
-    const cost = a.gateCost ? `; the gate took ${Math.round(a.gateCost.ms)} ms and ${fmtBytes(a.gateCost.peakRssBytes)} peak RSS, outside the cell's figures` : '';
+    const where = a.gateCost?.scope === 'gate-process' ? ' in its own process' : '';
+    const cost = a.gateCost ? `; the gate took ${Math.round(a.gateCost.ms)} ms and ${fmtBytes(a.gateCost.peakRssBytes)} peak RSS${where}, outside the cell's figures` : '';
     const checked = `vs fp32 over ${a.tokens} positions on ${a.checkedOn?.cpu ?? 'a machine not recorded'}${a.cached ? ' (cached verdict)' : ''}${thresholds}${cost}`;
     return a.passed
       ? cell(`pass: ${accuracyFigures(a)}`, { status: 'measured', value: a.cosine, note: checked })

@@ -31,6 +31,10 @@ export const MARKERS: Readonly<Record<Marker, { text: string; meaning: string }>
   throttled: { text: '~throttled', meaning: 'throttled: clocks dropped or a temperature limit was crossed while measured' },
   clocks: { text: '~clocks', meaning: "board clocks not locked at their maximum, or their limits or speed changed, while measured (the cell's board state says which)" },
   'power-mode': { text: '~power-mode', meaning: "the board was in another power mode than the run's header says (or it changed) while measured: not the configuration the header describes" },
+  'no-simd': {
+    text: '~no-simd',
+    meaning: "the runtime was built without this CPU's SIMD (e.g. a llama.cpp binding without AVX2): the figure is that build's speed, not the machine's",
+  },
   flagged: { text: '(!)', meaning: 'another flag the run set on the figure (its note says which)' },
   composed: {
     text: 'composed',
@@ -80,6 +84,8 @@ export function flagMarker(flag: string | { kind?: string; reason?: string; mess
       return 'clocks';
     case 'power-mode':
       return 'power-mode';
+    case 'no-simd':
+      return 'no-simd';
     case 'outliers':
       // Outliers are kept in every figure and counted in the Statistics table's own column.
       return undefined;

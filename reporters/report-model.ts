@@ -28,6 +28,7 @@ export type Marker =
   | 'throttled'
   | 'clocks'
   | 'power-mode'
+  | 'no-simd'
   | 'flagged'
   | 'composed'
   | 'tool-reported'

@@ -43,7 +43,7 @@ const FINDING_WORDS: Record<FindingKind, [string, string]> = {
   'short-output': ['cell with fewer output tokens than asked', 'cells with fewer output tokens than asked'],
   accuracy: ['failing or worse accuracy verdict', 'failing or worse accuracy verdicts'],
   identity: ['cell of another configuration', 'cells of another configuration'],
-  'machine-load': ['would-be regression measured on a busy machine', 'would-be regressions measured on a busy machine'],
+  'machine-load': ['would-be regression measured on a busy or throttled machine', 'would-be regressions measured on a busy or throttled machine'],
   'not-judged': ['gated metric not judged', 'gated metrics not judged'],
   'nothing-compared': ['check that compared nothing', 'checks that compared nothing'],
 };
@@ -84,8 +84,11 @@ export function gateLine(c: Comparison): string {
 
 export function summaryLine(c: Comparison): string {
   const s = c.summary;
+  // Would-be regressions of a busy or throttled cell are not counted as regressions: say how many there were.
+  const disturbed = c.rows.filter((r) => r.disturbed).length;
+  const notJudged = disturbed ? `; ${disturbed} more beyond it on a busy or throttled machine, not judged` : '';
   return (
-    `${s.compared} comparisons (cell × metric): ${s.slower} slower (${s.regressions} beyond the threshold), ` +
+    `${s.compared} comparisons (cell × metric): ${s.slower} slower (${s.regressions} beyond the threshold${notJudged}), ` +
     `${s.faster} faster (${s.improvements} beyond the threshold), ${s.unchanged} no significant change, ${s.insufficient} insufficient data`
   );
 }

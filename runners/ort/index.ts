@@ -6,7 +6,7 @@ import type { AccuracyCheck, ModelIdentity, PreparedCell, Runner, RunnerContext 
 import type { Cell, Suite } from '../../core/suite-types.ts';
 import { decodeWeightBytesPerToken, weightFormLabel } from '../../models/weight-bytes.ts';
 import { patchGeometry, type PatchGeometry } from '../../models/qwen-patches.ts';
-import { accuracyGate, describeVerdict } from '../../models/accuracy-gate.ts';
+import { accuracyGateInOwnProcess, describeVerdict } from '../../models/accuracy-gate.ts';
 import { ensureModel, type BuiltModel, type Precision } from '../../models/zoo.ts';
 import { readGeometry } from './geometry.ts';
 import { findExportFiles, type SessionName } from './model-files.ts';
@@ -129,7 +129,7 @@ function withVisionFrom(model: ResolvedModel, vision: ResolvedModel, visionPreci
 
 /** The accuracy gate's verdict for a zoo build (null for fp32 and files not built here), logged. */
 async function gateOf(model: ResolvedModel, ctx: RunnerContext): Promise<AccuracyCheck | null> {
-  const accuracy = model.zoo ? await accuracyGate(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
+  const accuracy = model.zoo ? await accuracyGateInOwnProcess(model.zoo, { threads: ctx.threads, log: ctx.log }) : null;
   if (accuracy) ctx.log(`${describeVerdict(accuracy)}${accuracy.cached ? ' [cached verdict]' : ''}`);
   return accuracy;
 }

@@ -257,6 +257,27 @@ describe('bench compare on a real tiny run: each class fails closed', () => {
     expect(only.code).toBe(2);
     expect(only.md).toContain('would-be regression');
     expect(only.md).toContain('flagged busy in the candidate run');
+    // The summary does not read "0 beyond the threshold" as if nothing had slowed down.
+    const disturbed = only.json.rows.filter((row) => row.disturbed).length;
+    expect(disturbed).toBeGreaterThan(0);
+    expect(only.md).toContain(`(0 beyond the threshold; ${disturbed} more beyond it on a busy or throttled machine, not judged)`);
+  });
+
+  it('a would-be regression measured while the board throttled: cannot judge (exit 2) naming the flag, as for a busy machine', async () => {
+    const cand = quiet(real);
+    const slow = cand.cells.find((c) => c.id === IMG)!;
+    slower(slow, SLOWER);
+    slow.throttled = true;
+    slow.throttleReasons = ['CPU 97 C above the 95 C limit'];
+    slow.flags = [{ kind: 'throttled', message: 'throttled: CPU 97 C above the 95 C limit' }];
+    const r = await compare(quiet(real), cand);
+    expect(r.code).toBe(2);
+    expect(r.json.regressedCells).toEqual([]);
+    const load = r.json.findings.filter((f) => f.cellId === IMG);
+    expect(load.length).toBeGreaterThan(0);
+    expect(load.every((f) => f.kind === 'machine-load' && f.outcome === 'cannot judge' && f.reason.includes('flagged throttled in the candidate run'))).toBe(true);
+    expect(r.md).toContain('would-be regression');
+    expect(r.md).toContain('busy or throttled machine');
   });
 
   it('energy per token is judged from per-iteration values, or cannot judge: never a pass', async () => {
@@ -423,6 +444,21 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     expect(r.json.findings.filter((f) => f.kind !== 'machine-load').map((f) => f.kind)).toEqual(['nothing-compared']);
   }, 60_000);
 
+  it('a would-be regression of a cell flagged throttled is cannot judge (exit 2) naming the flag', async () => {
+    const db = await historyOf(8);
+    const slow = atCommit(quiet(real), 8);
+    const cell = slow.cells.find((c) => c.id === IMG)!;
+    slower(cell, SLOWER);
+    cell.throttled = true;
+    cell.flags = [{ kind: 'throttled', message: 'throttled: CPU 97 C above the 95 C limit' }];
+    const r = await check(db, slow, '--gate-two-run');
+    expect(r.code).toBe(2);
+    expect(r.json.regressedCells).toEqual([]);
+    const load = r.json.findings.filter((f) => f.kind === 'machine-load');
+    expect(load.length).toBeGreaterThan(0);
+    expect(load.every((f) => f.cellId === IMG && f.reason.includes('flagged throttled'))).toBe(true);
+  }, 60_000);
+
   it('issue 26 item 10: a check that compared nothing is not a pass; a changed suite is said', async () => {
     const db = await historyOf(2);
     const next = atCommit(quiet(real), 2);
@@ -439,6 +475,25 @@ describe('bench history check on a real tiny run: fails closed like compare', ()
     const judged = await check(db, atCommit(quiet(real), 2), '--gate-two-run');
     expect(judged.code).toBe(0);
     expect(judged.json.findings).toEqual([]);
+  }, 60_000);
+
+  it('a llama.cpp image cell whose image_encode / prefill split changed method (composed -> measured): cannot judge (exit 2) naming figure_sources, never one series', async () => {
+    // The real llama.cpp image run stored in the fixtures (its split composed inside a measured TTFT).
+    const llama = JSON.parse(readFileSync(join(repo, 'test/fixtures/reports/llamacpp-images.result.json'), 'utf8')) as RunResult;
+    const LLAMA = 'runner=llamacpp,images=1,prefill=16,precision=int8';
+    const db = join(dir, `h${n++}.sqlite`);
+    const files = [0, 1, 2].map((i) => save(atCommit(quiet(llama), i)));
+    const added = await history('add', ...files, '--db', db, '--board', 'vm', '--commit-date', '2026-11-01T00:00:00Z');
+    expect(added.code, added.err).toBe(0);
+    const measured = atCommit(quiet(llama), 3);
+    delete measured.cells.find((c) => c.id === LLAMA)!.settings['figureSourceByMetric'];
+    const r = await check(db, measured, '--gate-two-run');
+    expect(r.code).toBe(2);
+    expect(r.json.findings.filter((f) => f.kind === 'identity').map((f) => f.cellId)).toEqual([LLAMA]);
+    expect(r.json.identity.differences.map((d) => [d.field, d.cand])).toEqual([['figure_sources', 'measured']]);
+    expect(r.md).toContain('(figure_sources: base measured; image_encode_ms=composed prefill_ms=composed preprocess_ms=composed, candidate measured); allow with --allow-difference figure_sources');
+    // The same method judges as before: an identical run passes.
+    expect((await check(db, atCommit(quiet(llama), 3), '--gate-two-run')).code).toBe(0);
   }, 60_000);
 
   it('issue 26 item 10: history accept refuses an empty --commit and an ambiguous prefix, naming the candidates', async () => {

@@ -3,6 +3,8 @@ import { InputError } from '../../core/errors.ts';
 import type { RunResult } from '../../core/result-types.ts';
 import { cellIdentity, diffIdentities, diffVersions, identityKey, IDENTITY_FIELDS, NOT_RECORDED, parseAllowedDifferences } from '../../analysis/identity.ts';
 import { boardCells, makeResult } from '../compare/make-result.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const clone = (r: RunResult): RunResult => JSON.parse(JSON.stringify(r)) as RunResult;
 
@@ -49,6 +51,25 @@ describe('configuration identity', () => {
     expect(diffIdentities(cellIdentity(avx2, avx2.cells[0]!), cellIdentity(withSimd('SSE3 SSSE3 AVX AVX2 FMA F16C'), avx2.cells[0]!))).toEqual([]);
     // Stored history series of cells without the setting (ONNX Runtime) are found again.
     expect(identityKey(cellIdentity(clone(base), clone(base).cells[0]!))).toBe(keyBefore);
+  });
+
+  it('how the figures were obtained is part of the identity; measured cells keep the keys stored before the field existed', () => {
+    const read = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, `../fixtures/reports/${name}.result.json`), 'utf8')) as RunResult;
+    const ort = read('ort-tiny');
+    // The keys these cells had before figure_sources (history series stored under them are found again).
+    expect(ort.cells.slice(0, 2).map((c) => identityKey(cellIdentity(ort, c)))).toEqual(['e7e7d2640ec69d49', '8b011ff82b69f685']);
+    expect(cellIdentity(ort, ort.cells[0]!).fields.figure_sources).toBe('measured');
+    const llama = read('llamacpp-images');
+    const cell = llama.cells.find((c) => c.settings['runner'] === 'llamacpp')!;
+    const composedSplit = cellIdentity(llama, cell);
+    expect(composedSplit.fields.figure_sources).toBe('measured; image_encode_ms=composed prefill_ms=composed preprocess_ms=composed');
+    const measuredSplit = clone(llama);
+    delete measuredSplit.cells.find((c) => c.id === cell.id)!.settings['figureSourceByMetric'];
+    const diffs = diffIdentities(composedSplit, cellIdentity(measuredSplit, measuredSplit.cells.find((c) => c.id === cell.id)!));
+    expect(diffs.map((d) => [d.field, d.cand])).toEqual([['figure_sources', 'measured']]);
+    // A whole cell composed (the Axera method) is one word.
+    const axera = read('axera-subgraph');
+    expect(cellIdentity(axera, axera.cells[0]!).fields.figure_sources).toBe('composed');
   });
 
   it('keeps versions beside the identity without making a difference', () => {

@@ -75,4 +75,44 @@ describe('published tables split on configuration identity', () => {
     expect(new Set(fullRows.map((r) => r[figure]!.value))).toEqual(new Set([9999]));
     expect(tinyRows.some((r) => r[figure]!.value === 9999)).toBe(false);
   });
+
+  it('splits runs of another suite, and of another runtime version when the columns do not show it, instead of "(+1 older)"', () => {
+    const renamed = run('renamed', 3, (r) => {
+      r.suite.name = 'ort-tiny-copy';
+    });
+    let { t, grid, header } = ttftTable([run('base', 2), renamed]);
+    expect(grid.rowDims).toEqual([...DEFAULT_SITE_OPTIONS.rows, 'suite']);
+    expect(t.rows).toHaveLength(12);
+    expect(t.rows.flat().some((c) => c.text.includes('older'))).toBe(false);
+    const suite = header.indexOf('suite');
+    expect(new Set(t.rows.map((r) => r[suite]!.text))).toEqual(new Set(['internvl-tiny', 'ort-tiny-copy']));
+
+    // The default columns name the runtime with its version: two columns, no new row dimension.
+    const newer = run('newer-runtime', 3, (r) => {
+      r.environment.versions['onnxruntime-node'] = '1.31.0';
+    });
+    ({ t, grid, header } = ttftTable([run('base', 2), newer]));
+    expect(grid.rowDims).toEqual(DEFAULT_SITE_OPTIONS.rows);
+    expect(header).toEqual(expect.arrayContaining(['AMD EPYC · ort 1.30.0', 'AMD EPYC · ort 1.31.0']));
+    // Columns of the board alone: the runtime becomes a row dimension.
+    const byBoard = siteIndex([run('base', 2), newer], { ...DEFAULT_SITE_OPTIONS, columns: ['board'] });
+    expect(byBoard.grid.rowDims).toEqual([...DEFAULT_SITE_OPTIONS.rows, 'backend']);
+    const table = byBoard.report.sections.find((s) => s.id === 'compare-ttft_ms')!.tables[0]!;
+    expect(table.rows).toHaveLength(12);
+    expect(table.rows.flat().some((c) => c.text.includes('older'))).toBe(false);
+  });
+
+  it('keeps two runtimes of one board in separate trend series', () => {
+    const runs = [run('a', 2), run('b', 3), run('c', 4, (r) => (r.environment.versions['onnxruntime-node'] = '1.31.0')), run('d', 5, (r) => (r.environment.versions['onnxruntime-node'] = '1.31.0'))];
+    // The default columns (board, backend): the trend's series are per board, so the runtime must key them too.
+    const { report } = siteIndex(runs, DEFAULT_SITE_OPTIONS);
+    const trend = report.sections.find((s) => s.id.startsWith('trend'));
+    expect(trend, report.sections.map((s) => s.id).join()).toBeDefined();
+    // One series (the workload the board ran most): its points are all of one runtime.
+    const rows = trend!.tables[0]!.rows;
+    const workloads = new Set(rows.map((r) => r[1]!.text));
+    expect(workloads.size).toBe(1);
+    expect(rows).toHaveLength(2);
+    expect([...workloads][0]).toContain('ort 1.');
+  });
 });

@@ -101,7 +101,15 @@ describe('figure source per metric', () => {
     const cand = fixture();
     const c = cand.cells.find((x) => x.id === LLAMA)!;
     c.settings = Object.fromEntries(Object.entries(c.settings).filter(([k]) => k !== METRIC_SOURCES_SETTING));
-    const mixed = compareRuns(base, cand, { thresholdPct: 5 });
+    // Another method is another configuration (identity field figure_sources), named as such...
+    const refused = compareRuns(base, cand, { thresholdPct: 5 });
+    expect(refused.outcome).toBe('cannot judge');
+    expect(refused.findings.map((f) => [f.kind, f.cellId])).toEqual([['identity', LLAMA]]);
+    expect(refused.identity.differences.map((d) => [d.field, d.base, d.cand])).toEqual([
+      ['figure_sources', 'measured; image_encode_ms=composed prefill_ms=composed preprocess_ms=composed', 'measured'],
+    ]);
+    // ...and allowed, each metric obtained differently is still not judged.
+    const mixed = compareRuns(base, cand, { thresholdPct: 5, allowDifferences: new Set(['figure_sources']) });
     const notJudged = mixed.findings.filter((f) => f.kind === 'not-judged').map((f) => [f.cellId, f.metric, f.outcome]);
     expect(notJudged).toEqual([
       [LLAMA, 'image_encode_ms', 'cannot judge'],
