@@ -9,7 +9,7 @@ export interface ExportFilter {
 
 export const CSV_COLUMNS = [
   'run_id', 'content_id', 'suite', 'board', 'target', 'host', 'runner', 'runtime', 'model_hash', 'precisions', 'power_mode',
-  'git_commit', 'commit_date', 'started_at', 'cell_id', 'metric', 'unit', 'iteration', 'value',
+  'git_commit', 'commit_date', 'started_at', 'cell_id', 'ran_on', 'metric', 'unit', 'iteration', 'value',
 ] as const;
 
 /** RFC 4180: quote a field holding a comma, quote or line break, doubling its quotes. */
@@ -23,10 +23,17 @@ export function* exportCsv(store: HistoryStore, filter: ExportFilter): Generator
   yield `${CSV_COLUMNS.join(',')}\n`;
   const runs = new Map(store.runs(filter).map((r) => [r.key, r]));
   const series = new Map(store.series(filter).map((s) => [s.id, s]));
+  // ran_on: the board that measured the cell in a run merged from a pool's shards (empty otherwise).
+  const boardsOfRun = new Map<number, Map<string, string | null>>();
+  const ranOn = (run: number, cellId: string): string | null => {
+    let boards = boardsOfRun.get(run);
+    if (!boards) boardsOfRun.set(run, (boards = new Map(store.cellsOf(run).map((c) => [c.cellId, c.ranOn]))));
+    return boards.get(cellId) ?? null;
+  };
   for (const v of store.allSamples(filter)) {
     const r = runs.get(v.run)!;
     const s = series.get(v.series)!;
-    const row = [r.runId, r.id, r.suite, r.board, r.target, r.host, r.runner, r.runtime, r.modelHash, r.precisions, r.powerMode, r.gitCommit, r.commitDate, r.startedAt, s.cellId, s.metric, s.unit, v.iteration, v.value];
+    const row = [r.runId, r.id, r.suite, r.board, r.target, r.host, r.runner, r.runtime, r.modelHash, r.precisions, r.powerMode, r.gitCommit, r.commitDate, r.startedAt, s.cellId, ranOn(v.run, s.cellId), s.metric, s.unit, v.iteration, v.value];
     yield `${row.map(csvField).join(',')}\n`;
   }
 }

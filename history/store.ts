@@ -524,14 +524,16 @@ export class HistoryStore {
   }
 
   /** A run's cells as stored. */
-  cellsOf(run: number): Array<{ cellId: string; status: string; error: string | null; throttled: boolean; params: Record<string, unknown> }> {
-    return (this.stmt('SELECT cell_id, status, error, throttled, params FROM cells WHERE run = ? ORDER BY position').all(run) as Array<{
+  cellsOf(run: number): Array<{ cellId: string; status: string; error: string | null; throttled: boolean; params: Record<string, unknown>; ranOn: string | null }> {
+    const ranOn = hasRanOn(this.db) ? 'ran_on' : 'NULL AS ran_on';
+    return (this.stmt(`SELECT cell_id, status, error, throttled, params, ${ranOn} FROM cells WHERE run = ? ORDER BY position`).all(run) as Array<{
       cell_id: string;
       status: string;
       error: string | null;
       throttled: number;
       params: string;
-    }>).map((c) => ({ cellId: c.cell_id, status: c.status, error: c.error, throttled: c.throttled === 1, params: JSON.parse(c.params) as Record<string, unknown> }));
+      ran_on: string | null;
+    }>).map((c) => ({ cellId: c.cell_id, status: c.status, error: c.error, throttled: c.throttled === 1, params: JSON.parse(c.params) as Record<string, unknown>, ranOn: c.ran_on }));
   }
 
   /** A run's median of every series, with the series. */

@@ -168,13 +168,13 @@ describe('history store', () => {
     expect(await bench('history', 'export', '--db', db, '--out', csvFile)).toBe(0);
     const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
     const header = lines[0]!.split(',');
-    expect(header).toEqual(['run_id', 'content_id', 'suite', 'board', 'target', 'host', 'runner', 'runtime', 'model_hash', 'precisions', 'power_mode', 'git_commit', 'commit_date', 'started_at', 'cell_id', 'metric', 'unit', 'iteration', 'value']);
+    expect(header).toEqual(['run_id', 'content_id', 'suite', 'board', 'target', 'host', 'runner', 'runtime', 'model_hash', 'precisions', 'power_mode', 'git_commit', 'commit_date', 'started_at', 'cell_id', 'ran_on', 'metric', 'unit', 'iteration', 'value']);
     const records = [0, 1].map((i) => recordFromResult(makeRun(i, { runs: 2 })));
     const total = records.reduce((s, r) => s + r.cells.reduce((t, c) => t + [...c.metrics.values()].reduce((u, m) => u + m.values.length, 0), 0), 0);
     expect(lines.length - 1).toBe(total);
     // Cell ids hold commas: quoted. Check one value field by field.
     const want = records[1]!.cells.find((c) => c.cellId === SLOW_CELL)!.metrics.get('prefill_ms')!.values[3]!;
-    const line = lines.find((l) => l.startsWith('run-001,') && l.includes(`"${SLOW_CELL}",prefill_ms,ms,3,`))!;
+    const line = lines.find((l) => l.startsWith('run-001,') && l.includes(`"${SLOW_CELL}",,prefill_ms,ms,3,`))!;
     expect(Number(line.split(',').pop())).toBe(want);
 
     expect(await bench('history', 'export', '--db', db, '--format', 'json')).toBe(0);

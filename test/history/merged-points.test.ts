@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { mergeShards } from '../../analysis/merge-shards.ts';
+import { exportCsv, exportJson } from '../../history/export.ts';
 import { recordFromResult } from '../../history/record.ts';
 import { HistoryStore } from '../../history/store.ts';
 import { formatTrendMarkdown, seriesTrend } from '../../history/trend.ts';
@@ -38,6 +39,23 @@ describe('history of merged runs: each point knows its board', () => {
           ['single', null],
         ]);
       }
+      // The export says it too: the CSV's ran_on column and each JSON cell's ranOn.
+      const csv = [...exportCsv(store, {})].join('').trim().split('\n');
+      const column = csv[0]!.split(',').indexOf('ran_on');
+      expect(column).toBeGreaterThan(0);
+      const mergedRows = csv.slice(1).filter((l) => l.startsWith(`${merged.runId},`));
+      expect(mergedRows.length).toBeGreaterThan(0);
+      const boardsByCell = new Map(merged.cells.map((c) => [c.id, c.board]));
+      for (const row of mergedRows) {
+        const cell = [...boardsByCell.keys()].find((id) => row.includes(`"${id}",`) || row.includes(`,${id},`))!;
+        expect(row).toContain(`${cell.includes(',') ? `"${cell}"` : cell},${boardsByCell.get(cell)},`);
+      }
+      // The unsharded run's cells have no board of their own: ran_on is empty after the (quoted) cell id.
+      const singleRows = csv.slice(1).filter((l) => l.startsWith('single,'));
+      expect(singleRows.length).toBeGreaterThan(0);
+      for (const row of singleRows) expect(row).toMatch(/",,[a-z0-9_]+,/);
+      const json = JSON.parse([...exportJson(store, {})].join('')) as { runs: Array<{ runId: string; cells: Array<{ cellId: string; ranOn: string | null }> }> };
+      expect(json.runs.find((r) => r.runId === merged.runId)!.cells.map((c) => [c.cellId, c.ranOn])).toEqual(merged.cells.map((c) => [c.id, c.board]));
       const shown = formatTrendMarkdown(series.map((s) => seriesTrend(store, s, 10)), 'trend');
       const firstCell = merged.cells[0]!;
       expect(shown).toMatch(new RegExp(`\\| ${firstCell.id.replace(/[=,]/g, '.')} +\\| ttft_ms +\\| +2 \\| \`a1b2c3d4\` 2026-12-01 on ${firstCell.board} +\\| \`a1b2c3d4\` 2026-12-02 +\\|`));
