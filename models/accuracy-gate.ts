@@ -12,6 +12,7 @@ import { arch, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { benchArgv } from '../core/commands.ts';
+import { InputError } from '../core/errors.ts';
 import type { AccuracyCheck } from '../core/runner.ts';
 import { ACCURACY_THRESHOLDS, checkPrecisions } from './check.ts';
 import { defaultCacheDir, modelHash, type BuildRequest, type BuiltModel } from './zoo.ts';
@@ -175,10 +176,15 @@ export function encodeGateRequest(req: GateRequest): string {
 }
 
 export function decodeGateRequest(text: string): GateRequest {
-  const req = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as GateRequest;
-  if (typeof req?.model?.hash !== 'string' || typeof req.model.request?.precision !== 'string' || typeof req.cacheDir !== 'string') {
-    throw new Error('models gate: the request is not a gate request (model.hash, model.request, cacheDir)');
+  // A hidden command, but its argument is still input: anything else is a one-line refusal (exit 2).
+  const notARequest = new InputError('models gate: --request is not a gate request (base64 JSON with model.hash, model.request, cacheDir)');
+  let req: GateRequest;
+  try {
+    req = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as GateRequest;
+  } catch {
+    throw notARequest;
   }
+  if (typeof req?.model?.hash !== 'string' || typeof req.model.request?.precision !== 'string' || typeof req.cacheDir !== 'string') throw notARequest;
   return req;
 }
 

@@ -16,7 +16,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accuracyGate, accuracyGateInOwnProcess } from '../../models/accuracy-gate.ts';
+import { accuracyGate, accuracyGateInOwnProcess, decodeGateRequest } from '../../models/accuracy-gate.ts';
+import { InputError } from '../../core/errors.ts';
 import { ensureModel, type BuiltModel } from '../../models/zoo.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -84,4 +85,12 @@ describe.runIf(process.platform === 'linux')('the accuracy gate in its own proce
     const missing = { hash: int8.hash, request: { ...int8.request, model: 'no-such-model' } };
     await expect(accuracyGateInOwnProcess(missing, { cacheDir, threads: 1 })).rejects.toThrow(/accuracy gate process exited with [1-9]\d*: .*no-such-model/);
   }, 60_000);
+});
+
+describe('bench models gate --request', () => {
+  it('refuses what is not a gate request as bad input (exit 2), not a stack trace', () => {
+    for (const text of ['not base64 json', Buffer.from('{}').toString('base64'), Buffer.from('{"model":{"hash":1}}').toString('base64')]) {
+      expect(() => decodeGateRequest(text)).toThrow(InputError);
+    }
+  });
 });
