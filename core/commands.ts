@@ -5,6 +5,7 @@
  * test/architecture.test.ts checks that each command exists in cli/main.ts and that no other
  * module names the CLI's entry point.
  */
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,4 +51,43 @@ export type ChildCommandName = keyof typeof CHILD_COMMANDS;
 /** `node`'s arguments to run a child command of this checkout: the entry point, the command words, then `args`. */
 export function benchArgv(command: ChildCommandName, args: readonly string[] = []): string[] {
   return [BENCH_ENTRY, ...CHILD_COMMANDS[command].words, ...args];
+}
+
+/** How a child command ended: its exit code (-1 when it could not start or was killed), its stdout, and the last of its stderr. */
+export interface ChildCommandEnd {
+  code: number;
+  stdout: string;
+  /** The last 2000 characters of stderr (or why the process could not start). */
+  stderrTail: string;
+  /** The last non-empty stderr line: the child's one-line error. */
+  lastStderrLine: string;
+}
+
+/**
+ * Runs a child command of this checkout to its end. `onStderrLine` gets each stderr line as it
+ * comes (a child's progress lines); the tail is kept for the caller's error message.
+ */
+export function runBenchCommand(command: ChildCommandName, args: readonly string[], opts: { onStderrLine?: (line: string) => void } = {}): Promise<ChildCommandEnd> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, benchArgv(command, args), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let pending = '';
+    let tail = '';
+    const end = (code: number) => done({ code, stdout, stderrTail: tail, lastStderrLine: tail.trim().split('\n').pop() ?? '' });
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString();
+      tail = (tail + text).slice(-2000);
+      if (!opts.onStderrLine) return;
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) opts.onStderrLine(line);
+    });
+    child.on('error', (err) => {
+      tail = err.message;
+      end(-1);
+    });
+    child.on('close', (c) => end(c ?? -1));
+  });
 }

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { benchArgv } from '../core/commands.ts';
+import { runBenchCommand } from '../core/commands.ts';
 import type { Cell, Suite } from '../core/suite-types.ts';
 import { isVerdictCached } from '../models/accuracy-gate.ts';
 import { isModelCached, PRECISIONS, type Precision } from '../models/zoo.ts';
@@ -48,7 +47,7 @@ export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], lo
   const queue = [...missing];
   const worker = async (): Promise<void> => {
     for (let precision = queue.shift(); precision; precision = queue.shift()) {
-      const args = benchArgv('modelsBuild', [
+      const { code, lastStderrLine } = await runBenchCommand('modelsBuild', [
         ref.zoo,
         '--precision',
         precision,
@@ -57,16 +56,7 @@ export async function prebuildZooModels(suite: Suite, cells: readonly Cell[], lo
         ...(ref.seed !== undefined ? ['--seed', String(ref.seed)] : []),
         ...(withVision(precision) ? [] : ['--no-vision']),
       ]);
-      const code = await new Promise<number>((done) => {
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-        let err = '';
-        child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-        child.on('error', () => done(-1));
-        child.on('close', (c) => {
-          if (c !== 0) log(`building ${precision} failed here (the cell will try again): ${err.trim().split('\n').pop() ?? ''}`);
-          done(c ?? -1);
-        });
-      });
+      if (code !== 0) log(`building ${precision} failed here (the cell will try again): ${lastStderrLine}`);
       if (code === 0) log(`built ${ref.zoo} ${precision} (${((performance.now() - started) / 1000).toFixed(1)} s since the builds started)`);
     }
   };

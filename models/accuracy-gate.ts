@@ -5,13 +5,12 @@
  * build and machine. A model whose kernels compute wrong numbers on this CPU (as s8 int8 did
  * on AVX2 without VNNI) is still timed, but its cells say it is numerically wrong.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { arch, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { benchArgv } from '../core/commands.ts';
+import { runBenchCommand } from '../core/commands.ts';
 import { InputError } from '../core/errors.ts';
 import type { AccuracyCheck } from '../core/runner.ts';
 import { ACCURACY_THRESHOLDS, checkPrecisions } from './check.ts';
@@ -222,24 +221,9 @@ export async function accuracyGateInOwnProcess(model: GateSubject, opts: GateOpt
   if (cached) return cached;
   const started = performance.now();
   const request: GateRequest = { model: { hash: model.hash, request: model.request }, cacheDir, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.tokens ? { tokens: opts.tokens } : {}) };
-  const { code, stdout, stderrTail } = await new Promise<{ code: number; stdout: string; stderrTail: string }>((done, fail) => {
-    const child = spawn(process.execPath, benchArgv('modelsGate', ['--request', encodeGateRequest(request)]), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let pending = '';
-    let tail = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    // The check's progress lines, passed on as they come (and the last ones kept for an error).
-    child.stderr.on('data', (d: Buffer) => {
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) opts.log?.(line);
-      tail = (tail + d.toString()).slice(-2000);
-    });
-    child.on('error', fail);
-    child.on('close', (c) => done({ code: c ?? -1, stdout: out, stderrTail: tail }));
-  });
-  if (code !== 0) throw new Error(`accuracy gate process exited with ${code}: ${stderrTail.trim().split('\n').pop() ?? 'no message'}`);
+  // The check's progress lines are passed on as they come.
+  const { code, stdout, lastStderrLine } = await runBenchCommand('modelsGate', ['--request', encodeGateRequest(request)], opts.log ? { onStderrLine: opts.log } : {});
+  if (code !== 0) throw new Error(`accuracy gate process exited with ${code}: ${lastStderrLine || 'no message'}`);
   const answer = parseGateAnswer(stdout);
   if (!answer.verdict) return null;
   return { ...answer.verdict, gateCost: { ms: performance.now() - started, peakRssBytes: answer.peakRssBytes, scope: 'gate-process' } };
