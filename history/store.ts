@@ -253,6 +253,8 @@ export class HistoryStore {
   /** Prepared statements by SQL text: compiling a statement costs more than running it on an index. */
   private readonly statements = new Map<string, Database.Statement>();
 
+  /** Whether the file has cells.ran_on (added at open when the store may write; read as null otherwise). */
+  private readonly hasRanOn: boolean;
   /** A point's columns, with the board its cell ran on (from the run's cell row, where the file has that column). */
   private readonly pointColumns: string;
   /** Joins the point's cell (`p` the point) for its ran_on column. */
@@ -262,9 +264,9 @@ export class HistoryStore {
     readonly file: string,
     private readonly db: Database.Database,
   ) {
-    const ranOn = hasRanOn(db);
-    this.pointColumns = `${POINT_COLUMNS}, ${ranOn ? 'c.ran_on' : 'NULL'} AS ranOn`;
-    this.pointCell = ranOn ? 'LEFT JOIN cells c ON c.run = p.run AND c.cell_id = (SELECT s.cell_id FROM series s WHERE s.id = p.series)' : '';
+    this.hasRanOn = hasRanOn(db);
+    this.pointColumns = `${POINT_COLUMNS}, ${this.hasRanOn ? 'c.ran_on' : 'NULL'} AS ranOn`;
+    this.pointCell = this.hasRanOn ? 'LEFT JOIN cells c ON c.run = p.run AND c.cell_id = (SELECT s.cell_id FROM series s WHERE s.id = p.series)' : '';
   }
 
   private stmt(sql: string): Database.Statement {
@@ -525,7 +527,7 @@ export class HistoryStore {
 
   /** A run's cells as stored. */
   cellsOf(run: number): Array<{ cellId: string; status: string; error: string | null; throttled: boolean; params: Record<string, unknown>; ranOn: string | null }> {
-    const ranOn = hasRanOn(this.db) ? 'ran_on' : 'NULL AS ran_on';
+    const ranOn = this.hasRanOn ? 'ran_on' : 'NULL AS ran_on';
     return (this.stmt(`SELECT cell_id, status, error, throttled, params, ${ranOn} FROM cells WHERE run = ? ORDER BY position`).all(run) as Array<{
       cell_id: string;
       status: string;
