@@ -24,7 +24,7 @@ export function checkedRevision(revision: string, what: string): string {
   if (HEX_OBJECT_NAME.test(revision)) return revision;
   const resolved = revision ? git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]) : null;
   if (resolved && HEX_OBJECT_NAME.test(resolved)) return resolved;
-  throw new InputError(`${what}: "${terminalSafe(revision).slice(0, 100)}" is neither a hex commit name nor a ref git knows in this folder`);
+  throw new InputError(`${what}: "${terminalSafe(revision, { maxChars: 100 })}" is neither a hex commit name nor a ref git knows in this folder`);
 }
 
 /** The committer date of a hex revision, from git in the current folder; null when git does not know it. */

@@ -12,7 +12,7 @@ import { terminalSafe } from '../core/terminal-text.ts';
 import { cell, type Section, type TableCell } from './report-model.ts';
 
 /** A board label from a result file, as one bounded line (result files are untrusted). */
-export const boardLabel = (board: string): string => terminalSafe(board, { oneLine: true }).slice(0, 80);
+export const boardLabel = (board: string): string => terminalSafe(board, { oneLine: true, maxChars: 80 });
 
 /** Cell id -> the board it ran on (as shown), when the cells of the result ran on more than one board; else null. */
 export function cellBoards(result: RunResult): Map<string, string> | null {

@@ -63,10 +63,9 @@ const HOLD_SCRIPT = [
   'while sleep 1 9>&-; do [ -f "$info" ] || exit 0; echo alive || exit 0; done',
 ].join('\n');
 
-/** Strips control characters and bounds a text read from the board (untrusted). */
 /** Text read from the board (holder file, stderr) as one bounded terminal-safe line. */
 function clean(text: unknown, max = 200): string {
-  return terminalSafe(String(text ?? ''), { oneLine: true }).slice(0, max);
+  return terminalSafe(String(text ?? ''), { oneLine: true, maxChars: max });
 }
 
 /** The holder file's content, checked; null when it is not a holder record. */
